@@ -1,0 +1,264 @@
+//! One shard's data plane: the state a shard host (a Web Worker in the
+//! browser, a plain struct natively) keeps for it.
+//!
+//! The coordinator has already routed each record here by its hash key; the
+//! shard checks its write limits, gives accepted records increasing
+//! sequence numbers, stores them, and drops what retention no longer keeps.
+//! Everything depends only on the requests and the virtual times in them,
+//! so the same requests give the same replies wherever the shard runs.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{HashKeyRange, SequenceNumber, TokenBucket};
+
+/// Per-shard write limits (AWS: 1 MiB/s or 1,000 records/s per shard).
+pub const WRITE_BYTES_PER_SEC: u64 = 1024 * 1024;
+pub const WRITE_RECORDS_PER_SEC: u64 = 1000;
+/// Default retention, 24 hours.
+pub const DEFAULT_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The account every simulated resource belongs to (AWS's documentation
+/// account id).
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// What a shard needs to know about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardConfig {
+    pub stream_name: String,
+    pub shard_index: u32,
+    pub hash_key_range: HashKeyRange,
+    pub created_ms: u64,
+    pub retention_ms: u64,
+}
+
+impl ShardConfig {
+    pub fn shard_id(&self) -> String {
+        shard_id(self.shard_index)
+    }
+}
+
+/// `shardId-` and the index as 12 zero-padded digits, as AWS names shards.
+pub fn shard_id(index: u32) -> String {
+    format!("shardId-{index:012}")
+}
+
+/// A record as producers send it, after routing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutEntry {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    /// Virtual time the record reached the service.
+    pub arrival_ms: u64,
+}
+
+impl PutEntry {
+    /// Bytes counted against limits: data plus the partition key's UTF-8.
+    pub fn size(&self) -> u64 {
+        (self.data.len() + self.partition_key.len()) as u64
+    }
+}
+
+/// A stored record, as GetRecords will return it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub sequence_number: SequenceNumber,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    pub arrival_ms: u64,
+}
+
+/// The fate of one put.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PutOutcome {
+    Accepted(SequenceNumber),
+    /// Over the shard's write limit: AWS's
+    /// `ProvisionedThroughputExceededException` for this record.
+    Throttled,
+}
+
+/// Counters a shard reports with every reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardStats {
+    pub records_accepted: u64,
+    pub bytes_accepted: u64,
+    pub records_throttled: u64,
+    /// Records currently retained.
+    pub records_retained: u64,
+    pub latest_sequence_number: Option<SequenceNumber>,
+}
+
+pub struct ShardDataPlane {
+    config: ShardConfig,
+    records: VecDeque<StoredRecord>,
+    next_sequence_index: u64,
+    write_bytes: TokenBucket,
+    write_records: TokenBucket,
+    stats: ShardStats,
+}
+
+impl ShardDataPlane {
+    pub fn new(config: ShardConfig) -> Self {
+        let now = config.created_ms;
+        ShardDataPlane {
+            config,
+            records: VecDeque::new(),
+            next_sequence_index: 0,
+            write_bytes: TokenBucket::per_second(WRITE_BYTES_PER_SEC, now),
+            write_records: TokenBucket::per_second(WRITE_RECORDS_PER_SEC, now),
+            stats: ShardStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ShardConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> &ShardStats {
+        &self.stats
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = &StoredRecord> {
+        self.records.iter()
+    }
+
+    /// The sequence number the shard's first record would get; AWS reports
+    /// it as the shard's `StartingSequenceNumber`.
+    pub fn starting_sequence_number(&self) -> SequenceNumber {
+        let created_secs = self.config.created_ms / 1000;
+        SequenceNumber {
+            shard_created_secs: created_secs,
+            shard_index: self.config.shard_index,
+            sequence_index: 0,
+            arrival_secs: created_secs,
+        }
+    }
+
+    /// Applies one put, entry by entry: each record takes from the byte and
+    /// record buckets at its arrival time or is throttled, as AWS does within
+    /// a PutRecords request.
+    pub fn put(&mut self, entry: PutEntry) -> PutOutcome {
+        let size = entry.size();
+        let now = entry.arrival_ms;
+        if !(self.write_records.has(1, now) && self.write_bytes.has(size, now)) {
+            self.stats.records_throttled += 1;
+            return PutOutcome::Throttled;
+        }
+        self.write_records.take(1);
+        self.write_bytes.take(size);
+        let sequence_number = SequenceNumber {
+            shard_created_secs: self.config.created_ms / 1000,
+            shard_index: self.config.shard_index,
+            sequence_index: self.next_sequence_index,
+            arrival_secs: now / 1000,
+        };
+        self.next_sequence_index += 1;
+        self.stats.records_accepted += 1;
+        self.stats.bytes_accepted += size;
+        self.stats.latest_sequence_number = Some(sequence_number);
+        self.records.push_back(StoredRecord {
+            sequence_number,
+            partition_key: entry.partition_key,
+            data: entry.data,
+            arrival_ms: now,
+        });
+        PutOutcome::Accepted(sequence_number)
+    }
+
+    /// Drops records older than the retention period at `now_ms`.
+    pub fn expire(&mut self, now_ms: u64) {
+        let horizon = now_ms.saturating_sub(self.config.retention_ms);
+        while self.records.front().is_some_and(|r| r.arrival_ms < horizon) {
+            self.records.pop_front();
+        }
+        self.stats.records_retained = self.records.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane() -> ShardDataPlane {
+        ShardDataPlane::new(ShardConfig {
+            stream_name: "s".into(),
+            shard_index: 2,
+            hash_key_range: HashKeyRange::even_split(4)[2],
+            created_ms: 1_000_000,
+            retention_ms: DEFAULT_RETENTION_MS,
+        })
+    }
+
+    fn entry(key: &str, len: usize, at: u64) -> PutEntry {
+        PutEntry {
+            partition_key: key.into(),
+            data: vec![7; len],
+            arrival_ms: at,
+        }
+    }
+
+    #[test]
+    fn sequence_numbers_increase_and_name_the_shard() {
+        let mut p = plane();
+        let mut last = p.starting_sequence_number();
+        for i in 0..10 {
+            match p.put(entry("k", 10, 1_000_000 + i * 300)) {
+                PutOutcome::Accepted(seq) => {
+                    assert!(seq >= last);
+                    assert_eq!(seq.shard_index, 2);
+                    last = seq;
+                }
+                PutOutcome::Throttled => panic!("not over the limit"),
+            }
+        }
+        assert_eq!(p.stats().records_accepted, 10);
+        assert_eq!(p.stats().latest_sequence_number, Some(last));
+    }
+
+    #[test]
+    fn throttles_past_a_thousand_records_per_second() {
+        let mut p = plane();
+        let outcomes: Vec<_> = (0..1200).map(|_| p.put(entry("k", 1, 1_000_000))).collect();
+        let accepted = outcomes
+            .iter()
+            .filter(|o| matches!(o, PutOutcome::Accepted(_)))
+            .count();
+        assert_eq!(accepted, 1000);
+        assert!(matches!(outcomes[1000], PutOutcome::Throttled));
+        assert_eq!(p.stats().records_throttled, 200);
+    }
+
+    #[test]
+    fn throttles_past_a_mebibyte_per_second() {
+        let mut p = plane();
+        // 1 MiB including the one-byte key fits; the next byte does not.
+        assert!(matches!(
+            p.put(entry("k", 1024 * 1024 - 1, 1_000_000)),
+            PutOutcome::Accepted(_)
+        ));
+        assert_eq!(p.put(entry("k", 0, 1_000_000)), PutOutcome::Throttled);
+        // Half a second later half a mebibyte has come back.
+        assert!(matches!(
+            p.put(entry("k", 512 * 1024 - 1, 1_000_500)),
+            PutOutcome::Accepted(_)
+        ));
+    }
+
+    #[test]
+    fn retention_drops_old_records() {
+        let mut p = plane();
+        p.put(entry("a", 1, 1_000_000));
+        p.put(entry("b", 1, 1_000_000 + DEFAULT_RETENTION_MS));
+        p.expire(1_000_001 + DEFAULT_RETENTION_MS);
+        assert_eq!(p.records().count(), 1);
+        assert_eq!(p.stats().records_retained, 1);
+        assert_eq!(p.stats().records_accepted, 2);
+    }
+
+    #[test]
+    fn shard_ids_are_twelve_digits() {
+        assert_eq!(shard_id(0), "shardId-000000000000");
+        assert_eq!(shard_id(17), "shardId-000000000017");
+    }
+}

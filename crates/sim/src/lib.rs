@@ -1,0 +1,30 @@
+//! Shardlab's simulation: the scenario, the virtual clock, seeded producers,
+//! and the tick loop that drives a stream's shards wherever they live.
+//!
+//! Pure like the engine: time comes in as a value, randomness from seeded
+//! ChaCha sub-streams, and shards are reached through the byte protocol of
+//! `shardlab_engine::protocol`. It must never depend on wasm-bindgen,
+//! web-sys or any platform crate; the browser's worker host lives in the
+//! `worker` crate and drives the same two-step tick.
+
+pub mod clock;
+pub mod host;
+pub mod producer;
+pub mod rng;
+pub mod simulation;
+
+pub use host::{open_shards, run_tick, InProcessHost, ShardHost};
+pub use simulation::{Scenario, ShardView, Simulation, Snapshot, MAX_SHARDS};
+
+/// Tick length the playground uses, in virtual milliseconds.
+pub const TICK_MS: u64 = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Api(#[from] shardlab_engine::ApiError),
+    #[error("invalid scenario: {0}")]
+    Scenario(String),
+    #[error("shard host failed: {0}")]
+    Host(String),
+}

@@ -1,0 +1,126 @@
+//! A seeded stream run end to end on the in-process host.
+
+use shardlab_engine::SequenceNumber;
+use shardlab_sim::{
+    open_shards, run_tick, InProcessHost, Scenario, SimError, Simulation, Snapshot,
+};
+
+fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
+    Scenario {
+        stream_name: "clickstream".into(),
+        shard_count: shards,
+        seed,
+        rate_per_sec: rate,
+    }
+}
+
+fn run(s: Scenario, ticks: u32, tick_ms: u64) -> Snapshot {
+    let mut sim = Simulation::new(s).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&sim, &mut host).unwrap();
+    for _ in 0..ticks {
+        run_tick(&mut sim, &mut host, tick_ms).unwrap();
+    }
+    sim.snapshot()
+}
+
+#[test]
+fn same_seed_same_run() {
+    let a = run(scenario(4, 800, 7), 50, 100);
+    let b = run(scenario(4, 800, 7), 50, 100);
+    assert_eq!(a, b);
+    let c = run(scenario(4, 800, 8), 50, 100);
+    assert_ne!(a.digest, c.digest);
+    assert_ne!(
+        a.shards
+            .iter()
+            .map(|s| s.records_accepted)
+            .collect::<Vec<_>>(),
+        c.shards
+            .iter()
+            .map(|s| s.records_accepted)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn tick_length_does_not_change_the_records() {
+    // 5 s of virtual time cut into 50 or 500 ticks.
+    let coarse = run(scenario(3, 500, 1), 50, 100);
+    let fine = run(scenario(3, 500, 1), 500, 10);
+    assert_eq!(coarse.shards, fine.shards);
+    assert_eq!(coarse.records_produced, 2500);
+}
+
+#[test]
+fn random_keys_spread_over_every_shard() {
+    let snap = run(scenario(4, 1000, 3), 100, 100);
+    let total: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+    assert_eq!(total, 10_000);
+    for s in &snap.shards {
+        // An even spread is 2,500 per shard; random keys stay near it.
+        assert!((2_200..=2_800).contains(&s.records_accepted), "{s:?}");
+        assert_eq!(s.records_throttled, 0);
+        let seq = SequenceNumber::parse(s.latest_sequence_number.as_deref().unwrap()).unwrap();
+        assert_eq!(seq.sequence_index + 1, s.records_accepted);
+        assert_eq!(format!("shardId-{:012}", seq.shard_index), s.shard_id);
+    }
+    assert_eq!(snap.shards[3].starting_hash_key, (3u128 << 126).to_string());
+}
+
+#[test]
+fn a_single_shard_throttles_above_a_thousand_records_per_second() {
+    let snap = run(scenario(1, 1500, 3), 100, 100);
+    let shard = &snap.shards[0];
+    assert_eq!(shard.records_accepted + shard.records_throttled, 15_000);
+    // 10 s at 1,000/s plus the one-second burst the bucket starts with.
+    assert!(
+        (10_000..=11_000).contains(&shard.records_accepted),
+        "{shard:?}"
+    );
+    assert_eq!(shard.records_last_second, 1000);
+}
+
+#[test]
+fn records_last_second_tracks_the_rate() {
+    let snap = run(scenario(2, 600, 9), 30, 100);
+    let per_second: u64 = snap.shards.iter().map(|s| s.records_last_second).sum();
+    assert_eq!(per_second, 600);
+}
+
+#[test]
+fn bad_scenarios_are_refused_with_clear_errors() {
+    let err = |s: Scenario| Simulation::new(s).err().unwrap().to_string();
+    assert!(err(scenario(0, 1, 1)).contains("at 'shardCount' failed to satisfy constraint"));
+    assert!(err(scenario(17, 1, 1)).contains("between 1 and 16"));
+    let mut bad_name = scenario(1, 1, 1);
+    bad_name.stream_name = "no spaces".into();
+    assert!(err(bad_name).starts_with(
+        "ValidationException: 1 validation error detected: Value 'no spaces' at 'streamName'"
+    ));
+    assert!(matches!(
+        Simulation::new(scenario(1, 1_000_000, 1)),
+        Err(SimError::Scenario(_))
+    ));
+}
+
+#[test]
+fn pausing_is_not_ticking_and_rate_changes_apply() {
+    let mut sim = Simulation::new(scenario(2, 100, 5)).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&sim, &mut host).unwrap();
+    for _ in 0..10 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    assert_eq!(sim.snapshot().records_produced, 100);
+    sim.set_rate(0).unwrap();
+    for _ in 0..10 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    assert_eq!(sim.snapshot().records_produced, 100);
+    sim.set_rate(1000).unwrap();
+    for _ in 0..10 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    assert_eq!(sim.snapshot().records_produced, 100 + 999);
+}
