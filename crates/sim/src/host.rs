@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use shardlab_engine::protocol::{ShardReply, ShardServer};
+use shardlab_engine::protocol::ShardServer;
 
 use crate::simulation::Simulation;
 use crate::SimError;
@@ -44,40 +44,10 @@ impl ShardHost for InProcessHost {
     }
 }
 
-fn decode_all(replies: Vec<Vec<u8>>) -> Result<Vec<ShardReply>, SimError> {
-    replies
-        .iter()
-        .map(|b| {
-            ShardReply::decode(b)
-                .map_err(|e| SimError::Host(format!("undecodable shard reply: {e}")))
-        })
-        .collect()
-}
-
 /// Opens every shard of `sim` on `host` and checks each answered.
 pub fn open_shards(sim: &Simulation, host: &mut impl ShardHost) -> Result<(), SimError> {
-    let requests = sim
-        .open_requests()
-        .into_iter()
-        .map(|(i, r)| (i, r.encode()))
-        .collect();
-    let mut opened: Vec<u32> = Vec::new();
-    for reply in decode_all(host.exchange(requests)?)? {
-        match reply {
-            ShardReply::Opened { shard_index } => opened.push(shard_index),
-            ShardReply::Failed { reason } => return Err(SimError::Host(reason)),
-            other => {
-                return Err(SimError::Host(format!(
-                    "unexpected reply to Open: {other:?}"
-                )))
-            }
-        }
-    }
-    opened.sort_unstable();
-    if opened != (0..sim.shard_count()).collect::<Vec<_>>() {
-        return Err(SimError::Host(format!("shards opened: {opened:?}")));
-    }
-    Ok(())
+    let replies = host.exchange(sim.open_requests_encoded())?;
+    sim.check_opened(&replies)
 }
 
 /// Runs one tick of `dt_ms` with the shards on `host`.
@@ -86,11 +56,6 @@ pub fn run_tick(
     host: &mut impl ShardHost,
     dt_ms: u64,
 ) -> Result<(), SimError> {
-    let requests = sim
-        .begin_tick(dt_ms)
-        .into_iter()
-        .map(|(i, r)| (i, r.encode()))
-        .collect();
-    let replies = decode_all(host.exchange(requests)?)?;
-    sim.finish_tick(replies)
+    let replies = host.exchange(sim.begin_tick_encoded(dt_ms))?;
+    sim.finish_tick_encoded(&replies)
 }

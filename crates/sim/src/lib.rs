@@ -7,7 +7,9 @@
 //! web-sys or any platform crate; the browser's worker host lives in the
 //! `worker` crate and drives the same two-step tick.
 
+pub mod bench;
 pub mod clock;
+pub mod control;
 pub mod host;
 pub mod producer;
 pub mod rng;

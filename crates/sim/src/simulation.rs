@@ -333,3 +333,54 @@ impl Simulation {
         }
     }
 }
+
+/// The tick protocol in bytes, as every shard host sees it.
+impl Simulation {
+    pub fn open_requests_encoded(&self) -> Vec<(u32, Vec<u8>)> {
+        encode_all(self.open_requests())
+    }
+
+    /// Checks the replies to `open_requests_encoded`: every shard opened.
+    pub fn check_opened(&self, replies: &[Vec<u8>]) -> Result<(), SimError> {
+        let mut opened = Vec::with_capacity(replies.len());
+        for reply in decode_all(replies)? {
+            match reply {
+                ShardReply::Opened { shard_index } => opened.push(shard_index),
+                ShardReply::Failed { reason } => return Err(SimError::Host(reason)),
+                other => {
+                    return Err(SimError::Host(format!(
+                        "unexpected reply to Open: {other:?}"
+                    )))
+                }
+            }
+        }
+        opened.sort_unstable();
+        if opened != (0..self.shard_count()).collect::<Vec<_>>() {
+            return Err(SimError::Host(format!("shards opened: {opened:?}")));
+        }
+        Ok(())
+    }
+
+    pub fn begin_tick_encoded(&mut self, dt_ms: u64) -> Vec<(u32, Vec<u8>)> {
+        encode_all(self.begin_tick(dt_ms))
+    }
+
+    pub fn finish_tick_encoded(&mut self, replies: &[Vec<u8>]) -> Result<(), SimError> {
+        let replies = decode_all(replies)?;
+        self.finish_tick(replies)
+    }
+}
+
+fn encode_all(requests: Vec<(u32, ShardRequest)>) -> Vec<(u32, Vec<u8>)> {
+    requests.into_iter().map(|(i, r)| (i, r.encode())).collect()
+}
+
+fn decode_all(replies: &[Vec<u8>]) -> Result<Vec<ShardReply>, SimError> {
+    replies
+        .iter()
+        .map(|b| {
+            ShardReply::decode(b)
+                .map_err(|e| SimError::Host(format!("undecodable shard reply: {e}")))
+        })
+        .collect()
+}

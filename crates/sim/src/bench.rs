@@ -1,0 +1,64 @@
+//! The benchmark workloads, shared by the native run (`cargo xtask bench`
+//! runs `examples/bench.rs` in release) and the browser run (the worker
+//! crate's `bench_*` exports), so both measure exactly the same work.
+//! Timing is the caller's: this crate has no clock.
+
+use crate::host::{open_shards, run_tick, InProcessHost};
+use crate::{Scenario, SimError, Simulation, Snapshot, TICK_MS};
+
+/// A named workload: a seeded scenario run for a number of ticks.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub name: &'static str,
+    pub scenario: Scenario,
+    pub ticks: u32,
+}
+
+/// Ingest at the write limit of every shard: 16 shards, 16,000 records/s,
+/// 60 virtual seconds, so 960,000 records routed, sequenced and stored.
+pub fn ingest_16_shards() -> Workload {
+    Workload {
+        name: "ingest-16-shards",
+        scenario: Scenario {
+            stream_name: "bench".into(),
+            shard_count: 16,
+            seed: 7,
+            rate_per_sec: 16_000,
+        },
+        ticks: 600,
+    }
+}
+
+/// Runs `workload` with every shard in this thread and returns the final
+/// snapshot (its digest lets runs on other hosts be compared).
+pub fn run_in_process(workload: &Workload) -> Result<Snapshot, SimError> {
+    let mut sim = Simulation::new(workload.scenario.clone())?;
+    let mut host = InProcessHost::new();
+    open_shards(&sim, &mut host)?;
+    for _ in 0..workload.ticks {
+        run_tick(&mut sim, &mut host, TICK_MS)?;
+    }
+    Ok(sim.snapshot())
+}
+
+/// Records the shards accepted, summed.
+pub fn records_accepted(snapshot: &Snapshot) -> u64 {
+    snapshot.shards.iter().map(|s| s.records_accepted).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ingest_workload_stays_within_the_write_limits() {
+        let mut w = ingest_16_shards();
+        w.ticks = 20;
+        let snap = run_in_process(&w).unwrap();
+        assert_eq!(snap.records_produced, 32_000);
+        // Random keys spread the load about evenly and each shard's bucket
+        // holds one second of capacity, so (almost) everything gets in.
+        let accepted = records_accepted(&snap);
+        assert!(accepted > 30_000 && accepted <= 32_000, "{accepted}");
+    }
+}

@@ -1,0 +1,213 @@
+//! Shardlab's user interface, in Yew.
+//!
+//! The UI thread only renders: it starts the simulation worker, sends it
+//! `Command`s when the learner clicks, and draws the latest `Snapshot` the
+//! worker posts. It never runs the simulation or touches record data, so
+//! nothing on this thread grows with the number of records.
+
+mod format;
+mod sim_worker;
+mod view;
+
+use shardlab_sim::control::{Command, Event};
+use shardlab_sim::{Scenario, Snapshot};
+use wasm_bindgen::prelude::*;
+use yew::prelude::*;
+
+use crate::sim_worker::SimWorker;
+
+/// The form that creates a stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamForm {
+    pub stream_name: String,
+    pub shard_count: String,
+    pub seed: String,
+    pub rate_per_sec: String,
+}
+
+impl Default for StreamForm {
+    fn default() -> Self {
+        StreamForm {
+            stream_name: "clickstream".into(),
+            shard_count: "4".into(),
+            seed: "42".into(),
+            rate_per_sec: "2000".into(),
+        }
+    }
+}
+
+impl StreamForm {
+    /// The scenario the form describes, or what is wrong with it.
+    pub fn scenario(&self) -> Result<Scenario, String> {
+        let shard_count = self.shard_count.trim().parse::<u32>().map_err(|_| {
+            format!(
+                "Shards must be a whole number from 1 to {}.",
+                shardlab_sim::MAX_SHARDS
+            )
+        })?;
+        let seed = self.seed.trim().parse::<u64>().map_err(|_| {
+            "The seed must be a whole number from 0 to 18446744073709551615.".to_string()
+        })?;
+        let rate_per_sec = parse_rate(&self.rate_per_sec)?;
+        let scenario = Scenario {
+            stream_name: self.stream_name.trim().to_string(),
+            shard_count,
+            seed,
+            rate_per_sec,
+        };
+        scenario.validate().map_err(|e| e.to_string())?;
+        Ok(scenario)
+    }
+}
+
+fn parse_rate(text: &str) -> Result<u64, String> {
+    text.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "The producer rate must be a whole number of records per second, 0 to {}.",
+            shardlab_sim::producer::MAX_RATE_PER_SEC
+        )
+    })
+}
+
+/// What the worker last told us about the running stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveStream {
+    pub snapshot: Snapshot,
+    pub running: bool,
+    pub speed: f64,
+    pub placement: Vec<String>,
+}
+
+pub enum Msg {
+    FromWorker(Event),
+    WorkerFailed(String),
+    EditForm(StreamForm),
+    Create,
+    Toggle,
+    Step,
+    SetRate(String),
+    SetSpeed(String),
+    DismissError,
+}
+
+pub struct App {
+    worker: Option<SimWorker>,
+    ready: bool,
+    creating: bool,
+    form: StreamForm,
+    live: Option<LiveStream>,
+    error: Option<String>,
+}
+
+impl App {
+    fn send(&mut self, command: Command) {
+        let result = match &self.worker {
+            Some(w) => w.send(&command),
+            None => Err("The simulation worker is not running.".into()),
+        };
+        if let Err(e) = result {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let on_event = ctx.link().callback(Msg::FromWorker);
+        let on_failure = ctx.link().callback(Msg::WorkerFailed);
+        let (worker, error) = match SimWorker::start(on_event, on_failure) {
+            Ok(w) => (Some(w), None),
+            Err(e) => (None, Some(e)),
+        };
+        App {
+            worker,
+            ready: false,
+            creating: false,
+            form: StreamForm::default(),
+            live: None,
+            error,
+        }
+    }
+
+    fn update(&mut self, _ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::FromWorker(Event::Ready) => self.ready = true,
+            Msg::FromWorker(Event::Snapshot {
+                snapshot,
+                running,
+                speed,
+                placement,
+            }) => {
+                self.creating = false;
+                self.live = Some(LiveStream {
+                    snapshot,
+                    running,
+                    speed,
+                    placement,
+                });
+            }
+            Msg::FromWorker(Event::Error { message }) => {
+                self.creating = false;
+                self.error = Some(message);
+            }
+            Msg::WorkerFailed(message) => {
+                self.ready = false;
+                self.error = Some(message);
+            }
+            Msg::EditForm(form) => self.form = form,
+            Msg::Create => match self.form.scenario() {
+                Ok(scenario) => {
+                    self.error = None;
+                    self.creating = true;
+                    self.send(Command::CreateStream { scenario });
+                }
+                Err(e) => self.error = Some(e),
+            },
+            Msg::Toggle => {
+                let running = self.live.as_ref().is_some_and(|l| l.running);
+                self.send(if running {
+                    Command::Pause
+                } else {
+                    Command::Run
+                });
+            }
+            Msg::Step => self.send(Command::Step),
+            Msg::SetRate(text) => match parse_rate(&text) {
+                Ok(rate_per_sec) => self.send(Command::SetRate { rate_per_sec }),
+                Err(e) => self.error = Some(e),
+            },
+            Msg::SetSpeed(text) => match text.parse::<f64>() {
+                Ok(speed) => self.send(Command::SetSpeed { speed }),
+                Err(_) => self.error = Some(format!("Unknown speed {text}.")),
+            },
+            Msg::DismissError => self.error = None,
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        view::app(self, ctx)
+    }
+}
+
+/// Mounts the app; the page's JS bootstrap calls this after loading the wasm.
+#[wasm_bindgen]
+pub fn start_ui() {
+    console_error_panic_hook::set_once();
+    let root = mount_point();
+    match root {
+        Some(el) => {
+            yew::Renderer::<App>::with_root(el).render();
+        }
+        None => {
+            yew::Renderer::<App>::new().render();
+        }
+    }
+}
+
+fn mount_point() -> Option<web_sys::Element> {
+    web_sys::window()?.document()?.get_element_by_id("app")
+}

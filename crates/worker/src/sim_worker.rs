@@ -1,0 +1,228 @@
+//! The simulation worker: the coordinator that runs off the UI thread.
+//!
+//! It owns the `Simulation` and the shard workers, takes `Command`s from the
+//! UI, and paces ticks against wall-clock time: each tick advances virtual
+//! time by exactly `TICK_MS`, and the speed only decides how often ticks
+//! happen, so a run is the same at any speed. After each round it posts one
+//! `Event::Snapshot`, which bounds what the UI receives to the display rate.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use shardlab_sim::control::{Command, Event, MAX_SPEED, MIN_SPEED};
+use shardlab_sim::{Simulation, TICK_MS};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::worker_host::WorkerShardHost;
+
+/// At most this many ticks per round, so a high speed on a slow machine
+/// degrades to "as fast as possible" instead of freezing the worker.
+const MAX_TICKS_PER_ROUND: u32 = 50;
+/// The shortest pause between rounds, in wall-clock milliseconds (about one
+/// display frame).
+const MIN_ROUND_MS: f64 = 16.0;
+/// The longest pause while idle; a command ends it at once anyway.
+const IDLE_ROUND_MS: f64 = 250.0;
+
+struct Stream {
+    sim: Simulation,
+    host: WorkerShardHost,
+}
+
+struct Coordinator {
+    scope: DedicatedWorkerGlobalScope,
+    shard_script_url: String,
+    stream: Option<Stream>,
+    running: bool,
+    speed: f64,
+    /// Virtual milliseconds owed to the clock by elapsed wall time.
+    owed_ms: f64,
+}
+
+impl Coordinator {
+    fn post(&self, event: &Event) {
+        match serde_wasm_bindgen::to_value(event) {
+            Ok(value) => {
+                if let Err(e) = self.scope.post_message(&value) {
+                    web_sys::console::error_2(&"simulation worker could not post".into(), &e);
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("unserialisable event: {e}").into()),
+        }
+    }
+
+    fn error(&self, message: impl Into<String>) {
+        self.post(&Event::Error {
+            message: message.into(),
+        });
+    }
+
+    fn post_snapshot(&self) {
+        if let Some(stream) = &self.stream {
+            self.post(&Event::Snapshot {
+                snapshot: stream.sim.snapshot(),
+                running: self.running,
+                speed: self.speed,
+                placement: (0..stream.host.worker_count())
+                    .map(|i| format!("worker {i}"))
+                    .collect(),
+            });
+        }
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::CreateStream { scenario } => {
+                // Stop the old stream's workers before starting new ones.
+                self.stream = None;
+                self.running = false;
+                self.owed_ms = 0.0;
+                let sim = match Simulation::new(scenario) {
+                    Ok(sim) => sim,
+                    Err(e) => return self.error(e.to_string()),
+                };
+                let host =
+                    match WorkerShardHost::spawn(&self.shard_script_url, sim.shard_count()).await {
+                        Ok(host) => host,
+                        Err(e) => return self.error(e),
+                    };
+                if let Err(e) = host.open(&sim).await {
+                    return self.error(e.to_string());
+                }
+                self.stream = Some(Stream { sim, host });
+            }
+            Command::Run => {
+                if self.stream.is_none() {
+                    return self.error("Create a stream first.");
+                }
+                self.running = true;
+                self.owed_ms = 0.0;
+            }
+            Command::Pause => self.running = false,
+            Command::Step => {
+                self.running = false;
+                self.run_ticks(1).await;
+            }
+            Command::SetRate { rate_per_sec } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.set_rate(rate_per_sec) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            Command::SetSpeed { speed } => {
+                if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
+                    return self.error(format!(
+                        "speed {speed} is outside {MIN_SPEED}x to {MAX_SPEED}x"
+                    ));
+                }
+                self.speed = speed;
+            }
+        }
+        self.post_snapshot();
+    }
+
+    async fn run_ticks(&mut self, ticks: u32) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        for _ in 0..ticks {
+            if let Err(e) = stream.host.tick(&mut stream.sim, TICK_MS).await {
+                self.running = false;
+                self.error(format!("The simulation stopped: {e}"));
+                return;
+            }
+        }
+    }
+}
+
+/// Sleeps for `ms` of wall time or until `wake` is called, whichever is first.
+async fn sleep(scope: &DedicatedWorkerGlobalScope, wake: &RefCell<Option<Function>>, ms: f64) {
+    let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        *wake.borrow_mut() = Some(resolve);
+    });
+    let _ = JsFuture::from(promise).await;
+    wake.borrow_mut().take();
+}
+
+/// Makes this worker the simulation coordinator. The JS bootstrap calls it
+/// after initialising the wasm module; it posts `Ready` and then serves
+/// commands until the page closes.
+#[wasm_bindgen]
+pub fn simulation_worker_start() -> Result<(), JsValue> {
+    console_error_panic_hook::set_once();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().dyn_into()?;
+    // Shard workers sit beside this worker's script; resolving against its
+    // own URL keeps the site working under any sub-path.
+    let shard_script_url =
+        web_sys::Url::new_with_base("./shard-worker.js", &scope.location().href())?.href();
+    let inbox: Rc<RefCell<VecDeque<Command>>> = Rc::default();
+    let wake: Rc<RefCell<Option<Function>>> = Rc::default();
+
+    let (inbox_in, wake_in, scope_in) = (inbox.clone(), wake.clone(), scope.clone());
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        match serde_wasm_bindgen::from_value::<Command>(event.data()) {
+            Ok(command) => inbox_in.borrow_mut().push_back(command),
+            Err(e) => {
+                let event = Event::Error {
+                    message: format!("The simulation did not understand a command: {e}"),
+                };
+                if let Ok(v) = serde_wasm_bindgen::to_value(&event) {
+                    let _ = scope_in.post_message(&v);
+                }
+            }
+        }
+        if let Some(resolve) = wake_in.borrow_mut().take() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+
+    let mut coordinator = Coordinator {
+        scope: scope.clone(),
+        shard_script_url,
+        stream: None,
+        running: false,
+        speed: 1.0,
+        owed_ms: 0.0,
+    };
+    coordinator.post(&Event::Ready);
+    wasm_bindgen_futures::spawn_local(async move {
+        let performance = coordinator.scope.performance();
+        let now = || performance.as_ref().map_or(0.0, |p| p.now());
+        let mut last = now();
+        loop {
+            let commands: Vec<Command> = inbox.borrow_mut().drain(..).collect();
+            for command in commands {
+                coordinator.handle(command).await;
+            }
+            let t = now();
+            let pause_ms = if coordinator.running {
+                coordinator.owed_ms += (t - last) * coordinator.speed;
+                let due = (coordinator.owed_ms / TICK_MS as f64).floor() as u32;
+                let ticks = due.min(MAX_TICKS_PER_ROUND);
+                // Time the machine could not keep up with is dropped, not owed.
+                coordinator.owed_ms =
+                    (coordinator.owed_ms - f64::from(ticks) * TICK_MS as f64).min(TICK_MS as f64);
+                if ticks > 0 {
+                    coordinator.run_ticks(ticks).await;
+                    coordinator.post_snapshot();
+                }
+                let until_next = (TICK_MS as f64 - coordinator.owed_ms) / coordinator.speed;
+                until_next.clamp(MIN_ROUND_MS, IDLE_ROUND_MS)
+            } else {
+                IDLE_ROUND_MS
+            };
+            last = t;
+            sleep(&coordinator.scope, &wake, pause_ms).await;
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,41 @@
+// Runs the benchmark workloads in this browser and publishes the figures
+// on `window.benchResults` (read by `cargo xtask bench`) and on the page.
+import init, { bench_ingest_in_process, bench_ingest_on_workers } from './pkg/shardlab_worker.js';
+
+const out = document.getElementById('results');
+
+async function timed(run) {
+  const started = performance.now();
+  const summary = await run();
+  return { ...summary, seconds: (performance.now() - started) / 1000 };
+}
+
+// One warm-up run, then the best of three, as in the native run.
+async function best(run) {
+  await run();
+  let best = null;
+  for (let i = 0; i < 3; i++) {
+    const r = await timed(run);
+    if (!best || r.seconds < best.seconds) best = r;
+  }
+  return best;
+}
+
+try {
+  await init();
+  const shardScript = new URL('./shard-worker.js', document.baseURI).href;
+  const inProcess = await best(async () => bench_ingest_in_process());
+  const workers = await best(() => bench_ingest_on_workers(shardScript));
+  const results = [
+    { host: 'wasm-in-process', ...inProcess },
+    { host: 'wasm-workers', ...workers },
+  ];
+  out.textContent = results
+    .map((r) => `${r.name} on ${r.host}: ${r.records} records in ${r.seconds.toFixed(3)} s ` +
+      `(${Math.round(r.records / r.seconds)} records/s), digest ${r.digest}`)
+    .join('\n');
+  window.benchResults = results;
+} catch (e) {
+  out.textContent = `benchmark failed: ${e}`;
+  window.benchResults = { error: String(e) };
+}
