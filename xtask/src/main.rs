@@ -197,8 +197,6 @@ fn run_tests() -> Result<()> {
             "wasm32-unknown-unknown",
             "-p",
             "shardlab-worker",
-            "-p",
-            "shardlab-ui",
             "--tests",
         ])
         .env("CHROMEDRIVER", setup::chromedriver()?)
@@ -211,9 +209,21 @@ fn run_tests() -> Result<()> {
     let server = serve::Server::start(&out, base, 0)?;
     let url = format!("http://127.0.0.1:{}{base}", server.port());
     eprintln!("xtask: serving {} at {url}", out.display());
+    let mut suites: Vec<String> = std::fs::read_dir(root().join("web/e2e"))
+        .map_err(|e| format!("could not read web/e2e: {e}"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".test.mjs"))
+        .map(|name| format!("web/e2e/{name}"))
+        .collect();
+    suites.sort();
+    if suites.is_empty() {
+        return Err("no end-to-end tests found in web/e2e/*.test.mjs".into());
+    }
     run(Command::new("node")
         .current_dir(root())
-        .args(["--test", "--test-concurrency=1", "web/e2e/"])
+        .args(["--test", "--test-concurrency=1"])
+        .args(&suites)
         .env("SHARDLAB_URL", &url))?;
     drop(server);
 

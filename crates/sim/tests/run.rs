@@ -124,3 +124,33 @@ fn pausing_is_not_ticking_and_rate_changes_apply() {
     }
     assert_eq!(sim.snapshot().records_produced, 100 + 999);
 }
+
+/// A pinned run: the browser test (`crates/worker/tests/browser.rs`)
+/// checks that wasm reaches exactly these figures, so native and wasm
+/// cannot drift apart unnoticed.
+#[test]
+fn pinned_run_matches_the_figures_the_browser_test_expects() {
+    let mut s = scenario(2, 300, 42);
+    s.stream_name = "browser-test".into();
+    let snap = run(s, 10, 100);
+    assert_eq!(snap.records_produced, 300);
+    let per_shard: Vec<u64> = snap.shards.iter().map(|s| s.records_accepted).collect();
+    assert_eq!(per_shard, PINNED_PER_SHARD);
+    assert_eq!(snap.digest, PINNED_DIGEST);
+}
+
+const PINNED_PER_SHARD: [u64; 2] = [147, 153];
+const PINNED_DIGEST: &str = "d894724ad09bbc88";
+
+/// The playground's default stream (clickstream, 4 shards, seed 42,
+/// 2,000 records/s) after five 100 ms steps. The end-to-end test
+/// (`web/e2e/site.test.mjs`) steps the built site the same way and expects
+/// these figures, so the browser shows what the native engine computes.
+#[test]
+fn pinned_default_stream_after_five_steps() {
+    let snap = run(scenario(4, 2_000, 42), 5, 100);
+    let per_shard: Vec<u64> = snap.shards.iter().map(|s| s.records_accepted).collect();
+    assert_eq!(snap.records_produced, 1_000);
+    assert_eq!(per_shard, [257, 251, 231, 261]);
+    assert_eq!(snap.digest, "08c59b5e0d6f0bf2");
+}

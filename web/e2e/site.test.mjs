@@ -1,0 +1,150 @@
+// End-to-end: the built site, served under a sub-path (SHARDLAB_URL, e.g.
+// http://127.0.0.1:PORT/shardlab/), driven in headless Chromium.
+// `cargo xtask test` builds, serves and runs this; a screenshot of the
+// running stream lands in web/e2e/artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, siteUrl } from './chromium.mjs';
+
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), 'artifacts');
+const TIMEOUT = 60_000;
+
+let browser;
+let page;
+const problems = [];
+
+before(async () => {
+  browser = await launch();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => problems.push(`page error: ${e}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  await page.goto(siteUrl());
+  await page.getByTestId('create').and(page.locator(':enabled')).waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const int = (text) => Number(text.replace(/[^0-9]/g, ''));
+const text = (testId) => page.getByTestId(testId).innerText();
+const shardCounts = () =>
+  page.$$eval('[data-testid^="records-"]', (cells) =>
+    cells.map((c) => Number(c.textContent.replace(/[^0-9]/g, ''))),
+  );
+// "0:00:03.2" -> 3200 ms of virtual time
+const clockMs = async () => {
+  const [h, m, s] = (await text('clock')).split(':');
+  return Math.round(((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000);
+};
+
+async function createStream({ shards, rate, seed }) {
+  const before = (await page.getByTestId('stream-name').count()) ? await text('digest') : null;
+  await page.fill('#stream-name', 'clickstream');
+  await page.fill('#shard-count', String(shards));
+  await page.fill('#rate', String(rate));
+  await page.fill('#seed', String(seed));
+  await page.getByTestId('create').click();
+  await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
+  await page.waitForFunction(
+    ([n, old]) =>
+      document.querySelectorAll('[data-shard]').length === n &&
+      document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+      document.querySelector('[data-testid="digest"]')?.textContent !== old,
+    [shards, before],
+  );
+}
+
+test('the page loads from the sub-path with every asset', async () => {
+  const url = new URL(page.url());
+  assert.equal(url.pathname, new URL(siteUrl()).pathname);
+  assert.match(await page.title(), /Shardlab/);
+  assert.match(await page.locator('header').innerText(), /Shardlab/);
+});
+
+test('a 4-shard stream runs with each shard in its own worker; counts rise, pause stops them', async () => {
+  await createStream({ shards: 4, rate: 2000, seed: 42 });
+
+  // One simulation worker and four shard workers, all loaded from the sub-path.
+  const base = new URL(siteUrl()).pathname;
+  const workerUrls = page.workers().map((w) => new URL(w.url()).pathname);
+  assert.ok(workerUrls.includes(`${base}sim-worker.js`), `workers: ${workerUrls}`);
+  assert.equal(workerUrls.filter((u) => u === `${base}shard-worker.js`).length, 4, `workers: ${workerUrls}`);
+  for (let i = 0; i < 4; i++) assert.equal(await text(`host-${i}`), `worker ${i}`);
+  assert.deepEqual(await shardCounts(), [0, 0, 0, 0]);
+
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Running');
+  // Counts rise on every shard, and keep rising.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid^="records-"]')].every(
+      (c) => Number(c.textContent.replace(/[^0-9]/g, '')) > 0,
+    ),
+  );
+  const first = await shardCounts();
+  await page.waitForFunction(
+    (prev) =>
+      [...document.querySelectorAll('[data-testid^="records-"]')].every(
+        (c, i) => Number(c.textContent.replace(/[^0-9]/g, '')) > prev[i],
+      ),
+    first,
+  );
+  for (let i = 0; i < 4; i++) assert.match(await text(`seq-${i}`), /^\d{56}$/);
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'running-stream.png'), fullPage: true });
+
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  const paused = { clock: await clockMs(), counts: await shardCounts(), produced: int(await text('stat-produced')) };
+
+  // Paused means frozen: the only way forward is a step, which advances
+  // the virtual clock by exactly one 100 ms tick (2,000 records/s -> 200).
+  await page.getByTestId('step').click();
+  await page.waitForFunction(
+    (t) => document.querySelector('[data-testid="clock"]')?.textContent !== t,
+    await text('clock'),
+  );
+  assert.equal(await clockMs(), paused.clock + 100);
+  assert.equal(int(await text('stat-produced')), paused.produced + 200);
+  const stepped = await shardCounts();
+  assert.ok(
+    stepped.every((n, i) => n >= paused.counts[i]),
+    `${stepped} vs ${paused.counts}`,
+  );
+  assert.ok(stepped.reduce((a, b) => a + b) - paused.counts.reduce((a, b) => a + b) <= 200);
+  assert.equal(await text('status'), 'Paused');
+});
+
+test('same seed, same numbers: five steps match the native engine', async () => {
+  for (let run = 0; run < 2; run++) {
+    await createStream({ shards: 4, rate: 2000, seed: 42 });
+    for (let i = 0; i < 5; i++) await page.getByTestId('step').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.5');
+    // The same figures `pinned_default_stream_after_five_steps` pins in
+    // crates/sim/tests/run.rs.
+    assert.deepEqual(await shardCounts(), [257, 251, 231, 261]);
+    assert.equal(await text('digest'), '08c59b5e0d6f0bf2');
+  }
+});
+
+test('bad input gets a clear error', async () => {
+  await page.fill('#shard-count', '17');
+  await page.getByTestId('create').click();
+  const error = page.getByTestId('error');
+  await error.waitFor();
+  assert.match(await error.innerText(), /ValidationException.*shardCount/s);
+});
+
+test('no console errors, page errors or failed requests', () => {
+  assert.deepEqual(problems, []);
+});
