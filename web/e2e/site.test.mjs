@@ -109,10 +109,11 @@ test('a 4-shard stream runs with each shard in its own worker; counts rise, paus
 
   // Paused means frozen: the only way forward is a step, which advances
   // the virtual clock by exactly one 100 ms tick (2,000 records/s -> 200).
+  const pausedClock = await text('clock');
   await page.getByTestId('step').click();
   await page.waitForFunction(
     (t) => document.querySelector('[data-testid="clock"]')?.textContent !== t,
-    await text('clock'),
+    pausedClock,
   );
   assert.equal(await clockMs(), paused.clock + 100);
   assert.equal(int(await text('stat-produced')), paused.produced + 200);
