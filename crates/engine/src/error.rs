@@ -17,6 +17,15 @@ pub enum ApiError {
     LimitExceeded(String),
     #[error("ProvisionedThroughputExceededException: {0}")]
     ProvisionedThroughputExceeded(String),
+    #[error("ExpiredIteratorException: {0}")]
+    ExpiredIterator(String),
+    #[error("ExpiredNextTokenException: {0}")]
+    ExpiredNextToken(String),
+    /// The request body is not JSON of the expected shape.
+    #[error("SerializationException: {0}")]
+    Serialization(String),
+    #[error("UnknownOperationException: {0}")]
+    UnknownOperation(String),
     #[error("InternalFailure: {0}")]
     InternalFailure(String),
 }
@@ -39,8 +48,33 @@ impl ApiError {
             ApiError::ResourceInUse(_) => "ResourceInUseException",
             ApiError::LimitExceeded(_) => "LimitExceededException",
             ApiError::ProvisionedThroughputExceeded(_) => "ProvisionedThroughputExceededException",
+            ApiError::ExpiredIterator(_) => "ExpiredIteratorException",
+            ApiError::ExpiredNextToken(_) => "ExpiredNextTokenException",
+            ApiError::Serialization(_) => "SerializationException",
+            ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::InternalFailure(_) => "InternalFailure",
         }
+    }
+
+    /// The HTTP status AWS answers with: 500 for internal failures, 400
+    /// for everything else.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ApiError::InternalFailure(_) => 500,
+            _ => 400,
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError::ResourceNotFound(message.into())
+    }
+
+    pub fn in_use(message: impl Into<String>) -> Self {
+        ApiError::ResourceInUse(message.into())
+    }
+
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        ApiError::LimitExceeded(message.into())
     }
 
     pub fn message(&self) -> &str {
@@ -51,6 +85,10 @@ impl ApiError {
             | ApiError::ResourceInUse(m)
             | ApiError::LimitExceeded(m)
             | ApiError::ProvisionedThroughputExceeded(m)
+            | ApiError::ExpiredIterator(m)
+            | ApiError::ExpiredNextToken(m)
+            | ApiError::Serialization(m)
+            | ApiError::UnknownOperation(m)
             | ApiError::InternalFailure(m) => m,
         }
     }

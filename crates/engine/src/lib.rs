@@ -8,13 +8,16 @@
 //! wasm-bindgen, web-sys or any other platform crate: the same code runs
 //! natively, in tests, and inside Web Workers.
 
+pub mod api;
 mod error;
 mod hash_key;
 pub mod protocol;
 mod sequence_number;
 pub mod shard;
 mod throughput;
+pub mod time;
 
+pub use api::{Kinesis, KinesisConfig};
 pub use error::ApiError;
 pub use hash_key::{route, HashKey, HashKeyRange, MAX_HASH_KEY};
 pub use sequence_number::{SequenceNumber, CLOSING_SEQUENCE_INDEX};

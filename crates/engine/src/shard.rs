@@ -16,6 +16,15 @@ use crate::{HashKeyRange, SequenceNumber, TokenBucket};
 /// Per-shard write limits (AWS: 1 MiB/s or 1,000 records/s per shard).
 pub const WRITE_BYTES_PER_SEC: u64 = 1024 * 1024;
 pub const WRITE_RECORDS_PER_SEC: u64 = 1000;
+/// Per-shard read limits for shared-throughput consumers: 5 GetRecords
+/// calls/s and 2 MiB/s. One call may return up to 10 MiB, which puts the
+/// shard 5 seconds in debt, during which calls are throttled.
+pub const READ_CALLS_PER_SEC: u64 = 5;
+pub const READ_BYTES_PER_SEC: u64 = 2 * 1024 * 1024;
+pub const READ_MAX_BYTES_PER_CALL: u64 = 10 * 1024 * 1024;
+pub const READ_MAX_RECORDS_PER_CALL: usize = 10_000;
+/// GetShardIterator: 5 calls/s per shard.
+pub const ITERATOR_CALLS_PER_SEC: u64 = 5;
 /// Default retention, 24 hours.
 pub const DEFAULT_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -89,13 +98,75 @@ pub struct ShardStats {
     pub latest_sequence_number: Option<SequenceNumber>,
 }
 
+/// What one GetRecords call read from a shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadBatch<'a> {
+    pub records: Vec<&'a StoredRecord>,
+    /// The sequence index to read from next.
+    pub next_index: u64,
+    /// Whether the reader is at the end of a closed shard (nothing after).
+    pub at_shard_end: bool,
+    /// Arrival time of the first record not returned (None: caught up);
+    /// GetRecords' `MillisBehindLatest` is measured from it.
+    pub next_arrival_ms: Option<u64>,
+}
+
+/// Why a read was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadRefusal {
+    /// Over 5 calls/s or in debt after a large read.
+    Throttled,
+}
+
 pub struct ShardDataPlane {
     config: ShardConfig,
     records: VecDeque<StoredRecord>,
     next_sequence_index: u64,
     write_bytes: TokenBucket,
     write_records: TokenBucket,
+    read_calls: TokenBucket,
+    read_bytes: DebtBucket,
+    iterator_calls: TokenBucket,
+    /// Set when the shard is closed by a split or merge.
+    closed_ms: Option<u64>,
     stats: ShardStats,
+}
+
+/// A bucket that may go into debt: a read is allowed while the level is
+/// positive, and takes what it actually read, down to below zero, so a
+/// 10 MiB read at 2 MiB/s blocks the next five seconds, as AWS documents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DebtBucket {
+    rate_per_sec: i128,
+    level_milli: i128,
+    last_ms: u64,
+}
+
+impl DebtBucket {
+    fn new(rate_per_sec: u64, now_ms: u64) -> Self {
+        let rate = i128::from(rate_per_sec);
+        DebtBucket {
+            rate_per_sec: rate,
+            level_milli: rate * 1000,
+            last_ms: now_ms,
+        }
+    }
+
+    fn refill(&mut self, now_ms: u64) {
+        let elapsed = i128::from(now_ms.saturating_sub(self.last_ms));
+        self.level_milli =
+            (self.level_milli + elapsed * self.rate_per_sec).min(self.rate_per_sec * 1000);
+        self.last_ms = self.last_ms.max(now_ms);
+    }
+
+    fn positive(&mut self, now_ms: u64) -> bool {
+        self.refill(now_ms);
+        self.level_milli > 0
+    }
+
+    fn take(&mut self, amount: u64) {
+        self.level_milli -= i128::from(amount) * 1000;
+    }
 }
 
 impl ShardDataPlane {
@@ -107,8 +178,152 @@ impl ShardDataPlane {
             next_sequence_index: 0,
             write_bytes: TokenBucket::per_second(WRITE_BYTES_PER_SEC, now),
             write_records: TokenBucket::per_second(WRITE_RECORDS_PER_SEC, now),
+            read_calls: TokenBucket::per_second(READ_CALLS_PER_SEC, now),
+            read_bytes: DebtBucket::new(READ_BYTES_PER_SEC, now),
+            iterator_calls: TokenBucket::per_second(ITERATOR_CALLS_PER_SEC, now),
+            closed_ms: None,
             stats: ShardStats::default(),
         }
+    }
+
+    pub fn shard_index(&self) -> u32 {
+        self.config.shard_index
+    }
+
+    /// The sequence index of the oldest retained record (the trim horizon);
+    /// equal to `next_index` when nothing is retained.
+    pub fn first_index(&self) -> u64 {
+        self.records.front().map_or(self.next_sequence_index, |r| {
+            r.sequence_number.sequence_index
+        })
+    }
+
+    /// The sequence index the next accepted record will get (LATEST).
+    pub fn next_index(&self) -> u64 {
+        self.next_sequence_index
+    }
+
+    pub fn closed_ms(&self) -> Option<u64> {
+        self.closed_ms
+    }
+
+    pub fn retention_ms(&self) -> u64 {
+        self.config.retention_ms
+    }
+
+    /// Closes the shard at `now_ms` (after a split or merge): it takes no
+    /// more writes, and readers reach its end. Returns the
+    /// `EndingSequenceNumber`.
+    pub fn close(&mut self, now_ms: u64) -> SequenceNumber {
+        self.closed_ms.get_or_insert(now_ms);
+        self.ending_sequence_number()
+            .unwrap_or_else(|| self.starting_sequence_number())
+    }
+
+    /// AWS's `EndingSequenceNumber` of a closed shard: the closing index
+    /// with the closing time.
+    pub fn ending_sequence_number(&self) -> Option<SequenceNumber> {
+        self.closed_ms.map(|closed| SequenceNumber {
+            shard_created_secs: self.config.created_ms / 1000,
+            shard_index: self.config.shard_index,
+            sequence_index: crate::CLOSING_SEQUENCE_INDEX,
+            arrival_secs: closed / 1000,
+        })
+    }
+
+    /// A closed shard expires once its newest data has aged out: then it is
+    /// no longer listed or readable.
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        match self.closed_ms {
+            Some(closed) => now_ms > closed.saturating_add(self.config.retention_ms),
+            None => false,
+        }
+    }
+
+    /// Changes the retention period. Records already past the old period
+    /// stay gone (AWS: an increase does not bring data back); a decrease
+    /// trims at once.
+    pub fn set_retention(&mut self, retention_ms: u64, now_ms: u64) {
+        self.expire(now_ms);
+        self.config.retention_ms = retention_ms;
+        self.expire(now_ms);
+    }
+
+    /// The sequence index of the first retained record that arrived at or
+    /// after `at_ms`, or `next_index` if none has.
+    pub fn index_at_timestamp(&self, at_ms: u64) -> u64 {
+        let pos = self.records.partition_point(|r| r.arrival_ms < at_ms);
+        self.records.get(pos).map_or(self.next_sequence_index, |r| {
+            r.sequence_number.sequence_index
+        })
+    }
+
+    /// Takes one GetShardIterator call from the shard's 5 calls/s.
+    pub fn admit_iterator_call(&mut self, now_ms: u64) -> bool {
+        if self.iterator_calls.has(1, now_ms) {
+            self.iterator_calls.take(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// One GetRecords call from sequence index `from`: at most `limit`
+    /// records and 10 MiB, within the shard's read limits at `now_ms`.
+    /// Records trimmed by retention are skipped (the position moves up to
+    /// the trim horizon).
+    pub fn read(
+        &mut self,
+        from: u64,
+        limit: usize,
+        now_ms: u64,
+    ) -> Result<ReadBatch<'_>, ReadRefusal> {
+        if !(self.read_calls.has(1, now_ms) && self.read_bytes.positive(now_ms)) {
+            return Err(ReadRefusal::Throttled);
+        }
+        self.read_calls.take(1);
+        self.read_unlimited(from, limit, now_ms)
+    }
+
+    /// A read without read limits (for load tests, with limits switched off).
+    pub fn read_unlimited(
+        &mut self,
+        from: u64,
+        limit: usize,
+        now_ms: u64,
+    ) -> Result<ReadBatch<'_>, ReadRefusal> {
+        self.expire(now_ms);
+        let first = self.first_index();
+        let start = from.max(first);
+        let offset = usize::try_from(start - first).unwrap_or(usize::MAX);
+        let mut bytes = 0u64;
+        let mut next_index = start.min(self.next_sequence_index);
+        let mut records = Vec::new();
+        for r in self.records.iter().skip(offset) {
+            let size = r.data.len() as u64 + r.partition_key.len() as u64;
+            if records.len() >= limit.min(READ_MAX_RECORDS_PER_CALL)
+                || (bytes + size > READ_MAX_BYTES_PER_CALL && !records.is_empty())
+            {
+                break;
+            }
+            bytes += size;
+            next_index = r.sequence_number.sequence_index + 1;
+            records.push(r);
+        }
+        self.read_bytes.take(bytes);
+        Ok(ReadBatch {
+            records,
+            next_index,
+            at_shard_end: self.closed_ms.is_some() && next_index >= self.next_sequence_index,
+            next_arrival_ms: self.record_at(next_index).map(|r| r.arrival_ms),
+        })
+    }
+
+    /// The stored record with sequence index `index`, if retained.
+    pub fn record_at(&self, index: u64) -> Option<&StoredRecord> {
+        let first = self.first_index();
+        let offset = usize::try_from(index.checked_sub(first)?).ok()?;
+        self.records.get(offset)
     }
 
     pub fn config(&self) -> &ShardConfig {
@@ -147,6 +362,13 @@ impl ShardDataPlane {
         }
         self.write_records.take(1);
         self.write_bytes.take(size);
+        self.put_unlimited(entry)
+    }
+
+    /// A put without write limits (for load tests, with limits switched off).
+    pub fn put_unlimited(&mut self, entry: PutEntry) -> PutOutcome {
+        let now = entry.arrival_ms;
+        let size = entry.size();
         let sequence_number = SequenceNumber {
             shard_created_secs: self.config.created_ms / 1000,
             shard_index: self.config.shard_index,

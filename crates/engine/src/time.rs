@@ -1,0 +1,81 @@
+//! Calendar arithmetic for the timestamps the API prints. Pure integer
+//! arithmetic on epoch milliseconds; no clock is read here.
+
+/// Formats epoch milliseconds as ISO 8601 UTC with milliseconds, e.g.
+/// `2026-01-01T00:00:01.250Z`.
+pub fn iso8601(epoch_ms: u64) -> String {
+    let secs = epoch_ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        epoch_ms % 1000
+    )
+}
+
+/// AWS's date format in iterator-expiry messages: `Thu Jan 22 01:22:02 UTC 2015`.
+pub fn amz_utc_string(epoch_ms: u64) -> String {
+    let secs = epoch_ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days.rem_euclid(7)) as usize];
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m - 1) as usize];
+    format!(
+        "{weekday} {month} {d:02} {:02}:{:02}:{:02} UTC {y}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_aws_format() {
+        // The example AWS gives: Thu Jan 22 01:22:02 UTC 2015.
+        assert_eq!(
+            amz_utc_string(1_421_889_722_000),
+            "Thu Jan 22 01:22:02 UTC 2015"
+        );
+        assert_eq!(amz_utc_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            amz_utc_string(1_767_225_600_000),
+            "Thu Jan 01 00:00:00 UTC 2026"
+        );
+        assert_eq!(
+            amz_utc_string(1_709_164_800_000),
+            "Thu Feb 29 00:00:00 UTC 2024"
+        );
+    }
+
+    #[test]
+    fn iso8601_known_instants() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso8601(1_767_225_601_250), "2026-01-01T00:00:01.250Z");
+        assert_eq!(iso8601(1_545_084_650_987), "2018-12-17T22:10:50.987Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
