@@ -13,6 +13,7 @@
 //! (`cargo install`), Debian (`apt-get`) and the npm registry (`npm ci`).
 
 mod bench;
+mod clients;
 mod serve;
 mod setup;
 mod site;
@@ -188,6 +189,9 @@ fn run_tests() -> Result<()> {
 
     step("native tests");
     run(cargo().args(["test", "--workspace"]))?;
+
+    step("real AWS clients (boto3, AWS CLI) against the native endpoint");
+    clients::test()?;
 
     step("wasm tests in headless Chromium");
     run(cargo()

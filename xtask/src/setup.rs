@@ -165,7 +165,7 @@ fn chromium() -> Result<()> {
     apt_install(&missing)
 }
 
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub fn apt_install(packages: &[&str]) -> Result<()> {
     if packages.is_empty() {
         return Ok(());
     }

@@ -1,4 +1,5 @@
-//! Builds the static site: the UI and worker wasm (release), their
+//! Builds the static site: the UI and worker wasm (`web` profile: release,
+//! optimised for size), their
 //! wasm-bindgen glue, optimised by wasm-opt when the npm `binaryen` package
 //! is installed, plus `web/` and `static/`.
 //!
@@ -21,7 +22,8 @@ pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
 
     run(cargo().args([
         "build",
-        "--release",
+        "--profile",
+        "web",
         "--target",
         setup::WASM_TARGET,
         "-p",
@@ -32,7 +34,7 @@ pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let built = target_dir.join(setup::WASM_TARGET).join("release");
+    let built = target_dir.join(setup::WASM_TARGET).join("web");
     let pkg = out.join("pkg");
     for name in PACKAGES {
         run(Command::new("wasm-bindgen")

@@ -1,0 +1,197 @@
+//! Shardlab's native endpoint: the engine's Kinesis API over HTTP, as AWS
+//! serves it (the JSON 1.1 protocol: `POST /` with
+//! `X-Amz-Target: Kinesis_20131202.<Operation>` and
+//! `Content-Type: application/x-amz-json-1.1`), so the AWS CLI, boto3 and
+//! the AWS SDKs work against it unchanged. Signatures are accepted without
+//! checking, as local emulators do. Time is the wall clock.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use shardlab_engine::{ApiError, Kinesis, KinesisConfig};
+use tiny_http::{Header, Request, Response, StatusCode};
+
+const KINESIS_PREFIX: &str = "Kinesis_20131202.";
+const JSON_11: &str = "application/x-amz-json-1.1";
+
+/// A running endpoint; dropping it stops the server.
+pub struct Endpoint {
+    http: Arc<tiny_http::Server>,
+    port: u16,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header names are valid")
+}
+
+/// The HTTP response for an API result: 200 with the JSON body (empty for
+/// operations that return nothing), or AWS's error body and status.
+pub fn respond(result: Result<Value, ApiError>, request_id: u64) -> (u16, Vec<u8>) {
+    let _ = request_id;
+    match result {
+        Ok(Value::Null) => (200, Vec::new()),
+        Ok(v) => (200, v.to_string().into_bytes()),
+        Err(e) => {
+            let body = match &e {
+                ApiError::InternalFailure(m) if m.is_empty() => json!({"__type": e.name()}),
+                // SerializationException spells its message member with a capital M.
+                ApiError::Serialization(m) => json!({"__type": e.name(), "Message": m}),
+                _ => json!({"__type": e.name(), "message": e.message()}),
+            };
+            (e.http_status(), body.to_string().into_bytes())
+        }
+    }
+}
+
+struct Service {
+    kinesis: Mutex<Kinesis>,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl Service {
+    fn answer(&self, mut request: Request) {
+        let id = self
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let target = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("X-Amz-Target"))
+            .map(|h| h.value.as_str().to_string());
+        let content_type = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Content-Type"))
+            .map(|h| h.value.as_str().to_string())
+            .unwrap_or_default();
+        let mut body = Vec::new();
+        let read = std::io::Read::read_to_end(request.as_reader(), &mut body);
+        let result = if read.is_err() {
+            Err(ApiError::Serialization(
+                "could not read the request body".into(),
+            ))
+        } else if request.method() != &tiny_http::Method::Post {
+            Err(ApiError::Serialization(
+                "Kinesis requests are POSTs to / with an X-Amz-Target header".into(),
+            ))
+        } else if content_type.contains("cbor") {
+            Err(ApiError::Serialization(
+                "this endpoint speaks application/x-amz-json-1.1, not CBOR; for the Java SDK, \
+                 KCL or KPL set AWS_CBOR_DISABLE=true"
+                    .into(),
+            ))
+        } else {
+            match target
+                .as_deref()
+                .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
+            {
+                Some(op) => match self.kinesis.lock() {
+                    Ok(mut k) => k.call_bytes(op, &body, now_ms()),
+                    Err(_) => Err(ApiError::InternalFailure(String::new())),
+                },
+                None => Err(ApiError::UnknownOperation(format!(
+                    "X-Amz-Target must be {KINESIS_PREFIX}<Operation>, got {}",
+                    target.as_deref().unwrap_or("nothing")
+                ))),
+            }
+        };
+        let (status, bytes) = respond(result, id);
+        let response = Response::from_data(bytes)
+            .with_status_code(StatusCode(status))
+            .with_header(header("Content-Type", JSON_11))
+            .with_header(header("x-amzn-RequestId", &format!("{id:016x}-shardlab")));
+        let _ = request.respond(response);
+    }
+}
+
+impl Endpoint {
+    /// Serves on 127.0.0.1:`port` (0 picks a free port).
+    pub fn start(port: u16, config: KinesisConfig, threads: usize) -> Result<Endpoint, String> {
+        let http = tiny_http::Server::http(("127.0.0.1", port))
+            .map_err(|e| format!("could not listen on 127.0.0.1:{port}: {e}"))?;
+        let port = http
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or("not listening on an IP address")?;
+        let http = Arc::new(http);
+        let service = Arc::new(Service {
+            kinesis: Mutex::new(Kinesis::new(config)),
+            requests: Default::default(),
+        });
+        let threads = (0..threads.max(1))
+            .map(|_| {
+                let http = http.clone();
+                let service = service.clone();
+                std::thread::spawn(move || {
+                    while let Ok(request) = http.recv() {
+                        service.answer(request);
+                    }
+                })
+            })
+            .collect();
+        Ok(Endpoint {
+            http,
+            port,
+            threads,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Blocks until the server stops (it does not stop by itself).
+    pub fn wait(mut self) {
+        for t in std::mem::take(&mut self.threads) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        for _ in &self.threads {
+            self.http.unblock();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_use_aws_bodies_and_statuses() {
+        let (status, body) = respond(
+            Err(ApiError::not_found("Stream s under account 1 not found.")),
+            0,
+        );
+        assert_eq!(status, 400);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            json!({"__type": "ResourceNotFoundException", "message": "Stream s under account 1 not found."})
+        );
+        let (status, body) = respond(Err(ApiError::InternalFailure(String::new())), 0);
+        assert_eq!(status, 500);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"__type": "InternalFailure"})
+        );
+        assert_eq!(respond(Ok(Value::Null), 0), (200, Vec::new()));
+    }
+}

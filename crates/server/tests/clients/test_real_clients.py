@@ -1,0 +1,171 @@
+"""Real AWS clients against Shardlab's native endpoint.
+
+`cargo xtask test` starts `shardlab serve --port 0`, sets SHARDLAB_ENDPOINT
+and runs this with boto3 and the AWS CLI from PyPI. The clients are used
+exactly as against AWS; only the endpoint URL differs.
+"""
+
+import json
+import os
+import subprocess
+import unittest
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["SHARDLAB_ENDPOINT"]
+ENV = dict(
+    os.environ,
+    AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    AWS_DEFAULT_REGION="us-east-1",
+)
+os.environ.update({k: ENV[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
+
+
+def client(retries=1):
+    return boto3.client(
+        "kinesis",
+        endpoint_url=ENDPOINT,
+        config=Config(retries={"max_attempts": retries, "mode": "standard"}),
+    )
+
+
+def new_stream(kinesis, shards):
+    name = "test-" + uuid.uuid4().hex[:12]
+    kinesis.create_stream(StreamName=name, ShardCount=shards)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
+    return name
+
+
+def read_shard(kinesis, name, shard_id):
+    """Every record of a shard from TRIM_HORIZON, and the last response."""
+    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = []
+    while True:
+        r = kinesis.get_records(ShardIterator=it, Limit=300)
+        records.extend(r["Records"])
+        if not r["Records"] or "NextShardIterator" not in r or r["NextShardIterator"] is None:
+            return records, r
+        it = r["NextShardIterator"]
+
+
+class Boto3(unittest.TestCase):
+    def setUp(self):
+        self.kinesis = client()
+
+    def test_put_a_thousand_and_read_every_shard_back_in_order(self):
+        k = self.kinesis
+        name = new_stream(k, 4)
+        sent = []
+        for batch in range(2):
+            entries = [
+                {"Data": json.dumps({"n": batch * 500 + i}).encode(), "PartitionKey": "user-%d" % ((batch * 500 + i) % 97)}
+                for i in range(500)
+            ]
+            r = k.put_records(StreamName=name, Records=entries)
+            self.assertEqual(r["FailedRecordCount"], 0)
+            for e, res in zip(entries, r["Records"]):
+                sent.append((res["ShardId"], res["SequenceNumber"], e["Data"], e["PartitionKey"]))
+        shards = k.list_shards(StreamName=name)["Shards"]
+        self.assertEqual(len(shards), 4)
+        got = 0
+        for shard in shards:
+            records, _ = read_shard(k, name, shard["ShardId"])
+            expected = [s for s in sent if s[0] == shard["ShardId"]]
+            self.assertGreater(len(expected), 0, "1000 keyed records reach every shard")
+            self.assertEqual([r["Data"] for r in records], [s[2] for s in expected])
+            self.assertEqual([r["SequenceNumber"] for r in records], [s[1] for s in expected])
+            self.assertEqual([r["PartitionKey"] for r in records], [s[3] for s in expected])
+            seqs = [int(r["SequenceNumber"]) for r in records]
+            self.assertEqual(seqs, sorted(seqs))
+            got += len(records)
+        self.assertEqual(got, 1000)
+
+    def test_split_then_read_parent_before_children(self):
+        k = self.kinesis
+        name = new_stream(k, 1)
+        k.put_record(StreamName=name, Data=b"before", PartitionKey="a")
+        shard = k.describe_stream(StreamName=name)["StreamDescription"]["Shards"][0]
+        mid = (int(shard["HashKeyRange"]["EndingHashKey"]) + 1) // 2
+        k.split_shard(StreamName=name, ShardToSplit=shard["ShardId"], NewStartingHashKey=str(mid))
+        k.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
+        shards = k.list_shards(StreamName=name)["Shards"]
+        self.assertEqual([s["ShardId"] for s in shards], ["shardId-000000000000", "shardId-000000000001", "shardId-000000000002"])
+        self.assertIn("EndingSequenceNumber", shards[0]["SequenceNumberRange"])
+        self.assertEqual(shards[1]["ParentShardId"], "shardId-000000000000")
+        after = k.put_record(StreamName=name, Data=b"after", PartitionKey="a")
+        self.assertIn(after["ShardId"], ("shardId-000000000001", "shardId-000000000002"))
+        parent, last = read_shard(k, name, "shardId-000000000000")
+        self.assertEqual([r["Data"] for r in parent], [b"before"])
+        self.assertIsNone(last.get("NextShardIterator"))
+        self.assertEqual(sorted(c["ShardId"] for c in last["ChildShards"]), ["shardId-000000000001", "shardId-000000000002"])
+        child, _ = read_shard(k, name, after["ShardId"])
+        self.assertEqual([r["Data"] for r in child], [b"after"])
+
+    def test_throttling_is_visible_when_the_rate_is_exceeded(self):
+        k = self.kinesis
+        name = new_stream(k, 1)
+        failed = 0
+        for _ in range(5):
+            r = k.put_records(StreamName=name, Records=[{"Data": b"x", "PartitionKey": "k%d" % i} for i in range(500)])
+            failed += r["FailedRecordCount"]
+            codes = {e.get("ErrorCode") for e in r["Records"]} - {None}
+            self.assertLessEqual(codes, {"ProvisionedThroughputExceededException"})
+        self.assertGreater(failed, 0)
+        # 1 MiB/s per shard: a PutRecords of ~1 MiB empties the byte budget,
+        # and a 900 KiB record right after needs most of a second of refill.
+        with self.assertRaises(ClientError) as caught:
+            for _ in range(5):
+                k.put_records(StreamName=name, Records=[{"Data": b"x" * 2100, "PartitionKey": "k%d" % i} for i in range(500)])
+                k.put_record(StreamName=name, Data=b"x" * (900 * 1024), PartitionKey="k")
+        err = caught.exception.response["Error"]
+        self.assertEqual(err["Code"], "ProvisionedThroughputExceededException")
+        self.assertEqual(err["Message"], "Rate exceeded for shard shardId-000000000000 in stream %s under account 123456789012." % name)
+        self.assertEqual(caught.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+
+    def test_errors_carry_aws_names_and_messages(self):
+        k = self.kinesis
+        with self.assertRaises(k.exceptions.ResourceNotFoundException) as caught:
+            k.describe_stream_summary(StreamName="no-such-stream")
+        self.assertEqual(caught.exception.response["Error"]["Message"], "Stream no-such-stream under account 123456789012 not found.")
+        name = new_stream(k, 1)
+        with self.assertRaises(k.exceptions.ResourceInUseException):
+            k.create_stream(StreamName=name, ShardCount=1)
+        with self.assertRaises(k.exceptions.InvalidArgumentException) as caught:
+            k.get_records(ShardIterator="AAAAAAAAAAFbogus")
+        self.assertEqual(caught.exception.response["Error"]["Message"], "Invalid ShardIterator.")
+        arn = k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        self.assertEqual(arn, "arn:aws:kinesis:us-east-1:123456789012:stream/%s" % name)
+        # StreamARN works wherever AWS accepts it.
+        k.put_record(StreamARN=arn, Data=b"by-arn", PartitionKey="p")
+        k.delete_stream(StreamName=name)
+        k.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
+
+
+class AwsCli(unittest.TestCase):
+    def aws(self, *args):
+        out = subprocess.run(
+            ["aws", "--endpoint-url", ENDPOINT, "--output", "json", "kinesis", *args],
+            env=ENV, capture_output=True, text=True, timeout=120,
+        )
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    def test_the_cli_round_trip(self):
+        name = "cli-" + uuid.uuid4().hex[:10]
+        self.aws("create-stream", "--stream-name", name, "--shard-count", "2")
+        self.assertIn(name, self.aws("list-streams")["StreamNames"])
+        put = self.aws("put-record", "--stream-name", name, "--partition-key", "k1", "--data", "hello")
+        it = self.aws("get-shard-iterator", "--stream-name", name, "--shard-id", put["ShardId"],
+                      "--shard-iterator-type", "AT_SEQUENCE_NUMBER", "--starting-sequence-number", put["SequenceNumber"])
+        records = self.aws("get-records", "--shard-iterator", it["ShardIterator"])["Records"]
+        self.assertEqual(len(records), 1)
+        self.assertEqual(records[0]["PartitionKey"], "k1")
+        self.assertEqual(records[0]["SequenceNumber"], put["SequenceNumber"])
+
+
+if __name__ == "__main__":
+    unittest.main()
