@@ -174,6 +174,11 @@ pub fn run() -> Result<()> {
          each figure is the best of three runs after one warm-up. Compare the ratios within one run, \
          not absolute times across runs or machines. Every host must reach the same digest of the \
          final state, or the benchmark fails.\n\n\
+         - `put-records-typed`: 500,000 records (16-byte partition keys, 100-byte data) in PutRecords \
+         batches of 500 into a 16-shard stream through the engine's typed API, limits off: MD5 routing, \
+         sequence numbers and storage. Target: at least 5 M records/s per core natively, wasm at least 0.7× native.\n\
+         - `put-records-json`: the same records through the JSON dispatch the endpoint uses \
+         (JSON parsing, base64, validation, response building).\n\
          - `ingest-16-shards`: 16 shards, one producer at 16,000 records/s with random partition keys, \
          60 virtual seconds (600 ticks of 100 ms): MD5 routing, sequence numbers, write limits and storage.\n\
          - hosts: `native-in-process` and `wasm-in-process` keep every shard in one thread; \

@@ -1,5 +1,5 @@
-//! Builds the static site: the UI and worker wasm (`web` profile: release,
-//! optimised for size), their
+//! Builds the static site: the UI and worker wasm (`web` profile: release
+//! with panic=abort), their
 //! wasm-bindgen glue, optimised by wasm-opt when the npm `binaryen` package
 //! is installed, plus `web/` and `static/`.
 //!

@@ -9,6 +9,7 @@
 //! natively, in tests, and inside Web Workers.
 
 pub mod api;
+pub mod bench;
 mod error;
 mod hash_key;
 pub mod protocol;

@@ -1,30 +1,49 @@
 //! The native half of `cargo xtask bench` (run in release). Prints one
-//! `name records seconds digest` line per workload.
+//! `name records seconds digest` line per workload: the best of three runs
+//! after one warm-up, as the browser half does.
 
 use std::time::Instant;
 
+use shardlab_engine::bench::{put_records_json, put_records_typed, Figure};
 use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process};
 
-fn main() {
-    let workload = ingest_16_shards();
-    // One warm-up run, then the best of three.
-    let mut best = f64::INFINITY;
-    let mut last = None;
-    for _ in 0..4 {
-        let started = Instant::now();
-        let snap = run_in_process(&workload).expect("the benchmark scenario is valid");
-        let secs = started.elapsed().as_secs_f64();
-        if last.is_some() {
-            best = best.min(secs);
-        }
-        last = Some(snap);
-    }
-    let snap = last.expect("ran");
+/// Records per engine workload (the browser runs the same number).
+const ENGINE_RECORDS: usize = 500_000;
+
+fn best(run: impl Fn(&dyn Fn() -> f64) -> Figure) -> Figure {
+    let origin = Instant::now();
+    let clock = move || origin.elapsed().as_secs_f64() * 1000.0;
+    run(&clock);
+    (0..3)
+        .map(|_| run(&clock))
+        .min_by(|a, b| a.millis.total_cmp(&b.millis))
+        .expect("three runs")
+}
+
+fn print(f: &Figure) {
     println!(
         "{} {} {:.6} {}",
-        workload.name,
-        records_accepted(&snap),
-        best,
-        snap.digest
+        f.name,
+        f.records,
+        f.millis / 1000.0,
+        f.digest
     );
+}
+
+fn main() {
+    print(&best(|clock| put_records_typed(ENGINE_RECORDS, clock)));
+    print(&best(|clock| put_records_json(ENGINE_RECORDS, clock)));
+
+    let workload = ingest_16_shards();
+    let sim = best(|clock| {
+        let started = clock();
+        let snap = run_in_process(&workload).expect("the benchmark scenario is valid");
+        Figure {
+            name: workload.name,
+            records: records_accepted(&snap),
+            millis: clock() - started,
+            digest: snap.digest,
+        }
+    });
+    print(&sim);
 }

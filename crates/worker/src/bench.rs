@@ -2,6 +2,7 @@
 //! native run (`shardlab_sim::bench`), called from `web/bench.js`, which
 //! does the timing with `performance.now()`.
 
+use shardlab_engine::bench::{put_records_json, put_records_typed, Figure};
 use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process, Workload};
 use shardlab_sim::{Snapshot, TICK_MS};
 use wasm_bindgen::prelude::*;
@@ -36,4 +37,44 @@ pub async fn bench_ingest_on_workers(shard_script_url: String) -> Result<JsValue
         .await
         .map_err(|e| JsValue::from_str(&e))?;
     Ok(summary(&w, &snap))
+}
+
+/// `performance.now()` of whatever global this runs in (page or worker).
+fn now_ms() -> f64 {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<js_sys::Object>().ok());
+    performance
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &"now".into()).ok()?;
+            now.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or(0.0)
+}
+
+/// Runs one engine workload (`put-records-typed` or `put-records-json`)
+/// over `records` records; returns `{name, records, seconds, digest}`, timed
+/// inside wasm around the measured phase only.
+#[wasm_bindgen]
+pub fn bench_engine(name: &str, records: u32) -> Result<JsValue, JsValue> {
+    let clock = || now_ms();
+    let figure: Figure = match name {
+        "put-records-typed" => put_records_typed(records as usize, &clock),
+        "put-records-json" => put_records_json(records as usize, &clock),
+        other => {
+            return Err(JsValue::from_str(&format!(
+                "no engine workload named {other}"
+            )))
+        }
+    };
+    let o = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&o, &"name".into(), &figure.name.into());
+    let _ = js_sys::Reflect::set(&o, &"records".into(), &(figure.records as f64).into());
+    let _ = js_sys::Reflect::set(&o, &"seconds".into(), &(figure.millis / 1000.0).into());
+    let _ = js_sys::Reflect::set(&o, &"digest".into(), &figure.digest.into());
+    Ok(o.into())
 }

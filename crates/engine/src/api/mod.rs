@@ -34,6 +34,31 @@ use crate::ApiError;
 /// A record as a request gives it: partition key, data, explicit hash key.
 type RecordInput = (String, Vec<u8>, Option<String>);
 
+/// One entry of a typed PutRecords request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutRecordsEntry {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+    pub explicit_hash_key: Option<String>,
+}
+
+/// The fate of one PutRecords entry, in request order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PutRecordsResult {
+    Accepted {
+        shard_index: u32,
+        sequence_number: SequenceNumber,
+    },
+    /// `ProvisionedThroughputExceededException` for this entry.
+    Throttled { shard_index: u32 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutRecordsOutput {
+    pub failed_record_count: u32,
+    pub records: Vec<PutRecordsResult>,
+}
+
 /// The operations this service answers, by their wire names.
 pub const OPERATIONS: &[&str] = &[
     "AddTagsToStream",
@@ -519,10 +544,8 @@ impl Kinesis {
     }
 
     fn stream_mut(&mut self, name: &str) -> Result<&mut Stream, ApiError> {
-        if !self.streams.contains_key(name) {
-            return Err(self.stream_not_found(name));
-        }
-        Ok(self.streams.get_mut(name).expect("checked above"))
+        let missing = self.stream_not_found(name);
+        self.streams.get_mut(name).ok_or(missing)
     }
 
     fn open_shards_in_account(&self) -> u32 {
@@ -605,7 +628,9 @@ impl Kinesis {
         let count = match (mode, count) {
             (_, Some(c)) => c as u32,
             (StreamMode::OnDemand, None) => ON_DEMAND_INITIAL_SHARDS,
-            (StreamMode::Provisioned, None) => unreachable!("validated above"),
+            (StreamMode::Provisioned, None) => {
+                return Err(ApiError::InternalFailure("Internal Service Failure".into()))
+            }
         };
         self.check_tags(&name, &tags, 0)?;
         if self.streams.contains_key(&name) {
@@ -1162,37 +1187,6 @@ impl Kinesis {
         )
     }
 
-    fn put_one(
-        &mut self,
-        stream: &str,
-        key: HashKey,
-        partition_key: String,
-        data: Vec<u8>,
-    ) -> Result<(u32, PutOutcome), ApiError> {
-        let now = self.now_ms;
-        let enforce = self.config.enforce_limits;
-        let s = self.stream_mut(stream)?;
-        let index = s
-            .route(key)
-            .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-        let shard = s
-            .shards
-            .get_mut(&index)
-            .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-        let entry = PutEntry {
-            partition_key,
-            data,
-            arrival_ms: now,
-        };
-        shard.plane.expire(now);
-        let outcome = if enforce {
-            shard.plane.put(entry)
-        } else {
-            shard.plane.put_unlimited(entry)
-        };
-        Ok((index, outcome))
-    }
-
     fn put_record(&mut self, body: &Body) -> Result<Value, ApiError> {
         let mut v = Validation::new();
         let name = self.stream_name_from(body, &mut v, true)?;
@@ -1209,10 +1203,9 @@ impl Kinesis {
         v.finish()?;
         let name = name.unwrap_or_default();
         let Some((partition_key, data, ehk)) = entry else {
-            unreachable!("validated above")
+            return Err(ApiError::InternalFailure("Internal Service Failure".into()));
         };
         self.writable(&name)?;
-        let key = Self::hash_key(&partition_key, ehk.as_deref())?;
         if let Some(o) = ordering {
             // Our sequence numbers increase strictly within a shard, so any
             // well-formed earlier number is already satisfied; a malformed
@@ -1224,22 +1217,29 @@ impl Kinesis {
                 )));
             }
         }
-        if partition_key.len() + data.len() > MAX_RECORD_BYTES {
-            return Err(ApiError::invalid_argument(format!(
-                "Record size of {} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes.",
-                partition_key.len() + data.len()
-            )));
-        }
-        let (index, outcome) = self.put_one(&name, key, partition_key, data)?;
-        match outcome {
-            PutOutcome::Accepted(seq) => Ok(json!({
-                "ShardId": shard_id(index),
-                "SequenceNumber": seq.to_string(),
+        let out = self.put_records_typed(
+            &name,
+            vec![PutRecordsEntry {
+                partition_key,
+                data,
+                explicit_hash_key: ehk,
+            }],
+        )?;
+        match out.records.first() {
+            Some(PutRecordsResult::Accepted {
+                shard_index,
+                sequence_number,
+            }) => Ok(json!({
+                "ShardId": shard_id(*shard_index),
+                "SequenceNumber": sequence_number.to_string(),
                 "EncryptionType": "NONE",
             })),
-            PutOutcome::Throttled => Err(ApiError::ProvisionedThroughputExceeded(
-                self.throttled_message(&name, index),
-            )),
+            Some(PutRecordsResult::Throttled { shard_index }) => {
+                Err(ApiError::ProvisionedThroughputExceeded(
+                    self.throttled_message(&name, *shard_index),
+                ))
+            }
+            None => Err(ApiError::InternalFailure("Internal Service Failure".into())),
         }
     }
 
@@ -1272,49 +1272,119 @@ impl Kinesis {
         }
         v.finish()?;
         let name = name.unwrap_or_default();
-        self.writable(&name)?;
-        let entries: Vec<RecordInput> = entries.into_iter().flatten().collect();
-        let total: usize = entries.iter().map(|(k, d, _)| k.len() + d.len()).sum();
+        let entries = entries
+            .into_iter()
+            .flatten()
+            .map(|(partition_key, data, explicit_hash_key)| PutRecordsEntry {
+                partition_key,
+                data,
+                explicit_hash_key,
+            })
+            .collect();
+        let out = self.put_records_typed(&name, entries)?;
+        let results: Vec<Value> = out
+            .records
+            .iter()
+            .map(|r| match r {
+                PutRecordsResult::Accepted {
+                    shard_index,
+                    sequence_number,
+                } => json!({
+                    "ShardId": shard_id(*shard_index),
+                    "SequenceNumber": sequence_number.to_string(),
+                }),
+                PutRecordsResult::Throttled { shard_index } => json!({
+                    "ErrorCode": "ProvisionedThroughputExceededException",
+                    "ErrorMessage": self.throttled_message(&name, *shard_index),
+                }),
+            })
+            .collect();
+        Ok(json!({
+            "FailedRecordCount": out.failed_record_count,
+            "Records": results,
+            "EncryptionType": "NONE",
+        }))
+    }
+
+    /// PutRecords without JSON: what the simulation and benchmarks call.
+    /// The entries must already satisfy the request's shape constraints
+    /// (1–500 entries, keys of 1–256 characters); size limits, explicit
+    /// hash keys and the stream's state are checked here, and a malformed
+    /// entry fails the whole request before anything is written.
+    pub fn put_records_typed(
+        &mut self,
+        stream: &str,
+        entries: Vec<PutRecordsEntry>,
+    ) -> Result<PutRecordsOutput, ApiError> {
+        self.writable(stream)?;
+        let total: usize = entries
+            .iter()
+            .map(|e| e.partition_key.len() + e.data.len())
+            .sum();
         if total > self.config.put_records_max_bytes {
             return Err(ApiError::invalid_argument(format!(
                 "Records size exceeds {} MB limit",
                 self.config.put_records_max_bytes / (1024 * 1024)
             )));
         }
-        // Malformed entries fail the whole request before anything is written.
         let mut routed = Vec::with_capacity(entries.len());
-        for (k, d, e) in entries {
-            if k.len() + d.len() > MAX_RECORD_BYTES {
+        for e in entries {
+            let size = e.partition_key.len() + e.data.len();
+            if size > MAX_RECORD_BYTES {
                 return Err(ApiError::invalid_argument(format!(
-                    "Record size of {} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes.",
-                    k.len() + d.len()
+                    "Record size of {size} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes."
                 )));
             }
-            routed.push((Self::hash_key(&k, e.as_deref())?, k, d));
+            let key = Self::hash_key(&e.partition_key, e.explicit_hash_key.as_deref())?;
+            routed.push((key, e.partition_key, e.data));
         }
-        let mut failed = 0;
-        let mut results = Vec::with_capacity(routed.len());
-        for (key, k, d) in routed {
-            let (index, outcome) = self.put_one(&name, key, k, d)?;
-            results.push(match outcome {
-                PutOutcome::Accepted(seq) => json!({
-                    "ShardId": shard_id(index),
-                    "SequenceNumber": seq.to_string(),
-                }),
+        let now = self.now_ms;
+        let enforce = self.config.enforce_limits;
+        let s = self.stream_mut(stream)?;
+        let mut failed_record_count = 0;
+        let mut records = Vec::with_capacity(routed.len());
+        for (key, partition_key, data) in routed {
+            let shard_index = s
+                .route(key)
+                .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
+            let shard = s
+                .shards
+                .get_mut(&shard_index)
+                .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
+            shard.plane.expire(now);
+            let entry = PutEntry {
+                partition_key,
+                data,
+                arrival_ms: now,
+            };
+            let outcome = if enforce {
+                shard.plane.put(entry)
+            } else {
+                shard.plane.put_unlimited(entry)
+            };
+            records.push(match outcome {
+                PutOutcome::Accepted(sequence_number) => PutRecordsResult::Accepted {
+                    shard_index,
+                    sequence_number,
+                },
                 PutOutcome::Throttled => {
-                    failed += 1;
-                    json!({
-                        "ErrorCode": "ProvisionedThroughputExceededException",
-                        "ErrorMessage": self.throttled_message(&name, index),
-                    })
+                    failed_record_count += 1;
+                    PutRecordsResult::Throttled { shard_index }
                 }
             });
         }
-        Ok(json!({
-            "FailedRecordCount": failed,
-            "Records": results,
-            "EncryptionType": "NONE",
-        }))
+        Ok(PutRecordsOutput {
+            failed_record_count,
+            records,
+        })
+    }
+
+    /// Moves the service's clock to `now_ms` (never backwards) and
+    /// finishes due transitions; `call` does this itself, typed calls
+    /// rely on it.
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        self.advance();
     }
 
     // ---- reads -------------------------------------------------------------

@@ -1,0 +1,172 @@
+//! Benchmark workloads for the engine, shared by the native run and the
+//! browser run of `cargo xtask bench` so both measure the same code.
+//! This crate reads no clock: the caller passes one (milliseconds), and
+//! only the measured phase is timed, not the preparation of inputs.
+
+use crate::api::{PutRecordsEntry, PutRecordsResult};
+use crate::{Kinesis, KinesisConfig};
+
+/// 2026-01-01T00:00:00Z: the benchmark's fixed virtual time.
+const T0: u64 = 1_767_225_600_000;
+const SHARDS: u32 = 16;
+const BATCH: usize = 500;
+
+/// What one workload measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub name: &'static str,
+    pub records: u64,
+    pub millis: f64,
+    /// FNV-1a over every result, so runs on different hosts can be
+    /// checked to have done the same thing.
+    pub digest: String,
+}
+
+fn fnv(hash: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *hash ^= u64::from(*b);
+        *hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+/// `records` entries with 16-byte partition keys and 100-byte payloads,
+/// in PutRecords batches of 500, from a fixed linear congruential sequence.
+fn entries(records: usize) -> Vec<Vec<PutRecordsEntry>> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        x
+    };
+    (0..records.div_ceil(BATCH))
+        .map(|b| {
+            (0..BATCH.min(records - b * BATCH))
+                .map(|_| {
+                    let partition_key = format!("{:016x}", next());
+                    let seed = next();
+                    let data = (0..100).map(|i| (seed >> (i % 8 * 8)) as u8).collect();
+                    PutRecordsEntry {
+                        partition_key,
+                        data,
+                        explicit_hash_key: None,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn service() -> Kinesis {
+    let mut k = Kinesis::new(KinesisConfig {
+        enforce_limits: false,
+        ..KinesisConfig::default()
+    });
+    k.call(
+        "CreateStream",
+        &serde_json::json!({"StreamName": "bench", "ShardCount": SHARDS}),
+        T0,
+    )
+    .expect("the benchmark stream is valid");
+    k
+}
+
+/// PutRecords through the typed API (what the simulation uses): MD5
+/// routing, sequence numbers and storage, without JSON.
+pub fn put_records_typed(records: usize, clock: &dyn Fn() -> f64) -> Figure {
+    let batches = entries(records);
+    let mut k = service();
+    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let started = clock();
+    let mut results = Vec::with_capacity(batches.len());
+    for batch in batches {
+        results.push(
+            k.put_records_typed("bench", batch)
+                .expect("limits are off and entries are valid"),
+        );
+    }
+    let millis = clock() - started;
+    for out in &results {
+        for r in &out.records {
+            if let PutRecordsResult::Accepted {
+                shard_index,
+                sequence_number,
+            } = r
+            {
+                fnv(&mut digest, &shard_index.to_be_bytes());
+                fnv(&mut digest, &sequence_number.sequence_index.to_be_bytes());
+            }
+        }
+    }
+    Figure {
+        name: "put-records-typed",
+        records: records as u64,
+        millis,
+        digest: format!("{digest:016x}"),
+    }
+}
+
+/// PutRecords through the JSON dispatch (what the endpoint and the
+/// console use): JSON parsing, base64, validation, then the same path.
+pub fn put_records_json(records: usize, clock: &dyn Fn() -> f64) -> Figure {
+    use base64::Engine as _;
+    let bodies: Vec<Vec<u8>> = entries(records)
+        .into_iter()
+        .map(|batch| {
+            let list: Vec<serde_json::Value> = batch
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "PartitionKey": e.partition_key,
+                        "Data": base64::engine::general_purpose::STANDARD.encode(&e.data),
+                    })
+                })
+                .collect();
+            serde_json::to_vec(&serde_json::json!({"StreamName": "bench", "Records": list}))
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut k = service();
+    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let started = clock();
+    let mut replies = Vec::with_capacity(bodies.len());
+    for body in &bodies {
+        replies.push(
+            k.call_bytes("PutRecords", body, T0)
+                .expect("limits are off and entries are valid"),
+        );
+    }
+    let millis = clock() - started;
+    for reply in &replies {
+        if let Some(list) = reply["Records"].as_array() {
+            for r in list {
+                fnv(
+                    &mut digest,
+                    r["SequenceNumber"].as_str().unwrap_or("").as_bytes(),
+                );
+            }
+        }
+    }
+    Figure {
+        name: "put-records-json",
+        records: records as u64,
+        millis,
+        digest: format!("{digest:016x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workloads_are_deterministic_and_complete() {
+        let a = put_records_typed(1200, &|| 0.0);
+        let b = put_records_typed(1200, &|| 0.0);
+        assert_eq!(a.digest, b.digest);
+        assert_eq!(a.records, 1200);
+        let j = put_records_json(1200, &|| 0.0);
+        assert_eq!(j.records, 1200);
+        assert_eq!(j.digest, put_records_json(1200, &|| 0.0).digest);
+    }
+}
