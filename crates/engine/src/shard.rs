@@ -136,14 +136,14 @@ pub struct ShardDataPlane {
 /// positive, and takes what it actually read, down to below zero, so a
 /// 10 MiB read at 2 MiB/s blocks the next five seconds, as AWS documents.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct DebtBucket {
+pub(crate) struct DebtBucket {
     rate_per_sec: i128,
     level_milli: i128,
     last_ms: u64,
 }
 
 impl DebtBucket {
-    fn new(rate_per_sec: u64, now_ms: u64) -> Self {
+    pub(crate) fn new(rate_per_sec: u64, now_ms: u64) -> Self {
         let rate = i128::from(rate_per_sec);
         DebtBucket {
             rate_per_sec: rate,
@@ -159,12 +159,12 @@ impl DebtBucket {
         self.last_ms = self.last_ms.max(now_ms);
     }
 
-    fn positive(&mut self, now_ms: u64) -> bool {
+    pub(crate) fn positive(&mut self, now_ms: u64) -> bool {
         self.refill(now_ms);
         self.level_milli > 0
     }
 
-    fn take(&mut self, amount: u64) {
+    pub(crate) fn take(&mut self, amount: u64) {
         self.level_milli -= i128::from(amount) * 1000;
     }
 }
@@ -175,7 +175,10 @@ impl ShardDataPlane {
         ShardDataPlane {
             config,
             records: VecDeque::new(),
-            next_sequence_index: 0,
+            // Index 0 is the shard's StartingSequenceNumber; records start at
+            // 1, so AFTER_SEQUENCE_NUMBER of the starting number reads the
+            // first record.
+            next_sequence_index: 1,
             write_bytes: TokenBucket::per_second(WRITE_BYTES_PER_SEC, now),
             write_records: TokenBucket::per_second(WRITE_RECORDS_PER_SEC, now),
             read_calls: TokenBucket::per_second(READ_CALLS_PER_SEC, now),

@@ -10,6 +10,7 @@
 //! Time is the caller's virtual clock in epoch milliseconds; it never goes
 //! backwards (an earlier `now_ms` is treated as the latest one seen).
 
+mod fanout;
 mod request;
 mod token;
 
@@ -25,6 +26,7 @@ use crate::{
     shard_id, HashKey, HashKeyRange, PutEntry, PutOutcome, SequenceNumber, ShardConfig,
     ShardDataPlane, CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
+pub use fanout::Subscription;
 pub use request::Validation;
 use request::{is_decimal, is_name, Body, HASH_KEY_PATTERN, SEQUENCE_NUMBER_PATTERN};
 use token::{IteratorToken, ListShardsToken};
@@ -65,18 +67,22 @@ pub const OPERATIONS: &[&str] = &[
     "CreateStream",
     "DecreaseStreamRetentionPeriod",
     "DeleteStream",
+    "DeregisterStreamConsumer",
     "DescribeLimits",
     "DescribeStream",
+    "DescribeStreamConsumer",
     "DescribeStreamSummary",
     "GetRecords",
     "GetShardIterator",
     "IncreaseStreamRetentionPeriod",
     "ListShards",
+    "ListStreamConsumers",
     "ListStreams",
     "ListTagsForStream",
     "MergeShards",
     "PutRecord",
     "PutRecords",
+    "RegisterStreamConsumer",
     "RemoveTagsFromStream",
     "SplitShard",
     "UpdateShardCount",
@@ -196,6 +202,7 @@ struct Stream {
     next_shard_index: u32,
     tags: BTreeMap<String, String>,
     shard_count_updates: Vec<u64>,
+    consumers: BTreeMap<String, fanout::Consumer>,
 }
 
 impl Stream {
@@ -328,6 +335,8 @@ pub struct Kinesis {
     config: KinesisConfig,
     streams: BTreeMap<String, Stream>,
     now_ms: u64,
+    /// When each (consumer, shard) last subscribed successfully.
+    subscriptions: BTreeMap<(String, u32), u64>,
 }
 
 fn epoch_secs(ms: u64) -> Value {
@@ -346,6 +355,7 @@ impl Kinesis {
             config,
             streams: BTreeMap::new(),
             now_ms: 0,
+            subscriptions: BTreeMap::new(),
         }
     }
 
@@ -368,18 +378,22 @@ impl Kinesis {
             "CreateStream" => self.create_stream(&body),
             "DecreaseStreamRetentionPeriod" => self.change_retention(&body, false),
             "DeleteStream" => self.delete_stream(&body),
+            "DeregisterStreamConsumer" => self.deregister_stream_consumer(&body),
             "DescribeLimits" => self.describe_limits(),
             "DescribeStream" => self.describe_stream(&body),
+            "DescribeStreamConsumer" => self.describe_stream_consumer(&body),
             "DescribeStreamSummary" => self.describe_stream_summary(&body),
             "GetRecords" => self.get_records(&body),
             "GetShardIterator" => self.get_shard_iterator(&body),
             "IncreaseStreamRetentionPeriod" => self.change_retention(&body, true),
             "ListShards" => self.list_shards(&body),
+            "ListStreamConsumers" => self.list_stream_consumers(&body),
             "ListStreams" => self.list_streams(&body),
             "ListTagsForStream" => self.list_tags_for_stream(&body),
             "MergeShards" => self.merge_shards(&body),
             "PutRecord" => self.put_record(&body),
             "PutRecords" => self.put_records(&body),
+            "RegisterStreamConsumer" => self.register_stream_consumer(&body),
             "RemoveTagsFromStream" => self.remove_tags_from_stream(&body),
             "SplitShard" => self.split_shard(&body),
             "UpdateShardCount" => self.update_shard_count(&body),
@@ -441,6 +455,7 @@ impl Kinesis {
         for name in deleted {
             self.streams.remove(&name);
         }
+        self.advance_consumers();
     }
 
     /// Starts `change` on `name`: at once when transitions take no time,
@@ -656,6 +671,7 @@ impl Kinesis {
             next_shard_index: count,
             tags: tags.into_iter().collect(),
             shard_count_updates: Vec::new(),
+            consumers: BTreeMap::new(),
         };
         self.streams.insert(name.clone(), stream);
         self.begin(&name, StreamStatus::Creating, Change::Create);
@@ -665,12 +681,20 @@ impl Kinesis {
     fn delete_stream(&mut self, body: &Body) -> Result<Value, ApiError> {
         let mut v = Validation::new();
         let name = self.stream_name_from(body, &mut v, true)?;
-        let _enforce = body.bool("EnforceConsumerDeletion")?;
+        let enforce = body.bool("EnforceConsumerDeletion")?.unwrap_or(false);
         v.finish()?;
         let name = name.unwrap_or_default();
         let s = self.stream(&name)?;
         if s.status == StreamStatus::Deleting {
             return Ok(Value::Null);
+        }
+        if !s.consumers.is_empty() && !enforce {
+            return Err(ApiError::in_use(format!(
+                "Stream {name} under account {} has {} registered consumers; deregister them or \
+                 set EnforceConsumerDeletion to delete the stream with its consumers.",
+                self.account(),
+                s.consumers.len()
+            )));
         }
         self.begin(&name, StreamStatus::Deleting, Change::Delete);
         Ok(Value::Null)
@@ -778,7 +802,7 @@ impl Kinesis {
                 "EnhancedMonitoring": [{ "ShardLevelMetrics": [] }],
                 "EncryptionType": "NONE",
                 "OpenShardCount": s.open_count(),
-                "ConsumerCount": 0,
+                "ConsumerCount": s.consumers.len(),
                 "MaxRecordSizeInKiB": MAX_RECORD_BYTES / 1024,
             }
         }))
@@ -1398,6 +1422,25 @@ impl Kinesis {
     }
 
     fn get_shard_iterator(&mut self, body: &Body) -> Result<Value, ApiError> {
+        let (name, index, position) = self.resolve_position(body, self.config.enforce_limits)?;
+        let token = IteratorToken {
+            stream_created_ms: self.stream(&name)?.created_ms,
+            stream_name: name,
+            shard_index: index,
+            position,
+            issued_ms: self.now_ms,
+        };
+        Ok(json!({ "ShardIterator": token.encode(self.config.token_secret) }))
+    }
+
+    /// Validates a GetShardIterator-shaped request and resolves it to a
+    /// shard and a sequence index to read from. `charge` takes the call
+    /// from the shard's 5 GetShardIterator calls per second.
+    fn resolve_position(
+        &mut self,
+        body: &Body,
+        charge: bool,
+    ) -> Result<(String, u32, u64), ApiError> {
         const TYPES: [&str; 5] = [
             "AFTER_SEQUENCE_NUMBER",
             "LATEST",
@@ -1457,9 +1500,6 @@ impl Kinesis {
             }
             _ => {}
         }
-        let created = s.created_ms;
-        let enforce = self.config.enforce_limits;
-        let secret = self.config.token_secret;
         let shard = self
             .streams
             .get_mut(&name)
@@ -1520,20 +1560,13 @@ impl Kinesis {
                 }
             }
         };
-        if enforce && !shard.plane.admit_iterator_call(now) {
+        if charge && !shard.plane.admit_iterator_call(now) {
             return Err(ApiError::ProvisionedThroughputExceeded(format!(
                 "Rate exceeded for Shard - {account}/{name}/{}",
                 shard_id(index)
             )));
         }
-        let token = IteratorToken {
-            stream_name: name,
-            stream_created_ms: created,
-            shard_index: index,
-            position,
-            issued_ms: now,
-        };
-        Ok(json!({ "ShardIterator": token.encode(secret) }))
+        Ok((name, index, position))
     }
 
     fn child_shards(s: &Stream, parent: u32) -> Vec<Value> {

@@ -1201,3 +1201,198 @@ fn on_demand_streams_start_with_four_shards_and_refuse_manual_resharding() {
         T0,
     );
 }
+
+#[test]
+fn enhanced_fan_out_consumers_register_and_subscribe() {
+    let mut k = kinesis();
+    create(&mut k, "s", 2);
+    let arn = format!("arn:aws:kinesis:us-east-1:{A}:stream/s");
+    let c = ok(
+        &mut k,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "app"}),
+        T0,
+    );
+    let consumer_arn = c["Consumer"]["ConsumerARN"].as_str().unwrap().to_string();
+    assert_eq!(consumer_arn, format!("{arn}/consumer/app:{}", T0 / 1000));
+    assert_eq!(c["Consumer"]["ConsumerStatus"], "ACTIVE");
+    let e = err(
+        &mut k,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "app"}),
+        T0,
+    );
+    assert_eq!(e.name(), "ResourceInUseException");
+    let d = ok(
+        &mut k,
+        "DescribeStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+        T0,
+    );
+    assert_eq!(d["ConsumerDescription"]["StreamARN"], arn);
+    let d = ok(
+        &mut k,
+        "DescribeStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "app"}),
+        T0,
+    );
+    assert_eq!(d["ConsumerDescription"]["ConsumerName"], "app");
+    assert_eq!(
+        ok(
+            &mut k,
+            "DescribeStreamSummary",
+            json!({"StreamName": "s"}),
+            T0
+        )["StreamDescriptionSummary"]["ConsumerCount"],
+        1
+    );
+    for i in 1..20 {
+        ok(
+            &mut k,
+            "RegisterStreamConsumer",
+            json!({"StreamARN": arn, "ConsumerName": format!("c{i:02}")}),
+            T0,
+        );
+    }
+    let e = err(
+        &mut k,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "one-too-many"}),
+        T0,
+    );
+    assert_eq!(e.name(), "LimitExceededException");
+    let list = ok(
+        &mut k,
+        "ListStreamConsumers",
+        json!({"StreamARN": arn, "MaxResults": 15}),
+        T0,
+    );
+    assert_eq!(list["Consumers"].as_array().unwrap().len(), 15);
+    let rest = ok(
+        &mut k,
+        "ListStreamConsumers",
+        json!({"StreamARN": arn, "NextToken": list["NextToken"]}),
+        T0,
+    );
+    assert_eq!(rest["Consumers"].as_array().unwrap().len(), 5);
+
+    // Subscribe from TRIM_HORIZON; events carry records and a continuation.
+    let key = "a"; // routes to shard 0 of 2
+    for i in 0..3 {
+        put(&mut k, "s", key, &format!("r{i}"), T0 + 100);
+    }
+    let mut sub = k
+        .subscribe_to_shard(&json!({"ConsumerARN": consumer_arn, "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "TRIM_HORIZON"}}), T0 + 200)
+        .unwrap();
+    let e = k
+        .subscribe_to_shard(&json!({"ConsumerARN": consumer_arn, "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "LATEST"}}), T0 + 1000)
+        .unwrap_err();
+    assert_eq!(e.name(), "ResourceInUseException");
+    let ev = k.next_event(&mut sub, T0 + 300).unwrap().unwrap();
+    assert_eq!(records(&ev), ["r0", "r1", "r2"]);
+    assert_eq!(ev["MillisBehindLatest"], 0);
+    let cont = ev["ContinuationSequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ev = k.next_event(&mut sub, T0 + 400).unwrap().unwrap();
+    assert!(records(&ev).is_empty());
+    // Resuming after the continuation number misses nothing and repeats nothing.
+    put(&mut k, "s", key, "r3", T0 + 500);
+    let it = ok(&mut k, "GetShardIterator", json!({"StreamName": "s", "ShardId": "shardId-000000000000", "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": cont}), T0 + 600)["ShardIterator"].clone();
+    assert_eq!(
+        records(&ok(
+            &mut k,
+            "GetRecords",
+            json!({"ShardIterator": it}),
+            T0 + 600
+        )),
+        ["r3"]
+    );
+    // A subscription ends after 5 minutes.
+    assert!(k
+        .next_event(&mut sub, T0 + 200 + 300_000)
+        .unwrap()
+        .is_none());
+    // Fan-out reads do not use the shard's shared 5 reads per second.
+    let mut sub2 = k
+        .subscribe_to_shard(&json!({"ConsumerARN": consumer_arn, "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "TRIM_HORIZON"}}), T0 + 400_000)
+        .unwrap();
+    let it = iterator(
+        &mut k,
+        "s",
+        "shardId-000000000000",
+        "TRIM_HORIZON",
+        T0 + 400_000,
+    );
+    for _ in 0..5 {
+        ok(
+            &mut k,
+            "GetRecords",
+            json!({"ShardIterator": it}),
+            T0 + 400_001,
+        );
+    }
+    assert!(k.next_event(&mut sub2, T0 + 400_001).unwrap().is_some());
+
+    // Deleting a stream with consumers needs EnforceConsumerDeletion.
+    let e = err(
+        &mut k,
+        "DeleteStream",
+        json!({"StreamName": "s"}),
+        T0 + 500_000,
+    );
+    assert_eq!(e.name(), "ResourceInUseException");
+    ok(
+        &mut k,
+        "DeregisterStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+        T0 + 500_000,
+    );
+    let e = err(
+        &mut k,
+        "DescribeStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+        T0 + 500_000,
+    );
+    assert_eq!(e.name(), "ResourceNotFoundException");
+    ok(
+        &mut k,
+        "DeleteStream",
+        json!({"StreamName": "s", "EnforceConsumerDeletion": true}),
+        T0 + 500_000,
+    );
+}
+
+#[test]
+fn fan_out_delivers_two_mebibytes_per_second_per_consumer() {
+    let mut k = Kinesis::new(KinesisConfig {
+        enforce_limits: false,
+        ..KinesisConfig::default()
+    });
+    create(&mut k, "s", 1);
+    let big = "x".repeat(512 * 1024);
+    for _ in 0..30 {
+        put(&mut k, "s", "k", &big, T0);
+    }
+    let arn = format!("arn:aws:kinesis:us-east-1:{A}:stream/s");
+    let c = ok(
+        &mut k,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "app"}),
+        T0,
+    );
+    let mut sub = k
+        .subscribe_to_shard(&json!({"ConsumerARN": c["Consumer"]["ConsumerARN"], "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "TRIM_HORIZON"}}), T0)
+        .unwrap();
+    // 15 MiB waiting. One event carries at most 10 MiB: 19 records of
+    // 512 KiB + a 1-byte key, which puts the consumer about 7.5 MiB in debt
+    // at 2 MiB/s: nothing for 3.75 seconds, then the rest.
+    let count = |k: &mut Kinesis, sub: &mut Subscription, at: u64| {
+        records(&k.next_event(sub, at).unwrap().unwrap()).len()
+    };
+    assert_eq!(count(&mut k, &mut sub, T0), 19);
+    assert_eq!(count(&mut k, &mut sub, T0 + 1000), 0);
+    assert_eq!(count(&mut k, &mut sub, T0 + 3700), 0);
+    assert_eq!(count(&mut k, &mut sub, T0 + 3800), 11);
+}
