@@ -15,6 +15,7 @@ mod hash_key;
 pub mod protocol;
 mod sequence_number;
 pub mod shard;
+pub mod store;
 mod throughput;
 pub mod time;
 

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::request::{Body, Validation};
 use super::{epoch_secs, Kinesis, StreamStatus};
 use crate::shard::DebtBucket;
+use crate::store::{ShardOp, ShardOpResult, ShardStore};
 use crate::{shard_id, ApiError, SequenceNumber};
 
 /// At most 20 consumers per stream, and 5 registering at once.
@@ -295,8 +296,7 @@ impl Kinesis {
         if let Some(ts) = start.timestamp_ms("Timestamp")? {
             iterator_request["Timestamp"] = json!(ts as f64 / 1000.0);
         }
-        let (_, shard_index, position) =
-            self.resolve_position(&Body::new(&iterator_request)?, false)?;
+        let (_, shard_index, at) = self.resolve_position(&Body::new(&iterator_request)?)?;
         let key = (consumer_arn.clone(), shard_index);
         if let Some(&last) = self.subscriptions.get(&key) {
             if now_ms < last + RESUBSCRIBE_MS {
@@ -307,8 +307,24 @@ impl Kinesis {
                 )));
             }
         }
+        let s = self.stream(&stream)?;
+        let created = s.created_ms;
+        let shard_key = s.key(shard_index);
+        // Fan-out subscriptions run on the in-process shards.
+        let side = self.take_side_ops();
+        self.local.run(side);
+        let position = match self.local.run_one(
+            shard_key,
+            ShardOp::Position {
+                at,
+                now_ms,
+                charge: false,
+            },
+        ) {
+            ShardOpResult::Position(p) => p,
+            _ => return Err(ApiError::InternalFailure(String::new())),
+        };
         self.subscriptions.insert(key, now_ms);
-        let created = self.stream(&stream)?.created_ms;
         Ok(Subscription {
             stream,
             stream_created_ms: created,
@@ -347,23 +363,28 @@ impl Kinesis {
             .filter(|s| s.created_ms == sub.stream_created_ms && s.consumers.contains_key(&name))
             .ok_or_else(gone)?;
         s.expire_shards(now_ms);
-        let shard = s.shards.get_mut(&sub.shard_index).ok_or_else(gone)?;
-        let created_secs = shard.plane.config().created_ms / 1000;
+        let shard = s.shards.get(&sub.shard_index).ok_or_else(gone)?;
+        let created_secs = shard.created_ms / 1000;
+        let shard_key = s.key(sub.shard_index);
+        let side = self.take_side_ops();
+        self.local.run(side);
         // Deliver what 2 MiB/s allows; the records after it wait.
-        let batch = if sub.budget.positive(now_ms) {
-            shard
-                .plane
-                .read_unlimited(
-                    sub.position,
-                    crate::shard::READ_MAX_RECORDS_PER_CALL,
-                    now_ms,
-                )
-                .map_err(|_| ApiError::InternalFailure(String::new()))?
+        let limit = if sub.budget.positive(now_ms) {
+            crate::shard::READ_MAX_RECORDS_PER_CALL as u32
         } else {
-            shard
-                .plane
-                .read_unlimited(sub.position, 0, now_ms)
-                .map_err(|_| ApiError::InternalFailure(String::new()))?
+            0
+        };
+        let batch = match self.local.run_one(
+            shard_key,
+            ShardOp::Read {
+                from: sub.position,
+                limit,
+                now_ms,
+                enforce: false,
+            },
+        ) {
+            ShardOpResult::Read(batch) => batch,
+            _ => return Err(ApiError::InternalFailure(String::new())),
         };
         let bytes: u64 = batch
             .records
@@ -371,7 +392,7 @@ impl Kinesis {
             .map(|r| (r.data.len() + r.partition_key.len()) as u64)
             .sum();
         sub.budget.take(bytes);
-        let records: Vec<Value> = batch.records.iter().map(|r| Self::record_json(r)).collect();
+        let records: Vec<Value> = batch.records.iter().map(Self::record_json).collect();
         sub.position = batch.next_index;
         let continuation = SequenceNumber {
             shard_created_secs: created_secs,

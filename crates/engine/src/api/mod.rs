@@ -20,11 +20,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::shard::{ReadRefusal, StoredRecord, READ_MAX_RECORDS_PER_CALL};
+use crate::shard::{StoredRecord, READ_MAX_RECORDS_PER_CALL};
+use crate::store::{LocalShards, Position, ShardKey, ShardOp, ShardOpResult, ShardStore, StreamId};
 pub use crate::time::amz_utc_string;
 use crate::{
     shard_id, HashKey, HashKeyRange, PutEntry, PutOutcome, SequenceNumber, ShardConfig,
-    ShardDataPlane, CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
+    CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
 pub use fanout::Subscription;
 pub use request::Validation;
@@ -181,14 +182,47 @@ enum Change {
     Mode(StreamMode),
 }
 
+/// What the control plane knows of a shard; its records live in a
+/// `ShardDataPlane` in the shard store.
 struct Shard {
     parent: Option<u32>,
     adjacent_parent: Option<u32>,
     range: HashKeyRange,
-    plane: ShardDataPlane,
+    created_ms: u64,
+    closed_ms: Option<u64>,
+}
+
+impl Shard {
+    fn starting_sequence_number(&self, index: u32) -> SequenceNumber {
+        let created_secs = self.created_ms / 1000;
+        SequenceNumber {
+            shard_created_secs: created_secs,
+            shard_index: index,
+            sequence_index: 0,
+            arrival_secs: created_secs,
+        }
+    }
+
+    fn ending_sequence_number(&self, index: u32) -> Option<SequenceNumber> {
+        self.closed_ms.map(|closed| SequenceNumber {
+            shard_created_secs: self.created_ms / 1000,
+            shard_index: index,
+            sequence_index: CLOSING_SEQUENCE_INDEX,
+            arrival_secs: closed / 1000,
+        })
+    }
+
+    /// A closed shard expires once all its data has aged out.
+    fn is_expired(&self, now_ms: u64, retention_ms: u64) -> bool {
+        self.closed_ms
+            .is_some_and(|closed| now_ms > closed.saturating_add(retention_ms))
+    }
 }
 
 struct Stream {
+    id: StreamId,
+    /// Operations for this stream's shards, waiting to be planned into a call.
+    ops: Vec<(ShardKey, ShardOp)>,
     name: String,
     arn: String,
     created_ms: u64,
@@ -214,7 +248,7 @@ impl Stream {
         self.open = self
             .shards
             .iter()
-            .filter(|(_, s)| s.plane.closed_ms().is_none())
+            .filter(|(_, s)| s.closed_ms.is_none())
             .map(|(i, s)| (s.range, *i))
             .collect();
         self.open.sort_by_key(|(r, _)| r.starting_hash_key);
@@ -237,30 +271,51 @@ impl Stream {
     ) -> u32 {
         let index = self.next_shard_index;
         self.next_shard_index += 1;
-        let plane = ShardDataPlane::new(ShardConfig {
-            stream_name: self.name.clone(),
-            shard_index: index,
-            hash_key_range: range,
-            created_ms: now_ms,
-            retention_ms: u64::from(self.retention_hours) * HOUR_MS,
-        });
+        self.ops.push((
+            self.key(index),
+            ShardOp::Open(ShardConfig {
+                stream_name: self.name.clone(),
+                shard_index: index,
+                hash_key_range: range,
+                created_ms: now_ms,
+                retention_ms: self.retention_ms(),
+            }),
+        ));
         self.shards.insert(
             index,
             Shard {
                 parent,
                 adjacent_parent,
                 range,
-                plane,
+                created_ms: now_ms,
+                closed_ms: None,
             },
         );
         index
     }
 
+    fn key(&self, shard_index: u32) -> ShardKey {
+        ShardKey {
+            stream: self.id,
+            shard_index,
+        }
+    }
+
+    fn retention_ms(&self) -> u64 {
+        u64::from(self.retention_hours) * HOUR_MS
+    }
+
+    fn close(&mut self, index: u32, now_ms: u64) {
+        if let Some(p) = self.shards.get_mut(&index) {
+            p.closed_ms.get_or_insert(now_ms);
+            let key = self.key(index);
+            self.ops.push((key, ShardOp::Close { now_ms }));
+        }
+    }
+
     fn split(&mut self, parent: u32, new_start: u128, now_ms: u64) -> (u32, u32) {
         let range = self.shards[&parent].range;
-        if let Some(p) = self.shards.get_mut(&parent) {
-            p.plane.close(now_ms);
-        }
+        self.close(parent, now_ms);
         let lower = HashKeyRange {
             starting_hash_key: range.starting_hash_key,
             ending_hash_key: HashKey(new_start - 1),
@@ -280,11 +335,8 @@ impl Stream {
             starting_hash_key: self.shards[&a].range.starting_hash_key,
             ending_hash_key: self.shards[&b].range.ending_hash_key,
         };
-        for i in [a, b] {
-            if let Some(s) = self.shards.get_mut(&i) {
-                s.plane.close(now_ms);
-            }
-        }
+        self.close(a, now_ms);
+        self.close(b, now_ms);
         let child = self.add_shard(range, Some(a), Some(b), now_ms);
         self.reindex_open();
         child
@@ -326,7 +378,26 @@ impl Stream {
 
     /// Drops closed shards whose data has all aged out.
     fn expire_shards(&mut self, now_ms: u64) {
-        self.shards.retain(|_, s| !s.plane.is_expired(now_ms));
+        let retention = self.retention_ms();
+        let expired: Vec<u32> = self
+            .shards
+            .iter()
+            .filter(|(_, s)| s.is_expired(now_ms, retention))
+            .map(|(i, _)| *i)
+            .collect();
+        for i in expired {
+            self.shards.remove(&i);
+            let key = self.key(i);
+            self.ops.push((key, ShardOp::Drop));
+        }
+    }
+
+    /// Drops every shard (the stream is being deleted).
+    fn drop_all(&mut self) {
+        let keys: Vec<ShardKey> = self.shards.keys().map(|i| self.key(*i)).collect();
+        self.shards.clear();
+        self.ops
+            .extend(keys.into_iter().map(|k| (k, ShardOp::Drop)));
     }
 }
 
@@ -337,6 +408,45 @@ pub struct Kinesis {
     now_ms: u64,
     /// When each (consumer, shard) last subscribed successfully.
     subscriptions: BTreeMap<(String, u32), u64>,
+    next_stream_id: StreamId,
+    /// Shard operations of streams that no longer exist (their drops).
+    orphan_ops: Vec<(ShardKey, ShardOp)>,
+    /// The shard operations of the call being planned.
+    own_ops: Vec<(ShardKey, ShardOp)>,
+    /// The shards of `call`; empty when a caller runs shards elsewhere
+    /// through `plan` and `finish`.
+    local: LocalShards,
+}
+
+/// A planned call: the shard operations to run, in order, and how to
+/// finish the call from their results.
+#[derive(Debug)]
+pub struct Planned {
+    pub ops: Vec<(ShardKey, ShardOp)>,
+    /// Index in `ops` where the call's own operations begin (before it:
+    /// due side effects such as opening a created stream's shards).
+    own: usize,
+    finish: Finish,
+}
+
+/// How to turn shard results into the response.
+#[derive(Debug)]
+enum Finish {
+    Ready(Value),
+    Put {
+        stream: String,
+        single: bool,
+        /// Per request entry: (own op index, position in its outcomes, shard).
+        slots: Vec<(usize, usize, u32)>,
+    },
+    Iterator {
+        stream: String,
+        created_ms: u64,
+        shard_index: u32,
+    },
+    Records {
+        it: IteratorToken,
+    },
 }
 
 fn epoch_secs(ms: u64) -> Value {
@@ -356,7 +466,107 @@ impl Kinesis {
             streams: BTreeMap::new(),
             now_ms: 0,
             subscriptions: BTreeMap::new(),
+            next_stream_id: 1,
+            orphan_ops: Vec::new(),
+            own_ops: Vec::new(),
+            local: LocalShards::new(),
         }
+    }
+
+    /// The in-process shards `call` uses.
+    pub fn local_shards(&self) -> &LocalShards {
+        &self.local
+    }
+
+    /// Plans one call: control-plane work now, shard operations to run.
+    /// A failed plan leaves due side effects queued for the next plan.
+    pub fn plan(
+        &mut self,
+        operation: &str,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<Planned, ApiError> {
+        self.set_now(now_ms);
+        self.own_ops.clear();
+        let body = Body::new(request)?;
+        let finish = self.dispatch(operation, &body);
+        let finish = match finish {
+            Ok(f) => f,
+            Err(e) => {
+                self.own_ops.clear();
+                return Err(e);
+            }
+        };
+        Ok(self.planned(finish))
+    }
+
+    fn planned(&mut self, finish: Finish) -> Planned {
+        let mut ops = self.take_side_ops();
+        let own = ops.len();
+        ops.append(&mut self.own_ops);
+        Planned { ops, own, finish }
+    }
+
+    /// Side-effect operations due now (opening, closing, dropping shards,
+    /// retention changes), for hosts that run them outside a call.
+    pub fn take_side_ops(&mut self) -> Vec<(ShardKey, ShardOp)> {
+        let mut ops = std::mem::take(&mut self.orphan_ops);
+        for s in self.streams.values_mut() {
+            ops.append(&mut s.ops);
+        }
+        ops
+    }
+
+    /// Finishes a planned call from the results of its operations.
+    pub fn finish(
+        &mut self,
+        planned: Planned,
+        results: Vec<ShardOpResult>,
+    ) -> Result<Value, ApiError> {
+        let own: Vec<ShardOpResult> = results.into_iter().skip(planned.own).collect();
+        match planned.finish {
+            Finish::Ready(v) => Ok(v),
+            Finish::Put {
+                stream,
+                single,
+                slots,
+            } => {
+                let out = Self::put_output(&slots, &own)?;
+                self.put_response(&stream, single, out)
+            }
+            Finish::Iterator {
+                stream,
+                created_ms,
+                shard_index,
+            } => match own.first() {
+                Some(ShardOpResult::Position(position)) => {
+                    let token = IteratorToken {
+                        stream_name: stream,
+                        stream_created_ms: created_ms,
+                        shard_index,
+                        position: *position,
+                        issued_ms: self.now_ms,
+                    };
+                    Ok(json!({ "ShardIterator": token.encode(self.config.token_secret) }))
+                }
+                Some(ShardOpResult::Throttled) => {
+                    Err(ApiError::ProvisionedThroughputExceeded(format!(
+                        "Rate exceeded for Shard - {}/{stream}/{}",
+                        self.account(),
+                        shard_id(shard_index)
+                    )))
+                }
+                _ => Err(ApiError::InternalFailure("Internal Service Failure".into())),
+            },
+            Finish::Records { it } => self.records_response(it, own.into_iter().next()),
+        }
+    }
+
+    /// Runs a planned call on the in-process shards.
+    fn run_local(&mut self, planned: Planned) -> Result<Value, ApiError> {
+        let ops = planned.ops.clone();
+        let results = self.local.run(ops);
+        self.finish(planned, results)
     }
 
     pub fn config(&self) -> &KinesisConfig {
@@ -370,34 +580,46 @@ impl Kinesis {
         request: &Value,
         now_ms: u64,
     ) -> Result<Value, ApiError> {
-        self.now_ms = self.now_ms.max(now_ms);
-        self.advance();
-        let body = Body::new(request)?;
+        let planned = match self.plan(operation, request, now_ms) {
+            Ok(p) => p,
+            Err(e) => {
+                // Side effects due before the failure still happen.
+                let ops = self.take_side_ops();
+                self.local.run(ops);
+                return Err(e);
+            }
+        };
+        self.run_local(planned)
+    }
+
+    fn dispatch(&mut self, operation: &str, body: &Body) -> Result<Finish, ApiError> {
         match operation {
-            "AddTagsToStream" => self.add_tags_to_stream(&body),
-            "CreateStream" => self.create_stream(&body),
-            "DecreaseStreamRetentionPeriod" => self.change_retention(&body, false),
-            "DeleteStream" => self.delete_stream(&body),
-            "DeregisterStreamConsumer" => self.deregister_stream_consumer(&body),
-            "DescribeLimits" => self.describe_limits(),
-            "DescribeStream" => self.describe_stream(&body),
-            "DescribeStreamConsumer" => self.describe_stream_consumer(&body),
-            "DescribeStreamSummary" => self.describe_stream_summary(&body),
-            "GetRecords" => self.get_records(&body),
-            "GetShardIterator" => self.get_shard_iterator(&body),
-            "IncreaseStreamRetentionPeriod" => self.change_retention(&body, true),
-            "ListShards" => self.list_shards(&body),
-            "ListStreamConsumers" => self.list_stream_consumers(&body),
-            "ListStreams" => self.list_streams(&body),
-            "ListTagsForStream" => self.list_tags_for_stream(&body),
-            "MergeShards" => self.merge_shards(&body),
-            "PutRecord" => self.put_record(&body),
-            "PutRecords" => self.put_records(&body),
-            "RegisterStreamConsumer" => self.register_stream_consumer(&body),
-            "RemoveTagsFromStream" => self.remove_tags_from_stream(&body),
-            "SplitShard" => self.split_shard(&body),
-            "UpdateShardCount" => self.update_shard_count(&body),
-            "UpdateStreamMode" => self.update_stream_mode(&body),
+            "AddTagsToStream" => self.add_tags_to_stream(body).map(Finish::Ready),
+            "CreateStream" => self.create_stream(body).map(Finish::Ready),
+            "DecreaseStreamRetentionPeriod" => {
+                self.change_retention(body, false).map(Finish::Ready)
+            }
+            "DeleteStream" => self.delete_stream(body).map(Finish::Ready),
+            "DeregisterStreamConsumer" => self.deregister_stream_consumer(body).map(Finish::Ready),
+            "DescribeLimits" => self.describe_limits().map(Finish::Ready),
+            "DescribeStream" => self.describe_stream(body).map(Finish::Ready),
+            "DescribeStreamConsumer" => self.describe_stream_consumer(body).map(Finish::Ready),
+            "DescribeStreamSummary" => self.describe_stream_summary(body).map(Finish::Ready),
+            "GetRecords" => self.get_records(body),
+            "GetShardIterator" => self.get_shard_iterator(body),
+            "IncreaseStreamRetentionPeriod" => self.change_retention(body, true).map(Finish::Ready),
+            "ListShards" => self.list_shards(body).map(Finish::Ready),
+            "ListStreamConsumers" => self.list_stream_consumers(body).map(Finish::Ready),
+            "ListStreams" => self.list_streams(body).map(Finish::Ready),
+            "ListTagsForStream" => self.list_tags_for_stream(body).map(Finish::Ready),
+            "MergeShards" => self.merge_shards(body).map(Finish::Ready),
+            "PutRecord" => self.put_record(body),
+            "PutRecords" => self.put_records(body),
+            "RegisterStreamConsumer" => self.register_stream_consumer(body).map(Finish::Ready),
+            "RemoveTagsFromStream" => self.remove_tags_from_stream(body).map(Finish::Ready),
+            "SplitShard" => self.split_shard(body).map(Finish::Ready),
+            "UpdateShardCount" => self.update_shard_count(body).map(Finish::Ready),
+            "UpdateStreamMode" => self.update_stream_mode(body).map(Finish::Ready),
             other => Err(ApiError::UnknownOperation(format!(
                 "Kinesis has no operation named {other}"
             ))),
@@ -453,7 +675,10 @@ impl Kinesis {
             }
         }
         for name in deleted {
-            self.streams.remove(&name);
+            if let Some(mut s) = self.streams.remove(&name) {
+                s.drop_all();
+                self.orphan_ops.append(&mut s.ops);
+            }
         }
         self.advance_consumers();
     }
@@ -657,7 +882,11 @@ impl Kinesis {
         if self.open_shards_in_account() + count > self.config.shard_limit {
             return Err(self.shard_limit_error(count));
         }
+        let id = self.next_stream_id;
+        self.next_stream_id += 1;
         let stream = Stream {
+            id,
+            ops: Vec::new(),
             arn: self.arn(&name),
             name: name.clone(),
             created_ms: self.now_ms,
@@ -733,9 +962,9 @@ impl Kinesis {
         let mut seq = Map::new();
         seq.insert(
             "StartingSequenceNumber".into(),
-            json!(s.plane.starting_sequence_number().to_string()),
+            json!(s.starting_sequence_number(index).to_string()),
         );
-        if let Some(end) = s.plane.ending_sequence_number() {
+        if let Some(end) = s.ending_sequence_number(index) {
             seq.insert("EndingSequenceNumber".into(), json!(end.to_string()));
         }
         o.insert("SequenceNumberRange".into(), Value::Object(seq));
@@ -942,8 +1171,8 @@ impl Kinesis {
         }
         let horizon = now.saturating_sub(u64::from(s.retention_hours) * HOUR_MS);
         let keep = |sh: &Shard| -> bool {
-            let created = sh.plane.config().created_ms;
-            let closed = sh.plane.closed_ms();
+            let created = sh.created_ms;
+            let closed = sh.closed_ms;
             match filter_type {
                 Some("AT_LATEST") => closed.is_none(),
                 Some("AT_TRIM_HORIZON") => {
@@ -1133,9 +1362,20 @@ impl Kinesis {
         // Shards and records past the old period are gone before it changes.
         s.expire_shards(now);
         s.retention_hours = hours as u32;
-        for shard in s.shards.values_mut() {
-            shard.plane.set_retention(hours as u64 * HOUR_MS, now);
-        }
+        let ops: Vec<(ShardKey, ShardOp)> = s
+            .shards
+            .keys()
+            .map(|i| {
+                (
+                    s.key(*i),
+                    ShardOp::SetRetention {
+                        retention_ms: hours as u64 * HOUR_MS,
+                        now_ms: now,
+                    },
+                )
+            })
+            .collect();
+        s.ops.extend(ops);
         s.expire_shards(now);
         Ok(Value::Null)
     }
@@ -1211,7 +1451,7 @@ impl Kinesis {
         )
     }
 
-    fn put_record(&mut self, body: &Body) -> Result<Value, ApiError> {
+    fn put_record(&mut self, body: &Body) -> Result<Finish, ApiError> {
         let mut v = Validation::new();
         let name = self.stream_name_from(body, &mut v, true)?;
         let entry = Self::validate_entry(&mut v, body, "")?;
@@ -1241,33 +1481,18 @@ impl Kinesis {
                 )));
             }
         }
-        let out = self.put_records_typed(
+        self.plan_put(
             &name,
             vec![PutRecordsEntry {
                 partition_key,
                 data,
                 explicit_hash_key: ehk,
             }],
-        )?;
-        match out.records.first() {
-            Some(PutRecordsResult::Accepted {
-                shard_index,
-                sequence_number,
-            }) => Ok(json!({
-                "ShardId": shard_id(*shard_index),
-                "SequenceNumber": sequence_number.to_string(),
-                "EncryptionType": "NONE",
-            })),
-            Some(PutRecordsResult::Throttled { shard_index }) => {
-                Err(ApiError::ProvisionedThroughputExceeded(
-                    self.throttled_message(&name, *shard_index),
-                ))
-            }
-            None => Err(ApiError::InternalFailure("Internal Service Failure".into())),
-        }
+            true,
+        )
     }
 
-    fn put_records(&mut self, body: &Body) -> Result<Value, ApiError> {
+    fn put_records(&mut self, body: &Body) -> Result<Finish, ApiError> {
         let mut v = Validation::new();
         let name = self.stream_name_from(body, &mut v, true)?;
         let records = body.array("Records")?;
@@ -1305,7 +1530,33 @@ impl Kinesis {
                 explicit_hash_key,
             })
             .collect();
-        let out = self.put_records_typed(&name, entries)?;
+        self.plan_put(&name, entries, false)
+    }
+
+    fn put_response(
+        &self,
+        name: &str,
+        single: bool,
+        out: PutRecordsOutput,
+    ) -> Result<Value, ApiError> {
+        if single {
+            return match out.records.first() {
+                Some(PutRecordsResult::Accepted {
+                    shard_index,
+                    sequence_number,
+                }) => Ok(json!({
+                    "ShardId": shard_id(*shard_index),
+                    "SequenceNumber": sequence_number.to_string(),
+                    "EncryptionType": "NONE",
+                })),
+                Some(PutRecordsResult::Throttled { shard_index }) => {
+                    Err(ApiError::ProvisionedThroughputExceeded(
+                        self.throttled_message(name, *shard_index),
+                    ))
+                }
+                None => Err(ApiError::InternalFailure("Internal Service Failure".into())),
+            };
+        }
         let results: Vec<Value> = out
             .records
             .iter()
@@ -1319,7 +1570,7 @@ impl Kinesis {
                 }),
                 PutRecordsResult::Throttled { shard_index } => json!({
                     "ErrorCode": "ProvisionedThroughputExceededException",
-                    "ErrorMessage": self.throttled_message(&name, *shard_index),
+                    "ErrorMessage": self.throttled_message(name, *shard_index),
                 }),
             })
             .collect();
@@ -1330,22 +1581,96 @@ impl Kinesis {
         }))
     }
 
-    /// PutRecords without JSON: what the simulation and benchmarks call.
-    /// The entries must already satisfy the request's shape constraints
-    /// (1–500 entries, keys of 1–256 characters); size limits, explicit
-    /// hash keys and the stream's state are checked here, and a malformed
-    /// entry fails the whole request before anything is written.
+    /// PutRecords without JSON, on the in-process shards, at the
+    /// service's current time (see [`Kinesis::set_now`]).
     pub fn put_records_typed(
         &mut self,
         stream: &str,
         entries: Vec<PutRecordsEntry>,
     ) -> Result<PutRecordsOutput, ApiError> {
+        let now = self.now_ms;
+        let planned = self.plan_put_records(stream, entries, now)?;
+        let results = self.local.run(planned.ops.clone());
+        self.finish_put_records(planned, results)
+    }
+
+    /// Plans a typed PutRecords (what the simulation calls): the entries
+    /// must satisfy the request's shape constraints (1–500 entries, keys of
+    /// 1–256 characters); sizes, explicit hash keys and the stream's state
+    /// are checked here, and a malformed entry fails the whole request
+    /// before anything is written.
+    pub fn plan_put_records(
+        &mut self,
+        stream: &str,
+        entries: Vec<PutRecordsEntry>,
+        now_ms: u64,
+    ) -> Result<Planned, ApiError> {
+        self.set_now(now_ms);
+        self.own_ops.clear();
+        let finish = self
+            .plan_put(stream, entries, false)
+            .inspect_err(|_| self.own_ops.clear())?;
+        Ok(self.planned(finish))
+    }
+
+    /// Finishes a typed PutRecords.
+    pub fn finish_put_records(
+        &mut self,
+        planned: Planned,
+        results: Vec<ShardOpResult>,
+    ) -> Result<PutRecordsOutput, ApiError> {
+        match planned.finish {
+            Finish::Put { slots, .. } => {
+                let own: Vec<ShardOpResult> = results.into_iter().skip(planned.own).collect();
+                Self::put_output(&slots, &own)
+            }
+            _ => Err(ApiError::InternalFailure("not a PutRecords plan".into())),
+        }
+    }
+
+    fn put_output(
+        slots: &[(usize, usize, u32)],
+        own: &[ShardOpResult],
+    ) -> Result<PutRecordsOutput, ApiError> {
+        let mut failed_record_count = 0;
+        let mut records = Vec::with_capacity(slots.len());
+        for &(op, pos, shard_index) in slots {
+            let outcome = match own.get(op) {
+                Some(ShardOpResult::Put(outcomes)) => outcomes.get(pos).copied(),
+                _ => None,
+            };
+            records.push(match outcome {
+                Some(PutOutcome::Accepted(sequence_number)) => PutRecordsResult::Accepted {
+                    shard_index,
+                    sequence_number,
+                },
+                Some(PutOutcome::Throttled) => {
+                    failed_record_count += 1;
+                    PutRecordsResult::Throttled { shard_index }
+                }
+                None => return Err(ApiError::InternalFailure("Internal Service Failure".into())),
+            });
+        }
+        Ok(PutRecordsOutput {
+            failed_record_count,
+            records,
+        })
+    }
+
+    /// Routes the entries and queues one Put per shard touched (entries in
+    /// request order within each shard).
+    fn plan_put(
+        &mut self,
+        stream: &str,
+        entries: Vec<PutRecordsEntry>,
+        single: bool,
+    ) -> Result<Finish, ApiError> {
         self.writable(stream)?;
         let total: usize = entries
             .iter()
             .map(|e| e.partition_key.len() + e.data.len())
             .sum();
-        if total > self.config.put_records_max_bytes {
+        if !single && total > self.config.put_records_max_bytes {
             return Err(ApiError::invalid_argument(format!(
                 "Records size exceeds {} MB limit",
                 self.config.put_records_max_bytes / (1024 * 1024)
@@ -1365,41 +1690,40 @@ impl Kinesis {
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
         let s = self.stream_mut(stream)?;
-        let mut failed_record_count = 0;
-        let mut records = Vec::with_capacity(routed.len());
+        // One Put per shard: (shard index, own op index).
+        let mut per_shard: Vec<(u32, usize)> = Vec::new();
+        let mut puts: Vec<(ShardKey, Vec<PutEntry>)> = Vec::new();
+        let mut slots = Vec::with_capacity(routed.len());
         for (key, partition_key, data) in routed {
             let shard_index = s
                 .route(key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-            let shard = s
-                .shards
-                .get_mut(&shard_index)
-                .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-            shard.plane.expire(now);
-            let entry = PutEntry {
+            let op = match per_shard.iter().find(|(i, _)| *i == shard_index) {
+                Some((_, op)) => *op,
+                None => {
+                    per_shard.push((shard_index, puts.len()));
+                    puts.push((s.key(shard_index), Vec::new()));
+                    puts.len() - 1
+                }
+            };
+            slots.push((op, puts[op].1.len(), shard_index));
+            puts[op].1.push(PutEntry {
                 partition_key,
                 data,
                 arrival_ms: now,
-            };
-            let outcome = if enforce {
-                shard.plane.put(entry)
-            } else {
-                shard.plane.put_unlimited(entry)
-            };
-            records.push(match outcome {
-                PutOutcome::Accepted(sequence_number) => PutRecordsResult::Accepted {
-                    shard_index,
-                    sequence_number,
-                },
-                PutOutcome::Throttled => {
-                    failed_record_count += 1;
-                    PutRecordsResult::Throttled { shard_index }
-                }
             });
         }
-        Ok(PutRecordsOutput {
-            failed_record_count,
-            records,
+        let base = self.own_ops.len();
+        for (key, entries) in puts {
+            self.own_ops.push((key, ShardOp::Put { entries, enforce }));
+        }
+        for slot in &mut slots {
+            slot.0 += base;
+        }
+        Ok(Finish::Put {
+            stream: stream.to_string(),
+            single,
+            slots,
         })
     }
 
@@ -1421,26 +1745,29 @@ impl Kinesis {
         ))
     }
 
-    fn get_shard_iterator(&mut self, body: &Body) -> Result<Value, ApiError> {
-        let (name, index, position) = self.resolve_position(body, self.config.enforce_limits)?;
-        let token = IteratorToken {
-            stream_created_ms: self.stream(&name)?.created_ms,
-            stream_name: name,
-            shard_index: index,
-            position,
-            issued_ms: self.now_ms,
-        };
-        Ok(json!({ "ShardIterator": token.encode(self.config.token_secret) }))
+    fn get_shard_iterator(&mut self, body: &Body) -> Result<Finish, ApiError> {
+        let (name, shard_index, at) = self.resolve_position(body)?;
+        let s = self.stream(&name)?;
+        let key = s.key(shard_index);
+        let created_ms = s.created_ms;
+        self.own_ops.push((
+            key,
+            ShardOp::Position {
+                at,
+                now_ms: self.now_ms,
+                charge: self.config.enforce_limits,
+            },
+        ));
+        Ok(Finish::Iterator {
+            stream: name,
+            created_ms,
+            shard_index,
+        })
     }
 
     /// Validates a GetShardIterator-shaped request and resolves it to a
-    /// shard and a sequence index to read from. `charge` takes the call
-    /// from the shard's 5 GetShardIterator calls per second.
-    fn resolve_position(
-        &mut self,
-        body: &Body,
-        charge: bool,
-    ) -> Result<(String, u32, u64), ApiError> {
+    /// stream, a shard and a position the shard turns into a sequence index.
+    fn resolve_position(&mut self, body: &Body) -> Result<(String, u32, Position), ApiError> {
         const TYPES: [&str; 5] = [
             "AFTER_SEQUENCE_NUMBER",
             "LATEST",
@@ -1500,17 +1827,17 @@ impl Kinesis {
             }
             _ => {}
         }
-        let shard = self
-            .streams
-            .get_mut(&name)
-            .and_then(|s| s.shards.get_mut(&index))
-            .filter(|sh| !sh.plane.is_expired(now));
+        let shard = self.streams.get(&name).and_then(|s| {
+            s.shards
+                .get(&index)
+                .filter(|sh| !sh.is_expired(now, s.retention_ms()))
+        });
         let Some(shard) = shard else {
             return Err(self.shard_missing(&name, index));
         };
         let position = match kind {
-            "TRIM_HORIZON" => shard.plane.first_index(),
-            "LATEST" => shard.plane.next_index(),
+            "TRIM_HORIZON" => Position::TrimHorizon,
+            "LATEST" => Position::Latest,
             "AT_TIMESTAMP" => {
                 let Some(t) = ts else {
                     return Err(ApiError::invalid_argument(
@@ -1525,7 +1852,7 @@ impl Kinesis {
                          currentTimestampInMillis: {now}"
                     )));
                 }
-                shard.plane.index_at_timestamp(t)
+                Position::AtTimestamp(t)
             }
             _ => {
                 let raw = seq.unwrap_or_default();
@@ -1548,24 +1875,16 @@ impl Kinesis {
                         shard_id(index)
                     )));
                 }
-                if parsed.shard_created_secs != shard.plane.config().created_ms / 1000 {
+                if parsed.shard_created_secs != shard.created_ms / 1000 {
                     return Err(invalid(" because it did not come from this stream"));
                 }
-                if parsed.sequence_index == CLOSING_SEQUENCE_INDEX {
-                    shard.plane.next_index()
-                } else if kind == "AT_SEQUENCE_NUMBER" {
-                    parsed.sequence_index
+                if parsed.sequence_index == CLOSING_SEQUENCE_INDEX || kind == "AT_SEQUENCE_NUMBER" {
+                    Position::Index(parsed.sequence_index)
                 } else {
-                    parsed.sequence_index + 1
+                    Position::Index(parsed.sequence_index + 1)
                 }
             }
         };
-        if charge && !shard.plane.admit_iterator_call(now) {
-            return Err(ApiError::ProvisionedThroughputExceeded(format!(
-                "Rate exceeded for Shard - {account}/{name}/{}",
-                shard_id(index)
-            )));
-        }
         Ok((name, index, position))
     }
 
@@ -1601,7 +1920,7 @@ impl Kinesis {
         })
     }
 
-    fn get_records(&mut self, body: &Body) -> Result<Value, ApiError> {
+    fn get_records(&mut self, body: &Body) -> Result<Finish, ApiError> {
         let mut v = Validation::new();
         let token = body.str("ShardIterator")?;
         v.required(&token, "shardIterator");
@@ -1624,32 +1943,51 @@ impl Kinesis {
         }
         let missing = self.shard_missing(&it.stream_name, it.shard_index);
         let enforce = self.config.enforce_limits;
-        let account = self.account().to_string();
         let s = self
             .streams
             .get_mut(&it.stream_name)
             .filter(|s| s.created_ms == it.stream_created_ms)
             .ok_or_else(|| missing.clone())?;
         s.expire_shards(now);
-        let shard = s.shards.get_mut(&it.shard_index).ok_or(missing)?;
-        let limit = limit.map_or(READ_MAX_RECORDS_PER_CALL, |l| l as usize);
-        let batch = if enforce {
-            shard.plane.read(it.position, limit, now)
-        } else {
-            shard.plane.read_unlimited(it.position, limit, now)
+        if !s.shards.contains_key(&it.shard_index) {
+            return Err(missing);
+        }
+        let key = s.key(it.shard_index);
+        let limit = limit.map_or(READ_MAX_RECORDS_PER_CALL, |l| l as usize) as u32;
+        self.own_ops.push((
+            key,
+            ShardOp::Read {
+                from: it.position,
+                limit,
+                now_ms: now,
+                enforce,
+            },
+        ));
+        Ok(Finish::Records { it })
+    }
+
+    fn records_response(
+        &mut self,
+        it: IteratorToken,
+        result: Option<ShardOpResult>,
+    ) -> Result<Value, ApiError> {
+        let now = self.now_ms;
+        let batch = match result {
+            Some(ShardOpResult::Read(batch)) => batch,
+            Some(ShardOpResult::Throttled) => {
+                return Err(ApiError::ProvisionedThroughputExceeded(format!(
+                    "Rate exceeded for Shard - {}/{}/{}",
+                    self.account(),
+                    it.stream_name,
+                    shard_id(it.shard_index)
+                )))
+            }
+            _ => return Err(ApiError::InternalFailure("Internal Service Failure".into())),
         };
-        let batch = batch.map_err(|ReadRefusal::Throttled| {
-            ApiError::ProvisionedThroughputExceeded(format!(
-                "Rate exceeded for Shard - {account}/{}/{}",
-                it.stream_name,
-                shard_id(it.shard_index)
-            ))
-        })?;
-        let records: Vec<Value> = batch.records.iter().map(|r| Self::record_json(r)).collect();
+        let records: Vec<Value> = batch.records.iter().map(Self::record_json).collect();
         let behind = batch
             .next_arrival_ms
             .map_or(0, |arrival| now.saturating_sub(arrival));
-        let at_end = batch.at_shard_end;
         let next = IteratorToken {
             position: batch.next_index,
             issued_ms: now,
@@ -1659,11 +1997,15 @@ impl Kinesis {
             "Records": records,
             "MillisBehindLatest": behind,
         });
-        let s = &self.streams[&it.stream_name];
-        if at_end {
-            out["ChildShards"] = Value::Array(Self::child_shards(s, it.shard_index));
+        if batch.at_shard_end {
+            let children = self
+                .streams
+                .get(&it.stream_name)
+                .map(|s| Self::child_shards(s, it.shard_index))
+                .unwrap_or_default();
+            out["ChildShards"] = Value::Array(children);
         } else {
-            out["NextShardIterator"] = json!(next.encode(secret));
+            out["NextShardIterator"] = json!(next.encode(self.config.token_secret));
         }
         Ok(out)
     }
@@ -1695,7 +2037,7 @@ impl Kinesis {
         let index = Self::parse_shard_id(raw).ok_or_else(|| not_found(raw))?;
         let s = self.stream(name)?;
         match s.shards.get(&index) {
-            Some(sh) if sh.plane.closed_ms().is_none() => Ok(index),
+            Some(sh) if sh.closed_ms.is_none() => Ok(index),
             Some(_) => Err(ApiError::in_use(format!(
                 "Shard {} in stream {name} under account {} has already been merged or split, \
                  and thus is not eligible for merging or splitting.",

@@ -1,0 +1,207 @@
+//! Where shard data planes live, and the operations the API sends them.
+//!
+//! The API (`crate::api`) is the control plane: streams, shard metadata,
+//! routing, validation, errors. Each shard's records, sequence numbers and
+//! throughput buckets live in a [`ShardDataPlane`], reached only through
+//! [`ShardOp`]s. A call is planned (control-plane work, a list of shard
+//! operations), the operations run wherever the shards are, and the call
+//! is finished from their results. In-process that is one function call
+//! ([`LocalShards`]); in the browser the operations of a whole tick go to
+//! the shard workers as one message per worker, which is why the two halves
+//! are separate.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::shard::{
+    PutEntry, PutOutcome, ReadRefusal, ShardConfig, ShardDataPlane, ShardStats, StoredRecord,
+};
+
+/// A stream incarnation's id: a stream deleted and created again under
+/// the same name gets a new one, so old shards are never confused with new.
+pub type StreamId = u64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ShardKey {
+    pub stream: StreamId,
+    pub shard_index: u32,
+}
+
+/// Where a reader starts, resolved by the shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Position {
+    TrimHorizon,
+    Latest,
+    AtTimestamp(u64),
+    /// A sequence index; the closing index means "after the last record".
+    Index(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardOp {
+    Open(ShardConfig),
+    Put {
+        entries: Vec<PutEntry>,
+        enforce: bool,
+    },
+    Read {
+        from: u64,
+        limit: u32,
+        now_ms: u64,
+        enforce: bool,
+    },
+    Position {
+        at: Position,
+        now_ms: u64,
+        charge: bool,
+    },
+    Close {
+        now_ms: u64,
+    },
+    SetRetention {
+        retention_ms: u64,
+        now_ms: u64,
+    },
+    Stats,
+    Drop,
+}
+
+/// Records read by one GetRecords (or one fan-out event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadResult {
+    pub records: Vec<StoredRecord>,
+    pub next_index: u64,
+    pub at_shard_end: bool,
+    pub next_arrival_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShardOpResult {
+    Done,
+    Put(Vec<PutOutcome>),
+    Read(ReadResult),
+    Position(u64),
+    Stats(ShardStats),
+    /// Over the shard's read or GetShardIterator limit.
+    Throttled,
+    /// No such shard in this store (a bug or a lost worker, never input).
+    Missing,
+}
+
+impl ShardDataPlane {
+    /// Applies one operation (other than `Open` and `Drop`, which the store
+    /// handles).
+    pub fn apply(&mut self, op: ShardOp) -> ShardOpResult {
+        match op {
+            ShardOp::Open(_) | ShardOp::Drop => ShardOpResult::Done,
+            ShardOp::Put { entries, enforce } => {
+                if let Some(now) = entries.last().map(|e| e.arrival_ms) {
+                    self.expire(now);
+                }
+                ShardOpResult::Put(
+                    entries
+                        .into_iter()
+                        .map(|e| {
+                            if enforce {
+                                self.put(e)
+                            } else {
+                                self.put_unlimited(e)
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            ShardOp::Read {
+                from,
+                limit,
+                now_ms,
+                enforce,
+            } => {
+                let batch = if enforce {
+                    self.read(from, limit as usize, now_ms)
+                } else {
+                    self.read_unlimited(from, limit as usize, now_ms)
+                };
+                match batch {
+                    Ok(b) => ShardOpResult::Read(ReadResult {
+                        records: b.records.into_iter().cloned().collect(),
+                        next_index: b.next_index,
+                        at_shard_end: b.at_shard_end,
+                        next_arrival_ms: b.next_arrival_ms,
+                    }),
+                    Err(ReadRefusal::Throttled) => ShardOpResult::Throttled,
+                }
+            }
+            ShardOp::Position { at, now_ms, charge } => {
+                if charge && !self.admit_iterator_call(now_ms) {
+                    return ShardOpResult::Throttled;
+                }
+                self.expire(now_ms);
+                ShardOpResult::Position(match at {
+                    Position::TrimHorizon => self.first_index(),
+                    Position::Latest => self.next_index(),
+                    Position::AtTimestamp(t) => self.index_at_timestamp(t),
+                    Position::Index(i) if i == crate::CLOSING_SEQUENCE_INDEX => self.next_index(),
+                    Position::Index(i) => i,
+                })
+            }
+            ShardOp::Close { now_ms } => {
+                self.close(now_ms);
+                ShardOpResult::Done
+            }
+            ShardOp::SetRetention {
+                retention_ms,
+                now_ms,
+            } => {
+                self.set_retention(retention_ms, now_ms);
+                ShardOpResult::Done
+            }
+            ShardOp::Stats => ShardOpResult::Stats(self.stats().clone()),
+        }
+    }
+}
+
+/// Runs shard operations and returns one result per operation, in order.
+pub trait ShardStore {
+    fn run(&mut self, ops: Vec<(ShardKey, ShardOp)>) -> Vec<ShardOpResult>;
+}
+
+/// Every shard in this thread.
+#[derive(Default)]
+pub struct LocalShards {
+    planes: BTreeMap<ShardKey, ShardDataPlane>,
+}
+
+impl LocalShards {
+    pub fn new() -> Self {
+        LocalShards::default()
+    }
+
+    pub fn get(&self, key: &ShardKey) -> Option<&ShardDataPlane> {
+        self.planes.get(key)
+    }
+
+    pub fn run_one(&mut self, key: ShardKey, op: ShardOp) -> ShardOpResult {
+        match op {
+            ShardOp::Open(config) => {
+                self.planes.insert(key, ShardDataPlane::new(config));
+                ShardOpResult::Done
+            }
+            ShardOp::Drop => {
+                self.planes.remove(&key);
+                ShardOpResult::Done
+            }
+            op => match self.planes.get_mut(&key) {
+                Some(plane) => plane.apply(op),
+                None => ShardOpResult::Missing,
+            },
+        }
+    }
+}
+
+impl ShardStore for LocalShards {
+    fn run(&mut self, ops: Vec<(ShardKey, ShardOp)>) -> Vec<ShardOpResult> {
+        ops.into_iter().map(|(k, op)| self.run_one(k, op)).collect()
+    }
+}
