@@ -429,6 +429,13 @@ pub struct Planned {
     finish: Finish,
 }
 
+impl Planned {
+    /// The operations to run, moved out (the plan keeps what `finish` needs).
+    pub fn take_ops(&mut self) -> Vec<(ShardKey, ShardOp)> {
+        std::mem::take(&mut self.ops)
+    }
+}
+
 /// How to turn shard results into the response.
 #[derive(Debug)]
 enum Finish {
@@ -563,9 +570,8 @@ impl Kinesis {
     }
 
     /// Runs a planned call on the in-process shards.
-    fn run_local(&mut self, planned: Planned) -> Result<Value, ApiError> {
-        let ops = planned.ops.clone();
-        let results = self.local.run(ops);
+    fn run_local(&mut self, mut planned: Planned) -> Result<Value, ApiError> {
+        let results = self.local.run(planned.take_ops());
         self.finish(planned, results)
     }
 
@@ -1589,8 +1595,8 @@ impl Kinesis {
         entries: Vec<PutRecordsEntry>,
     ) -> Result<PutRecordsOutput, ApiError> {
         let now = self.now_ms;
-        let planned = self.plan_put_records(stream, entries, now)?;
-        let results = self.local.run(planned.ops.clone());
+        let mut planned = self.plan_put_records(stream, entries, now)?;
+        let results = self.local.run(planned.take_ops());
         self.finish_put_records(planned, results)
     }
 
