@@ -1,41 +1,31 @@
 //! The messages between the coordinator and a shard host, as bytes.
 //!
-//! In the browser a shard lives in a Web Worker and these messages cross
-//! threads as transferred `ArrayBuffer`s, one per shard per tick; natively
-//! the in-process host passes the same bytes to the same `ShardServer`.
-//! Encoding both ways with postcard means the two hosts run identical code
-//! from the bytes onward.
+//! In the browser shards live in Web Workers and these messages cross
+//! threads as transferred `ArrayBuffer`s: one [`ShardBatch`] per worker per
+//! tick, holding every shard operation of that tick for the shards the
+//! worker hosts, in order. Natively the in-process host passes the same
+//! bytes to the same [`ShardServer`]. Encoding both ways with postcard means
+//! the two hosts run identical code from the bytes onward.
 
 use serde::{Deserialize, Serialize};
 
-use crate::shard::{PutEntry, PutOutcome, ShardConfig, ShardDataPlane, ShardStats};
+use crate::store::{LocalShards, ShardKey, ShardOp, ShardOpResult, ShardStore};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShardRequest {
-    /// Creates the shard's data plane (first message to a host).
-    Open(ShardConfig),
-    /// One tick's records for the shard, in the order they arrived, and the
-    /// virtual time at the end of the tick (for retention).
-    Put { now_ms: u64, entries: Vec<PutEntry> },
+/// One tick's operations for one host, in the order they must run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardBatch {
+    pub ops: Vec<(ShardKey, ShardOp)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShardReply {
-    Opened {
-        shard_index: u32,
-    },
-    Put {
-        shard_index: u32,
-        outcomes: Vec<PutOutcome>,
-        stats: ShardStats,
-    },
-    /// The request could not be served; the text says why.
-    Failed {
-        reason: String,
-    },
+pub enum ShardBatchReply {
+    /// One result per operation, in the batch's order.
+    Results(Vec<ShardOpResult>),
+    /// The batch could not be served; the text says why.
+    Failed { reason: String },
 }
 
-impl ShardRequest {
+impl ShardBatch {
     pub fn encode(&self) -> Vec<u8> {
         // Encoding plain data into a Vec cannot fail.
         postcard::to_allocvec(self).unwrap_or_default()
@@ -46,7 +36,7 @@ impl ShardRequest {
     }
 }
 
-impl ShardReply {
+impl ShardBatchReply {
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_allocvec(self).unwrap_or_default()
     }
@@ -56,10 +46,11 @@ impl ShardReply {
     }
 }
 
-/// Serves encoded requests for one shard: what runs inside a shard worker.
+/// Serves encoded batches for the shards one host keeps: what runs inside
+/// a shard worker.
 #[derive(Default)]
 pub struct ShardServer {
-    plane: Option<ShardDataPlane>,
+    shards: LocalShards,
 }
 
 impl ShardServer {
@@ -67,92 +58,84 @@ impl ShardServer {
         ShardServer::default()
     }
 
-    pub fn plane(&self) -> Option<&ShardDataPlane> {
-        self.plane.as_ref()
+    pub fn shards(&self) -> &LocalShards {
+        &self.shards
     }
 
     pub fn handle_bytes(&mut self, request: &[u8]) -> Vec<u8> {
-        let reply = match ShardRequest::decode(request) {
-            Ok(request) => self.handle(request),
-            Err(e) => ShardReply::Failed {
-                reason: format!("undecodable shard request: {e}"),
+        let reply = match ShardBatch::decode(request) {
+            Ok(batch) => ShardBatchReply::Results(self.shards.run(batch.ops)),
+            Err(e) => ShardBatchReply::Failed {
+                reason: format!("undecodable shard batch: {e}"),
             },
         };
         reply.encode()
-    }
-
-    pub fn handle(&mut self, request: ShardRequest) -> ShardReply {
-        match request {
-            ShardRequest::Open(config) => {
-                let shard_index = config.shard_index;
-                self.plane = Some(ShardDataPlane::new(config));
-                ShardReply::Opened { shard_index }
-            }
-            ShardRequest::Put { now_ms, entries } => match self.plane.as_mut() {
-                None => ShardReply::Failed {
-                    reason: "Put before Open".into(),
-                },
-                Some(plane) => {
-                    let outcomes = entries.into_iter().map(|e| plane.put(e)).collect();
-                    plane.expire(now_ms);
-                    ShardReply::Put {
-                        shard_index: plane.config().shard_index,
-                        outcomes,
-                        stats: plane.stats().clone(),
-                    }
-                }
-            },
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shard::{PutEntry, PutOutcome, ShardConfig};
     use crate::{HashKeyRange, DEFAULT_RETENTION_MS};
 
     #[test]
-    fn serves_encoded_requests() {
+    fn serves_encoded_batches() {
         let mut server = ShardServer::new();
-        let open = ShardRequest::Open(ShardConfig {
-            stream_name: "s".into(),
+        let key = ShardKey {
+            stream: 1,
             shard_index: 1,
-            hash_key_range: HashKeyRange::even_split(2)[1],
-            created_ms: 0,
-            retention_ms: DEFAULT_RETENTION_MS,
-        });
-        let reply = ShardReply::decode(&server.handle_bytes(&open.encode())).unwrap();
-        assert_eq!(reply, ShardReply::Opened { shard_index: 1 });
-        let put = ShardRequest::Put {
-            now_ms: 5,
-            entries: vec![PutEntry {
-                partition_key: "k".into(),
-                data: b"hello".to_vec(),
-                arrival_ms: 5,
-            }],
         };
-        match ShardReply::decode(&server.handle_bytes(&put.encode())).unwrap() {
-            ShardReply::Put {
-                outcomes, stats, ..
-            } => {
-                assert!(matches!(outcomes[..], [PutOutcome::Accepted(_)]));
-                assert_eq!(stats.records_accepted, 1);
-                assert_eq!(stats.bytes_accepted, 6);
+        let batch = ShardBatch {
+            ops: vec![
+                (
+                    key,
+                    ShardOp::Open(ShardConfig {
+                        stream_name: "s".into(),
+                        shard_index: 1,
+                        hash_key_range: HashKeyRange::even_split(2)[1],
+                        created_ms: 0,
+                        retention_ms: DEFAULT_RETENTION_MS,
+                    }),
+                ),
+                (
+                    key,
+                    ShardOp::Put {
+                        entries: vec![PutEntry {
+                            partition_key: "k".into(),
+                            data: b"hello".to_vec(),
+                            arrival_ms: 5,
+                        }],
+                        enforce: true,
+                    },
+                ),
+                (
+                    ShardKey {
+                        stream: 9,
+                        shard_index: 9,
+                    },
+                    ShardOp::Stats,
+                ),
+            ],
+        };
+        let reply = ShardBatchReply::decode(&server.handle_bytes(&batch.encode())).unwrap();
+        match reply {
+            ShardBatchReply::Results(r) => {
+                assert_eq!(r[0], ShardOpResult::Done);
+                assert!(
+                    matches!(&r[1], ShardOpResult::Put(o) if matches!(o[..], [PutOutcome::Accepted(_)]))
+                );
+                assert_eq!(r[2], ShardOpResult::Missing);
             }
             other => panic!("unexpected {other:?}"),
         }
+        assert_eq!(server.shards().get(&key).unwrap().stats().bytes_accepted, 6);
     }
 
     #[test]
     fn bad_bytes_get_a_failure_reply_not_a_panic() {
         let mut server = ShardServer::new();
-        let reply = ShardReply::decode(&server.handle_bytes(&[0xff, 0xff, 0xff])).unwrap();
-        assert!(matches!(reply, ShardReply::Failed { .. }));
-        let put = ShardRequest::Put {
-            now_ms: 0,
-            entries: vec![],
-        };
-        let reply = ShardReply::decode(&server.handle_bytes(&put.encode())).unwrap();
-        assert!(matches!(reply, ShardReply::Failed { .. }));
+        let reply = ShardBatchReply::decode(&server.handle_bytes(&[0xff, 0xff, 0xff])).unwrap();
+        assert!(matches!(reply, ShardBatchReply::Failed { .. }));
     }
 }

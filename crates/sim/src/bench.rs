@@ -34,7 +34,7 @@ pub fn ingest_16_shards() -> Workload {
 pub fn run_in_process(workload: &Workload) -> Result<Snapshot, SimError> {
     let mut sim = Simulation::new(workload.scenario.clone())?;
     let mut host = InProcessHost::new();
-    open_shards(&sim, &mut host)?;
+    open_shards(&mut sim, &mut host)?;
     for _ in 0..workload.ticks {
         run_tick(&mut sim, &mut host, TICK_MS)?;
     }

@@ -30,8 +30,9 @@ impl InProcessHost {
         InProcessHost::default()
     }
 
-    pub fn server(&self, shard_index: u32) -> Option<&ShardServer> {
-        self.servers.get(&shard_index)
+    /// The server of host `host_index` (see `Simulation::host_of`).
+    pub fn server(&self, host_index: u32) -> Option<&ShardServer> {
+        self.servers.get(&host_index)
     }
 }
 
@@ -45,7 +46,7 @@ impl ShardHost for InProcessHost {
 }
 
 /// Opens every shard of `sim` on `host` and checks each answered.
-pub fn open_shards(sim: &Simulation, host: &mut impl ShardHost) -> Result<(), SimError> {
+pub fn open_shards(sim: &mut Simulation, host: &mut impl ShardHost) -> Result<(), SimError> {
     let replies = host.exchange(sim.open_requests_encoded())?;
     sim.check_opened(&replies)
 }
@@ -56,6 +57,6 @@ pub fn run_tick(
     host: &mut impl ShardHost,
     dt_ms: u64,
 ) -> Result<(), SimError> {
-    let replies = host.exchange(sim.begin_tick_encoded(dt_ms))?;
+    let replies = host.exchange(sim.begin_tick_encoded(dt_ms)?)?;
     sim.finish_tick_encoded(&replies)
 }

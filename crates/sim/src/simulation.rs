@@ -1,19 +1,20 @@
 //! The coordinator: one stream, its producer, and the tick protocol.
 //!
-//! A tick is two halves so that shard hosts may be asynchronous (Web
-//! Workers): `begin_tick` advances the clock, runs the producer for the
-//! interval, routes every record by its hash key and returns one request per
-//! shard; the host delivers them and collects every reply (a barrier);
-//! `finish_tick` takes the replies, orders them by shard index and folds them
-//! into the metrics and the run digest. Because replies are merged in a
-//! fixed order, the outcome never depends on which shard answered first.
+//! The stream is a real Kinesis stream of the engine's API, whose shard data
+//! planes live in shard hosts. A tick is two halves so that hosts may be
+//! asynchronous (Web Workers): `begin_tick` advances the clock, runs the
+//! producer for the interval, plans the interval's PutRecords calls and
+//! returns one batch of shard operations per host; the host delivers them
+//! and collects every reply (a barrier); `finish_tick` puts each result back
+//! where it belongs, finishes the calls and folds them into the metrics and
+//! the run digest in request order, so the outcome never depends on which
+//! host answered first.
 
 use serde::{Deserialize, Serialize};
-use shardlab_engine::protocol::{ShardReply, ShardRequest};
-use shardlab_engine::{
-    route, shard_id, stream_arn, HashKey, HashKeyRange, PutEntry, PutOutcome, ShardConfig,
-    ShardStats, DEFAULT_RETENTION_MS,
-};
+use shardlab_engine::api::{Planned, PutRecordsEntry, PutRecordsResult};
+use shardlab_engine::protocol::{ShardBatch, ShardBatchReply};
+use shardlab_engine::store::{ShardKey, ShardOp, ShardOpResult};
+use shardlab_engine::{shard_id, stream_arn, HashKeyRange, Kinesis, KinesisConfig};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
@@ -101,15 +102,38 @@ pub struct Snapshot {
     pub digest: String,
 }
 
+/// Per-shard counters the coordinator keeps from the calls' results.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ShardCounters {
+    records_accepted: u64,
+    bytes_accepted: u64,
+    records_throttled: u64,
+    latest_sequence_number: Option<String>,
+}
+
+/// PutRecords takes at most 500 entries.
+const PUT_RECORDS_MAX: usize = 500;
+
+/// A tick in flight: its planned calls, the fingerprints and sizes of
+/// their entries, and where each shard operation went.
+#[derive(Default)]
+struct InFlight {
+    calls: Vec<(Planned, Vec<(u64, u64)>)>,
+    /// Per host: (call index or None for side effects, op index) of each op sent.
+    routes: Vec<Vec<(Option<usize>, usize)>>,
+    /// Per call: how many operations it has.
+    op_counts: Vec<usize>,
+}
+
 pub struct Simulation {
     scenario: Scenario,
+    kinesis: Kinesis,
     ranges: Vec<HashKeyRange>,
     now_ms: u64,
     producer: Producer,
-    stats: Vec<ShardStats>,
-    /// Fingerprints of the records sent to each shard this tick, awaiting
-    /// their outcomes.
-    in_flight: Vec<Vec<u64>>,
+    hosts: u32,
+    counters: Vec<ShardCounters>,
+    in_flight: InFlight,
     /// (virtual time, accepted per shard) over the last second.
     history: VecDeque<(u64, Vec<u64>)>,
     digest: u64,
@@ -119,7 +143,21 @@ impl Simulation {
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
         scenario.validate()?;
         let n = scenario.shard_count as usize;
-        Ok(Simulation {
+        let mut kinesis = Kinesis::new(KinesisConfig {
+            region: REGION.into(),
+            ..KinesisConfig::default()
+        });
+        // Creating the stream only plans its shards' Open operations; they
+        // go to the hosts with `open_requests`.
+        let planned = kinesis.plan(
+            "CreateStream",
+            &serde_json::json!({
+                "StreamName": scenario.stream_name,
+                "ShardCount": scenario.shard_count,
+            }),
+            SCENARIO_EPOCH_MS,
+        )?;
+        let mut sim = Simulation {
             ranges: HashKeyRange::even_split(scenario.shard_count),
             now_ms: SCENARIO_EPOCH_MS,
             producer: Producer::new(
@@ -128,12 +166,16 @@ impl Simulation {
                 scenario.rate_per_sec,
                 SCENARIO_EPOCH_MS,
             ),
-            stats: vec![ShardStats::default(); n],
-            in_flight: vec![Vec::new(); n],
+            hosts: scenario.shard_count,
+            counters: vec![ShardCounters::default(); n],
+            in_flight: InFlight::default(),
             history: VecDeque::new(),
             digest: 0xcbf2_9ce4_8422_2325,
+            kinesis,
             scenario,
-        })
+        };
+        sim.in_flight.calls.push((planned, Vec::new()));
+        Ok(sim)
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -146,6 +188,16 @@ impl Simulation {
 
     pub fn shard_count(&self) -> u32 {
         self.scenario.shard_count
+    }
+
+    /// How many shard hosts (workers) the shards are spread over.
+    pub fn host_count(&self) -> u32 {
+        self.hosts
+    }
+
+    /// The host that keeps a shard: shards are dealt out round-robin.
+    pub fn host_of(&self, shard_index: u32) -> u32 {
+        shard_index % self.hosts
     }
 
     pub fn set_rate(&mut self, rate_per_sec: u64) -> Result<(), SimError> {
@@ -161,31 +213,46 @@ impl Simulation {
         Ok(())
     }
 
-    /// The requests that open every shard, one per shard index.
-    pub fn open_requests(&self) -> Vec<(u32, ShardRequest)> {
-        self.ranges
-            .iter()
+    /// Splits the in-flight calls' operations into one batch per host.
+    fn batches(&mut self) -> Vec<(u32, ShardBatch)> {
+        let hosts = self.hosts as usize;
+        let mut batches: Vec<ShardBatch> = vec![ShardBatch::default(); hosts];
+        let mut routes: Vec<Vec<(Option<usize>, usize)>> = vec![Vec::new(); hosts];
+        let mut send = |call: Option<usize>, i: usize, key: ShardKey, op: ShardOp| {
+            let h = key.shard_index as usize % hosts;
+            batches[h].ops.push((key, op));
+            routes[h].push((call, i));
+        };
+        for (i, (key, op)) in self.kinesis.take_side_ops().into_iter().enumerate() {
+            send(None, i, key, op);
+        }
+        let mut op_counts = Vec::with_capacity(self.in_flight.calls.len());
+        for (c, (planned, _)) in self.in_flight.calls.iter_mut().enumerate() {
+            let ops = planned.take_ops();
+            op_counts.push(ops.len());
+            for (i, (key, op)) in ops.into_iter().enumerate() {
+                send(Some(c), i, key, op);
+            }
+        }
+        self.in_flight.routes = routes;
+        self.in_flight.op_counts = op_counts;
+        batches
+            .into_iter()
             .enumerate()
-            .map(|(i, range)| {
-                let shard_index = i as u32;
-                (
-                    shard_index,
-                    ShardRequest::Open(ShardConfig {
-                        stream_name: self.scenario.stream_name.clone(),
-                        shard_index,
-                        hash_key_range: *range,
-                        created_ms: SCENARIO_EPOCH_MS,
-                        retention_ms: DEFAULT_RETENTION_MS,
-                    }),
-                )
-            })
+            .map(|(h, b)| (h as u32, b))
             .collect()
     }
 
-    /// Advances virtual time by `dt_ms`, produces and routes that interval's
-    /// records, and returns one request per shard (every shard gets one, even
-    /// empty, so every shard sees the same clock).
-    pub fn begin_tick(&mut self, dt_ms: u64) -> Vec<(u32, ShardRequest)> {
+    /// The batches that open every shard (the stream's creation), one per host.
+    pub fn open_requests(&mut self) -> Vec<(u32, ShardBatch)> {
+        self.batches()
+    }
+
+    /// Advances virtual time by `dt_ms`, produces that interval's records,
+    /// plans them as PutRecords calls of up to 500 entries at the end of the
+    /// interval, and returns one batch per host (every host gets one, even
+    /// empty, so every tick has the same barrier).
+    pub fn begin_tick(&mut self, dt_ms: u64) -> Result<Vec<(u32, ShardBatch)>, SimError> {
         let from = self.now_ms;
         self.now_ms += dt_ms;
         let records = if dt_ms == 0 {
@@ -194,92 +261,139 @@ impl Simulation {
             self.producer
                 .produce_until(self.now_ms.saturating_sub(1).max(from))
         };
-        let mut batches: Vec<Vec<PutEntry>> = vec![Vec::new(); self.ranges.len()];
-        for f in &mut self.in_flight {
-            f.clear();
+        self.in_flight.calls.clear();
+        let mut records = records.into_iter().peekable();
+        while records.peek().is_some() {
+            let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
+            let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
+            for r in records.by_ref().take(PUT_RECORDS_MAX) {
+                let mut fp = fnv1a64_extend(0xcbf2_9ce4_8422_2325, r.partition_key.as_bytes());
+                fp = fnv1a64_extend(fp, &r.data);
+                fp = fnv1a64_extend(fp, &r.arrival_ms.to_le_bytes());
+                prints.push((fp, (r.partition_key.len() + r.data.len()) as u64));
+                entries.push(PutRecordsEntry {
+                    partition_key: r.partition_key,
+                    data: r.data,
+                    explicit_hash_key: None,
+                });
+            }
+            let planned =
+                self.kinesis
+                    .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
+            self.in_flight.calls.push((planned, prints));
         }
-        for r in records {
-            let key = HashKey::from_partition_key(&r.partition_key);
-            // The ranges cover the whole key space, so a shard always matches.
-            let Some(shard) = route(&self.ranges, key) else {
-                continue;
+        self.kinesis.set_now(self.now_ms);
+        Ok(self.batches())
+    }
+
+    /// Puts every host's results back in each call's operation order.
+    fn results_per_call(
+        &mut self,
+        replies: Vec<ShardBatchReply>,
+    ) -> Result<Vec<Vec<ShardOpResult>>, SimError> {
+        if replies.len() != self.in_flight.routes.len() {
+            return Err(SimError::Host(format!(
+                "expected {} replies, one per host, got {}",
+                self.in_flight.routes.len(),
+                replies.len()
+            )));
+        }
+        let mut per_call: Vec<Vec<Option<ShardOpResult>>> = self
+            .in_flight
+            .op_counts
+            .iter()
+            .map(|n| vec![None; *n])
+            .collect();
+        for (h, (reply, routes)) in replies.into_iter().zip(&self.in_flight.routes).enumerate() {
+            let results = match reply {
+                ShardBatchReply::Results(r) => r,
+                ShardBatchReply::Failed { reason } => return Err(SimError::Host(reason)),
             };
-            let mut fp = fnv1a64_extend(0xcbf2_9ce4_8422_2325, r.partition_key.as_bytes());
-            fp = fnv1a64_extend(fp, &r.data);
-            fp = fnv1a64_extend(fp, &r.arrival_ms.to_le_bytes());
-            self.in_flight[shard].push(fp);
-            batches[shard].push(PutEntry {
-                partition_key: r.partition_key,
-                data: r.data,
-                arrival_ms: r.arrival_ms,
-            });
+            if results.len() != routes.len() {
+                return Err(SimError::Host(format!(
+                    "host {h} answered {} results for {} operations",
+                    results.len(),
+                    routes.len()
+                )));
+            }
+            for (result, (call, i)) in results.into_iter().zip(routes) {
+                match call {
+                    Some(c) => per_call[*c][*i] = Some(result),
+                    None if matches!(result, ShardOpResult::Done) => {}
+                    None => {
+                        return Err(SimError::Host(format!(
+                            "host {h} failed a shard operation: {result:?}"
+                        )))
+                    }
+                }
+            }
         }
-        batches
+        per_call
             .into_iter()
-            .enumerate()
-            .map(|(i, entries)| {
-                (
-                    i as u32,
-                    ShardRequest::Put {
-                        now_ms: self.now_ms,
-                        entries,
-                    },
-                )
+            .map(|results| {
+                results
+                    .into_iter()
+                    .map(|r| r.ok_or_else(|| SimError::Host("a shard result is missing".into())))
+                    .collect()
             })
             .collect()
     }
 
-    /// Takes every shard's reply to this tick's requests, in any order.
-    pub fn finish_tick(&mut self, mut replies: Vec<ShardReply>) -> Result<(), SimError> {
-        let mut puts = Vec::with_capacity(replies.len());
-        for reply in replies.drain(..) {
-            match reply {
-                ShardReply::Put {
-                    shard_index,
-                    outcomes,
-                    stats,
-                } => puts.push((shard_index, outcomes, stats)),
-                ShardReply::Opened { shard_index } => {
-                    return Err(SimError::Host(format!(
-                        "{} answered Opened to a put",
-                        shard_id(shard_index)
-                    )))
-                }
-                ShardReply::Failed { reason } => return Err(SimError::Host(reason)),
+    /// Checks the replies to `open_requests`: every shard opened.
+    pub fn check_opened_replies(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
+        let results = self.results_per_call(replies)?;
+        let calls = std::mem::take(&mut self.in_flight.calls);
+        for ((planned, _), results) in calls.into_iter().zip(results) {
+            if let Some(bad) = results.iter().find(|r| !matches!(r, ShardOpResult::Done)) {
+                return Err(SimError::Host(format!("a shard did not open: {bad:?}")));
             }
+            self.kinesis.finish(planned, results)?;
         }
-        puts.sort_by_key(|(i, _, _)| *i);
-        let indexes: Vec<u32> = puts.iter().map(|(i, _, _)| *i).collect();
-        if indexes != (0..self.scenario.shard_count).collect::<Vec<_>>() {
-            return Err(SimError::Host(format!(
-                "expected one reply per shard, got replies for shard indexes {indexes:?}"
-            )));
-        }
-        for (i, outcomes, stats) in puts {
-            let i = i as usize;
-            if outcomes.len() != self.in_flight[i].len() {
+        Ok(())
+    }
+
+    /// Takes every host's reply to this tick's batches, in host order.
+    pub fn finish_tick(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
+        let results = self.results_per_call(replies)?;
+        let calls = std::mem::take(&mut self.in_flight.calls);
+        for ((planned, prints), results) in calls.into_iter().zip(results) {
+            let out = self.kinesis.finish_put_records(planned, results)?;
+            if out.records.len() != prints.len() {
                 return Err(SimError::Host(format!(
-                    "{} answered {} outcomes for {} records",
-                    shard_id(i as u32),
-                    outcomes.len(),
-                    self.in_flight[i].len()
+                    "{} results for {} records",
+                    out.records.len(),
+                    prints.len()
                 )));
             }
-            for (fp, outcome) in self.in_flight[i].iter().zip(&outcomes) {
-                self.digest = fnv1a64_extend(self.digest, &(i as u32).to_le_bytes());
+            for (r, (fp, size)) in out.records.iter().zip(prints) {
                 self.digest = fnv1a64_extend(self.digest, &fp.to_le_bytes());
-                self.digest = match outcome {
-                    PutOutcome::Accepted(seq) => {
-                        fnv1a64_extend(self.digest, seq.to_string().as_bytes())
+                match r {
+                    PutRecordsResult::Accepted {
+                        shard_index,
+                        sequence_number,
+                    } => {
+                        let seq = sequence_number.to_string();
+                        self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
+                        self.digest = fnv1a64_extend(self.digest, seq.as_bytes());
+                        if let Some(c) = self.counters.get_mut(*shard_index as usize) {
+                            c.records_accepted += 1;
+                            c.bytes_accepted += size;
+                            c.latest_sequence_number = Some(seq);
+                        }
                     }
-                    PutOutcome::Throttled => fnv1a64_extend(self.digest, b"throttled"),
-                };
+                    PutRecordsResult::Throttled { shard_index } => {
+                        self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
+                        self.digest = fnv1a64_extend(self.digest, b"throttled");
+                        if let Some(c) = self.counters.get_mut(*shard_index as usize) {
+                            c.records_throttled += 1;
+                        }
+                    }
+                }
             }
-            self.stats[i] = stats;
         }
         self.history.push_back((
             self.now_ms,
-            self.stats.iter().map(|s| s.records_accepted).collect(),
+            self.counters.iter().map(|s| s.records_accepted).collect(),
         ));
         // Keep the newest entry at least a second old: the baseline for
         // records_last_second.
@@ -304,7 +418,7 @@ impl Simulation {
         let shards = self
             .ranges
             .iter()
-            .zip(&self.stats)
+            .zip(&self.counters)
             .enumerate()
             .map(|(i, (range, stats))| ShardView {
                 shard_id: shard_id(i as u32),
@@ -317,7 +431,7 @@ impl Simulation {
                     - second_ago
                         .as_ref()
                         .map_or(0, |c| c[i].min(stats.records_accepted)),
-                latest_sequence_number: stats.latest_sequence_number.map(|s| s.to_string()),
+                latest_sequence_number: stats.latest_sequence_number.clone(),
             })
             .collect();
         Snapshot {
@@ -336,33 +450,18 @@ impl Simulation {
 
 /// The tick protocol in bytes, as every shard host sees it.
 impl Simulation {
-    pub fn open_requests_encoded(&self) -> Vec<(u32, Vec<u8>)> {
+    pub fn open_requests_encoded(&mut self) -> Vec<(u32, Vec<u8>)> {
         encode_all(self.open_requests())
     }
 
     /// Checks the replies to `open_requests_encoded`: every shard opened.
-    pub fn check_opened(&self, replies: &[Vec<u8>]) -> Result<(), SimError> {
-        let mut opened = Vec::with_capacity(replies.len());
-        for reply in decode_all(replies)? {
-            match reply {
-                ShardReply::Opened { shard_index } => opened.push(shard_index),
-                ShardReply::Failed { reason } => return Err(SimError::Host(reason)),
-                other => {
-                    return Err(SimError::Host(format!(
-                        "unexpected reply to Open: {other:?}"
-                    )))
-                }
-            }
-        }
-        opened.sort_unstable();
-        if opened != (0..self.shard_count()).collect::<Vec<_>>() {
-            return Err(SimError::Host(format!("shards opened: {opened:?}")));
-        }
-        Ok(())
+    pub fn check_opened(&mut self, replies: &[Vec<u8>]) -> Result<(), SimError> {
+        let replies = decode_all(replies)?;
+        self.check_opened_replies(replies)
     }
 
-    pub fn begin_tick_encoded(&mut self, dt_ms: u64) -> Vec<(u32, Vec<u8>)> {
-        encode_all(self.begin_tick(dt_ms))
+    pub fn begin_tick_encoded(&mut self, dt_ms: u64) -> Result<Vec<(u32, Vec<u8>)>, SimError> {
+        Ok(encode_all(self.begin_tick(dt_ms)?))
     }
 
     pub fn finish_tick_encoded(&mut self, replies: &[Vec<u8>]) -> Result<(), SimError> {
@@ -371,15 +470,15 @@ impl Simulation {
     }
 }
 
-fn encode_all(requests: Vec<(u32, ShardRequest)>) -> Vec<(u32, Vec<u8>)> {
-    requests.into_iter().map(|(i, r)| (i, r.encode())).collect()
+fn encode_all(batches: Vec<(u32, ShardBatch)>) -> Vec<(u32, Vec<u8>)> {
+    batches.into_iter().map(|(i, b)| (i, b.encode())).collect()
 }
 
-fn decode_all(replies: &[Vec<u8>]) -> Result<Vec<ShardReply>, SimError> {
+fn decode_all(replies: &[Vec<u8>]) -> Result<Vec<ShardBatchReply>, SimError> {
     replies
         .iter()
         .map(|b| {
-            ShardReply::decode(b)
+            ShardBatchReply::decode(b)
                 .map_err(|e| SimError::Host(format!("undecodable shard reply: {e}")))
         })
         .collect()

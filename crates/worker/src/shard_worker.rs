@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
-use shardlab_engine::protocol::{ShardReply, ShardServer};
+use shardlab_engine::protocol::{ShardBatchReply, ShardServer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -32,7 +32,7 @@ pub fn shard_worker_start() -> Result<(), JsValue> {
             Ok(buffer) => server
                 .borrow_mut()
                 .handle_bytes(&Uint8Array::new(&buffer).to_vec()),
-            Err(other) => ShardReply::Failed {
+            Err(other) => ShardBatchReply::Failed {
                 reason: format!("shard worker expects an ArrayBuffer, got {other:?}"),
             }
             .encode(),

@@ -67,8 +67,8 @@ impl Coordinator {
                 snapshot: stream.sim.snapshot(),
                 running: self.running,
                 speed: self.speed,
-                placement: (0..stream.host.worker_count())
-                    .map(|i| format!("worker {i}"))
+                placement: (0..stream.sim.shard_count())
+                    .map(|i| format!("worker {}", stream.sim.host_of(i)))
                     .collect(),
             });
         }
@@ -81,16 +81,16 @@ impl Coordinator {
                 self.stream = None;
                 self.running = false;
                 self.owed_ms = 0.0;
-                let sim = match Simulation::new(scenario) {
+                let mut sim = match Simulation::new(scenario) {
                     Ok(sim) => sim,
                     Err(e) => return self.error(e.to_string()),
                 };
                 let host =
-                    match WorkerShardHost::spawn(&self.shard_script_url, sim.shard_count()).await {
+                    match WorkerShardHost::spawn(&self.shard_script_url, sim.host_count()).await {
                         Ok(host) => host,
                         Err(e) => return self.error(e),
                     };
-                if let Err(e) = host.open(&sim).await {
+                if let Err(e) = host.open(&mut sim).await {
                     return self.error(e.to_string());
                 }
                 self.stream = Some(Stream { sim, host });

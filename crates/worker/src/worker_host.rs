@@ -137,7 +137,7 @@ impl WorkerShardHost {
     }
 
     /// Opens `sim`'s shards, one per worker.
-    pub async fn open(&self, sim: &Simulation) -> Result<(), SimError> {
+    pub async fn open(&self, sim: &mut Simulation) -> Result<(), SimError> {
         let replies = self
             .exchange(sim.open_requests_encoded())
             .await
@@ -147,7 +147,7 @@ impl WorkerShardHost {
 
     /// One tick of `dt_ms` with the shards in the workers.
     pub async fn tick(&self, sim: &mut Simulation, dt_ms: u64) -> Result<(), SimError> {
-        let requests = sim.begin_tick_encoded(dt_ms);
+        let requests = sim.begin_tick_encoded(dt_ms)?;
         let replies = self.exchange(requests).await.map_err(SimError::Host)?;
         sim.finish_tick_encoded(&replies)
     }
@@ -171,8 +171,8 @@ pub async fn run_on_workers(
     tick_ms: u64,
 ) -> Result<Snapshot, String> {
     let mut sim = Simulation::new(scenario).map_err(|e| e.to_string())?;
-    let host = WorkerShardHost::spawn(script_url, sim.shard_count()).await?;
-    host.open(&sim).await.map_err(|e| e.to_string())?;
+    let host = WorkerShardHost::spawn(script_url, sim.host_count()).await?;
+    host.open(&mut sim).await.map_err(|e| e.to_string())?;
     for _ in 0..ticks {
         host.tick(&mut sim, tick_ms)
             .await

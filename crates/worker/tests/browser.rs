@@ -7,7 +7,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Array, Reflect};
-use shardlab_engine::protocol::ShardReply;
+use shardlab_engine::protocol::ShardBatchReply;
 use shardlab_sim::{bench, InProcessHost, Scenario, Simulation, TICK_MS};
 use shardlab_worker::{run_on_workers, WorkerShardHost};
 use wasm_bindgen::JsValue;
@@ -51,20 +51,20 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
 
 #[wasm_bindgen_test]
 async fn shard_workers_start_and_answer() {
-    let sim = Simulation::new(scenario(3, 100)).unwrap();
+    let mut sim = Simulation::new(scenario(3, 100)).unwrap();
     let host = WorkerShardHost::spawn(&shard_script_url(), 3)
         .await
         .unwrap();
     assert_eq!(host.worker_count(), 3);
-    host.open(&sim).await.unwrap();
+    host.open(&mut sim).await.unwrap();
 
     // Bytes that are not a request get a clear failure, not silence.
     let replies = host
         .exchange(vec![(1, vec![0xff, 0xff, 0xff])])
         .await
         .unwrap();
-    match ShardReply::decode(&replies[0]).unwrap() {
-        ShardReply::Failed { reason } => assert!(!reason.is_empty()),
+    match ShardBatchReply::decode(&replies[0]).unwrap() {
+        ShardBatchReply::Failed { reason } => assert!(!reason.is_empty()),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -111,7 +111,7 @@ fn wasm_reaches_the_pinned_native_figures() {
     // bit for bit.
     let mut sim = Simulation::new(scenario(2, 300)).unwrap();
     let mut host = InProcessHost::new();
-    shardlab_sim::open_shards(&sim, &mut host).unwrap();
+    shardlab_sim::open_shards(&mut sim, &mut host).unwrap();
     for _ in 0..10 {
         shardlab_sim::run_tick(&mut sim, &mut host, TICK_MS).unwrap();
     }
@@ -119,5 +119,5 @@ fn wasm_reaches_the_pinned_native_figures() {
     assert_eq!(snap.records_produced, 300);
     let per_shard: Vec<u64> = snap.shards.iter().map(|s| s.records_accepted).collect();
     assert_eq!(per_shard, [147, 153]);
-    assert_eq!(snap.digest, "15492af283bce34b");
+    assert_eq!(snap.digest, "e3a204677f4c1738");
 }
