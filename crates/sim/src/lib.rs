@@ -16,7 +16,7 @@ pub mod rng;
 pub mod simulation;
 
 pub use host::{open_shards, run_tick, InProcessHost, ShardHost};
-pub use simulation::{Scenario, ShardView, Simulation, Snapshot, MAX_SHARDS};
+pub use simulation::{Scenario, ShardView, Simulation, Snapshot, MAX_HOSTS, MAX_SHARDS};
 
 /// Tick length the playground uses, in virtual milliseconds.
 pub const TICK_MS: u64 = 100;

@@ -24,6 +24,9 @@ use crate::SimError;
 
 /// Shard counts the playground offers.
 pub const MAX_SHARDS: u32 = 16;
+/// At most this many shard hosts (Web Workers); beyond it shards are dealt
+/// out round-robin, several per worker (16 shards: 2 per worker on 8).
+pub const MAX_HOSTS: u32 = 8;
 /// The region simulated resources live in.
 pub const REGION: &str = "us-east-1";
 
@@ -141,7 +144,19 @@ pub struct Simulation {
 
 impl Simulation {
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
+        let hosts = scenario.shard_count.min(MAX_HOSTS);
+        Simulation::with_hosts(scenario, hosts)
+    }
+
+    /// A simulation whose shards are spread over `hosts` hosts (1 or more;
+    /// benchmarks compare host counts).
+    pub fn with_hosts(scenario: Scenario, hosts: u32) -> Result<Self, SimError> {
         scenario.validate()?;
+        if hosts == 0 {
+            return Err(SimError::Scenario(
+                "a stream needs at least one shard host".into(),
+            ));
+        }
         let n = scenario.shard_count as usize;
         let mut kinesis = Kinesis::new(KinesisConfig {
             region: REGION.into(),
@@ -166,7 +181,7 @@ impl Simulation {
                 scenario.rate_per_sec,
                 SCENARIO_EPOCH_MS,
             ),
-            hosts: scenario.shard_count,
+            hosts,
             counters: vec![ShardCounters::default(); n],
             in_flight: InFlight::default(),
             history: VecDeque::new(),

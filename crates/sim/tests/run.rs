@@ -155,3 +155,30 @@ fn pinned_default_stream_after_five_steps() {
     assert_eq!(per_shard, [257, 251, 231, 261]);
     assert_eq!(snap.digest, "4c0a15e7ce419c27");
 }
+
+#[test]
+fn sixteen_shards_share_eight_hosts_with_the_same_results() {
+    let sim = Simulation::new(scenario(16, 3000, 5)).unwrap();
+    assert_eq!(sim.host_count(), shardlab_sim::MAX_HOSTS);
+    assert_eq!(sim.host_of(3), 3);
+    assert_eq!(sim.host_of(11), 3);
+    // Packing changes where shards live, never what happens to records:
+    // each shard still sees its own operations in order.
+    let run_on = |hosts: u32| {
+        let mut sim = Simulation::with_hosts(scenario(16, 3000, 5), hosts).unwrap();
+        let mut host = InProcessHost::new();
+        open_shards(&mut sim, &mut host).unwrap();
+        for _ in 0..30 {
+            run_tick(&mut sim, &mut host, 100).unwrap();
+        }
+        sim.snapshot()
+    };
+    let one = run_on(1);
+    assert_eq!(
+        one.shards.iter().map(|s| s.records_accepted).sum::<u64>(),
+        9_000
+    );
+    assert_eq!(one, run_on(8));
+    assert_eq!(one, run_on(16));
+    assert!(Simulation::with_hosts(scenario(2, 1, 1), 0).is_err());
+}

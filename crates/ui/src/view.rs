@@ -118,7 +118,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             <h2>{"Create a data stream"}</h2>
             <p class="muted">{"A provisioned stream: its hash-key space split evenly over the shards, each shard 1 MiB/s or 1,000 records/s in."}</p>
             { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -", "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
-            { field("Shards", "1 to 16, one Web Worker each", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
+            { field("Shards", "1 to 16; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", "records per second, random partition keys", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
