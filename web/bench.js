@@ -1,6 +1,6 @@
 // Runs the benchmark workloads in this browser and publishes the figures
 // on `window.benchResults` (read by `cargo xtask bench`) and on the page.
-import init, { bench_engine, bench_ingest_in_process, bench_ingest_on_workers } from './pkg/shardlab_worker.js';
+import init, { bench_barrier, bench_engine, bench_ingest_in_process, bench_ingest_on_workers } from './pkg/shardlab_worker.js';
 
 const out = document.getElementById('results');
 
@@ -42,16 +42,18 @@ try {
   }));
   const shardScript = new URL('./shard-worker.js', document.baseURI).href;
   const inProcess = await best(async () => bench_ingest_in_process());
-  const workers = await best(() => bench_ingest_on_workers(shardScript));
-  const results = [
-    ...engine,
-    { host: 'wasm-in-process', ...inProcess },
-    { host: 'wasm-workers', ...workers },
-  ];
+  const results = [...engine, { host: 'wasm-in-process', ...inProcess }];
+  for (const n of [1, 2, 4, 8]) {
+    results.push({ host: `wasm-workers-${n}`, ...(await best(() => bench_ingest_on_workers(shardScript, n))) });
+  }
+  // Barrier overhead: 8 workers, empty batches; the best of three.
+  let barrier = Infinity;
+  for (let i = 0; i < 3; i++) barrier = Math.min(barrier, await bench_barrier(shardScript, 8, 2000));
+  window.benchBarrier = { workers: 8, ticks: 2000, micros_per_tick: barrier };
   out.textContent = results
     .map((r) => `${r.name} on ${r.host}: ${r.records} records in ${r.seconds.toFixed(3)} s ` +
       `(${Math.round(r.records / r.seconds)} records/s), digest ${r.digest}`)
-    .join('\n');
+    .join('\n') + `\nbarrier: ${barrier.toFixed(1)} µs per tick with 8 workers and empty batches`;
   window.benchResults = results;
 } catch (e) {
   out.textContent = `benchmark failed: ${e}`;

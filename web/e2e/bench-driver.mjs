@@ -11,8 +11,71 @@ try {
   await page.goto(new URL('bench.html', siteUrl()).href);
   await page.waitForFunction(() => window.benchResults !== undefined, null, { timeout: 600_000 });
   const results = await page.evaluate(() => window.benchResults);
+  const barrier = await page.evaluate(() => window.benchBarrier ?? null);
   const browser = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
-  console.log(JSON.stringify({ browser, results, errors }));
+  const ui = await uiFrames(context, errors);
+  console.log(JSON.stringify({ browser, results, barrier, ui, errors }));
 } finally {
   await close();
+}
+
+// The UI thread while the playground simulates 32 shards at 1,000 records/s
+// each (32,000 records/s) at 1x: per display frame, the time from the
+// frame's requestAnimationFrame callback until the thread is free again
+// (a task posted then runs after the frame's rendering and any snapshot
+// handling queued before it), and the interval between frames.
+async function uiFrames(context, errors) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(siteUrl());
+  await page.getByTestId('create').and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
+  await page.fill('#shard-count', '32');
+  await page.fill('#rate', '32000');
+  await page.getByTestId('create').click();
+  await page.locator('[data-shard="31"]').waitFor({ timeout: 60_000 });
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Running');
+  const clock = async () => {
+    const [h, m, s] = (await page.getByTestId('clock').innerText()).split(':');
+    return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000;
+  };
+  const virtualBefore = await clock();
+  const wallBefore = Date.now();
+  const measured = await page.evaluate(
+    (seconds) =>
+      new Promise((resolve) => {
+        const work = [];
+        const intervals = [];
+        const channel = new MessageChannel();
+        let frameStart = 0;
+        let last = 0;
+        const end = performance.now() + seconds * 1000;
+        channel.port1.onmessage = () => work.push(performance.now() - frameStart);
+        const frame = (t) => {
+          frameStart = performance.now();
+          if (last) intervals.push(t - last);
+          last = t;
+          channel.port2.postMessage(0);
+          if (frameStart < end) requestAnimationFrame(frame);
+          else resolve({ work, intervals, wall_ms: seconds * 1000 });
+        };
+        requestAnimationFrame(frame);
+      }),
+    8,
+  );
+  const virtualAfter = await clock();
+  const wall = Date.now() - wallBefore;
+  await page.close();
+  const p95 = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] ?? NaN;
+  };
+  return {
+    shards: 32,
+    records_per_sec: 32000,
+    frames: measured.intervals.length,
+    p95_frame_work_ms: p95(measured.work),
+    p95_frame_interval_ms: p95(measured.intervals),
+    virtual_ms_per_wall_ms: (virtualAfter - virtualBefore) / wall,
+  };
 }

@@ -66,7 +66,13 @@ fn native() -> Result<Vec<Figure>> {
         .collect()
 }
 
-fn browser() -> Result<(String, Vec<Figure>)> {
+/// What the browser run measured besides the workloads.
+struct BrowserExtras {
+    barrier: Value,
+    ui: Value,
+}
+
+fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
     let out = root().join("target").join("bench-site");
     site::dist("/", &out)?;
     let server = serve::Server::start(&out, "/", 0)?;
@@ -97,7 +103,15 @@ fn browser() -> Result<(String, Vec<Figure>)> {
             digest: r["digest"].as_str().unwrap_or("").into(),
         })
         .collect();
-    Ok((json["browser"].as_str().unwrap_or("?").to_string(), figures))
+    let extras = BrowserExtras {
+        barrier: json["barrier"].clone(),
+        ui: json["ui"].clone(),
+    };
+    Ok((
+        json["browser"].as_str().unwrap_or("?").to_string(),
+        figures,
+        extras,
+    ))
 }
 
 fn first_line(cmd: &mut Command) -> String {
@@ -137,7 +151,7 @@ fn machine() -> String {
 pub fn run() -> Result<()> {
     setup::run(&setup::Needs::all())?;
     let mut figures = native()?;
-    let (browser, in_browser) = browser()?;
+    let (browser, in_browser, extras) = browser()?;
     figures.extend(in_browser);
 
     let mut table = String::from(
@@ -165,6 +179,46 @@ pub fn run() -> Result<()> {
             f.per_second() / native.per_second()
         );
     }
+    let ingest = |host: &str| {
+        figures
+            .iter()
+            .find(|f| f.workload == "ingest-16-shards" && f.host == host)
+            .map(Figure::per_second)
+    };
+    let mut workers = String::from(
+        "| shard workers | records/s | vs 1 worker | vs wasm in-process |\n|---:|---:|---:|---:|\n",
+    );
+    if let (Some(one), Some(local)) = (ingest("wasm-workers-1"), ingest("wasm-in-process")) {
+        for n in [1, 2, 4, 8] {
+            if let Some(rate) = ingest(&format!("wasm-workers-{n}")) {
+                let _ = writeln!(
+                    workers,
+                    "| {n} | {rate:.0} | {:.2}× | {:.2}× |",
+                    rate / one,
+                    rate / local
+                );
+            }
+        }
+    }
+    let barrier = extras.barrier["micros_per_tick"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let ui = &extras.ui;
+    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let extras_text = format!(
+        "- Barrier overhead: {barrier:.1} µs per tick with 8 shard workers and empty batches \
+         (2,000 ticks, best of three): one message to each worker and every reply back.\n\
+         - UI thread while the playground simulates {} shards at {} records/s in total, at 1×, \
+         over {} display frames: p95 frame work {:.2} ms (from a frame's requestAnimationFrame \
+         callback until the thread is free again; target ≤ 16.7 ms), p95 frame interval {:.2} ms; \
+         the simulation kept {:.2} virtual ms per wall ms.\n",
+        num(&ui["shards"]),
+        num(&ui["records_per_sec"]),
+        num(&ui["frames"]),
+        num(&ui["p95_frame_work_ms"]),
+        num(&ui["p95_frame_interval_ms"]),
+        num(&ui["virtual_ms_per_wall_ms"]),
+    );
     let date = first_line(Command::new("date").args(["-u", "+%Y-%m-%d"]));
     let doc = format!(
         "# Benchmarks\n\n\
@@ -180,13 +234,18 @@ pub fn run() -> Result<()> {
          - `put-records-json`: the same records through the JSON dispatch the endpoint uses \
          (JSON parsing, base64, validation, response building).\n\
          - `ingest-16-shards`: 16 shards, one producer at 16,000 records/s with random partition keys, \
-         60 virtual seconds (600 ticks of 100 ms): MD5 routing, sequence numbers, write limits and storage.\n\
+         60 virtual seconds (600 ticks of 100 ms): the simulation's producer, PutRecords planned by the \
+         control plane (MD5 routing), shard operations (sequence numbers, write limits, storage) and, \
+         on workers, the journal that makes them durable (checkpoint + log).\n\
          - hosts: `native-in-process` and `wasm-in-process` keep every shard in one thread; \
-         `wasm-workers` puts each shard in its own Web Worker with one transferred message per shard \
-         per tick and a barrier.\n\n{table}",
+         `wasm-workers-N` spreads the 16 shards over N Web Workers, one transferred message per worker \
+         per tick and a barrier.\n\n{table}\n\
+         ## Shard workers\n\n\
+         `ingest-16-shards` in Chromium with the shards on 1, 2, 4 and 8 workers (same run). \
+         Target: 4 workers at least 1.8× one worker on a 2-core machine.\n\n{workers}\n{extras_text}",
         machine()
     );
-    println!("\n{table}");
+    println!("\n{table}\n{workers}\n{extras_text}");
     std::fs::write(root().join("BENCHMARKS.md"), doc)
         .map_err(|e| format!("could not write BENCHMARKS.md: {e}"))?;
     eprintln!("xtask: wrote BENCHMARKS.md");

@@ -1,13 +1,21 @@
 //! The messages between the coordinator and a shard host, as bytes.
 //!
 //! In the browser shards live in Web Workers and these messages cross
-//! threads as transferred `ArrayBuffer`s: one [`ShardBatch`] per worker per
-//! tick, holding every shard operation of that tick for the shards the
-//! worker hosts, in order. Natively the in-process host passes the same
-//! bytes to the same [`ShardServer`]. Encoding both ways with postcard means
-//! the two hosts run identical code from the bytes onward.
+//! threads as transferred `ArrayBuffer`s: one [`HostRequest::Run`] per
+//! worker per tick, holding every shard operation of that tick for the
+//! shards the worker hosts, in order. Natively the in-process host passes
+//! the same bytes to the same [`ShardServer`]. Encoding both ways with
+//! postcard means the two hosts run identical code from the bytes onward.
+//!
+//! Durability is snapshot + log: a host's state is a pure function of the
+//! batches it ran, so the coordinator keeps the last checkpoint a host sent
+//! ([`HostRequest::Run`] with `checkpoint`) and every batch acknowledged
+//! since. A host that dies is replaced by a fresh one that restores the
+//! checkpoint and replays the log ([`HostRequest::Restore`]); the digest of
+//! the replayed replies proves it reached the state the lost host had.
 
 use serde::{Deserialize, Serialize};
+pub use serde_bytes::ByteBuf;
 
 use crate::store::{LocalShards, ShardKey, ShardOp, ShardOpResult, ShardStore};
 
@@ -17,12 +25,77 @@ pub struct ShardBatch {
     pub ops: Vec<(ShardKey, ShardOp)>,
 }
 
+/// A host's answer to one batch, as the simulation consumes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShardBatchReply {
     /// One result per operation, in the batch's order.
     Results(Vec<ShardOpResult>),
     /// The batch could not be served; the text says why.
     Failed { reason: String },
+}
+
+/// What the coordinator sends a shard host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostRequest {
+    /// Run an encoded [`ShardBatch`]. With `checkpoint`, the reply also
+    /// carries a snapshot of every shard the host keeps, taken after it.
+    Run {
+        #[serde(with = "serde_bytes")]
+        batch: Vec<u8>,
+        checkpoint: bool,
+    },
+    /// Become the host that a checkpoint (none: an empty host) plus the
+    /// encoded batches acknowledged since describe: a respawned host.
+    Restore {
+        #[serde(with = "serde_bytes")]
+        snapshot: Option<Vec<u8>>,
+        replay: Vec<ByteBuf>,
+    },
+    /// Fail on purpose, as a crashed machine would: the durability lesson's
+    /// "kill worker" control and the tests use it.
+    Crash,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostReply {
+    Ran {
+        results: Vec<ShardOpResult>,
+        /// [`results_digest`] of `results`.
+        digest: u64,
+        #[serde(with = "serde_bytes")]
+        checkpoint: Option<Vec<u8>>,
+    },
+    Restored {
+        shards: u32,
+        /// [`chain_digest`] over the replayed batches' result digests.
+        replay_digest: u64,
+    },
+    /// The request could not be served; the text says why.
+    Failed { reason: String },
+}
+
+/// The digest chain's starting value (FNV-1a's offset basis).
+pub const DIGEST_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A fingerprint of one batch's results (FNV-1a over their encoding).
+pub fn results_digest(results: &[ShardOpResult]) -> u64 {
+    fnv(
+        DIGEST_START,
+        &postcard::to_allocvec(results).unwrap_or_default(),
+    )
+}
+
+/// Extends a chain of result digests by one batch's.
+pub fn chain_digest(chain: u64, digest: u64) -> u64 {
+    fnv(chain, &digest.to_le_bytes())
 }
 
 impl ShardBatch {
@@ -46,7 +119,31 @@ impl ShardBatchReply {
     }
 }
 
-/// Serves encoded batches for the shards one host keeps: what runs inside
+impl HostRequest {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+impl HostReply {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+/// A host was asked to crash ([`HostRequest::Crash`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashRequested;
+
+/// Serves encoded requests for the shards one host keeps: what runs inside
 /// a shard worker.
 #[derive(Default)]
 pub struct ShardServer {
@@ -62,14 +159,60 @@ impl ShardServer {
         &self.shards
     }
 
-    pub fn handle_bytes(&mut self, request: &[u8]) -> Vec<u8> {
-        let reply = match ShardBatch::decode(request) {
-            Ok(batch) => ShardBatchReply::Results(self.shards.run(batch.ops)),
-            Err(e) => ShardBatchReply::Failed {
-                reason: format!("undecodable shard batch: {e}"),
+    /// Runs one encoded batch and returns its results.
+    fn run_batch(&mut self, batch: &[u8]) -> Result<Vec<ShardOpResult>, String> {
+        let batch =
+            ShardBatch::decode(batch).map_err(|e| format!("undecodable shard batch: {e}"))?;
+        Ok(self.shards.run(batch.ops))
+    }
+
+    /// Serves one encoded [`HostRequest`] and returns the encoded
+    /// [`HostReply`]; bad bytes get a `Failed` reply, never a panic.
+    pub fn handle_bytes(&mut self, request: &[u8]) -> Result<Vec<u8>, CrashRequested> {
+        let reply = match HostRequest::decode(request) {
+            Err(e) => HostReply::Failed {
+                reason: format!("undecodable host request: {e}"),
+            },
+            Ok(HostRequest::Crash) => return Err(CrashRequested),
+            Ok(HostRequest::Run { batch, checkpoint }) => match self.run_batch(&batch) {
+                Ok(results) => HostReply::Ran {
+                    digest: results_digest(&results),
+                    results,
+                    checkpoint: checkpoint
+                        .then(|| postcard::to_allocvec(&self.shards).unwrap_or_default()),
+                },
+                Err(reason) => HostReply::Failed { reason },
+            },
+            Ok(HostRequest::Restore { snapshot, replay }) => self.restore(snapshot, &replay),
+        };
+        Ok(reply.encode())
+    }
+
+    fn restore(&mut self, snapshot: Option<Vec<u8>>, replay: &[ByteBuf]) -> HostReply {
+        self.shards = match snapshot {
+            None => LocalShards::new(),
+            Some(bytes) => match postcard::from_bytes(&bytes) {
+                Ok(shards) => shards,
+                Err(e) => {
+                    return HostReply::Failed {
+                        reason: format!("undecodable checkpoint: {e}"),
+                    }
+                }
             },
         };
-        reply.encode()
+        let mut replay_digest = DIGEST_START;
+        for batch in replay {
+            match self.run_batch(batch) {
+                Ok(results) => {
+                    replay_digest = chain_digest(replay_digest, results_digest(&results))
+                }
+                Err(reason) => return HostReply::Failed { reason },
+            }
+        }
+        HostReply::Restored {
+            shards: self.shards.len() as u32,
+            replay_digest,
+        }
     }
 }
 
@@ -79,63 +222,172 @@ mod tests {
     use crate::shard::{PutEntry, PutOutcome, ShardConfig};
     use crate::{HashKeyRange, DEFAULT_RETENTION_MS};
 
+    fn key(i: u32) -> ShardKey {
+        ShardKey {
+            stream: 1,
+            shard_index: i,
+        }
+    }
+
+    fn open(i: u32) -> (ShardKey, ShardOp) {
+        (
+            key(i),
+            ShardOp::Open(ShardConfig {
+                stream_name: "s".into(),
+                shard_index: i,
+                hash_key_range: HashKeyRange::even_split(2)[i as usize],
+                created_ms: 0,
+                retention_ms: DEFAULT_RETENTION_MS,
+            }),
+        )
+    }
+
+    fn put(i: u32, data: &str, at: u64) -> (ShardKey, ShardOp) {
+        (
+            key(i),
+            ShardOp::Put {
+                entries: vec![PutEntry {
+                    partition_key: "k".into(),
+                    data: data.as_bytes().to_vec(),
+                    arrival_ms: at,
+                }],
+                enforce: true,
+            },
+        )
+    }
+
+    fn run(server: &mut ShardServer, ops: Vec<(ShardKey, ShardOp)>, checkpoint: bool) -> HostReply {
+        let request = HostRequest::Run {
+            batch: ShardBatch { ops }.encode(),
+            checkpoint,
+        };
+        HostReply::decode(&server.handle_bytes(&request.encode()).unwrap()).unwrap()
+    }
+
     #[test]
     fn serves_encoded_batches() {
         let mut server = ShardServer::new();
-        let key = ShardKey {
-            stream: 1,
-            shard_index: 1,
+        let missing = ShardKey {
+            stream: 9,
+            shard_index: 9,
         };
-        let batch = ShardBatch {
-            ops: vec![
-                (
-                    key,
-                    ShardOp::Open(ShardConfig {
-                        stream_name: "s".into(),
-                        shard_index: 1,
-                        hash_key_range: HashKeyRange::even_split(2)[1],
-                        created_ms: 0,
-                        retention_ms: DEFAULT_RETENTION_MS,
-                    }),
-                ),
-                (
-                    key,
-                    ShardOp::Put {
-                        entries: vec![PutEntry {
-                            partition_key: "k".into(),
-                            data: b"hello".to_vec(),
-                            arrival_ms: 5,
-                        }],
-                        enforce: true,
-                    },
-                ),
-                (
-                    ShardKey {
-                        stream: 9,
-                        shard_index: 9,
-                    },
-                    ShardOp::Stats,
-                ),
-            ],
-        };
-        let reply = ShardBatchReply::decode(&server.handle_bytes(&batch.encode())).unwrap();
+        let reply = run(
+            &mut server,
+            vec![open(1), put(1, "hello", 5), (missing, ShardOp::Stats)],
+            false,
+        );
         match reply {
-            ShardBatchReply::Results(r) => {
-                assert_eq!(r[0], ShardOpResult::Done);
+            HostReply::Ran {
+                results,
+                digest,
+                checkpoint,
+            } => {
+                assert_eq!(results[0], ShardOpResult::Done);
                 assert!(
-                    matches!(&r[1], ShardOpResult::Put(o) if matches!(o[..], [PutOutcome::Accepted(_)]))
+                    matches!(&results[1], ShardOpResult::Put(o) if matches!(o[..], [PutOutcome::Accepted(_)]))
                 );
-                assert_eq!(r[2], ShardOpResult::Missing);
+                assert_eq!(results[2], ShardOpResult::Missing);
+                assert_eq!(digest, results_digest(&results));
+                assert_eq!(checkpoint, None);
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(server.shards().get(&key).unwrap().stats().bytes_accepted, 6);
+        assert_eq!(
+            server.shards().get(&key(1)).unwrap().stats().bytes_accepted,
+            6
+        );
+    }
+
+    #[test]
+    fn a_restored_host_equals_the_lost_one() {
+        // The lost host: a checkpoint after the second batch, two more after.
+        let mut lost = ShardServer::new();
+        run(&mut lost, vec![open(0), open(1), put(0, "a", 10)], false);
+        let checkpoint = match run(&mut lost, vec![put(1, "b", 20)], true) {
+            HostReply::Ran {
+                checkpoint: Some(c),
+                ..
+            } => c,
+            other => panic!("no checkpoint: {other:?}"),
+        };
+        let mut log = Vec::new();
+        let mut chain = DIGEST_START;
+        for ops in [
+            vec![put(0, "c", 30), put(1, "d", 30)],
+            vec![
+                put(0, "e", 40),
+                (
+                    key(1),
+                    ShardOp::Read {
+                        from: 0,
+                        limit: 10,
+                        now_ms: 40,
+                        enforce: true,
+                    },
+                ),
+            ],
+        ] {
+            let batch = ShardBatch { ops }.encode();
+            let request = HostRequest::Run {
+                batch: batch.clone(),
+                checkpoint: false,
+            };
+            match HostReply::decode(&lost.handle_bytes(&request.encode()).unwrap()).unwrap() {
+                HostReply::Ran { digest, .. } => chain = chain_digest(chain, digest),
+                other => panic!("unexpected {other:?}"),
+            }
+            log.push(batch);
+        }
+        let mut fresh = ShardServer::new();
+        let restore = HostRequest::Restore {
+            snapshot: Some(checkpoint),
+            replay: log.into_iter().map(ByteBuf::from).collect(),
+        };
+        let reply = HostReply::decode(&fresh.handle_bytes(&restore.encode()).unwrap()).unwrap();
+        assert_eq!(
+            reply,
+            HostReply::Restored {
+                shards: 2,
+                replay_digest: chain
+            }
+        );
+        // Every record, sequence number and throughput bucket is back.
+        assert_eq!(fresh.shards(), lost.shards());
+        // And both answer the next batch identically.
+        let next = vec![put(0, "f", 50), put(1, "g", 50)];
+        assert_eq!(
+            run(&mut fresh, next.clone(), false),
+            run(&mut lost, next, false)
+        );
+    }
+
+    #[test]
+    fn crash_is_reported_to_the_worker() {
+        let mut server = ShardServer::new();
+        assert_eq!(
+            server.handle_bytes(&HostRequest::Crash.encode()),
+            Err(CrashRequested)
+        );
     }
 
     #[test]
     fn bad_bytes_get_a_failure_reply_not_a_panic() {
         let mut server = ShardServer::new();
-        let reply = ShardBatchReply::decode(&server.handle_bytes(&[0xff, 0xff, 0xff])).unwrap();
-        assert!(matches!(reply, ShardBatchReply::Failed { .. }));
+        for bad in [
+            vec![0xff, 0xff, 0xff],
+            HostRequest::Run {
+                batch: vec![0xff, 0xff],
+                checkpoint: true,
+            }
+            .encode(),
+            HostRequest::Restore {
+                snapshot: Some(vec![0xff, 0x01]),
+                replay: vec![],
+            }
+            .encode(),
+        ] {
+            let reply = HostReply::decode(&server.handle_bytes(&bad).unwrap()).unwrap();
+            assert!(matches!(reply, HostReply::Failed { .. }), "{reply:?}");
+        }
     }
 }

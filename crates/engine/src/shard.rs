@@ -57,6 +57,7 @@ pub fn shard_id(index: u32) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutEntry {
     pub partition_key: String,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     /// Virtual time the record reached the service.
     pub arrival_ms: u64,
@@ -74,6 +75,7 @@ impl PutEntry {
 pub struct StoredRecord {
     pub sequence_number: SequenceNumber,
     pub partition_key: String,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
     pub arrival_ms: u64,
 }
@@ -118,6 +120,9 @@ pub enum ReadRefusal {
     Throttled,
 }
 
+/// Serialisable whole, so a host can checkpoint it and a respawned host
+/// restore it exactly (see `protocol`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardDataPlane {
     config: ShardConfig,
     records: VecDeque<StoredRecord>,
@@ -135,7 +140,7 @@ pub struct ShardDataPlane {
 /// A bucket that may go into debt: a read is allowed while the level is
 /// positive, and takes what it actually read, down to below zero, so a
 /// 10 MiB read at 2 MiB/s blocks the next five seconds, as AWS documents.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DebtBucket {
     rate_per_sec: i128,
     level_milli: i128,

@@ -168,7 +168,7 @@ pub trait ShardStore {
 }
 
 /// Every shard in this thread.
-#[derive(Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalShards {
     planes: BTreeMap<ShardKey, ShardDataPlane>,
 }
@@ -176,6 +176,14 @@ pub struct LocalShards {
 impl LocalShards {
     pub fn new() -> Self {
         LocalShards::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.planes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.planes.is_empty()
     }
 
     pub fn get(&self, key: &ShardKey) -> Option<&ShardDataPlane> {

@@ -41,6 +41,19 @@ pub fn run_in_process(workload: &Workload) -> Result<Snapshot, SimError> {
     Ok(sim.snapshot())
 }
 
+/// A resharding script for a 4-shard stream, run before each tick `t`:
+/// split shard 0 at tick 10, merge shards 2 and 3 at tick 20, split the
+/// first child of the first split (shard 5) at tick 30. The native and
+/// browser tests run it on every host so they reshard identically.
+pub fn split_merge_split(t: u32, sim: &mut Simulation) -> Result<(), SimError> {
+    match t {
+        10 => sim.split_shard("shardId-000000000000"),
+        20 => sim.merge_shards("shardId-000000000002", "shardId-000000000003"),
+        30 => sim.split_shard("shardId-000000000005"),
+        _ => Ok(()),
+    }
+}
+
 /// Records the shards accepted, summed.
 pub fn records_accepted(snapshot: &Snapshot) -> u64 {
     snapshot.shards.iter().map(|s| s.records_accepted).sum()

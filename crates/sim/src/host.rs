@@ -1,28 +1,41 @@
 //! Where shards live.
 //!
-//! A shard host delivers one tick's encoded requests to the shards and hands
-//! back their encoded replies. `InProcessHost` keeps the shards in this
-//! thread (native, tests, the server); the browser's host keeps each shard in
-//! a Web Worker and is driven through `Simulation::begin_tick` and
-//! `finish_tick` directly, because its replies arrive asynchronously.
+//! A shard host runs one tick's batch of shard operations for the shards it
+//! keeps and hands back the results. `InProcessHost` keeps the shards in
+//! this thread (native, tests, benchmarks); the browser's host keeps them in
+//! Web Workers and is driven through `Simulation::begin_tick` and
+//! `finish_tick` directly, because its replies arrive asynchronously. Both
+//! speak the byte protocol of `shardlab_engine::protocol` and keep a
+//! [`Journal`] per host, so both survive a lost host the same way.
 
-use std::collections::BTreeMap;
+use shardlab_engine::protocol::{ShardBatch, ShardBatchReply, ShardServer};
 
-use shardlab_engine::protocol::ShardServer;
-
-use crate::simulation::Simulation;
+use crate::durability::{Journal, JournalStats};
+use crate::simulation::{ReadBackShard, Simulation};
 use crate::SimError;
 
+/// A lost host is replaced at most this many times for one batch.
+pub const MAX_RECOVERY_ATTEMPTS: u32 = 3;
+
 pub trait ShardHost {
-    /// Delivers each `(shard index, request bytes)` and returns the reply
-    /// bytes, one per request, in any order.
-    fn exchange(&mut self, requests: Vec<(u32, Vec<u8>)>) -> Result<Vec<Vec<u8>>, SimError>;
+    /// Runs each host's batch (one per host, in host order) and returns
+    /// their replies in the same order.
+    fn exchange(
+        &mut self,
+        batches: Vec<(u32, ShardBatch)>,
+    ) -> Result<Vec<ShardBatchReply>, SimError>;
+}
+
+struct Slot {
+    /// None after the host was killed, until it is replaced.
+    server: Option<ShardServer>,
+    journal: Journal,
 }
 
 /// Every shard in this thread, served from the same bytes a worker gets.
 #[derive(Default)]
 pub struct InProcessHost {
-    servers: BTreeMap<u32, ShardServer>,
+    slots: Vec<Slot>,
 }
 
 impl InProcessHost {
@@ -30,25 +43,83 @@ impl InProcessHost {
         InProcessHost::default()
     }
 
-    /// The server of host `host_index` (see `Simulation::host_of`).
+    fn slot(&mut self, index: u32) -> &mut Slot {
+        let i = index as usize;
+        while self.slots.len() <= i {
+            self.slots.push(Slot {
+                server: Some(ShardServer::new()),
+                journal: Journal::new(),
+            });
+        }
+        &mut self.slots[i]
+    }
+
+    /// The server of host `host_index` (see `Simulation::host_of`), if alive.
     pub fn server(&self, host_index: u32) -> Option<&ShardServer> {
-        self.servers.get(&host_index)
+        self.slots.get(host_index as usize)?.server.as_ref()
+    }
+
+    /// Loses host `host_index` and everything in it, as a crashed worker
+    /// would; the next batch for it finds it gone and restores it.
+    pub fn kill(&mut self, host_index: u32) {
+        self.slot(host_index).server = None;
+    }
+
+    pub fn journal_stats(&self, host_index: u32) -> Option<JournalStats> {
+        Some(self.slots.get(host_index as usize)?.journal.stats())
+    }
+}
+
+impl Slot {
+    fn run(&mut self, request: Vec<u8>) -> Result<ShardBatchReply, SimError> {
+        let mut request = request;
+        for _ in 0..=MAX_RECOVERY_ATTEMPTS {
+            let server = match &mut self.server {
+                Some(server) => server,
+                None => {
+                    // Replace the lost host: restore, then resend.
+                    let mut fresh = ShardServer::new();
+                    let reply = fresh
+                        .handle_bytes(&self.journal.restore_request())
+                        .map_err(|_| SimError::Host("a restoring host crashed".into()))?;
+                    self.journal.check_restored(&reply)?;
+                    if let Some(again) = self.journal.resend_request() {
+                        request = again;
+                    }
+                    self.server.insert(fresh)
+                }
+            };
+            match server.handle_bytes(&request) {
+                Ok(reply) => return self.journal.accept(&reply),
+                Err(_crash) => self.server = None,
+            }
+        }
+        Err(SimError::Host(format!(
+            "a shard host was lost {MAX_RECOVERY_ATTEMPTS} times in a row"
+        )))
     }
 }
 
 impl ShardHost for InProcessHost {
-    fn exchange(&mut self, requests: Vec<(u32, Vec<u8>)>) -> Result<Vec<Vec<u8>>, SimError> {
-        Ok(requests
+    fn exchange(
+        &mut self,
+        batches: Vec<(u32, ShardBatch)>,
+    ) -> Result<Vec<ShardBatchReply>, SimError> {
+        batches
             .into_iter()
-            .map(|(i, bytes)| self.servers.entry(i).or_default().handle_bytes(&bytes))
-            .collect())
+            .map(|(i, batch)| {
+                let slot = self.slot(i);
+                let request = slot.journal.run_request(&batch);
+                slot.run(request)
+            })
+            .collect()
     }
 }
 
 /// Opens every shard of `sim` on `host` and checks each answered.
 pub fn open_shards(sim: &mut Simulation, host: &mut impl ShardHost) -> Result<(), SimError> {
-    let replies = host.exchange(sim.open_requests_encoded())?;
-    sim.check_opened(&replies)
+    let replies = host.exchange(sim.open_requests())?;
+    sim.check_opened(replies)
 }
 
 /// Runs one tick of `dt_ms` with the shards on `host`.
@@ -57,6 +128,22 @@ pub fn run_tick(
     host: &mut impl ShardHost,
     dt_ms: u64,
 ) -> Result<(), SimError> {
-    let replies = host.exchange(sim.begin_tick_encoded(dt_ms)?)?;
-    sim.finish_tick_encoded(&replies)
+    let replies = host.exchange(sim.begin_tick(dt_ms)?)?;
+    sim.finish_tick(replies)
+}
+
+/// Reads every shard back from `host` and checks it holds exactly what was
+/// acknowledged; returns what was read.
+pub fn read_back(
+    sim: &Simulation,
+    host: &mut impl ShardHost,
+) -> Result<Vec<ReadBackShard>, SimError> {
+    let mut reading = sim.read_back();
+    while let Some(batches) = reading.requests() {
+        let replies = host.exchange(batches)?;
+        reading.absorb(replies)?;
+    }
+    let shards = reading.shards().to_vec();
+    sim.verify_read_back(&shards)?;
+    Ok(shards)
 }

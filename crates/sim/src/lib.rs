@@ -10,13 +10,16 @@
 pub mod bench;
 pub mod clock;
 pub mod control;
+pub mod durability;
 pub mod host;
 pub mod producer;
 pub mod rng;
 pub mod simulation;
 
-pub use host::{open_shards, run_tick, InProcessHost, ShardHost};
-pub use simulation::{Scenario, ShardView, Simulation, Snapshot, MAX_HOSTS, MAX_SHARDS};
+pub use host::{open_shards, read_back, run_tick, InProcessHost, ShardHost};
+pub use simulation::{
+    ReadBack, ReadBackShard, Scenario, ShardView, Simulation, Snapshot, MAX_HOSTS, MAX_SHARDS,
+};
 
 /// Tick length the playground uses, in virtual milliseconds.
 pub const TICK_MS: u64 = 100;

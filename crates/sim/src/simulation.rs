@@ -11,10 +11,10 @@
 //! host answered first.
 
 use serde::{Deserialize, Serialize};
-use shardlab_engine::api::{Planned, PutRecordsEntry, PutRecordsResult};
+use shardlab_engine::api::{Planned, PutRecordsEntry, PutRecordsResult, ShardInfo};
 use shardlab_engine::protocol::{ShardBatch, ShardBatchReply};
 use shardlab_engine::store::{ShardKey, ShardOp, ShardOpResult};
-use shardlab_engine::{shard_id, stream_arn, HashKeyRange, Kinesis, KinesisConfig};
+use shardlab_engine::{stream_arn, Kinesis, KinesisConfig};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
@@ -22,8 +22,8 @@ use crate::producer::{Producer, MAX_RATE_PER_SEC};
 use crate::rng::fnv1a64_extend;
 use crate::SimError;
 
-/// Shard counts the playground offers.
-pub const MAX_SHARDS: u32 = 16;
+/// Open shards the playground allows (at creation and after resharding).
+pub const MAX_SHARDS: u32 = 32;
 /// At most this many shard hosts (Web Workers); beyond it shards are dealt
 /// out round-robin, several per worker (16 shards: 2 per worker on 8).
 pub const MAX_HOSTS: u32 = 8;
@@ -80,6 +80,13 @@ impl Scenario {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardView {
     pub shard_id: String,
+    /// The shard host (worker) that keeps it.
+    pub host: u32,
+    /// False once a split or merge has closed it (it stays readable until
+    /// its records expire).
+    pub open: bool,
+    pub parent_shard_id: Option<String>,
+    pub adjacent_parent_shard_id: Option<String>,
     pub starting_hash_key: String,
     pub ending_hash_key: String,
     pub records_accepted: u64,
@@ -117,11 +124,18 @@ struct ShardCounters {
 /// PutRecords takes at most 500 entries.
 const PUT_RECORDS_MAX: usize = 500;
 
-/// A tick in flight: its planned calls, the fingerprints and sizes of
-/// their entries, and where each shard operation went.
+/// What a planned call is, for finishing it.
+enum CallKind {
+    /// PutRecords: the fingerprint and size of each entry.
+    Put(Vec<(u64, u64)>),
+    /// A control-plane call (CreateStream, SplitShard, MergeShards).
+    Control(&'static str),
+}
+
+/// A tick in flight: its planned calls and where each shard operation went.
 #[derive(Default)]
 struct InFlight {
-    calls: Vec<(Planned, Vec<(u64, u64)>)>,
+    calls: Vec<(Planned, CallKind)>,
     /// Per host: (call index or None for side effects, op index) of each op sent.
     routes: Vec<Vec<(Option<usize>, usize)>>,
     /// Per call: how many operations it has.
@@ -131,7 +145,10 @@ struct InFlight {
 pub struct Simulation {
     scenario: Scenario,
     kinesis: Kinesis,
-    ranges: Vec<HashKeyRange>,
+    /// Every shard not yet expired, by shard index (refreshed after calls).
+    shards: Vec<ShardInfo>,
+    /// Control-plane calls planned between ticks, sent with the next tick.
+    queued: Vec<(Planned, CallKind)>,
     now_ms: u64,
     producer: Producer,
     hosts: u32,
@@ -160,6 +177,7 @@ impl Simulation {
         let n = scenario.shard_count as usize;
         let mut kinesis = Kinesis::new(KinesisConfig {
             region: REGION.into(),
+            shard_limit: MAX_SHARDS,
             ..KinesisConfig::default()
         });
         // Creating the stream only plans its shards' Open operations; they
@@ -172,8 +190,12 @@ impl Simulation {
             }),
             SCENARIO_EPOCH_MS,
         )?;
+        let shards = kinesis
+            .shard_infos(&scenario.stream_name)
+            .unwrap_or_default();
         let mut sim = Simulation {
-            ranges: HashKeyRange::even_split(scenario.shard_count),
+            shards,
+            queued: Vec::new(),
             now_ms: SCENARIO_EPOCH_MS,
             producer: Producer::new(
                 scenario.seed,
@@ -189,7 +211,9 @@ impl Simulation {
             kinesis,
             scenario,
         };
-        sim.in_flight.calls.push((planned, Vec::new()));
+        sim.in_flight
+            .calls
+            .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)
     }
 
@@ -201,8 +225,80 @@ impl Simulation {
         self.now_ms
     }
 
+    /// Shards not yet expired, open and closed.
     pub fn shard_count(&self) -> u32 {
-        self.scenario.shard_count
+        self.shards.len() as u32
+    }
+
+    pub fn shard_infos(&self) -> &[ShardInfo] {
+        &self.shards
+    }
+
+    /// Plans a control-plane call now; its shard operations go out with
+    /// the next tick.
+    fn queue_control(
+        &mut self,
+        operation: &'static str,
+        request: serde_json::Value,
+    ) -> Result<(), SimError> {
+        let planned = self.kinesis.plan(operation, &request, self.now_ms)?;
+        self.queued.push((planned, CallKind::Control(operation)));
+        self.refresh_shards();
+        Ok(())
+    }
+
+    fn refresh_shards(&mut self) {
+        self.shards = self
+            .kinesis
+            .shard_infos(&self.scenario.stream_name)
+            .unwrap_or_default();
+        let n = self
+            .shards
+            .last()
+            .map_or(0, |s| s.key.shard_index as usize + 1);
+        if self.counters.len() < n {
+            self.counters.resize(n, ShardCounters::default());
+        }
+    }
+
+    /// SplitShard at the middle of the shard's hash-key range: the shard
+    /// closes and two children take its halves (on the hosts their shard
+    /// indexes map to).
+    pub fn split_shard(&mut self, shard_id: &str) -> Result<(), SimError> {
+        // An unknown shard gets the engine's ResourceNotFoundException; the
+        // key is never used then.
+        let middle = self
+            .shards
+            .iter()
+            .find(|s| s.shard_id == shard_id)
+            .map_or(1, |s| {
+                let (lo, hi) = (s.range.starting_hash_key.0, s.range.ending_hash_key.0);
+                lo + (hi - lo) / 2 + 1
+            });
+        self.queue_control(
+            "SplitShard",
+            serde_json::json!({
+                "StreamName": self.scenario.stream_name,
+                "ShardToSplit": shard_id,
+                "NewStartingHashKey": middle.to_string(),
+            }),
+        )
+    }
+
+    /// MergeShards of two adjacent open shards (AWS's argument order).
+    pub fn merge_shards(
+        &mut self,
+        shard_id: &str,
+        adjacent_shard_id: &str,
+    ) -> Result<(), SimError> {
+        self.queue_control(
+            "MergeShards",
+            serde_json::json!({
+                "StreamName": self.scenario.stream_name,
+                "ShardToMerge": shard_id,
+                "AdjacentShardToMerge": adjacent_shard_id,
+            }),
+        )
     }
 
     /// How many shard hosts (workers) the shards are spread over.
@@ -277,6 +373,7 @@ impl Simulation {
                 .produce_until(self.now_ms.saturating_sub(1).max(from))
         };
         self.in_flight.calls.clear();
+        self.in_flight.calls.append(&mut self.queued);
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
@@ -295,7 +392,7 @@ impl Simulation {
             let planned =
                 self.kinesis
                     .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
-            self.in_flight.calls.push((planned, prints));
+            self.in_flight.calls.push((planned, CallKind::Put(prints)));
         }
         self.kinesis.set_now(self.now_ms);
         Ok(self.batches())
@@ -355,7 +452,7 @@ impl Simulation {
     }
 
     /// Checks the replies to `open_requests`: every shard opened.
-    pub fn check_opened_replies(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
+    pub fn check_opened(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
         let results = self.results_per_call(replies)?;
         let calls = std::mem::take(&mut self.in_flight.calls);
         for ((planned, _), results) in calls.into_iter().zip(results) {
@@ -371,7 +468,17 @@ impl Simulation {
     pub fn finish_tick(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
         let results = self.results_per_call(replies)?;
         let calls = std::mem::take(&mut self.in_flight.calls);
-        for ((planned, prints), results) in calls.into_iter().zip(results) {
+        for ((planned, kind), results) in calls.into_iter().zip(results) {
+            let prints = match kind {
+                CallKind::Put(prints) => prints,
+                CallKind::Control(operation) => {
+                    // A control call's response is observable: fold it in.
+                    let response = self.kinesis.finish(planned, results)?;
+                    self.digest = fnv1a64_extend(self.digest, operation.as_bytes());
+                    self.digest = fnv1a64_extend(self.digest, response.to_string().as_bytes());
+                    continue;
+                }
+            };
             let out = self.kinesis.finish_put_records(planned, results)?;
             if out.records.len() != prints.len() {
                 return Err(SimError::Host(format!(
@@ -406,6 +513,8 @@ impl Simulation {
                 }
             }
         }
+        // Expired closed shards leave the control plane as time passes.
+        self.refresh_shards();
         self.history.push_back((
             self.now_ms,
             self.counters.iter().map(|s| s.records_accepted).collect(),
@@ -431,22 +540,30 @@ impl Simulation {
             .find(|(t, _)| *t + 1000 <= self.now_ms)
             .map(|(_, counts)| counts.clone());
         let shards = self
-            .ranges
+            .shards
             .iter()
-            .zip(&self.counters)
-            .enumerate()
-            .map(|(i, (range, stats))| ShardView {
-                shard_id: shard_id(i as u32),
-                starting_hash_key: range.starting_hash_key.to_string(),
-                ending_hash_key: range.ending_hash_key.to_string(),
-                records_accepted: stats.records_accepted,
-                bytes_accepted: stats.bytes_accepted,
-                records_throttled: stats.records_throttled,
-                records_last_second: stats.records_accepted
-                    - second_ago
-                        .as_ref()
-                        .map_or(0, |c| c[i].min(stats.records_accepted)),
-                latest_sequence_number: stats.latest_sequence_number.clone(),
+            .map(|info| {
+                let i = info.key.shard_index as usize;
+                let stats = self.counters.get(i).cloned().unwrap_or_default();
+                let before = second_ago
+                    .as_ref()
+                    .and_then(|c| c.get(i).copied())
+                    .unwrap_or(0)
+                    .min(stats.records_accepted);
+                ShardView {
+                    shard_id: info.shard_id.clone(),
+                    host: self.host_of(info.key.shard_index),
+                    open: info.closed_ms.is_none(),
+                    parent_shard_id: info.parent_shard_id.clone(),
+                    adjacent_parent_shard_id: info.adjacent_parent_shard_id.clone(),
+                    starting_hash_key: info.range.starting_hash_key.to_string(),
+                    ending_hash_key: info.range.ending_hash_key.to_string(),
+                    records_accepted: stats.records_accepted,
+                    bytes_accepted: stats.bytes_accepted,
+                    records_throttled: stats.records_throttled,
+                    records_last_second: stats.records_accepted - before,
+                    latest_sequence_number: stats.latest_sequence_number,
+                }
             })
             .collect();
         Snapshot {
@@ -463,38 +580,172 @@ impl Simulation {
     }
 }
 
-/// The tick protocol in bytes, as every shard host sees it.
+/// Reads every record of every shard back from the hosts, from the oldest
+/// retained, in shard order: the proof that what was acknowledged is there
+/// (after a host was lost, for instance). Reads are unmetered so that the
+/// check does not wait on the read limits; it pages 10,000 records at a time.
+pub struct ReadBack {
+    hosts: u32,
+    now_ms: u64,
+    shards: Vec<ReadBackShard>,
+    /// Per host: the shards (positions in `shards`) read in the batch in flight.
+    in_flight: Vec<Vec<usize>>,
+}
+
+/// What was read back from one shard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadBackShard {
+    pub shard_id: String,
+    #[serde(skip)]
+    key: Option<ShardKey>,
+    #[serde(skip)]
+    next: u64,
+    #[serde(skip)]
+    done: bool,
+    pub records: u64,
+    pub last_sequence_number: Option<String>,
+    /// FNV-1a over each record's sequence number, key and data, in order.
+    pub digest: String,
+    #[serde(skip)]
+    hash: u64,
+    #[serde(skip)]
+    last_index: Option<u64>,
+}
+
 impl Simulation {
-    pub fn open_requests_encoded(&mut self) -> Vec<(u32, Vec<u8>)> {
-        encode_all(self.open_requests())
+    /// Starts reading every shard back (see [`ReadBack`]).
+    pub fn read_back(&self) -> ReadBack {
+        ReadBack {
+            hosts: self.hosts,
+            now_ms: self.now_ms,
+            shards: self
+                .shards
+                .iter()
+                .map(|s| ReadBackShard {
+                    shard_id: s.shard_id.clone(),
+                    key: Some(s.key),
+                    next: 0,
+                    done: false,
+                    records: 0,
+                    last_sequence_number: None,
+                    digest: String::new(),
+                    hash: 0xcbf2_9ce4_8422_2325,
+                    last_index: None,
+                })
+                .collect(),
+            in_flight: Vec::new(),
+        }
     }
 
-    /// Checks the replies to `open_requests_encoded`: every shard opened.
-    pub fn check_opened(&mut self, replies: &[Vec<u8>]) -> Result<(), SimError> {
-        let replies = decode_all(replies)?;
-        self.check_opened_replies(replies)
-    }
-
-    pub fn begin_tick_encoded(&mut self, dt_ms: u64) -> Result<Vec<(u32, Vec<u8>)>, SimError> {
-        Ok(encode_all(self.begin_tick(dt_ms)?))
-    }
-
-    pub fn finish_tick_encoded(&mut self, replies: &[Vec<u8>]) -> Result<(), SimError> {
-        let replies = decode_all(replies)?;
-        self.finish_tick(replies)
+    /// Checks a finished read-back against what the hosts acknowledged:
+    /// every shard holds exactly the records accepted into it, ending with
+    /// the last sequence number handed out.
+    pub fn verify_read_back(&self, shards: &[ReadBackShard]) -> Result<(), SimError> {
+        for (info, read) in self.shards.iter().zip(shards) {
+            let i = info.key.shard_index as usize;
+            let acked = self.counters.get(i).cloned().unwrap_or_default();
+            if read.records != acked.records_accepted
+                || read.last_sequence_number != acked.latest_sequence_number
+            {
+                return Err(SimError::Host(format!(
+                    "{} holds {} records ending at {:?}, but {} were acknowledged ending at {:?}",
+                    read.shard_id,
+                    read.records,
+                    read.last_sequence_number,
+                    acked.records_accepted,
+                    acked.latest_sequence_number
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
-fn encode_all(batches: Vec<(u32, ShardBatch)>) -> Vec<(u32, Vec<u8>)> {
-    batches.into_iter().map(|(i, b)| (i, b.encode())).collect()
-}
+impl ReadBack {
+    /// The next round of reads, one batch per host; None when every shard
+    /// has been read to its end.
+    pub fn requests(&mut self) -> Option<Vec<(u32, ShardBatch)>> {
+        if self.shards.iter().all(|s| s.done) {
+            return None;
+        }
+        let hosts = self.hosts as usize;
+        let mut batches = vec![ShardBatch::default(); hosts];
+        self.in_flight = vec![Vec::new(); hosts];
+        for (n, s) in self.shards.iter().enumerate().filter(|(_, s)| !s.done) {
+            let Some(key) = s.key else { continue };
+            let h = key.shard_index as usize % hosts;
+            batches[h].ops.push((
+                key,
+                ShardOp::Read {
+                    from: s.next,
+                    limit: 10_000,
+                    now_ms: self.now_ms,
+                    enforce: false,
+                },
+            ));
+            self.in_flight[h].push(n);
+        }
+        Some(
+            batches
+                .into_iter()
+                .enumerate()
+                .map(|(h, b)| (h as u32, b))
+                .collect(),
+        )
+    }
 
-fn decode_all(replies: &[Vec<u8>]) -> Result<Vec<ShardBatchReply>, SimError> {
-    replies
-        .iter()
-        .map(|b| {
-            ShardBatchReply::decode(b)
-                .map_err(|e| SimError::Host(format!("undecodable shard reply: {e}")))
-        })
-        .collect()
+    /// Takes the replies to `requests`, in host order.
+    pub fn absorb(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
+        if replies.len() != self.in_flight.len() {
+            return Err(SimError::Host("a read-back reply is missing".into()));
+        }
+        for (reply, shards) in replies.into_iter().zip(std::mem::take(&mut self.in_flight)) {
+            let results = match reply {
+                ShardBatchReply::Results(r) if r.len() == shards.len() => r,
+                ShardBatchReply::Results(_) => {
+                    return Err(SimError::Host(
+                        "a read-back reply has the wrong length".into(),
+                    ))
+                }
+                ShardBatchReply::Failed { reason } => return Err(SimError::Host(reason)),
+            };
+            for (result, n) in results.into_iter().zip(shards) {
+                let s = &mut self.shards[n];
+                let read = match result {
+                    ShardOpResult::Read(read) => read,
+                    other => {
+                        return Err(SimError::Host(format!(
+                            "{} could not be read back: {other:?}",
+                            s.shard_id
+                        )))
+                    }
+                };
+                for r in &read.records {
+                    let index = r.sequence_number.sequence_index;
+                    if s.last_index.is_some_and(|last| index <= last) {
+                        return Err(SimError::Host(format!(
+                            "{} returned sequence index {index} after {:?}: out of order",
+                            s.shard_id, s.last_index
+                        )));
+                    }
+                    s.last_index = Some(index);
+                    let seq = r.sequence_number.to_string();
+                    s.hash = fnv1a64_extend(s.hash, seq.as_bytes());
+                    s.hash = fnv1a64_extend(s.hash, r.partition_key.as_bytes());
+                    s.hash = fnv1a64_extend(s.hash, &r.data);
+                    s.last_sequence_number = Some(seq);
+                }
+                s.records += read.records.len() as u64;
+                s.done = read.records.is_empty() || read.next_index <= s.next;
+                s.next = read.next_index;
+                s.digest = format!("{:016x}", s.hash);
+            }
+        }
+        Ok(())
+    }
+
+    /// What was read, per shard (call once `requests` returns None).
+    pub fn shards(&self) -> &[ReadBackShard] {
+        &self.shards
+    }
 }

@@ -9,7 +9,7 @@ mod format;
 mod sim_worker;
 mod view;
 
-use shardlab_sim::control::{Command, Event};
+use shardlab_sim::control::{Command, Event, WorkerView};
 use shardlab_sim::{Scenario, Snapshot};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -75,7 +75,7 @@ pub struct LiveStream {
     pub snapshot: Snapshot,
     pub running: bool,
     pub speed: f64,
-    pub placement: Vec<String>,
+    pub workers: Vec<WorkerView>,
 }
 
 pub enum Msg {
@@ -87,6 +87,9 @@ pub enum Msg {
     Step,
     SetRate(String),
     SetSpeed(String),
+    Split(String),
+    Merge(String, String),
+    KillWorker(u32),
     DismissError,
 }
 
@@ -139,14 +142,14 @@ impl Component for App {
                 snapshot,
                 running,
                 speed,
-                placement,
+                workers,
             }) => {
                 self.creating = false;
                 self.live = Some(LiveStream {
                     snapshot,
                     running,
                     speed,
-                    placement,
+                    workers,
                 });
             }
             Msg::FromWorker(Event::Error { message }) => {
@@ -183,6 +186,12 @@ impl Component for App {
                 Ok(speed) => self.send(Command::SetSpeed { speed }),
                 Err(_) => self.error = Some(format!("Unknown speed {text}.")),
             },
+            Msg::Split(shard_id) => self.send(Command::SplitShard { shard_id }),
+            Msg::Merge(shard_id, adjacent_shard_id) => self.send(Command::MergeShards {
+                shard_id,
+                adjacent_shard_id,
+            }),
+            Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
             Msg::DismissError => self.error = None,
         }
         true

@@ -118,7 +118,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             <h2>{"Create a data stream"}</h2>
             <p class="muted">{"A provisioned stream: its hash-key space split evenly over the shards, each shard 1 MiB/s or 1,000 records/s in."}</p>
             { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -", "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
-            { field("Shards", "1 to 16; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
+            { field("Shards", "1 to 32; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", "records per second, random partition keys", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
@@ -162,7 +162,7 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 </div>
                 <div class="badges">
                     <span class="pill pill-ok">{"ACTIVE"}</span>
-                    <span class="pill pill-muted">{ format!("{} shards · PROVISIONED", s.shards.len()) }</span>
+                    <span class="pill pill-muted" data-testid="open-shards">{ format!("{} open shards · PROVISIONED", s.shards.iter().filter(|x| x.open).count()) }</span>
                     <span class="pill pill-muted">{ format!("seed {}", s.seed) }</span>
                 </div>
             </div>
@@ -209,11 +209,21 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                     { for s.shards.iter().enumerate().map(|(i, shard)| {
                         let load = (shard.records_last_second as f64 / SHARD_RECORDS_PER_SEC as f64 * 100.0).min(100.0);
                         let hot = shard.records_throttled > 0 && shard.records_last_second >= SHARD_RECORDS_PER_SEC;
+                        let lineage = match (&shard.parent_shard_id, &shard.adjacent_parent_shard_id) {
+                            (Some(p), Some(a)) => format!("merged from {} + {}", short_id(p), short_id(a)),
+                            (Some(p), None) => format!("split from {}", short_id(p)),
+                            _ => String::new(),
+                        };
                         html! {
-                            <tr data-shard={i.to_string()}>
+                            <tr data-shard={i.to_string()} class={classes!((!shard.open).then_some("closed"))}>
                                 <td class="shard-id">
                                     <div class="mono">{ &shard.shard_id }</div>
-                                    <div class="host muted" data-testid={format!("host-{i}")}>{ live.placement.get(i).cloned().unwrap_or_default() }</div>
+                                    <div class="host muted" data-testid={format!("host-{i}")}>
+                                        { format!("worker {}", shard.host) }
+                                        { if shard.open { html! {} } else { html! { <span class="pill pill-muted tiny" data-testid={format!("closed-{i}")}>{"CLOSED"}</span> } } }
+                                    </div>
+                                    { if lineage.is_empty() { html! {} } else { html! { <div class="muted lineage">{ lineage }</div> } } }
+                                    <div class="reshard">{ reshard_buttons(live, i, ctx) }</div>
                                 </td>
                                 <td class="mono range" title={format!("{} – {}", shard.starting_hash_key, shard.ending_hash_key)}>
                                     { abbreviate(&shard.starting_hash_key) }{" – "}{ abbreviate(&shard.ending_hash_key) }
@@ -235,6 +245,7 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 </tbody>
             </table>
             </div>
+            { workers_panel(live, ctx) }
             <div class="digest muted">
                 {"Run digest "}<span class="mono" data-testid="digest">{ &s.digest }</span>
                 {" — the same scenario and seed give the same digest, on any machine."}
@@ -269,7 +280,7 @@ fn keyspace(live: &LiveStream) -> Html {
                 <span class="mono">{"0 … 2¹²⁸−1"}</span>
             </div>
             <div class="keyspace-bar">
-                { for shards.iter().enumerate().map(|(i, s)| {
+                { for shards.iter().enumerate().filter(|(_, s)| s.open).map(|(i, s)| {
                     let (left, width) = key_space_percent(&s.starting_hash_key, &s.ending_hash_key);
                     let heat = s.records_last_second as f64 / busiest as f64;
                     html! {
@@ -291,5 +302,92 @@ fn abbreviate(key: &str) -> String {
         key.to_string()
     } else {
         format!("{}…{}", &key[..6], &key[key.len() - 4..])
+    }
+}
+
+/// "shardId-000000000004" as "shard 4".
+fn short_id(shard_id: &str) -> String {
+    match shard_id
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(n) => format!("shard {n}"),
+        None => shard_id.to_string(),
+    }
+}
+
+/// Split for an open shard; merge with the open shard right after it in
+/// the hash-key space, when there is one.
+fn reshard_buttons(live: &LiveStream, i: usize, ctx: &Context<App>) -> Html {
+    let shards = &live.snapshot.shards;
+    let shard = &shards[i];
+    if !shard.open {
+        return html! {};
+    }
+    let id = shard.shard_id.clone();
+    let split = {
+        let id = id.clone();
+        ctx.link().callback(move |_| Msg::Split(id.clone()))
+    };
+    let next = shard
+        .ending_hash_key
+        .parse::<u128>()
+        .ok()
+        .and_then(|end| end.checked_add(1))
+        .and_then(|start| {
+            shards
+                .iter()
+                .find(|o| o.open && o.starting_hash_key.parse::<u128>().ok() == Some(start))
+        });
+    let merge = next.map(|n| {
+        let (a, b) = (id.clone(), n.shard_id.clone());
+        let title = format!("MergeShards {} with {}", short_id(&a), short_id(&b));
+        let onclick = ctx.link().callback(move |_| Msg::Merge(a.clone(), b.clone()));
+        html! { <button class="link" {onclick} {title} data-testid={format!("merge-{i}")}>{"Merge ↓"}</button> }
+    });
+    html! {
+        <>
+            <button class="link" onclick={split} title="SplitShard at the middle of its hash-key range" data-testid={format!("split-{i}")}>{"Split"}</button>
+            { merge.unwrap_or_default() }
+        </>
+    }
+}
+
+/// The shard workers: what each keeps, its load, the coordinator's copy of
+/// it (checkpoint + log), and a control to kill it.
+fn workers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
+    html! {
+        <div class="workers">
+            <h3>{"Shard workers"}</h3>
+            <p class="muted">{"Each worker keeps its shards' records. The simulation keeps a copy of each worker — its last checkpoint plus every batch acknowledged since — so a worker that dies is replaced and restored, and no acknowledged record is lost. Kill one and watch."}</p>
+            <div class="worker-grid">
+                { for live.workers.iter().map(|w| {
+                    let index = w.index;
+                    let kill = ctx.link().callback(move |_| Msg::KillWorker(index));
+                    html! {
+                        <div class="worker card-inner" data-testid={format!("worker-{index}")}>
+                            <div class="worker-head">
+                                <strong>{ format!("worker {index}") }</strong>
+                                <button class="link danger" onclick={kill} title="Terminate this Web Worker, as a crash would" data-testid={format!("kill-{index}")}>{"Kill"}</button>
+                            </div>
+                            <div class="muted small">{ w.shards.iter().map(|s| short_id(s)).collect::<Vec<_>>().join(", ") }</div>
+                            <dl class="worker-stats">
+                                <dt>{"Load"}</dt><dd class="mono">{ format!("{}/s", thousands(w.records_last_second)) }</dd>
+                                <dt>{"Operations"}</dt><dd class="mono">{ thousands(w.ops) }</dd>
+                                <dt>{"Round trip"}</dt><dd class="mono">{ format!("{:.1} ms", w.last_round_trip_ms) }</dd>
+                                <dt>{"Checkpoint"}</dt><dd class="mono">{ format!("{} (#{})", bytes(w.checkpoint_bytes), w.checkpoints) }</dd>
+                                <dt title="Batches acknowledged since the checkpoint">{"Log since"}</dt><dd class="mono">{ format!("{} · {}", thousands(w.log_batches), bytes(w.log_bytes)) }</dd>
+                                <dt>{"Restored"}</dt><dd class="mono" data-testid={format!("recoveries-{index}")}>{ format!("{}×", w.recoveries) }</dd>
+                            </dl>
+                            { match &w.last_recovery {
+                                Some(text) => html! { <div class="recovery small" data-testid={format!("recovery-{index}")}>{ text }</div> },
+                                None => html! {},
+                            } }
+                        </div>
+                    }
+                }) }
+            </div>
+        </div>
     }
 }

@@ -4,10 +4,10 @@
 
 use shardlab_engine::bench::{put_records_json, put_records_typed, Figure};
 use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process, Workload};
-use shardlab_sim::{Snapshot, TICK_MS};
+use shardlab_sim::{Scenario, Simulation, Snapshot, TICK_MS};
 use wasm_bindgen::prelude::*;
 
-use crate::worker_host::run_on_workers;
+use crate::worker_host::WorkerShardHost;
 
 fn summary(workload: &Workload, snap: &Snapshot) -> JsValue {
     let o = js_sys::Object::new();
@@ -28,15 +28,64 @@ pub fn bench_ingest_in_process() -> Result<JsValue, JsValue> {
     Ok(summary(&w, &snap))
 }
 
-/// Runs the ingest workload with each shard in its own worker started
-/// from `shard_script_url`.
+/// Runs the ingest workload with its 16 shards spread over `workers`
+/// workers (1 to 16) started from `shard_script_url`.
 #[wasm_bindgen]
-pub async fn bench_ingest_on_workers(shard_script_url: String) -> Result<JsValue, JsValue> {
+pub async fn bench_ingest_on_workers(
+    shard_script_url: String,
+    workers: u32,
+) -> Result<JsValue, JsValue> {
     let w = ingest_16_shards();
-    let snap = run_on_workers(&shard_script_url, w.scenario.clone(), w.ticks, TICK_MS)
+    let fail = |e: String| JsValue::from_str(&e);
+    let mut sim =
+        Simulation::with_hosts(w.scenario.clone(), workers).map_err(|e| fail(e.to_string()))?;
+    let mut host = WorkerShardHost::spawn(&shard_script_url, workers)
         .await
-        .map_err(|e| JsValue::from_str(&e))?;
-    Ok(summary(&w, &snap))
+        .map_err(fail)?;
+    host.open(&mut sim).await.map_err(|e| fail(e.to_string()))?;
+    for _ in 0..w.ticks {
+        host.tick(&mut sim, TICK_MS)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(summary(&w, &sim.snapshot()))
+}
+
+/// The cost of the tick barrier alone: `workers` shards on as many
+/// workers, no records, `ticks` ticks; returns microseconds per tick,
+/// timed inside wasm after the workers have started.
+#[wasm_bindgen]
+pub async fn bench_barrier(
+    shard_script_url: String,
+    workers: u32,
+    ticks: u32,
+) -> Result<JsValue, JsValue> {
+    let fail = |e: String| JsValue::from_str(&e);
+    let scenario = Scenario {
+        stream_name: "barrier".into(),
+        shard_count: workers,
+        seed: 1,
+        rate_per_sec: 0,
+    };
+    let mut sim = Simulation::with_hosts(scenario, workers).map_err(|e| fail(e.to_string()))?;
+    let mut host = WorkerShardHost::spawn(&shard_script_url, workers)
+        .await
+        .map_err(fail)?;
+    host.open(&mut sim).await.map_err(|e| fail(e.to_string()))?;
+    // Warm up, then time.
+    for _ in 0..50 {
+        host.tick(&mut sim, TICK_MS)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let started = now_ms();
+    for _ in 0..ticks {
+        host.tick(&mut sim, TICK_MS)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    let micros = (now_ms() - started) * 1000.0 / f64::from(ticks.max(1));
+    Ok(JsValue::from_f64(micros))
 }
 
 /// `performance.now()` of whatever global this runs in (page or worker).

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
-use shardlab_engine::protocol::{ShardBatchReply, ShardServer};
+use shardlab_engine::protocol::{HostReply, ShardServer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -20,7 +20,8 @@ pub(crate) fn post_bytes(
 }
 
 /// Makes this worker a shard host. The JS bootstrap calls it once the wasm
-/// module is initialised; it answers `"ready"` and then one reply per request.
+/// module is initialised; it answers `"ready"` and then one reply per request
+/// (see `shardlab_engine::protocol`).
 #[wasm_bindgen]
 pub fn shard_worker_start() -> Result<(), JsValue> {
     console_error_panic_hook::set_once();
@@ -29,10 +30,19 @@ pub fn shard_worker_start() -> Result<(), JsValue> {
     let reply_to = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let reply = match event.data().dyn_into::<ArrayBuffer>() {
-            Ok(buffer) => server
-                .borrow_mut()
-                .handle_bytes(&Uint8Array::new(&buffer).to_vec()),
-            Err(other) => ShardBatchReply::Failed {
+            Ok(buffer) => {
+                let handled = server
+                    .borrow_mut()
+                    .handle_bytes(&Uint8Array::new(&buffer).to_vec());
+                match handled {
+                    Ok(reply) => reply,
+                    // Asked to crash: fail as a real bug would, with a
+                    // panic (a trap in wasm) that the coordinator sees as
+                    // this worker's error event.
+                    Err(_) => panic!("shard worker crashed on request"),
+                }
+            }
+            Err(other) => HostReply::Failed {
                 reason: format!("shard worker expects an ArrayBuffer, got {other:?}"),
             }
             .encode(),

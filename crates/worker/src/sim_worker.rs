@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use shardlab_sim::control::{Command, Event, MAX_SPEED, MIN_SPEED};
+use shardlab_sim::control::{Command, Event, WorkerView, MAX_SPEED, MIN_SPEED};
 use shardlab_sim::{Simulation, TICK_MS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -63,13 +63,34 @@ impl Coordinator {
 
     fn post_snapshot(&self) {
         if let Some(stream) = &self.stream {
+            let snapshot = stream.sim.snapshot();
+            let workers = stream
+                .host
+                .stats()
+                .into_iter()
+                .enumerate()
+                .map(|(i, stats)| {
+                    let mine = snapshot.shards.iter().filter(|s| s.host == i as u32);
+                    WorkerView {
+                        index: i as u32,
+                        shards: mine.clone().map(|s| s.shard_id.clone()).collect(),
+                        records_last_second: mine.map(|s| s.records_last_second).sum(),
+                        ops: stats.journal.ops,
+                        checkpoints: stats.journal.checkpoints,
+                        checkpoint_bytes: stats.journal.checkpoint_bytes,
+                        log_batches: stats.journal.log_batches,
+                        log_bytes: stats.journal.log_bytes,
+                        recoveries: stats.journal.recoveries,
+                        last_round_trip_ms: stats.last_round_trip_ms,
+                        last_recovery: stats.last_recovery,
+                    }
+                })
+                .collect();
             self.post(&Event::Snapshot {
-                snapshot: stream.sim.snapshot(),
+                snapshot,
                 running: self.running,
                 speed: self.speed,
-                placement: (0..stream.sim.shard_count())
-                    .map(|i| format!("worker {}", stream.sim.host_of(i)))
-                    .collect(),
+                workers,
             });
         }
     }
@@ -85,7 +106,7 @@ impl Coordinator {
                     Ok(sim) => sim,
                     Err(e) => return self.error(e.to_string()),
                 };
-                let host =
+                let mut host =
                     match WorkerShardHost::spawn(&self.shard_script_url, sim.host_count()).await {
                         Ok(host) => host,
                         Err(e) => return self.error(e),
@@ -123,6 +144,33 @@ impl Coordinator {
                 }
                 self.speed = speed;
             }
+            Command::SplitShard { shard_id } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.split_shard(&shard_id) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            Command::MergeShards {
+                shard_id,
+                adjacent_shard_id,
+            } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.merge_shards(&shard_id, &adjacent_shard_id) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            Command::KillWorker { worker } => match self.stream.as_ref() {
+                Some(stream) => {
+                    if let Err(e) = stream.host.terminate(worker) {
+                        self.error(e);
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
         }
         self.post_snapshot();
     }

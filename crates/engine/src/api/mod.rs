@@ -28,6 +28,7 @@ use crate::{
     CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
 pub use fanout::Subscription;
+
 pub use request::Validation;
 use request::{is_decimal, is_name, Body, HASH_KEY_PATTERN, SEQUENCE_NUMBER_PATTERN};
 use token::{IteratorToken, ListShardsToken};
@@ -401,6 +402,18 @@ impl Stream {
     }
 }
 
+/// A shard as the control plane describes it (typed DescribeStream), for
+/// hosts and views that place and show shards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub key: ShardKey,
+    pub shard_id: String,
+    pub range: HashKeyRange,
+    pub parent_shard_id: Option<String>,
+    pub adjacent_parent_shard_id: Option<String>,
+    pub closed_ms: Option<u64>,
+}
+
 /// The service: every stream of the simulated account.
 pub struct Kinesis {
     config: KinesisConfig,
@@ -478,6 +491,29 @@ impl Kinesis {
             own_ops: Vec::new(),
             local: LocalShards::new(),
         }
+    }
+
+    /// Every shard of a stream that has not expired, open and closed, by
+    /// shard index; None when there is no such stream.
+    pub fn shard_infos(&self, stream_name: &str) -> Option<Vec<ShardInfo>> {
+        let stream = self.streams.get(stream_name)?;
+        Some(
+            stream
+                .shards
+                .iter()
+                .map(|(i, s)| ShardInfo {
+                    key: ShardKey {
+                        stream: stream.id,
+                        shard_index: *i,
+                    },
+                    shard_id: crate::shard_id(*i),
+                    range: s.range,
+                    parent_shard_id: s.parent.map(crate::shard_id),
+                    adjacent_parent_shard_id: s.adjacent_parent.map(crate::shard_id),
+                    closed_ms: s.closed_ms,
+                })
+                .collect(),
+        )
     }
 
     /// The in-process shards `call` uses.

@@ -1,0 +1,169 @@
+//! Durability of shard hosts: snapshot + log, kept by the coordinator.
+//!
+//! AWS keeps every acknowledged record in three availability zones, so a
+//! lost machine loses nothing. Here a shard host (a Web Worker) may die:
+//! terminated, or an error inside it. A host's state is a pure function of
+//! the batches it ran, so the coordinator keeps, per host, a [`Journal`]:
+//! the last checkpoint the host sent and every non-empty batch acknowledged
+//! since. A replacement host restores the checkpoint, replays the log, and
+//! proves it reached the lost host's state by the digest of the replayed
+//! results; then the batch that was in flight is sent again. A record is
+//! acknowledged only after its batch's reply, so every acknowledged record
+//! is in the checkpoint or the log.
+//!
+//! Checkpoints are requested once the log has grown as large as the last
+//! checkpoint (and at least [`MIN_CHECKPOINT_BYTES`]): the journal stays
+//! within about twice the host's state, and each byte is checkpointed a
+//! bounded number of times on average.
+
+use shardlab_engine::protocol::{
+    chain_digest, ByteBuf, HostReply, HostRequest, ShardBatch, ShardBatchReply, DIGEST_START,
+};
+
+use crate::SimError;
+
+/// No checkpoint is requested before the log holds this many bytes.
+pub const MIN_CHECKPOINT_BYTES: usize = 256 * 1024;
+
+/// Counters the UI shows per host.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    pub checkpoints: u64,
+    pub checkpoint_bytes: u64,
+    pub log_batches: u64,
+    pub log_bytes: u64,
+    pub recoveries: u64,
+    /// Operations this host ran, all time (its load).
+    pub ops: u64,
+}
+
+/// What the coordinator keeps to rebuild one shard host.
+#[derive(Default)]
+pub struct Journal {
+    checkpoint: Option<Vec<u8>>,
+    log: Vec<Vec<u8>>,
+    log_bytes: usize,
+    /// Chain of the logged batches' result digests.
+    chain: u64,
+    /// The encoded batch sent and not yet acknowledged, and its op count.
+    in_flight: Option<(Vec<u8>, usize)>,
+    checkpoints: u64,
+    recoveries: u64,
+    ops: u64,
+}
+
+impl Journal {
+    pub fn new() -> Self {
+        Journal {
+            chain: DIGEST_START,
+            ..Journal::default()
+        }
+    }
+
+    /// The request that runs `batch` on the host; remembers it until the
+    /// reply is accepted.
+    pub fn run_request(&mut self, batch: &ShardBatch) -> Vec<u8> {
+        let bytes = batch.encode();
+        let ops = batch.ops.len();
+        let wanted = self
+            .checkpoint
+            .as_ref()
+            .map_or(0, Vec::len)
+            .max(MIN_CHECKPOINT_BYTES);
+        let checkpoint = ops > 0 && self.log_bytes + bytes.len() >= wanted;
+        let request = HostRequest::Run {
+            batch: bytes.clone(),
+            checkpoint,
+        }
+        .encode();
+        self.in_flight = Some((bytes, ops));
+        request
+    }
+
+    /// The in-flight request again, for a replacement host.
+    pub fn resend_request(&self) -> Option<Vec<u8>> {
+        self.in_flight.as_ref().map(|(batch, _)| {
+            HostRequest::Run {
+                batch: batch.clone(),
+                checkpoint: false,
+            }
+            .encode()
+        })
+    }
+
+    /// Accepts the host's reply to the in-flight batch: the batch is now
+    /// acknowledged and logged (or covered by the checkpoint it brought).
+    pub fn accept(&mut self, reply: &[u8]) -> Result<ShardBatchReply, SimError> {
+        let reply = HostReply::decode(reply)
+            .map_err(|e| SimError::Host(format!("undecodable shard host reply: {e}")))?;
+        let (batch, ops) = self
+            .in_flight
+            .take()
+            .ok_or_else(|| SimError::Host("a shard host replied to nothing".into()))?;
+        match reply {
+            HostReply::Ran {
+                results,
+                digest,
+                checkpoint,
+            } => {
+                self.ops += ops as u64;
+                if let Some(snapshot) = checkpoint {
+                    self.checkpoint = Some(snapshot);
+                    self.log.clear();
+                    self.log_bytes = 0;
+                    self.chain = DIGEST_START;
+                    self.checkpoints += 1;
+                } else if ops > 0 {
+                    self.chain = chain_digest(self.chain, digest);
+                    self.log_bytes += batch.len();
+                    self.log.push(batch);
+                }
+                Ok(ShardBatchReply::Results(results))
+            }
+            HostReply::Failed { reason } => Ok(ShardBatchReply::Failed { reason }),
+            HostReply::Restored { .. } => Err(SimError::Host(
+                "a shard host answered a batch with a restore".into(),
+            )),
+        }
+    }
+
+    /// The request that turns a fresh host into the lost one.
+    pub fn restore_request(&self) -> Vec<u8> {
+        HostRequest::Restore {
+            snapshot: self.checkpoint.clone(),
+            replay: self.log.iter().map(|b| ByteBuf::from(b.clone())).collect(),
+        }
+        .encode()
+    }
+
+    /// Checks a replacement host's answer to `restore_request`.
+    pub fn check_restored(&mut self, reply: &[u8]) -> Result<(), SimError> {
+        match HostReply::decode(reply) {
+            Ok(HostReply::Restored { replay_digest, .. }) if replay_digest == self.chain => {
+                self.recoveries += 1;
+                Ok(())
+            }
+            Ok(HostReply::Restored { .. }) => Err(SimError::Host(
+                "a restored shard host replayed its log to a different state".into(),
+            )),
+            Ok(HostReply::Failed { reason }) => Err(SimError::Host(format!(
+                "a shard host could not be restored: {reason}"
+            ))),
+            Ok(other) => Err(SimError::Host(format!(
+                "unexpected answer to a restore: {other:?}"
+            ))),
+            Err(e) => Err(SimError::Host(format!("undecodable restore reply: {e}"))),
+        }
+    }
+
+    pub fn stats(&self) -> JournalStats {
+        JournalStats {
+            checkpoints: self.checkpoints,
+            checkpoint_bytes: self.checkpoint.as_ref().map_or(0, Vec::len) as u64,
+            log_batches: self.log.len() as u64,
+            log_bytes: self.log_bytes as u64,
+            recoveries: self.recoveries,
+            ops: self.ops,
+        }
+    }
+}
