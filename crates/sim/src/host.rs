@@ -132,6 +132,49 @@ pub fn run_tick(
     sim.finish_tick(replies)
 }
 
+/// Runs `ticks` ticks of `dt_ms`, planning each tick before the previous
+/// one's replies are in whenever `Simulation::can_plan_ahead` allows, as
+/// the browser's worker host does to overlap the coordinator's work with
+/// the shards'. `before(t, sim)` runs before tick `t` is planned (and, when
+/// it is planned ahead, before its predecessor's replies are in). The
+/// results are exactly those of `run_tick` in a loop.
+pub fn run_ticks_planning_ahead(
+    sim: &mut Simulation,
+    host: &mut impl ShardHost,
+    ticks: u32,
+    dt_ms: u64,
+    mut before: impl FnMut(u32, &mut Simulation),
+) -> Result<(), SimError> {
+    if ticks == 0 {
+        return Ok(());
+    }
+    before(0, sim);
+    let mut next = Some(sim.begin_tick(dt_ms)?);
+    for t in 0..ticks {
+        let batches = next
+            .take()
+            .ok_or_else(|| SimError::Host("no tick planned".into()))?;
+        // In the browser the batches are posted here and the shards work
+        // while the coordinator plans the next tick.
+        let ahead = t + 1 < ticks && sim.can_plan_ahead();
+        if ahead {
+            before(t + 1, sim);
+            if sim.can_plan_ahead() {
+                next = Some(sim.begin_tick(dt_ms)?);
+            }
+        }
+        let replies = host.exchange(batches)?;
+        sim.finish_tick(replies)?;
+        if t + 1 < ticks && next.is_none() {
+            if !ahead {
+                before(t + 1, sim);
+            }
+            next = Some(sim.begin_tick(dt_ms)?);
+        }
+    }
+    Ok(())
+}
+
 /// Reads every shard back from `host` and checks it holds exactly what was
 /// acknowledged; returns what was read.
 pub fn read_back(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use shardlab_engine::api::{Planned, PutRecordsEntry, PutRecordsResult, ShardInfo};
 use shardlab_engine::protocol::{ShardBatch, ShardBatchReply};
 use shardlab_engine::store::{ShardKey, ShardOp, ShardOpResult};
-use shardlab_engine::{stream_arn, Kinesis, KinesisConfig};
+use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
@@ -118,7 +118,7 @@ struct ShardCounters {
     records_accepted: u64,
     bytes_accepted: u64,
     records_throttled: u64,
-    latest_sequence_number: Option<String>,
+    latest_sequence_number: Option<SequenceNumber>,
 }
 
 /// PutRecords takes at most 500 entries.
@@ -133,8 +133,9 @@ enum CallKind {
 }
 
 /// A tick in flight: its planned calls and where each shard operation went.
-#[derive(Default)]
 struct InFlight {
+    /// The virtual time the tick ends at.
+    now_ms: u64,
     calls: Vec<(Planned, CallKind)>,
     /// Per host: (call index or None for side effects, op index) of each op sent.
     routes: Vec<Vec<(Option<usize>, usize)>>,
@@ -153,7 +154,9 @@ pub struct Simulation {
     producer: Producer,
     hosts: u32,
     counters: Vec<ShardCounters>,
-    in_flight: InFlight,
+    /// Ticks sent and not yet finished, oldest first (at most two: a host
+    /// may plan the next tick while the shards run this one).
+    in_flight: VecDeque<InFlight>,
     /// (virtual time, accepted per shard) over the last second.
     history: VecDeque<(u64, Vec<u64>)>,
     digest: u64,
@@ -205,14 +208,13 @@ impl Simulation {
             ),
             hosts,
             counters: vec![ShardCounters::default(); n],
-            in_flight: InFlight::default(),
+            in_flight: VecDeque::new(),
             history: VecDeque::new(),
             digest: 0xcbf2_9ce4_8422_2325,
             kinesis,
             scenario,
         };
-        sim.in_flight
-            .calls
+        sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)
     }
@@ -324,8 +326,9 @@ impl Simulation {
         Ok(())
     }
 
-    /// Splits the in-flight calls' operations into one batch per host.
-    fn batches(&mut self) -> Vec<(u32, ShardBatch)> {
+    /// Splits `calls`' operations (and due side effects) into one batch per
+    /// host, and remembers them as the newest tick in flight.
+    fn dispatch(&mut self, mut calls: Vec<(Planned, CallKind)>) -> Vec<(u32, ShardBatch)> {
         let hosts = self.hosts as usize;
         let mut batches: Vec<ShardBatch> = vec![ShardBatch::default(); hosts];
         let mut routes: Vec<Vec<(Option<usize>, usize)>> = vec![Vec::new(); hosts];
@@ -337,16 +340,20 @@ impl Simulation {
         for (i, (key, op)) in self.kinesis.take_side_ops().into_iter().enumerate() {
             send(None, i, key, op);
         }
-        let mut op_counts = Vec::with_capacity(self.in_flight.calls.len());
-        for (c, (planned, _)) in self.in_flight.calls.iter_mut().enumerate() {
+        let mut op_counts = Vec::with_capacity(calls.len());
+        for (c, (planned, _)) in calls.iter_mut().enumerate() {
             let ops = planned.take_ops();
             op_counts.push(ops.len());
             for (i, (key, op)) in ops.into_iter().enumerate() {
                 send(Some(c), i, key, op);
             }
         }
-        self.in_flight.routes = routes;
-        self.in_flight.op_counts = op_counts;
+        self.in_flight.push_back(InFlight {
+            now_ms: self.now_ms,
+            calls,
+            routes,
+            op_counts,
+        });
         batches
             .into_iter()
             .enumerate()
@@ -356,7 +363,22 @@ impl Simulation {
 
     /// The batches that open every shard (the stream's creation), one per host.
     pub fn open_requests(&mut self) -> Vec<(u32, ShardBatch)> {
-        self.batches()
+        let calls = std::mem::take(&mut self.queued);
+        self.dispatch(calls)
+    }
+
+    /// Whether a host may plan the next tick before this one's replies are
+    /// in: only PutRecords in flight and nothing queued. PutRecords are
+    /// finished from their own results alone, so planning ahead changes
+    /// nothing; a control call (a split, a merge) must finish first.
+    pub fn can_plan_ahead(&self) -> bool {
+        self.queued.is_empty()
+            && self.in_flight.len() < 2
+            && self.in_flight.iter().all(|f| {
+                f.calls
+                    .iter()
+                    .all(|(_, kind)| matches!(kind, CallKind::Put(_)))
+            })
     }
 
     /// Advances virtual time by `dt_ms`, produces that interval's records,
@@ -372,8 +394,7 @@ impl Simulation {
             self.producer
                 .produce_until(self.now_ms.saturating_sub(1).max(from))
         };
-        self.in_flight.calls.clear();
-        self.in_flight.calls.append(&mut self.queued);
+        let mut calls = std::mem::take(&mut self.queued);
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
@@ -392,31 +413,32 @@ impl Simulation {
             let planned =
                 self.kinesis
                     .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
-            self.in_flight.calls.push((planned, CallKind::Put(prints)));
+            calls.push((planned, CallKind::Put(prints)));
         }
         self.kinesis.set_now(self.now_ms);
-        Ok(self.batches())
+        Ok(self.dispatch(calls))
     }
 
-    /// Puts every host's results back in each call's operation order.
+    /// Takes the oldest tick in flight and puts every host's results back
+    /// in each call's operation order.
     fn results_per_call(
         &mut self,
         replies: Vec<ShardBatchReply>,
-    ) -> Result<Vec<Vec<ShardOpResult>>, SimError> {
-        if replies.len() != self.in_flight.routes.len() {
+    ) -> Result<(InFlight, Vec<Vec<ShardOpResult>>), SimError> {
+        let flight = self
+            .in_flight
+            .pop_front()
+            .ok_or_else(|| SimError::Host("replies arrived for no tick in flight".into()))?;
+        if replies.len() != flight.routes.len() {
             return Err(SimError::Host(format!(
                 "expected {} replies, one per host, got {}",
-                self.in_flight.routes.len(),
+                flight.routes.len(),
                 replies.len()
             )));
         }
-        let mut per_call: Vec<Vec<Option<ShardOpResult>>> = self
-            .in_flight
-            .op_counts
-            .iter()
-            .map(|n| vec![None; *n])
-            .collect();
-        for (h, (reply, routes)) in replies.into_iter().zip(&self.in_flight.routes).enumerate() {
+        let mut per_call: Vec<Vec<Option<ShardOpResult>>> =
+            flight.op_counts.iter().map(|n| vec![None; *n]).collect();
+        for (h, (reply, routes)) in replies.into_iter().zip(&flight.routes).enumerate() {
             let results = match reply {
                 ShardBatchReply::Results(r) => r,
                 ShardBatchReply::Failed { reason } => return Err(SimError::Host(reason)),
@@ -440,7 +462,7 @@ impl Simulation {
                 }
             }
         }
-        per_call
+        let results = per_call
             .into_iter()
             .map(|results| {
                 results
@@ -448,14 +470,14 @@ impl Simulation {
                     .map(|r| r.ok_or_else(|| SimError::Host("a shard result is missing".into())))
                     .collect()
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((flight, results))
     }
 
     /// Checks the replies to `open_requests`: every shard opened.
     pub fn check_opened(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
-        let results = self.results_per_call(replies)?;
-        let calls = std::mem::take(&mut self.in_flight.calls);
-        for ((planned, _), results) in calls.into_iter().zip(results) {
+        let (flight, results) = self.results_per_call(replies)?;
+        for ((planned, _), results) in flight.calls.into_iter().zip(results) {
             if let Some(bad) = results.iter().find(|r| !matches!(r, ShardOpResult::Done)) {
                 return Err(SimError::Host(format!("a shard did not open: {bad:?}")));
             }
@@ -466,9 +488,8 @@ impl Simulation {
 
     /// Takes every host's reply to this tick's batches, in host order.
     pub fn finish_tick(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
-        let results = self.results_per_call(replies)?;
-        let calls = std::mem::take(&mut self.in_flight.calls);
-        for ((planned, kind), results) in calls.into_iter().zip(results) {
+        let (flight, results) = self.results_per_call(replies)?;
+        for ((planned, kind), results) in flight.calls.into_iter().zip(results) {
             let prints = match kind {
                 CallKind::Put(prints) => prints,
                 CallKind::Control(operation) => {
@@ -494,13 +515,20 @@ impl Simulation {
                         shard_index,
                         sequence_number,
                     } => {
-                        let seq = sequence_number.to_string();
+                        // The fields the 56-digit sequence number is made
+                        // of; formatting it per record would cost more than
+                        // routing it.
+                        let seq = sequence_number;
                         self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
-                        self.digest = fnv1a64_extend(self.digest, seq.as_bytes());
+                        self.digest =
+                            fnv1a64_extend(self.digest, &seq.shard_created_secs.to_le_bytes());
+                        self.digest =
+                            fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+                        self.digest = fnv1a64_extend(self.digest, &seq.arrival_secs.to_le_bytes());
                         if let Some(c) = self.counters.get_mut(*shard_index as usize) {
                             c.records_accepted += 1;
                             c.bytes_accepted += size;
-                            c.latest_sequence_number = Some(seq);
+                            c.latest_sequence_number = Some(*seq);
                         }
                     }
                     PutRecordsResult::Throttled { shard_index } => {
@@ -515,17 +543,14 @@ impl Simulation {
         }
         // Expired closed shards leave the control plane as time passes.
         self.refresh_shards();
+        let now = flight.now_ms;
         self.history.push_back((
-            self.now_ms,
+            now,
             self.counters.iter().map(|s| s.records_accepted).collect(),
         ));
         // Keep the newest entry at least a second old: the baseline for
         // records_last_second.
-        while self
-            .history
-            .get(1)
-            .is_some_and(|(t, _)| *t + 1000 <= self.now_ms)
-        {
+        while self.history.get(1).is_some_and(|(t, _)| *t + 1000 <= now) {
             self.history.pop_front();
         }
         Ok(())
@@ -562,7 +587,7 @@ impl Simulation {
                     bytes_accepted: stats.bytes_accepted,
                     records_throttled: stats.records_throttled,
                     records_last_second: stats.records_accepted - before,
-                    latest_sequence_number: stats.latest_sequence_number,
+                    latest_sequence_number: stats.latest_sequence_number.map(|s| s.to_string()),
                 }
             })
             .collect();
@@ -645,7 +670,7 @@ impl Simulation {
             let i = info.key.shard_index as usize;
             let acked = self.counters.get(i).cloned().unwrap_or_default();
             if read.records != acked.records_accepted
-                || read.last_sequence_number != acked.latest_sequence_number
+                || read.last_sequence_number != acked.latest_sequence_number.map(|s| s.to_string())
             {
                 return Err(SimError::Host(format!(
                     "{} holds {} records ending at {:?}, but {} were acknowledged ending at {:?}",

@@ -43,11 +43,9 @@ pub async fn bench_ingest_on_workers(
         .await
         .map_err(fail)?;
     host.open(&mut sim).await.map_err(|e| fail(e.to_string()))?;
-    for _ in 0..w.ticks {
-        host.tick(&mut sim, TICK_MS)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-    }
+    host.run_ticks(&mut sim, w.ticks, TICK_MS)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     Ok(summary(&w, &sim.snapshot()))
 }
 

@@ -179,12 +179,9 @@ impl Coordinator {
         let Some(stream) = self.stream.as_mut() else {
             return;
         };
-        for _ in 0..ticks {
-            if let Err(e) = stream.host.tick(&mut stream.sim, TICK_MS).await {
-                self.running = false;
-                self.error(format!("The simulation stopped: {e}"));
-                return;
-            }
+        if let Err(e) = stream.host.run_ticks(&mut stream.sim, ticks, TICK_MS).await {
+            self.running = false;
+            self.error(format!("The simulation stopped: {e}"));
         }
     }
 }

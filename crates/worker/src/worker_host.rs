@@ -157,6 +157,13 @@ async fn receive(rx: oneshot::Receiver<Reply>) -> Result<Vec<u8>, String> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
+/// A batch posted to a worker, its reply awaited.
+struct Waiting {
+    worker: usize,
+    rx: oneshot::Receiver<Reply>,
+    posted_ms: f64,
+}
+
 /// What the UI shows about one shard worker.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkerStats {
@@ -261,6 +268,12 @@ impl WorkerShardHost {
         &mut self,
         batches: Vec<(u32, ShardBatch)>,
     ) -> Result<Vec<ShardBatchReply>, String> {
+        let waiting = self.send(batches)?;
+        self.collect(waiting).await
+    }
+
+    /// Posts one batch per worker; `collect` awaits the replies.
+    fn send(&mut self, batches: Vec<(u32, ShardBatch)>) -> Result<Vec<Waiting>, String> {
         let mut waiting = Vec::with_capacity(batches.len());
         for (i, batch) in batches {
             let i = i as usize;
@@ -272,16 +285,30 @@ impl WorkerShardHost {
             let rx = w.expect_reply(Some(self.deadline_ms));
             // A failed post shows up as a missed deadline and is repaired.
             let _ = w.post(&request);
-            waiting.push((i, rx, now_ms()));
+            waiting.push(Waiting {
+                worker: i,
+                rx,
+                posted_ms: now_ms(),
+            });
         }
+        Ok(waiting)
+    }
+
+    /// Awaits every reply to `send` (the barrier), replacing lost workers.
+    async fn collect(&mut self, waiting: Vec<Waiting>) -> Result<Vec<ShardBatchReply>, String> {
         let mut replies = Vec::with_capacity(waiting.len());
-        for (i, rx, posted) in waiting {
+        for Waiting {
+            worker: i,
+            rx,
+            posted_ms,
+        } in waiting
+        {
             let mut outcome = receive(rx).await;
             let mut attempts = 0;
             let reply = loop {
                 match outcome {
                     Ok(bytes) => {
-                        self.stats[i].last_round_trip_ms = now_ms() - posted;
+                        self.stats[i].last_round_trip_ms = now_ms() - posted_ms;
                         break self.journals[i].accept(&bytes).map_err(|e| e.to_string())?;
                     }
                     Err(reason) => {
@@ -309,6 +336,37 @@ impl WorkerShardHost {
             replies.push(reply);
         }
         Ok(replies)
+    }
+
+    /// Runs `ticks` ticks of `dt_ms`. While the workers run a tick, the
+    /// coordinator already plans the next one when the simulation allows
+    /// it (see `Simulation::can_plan_ahead`), so its work overlaps theirs;
+    /// results are exactly those of `tick` in a loop.
+    pub async fn run_ticks(
+        &mut self,
+        sim: &mut Simulation,
+        ticks: u32,
+        dt_ms: u64,
+    ) -> Result<(), SimError> {
+        if ticks == 0 {
+            return Ok(());
+        }
+        let mut next = Some(sim.begin_tick(dt_ms)?);
+        for t in 0..ticks {
+            let batches = next
+                .take()
+                .ok_or_else(|| SimError::Host("no tick planned".into()))?;
+            let waiting = self.send(batches).map_err(SimError::Host)?;
+            if t + 1 < ticks && sim.can_plan_ahead() {
+                next = Some(sim.begin_tick(dt_ms)?);
+            }
+            let replies = self.collect(waiting).await.map_err(SimError::Host)?;
+            sim.finish_tick(replies)?;
+            if t + 1 < ticks && next.is_none() {
+                next = Some(sim.begin_tick(dt_ms)?);
+            }
+        }
+        Ok(())
     }
 
     /// Opens `sim`'s shards on the workers.
@@ -390,10 +448,8 @@ pub async fn run_on_workers(
     let mut sim = Simulation::new(scenario).map_err(|e| e.to_string())?;
     let mut host = WorkerShardHost::spawn(script_url, sim.host_count()).await?;
     host.open(&mut sim).await.map_err(|e| e.to_string())?;
-    for _ in 0..ticks {
-        host.tick(&mut sim, tick_ms)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    host.run_ticks(&mut sim, ticks, tick_ms)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(sim.snapshot())
 }
