@@ -36,7 +36,7 @@ const ENGINE_RECORDS = 500000;
 
 try {
   await init();
-  const engine = ['put-records-typed', 'put-records-json'].map((name) => ({
+  const engine = ['put-records-typed', 'put-records-json', 'get-records-json'].map((name) => ({
     host: 'wasm-in-process',
     ...bestOf(() => bench_engine(name, ENGINE_RECORDS)),
   }));

@@ -155,6 +155,90 @@ pub fn put_records_json(records: usize, clock: &dyn Fn() -> f64) -> Figure {
     }
 }
 
+/// Reads every record back through the JSON dispatch (what the endpoint
+/// serves): per shard, GetShardIterator at TRIM_HORIZON, then GetRecords
+/// with `Limit` 10,000 until caught up; base64 and response building
+/// included. `records` are put first through the typed API, untimed.
+pub fn get_records_json(records: usize, clock: &dyn Fn() -> f64) -> Figure {
+    let mut k = service();
+    for batch in entries(records) {
+        k.put_records_typed("bench", batch)
+            .expect("limits are off and entries are valid");
+    }
+    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let mut read = 0u64;
+    let started = clock();
+    for shard in 0..SHARDS {
+        let it = k
+            .call(
+                "GetShardIterator",
+                &serde_json::json!({
+                    "StreamName": "bench",
+                    "ShardId": crate::shard_id(shard),
+                    "ShardIteratorType": "TRIM_HORIZON",
+                }),
+                T0,
+            )
+            .expect("the shard exists");
+        let mut iterator = it["ShardIterator"].as_str().unwrap_or("").to_string();
+        loop {
+            let reply = k
+                .call(
+                    "GetRecords",
+                    &serde_json::json!({"ShardIterator": iterator, "Limit": 10_000}),
+                    T0,
+                )
+                .expect("limits are off");
+            let list = reply["Records"]
+                .as_array()
+                .map_or(&[][..], |v| v.as_slice());
+            if list.is_empty() {
+                break;
+            }
+            read += list.len() as u64;
+            if let Some(last) = list.last() {
+                fnv(
+                    &mut digest,
+                    last["SequenceNumber"].as_str().unwrap_or("").as_bytes(),
+                );
+            }
+            iterator = reply["NextShardIterator"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+        }
+    }
+    let millis = clock() - started;
+    Figure {
+        name: "get-records-json",
+        records: read,
+        millis,
+        digest: format!("{digest:016x}"),
+    }
+}
+
+/// Heap bytes per stored record beyond its key and data, after putting
+/// `records` benchmark records (16-byte keys, 100-byte data) into the
+/// benchmark stream: what retention costs besides the payload.
+pub fn memory_per_record(records: usize) -> f64 {
+    let mut k = service();
+    for batch in entries(records) {
+        k.put_records_typed("bench", batch)
+            .expect("limits are off and entries are valid");
+    }
+    let shards = k.local_shards();
+    let heap: u64 = (0..SHARDS)
+        .filter_map(|i| {
+            shards.get(&crate::store::ShardKey {
+                stream: 1,
+                shard_index: i,
+            })
+        })
+        .map(|p| p.record_heap_bytes())
+        .sum();
+    (heap as f64 - records as f64 * 116.0) / records as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +252,9 @@ mod tests {
         let j = put_records_json(1200, &|| 0.0);
         assert_eq!(j.records, 1200);
         assert_eq!(j.digest, put_records_json(1200, &|| 0.0).digest);
+        let g = get_records_json(1200, &|| 0.0);
+        assert_eq!(g.records, 1200, "every record read back");
+        let m = memory_per_record(50_000);
+        assert!(m > 16.0 && m <= 32.0, "{m}");
     }
 }

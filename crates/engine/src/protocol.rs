@@ -191,8 +191,13 @@ impl ShardServer {
     fn restore(&mut self, snapshot: Option<Vec<u8>>, replay: &[ByteBuf]) -> HostReply {
         self.shards = match snapshot {
             None => LocalShards::new(),
-            Some(bytes) => match postcard::from_bytes(&bytes) {
-                Ok(shards) => shards,
+            Some(bytes) => match postcard::from_bytes::<LocalShards>(&bytes) {
+                Ok(shards) if shards.check() => shards,
+                Ok(_) => {
+                    return HostReply::Failed {
+                        reason: "the checkpoint does not hang together".into(),
+                    }
+                }
                 Err(e) => {
                     return HostReply::Failed {
                         reason: format!("undecodable checkpoint: {e}"),

@@ -102,8 +102,8 @@ pub struct ShardStats {
 
 /// What one GetRecords call read from a shard.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadBatch<'a> {
-    pub records: Vec<&'a StoredRecord>,
+pub struct ReadBatch {
+    pub records: Vec<StoredRecord>,
     /// The sequence index to read from next.
     pub next_index: u64,
     /// Whether the reader is at the end of a closed shard (nothing after).
@@ -125,7 +125,7 @@ pub enum ReadRefusal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardDataPlane {
     config: ShardConfig,
-    records: VecDeque<StoredRecord>,
+    records: RecordLog,
     next_sequence_index: u64,
     write_bytes: TokenBucket,
     write_records: TokenBucket,
@@ -174,12 +174,183 @@ impl DebtBucket {
     }
 }
 
+/// Bytes per chunk of the record log: keys and data are appended back to
+/// back, so a chunk holds hundreds of typical records in one allocation.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// One retained record: where its key and data are in its chunk, and when
+/// it arrived (after the chunk's base time). Its chunk and its sequence
+/// number follow from its position (see `RecordLog`). 16 bytes: the whole
+/// per-record cost beyond the key and data themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Slot {
+    arrival_delta_ms: u32,
+    offset: u32,
+    data_len: u32,
+    key_len: u16,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Chunk {
+    /// The position (see `RecordLog`) of the first record stored here.
+    first: u64,
+    /// Arrival time the records' deltas count from.
+    base_ms: u64,
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+/// A shard's retained records, oldest first, compactly: keys and data back
+/// to back in 64 KiB chunks, and a 16-byte slot per record. A record's
+/// position counts every record ever stored (`dropped` + its place in
+/// `slots`); consecutive records have consecutive sequence indexes, so no
+/// sequence number is stored. Expiry drops slots from the front and frees
+/// a chunk once no record in it remains.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct RecordLog {
+    slots: VecDeque<Slot>,
+    chunks: VecDeque<Chunk>,
+    /// Records dropped from the front so far: the position of `slots[0]`.
+    dropped: u64,
+}
+
+impl RecordLog {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn push(&mut self, key: &[u8], data: &[u8], arrival_ms: u64) {
+        let size = key.len() + data.len();
+        let fits = self.chunks.back().is_some_and(|c| {
+            c.bytes.capacity() - c.bytes.len() >= size
+                && arrival_ms.saturating_sub(c.base_ms) <= u64::from(u32::MAX)
+        });
+        if !fits {
+            // A fresh chunk (exactly sized for a record above the chunk
+            // size); the previous one keeps its unused tail until it is freed.
+            let mut bytes = Vec::new();
+            bytes.reserve_exact(size.max(CHUNK_BYTES));
+            self.chunks.push_back(Chunk {
+                first: self.dropped + self.slots.len() as u64,
+                base_ms: arrival_ms,
+                bytes,
+            });
+        }
+        let Some(chunk) = self.chunks.back_mut() else {
+            return;
+        };
+        let offset = chunk.bytes.len() as u32;
+        chunk.bytes.extend_from_slice(key);
+        chunk.bytes.extend_from_slice(data);
+        self.slots.push_back(Slot {
+            arrival_delta_ms: arrival_ms.saturating_sub(chunk.base_ms) as u32,
+            offset,
+            data_len: data.len() as u32,
+            key_len: key.len() as u16,
+        });
+    }
+
+    /// The chunk holding the record at `slots[i]`.
+    fn chunk_of(&self, i: usize) -> Option<&Chunk> {
+        let position = self.dropped + i as u64;
+        let after = self.chunks.partition_point(|c| c.first <= position);
+        self.chunks.get(after.checked_sub(1)?)
+    }
+
+    fn arrival(&self, i: usize) -> Option<u64> {
+        let slot = self.slots.get(i)?;
+        Some(self.chunk_of(i)?.base_ms + u64::from(slot.arrival_delta_ms))
+    }
+
+    /// Key, data and arrival time of the record at `slots[i]`; empty bytes
+    /// if the slot points nowhere (a checkpoint that does not hang together
+    /// is refused by `check`).
+    fn get(&self, i: usize) -> Option<(&[u8], &[u8], u64)> {
+        let slot = self.slots.get(i)?;
+        let chunk = self.chunk_of(i);
+        let start = slot.offset as usize;
+        let mid = start + slot.key_len as usize;
+        let end = mid + slot.data_len as usize;
+        let arrival = chunk.map_or(0, |c| c.base_ms) + u64::from(slot.arrival_delta_ms);
+        Some(match chunk.and_then(|c| c.bytes.get(start..end)) {
+            Some(all) => {
+                let (key, data) = all.split_at(mid - start);
+                (key, data, arrival)
+            }
+            None => (&[], &[], arrival),
+        })
+    }
+
+    /// The place in `slots` of the first record that arrived at or after
+    /// `at_ms` (`len` if none did); arrivals never decrease.
+    fn first_arrived_at(&self, at_ms: u64) -> usize {
+        let (mut lo, mut hi) = (0, self.slots.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.arrival(mid).is_some_and(|a| a < at_ms) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Drops the records that arrived before `horizon_ms`, and every chunk
+    /// no remaining record is in (the newest stays, for the next record).
+    fn expire_before(&mut self, horizon_ms: u64) {
+        let n = self.first_arrived_at(horizon_ms);
+        self.slots.drain(..n);
+        self.dropped += n as u64;
+        while self.chunks.len() > 1 && self.chunks[1].first <= self.dropped {
+            self.chunks.pop_front();
+        }
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        let slots = self.slots.capacity() * std::mem::size_of::<Slot>();
+        let chunks: usize = self.chunks.iter().map(|c| c.bytes.capacity()).sum();
+        (slots + chunks + self.chunks.capacity() * std::mem::size_of::<Chunk>()) as u64
+    }
+
+    /// Whether every record lies inside its chunk and arrivals never
+    /// decrease (a restored checkpoint).
+    fn check(&self) -> bool {
+        let chunks_ordered = self
+            .chunks
+            .iter()
+            .zip(self.chunks.iter().skip(1))
+            .all(|(a, b)| a.first < b.first);
+        let first_covered =
+            self.slots.is_empty() || self.chunks.front().is_some_and(|c| c.first <= self.dropped);
+        let in_bounds = (0..self.slots.len()).all(|i| {
+            let s = self.slots[i];
+            self.chunk_of(i).is_some_and(|c| {
+                s.offset as usize + s.key_len as usize + s.data_len as usize <= c.bytes.len()
+            })
+        });
+        let ordered = (1..self.slots.len()).all(|i| self.arrival(i - 1) <= self.arrival(i));
+        chunks_ordered && first_covered && in_bounds && ordered
+    }
+}
+
+/// Two logs are equal when they hold the same records, however chunked.
+impl PartialEq for RecordLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.dropped == other.dropped
+            && self.len() == other.len()
+            && (0..self.len()).all(|i| self.get(i) == other.get(i))
+    }
+}
+
+impl Eq for RecordLog {}
+
 impl ShardDataPlane {
     pub fn new(config: ShardConfig) -> Self {
         let now = config.created_ms;
         ShardDataPlane {
             config,
-            records: VecDeque::new(),
+            records: RecordLog::default(),
             // Index 0 is the shard's StartingSequenceNumber; records start at
             // 1, so AFTER_SEQUENCE_NUMBER of the starting number reads the
             // first record.
@@ -201,9 +372,7 @@ impl ShardDataPlane {
     /// The sequence index of the oldest retained record (the trim horizon);
     /// equal to `next_index` when nothing is retained.
     pub fn first_index(&self) -> u64 {
-        self.records.front().map_or(self.next_sequence_index, |r| {
-            r.sequence_number.sequence_index
-        })
+        self.next_sequence_index - self.records.len() as u64
     }
 
     /// The sequence index the next accepted record will get (LATEST).
@@ -260,10 +429,7 @@ impl ShardDataPlane {
     /// The sequence index of the first retained record that arrived at or
     /// after `at_ms`, or `next_index` if none has.
     pub fn index_at_timestamp(&self, at_ms: u64) -> u64 {
-        let pos = self.records.partition_point(|r| r.arrival_ms < at_ms);
-        self.records.get(pos).map_or(self.next_sequence_index, |r| {
-            r.sequence_number.sequence_index
-        })
+        self.first_index() + self.records.first_arrived_at(at_ms) as u64
     }
 
     /// Takes one GetShardIterator call from the shard's 5 calls/s.
@@ -280,12 +446,7 @@ impl ShardDataPlane {
     /// records and 10 MiB, within the shard's read limits at `now_ms`.
     /// Records trimmed by retention are skipped (the position moves up to
     /// the trim horizon).
-    pub fn read(
-        &mut self,
-        from: u64,
-        limit: usize,
-        now_ms: u64,
-    ) -> Result<ReadBatch<'_>, ReadRefusal> {
+    pub fn read(&mut self, from: u64, limit: usize, now_ms: u64) -> Result<ReadBatch, ReadRefusal> {
         if !(self.read_calls.has(1, now_ms) && self.read_bytes.positive(now_ms)) {
             return Err(ReadRefusal::Throttled);
         }
@@ -299,7 +460,7 @@ impl ShardDataPlane {
         from: u64,
         limit: usize,
         now_ms: u64,
-    ) -> Result<ReadBatch<'_>, ReadRefusal> {
+    ) -> Result<ReadBatch, ReadRefusal> {
         self.expire(now_ms);
         let first = self.first_index();
         let start = from.max(first);
@@ -307,31 +468,56 @@ impl ShardDataPlane {
         let mut bytes = 0u64;
         let mut next_index = start.min(self.next_sequence_index);
         let mut records = Vec::new();
-        for r in self.records.iter().skip(offset) {
-            let size = r.data.len() as u64 + r.partition_key.len() as u64;
+        for i in offset..self.records.len() {
+            let Some((key, data, arrival_ms)) = self.records.get(i) else {
+                break;
+            };
+            let size = (key.len() + data.len()) as u64;
             if records.len() >= limit.min(READ_MAX_RECORDS_PER_CALL)
                 || (bytes + size > READ_MAX_BYTES_PER_CALL && !records.is_empty())
             {
                 break;
             }
             bytes += size;
-            next_index = r.sequence_number.sequence_index + 1;
-            records.push(r);
+            next_index = first + i as u64 + 1;
+            records.push(self.stored(first + i as u64, key, data, arrival_ms));
         }
         self.read_bytes.take(bytes);
         Ok(ReadBatch {
             records,
             next_index,
             at_shard_end: self.closed_ms.is_some() && next_index >= self.next_sequence_index,
-            next_arrival_ms: self.record_at(next_index).map(|r| r.arrival_ms),
+            next_arrival_ms: self.arrival_at(next_index),
         })
     }
 
+    /// The record with sequence index `index`.
+    fn stored(&self, index: u64, key: &[u8], data: &[u8], arrival_ms: u64) -> StoredRecord {
+        StoredRecord {
+            sequence_number: SequenceNumber {
+                shard_created_secs: self.config.created_ms / 1000,
+                shard_index: self.config.shard_index,
+                sequence_index: index,
+                arrival_secs: arrival_ms / 1000,
+            },
+            // Keys were UTF-8 when stored.
+            partition_key: String::from_utf8_lossy(key).into_owned(),
+            data: data.to_vec(),
+            arrival_ms,
+        }
+    }
+
+    /// Arrival time of the record with sequence index `index`, if retained.
+    pub fn arrival_at(&self, index: u64) -> Option<u64> {
+        let offset = usize::try_from(index.checked_sub(self.first_index())?).ok()?;
+        self.records.arrival(offset)
+    }
+
     /// The stored record with sequence index `index`, if retained.
-    pub fn record_at(&self, index: u64) -> Option<&StoredRecord> {
-        let first = self.first_index();
-        let offset = usize::try_from(index.checked_sub(first)?).ok()?;
-        self.records.get(offset)
+    pub fn record_at(&self, index: u64) -> Option<StoredRecord> {
+        let offset = usize::try_from(index.checked_sub(self.first_index())?).ok()?;
+        let (key, data, arrival_ms) = self.records.get(offset)?;
+        Some(self.stored(index, key, data, arrival_ms))
     }
 
     pub fn config(&self) -> &ShardConfig {
@@ -342,8 +528,25 @@ impl ShardDataPlane {
         &self.stats
     }
 
-    pub fn records(&self) -> impl Iterator<Item = &StoredRecord> {
-        self.records.iter()
+    /// Every retained record, oldest first.
+    pub fn records(&self) -> impl Iterator<Item = StoredRecord> + '_ {
+        let first = self.first_index();
+        (0..self.records.len()).filter_map(move |i| {
+            let (key, data, arrival_ms) = self.records.get(i)?;
+            Some(self.stored(first + i as u64, key, data, arrival_ms))
+        })
+    }
+
+    /// Whether a restored shard hangs together: every record where its
+    /// slot says, in arrival order, with room for its sequence indexes.
+    pub fn check(&self) -> bool {
+        self.records.check() && self.next_sequence_index > self.records.len() as u64
+    }
+
+    /// Heap bytes the retained records take: their keys and data, plus a
+    /// fixed-size slot each and the unused tails of the byte chunks.
+    pub fn record_heap_bytes(&self) -> u64 {
+        self.records.heap_bytes()
     }
 
     /// The sequence number the shard's first record would get; AWS reports
@@ -387,21 +590,15 @@ impl ShardDataPlane {
         self.stats.records_accepted += 1;
         self.stats.bytes_accepted += size;
         self.stats.latest_sequence_number = Some(sequence_number);
-        self.records.push_back(StoredRecord {
-            sequence_number,
-            partition_key: entry.partition_key,
-            data: entry.data,
-            arrival_ms: now,
-        });
+        self.records
+            .push(entry.partition_key.as_bytes(), &entry.data, now);
         PutOutcome::Accepted(sequence_number)
     }
 
     /// Drops records older than the retention period at `now_ms`.
     pub fn expire(&mut self, now_ms: u64) {
         let horizon = now_ms.saturating_sub(self.config.retention_ms);
-        while self.records.front().is_some_and(|r| r.arrival_ms < horizon) {
-            self.records.pop_front();
-        }
+        self.records.expire_before(horizon);
         self.stats.records_retained = self.records.len() as u64;
     }
 }
@@ -490,5 +687,85 @@ mod tests {
     fn shard_ids_are_twelve_digits() {
         assert_eq!(shard_id(0), "shardId-000000000000");
         assert_eq!(shard_id(17), "shardId-000000000017");
+    }
+
+    #[test]
+    fn records_are_stored_compactly_and_read_back_whole() {
+        let mut p = plane();
+        // Small records share chunks; one bigger than a chunk gets its own.
+        for i in 0..2000u64 {
+            p.put_unlimited(entry(&format!("key-{i}"), 100, 1_000_000 + i));
+        }
+        p.put_unlimited(entry("big", 200 * 1024, 1_003_000));
+        p.put_unlimited(entry("after", 3, 1_003_001));
+        let all: Vec<StoredRecord> = p.records().collect();
+        assert_eq!(all.len(), 2002);
+        assert_eq!(all[7].partition_key, "key-7");
+        assert_eq!(all[7].data, vec![7; 100]);
+        assert_eq!(all[7].sequence_number.sequence_index, 8);
+        assert_eq!(all[2000].data.len(), 200 * 1024);
+        assert_eq!(all[2001].partition_key, "after");
+        assert_eq!(p.record_at(2002).unwrap(), all[2001]);
+        assert_eq!(p.arrival_at(2002), Some(1_003_001));
+        assert!(p.check());
+    }
+
+    #[test]
+    fn a_record_costs_at_most_32_bytes_beyond_its_key_and_data() {
+        assert_eq!(std::mem::size_of::<Slot>(), 16);
+        // The benchmark's records: 16-byte keys, 100-byte data. The slot
+        // deque's spare capacity and the chunks' unused tails come on top
+        // of the 16-byte slot.
+        let mut p = plane();
+        for n in [10_000u64, 100_000, 300_000] {
+            while p.next_index() <= n {
+                let i = p.next_index();
+                p.put_unlimited(entry(&format!("{i:016}"), 100, 1_000_000 + i / 1000));
+            }
+            let overhead = (p.record_heap_bytes() - n * 116) as f64 / n as f64;
+            assert!(
+                overhead <= 32.0,
+                "{overhead} bytes per record at {n} records"
+            );
+        }
+    }
+
+    #[test]
+    fn expiry_frees_whole_chunks() {
+        let mut p = plane();
+        for i in 0..5000u64 {
+            p.put_unlimited(entry("k", 100, 1_000_000 + i));
+        }
+        let full = p.record_heap_bytes();
+        // Keep the last 1,000 records.
+        p.expire(1_004_000 + DEFAULT_RETENTION_MS);
+        assert_eq!(p.records().count(), 1000);
+        assert_eq!(p.first_index(), 4001);
+        assert!(
+            p.record_heap_bytes() < full / 2,
+            "{} of {full}",
+            p.record_heap_bytes()
+        );
+        // Everything gone: the newest chunk stays for the next record.
+        p.expire(2_000_000 + DEFAULT_RETENTION_MS);
+        assert_eq!(p.records().count(), 0);
+        assert_eq!(p.first_index(), p.next_index());
+        p.put_unlimited(entry("again", 1, 2_000_000 + DEFAULT_RETENTION_MS));
+        assert_eq!(p.records().next().unwrap().partition_key, "again");
+        assert!(p.check());
+    }
+
+    #[test]
+    fn a_shard_that_does_not_hang_together_is_refused() {
+        let mut p = plane();
+        p.put_unlimited(entry("k", 10, 1_000_000));
+        let mut bad = p.clone();
+        bad.records.slots[0].offset = 1 << 30;
+        assert!(!bad.check());
+        // Reading it gives nothing rather than a panic.
+        assert_eq!(bad.records().next().unwrap().data, Vec::<u8>::new());
+        let mut bad = p.clone();
+        bad.next_sequence_index = 0;
+        assert!(!bad.check());
     }
 }

@@ -125,7 +125,7 @@ impl ShardDataPlane {
                 };
                 match batch {
                     Ok(b) => ShardOpResult::Read(ReadResult {
-                        records: b.records.into_iter().cloned().collect(),
+                        records: b.records,
                         next_index: b.next_index,
                         at_shard_end: b.at_shard_end,
                         next_arrival_ms: b.next_arrival_ms,
@@ -180,6 +180,11 @@ impl LocalShards {
 
     pub fn len(&self) -> usize {
         self.planes.len()
+    }
+
+    /// Whether every shard hangs together (see `ShardDataPlane::check`).
+    pub fn check(&self) -> bool {
+        self.planes.values().all(ShardDataPlane::check)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use shardlab_engine::bench::{put_records_json, put_records_typed, Figure};
+use shardlab_engine::bench::{
+    get_records_json, memory_per_record, put_records_json, put_records_typed, Figure,
+};
 use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process};
 
 /// Records per engine workload (the browser runs the same number).
@@ -33,6 +35,12 @@ fn print(f: &Figure) {
 fn main() {
     print(&best(|clock| put_records_typed(ENGINE_RECORDS, clock)));
     print(&best(|clock| put_records_json(ENGINE_RECORDS, clock)));
+    print(&best(|clock| get_records_json(ENGINE_RECORDS, clock)));
+    // Not a timing: bytes per record beyond key and data, after 1 M records.
+    println!(
+        "memory-per-record 1000000 {:.2}",
+        memory_per_record(1_000_000)
+    );
 
     let workload = ingest_16_shards();
     let sim = best(|clock| {

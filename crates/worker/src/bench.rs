@@ -2,7 +2,7 @@
 //! native run (`shardlab_sim::bench`), called from `web/bench.js`, which
 //! does the timing with `performance.now()`.
 
-use shardlab_engine::bench::{put_records_json, put_records_typed, Figure};
+use shardlab_engine::bench::{get_records_json, put_records_json, put_records_typed, Figure};
 use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process, Workload};
 use shardlab_sim::{Scenario, Simulation, Snapshot, TICK_MS};
 use wasm_bindgen::prelude::*;
@@ -103,7 +103,8 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Runs one engine workload (`put-records-typed` or `put-records-json`)
+/// Runs one engine workload (`put-records-typed`, `put-records-json` or
+/// `get-records-json`)
 /// over `records` records; returns `{name, records, seconds, digest}`, timed
 /// inside wasm around the measured phase only.
 #[wasm_bindgen]
@@ -112,6 +113,7 @@ pub fn bench_engine(name: &str, records: u32) -> Result<JsValue, JsValue> {
     let figure: Figure = match name {
         "put-records-typed" => put_records_typed(records as usize, &clock),
         "put-records-json" => put_records_json(records as usize, &clock),
+        "get-records-json" => get_records_json(records as usize, &clock),
         other => {
             return Err(JsValue::from_str(&format!(
                 "no engine workload named {other}"

@@ -238,6 +238,10 @@ struct Stream {
     tags: BTreeMap<String, String>,
     shard_count_updates: Vec<u64>,
     consumers: BTreeMap<String, fanout::Consumer>,
+    /// On-demand scaling: bytes offered to each open shard (accepted or
+    /// throttled) in the minute of virtual time starting at `demand_since`.
+    demand: BTreeMap<u32, u64>,
+    demand_since: u64,
 }
 
 impl Stream {
@@ -401,6 +405,12 @@ impl Stream {
             .extend(keys.into_iter().map(|k| (k, ShardOp::Drop)));
     }
 }
+
+/// On-demand streams are measured over windows of this much virtual time.
+const ON_DEMAND_WINDOW_MS: u64 = 60_000;
+/// An on-demand shard offered more than this on average over a window is
+/// split.
+const ON_DEMAND_SPLIT_BYTES_PER_SEC: u64 = 500 * 1024;
 
 /// A shard as the control plane describes it (typed DescribeStream), for
 /// hosts and views that place and show shards.
@@ -711,7 +721,12 @@ impl Kinesis {
                             s.merge(a, b, at);
                         }
                         Change::UniformScale { target } => s.uniform_scale(target, at),
-                        Change::Mode(mode) => s.mode = mode,
+                        Change::Mode(mode) => {
+                            s.mode = mode;
+                            // On-demand measuring starts with the switch.
+                            s.demand.clear();
+                            s.demand_since = at;
+                        }
                     }
                 }
             }
@@ -722,7 +737,53 @@ impl Kinesis {
                 self.orphan_ops.append(&mut s.ops);
             }
         }
+        self.scale_on_demand();
         self.advance_consumers();
+    }
+
+    /// On-demand capacity: at the end of each minute of virtual time, every
+    /// open shard of an ACTIVE on-demand stream that was offered more than
+    /// 500 KiB/s on average during it is split at the middle of its
+    /// hash-key range (AWS: "a shard whose ingress goes over 500 KB/s is
+    /// split within 15 minutes"), as far as the account's shard limit
+    /// allows. The children then take the load, so a stream grows with its
+    /// traffic; a single hot key still cannot go beyond one shard.
+    fn scale_on_demand(&mut self) {
+        let now = self.now_ms;
+        let mut open = self.open_shards_in_account();
+        let limit = self.config.shard_limit;
+        for s in self.streams.values_mut() {
+            if s.mode != StreamMode::OnDemand
+                || s.status != StreamStatus::Active
+                || now < s.demand_since + ON_DEMAND_WINDOW_MS
+            {
+                continue;
+            }
+            // Whole minutes only: an idle stretch counts as idle minutes.
+            let minutes = (now - s.demand_since) / ON_DEMAND_WINDOW_MS;
+            let hot: Vec<u32> = std::mem::take(&mut s.demand)
+                .into_iter()
+                .filter(|(i, bytes)| {
+                    *bytes > ON_DEMAND_SPLIT_BYTES_PER_SEC * ON_DEMAND_WINDOW_MS / 1000
+                        && s.shards.get(i).is_some_and(|sh| sh.closed_ms.is_none())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            s.demand_since += minutes * ON_DEMAND_WINDOW_MS;
+            for parent in hot {
+                if open + 1 > limit {
+                    break;
+                }
+                let range = s.shards[&parent].range;
+                let (lo, hi) = (range.starting_hash_key.0, range.ending_hash_key.0);
+                if lo == hi {
+                    continue;
+                }
+                // Now, never back in time: the parent took writes until now.
+                s.split(parent, lo + (hi - lo) / 2 + 1, now);
+                open += 1;
+            }
+        }
     }
 
     /// Starts `change` on `name`: at once when transitions take no time,
@@ -943,6 +1004,8 @@ impl Kinesis {
             tags: tags.into_iter().collect(),
             shard_count_updates: Vec::new(),
             consumers: BTreeMap::new(),
+            demand: BTreeMap::new(),
+            demand_since: self.now_ms,
         };
         self.streams.insert(name.clone(), stream);
         self.begin(&name, StreamStatus::Creating, Change::Create);
@@ -1749,6 +1812,10 @@ impl Kinesis {
                 }
             };
             slots.push((op, puts[op].1.len(), shard_index));
+            if s.mode == StreamMode::OnDemand {
+                *s.demand.entry(shard_index).or_default() +=
+                    (partition_key.len() + data.len()) as u64;
+            }
             puts[op].1.push(PutEntry {
                 partition_key,
                 data,

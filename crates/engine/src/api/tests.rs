@@ -37,6 +37,11 @@ fn create(k: &mut Kinesis, name: &str, shards: u32) {
     );
 }
 
+fn create_on_demand(k: &mut Kinesis, name: &str) {
+    let body = json!({"StreamName": name, "StreamModeDetails": {"StreamMode": "ON_DEMAND"}});
+    assert_eq!(ok(k, "CreateStream", body, T0), Value::Null);
+}
+
 fn b64(s: &str) -> String {
     BASE64.encode(s)
 }
@@ -1163,12 +1168,7 @@ fn shard_limit_and_unknown_operations() {
 #[test]
 fn on_demand_streams_start_with_four_shards_and_refuse_manual_resharding() {
     let mut k = kinesis();
-    ok(
-        &mut k,
-        "CreateStream",
-        json!({"StreamName": "od", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}),
-        T0,
-    );
+    create_on_demand(&mut k, "od");
     let d = ok(
         &mut k,
         "DescribeStreamSummary",
@@ -1395,4 +1395,106 @@ fn fan_out_delivers_two_mebibytes_per_second_per_consumer() {
     assert_eq!(count(&mut k, &mut sub, T0 + 1000), 0);
     assert_eq!(count(&mut k, &mut sub, T0 + 3700), 0);
     assert_eq!(count(&mut k, &mut sub, T0 + 3800), 11);
+}
+
+/// Offers `kib_per_sec` KiB/s to the shard holding hash key 0 of `name`
+/// (100 KiB records at explicit hash key 0) for `seconds` seconds from `from`.
+fn offer(k: &mut Kinesis, name: &str, kib_per_sec: usize, from: u64, seconds: u64) {
+    let data = BASE64.encode(vec![b'x'; 100 * 1024 - 1]);
+    for second in 0..seconds {
+        let records: Vec<Value> = (0..kib_per_sec / 100)
+            .map(|_| json!({"PartitionKey": "k", "ExplicitHashKey": "0", "Data": data}))
+            .collect();
+        ok(
+            k,
+            "PutRecords",
+            json!({"StreamName": name, "Records": records}),
+            from + second * 1000,
+        );
+    }
+}
+
+fn open_shard_ids(k: &mut Kinesis, name: &str, now: u64) -> Vec<String> {
+    let listed = ok(k, "ListShards", json!({"StreamName": name}), now);
+    listed["Shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["SequenceNumberRange"]["EndingSequenceNumber"].is_null())
+        .map(|s| s["ShardId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn on_demand_streams_split_a_shard_offered_over_500_kib_per_second() {
+    let mut k = kinesis();
+    create_on_demand(&mut k, "od");
+    create(&mut k, "prov", 4);
+    // 600 KiB/s for a minute at shard 0 of both; 400 KiB/s stays below.
+    offer(&mut k, "od", 600, T0, 60);
+    offer(&mut k, "prov", 600, T0, 60);
+    assert_eq!(open_shard_ids(&mut k, "od", T0 + 59_999).len(), 4);
+    // The minute is over: the hot on-demand shard splits at its middle.
+    let open = open_shard_ids(&mut k, "od", T0 + 60_000);
+    assert_eq!(
+        open,
+        [
+            "shardId-000000000001",
+            "shardId-000000000002",
+            "shardId-000000000003",
+            "shardId-000000000004",
+            "shardId-000000000005"
+        ]
+    );
+    let listed = ok(
+        &mut k,
+        "ListShards",
+        json!({"StreamName": "od"}),
+        T0 + 60_000,
+    );
+    let shards = listed["Shards"].as_array().unwrap();
+    assert_eq!(shards[4]["ParentShardId"], "shardId-000000000000");
+    let parent_end: u128 = shards[0]["HashKeyRange"]["EndingHashKey"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        shards[5]["HashKeyRange"]["StartingHashKey"],
+        (parent_end / 2 + 1).to_string()
+    );
+    // Provisioned streams never scale by themselves.
+    assert_eq!(open_shard_ids(&mut k, "prov", T0 + 60_000).len(), 4);
+
+    // The lower child now takes the hot key; at 400 KiB/s it stays whole.
+    offer(&mut k, "od", 400, T0 + 60_000, 60);
+    assert_eq!(open_shard_ids(&mut k, "od", T0 + 120_000).len(), 5);
+    // Every record offered to the parent before the split is still there.
+    let it = iterator(
+        &mut k,
+        "od",
+        "shardId-000000000000",
+        "TRIM_HORIZON",
+        T0 + 120_000,
+    );
+    let got = ok(
+        &mut k,
+        "GetRecords",
+        json!({"ShardIterator": it, "Limit": 10000}),
+        T0 + 120_000,
+    );
+    assert!(!got["Records"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn on_demand_scaling_stops_at_the_shard_limit() {
+    let mut k = Kinesis::new(KinesisConfig {
+        shard_limit: 5,
+        ..KinesisConfig::default()
+    });
+    create_on_demand(&mut k, "od");
+    offer(&mut k, "od", 700, T0, 60);
+    assert_eq!(open_shard_ids(&mut k, "od", T0 + 60_000).len(), 5);
+    offer(&mut k, "od", 700, T0 + 60_000, 60);
+    assert_eq!(open_shard_ids(&mut k, "od", T0 + 120_000).len(), 5);
 }
