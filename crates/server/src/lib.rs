@@ -5,6 +5,8 @@
 //! the AWS SDKs work against it unchanged. Signatures are accepted without
 //! checking, as local emulators do. Time is the wall clock.
 
+mod eventstream;
+
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,7 +25,7 @@ pub struct Endpoint {
     threads: Vec<JoinHandle<()>>,
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -53,13 +55,13 @@ pub fn respond(result: Result<Value, ApiError>, request_id: u64) -> (u16, Vec<u8
     }
 }
 
-struct Service {
-    kinesis: Mutex<Kinesis>,
+pub(crate) struct Service {
+    pub(crate) kinesis: Mutex<Kinesis>,
     requests: std::sync::atomic::AtomicU64,
 }
 
 impl Service {
-    fn answer(&self, mut request: Request) {
+    fn answer(self: &Arc<Self>, mut request: Request) {
         let id = self
             .requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -95,6 +97,18 @@ impl Service {
                 .as_deref()
                 .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
             {
+                Some("SubscribeToShard") => match self.subscribe(&body) {
+                    Ok(subscription) => {
+                        // The response streams for up to 5 minutes: on its
+                        // own thread, so it holds no request thread.
+                        let body = eventstream::EventBody::new(self.clone(), subscription);
+                        let request_id = format!("{id:016x}-shardlab");
+                        let writer = request.into_writer();
+                        std::thread::spawn(move || body.serve(writer, &request_id));
+                        return;
+                    }
+                    Err(e) => Err(e),
+                },
                 Some(op) => match self.kinesis.lock() {
                     Ok(mut k) => k.call_bytes(op, &body, now_ms()),
                     Err(_) => Err(ApiError::InternalFailure(String::new())),
@@ -111,6 +125,23 @@ impl Service {
             .with_header(header("Content-Type", JSON_11))
             .with_header(header("x-amzn-RequestId", &format!("{id:016x}-shardlab")));
         let _ = request.respond(response);
+    }
+}
+
+impl Service {
+    fn subscribe(&self, body: &[u8]) -> Result<shardlab_engine::api::Subscription, ApiError> {
+        let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            json!({})
+        } else {
+            serde_json::from_slice(body).map_err(|e| {
+                ApiError::Serialization(format!("the request body is not valid JSON: {e}"))
+            })?
+        };
+        let mut k = self
+            .kinesis
+            .lock()
+            .map_err(|_| ApiError::InternalFailure(String::new()))?;
+        k.subscribe_to_shard(&value, now_ms())
     }
 }
 

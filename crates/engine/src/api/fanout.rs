@@ -394,12 +394,17 @@ impl Kinesis {
         sub.budget.take(bytes);
         let records: Vec<Value> = batch.records.iter().map(Self::record_json).collect();
         sub.position = batch.next_index;
-        let continuation = SequenceNumber {
-            shard_created_secs: created_secs,
-            shard_index: sub.shard_index,
-            sequence_index: sub.position.saturating_sub(1),
-            arrival_secs: now_ms / 1000,
-        };
+        // The last record delivered, or, with none, a number at the same
+        // position that advances with time (resuming AFTER it reads on).
+        let continuation = batch.records.last().map_or(
+            SequenceNumber {
+                shard_created_secs: created_secs,
+                shard_index: sub.shard_index,
+                sequence_index: sub.position.saturating_sub(1),
+                arrival_secs: now_ms / 1000,
+            },
+            |r| r.sequence_number,
+        );
         let behind = batch
             .next_arrival_ms
             .map_or(0, |arrival| now_ms.saturating_sub(arrival));

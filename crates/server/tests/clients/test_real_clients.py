@@ -105,6 +105,47 @@ class Boto3(unittest.TestCase):
         child, _ = read_shard(k, name, after["ShardId"])
         self.assertEqual([r["Data"] for r in child], [b"after"])
 
+    def test_enhanced_fan_out_delivers_records_in_order_over_an_event_stream(self):
+        k = self.kinesis
+        name = new_stream(k, 1)
+        arn = k.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        consumer = k.register_stream_consumer(StreamARN=arn, ConsumerName="efo-app")["Consumer"]
+        described = k.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+        self.assertEqual(described["ConsumerDescription"]["ConsumerStatus"], "ACTIVE")
+        sent = [f"event-{i}".encode() for i in range(120)]
+        k.put_records(StreamName=name, Records=[{"Data": d, "PartitionKey": "k"} for d in sent])
+        shard_id = k.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+
+        response = k.subscribe_to_shard(
+            ConsumerARN=consumer["ConsumerARN"],
+            ShardId=shard_id,
+            StartingPosition={"Type": "TRIM_HORIZON"},
+        )
+        stream = response["EventStream"]
+        got, last = [], None
+        for event in stream:
+            e = event["SubscribeToShardEvent"]
+            got.extend(e["Records"])
+            last = e
+            if len(got) >= len(sent):
+                break
+        stream.close()
+        self.assertEqual([r["Data"] for r in got], sent)
+        seqs = [int(r["SequenceNumber"]) for r in got]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(last["ContinuationSequenceNumber"], got[-1]["SequenceNumber"])
+        self.assertEqual(last["MillisBehindLatest"], 0)
+
+        # Subscribing again to the same shard within 5 seconds is refused,
+        # as on AWS.
+        with self.assertRaises(ClientError) as e:
+            k.subscribe_to_shard(
+                ConsumerARN=consumer["ConsumerARN"],
+                ShardId=shard_id,
+                StartingPosition={"Type": "LATEST"},
+            )
+        self.assertEqual(e.exception.response["Error"]["Code"], "ResourceInUseException")
+
     def test_throttling_is_visible_when_the_rate_is_exceeded(self):
         k = self.kinesis
         name = new_stream(k, 1)
