@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::{cargo, describe, root, serve, setup, site, Result};
+use crate::{cargo, describe, endpoints, root, serve, setup, site, Result};
 
 struct Figure {
     workload: String,
@@ -163,6 +163,7 @@ pub fn run() -> Result<()> {
     let (mut figures, memory) = native()?;
     let (browser, in_browser, extras) = browser()?;
     figures.extend(in_browser);
+    let endpoints = endpoints::compare()?;
 
     let mut table = String::from(
         "| workload | host | records | best of 3 (s) | records/s | vs native |\n|---|---|---:|---:|---:|---:|\n",
@@ -233,6 +234,33 @@ pub fn run() -> Result<()> {
         num(&ui["p95_frame_interval_ms"]),
         num(&ui["virtual_ms_per_wall_ms"]),
     );
+    let rate = |r: &std::result::Result<f64, String>| match r {
+        Ok(v) => format!("{v:.0}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    let ratio = |mine: &std::result::Result<f64, String>,
+                 theirs: &std::result::Result<f64, String>| {
+        match (mine, theirs) {
+            (Ok(a), Ok(b)) if *b > 0.0 => format!("{:.1}×", a / b),
+            _ => "—".into(),
+        }
+    };
+    let mut endpoint_table = String::from(
+        "| server | PutRecords records/s | GetRecords records/s | shardlab vs it (put) | shardlab vs it (get) |\n|---|---:|---:|---:|---:|\n",
+    );
+    if let Some(mine) = endpoints.first() {
+        for m in &endpoints {
+            let _ = writeln!(
+                endpoint_table,
+                "| {} | {} | {} | {} | {} |",
+                m.server,
+                rate(&m.put),
+                rate(&m.get),
+                ratio(&mine.put, &m.put),
+                ratio(&mine.get, &m.get)
+            );
+        }
+    }
     let date = first_line(Command::new("date").args(["-u", "+%Y-%m-%d"]));
     let doc = format!(
         "# Benchmarks\n\n\
@@ -258,10 +286,18 @@ pub fn run() -> Result<()> {
          per tick and a barrier.\n\n{table}\n\
          ## Shard workers\n\n\
          `ingest-16-shards` in Chromium with the shards on 1, 2, 4 and 8 workers (same run). \
-         Target: 4 workers at least 1.8× one worker on a 2-core machine.\n\n{workers}\n{extras_text}",
+         Target: 4 workers at least 1.8× one worker on a 2-core machine.\n\n{workers}\n{extras_text}\n\
+         ## The endpoint against other emulators\n\n\
+         `shardlab serve --no-limits`, kinesalite (npm, in memory, `--createStreamMs 0`) and ferrokinesis \
+         (crates.io, `--create-stream-ms 0`), one after the other, each under the same load from `wrk` \
+         (1 thread, 4 connections, 10 s; on the same 2 cores as the server): PutRecords of 500 records × 100 bytes \
+         with keys spread over a 16-shard stream, then GetRecords with `Limit` 1,000 from one shard's \
+         TRIM_HORIZON iterator. Every response must be a 2xx, or the figure reads \"failed\". \
+         Targets: at least 20× kinesalite and 3× ferrokinesis. The other emulators are installed for the \
+         benchmark only, under `target/bench-tools/`.\n\n{endpoint_table}",
         machine()
     );
-    println!("\n{table}\n{workers}\n{extras_text}");
+    println!("\n{table}\n{workers}\n{extras_text}\n{endpoint_table}");
     std::fs::write(root().join("BENCHMARKS.md"), doc)
         .map_err(|e| format!("could not write BENCHMARKS.md: {e}"))?;
     eprintln!("xtask: wrote BENCHMARKS.md");

@@ -14,6 +14,7 @@
 
 mod bench;
 mod clients;
+mod endpoints;
 mod serve;
 mod setup;
 mod site;
