@@ -38,11 +38,10 @@ fn header(name: &str, value: &str) -> Header {
 
 /// The HTTP response for an API result: 200 with the JSON body (empty for
 /// operations that return nothing), or AWS's error body and status.
-pub fn respond(result: Result<Value, ApiError>, request_id: u64) -> (u16, Vec<u8>) {
+pub fn respond(result: Result<Vec<u8>, ApiError>, request_id: u64) -> (u16, Vec<u8>) {
     let _ = request_id;
     match result {
-        Ok(Value::Null) => (200, Vec::new()),
-        Ok(v) => (200, v.to_string().into_bytes()),
+        Ok(body) => (200, body),
         Err(e) => {
             let body = match &e {
                 ApiError::InternalFailure(m) if m.is_empty() => json!({"__type": e.name()}),
@@ -110,7 +109,7 @@ impl Service {
                     Err(e) => Err(e),
                 },
                 Some(op) => match self.kinesis.lock() {
-                    Ok(mut k) => k.call_bytes(op, &body, now_ms()),
+                    Ok(mut k) => k.serve_bytes(op, &body, now_ms()),
                     Err(_) => Err(ApiError::InternalFailure(String::new())),
                 },
                 None => Err(ApiError::UnknownOperation(format!(
@@ -238,6 +237,6 @@ mod tests {
             serde_json::from_slice::<Value>(&body).unwrap(),
             json!({"__type": "InternalFailure"})
         );
-        assert_eq!(respond(Ok(Value::Null), 0), (200, Vec::new()));
+        assert_eq!(respond(Ok(Vec::new()), 0), (200, Vec::new()));
     }
 }

@@ -11,6 +11,7 @@
 //! backwards (an earlier `now_ms` is treated as the latest one seen).
 
 mod fanout;
+mod output;
 mod request;
 mod token;
 
@@ -28,6 +29,8 @@ use crate::{
     CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
 pub use fanout::Subscription;
+pub use output::Output;
+use output::{GetRecordsOutput, PutRecordsResponse, PutResultJson, RecordJson};
 
 pub use request::Validation;
 use request::{is_decimal, is_name, Body, HASH_KEY_PATTERN, SEQUENCE_NUMBER_PATTERN};
@@ -576,9 +579,18 @@ impl Kinesis {
         planned: Planned,
         results: Vec<ShardOpResult>,
     ) -> Result<Value, ApiError> {
+        self.finish_output(planned, results).map(Output::into_value)
+    }
+
+    /// Finishes a planned call; the response typed where that is cheaper.
+    pub fn finish_output(
+        &mut self,
+        planned: Planned,
+        results: Vec<ShardOpResult>,
+    ) -> Result<Output, ApiError> {
         let own: Vec<ShardOpResult> = results.into_iter().skip(planned.own).collect();
         match planned.finish {
-            Finish::Ready(v) => Ok(v),
+            Finish::Ready(v) => Ok(Output::Value(v)),
             Finish::Put {
                 stream,
                 single,
@@ -600,7 +612,9 @@ impl Kinesis {
                         position: *position,
                         issued_ms: self.now_ms,
                     };
-                    Ok(json!({ "ShardIterator": token.encode(self.config.token_secret) }))
+                    Ok(Output::Value(
+                        json!({ "ShardIterator": token.encode(self.config.token_secret) }),
+                    ))
                 }
                 Some(ShardOpResult::Throttled) => {
                     Err(ApiError::ProvisionedThroughputExceeded(format!(
@@ -616,9 +630,9 @@ impl Kinesis {
     }
 
     /// Runs a planned call on the in-process shards.
-    fn run_local(&mut self, mut planned: Planned) -> Result<Value, ApiError> {
+    fn run_local(&mut self, mut planned: Planned) -> Result<Output, ApiError> {
         let results = self.local.run(planned.take_ops());
-        self.finish(planned, results)
+        self.finish_output(planned, results)
     }
 
     pub fn config(&self) -> &KinesisConfig {
@@ -632,6 +646,17 @@ impl Kinesis {
         request: &Value,
         now_ms: u64,
     ) -> Result<Value, ApiError> {
+        self.call_output(operation, request, now_ms)
+            .map(Output::into_value)
+    }
+
+    /// `call`, with the response as an [`Output`].
+    pub fn call_output(
+        &mut self,
+        operation: &str,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<Output, ApiError> {
         let planned = match self.plan(operation, request, now_ms) {
             Ok(p) => p,
             Err(e) => {
@@ -685,6 +710,21 @@ impl Kinesis {
         body: &[u8],
         now_ms: u64,
     ) -> Result<Value, ApiError> {
+        self.serve(operation, body, now_ms).map(Output::into_value)
+    }
+
+    /// Request body in, response body out: what the endpoint serves
+    /// (empty for calls that answer with no body).
+    pub fn serve_bytes(
+        &mut self,
+        operation: &str,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.serve(operation, body, now_ms).map(|o| o.to_bytes())
+    }
+
+    fn serve(&mut self, operation: &str, body: &[u8], now_ms: u64) -> Result<Output, ApiError> {
         let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
@@ -692,7 +732,7 @@ impl Kinesis {
                 ApiError::Serialization(format!("the request body is not valid JSON: {e}"))
             })?
         };
-        self.call(operation, &value, now_ms)
+        self.call_output(operation, &value, now_ms)
     }
 
     /// Finishes transitions that are due.
@@ -1643,17 +1683,17 @@ impl Kinesis {
         name: &str,
         single: bool,
         out: PutRecordsOutput,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Output, ApiError> {
         if single {
             return match out.records.first() {
                 Some(PutRecordsResult::Accepted {
                     shard_index,
                     sequence_number,
-                }) => Ok(json!({
+                }) => Ok(Output::Value(json!({
                     "ShardId": shard_id(*shard_index),
                     "SequenceNumber": sequence_number.to_string(),
                     "EncryptionType": "NONE",
-                })),
+                }))),
                 Some(PutRecordsResult::Throttled { shard_index }) => {
                     Err(ApiError::ProvisionedThroughputExceeded(
                         self.throttled_message(name, *shard_index),
@@ -1662,27 +1702,27 @@ impl Kinesis {
                 None => Err(ApiError::InternalFailure("Internal Service Failure".into())),
             };
         }
-        let results: Vec<Value> = out
+        let records = out
             .records
             .iter()
             .map(|r| match r {
                 PutRecordsResult::Accepted {
                     shard_index,
                     sequence_number,
-                } => json!({
-                    "ShardId": shard_id(*shard_index),
-                    "SequenceNumber": sequence_number.to_string(),
-                }),
-                PutRecordsResult::Throttled { shard_index } => json!({
-                    "ErrorCode": "ProvisionedThroughputExceededException",
-                    "ErrorMessage": self.throttled_message(name, *shard_index),
-                }),
+                } => PutResultJson::Accepted {
+                    sequence_number: sequence_number.to_string(),
+                    shard_id: shard_id(*shard_index),
+                },
+                PutRecordsResult::Throttled { shard_index } => PutResultJson::Failed {
+                    error_code: "ProvisionedThroughputExceededException",
+                    error_message: self.throttled_message(name, *shard_index),
+                },
             })
             .collect();
-        Ok(json!({
-            "FailedRecordCount": out.failed_record_count,
-            "Records": results,
-            "EncryptionType": "NONE",
+        Ok(Output::Puts(PutRecordsResponse {
+            encryption_type: "NONE",
+            failed_record_count: u64::from(out.failed_record_count),
+            records,
         }))
     }
 
@@ -2021,12 +2061,7 @@ impl Kinesis {
     }
 
     fn record_json(r: &StoredRecord) -> Value {
-        json!({
-            "SequenceNumber": r.sequence_number.to_string(),
-            "ApproximateArrivalTimestamp": epoch_secs(r.arrival_ms),
-            "Data": BASE64.encode(&r.data),
-            "PartitionKey": r.partition_key,
-        })
+        serde_json::to_value(RecordJson::from(r.clone())).unwrap_or(Value::Null)
     }
 
     fn get_records(&mut self, body: &Body) -> Result<Finish, ApiError> {
@@ -2079,7 +2114,7 @@ impl Kinesis {
         &mut self,
         it: IteratorToken,
         result: Option<ShardOpResult>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Output, ApiError> {
         let now = self.now_ms;
         let batch = match result {
             Some(ShardOpResult::Read(batch)) => batch,
@@ -2093,30 +2128,30 @@ impl Kinesis {
             }
             _ => return Err(ApiError::InternalFailure("Internal Service Failure".into())),
         };
-        let records: Vec<Value> = batch.records.iter().map(Self::record_json).collect();
         let behind = batch
             .next_arrival_ms
             .map_or(0, |arrival| now.saturating_sub(arrival));
-        let next = IteratorToken {
-            position: batch.next_index,
-            issued_ms: now,
-            ..it.clone()
-        };
-        let mut out = json!({
-            "Records": records,
-            "MillisBehindLatest": behind,
-        });
-        if batch.at_shard_end {
+        let (child_shards, next_shard_iterator) = if batch.at_shard_end {
             let children = self
                 .streams
                 .get(&it.stream_name)
                 .map(|s| Self::child_shards(s, it.shard_index))
                 .unwrap_or_default();
-            out["ChildShards"] = Value::Array(children);
+            (Some(children), None)
         } else {
-            out["NextShardIterator"] = json!(next.encode(self.config.token_secret));
-        }
-        Ok(out)
+            let next = IteratorToken {
+                position: batch.next_index,
+                issued_ms: now,
+                ..it
+            };
+            (None, Some(next.encode(self.config.token_secret)))
+        };
+        Ok(Output::Records(GetRecordsOutput {
+            child_shards,
+            millis_behind_latest: behind,
+            next_shard_iterator,
+            records: batch.records.into_iter().map(RecordJson::from).collect(),
+        }))
     }
 
     // ---- resharding --------------------------------------------------------
