@@ -40,26 +40,39 @@ type U192 = [u64; 3];
 
 impl SequenceNumber {
     fn to_bits(self) -> U192 {
-        // Lay the hex digits out as a string of nibbles, then pack them; the
-        // layout table above reads directly off this.
-        let mut nibbles: Vec<u8> = Vec::with_capacity(48);
-        let mut push = |value: u64, digits: usize| {
-            for i in (0..digits).rev() {
-                nibbles.push(((value >> (4 * i)) & 0xf) as u8);
-            }
-        };
-        push(2, 1);
-        push(self.shard_created_secs & 0xf_ffff_ffff, 9);
-        push(u64::from(self.shard_index) & 0xf, 1);
-        push(self.sequence_index & CLOSING_SEQUENCE_INDEX, 16);
-        push(0, 2);
-        push(self.arrival_secs & 0xf_ffff_ffff, 9);
-        push(u64::from(self.shard_index), 8);
-        push(2, 1);
+        // The hex digits of the layout table above, most significant
+        // first, shifted into a 192-bit value (47 nibbles, right-aligned).
+        let fields: [(u64, u32); 8] = [
+            (2, 1),
+            (self.shard_created_secs & 0xf_ffff_ffff, 9),
+            (u64::from(self.shard_index) & 0xf, 1),
+            (self.sequence_index & CLOSING_SEQUENCE_INDEX, 16),
+            (0, 2),
+            (self.arrival_secs & 0xf_ffff_ffff, 9),
+            (u64::from(self.shard_index), 8),
+            (2, 1),
+        ];
         let mut bits = [0u64; 3];
-        // 47 nibbles, right-aligned in 48.
-        for (i, nibble) in std::iter::once(0).chain(nibbles).enumerate() {
-            bits[i / 16] |= u64::from(nibble) << (4 * (15 - i % 16));
+        for (value, digits) in fields {
+            let shift = 4 * digits;
+            let value = if shift == 64 {
+                value
+            } else {
+                value & ((1u64 << shift) - 1)
+            };
+            // bits = bits << shift | value, with 0 < shift <= 64.
+            let carry = |hi: u64, lo: u64| {
+                if shift == 64 {
+                    lo
+                } else {
+                    (hi << shift) | (lo >> (64 - shift))
+                }
+            };
+            bits = [
+                carry(bits[0], bits[1]),
+                carry(bits[1], bits[2]),
+                carry(bits[2], 0) | value,
+            ];
         }
         bits
     }
@@ -113,28 +126,57 @@ impl SequenceNumber {
 
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Repeated division by 10^19 turns the 192-bit value into decimal.
-        const CHUNK: u64 = 10_000_000_000_000_000_000;
-        let mut bits = self.to_bits();
-        let mut chunks = Vec::with_capacity(4);
-        while bits != [0; 3] {
-            let mut rem: u128 = 0;
-            for limb in bits.iter_mut() {
-                let v = (rem << 64) | u128::from(*limb);
-                *limb = (v / u128::from(CHUNK)) as u64;
-                rem = v % u128::from(CHUNK);
-            }
-            chunks.push(rem as u64);
+        // Decimal by repeated division of six 32-bit limbs by 10^9: u64
+        // arithmetic by a constant, which compilers turn into multiplies.
+        const BILLION: u64 = 1_000_000_000;
+        let bits = self.to_bits();
+        let mut limbs = [0u32; 6];
+        for (i, limb) in bits.iter().enumerate() {
+            limbs[2 * i] = (limb >> 32) as u32;
+            limbs[2 * i + 1] = *limb as u32;
         }
-        let mut out = String::with_capacity(57);
-        for (i, chunk) in chunks.iter().rev().enumerate() {
-            if i == 0 {
-                out.push_str(&chunk.to_string());
+        // 192 bits are at most 58 decimal digits: 7 groups of 9.
+        let mut groups = [0u32; 7];
+        let mut n = 0;
+        let mut start = 0;
+        while n < groups.len() {
+            // Leading limbs that reached zero stay zero.
+            while start < limbs.len() && limbs[start] == 0 {
+                start += 1;
+            }
+            if start == limbs.len() {
+                break;
+            }
+            let mut rem = 0u64;
+            for limb in limbs[start..].iter_mut() {
+                let v = (rem << 32) | u64::from(*limb);
+                *limb = (v / BILLION) as u32;
+                rem = v % BILLION;
+            }
+            groups[n] = rem as u32;
+            n += 1;
+        }
+        let mut out = [b'0'; 63];
+        let mut len = 0;
+        for (i, &group) in groups[..n.max(1)].iter().rev().enumerate() {
+            let mut digits = [b'0'; 9];
+            let mut g = group;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (g % 10) as u8;
+                g /= 10;
+            }
+            // The leading group without its leading zeros.
+            let skip = if i == 0 {
+                digits.iter().take(8).take_while(|&&d| d == b'0').count()
             } else {
-                out.push_str(&format!("{chunk:019}"));
-            }
+                0
+            };
+            let part = &digits[skip..];
+            out[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
         }
-        f.write_str(&out)
+        // Only ASCII digits were written.
+        f.write_str(std::str::from_utf8(&out[..len]).unwrap_or_default())
     }
 }
 
@@ -180,6 +222,44 @@ mod tests {
         let text = seq.to_string();
         assert_eq!(text.len(), 56, "{text}");
         assert_eq!(SequenceNumber::parse(&text), Some(seq));
+    }
+
+    /// The decimal digits, computed the slow way: 192-bit value by value.
+    fn reference_decimal(seq: SequenceNumber) -> String {
+        let bits = seq.to_bits();
+        let mut digits = Vec::new();
+        let mut n = bits;
+        while n != [0; 3] {
+            let mut rem: u128 = 0;
+            for limb in n.iter_mut() {
+                let v = (rem << 64) | u128::from(*limb);
+                *limb = (v / 10) as u64;
+                rem = v % 10;
+            }
+            digits.push(b'0' + rem as u8);
+        }
+        digits.reverse();
+        String::from_utf8(digits).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn display_is_the_decimal_value_and_parses_back(
+            created in 0u64..0xf_ffff_ffff,
+            shard in 0u32..u32::MAX,
+            index in 0u64..=CLOSING_SEQUENCE_INDEX,
+            arrival in 0u64..0xf_ffff_ffff,
+        ) {
+            let seq = SequenceNumber {
+                shard_created_secs: created,
+                shard_index: shard,
+                sequence_index: index,
+                arrival_secs: arrival,
+            };
+            let text = seq.to_string();
+            proptest::prop_assert_eq!(&text, &reference_decimal(seq));
+            proptest::prop_assert_eq!(SequenceNumber::parse(&text), Some(seq));
+        }
     }
 
     #[test]

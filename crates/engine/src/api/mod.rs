@@ -1835,22 +1835,32 @@ impl Kinesis {
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
         let s = self.stream_mut(stream)?;
-        // One Put per shard: (shard index, own op index).
-        let mut per_shard: Vec<(u32, usize)> = Vec::new();
-        let mut puts: Vec<(ShardKey, Vec<PutEntry>)> = Vec::new();
-        let mut slots = Vec::with_capacity(routed.len());
-        for (key, partition_key, data) in routed {
+        // Route first and count per shard, so each shard's Put is allocated
+        // once at its size. One Put per shard: (shard index, own op, count).
+        let mut per_shard: Vec<(u32, usize, usize)> = Vec::new();
+        let mut shard_of = Vec::with_capacity(routed.len());
+        for (key, _, _) in &routed {
             let shard_index = s
-                .route(key)
+                .route(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-            let op = match per_shard.iter().find(|(i, _)| *i == shard_index) {
-                Some((_, op)) => *op,
+            let op = match per_shard.iter_mut().find(|(i, _, _)| *i == shard_index) {
+                Some((_, op, count)) => {
+                    *count += 1;
+                    *op
+                }
                 None => {
-                    per_shard.push((shard_index, puts.len()));
-                    puts.push((s.key(shard_index), Vec::new()));
-                    puts.len() - 1
+                    per_shard.push((shard_index, per_shard.len(), 1));
+                    per_shard.len() - 1
                 }
             };
+            shard_of.push((shard_index, op));
+        }
+        let mut puts: Vec<(ShardKey, Vec<PutEntry>)> = per_shard
+            .iter()
+            .map(|(i, _, count)| (s.key(*i), Vec::with_capacity(*count)))
+            .collect();
+        let mut slots = Vec::with_capacity(routed.len());
+        for ((_, partition_key, data), (shard_index, op)) in routed.into_iter().zip(shard_of) {
             slots.push((op, puts[op].1.len(), shard_index));
             if s.mode == StreamMode::OnDemand {
                 *s.demand.entry(shard_index).or_default() +=
