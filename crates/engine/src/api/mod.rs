@@ -1710,7 +1710,7 @@ impl Kinesis {
                     shard_index,
                     sequence_number,
                 } => PutResultJson::Accepted {
-                    sequence_number: sequence_number.to_string(),
+                    sequence_number: *sequence_number,
                     shard_id: shard_id(*shard_index),
                 },
                 PutRecordsResult::Throttled { shard_index } => PutResultJson::Failed {

@@ -4,11 +4,11 @@
 //! JSON map per record on the hot path. Field names and order are AWS's
 //! JSON 1.1 members, alphabetical as every other response here.
 
-use base64::Engine as _;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::shard::StoredRecord;
+use crate::SequenceNumber;
 
 /// A call's response.
 pub enum Output {
@@ -39,8 +39,17 @@ impl Output {
     }
 }
 
+/// Base64 written straight into the output, without a string per record.
 fn base64<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+    s.collect_str(&base64::display::Base64Display::new(
+        data,
+        &base64::engine::general_purpose::STANDARD,
+    ))
+}
+
+/// The 56-digit decimal written straight into the output.
+fn decimal<S: Serializer>(seq: &SequenceNumber, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(seq)
 }
 
 /// One record as GetRecords and SubscribeToShard deliver it.
@@ -52,7 +61,8 @@ pub struct RecordJson {
     #[serde(serialize_with = "base64")]
     pub data: Vec<u8>,
     pub partition_key: String,
-    pub sequence_number: String,
+    #[serde(serialize_with = "decimal")]
+    pub sequence_number: SequenceNumber,
 }
 
 impl From<StoredRecord> for RecordJson {
@@ -61,7 +71,7 @@ impl From<StoredRecord> for RecordJson {
             approximate_arrival_timestamp: r.arrival_ms as f64 / 1000.0,
             data: r.data,
             partition_key: r.partition_key,
-            sequence_number: r.sequence_number.to_string(),
+            sequence_number: r.sequence_number,
         }
     }
 }
@@ -83,7 +93,8 @@ pub struct GetRecordsOutput {
 pub enum PutResultJson {
     #[serde(rename_all = "PascalCase")]
     Accepted {
-        sequence_number: String,
+        #[serde(serialize_with = "decimal")]
+        sequence_number: SequenceNumber,
         shard_id: String,
     },
     #[serde(rename_all = "PascalCase")]
