@@ -47,12 +47,13 @@ const clockMs = async () => {
   return Math.round(((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000);
 };
 
-async function createStream({ shards, rate, seed }) {
+async function createStream({ shards, rate, seed, consumerPollMs = 0 }) {
   const before = (await page.getByTestId('stream-name').count()) ? await text('digest') : null;
   await page.fill('#stream-name', 'clickstream');
   await page.fill('#shard-count', String(shards));
   await page.fill('#rate', String(rate));
   await page.fill('#seed', String(seed));
+  await page.fill('#consumer-poll', String(consumerPollMs));
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
   await page.waitForFunction(
@@ -178,6 +179,17 @@ test('split and merge from the shard table', async () => {
   assert.ok(counts[0] > 0 && counts[4] > 0 && counts[5] > 0 && counts[6] > 0, `${counts}`);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'resharded-stream.png'), fullPage: true });
+});
+
+test('a consumer application reads the stream and shows how far behind it is', async () => {
+  await createStream({ shards: 2, rate: 1000, seed: 7, consumerPollMs: 200 });
+  for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:01.0');
+  const delivered = int(await text('consumer-delivered-0'));
+  const accepted = int(await text('stat-accepted'));
+  assert.ok(delivered > 0 && delivered <= accepted, `${delivered} of ${accepted}`);
+  assert.match(await text('consumer-lag-0'), /^\d[\d,]* ms$/);
+  assert.match(await page.getByTestId('consumer-0').innerText(), /consumer-app\s*· GetRecords every 200 ms on each of 2 shards/);
 });
 
 test('bad input gets a clear error', async () => {

@@ -24,6 +24,7 @@ pub fn ingest_16_shards() -> Workload {
             shard_count: 16,
             seed: 7,
             rate_per_sec: 16_000,
+            consumers: Vec::new(),
         },
         ticks: 600,
     }

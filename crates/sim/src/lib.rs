@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod clock;
+pub mod consumer;
 pub mod control;
 pub mod durability;
 pub mod host;

@@ -18,6 +18,7 @@ use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
+use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MIN_POLL_MS};
 use crate::producer::{Producer, MAX_RATE_PER_SEC};
 use crate::rng::fnv1a64_extend;
 use crate::SimError;
@@ -37,7 +38,13 @@ pub struct Scenario {
     pub shard_count: u32,
     pub seed: u64,
     pub rate_per_sec: u64,
+    /// Consumer applications reading the stream (none by default).
+    #[serde(default)]
+    pub consumers: Vec<ConsumerSpec>,
 }
+
+/// At most this many consumer applications per stream in the playground.
+pub const MAX_CONSUMERS: usize = 8;
 
 impl Scenario {
     /// Checks the scenario with the rules and messages of CreateStream.
@@ -71,6 +78,26 @@ impl Scenario {
                 "producer rate {} records/s is above the playground's maximum of {MAX_RATE_PER_SEC}",
                 self.rate_per_sec
             )));
+        }
+        if self.consumers.len() > MAX_CONSUMERS {
+            return Err(SimError::Scenario(format!(
+                "{} consumer applications; the playground runs at most {MAX_CONSUMERS}",
+                self.consumers.len()
+            )));
+        }
+        for (i, c) in self.consumers.iter().enumerate() {
+            if c.name.is_empty() || self.consumers[..i].iter().any(|o| o.name == c.name) {
+                return Err(SimError::Scenario(format!(
+                    "consumer {} needs a name of its own",
+                    i + 1
+                )));
+            }
+            if c.poll_ms < MIN_POLL_MS {
+                return Err(SimError::Scenario(format!(
+                    "consumer {} polls every {} ms; the shortest interval is {MIN_POLL_MS} ms",
+                    c.name, c.poll_ms
+                )));
+            }
         }
         Ok(())
     }
@@ -108,7 +135,10 @@ pub struct Snapshot {
     pub rate_per_sec: u64,
     pub records_produced: u64,
     pub shards: Vec<ShardView>,
-    /// FNV-1a over every record and its outcome, in shard order per tick.
+    /// The consumer applications' progress.
+    pub consumers: Vec<ConsumerView>,
+    /// FNV-1a over every record and its outcome, in request order, and
+    /// every consumer delivery.
     pub digest: String,
 }
 
@@ -130,6 +160,12 @@ enum CallKind {
     Put(Vec<(u64, u64)>),
     /// A control-plane call (CreateStream, SplitShard, MergeShards).
     Control(&'static str),
+    /// A consumer's GetShardIterator or GetRecords on a shard.
+    Consume {
+        consumer: usize,
+        shard: u32,
+        read: Read,
+    },
 }
 
 /// A tick in flight: its planned calls and where each shard operation went.
@@ -150,6 +186,7 @@ pub struct Simulation {
     shards: Vec<ShardInfo>,
     /// Control-plane calls planned between ticks, sent with the next tick.
     queued: Vec<(Planned, CallKind)>,
+    consumers: Vec<Consumer>,
     now_ms: u64,
     producer: Producer,
     hosts: u32,
@@ -196,9 +233,16 @@ impl Simulation {
         let shards = kinesis
             .shard_infos(&scenario.stream_name)
             .unwrap_or_default();
+        let open: Vec<u32> = shards.iter().map(|s| s.key.shard_index).collect();
+        let consumers = scenario
+            .consumers
+            .iter()
+            .map(|spec| Consumer::new(spec.clone(), open.iter().copied(), SCENARIO_EPOCH_MS))
+            .collect();
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
+            consumers,
             now_ms: SCENARIO_EPOCH_MS,
             producer: Producer::new(
                 scenario.seed,
@@ -415,6 +459,39 @@ impl Simulation {
                     .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
             calls.push((planned, CallKind::Put(prints)));
         }
+        // Consumers read what is there at the end of the interval. On a
+        // shard, the consumer served longest ago goes first, so consumers
+        // sharing its 5 reads/s share them fairly.
+        let now = self.now_ms;
+        let mut due: Vec<(u64, usize, u32, Read, serde_json::Value)> = Vec::new();
+        for (c, consumer) in self.consumers.iter().enumerate() {
+            for (shard, read, request, served_ms) in consumer.due(&self.scenario.stream_name, now) {
+                due.push((served_ms, c, shard, read, request));
+            }
+        }
+        due.sort_by_key(|(served_ms, c, shard, _, _)| (*shard, *served_ms, *c));
+        for (_, c, shard, read, request) in due {
+            let operation = match read {
+                Read::Iterator => "GetShardIterator",
+                Read::Records => "GetRecords",
+            };
+            match self.kinesis.plan(operation, &request, now) {
+                Ok(planned) => calls.push((
+                    planned,
+                    CallKind::Consume {
+                        consumer: c,
+                        shard,
+                        read,
+                    },
+                )),
+                // Refused before reaching the shard (an expired iterator, a
+                // shard gone): the consumer recovers.
+                Err(e) => {
+                    self.consumers[c].finish(shard, read, Err(e), now);
+                }
+            }
+            self.consumers[c].polled(shard, now);
+        }
         self.kinesis.set_now(self.now_ms);
         Ok(self.dispatch(calls))
     }
@@ -492,6 +569,24 @@ impl Simulation {
         for ((planned, kind), results) in flight.calls.into_iter().zip(results) {
             let prints = match kind {
                 CallKind::Put(prints) => prints,
+                CallKind::Consume {
+                    consumer,
+                    shard,
+                    read,
+                } => {
+                    let outcome = self.kinesis.finish_output(planned, results);
+                    if let Some(c) = self.consumers.get_mut(consumer) {
+                        for seq in c.finish(shard, read, outcome, flight.now_ms) {
+                            self.digest =
+                                fnv1a64_extend(self.digest, &(consumer as u64).to_le_bytes());
+                            self.digest =
+                                fnv1a64_extend(self.digest, &seq.shard_index.to_le_bytes());
+                            self.digest =
+                                fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+                        }
+                    }
+                    continue;
+                }
                 CallKind::Control(operation) => {
                     // A control call's response is observable: fold it in.
                     let response = self.kinesis.finish(planned, results)?;
@@ -600,6 +695,7 @@ impl Simulation {
             rate_per_sec: self.scenario.rate_per_sec,
             records_produced: self.producer.produced(),
             shards,
+            consumers: self.consumers.iter().map(Consumer::view).collect(),
             digest: format!("{:016x}", self.digest),
         }
     }

@@ -12,6 +12,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         shard_count: shards,
         seed,
         rate_per_sec: rate,
+        consumers: Vec::new(),
     }
 }
 
@@ -152,7 +153,7 @@ const PINNED_PER_SHARD: [u64; 2] = [147, 153];
 const PINNED_DIGEST: &str = "63678a6b45860012";
 
 /// The playground's default stream (clickstream, 4 shards, seed 42,
-/// 2,000 records/s) after five 100 ms steps. The end-to-end test
+/// 2,000 records/s), without its consumer, after five 100 ms steps. The end-to-end test
 /// (`web/e2e/site.test.mjs`) steps the built site the same way and expects
 /// these figures, so the browser shows what the native engine computes.
 #[test]
@@ -350,4 +351,109 @@ fn planning_ahead_gives_the_same_run() {
             read_back(&plain, &mut plain_host).unwrap()
         );
     }
+}
+
+fn with_consumers(mut s: Scenario, polls: &[u64]) -> Scenario {
+    s.consumers = polls
+        .iter()
+        .enumerate()
+        .map(|(i, &poll_ms)| shardlab_sim::consumer::ConsumerSpec {
+            name: format!("app-{i}"),
+            poll_ms,
+            start: shardlab_sim::consumer::StartAt::TrimHorizon,
+        })
+        .collect();
+    s
+}
+
+/// Runs with the resharding script (when `reshard`), then stops the
+/// producer and lets the consumers catch up.
+fn run_and_drain(s: Scenario, hosts: u32, reshard: bool) -> (Simulation, InProcessHost) {
+    run_with(s, hosts, 80, |t, sim, _| {
+        if reshard {
+            shardlab_sim::bench::split_merge_split(t, sim).unwrap();
+        }
+        if t == 60 {
+            sim.set_rate(0).unwrap();
+        }
+    })
+}
+
+#[test]
+fn a_consumer_gets_every_record_once_in_order_across_splits_and_merges() {
+    for reshard in [false, true] {
+        let (sim, mut host) =
+            run_and_drain(with_consumers(scenario(4, 2_500, 5), &[200]), 2, reshard);
+        let snap = sim.snapshot();
+        let app = &snap.consumers[0];
+        let read = read_back(&sim, &mut host).unwrap();
+        let stored: u64 = read.iter().map(|s| s.records).sum();
+        let accepted: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+        assert_eq!(stored, accepted);
+        assert!(stored > 14_900, "{stored}");
+        assert_eq!(app.delivered, stored, "reshard: {reshard}");
+        assert_eq!(app.throttled, 0);
+        // Per shard, exactly what the shard holds; closed ones read to the end.
+        for (shard, r) in snap.shards.iter().zip(&read) {
+            let mine = app
+                .shards
+                .iter()
+                .find(|s| s.shard_id == shard.shard_id)
+                .unwrap();
+            assert_eq!(mine.delivered, r.records, "{}", shard.shard_id);
+            assert_eq!(mine.done, !shard.open, "{}", shard.shard_id);
+            assert_eq!(mine.lag_ms, 0);
+        }
+    }
+}
+
+#[test]
+fn two_consumers_polling_fast_share_the_read_limit_and_get_throttled() {
+    let (sim, _) = run_and_drain(with_consumers(scenario(2, 500, 5), &[100, 100]), 2, false);
+    let snap = sim.snapshot();
+    // 20 GetRecords/s per shard against AWS's 5: many of each consumer's
+    // 160 calls are refused, yet every record arrives, later.
+    let accepted: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+    for app in &snap.consumers {
+        assert!(app.throttled * 3 > 160, "{app:?}");
+        assert_eq!(app.delivered, accepted, "{app:?}");
+    }
+}
+
+#[test]
+fn consumers_do_not_change_with_the_number_of_hosts_or_planning_ahead() {
+    let s = with_consumers(scenario(4, 3_000, 8), &[200, 1000]);
+    let (one, _) = run_and_drain(s.clone(), 1, true);
+    let (four, _) = run_and_drain(s.clone(), 4, true);
+    assert_eq!(one.snapshot().digest, four.snapshot().digest);
+    assert_eq!(one.snapshot().consumers, four.snapshot().consumers);
+    let mut sim = Simulation::with_hosts(s, 4).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    run_ticks_planning_ahead(&mut sim, &mut host, 80, 100, |t, sim| {
+        shardlab_sim::bench::split_merge_split(t, sim).unwrap();
+        if t == 60 {
+            sim.set_rate(0).unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(sim.snapshot(), four.snapshot());
+    // Without consumers the digest is the producer's alone.
+    assert_ne!(
+        one.snapshot().digest,
+        run_and_drain(scenario(4, 3_000, 8), 1, true)
+            .0
+            .snapshot()
+            .digest
+    );
+}
+
+#[test]
+fn bad_consumers_are_refused() {
+    let err = |s: Scenario| Simulation::new(s).err().unwrap().to_string();
+    assert!(err(with_consumers(scenario(1, 1, 1), &[50])).contains("shortest interval is 100 ms"));
+    let mut twins = with_consumers(scenario(1, 1, 1), &[200, 200]);
+    twins.consumers[1].name = "app-0".into();
+    assert!(err(twins).contains("needs a name of its own"));
+    assert!(err(with_consumers(scenario(1, 1, 1), &[200; 9])).contains("at most 8"));
 }

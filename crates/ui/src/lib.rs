@@ -23,6 +23,8 @@ pub struct StreamForm {
     pub shard_count: String,
     pub seed: String,
     pub rate_per_sec: String,
+    /// A consumer application's poll interval in ms; empty or 0: none.
+    pub consumer_poll_ms: String,
 }
 
 impl Default for StreamForm {
@@ -32,6 +34,7 @@ impl Default for StreamForm {
             shard_count: "4".into(),
             seed: "42".into(),
             rate_per_sec: "2000".into(),
+            consumer_poll_ms: "200".into(),
         }
     }
 }
@@ -49,11 +52,26 @@ impl StreamForm {
             "The seed must be a whole number from 0 to 18446744073709551615.".to_string()
         })?;
         let rate_per_sec = parse_rate(&self.rate_per_sec)?;
+        let poll = self.consumer_poll_ms.trim();
+        let consumers = match poll {
+            "" | "0" => Vec::new(),
+            text => {
+                let poll_ms = text.parse::<u64>().map_err(|_| {
+                    "The consumer's poll interval must be a whole number of milliseconds (0 for no consumer).".to_string()
+                })?;
+                vec![shardlab_sim::consumer::ConsumerSpec {
+                    name: "consumer-app".into(),
+                    poll_ms,
+                    start: shardlab_sim::consumer::StartAt::TrimHorizon,
+                }]
+            }
+        };
         let scenario = Scenario {
             stream_name: self.stream_name.trim().to_string(),
             shard_count,
             seed,
             rate_per_sec,
+            consumers,
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)

@@ -121,6 +121,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { field("Shards", "1 to 32; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", "records per second, random partition keys", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
+            { field("Consumer polls every", "ms between GetRecords per shard; 0 for no consumer", "consumer-poll", "number", form.consumer_poll_ms.clone(), |f, v| f.consumer_poll_ms = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
             </button>
@@ -192,6 +193,7 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 { stat("Ingest", format!("{}/s", thousands(per_second)), "records in the last virtual second", "per-second") }
                 { stat("Stored", bytes(bytes_in), "data + partition keys", "bytes") }
             </div>
+            { consumers_panel(live) }
             { keyspace(live) }
             <div class="table-scroll">
             <table class="shards" data-testid="shards">
@@ -388,6 +390,33 @@ fn workers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                     }
                 }) }
             </div>
+        </div>
+    }
+}
+
+/// Each consumer application: what it has been delivered, how far behind
+/// it is, and how often the shards' read limits refused it.
+fn consumers_panel(live: &LiveStream) -> Html {
+    let consumers = &live.snapshot.consumers;
+    if consumers.is_empty() {
+        return html! {};
+    }
+    html! {
+        <div class="consumers">
+            { for consumers.iter().enumerate().map(|(i, c)| {
+                let reading = c.shards.iter().filter(|s| !s.done).count();
+                html! {
+                    <div class="consumer" data-testid={format!("consumer-{i}")}>
+                        <strong>{ &c.name }</strong>
+                        <span class="muted">{ format!(" · GetRecords every {} ms on each of {} shards", c.poll_ms, reading) }</span>
+                        <span class="consumer-figures">
+                            <span>{"delivered "}<b class="mono" data-testid={format!("consumer-delivered-{i}")}>{ thousands(c.delivered) }</b></span>
+                            <span>{"behind "}<b class="mono" data-testid={format!("consumer-lag-{i}")}>{ format!("{} ms", thousands(c.max_lag_ms)) }</b></span>
+                            <span class={classes!((c.throttled > 0).then_some("bad"))}>{"throttled reads "}<b class="mono">{ thousands(c.throttled) }</b></span>
+                        </span>
+                    </div>
+                }
+            }) }
         </div>
     }
 }

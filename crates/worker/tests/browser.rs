@@ -49,6 +49,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         shard_count: shards,
         seed: 42,
         rate_per_sec: rate,
+        consumers: Vec::new(),
     }
 }
 
@@ -163,12 +164,24 @@ async fn killed_workers_are_restored_and_nothing_acknowledged_is_lost() {
         .contains("error inside it"));
 }
 
-/// Splits and merges while records flow: the same in workers as in process
-/// (children placed on workers by shard index, parents readable).
+/// Splits and merges while records flow and two consumers read: the same
+/// in workers as in process (children placed on workers by shard index,
+/// parents readable, consumers following parents into children).
 #[wasm_bindgen_test]
 async fn resharding_is_the_same_in_workers_as_in_process() {
+    // With two consumer applications reading through it all.
+    let mut s = scenario(4, 2_500);
+    s.consumers = [200, 1000]
+        .iter()
+        .enumerate()
+        .map(|(i, &poll_ms)| shardlab_sim::consumer::ConsumerSpec {
+            name: format!("app-{i}"),
+            poll_ms,
+            start: shardlab_sim::consumer::StartAt::TrimHorizon,
+        })
+        .collect();
     let (calm, workers, _host) = both_ways(
-        scenario(4, 2_500),
+        s,
         50,
         |t, sim| bench::split_merge_split(t, sim).unwrap(),
         |_, _| {},
@@ -177,6 +190,11 @@ async fn resharding_is_the_same_in_workers_as_in_process() {
     assert_eq!(calm.0.shards.len(), 9);
     assert_eq!(calm.0.shards.iter().filter(|s| s.open).count(), 5);
     assert!(calm.1[0].records > 0, "closed parents stay readable");
+    assert!(
+        calm.0.consumers.iter().all(|c| c.delivered > 5_000),
+        "{:?}",
+        calm.0.consumers
+    );
     assert_eq!(workers.0, calm.0);
     assert_eq!(workers.1, calm.1);
 }

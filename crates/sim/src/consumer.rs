@@ -1,0 +1,280 @@
+//! Polling consumer applications: shared-throughput readers, as the KCL
+//! or a Lambda event source mapping read a stream.
+//!
+//! A consumer reads every shard of the stream. On each shard it gets an
+//! iterator (GetShardIterator at its starting position), then calls
+//! GetRecords every `poll_ms` with the iterator the previous call returned.
+//! All its calls go through the Kinesis API like anyone's: they count
+//! against the shard's 5 reads/s and 2 MiB/s, and are throttled beyond.
+//! When a shard has been read to its end (a split or merge closed it,
+//! GetRecords returns `ChildShards` and no next iterator), the consumer
+//! moves on to its children from TRIM_HORIZON, each child once all its
+//! parents are done, so records are delivered in order along every lineage.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use shardlab_engine::api::Output;
+use shardlab_engine::{shard_id, ApiError, SequenceNumber};
+
+/// Where a consumer starts on the shards that are open when it starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartAt {
+    #[default]
+    TrimHorizon,
+    Latest,
+}
+
+/// A consumer application in a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerSpec {
+    pub name: String,
+    /// Milliseconds of virtual time between GetRecords calls on a shard.
+    pub poll_ms: u64,
+    #[serde(default)]
+    pub start: StartAt,
+}
+
+/// The fewest milliseconds between polls the playground allows (AWS:
+/// 5 reads/s per shard, so 200 ms is the fastest sustainable rate).
+pub const MIN_POLL_MS: u64 = 100;
+
+/// What a consumer call was, for finishing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    Iterator,
+    Records,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ShardReader {
+    iterator: Option<String>,
+    next_poll_ms: u64,
+    /// The last sequence number delivered, to resume after it.
+    last: Option<SequenceNumber>,
+    delivered: u64,
+    lag_ms: u64,
+    done: bool,
+    /// Where to start when there is no iterator and nothing delivered yet.
+    start: StartAt,
+    /// When a call of this consumer on this shard last succeeded.
+    served_ms: u64,
+}
+
+/// One consumer application's progress.
+pub struct Consumer {
+    spec: ConsumerSpec,
+    readers: BTreeMap<u32, ShardReader>,
+    /// Children waiting for all their parents to be read to the end.
+    waiting: BTreeMap<u32, Vec<u32>>,
+    delivered: u64,
+    throttled: u64,
+}
+
+/// What the UI shows about one consumer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerView {
+    pub name: String,
+    pub poll_ms: u64,
+    pub delivered: u64,
+    /// Calls refused by the shards' read limits.
+    pub throttled: u64,
+    /// The largest MillisBehindLatest over the shards it reads.
+    pub max_lag_ms: u64,
+    pub shards: Vec<ConsumerShardView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerShardView {
+    pub shard_id: String,
+    pub delivered: u64,
+    pub lag_ms: u64,
+    /// Read to the end of a closed shard.
+    pub done: bool,
+}
+
+fn shard_index(id: &str) -> Option<u32> {
+    id.strip_prefix("shardId-")?.parse().ok()
+}
+
+impl Consumer {
+    /// A consumer that starts at `now_ms` on the shards `open`.
+    pub fn new(spec: ConsumerSpec, open: impl IntoIterator<Item = u32>, now_ms: u64) -> Self {
+        let readers = open
+            .into_iter()
+            .map(|i| {
+                (
+                    i,
+                    ShardReader {
+                        next_poll_ms: now_ms,
+                        start: spec.start,
+                        ..ShardReader::default()
+                    },
+                )
+            })
+            .collect();
+        Consumer {
+            spec,
+            readers,
+            waiting: BTreeMap::new(),
+            delivered: 0,
+            throttled: 0,
+        }
+    }
+
+    pub fn spec(&self) -> &ConsumerSpec {
+        &self.spec
+    }
+
+    /// The calls due by `now_ms`: (shard index, operation, request, when
+    /// a call on the shard last succeeded).
+    pub fn due(&self, stream: &str, now_ms: u64) -> Vec<(u32, Read, Value, u64)> {
+        self.readers
+            .iter()
+            .filter(|(_, r)| !r.done && r.next_poll_ms <= now_ms)
+            .map(|(&i, r)| match &r.iterator {
+                Some(it) => (
+                    i,
+                    Read::Records,
+                    json!({"ShardIterator": it, "Limit": 10_000}),
+                    r.served_ms,
+                ),
+                None => {
+                    let mut request = json!({"StreamName": stream, "ShardId": shard_id(i)});
+                    match (r.last, r.start) {
+                        (Some(seq), _) => {
+                            request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+                            request["StartingSequenceNumber"] = json!(seq.to_string());
+                        }
+                        (None, StartAt::TrimHorizon) => {
+                            request["ShardIteratorType"] = json!("TRIM_HORIZON")
+                        }
+                        (None, StartAt::Latest) => request["ShardIteratorType"] = json!("LATEST"),
+                    }
+                    (i, Read::Iterator, request, r.served_ms)
+                }
+            })
+            .collect()
+    }
+
+    /// A call was planned (or refused at planning): the next poll on the
+    /// shard is one interval later.
+    pub fn polled(&mut self, shard: u32, now_ms: u64) {
+        if let Some(r) = self.readers.get_mut(&shard) {
+            r.next_poll_ms = now_ms + self.spec.poll_ms;
+        }
+    }
+
+    /// Takes a call's outcome; returns the records delivered, as
+    /// (shard, sequence number) in order, for the run digest.
+    pub fn finish(
+        &mut self,
+        shard: u32,
+        read: Read,
+        outcome: Result<Output, ApiError>,
+        now_ms: u64,
+    ) -> Vec<SequenceNumber> {
+        let Some(reader) = self.readers.get_mut(&shard) else {
+            return Vec::new();
+        };
+        if outcome.is_ok() {
+            reader.served_ms = now_ms;
+        }
+        match (read, outcome) {
+            (Read::Iterator, Ok(Output::Value(v))) => {
+                reader.iterator = v["ShardIterator"].as_str().map(str::to_string);
+                Vec::new()
+            }
+            (Read::Records, Ok(Output::Records(out))) => {
+                let seqs: Vec<SequenceNumber> =
+                    out.records.iter().map(|r| r.sequence_number).collect();
+                reader.delivered += seqs.len() as u64;
+                self.delivered += seqs.len() as u64;
+                if let Some(last) = seqs.last() {
+                    reader.last = Some(*last);
+                }
+                reader.lag_ms = out.millis_behind_latest;
+                reader.iterator = out.next_shard_iterator;
+                if let Some(children) = out.child_shards {
+                    reader.done = true;
+                    reader.lag_ms = 0;
+                    self.shard_ended(shard, &children);
+                }
+                seqs
+            }
+            (_, Err(ApiError::ProvisionedThroughputExceeded(_))) => {
+                self.throttled += 1;
+                Vec::new()
+            }
+            (_, Err(ApiError::ExpiredIterator(_))) => {
+                // Start again after the last record delivered.
+                reader.iterator = None;
+                Vec::new()
+            }
+            // A shard that expired before it was read is gone; anything
+            // else is a bug the run digest would show.
+            (_, Err(_)) | (_, Ok(_)) => Vec::new(),
+        }
+    }
+
+    /// `shard` was read to its end: its children start once all their
+    /// parents are done.
+    fn shard_ended(&mut self, shard: u32, children: &[Value]) {
+        for child in children {
+            let Some(c) = child["ShardId"].as_str().and_then(shard_index) else {
+                continue;
+            };
+            let parents: Vec<u32> = child["ParentShards"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p.as_str().and_then(shard_index))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.waiting.entry(c).or_insert(parents);
+        }
+        let done: BTreeSet<u32> = self
+            .readers
+            .iter()
+            .filter(|(_, r)| r.done)
+            .map(|(i, _)| *i)
+            .collect();
+        let ready: Vec<u32> = self
+            .waiting
+            .iter()
+            .filter(|(_, parents)| parents.iter().all(|p| done.contains(p)))
+            .map(|(c, _)| *c)
+            .collect();
+        let next_poll_ms = self.readers.get(&shard).map_or(0, |r| r.next_poll_ms);
+        for c in ready {
+            self.waiting.remove(&c);
+            self.readers.entry(c).or_insert(ShardReader {
+                next_poll_ms,
+                start: StartAt::TrimHorizon,
+                ..ShardReader::default()
+            });
+        }
+    }
+
+    pub fn view(&self) -> ConsumerView {
+        ConsumerView {
+            name: self.spec.name.clone(),
+            poll_ms: self.spec.poll_ms,
+            delivered: self.delivered,
+            throttled: self.throttled,
+            max_lag_ms: self.readers.values().map(|r| r.lag_ms).max().unwrap_or(0),
+            shards: self
+                .readers
+                .iter()
+                .map(|(i, r)| ConsumerShardView {
+                    shard_id: shard_id(*i),
+                    delivered: r.delivered,
+                    lag_ms: r.lag_ms,
+                    done: r.done,
+                })
+                .collect(),
+        }
+    }
+}
