@@ -36,6 +36,17 @@ pub struct ConsumerSpec {
     pub start: StartAt,
 }
 
+impl ConsumerSpec {
+    /// A consumer reading from TRIM_HORIZON every `poll_ms`.
+    pub fn polling(name: impl Into<String>, poll_ms: u64) -> Self {
+        ConsumerSpec {
+            name: name.into(),
+            poll_ms,
+            start: StartAt::TrimHorizon,
+        }
+    }
+}
+
 /// The fewest milliseconds between polls the playground allows (AWS:
 /// 5 reads/s per shard, so 200 ms is the fastest sustainable rate).
 pub const MIN_POLL_MS: u64 = 100;

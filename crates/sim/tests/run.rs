@@ -357,10 +357,8 @@ fn with_consumers(mut s: Scenario, polls: &[u64]) -> Scenario {
     s.consumers = polls
         .iter()
         .enumerate()
-        .map(|(i, &poll_ms)| shardlab_sim::consumer::ConsumerSpec {
-            name: format!("app-{i}"),
-            poll_ms,
-            start: shardlab_sim::consumer::StartAt::TrimHorizon,
+        .map(|(i, &poll_ms)| {
+            shardlab_sim::consumer::ConsumerSpec::polling(format!("app-{i}"), poll_ms)
         })
         .collect();
     s

@@ -59,11 +59,10 @@ impl StreamForm {
                 let poll_ms = text.parse::<u64>().map_err(|_| {
                     "The consumer's poll interval must be a whole number of milliseconds (0 for no consumer).".to_string()
                 })?;
-                vec![shardlab_sim::consumer::ConsumerSpec {
-                    name: "consumer-app".into(),
+                vec![shardlab_sim::consumer::ConsumerSpec::polling(
+                    "consumer-app",
                     poll_ms,
-                    start: shardlab_sim::consumer::StartAt::TrimHorizon,
-                }]
+                )]
             }
         };
         let scenario = Scenario {

@@ -174,10 +174,8 @@ async fn resharding_is_the_same_in_workers_as_in_process() {
     s.consumers = [200, 1000]
         .iter()
         .enumerate()
-        .map(|(i, &poll_ms)| shardlab_sim::consumer::ConsumerSpec {
-            name: format!("app-{i}"),
-            poll_ms,
-            start: shardlab_sim::consumer::StartAt::TrimHorizon,
+        .map(|(i, &poll_ms)| {
+            shardlab_sim::consumer::ConsumerSpec::polling(format!("app-{i}"), poll_ms)
         })
         .collect();
     let (calm, workers, _host) = both_ways(
