@@ -1,7 +1,8 @@
 //! `shardlab`: Shardlab's native command.
 //!
 //! `shardlab serve [--port 4567] [--no-limits]` serves the Kinesis API on
-//! 127.0.0.1 for the AWS CLI, boto3 and the AWS SDKs.
+//! 127.0.0.1 for the AWS CLI, boto3 and the AWS SDKs; `shardlab run
+//! <scenario.json> --for 1h` runs a scenario headless and prints a report.
 
 use std::process::ExitCode;
 
@@ -10,6 +11,7 @@ use shardlab_server::Endpoint;
 
 const USAGE: &str = "\
 usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
+       shardlab run <scenario.json> [--for 1m]
 
 Serves the Kinesis Data Streams API (JSON 1.1) on 127.0.0.1. Point a client at it with
   aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
@@ -18,6 +20,13 @@ Any credentials and region work; signatures are not checked.
   --port N         port to listen on (0 picks a free one; the address is printed)
   --no-limits      do not enforce shard throughput limits (for load tests)
   --shard-limit N  open shards allowed in the account (default 500)
+
+`run` plays a scenario file (the playground's stream, producer and consumers;
+see static/scenarios/) for a span of virtual time, as fast as this machine
+can, and prints what happened and the run digest, which the playground
+shows for the same scenario too.
+
+  --for D          virtual time to run: 90s, 10m, 1h, 1h30m, 500ms (default 1m)
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +43,7 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("serve") => {}
+        Some("run") => return run_scenario(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             return Ok(());
@@ -68,5 +78,38 @@ fn run(args: &[String]) -> Result<(), String> {
         endpoint.port()
     );
     endpoint.wait();
+    Ok(())
+}
+
+fn run_scenario(args: &[String]) -> Result<(), String> {
+    let mut file = None;
+    let mut duration_ms = 60_000;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--for" => {
+                let v = it.next().ok_or("--for needs a duration, such as 10m")?;
+                duration_ms = shardlab_sim::headless::parse_duration(v)?;
+            }
+            other if other.starts_with("--") => {
+                return Err(format!("unknown option `{other}`\n\n{USAGE}"))
+            }
+            path if file.is_none() => file = Some(path.to_string()),
+            extra => return Err(format!("one scenario file at a time, not also `{extra}`")),
+        }
+    }
+    let path = file.ok_or_else(|| format!("which scenario file?\n\n{USAGE}"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("could not read {path}: {e}"))?;
+    let scenario =
+        shardlab_sim::headless::parse_scenario(&text).map_err(|e| format!("{path}: {e}"))?;
+    let started = std::time::Instant::now();
+    let report =
+        shardlab_sim::headless::run_for(scenario, duration_ms).map_err(|e| e.to_string())?;
+    println!("{report}");
+    eprintln!(
+        "shardlab: {:.1} s of virtual time in {:.2} s",
+        report.virtual_ms as f64 / 1000.0,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

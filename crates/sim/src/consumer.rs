@@ -28,6 +28,7 @@ pub enum StartAt {
 
 /// A consumer application in a scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub name: String,
     /// Milliseconds of virtual time between GetRecords calls on a shard.

@@ -33,6 +33,7 @@ pub const REGION: &str = "us-east-1";
 
 /// The inputs of a run: with the same scenario, every run is identical.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub stream_name: String,
     pub shard_count: u32,

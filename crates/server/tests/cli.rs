@@ -1,0 +1,66 @@
+//! `shardlab run`: scenario files played headless, as a user runs them.
+
+use std::process::Command;
+
+fn shardlab(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_shardlab"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn preset(name: &str) -> String {
+    format!(
+        "{}/../../static/scenarios/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_presets_run_and_report() {
+    let (ok, out, err) = shardlab(&["run", &preset("over-the-limit.json"), "--for", "30s"]);
+    assert!(ok, "{err}");
+    // One shard at 1,500 records/s: a third refused by its 1,000/s limit,
+    // and two consumers polling 10 times a second share its 5 reads/s.
+    assert!(out.contains("produced 45000, accepted 30900"), "{out}");
+    assert!(out.contains("dashboard: GetRecords every 100 ms"), "{out}");
+    assert!(out.contains("reads throttled"), "{out}");
+    assert!(out.lines().last().unwrap().starts_with("digest "), "{out}");
+    // Same scenario, same report.
+    let (_, again, _) = shardlab(&["run", &preset("over-the-limit.json"), "--for", "30s"]);
+    assert_eq!(out, again);
+
+    let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "5s"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("stream clickstream (4 shards, seed 42)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_scenarios_and_arguments_get_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("shardlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("typo.json");
+    std::fs::write(
+        &file,
+        r#"{"stream_name": "s", "shards": 2, "seed": 1, "rate_per_sec": 10}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = shardlab(&["run", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("unknown field `shards`"), "{err}");
+    let (ok, _, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "ten minutes"]);
+    assert!(!ok);
+    assert!(err.contains("is not a duration"), "{err}");
+    let (ok, _, err) = shardlab(&["run", "no-such-file.json"]);
+    assert!(!ok);
+    assert!(err.contains("could not read no-such-file.json"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

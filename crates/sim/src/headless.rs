@@ -1,0 +1,203 @@
+//! Scenario files and headless runs (`shardlab run <scenario> --for 1h`).
+//!
+//! A scenario file is the JSON form of [`Scenario`]:
+//!
+//! ```json
+//! {
+//!   "stream_name": "clickstream",
+//!   "shard_count": 4,
+//!   "seed": 42,
+//!   "rate_per_sec": 2000,
+//!   "consumers": [{ "name": "analytics", "poll_ms": 200, "start": "TrimHorizon" }]
+//! }
+//! ```
+//!
+//! `consumers` may be left out; `start` is `TrimHorizon` (default) or
+//! `Latest`. Unknown fields are refused, so a typo cannot pass silently.
+//! A run is the same tick loop as in the browser, with every shard in this
+//! thread, so a scenario gives the same digest here and there.
+
+use std::fmt;
+
+use crate::consumer::ConsumerView;
+use crate::host::{open_shards, run_ticks_planning_ahead, InProcessHost};
+use crate::{Scenario, SimError, Simulation, Snapshot, TICK_MS};
+
+/// Reads a scenario file, naming the field and the problem when it is wrong.
+pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
+    let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
+             rate_per_sec, consumers)"
+        )
+    })?;
+    scenario
+        .validate()
+        .map_err(|e| format!("the scenario is not valid: {e}"))?;
+    Ok(scenario)
+}
+
+/// A duration such as `90s`, `10m`, `1h`, `1h30m` or `500ms`, in ms.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a duration; write it like 90s, 10m, 1h, 1h30m or 500ms");
+    let mut total = 0u64;
+    let mut digits = String::new();
+    let mut chars = text.trim().chars().peekable();
+    if chars.peek().is_none() {
+        return Err(bad());
+    }
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        let unit_ms = match c {
+            'h' => 3_600_000,
+            's' => 1000,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            'm' => 60_000,
+            _ => return Err(bad()),
+        };
+        total = n
+            .checked_mul(unit_ms)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// What a headless run prints.
+pub struct Report {
+    pub scenario: Scenario,
+    pub virtual_ms: u64,
+    pub snapshot: Snapshot,
+}
+
+/// Runs `scenario` for `duration_ms` of virtual time (whole 100 ms ticks).
+pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError> {
+    let mut sim = Simulation::new(scenario.clone())?;
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host)?;
+    let ticks = duration_ms.div_ceil(TICK_MS);
+    let ticks =
+        u32::try_from(ticks).map_err(|_| SimError::Scenario("the duration is too long".into()))?;
+    run_ticks_planning_ahead(&mut sim, &mut host, ticks, TICK_MS, |_, _| {})?;
+    Ok(Report {
+        scenario,
+        virtual_ms: u64::from(ticks) * TICK_MS,
+        snapshot: sim.snapshot(),
+    })
+}
+
+fn consumer_line(c: &ConsumerView) -> String {
+    format!(
+        "  {}: GetRecords every {} ms; {} records delivered, {} ms behind at most, {} reads throttled",
+        c.name, c.poll_ms, c.delivered, c.max_lag_ms, c.throttled
+    )
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.snapshot;
+        let accepted: u64 = s.shards.iter().map(|x| x.records_accepted).sum();
+        let throttled: u64 = s.shards.iter().map(|x| x.records_throttled).sum();
+        let bytes: u64 = s.shards.iter().map(|x| x.bytes_accepted).sum();
+        writeln!(
+            f,
+            "stream {} ({} shards, seed {}), {} records/s for {:.1} s of virtual time",
+            s.stream_name,
+            self.scenario.shard_count,
+            s.seed,
+            s.rate_per_sec,
+            self.virtual_ms as f64 / 1000.0
+        )?;
+        writeln!(
+            f,
+            "produced {}, accepted {} ({} bytes), throttled {}",
+            s.records_produced, accepted, bytes, throttled
+        )?;
+        writeln!(f, "shards:")?;
+        for shard in &s.shards {
+            writeln!(
+                f,
+                "  {} {:>6}: {} accepted, {} throttled, latest {}",
+                shard.shard_id,
+                if shard.open { "open" } else { "closed" },
+                shard.records_accepted,
+                shard.records_throttled,
+                shard.latest_sequence_number.as_deref().unwrap_or("-")
+            )?;
+        }
+        if !s.consumers.is_empty() {
+            writeln!(f, "consumers:")?;
+            for c in &s.consumers {
+                writeln!(f, "{}", consumer_line(c))?;
+            }
+        }
+        write!(f, "digest {}", s.digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90_000));
+        assert_eq!(parse_duration("10m"), Ok(600_000));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        for bad in ["", "10", "1x", "h", "5 m", "99999999999999999999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_files_name_the_field_and_the_problem() {
+        let err =
+            parse_scenario(r#"{"stream_name": "s", "shards": 4, "seed": 1, "rate_per_sec": 1}"#)
+                .unwrap_err();
+        assert!(err.contains("unknown field `shards`"), "{err}");
+        let err = parse_scenario(
+            r#"{"stream_name": "s", "shard_count": "4", "seed": 1, "rate_per_sec": 1}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("invalid type: string \"4\""), "{err}");
+        let err =
+            parse_scenario(r#"{"stream_name": "s", "seed": 1, "rate_per_sec": 1}"#).unwrap_err();
+        assert!(err.contains("missing field `shard_count`"), "{err}");
+        let err = parse_scenario(
+            r#"{"stream_name": "a b", "shard_count": 1, "seed": 1, "rate_per_sec": 1}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("ValidationException"), "{err}");
+        let err = parse_scenario(
+            r#"{"stream_name": "s", "shard_count": 1, "seed": 1, "rate_per_sec": 1,
+                "consumers": [{"name": "c", "poll_ms": 200, "start": "Earliest"}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown variant `Earliest`"), "{err}");
+    }
+
+    #[test]
+    fn a_run_reports_what_the_browser_shows() {
+        // The pinned default stream (crates/sim/tests/run.rs) for 0.5 s.
+        let scenario = parse_scenario(
+            r#"{"stream_name": "clickstream", "shard_count": 4, "seed": 42, "rate_per_sec": 2000}"#,
+        )
+        .unwrap();
+        let report = run_for(scenario, 500).unwrap();
+        let text = report.to_string();
+        assert!(text.contains("produced 1000, accepted 1000"), "{text}");
+        assert!(text.ends_with("digest 7305031abe137f84"), "{text}");
+    }
+}
