@@ -192,6 +192,26 @@ test('a consumer application reads the stream and shows how far behind it is', a
   assert.match(await page.getByTestId('consumer-0').innerText(), /consumer-app\s*· GetRecords every 200 ms on each of 2 shards/);
 });
 
+test('a preset scenario gives the same digest in the browser as `shardlab run`', async () => {
+  await page.getByTestId('preset').selectOption('clickstream.json');
+  await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200' &&
+    document.querySelector('#rate')?.value === '2000');
+  const before = await text('digest');
+  await page.getByTestId('create').click();
+  await page.waitForFunction(
+    (old) => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+      document.querySelector('[data-testid="digest"]')?.textContent !== old,
+    before,
+  );
+  for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
+  // `the_presets_run_and_report` in crates/server/tests/cli.rs pins the
+  // native run of the same file for 5 s.
+  assert.equal(await text('digest'), '44fa5f277e88a617');
+  assert.equal(await text('consumer-delivered-0'), '9,800');
+  assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

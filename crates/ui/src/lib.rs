@@ -6,6 +6,7 @@
 //! nothing on this thread grows with the number of records.
 
 mod format;
+mod presets;
 mod sim_worker;
 mod view;
 
@@ -23,8 +24,11 @@ pub struct StreamForm {
     pub shard_count: String,
     pub seed: String,
     pub rate_per_sec: String,
-    /// A consumer application's poll interval in ms; empty or 0: none.
-    pub consumer_poll_ms: String,
+    /// Consumer applications' poll intervals in ms, comma-separated, one
+    /// consumer each; empty or 0: none.
+    pub consumer_polls: String,
+    /// Their names, from a loaded preset (generated when they do not match).
+    pub consumer_names: Vec<String>,
 }
 
 impl Default for StreamForm {
@@ -34,7 +38,8 @@ impl Default for StreamForm {
             shard_count: "4".into(),
             seed: "42".into(),
             rate_per_sec: "2000".into(),
-            consumer_poll_ms: "200".into(),
+            consumer_polls: "200".into(),
+            consumer_names: Vec::new(),
         }
     }
 }
@@ -52,19 +57,30 @@ impl StreamForm {
             "The seed must be a whole number from 0 to 18446744073709551615.".to_string()
         })?;
         let rate_per_sec = parse_rate(&self.rate_per_sec)?;
-        let poll = self.consumer_poll_ms.trim();
-        let consumers = match poll {
-            "" | "0" => Vec::new(),
-            text => {
+        let polls: Vec<&str> = self
+            .consumer_polls
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "0")
+            .collect();
+        let consumers = polls
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
                 let poll_ms = text.parse::<u64>().map_err(|_| {
-                    "The consumer's poll interval must be a whole number of milliseconds (0 for no consumer).".to_string()
+                    format!(
+                        "Consumer poll intervals are whole numbers of milliseconds, one per \
+                         consumer, separated by commas (0 for no consumer); `{text}` is not."
+                    )
                 })?;
-                vec![shardlab_sim::consumer::ConsumerSpec::polling(
-                    "consumer-app",
-                    poll_ms,
-                )]
-            }
-        };
+                let name = match self.consumer_names.get(i) {
+                    Some(n) if self.consumer_names.len() == polls.len() => n.clone(),
+                    _ if polls.len() == 1 => "consumer-app".to_string(),
+                    _ => format!("consumer-app-{}", i + 1),
+                };
+                Ok(shardlab_sim::consumer::ConsumerSpec::polling(name, poll_ms))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let scenario = Scenario {
             stream_name: self.stream_name.trim().to_string(),
             shard_count,
@@ -74,6 +90,24 @@ impl StreamForm {
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)
+    }
+}
+
+impl From<&Scenario> for StreamForm {
+    fn from(s: &Scenario) -> Self {
+        StreamForm {
+            stream_name: s.stream_name.clone(),
+            shard_count: s.shard_count.to_string(),
+            seed: s.seed.to_string(),
+            rate_per_sec: s.rate_per_sec.to_string(),
+            consumer_polls: s
+                .consumers
+                .iter()
+                .map(|c| c.poll_ms.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
+        }
     }
 }
 
@@ -107,6 +141,9 @@ pub enum Msg {
     Split(String),
     Merge(String, String),
     KillWorker(u32),
+    PresetsListed(Result<Vec<presets::Preset>, String>),
+    LoadPreset(String),
+    PresetLoaded(Result<Scenario, String>),
     DismissError,
 }
 
@@ -117,6 +154,7 @@ pub struct App {
     form: StreamForm,
     live: Option<LiveStream>,
     error: Option<String>,
+    presets: Vec<presets::Preset>,
 }
 
 impl App {
@@ -142,6 +180,8 @@ impl Component for App {
             Ok(w) => (Some(w), None),
             Err(e) => (None, Some(e)),
         };
+        ctx.link()
+            .send_future(async { Msg::PresetsListed(presets::list().await) });
         App {
             worker,
             ready: false,
@@ -149,10 +189,11 @@ impl Component for App {
             form: StreamForm::default(),
             live: None,
             error,
+            presets: Vec::new(),
         }
     }
 
-    fn update(&mut self, _ctx: &Context<Self>, msg: Msg) -> bool {
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::FromWorker(Event::Ready) => self.ready = true,
             Msg::FromWorker(Event::Snapshot {
@@ -209,6 +250,17 @@ impl Component for App {
                 adjacent_shard_id,
             }),
             Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
+            Msg::PresetsListed(Ok(list)) => self.presets = list,
+            Msg::PresetsListed(Err(e)) => self.error = Some(e),
+            Msg::LoadPreset(file) if file.is_empty() => {}
+            Msg::LoadPreset(file) => ctx
+                .link()
+                .send_future(async move { Msg::PresetLoaded(presets::load(file).await) }),
+            Msg::PresetLoaded(Ok(scenario)) => {
+                self.error = None;
+                self.form = StreamForm::from(&scenario);
+            }
+            Msg::PresetLoaded(Err(e)) => self.error = Some(e),
             Msg::DismissError => self.error = None,
         }
         true

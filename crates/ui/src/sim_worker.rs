@@ -13,7 +13,7 @@ pub struct SimWorker {
 
 /// `relative` resolved against the page's base URL, so the site works at a
 /// domain's root and under a GitHub Pages sub-path alike.
-fn site_url(relative: &str) -> Result<String, String> {
+pub(crate) fn site_url(relative: &str) -> Result<String, String> {
     let base = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.base_uri().ok().flatten())

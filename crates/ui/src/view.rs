@@ -116,12 +116,13 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
     html! {
         <form {onsubmit} novalidate=true>
             <h2>{"Create a data stream"}</h2>
+            { preset_picker(app, ctx) }
             <p class="muted">{"A provisioned stream: its hash-key space split evenly over the shards, each shard 1 MiB/s or 1,000 records/s in."}</p>
             { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -", "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
             { field("Shards", "1 to 32; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", "records per second, random partition keys", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
-            { field("Consumer polls every", "ms between GetRecords per shard; 0 for no consumer", "consumer-poll", "number", form.consumer_poll_ms.clone(), |f, v| f.consumer_poll_ms = v) }
+            { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none", "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
             </button>
@@ -418,5 +419,28 @@ fn consumers_panel(live: &LiveStream) -> Html {
                 }
             }) }
         </div>
+    }
+}
+
+/// Loads a scenario preset from the site into the form.
+fn preset_picker(app: &App, ctx: &Context<App>) -> Html {
+    if app.presets.is_empty() {
+        return html! {};
+    }
+    let onchange = ctx.link().callback(|e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        Msg::LoadPreset(select.value())
+    });
+    html! {
+        <label class="field" for="preset">
+            <span class="field-label">{"Start from a preset"}</span>
+            <select id="preset" {onchange} data-testid="preset">
+                <option value="" selected=true>{"—"}</option>
+                { for app.presets.iter().map(|p| html! {
+                    <option value={p.file.clone()}>{ &p.title }</option>
+                }) }
+            </select>
+            <span class="hint">{"scenario files in scenarios/; "}<code>{"shardlab run"}</code>{" plays them natively"}</span>
+        </label>
     }
 }
