@@ -207,8 +207,8 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
   // `the_presets_run_and_report` in crates/server/tests/cli.rs pins the
   // native run of the same file for 5 s.
-  assert.equal(await text('digest'), '44fa5f277e88a617');
-  assert.equal(await text('consumer-delivered-0'), '9,800');
+  assert.equal(await text('digest'), 'b7e8578d1f4e7baa');
+  assert.equal(await text('consumer-delivered-0'), '10,000');
   assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
 });
 

@@ -41,6 +41,14 @@ fn the_presets_run_and_report() {
         out.contains("stream clickstream (4 shards, seed 42)"),
         "{out}"
     );
+    assert!(
+        out.contains("analytics: GetRecords every 200 ms; 10000 records delivered"),
+        "{out}"
+    );
+    // The end-to-end test (web/e2e/site.test.mjs) loads this preset in the
+    // built site, steps 5 s and expects this digest: the browser, with its
+    // shards in workers, computes what this native run computes.
+    assert!(out.ends_with("digest b7e8578d1f4e7baa\n"), "{out}");
 }
 
 #[test]

@@ -51,6 +51,9 @@ impl ConsumerSpec {
 /// The fewest milliseconds between polls the playground allows (AWS:
 /// 5 reads/s per shard, so 200 ms is the fastest sustainable rate).
 pub const MIN_POLL_MS: u64 = 100;
+/// The most: an hour. (Beyond 5 minutes each poll finds its iterator
+/// expired and gets a new one first, as a real consumer would.)
+pub const MAX_POLL_MS: u64 = 3_600_000;
 
 /// What a consumer call was, for finishing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,8 +173,8 @@ impl Consumer {
             .collect()
     }
 
-    /// A call was planned (or refused at planning): the next poll on the
-    /// shard is one interval later.
+    /// A call is being planned: the next poll on the shard is one interval
+    /// later (unless its outcome says sooner).
     pub fn polled(&mut self, shard: u32, now_ms: u64) {
         if let Some(r) = self.readers.get_mut(&shard) {
             r.next_poll_ms = now_ms + self.spec.poll_ms;
@@ -196,6 +199,9 @@ impl Consumer {
         match (read, outcome) {
             (Read::Iterator, Ok(Output::Value(v))) => {
                 reader.iterator = v["ShardIterator"].as_str().map(str::to_string);
+                // Records follow at once (the next tick), not a whole poll
+                // interval later: an iterator lives only 5 minutes.
+                reader.next_poll_ms = now_ms;
                 Vec::new()
             }
             (Read::Records, Ok(Output::Records(out))) => {
@@ -220,8 +226,9 @@ impl Consumer {
                 Vec::new()
             }
             (_, Err(ApiError::ExpiredIterator(_))) => {
-                // Start again after the last record delivered.
+                // Start again after the last record delivered, at once.
                 reader.iterator = None;
+                reader.next_poll_ms = now_ms;
                 Vec::new()
             }
             // A shard that expired before it was read is gone; anything

@@ -14,7 +14,8 @@ use crate::durability::{Journal, JournalStats};
 use crate::simulation::{ReadBackShard, Simulation};
 use crate::SimError;
 
-/// A lost host is replaced at most this many times for one batch.
+/// A lost host is replaced at most this many times for one batch; losing
+/// it once more ends the run.
 pub const MAX_RECOVERY_ATTEMPTS: u32 = 3;
 
 pub trait ShardHost {
@@ -95,7 +96,8 @@ impl Slot {
             }
         }
         Err(SimError::Host(format!(
-            "a shard host was lost {MAX_RECOVERY_ATTEMPTS} times in a row"
+            "a shard host was lost {} times in a row",
+            MAX_RECOVERY_ATTEMPTS + 1
         )))
     }
 }

@@ -18,7 +18,7 @@ use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
-use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MIN_POLL_MS};
+use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MAX_POLL_MS, MIN_POLL_MS};
 use crate::producer::{Producer, MAX_RATE_PER_SEC};
 use crate::rng::fnv1a64_extend;
 use crate::SimError;
@@ -93,9 +93,10 @@ impl Scenario {
                     i + 1
                 )));
             }
-            if c.poll_ms < MIN_POLL_MS {
+            if !(MIN_POLL_MS..=MAX_POLL_MS).contains(&c.poll_ms) {
                 return Err(SimError::Scenario(format!(
-                    "consumer {} polls every {} ms; the shortest interval is {MIN_POLL_MS} ms",
+                    "consumer {} polls every {} ms; the shortest interval is {MIN_POLL_MS} ms \
+                     and the longest {MAX_POLL_MS} ms (an hour)",
                     c.name, c.poll_ms
                 )));
             }
@@ -476,6 +477,7 @@ impl Simulation {
                 Read::Iterator => "GetShardIterator",
                 Read::Records => "GetRecords",
             };
+            self.consumers[c].polled(shard, now);
             match self.kinesis.plan(operation, &request, now) {
                 Ok(planned) => calls.push((
                     planned,
@@ -491,7 +493,6 @@ impl Simulation {
                     self.consumers[c].finish(shard, read, Err(e), now);
                 }
             }
-            self.consumers[c].polled(shard, now);
         }
         self.kinesis.set_now(self.now_ms);
         Ok(self.dispatch(calls))

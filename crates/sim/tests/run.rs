@@ -454,4 +454,17 @@ fn bad_consumers_are_refused() {
     twins.consumers[1].name = "app-0".into();
     assert!(err(twins).contains("needs a name of its own"));
     assert!(err(with_consumers(scenario(1, 1, 1), &[200; 9])).contains("at most 8"));
+    assert!(err(with_consumers(scenario(1, 1, 1), &[3_600_001])).contains("longest 3600000 ms"));
+}
+
+#[test]
+fn a_consumer_polling_every_ten_minutes_still_reads_everything() {
+    // Each poll finds its iterator older than 5 minutes (ExpiredIterator),
+    // gets a new one after the last record it had, and reads on at once.
+    let s = with_consumers(scenario(1, 5, 3), &[600_000]);
+    let report = shardlab_sim::headless::run_for(s, 21 * 60_000).unwrap();
+    let app = &report.snapshot.consumers[0];
+    // Everything up to its poll just after the 20-minute mark (5/s).
+    assert!((6_000..=6_005).contains(&app.delivered), "{app:?}");
+    assert_eq!(app.throttled, 0);
 }

@@ -180,8 +180,13 @@ impl Coordinator {
             return;
         };
         if let Err(e) = stream.host.run_ticks(&mut stream.sim, ticks, TICK_MS).await {
+            // A failed tick leaves the workers and their journals out of
+            // step with the simulation: the stream cannot go on safely.
             self.running = false;
-            self.error(format!("The simulation stopped: {e}"));
+            self.stream = None;
+            self.error(format!(
+                "The simulation stopped: {e}. Create the stream again to start over."
+            ));
         }
     }
 }

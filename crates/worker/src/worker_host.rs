@@ -116,6 +116,14 @@ impl ShardWorker {
         rx
     }
 
+    /// Terminates the worker and detaches its handlers first, so that no
+    /// event already on its way reaches closures about to be dropped.
+    fn stop(&self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+
     fn post(&self, bytes: &[u8]) -> Result<(), String> {
         post_bytes(
             |msg, transfer| self.worker.post_message_with_transfer(msg, transfer),
@@ -247,7 +255,7 @@ impl WorkerShardHost {
 
     /// Replaces worker `index` by a fresh one restored from its journal.
     async fn replace(&mut self, index: usize) -> Result<(), String> {
-        self.workers[index].worker.terminate();
+        self.workers[index].stop();
         let (fresh, ready) = start_worker(&self.script_url, index as u32)?;
         self.workers[index] = fresh;
         await_ready(index, ready).await?;
@@ -315,7 +323,7 @@ impl WorkerShardHost {
                         attempts += 1;
                         if attempts > MAX_RECOVERY_ATTEMPTS {
                             return Err(format!(
-                                "shard worker {i} was lost {MAX_RECOVERY_ATTEMPTS} times in a row, last: {reason}"
+                                "shard worker {i} was lost {attempts} times in a row, last: {reason}"
                             ));
                         }
                         let before = self.journals[i].stats();
@@ -431,7 +439,7 @@ async fn await_ready(index: usize, rx: oneshot::Receiver<Reply>) -> Result<(), S
 impl Drop for WorkerShardHost {
     fn drop(&mut self) {
         for w in &self.workers {
-            w.worker.terminate();
+            w.stop();
         }
     }
 }
