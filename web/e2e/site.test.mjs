@@ -47,13 +47,14 @@ const clockMs = async () => {
   return Math.round(((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000);
 };
 
-async function createStream({ shards, rate, seed, consumerPollMs = 0 }) {
+async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'random' }) {
   const before = (await page.getByTestId('stream-name').count()) ? await text('digest') : null;
   await page.fill('#stream-name', 'clickstream');
   await page.fill('#shard-count', String(shards));
   await page.fill('#rate', String(rate));
   await page.fill('#seed', String(seed));
   await page.fill('#consumer-poll', String(consumerPollMs));
+  await page.getByTestId('keys').selectOption(keys);
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
   await page.waitForFunction(
@@ -210,6 +211,17 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
   assert.equal(await text('digest'), 'b7e8578d1f4e7baa');
   assert.equal(await text('consumer-delivered-0'), '10,000');
   assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
+});
+
+test('a hot partition key makes one hot shard', async () => {
+  // 3,000 records/s, half on one key: its shard is offered ~1,875/s, the
+  // others ~375/s; after its one-second burst it is throttled, alone.
+  await createStream({ shards: 4, rate: 3000, seed: 3, keys: 'hot' });
+  for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
+  const throttled = await page.$$eval('[data-testid^="throttled-"]', (cells) =>
+    cells.map((c) => Number(c.textContent.replace(/[^0-9]/g, ''))));
+  assert.equal(throttled.filter((t) => t > 0).length, 1, `${throttled}`);
 });
 
 test('bad input gets a clear error', async () => {

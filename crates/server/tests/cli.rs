@@ -52,6 +52,22 @@ fn the_presets_run_and_report() {
 }
 
 #[test]
+fn the_hot_key_preset_throttles_one_shard() {
+    let (ok, out, err) = shardlab(&["run", &preset("hot-key.json"), "--for", "20s"]);
+    assert!(ok, "{err}");
+    let throttled: Vec<u64> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("shardId-"))
+        .map(|l| {
+            let (_, after) = l.split_once("accepted, ").unwrap();
+            after.split_whitespace().next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(throttled.len(), 4, "{out}");
+    assert_eq!(throttled.iter().filter(|&&t| t > 0).count(), 1, "{out}");
+}
+
+#[test]
 fn bad_scenarios_and_arguments_get_clear_errors() {
     let dir = std::env::temp_dir().join(format!("shardlab-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -25,6 +25,7 @@ pub fn ingest_16_shards() -> Workload {
             seed: 7,
             rate_per_sec: 16_000,
             consumers: Vec::new(),
+            keys: Default::default(),
         },
         ticks: 600,
     }

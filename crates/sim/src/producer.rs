@@ -1,13 +1,17 @@
-//! A simulated producer: records at a steady rate with random partition keys.
+//! A simulated producer: records at a steady rate, partition keys chosen by
+//! a [`KeyStrategy`].
 //!
 //! Record k of a producer arrives at `anchor + k / rate` seconds, so the
 //! number of records in any interval depends only on virtual time, never on
-//! how the interval was cut into ticks. Keys are random UUIDs, the way the
-//! AWS SDK examples and the Kinesis Data Generator spread load, and each
-//! record is a small clickstream event in JSON.
+//! how the interval was cut into ticks. By default keys are random UUIDs,
+//! the way the AWS SDK examples and the Kinesis Data Generator spread load;
+//! the other strategies show what skewed keys do to shards. Each record is
+//! a small clickstream event in JSON.
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
+
+use serde::{Deserialize, Serialize};
 
 use crate::clock::iso8601;
 use crate::rng::substream;
@@ -23,8 +27,109 @@ pub struct ProducedRecord {
     pub arrival_ms: u64,
 }
 
+/// How a producer picks partition keys.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum KeyStrategy {
+    /// A random UUID per record: load spreads evenly over the hash space.
+    #[default]
+    Random,
+    /// One key per entity, `user-0` … `user-{count-1}`, chosen uniformly:
+    /// each entity's records stay in order on one shard.
+    Entities { count: u32 },
+    /// `count` keys where key i is chosen with weight 1/(i+1)^exponent, as
+    /// real traffic often is: a few keys carry most records.
+    Zipf { count: u32, exponent: f64 },
+    /// `percent` of records carry the one key `hot-key`, the rest random
+    /// UUIDs: that key's shard runs hot.
+    HotKey { percent: u32 },
+}
+
+/// The most keys a key strategy may name.
+pub const MAX_KEYS: u32 = 100_000;
+
+impl Eq for KeyStrategy {}
+
+impl KeyStrategy {
+    /// Checks the strategy's parameters; the text is for the learner.
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            KeyStrategy::Random => Ok(()),
+            KeyStrategy::Entities { count } | KeyStrategy::Zipf { count, .. }
+                if count == 0 || count > MAX_KEYS =>
+            {
+                Err(format!(
+                    "a key strategy needs 1 to {MAX_KEYS} keys, not {count}"
+                ))
+            }
+            KeyStrategy::Zipf { exponent, .. } if !(0.0..=10.0).contains(&exponent) => {
+                Err(format!("a Zipf exponent runs from 0 to 10, not {exponent}"))
+            }
+            KeyStrategy::HotKey { percent } if percent > 100 => Err(format!(
+                "a hot key carries 0 to 100 percent of the records, not {percent}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Draws keys for one producer.
+enum Keys {
+    Random,
+    Entities(u32),
+    /// Cumulative weights, normalised to u64::MAX.
+    Zipf(Vec<u64>),
+    HotKey(u32),
+}
+
+impl Keys {
+    fn new(strategy: &KeyStrategy) -> Keys {
+        match *strategy {
+            KeyStrategy::Random => Keys::Random,
+            KeyStrategy::Entities { count } => Keys::Entities(count.max(1)),
+            KeyStrategy::HotKey { percent } => Keys::HotKey(percent.min(100)),
+            KeyStrategy::Zipf { count, exponent } => {
+                let weights: Vec<f64> = (1..=count.max(1))
+                    .map(|i| 1.0 / f64::from(i).powf(exponent))
+                    .collect();
+                let total: f64 = weights.iter().sum();
+                let mut acc = 0.0;
+                Keys::Zipf(
+                    weights
+                        .iter()
+                        .map(|w| {
+                            acc += w / total;
+                            (acc.min(1.0) * u64::MAX as f64) as u64
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    fn next(&self, rng: &mut ChaCha8Rng) -> String {
+        match self {
+            Keys::Random => uuid_v4(rng),
+            Keys::Entities(count) => format!("user-{}", rng.next_u32() % count),
+            Keys::Zipf(cdf) => {
+                let x = rng.next_u64();
+                let i = cdf.partition_point(|&c| c < x).min(cdf.len() - 1);
+                format!("key-{i}")
+            }
+            Keys::HotKey(percent) => {
+                if rng.next_u32() % 100 < *percent {
+                    "hot-key".to_string()
+                } else {
+                    uuid_v4(rng)
+                }
+            }
+        }
+    }
+}
+
 pub struct Producer {
     rng: ChaCha8Rng,
+    keys: Keys,
     rate_per_sec: u64,
     /// Virtual time from which the current rate applies...
     anchor_ms: u64,
@@ -45,8 +150,19 @@ const ACTIONS: [&str; 4] = ["view", "click", "add_to_cart", "purchase"];
 
 impl Producer {
     pub fn new(seed: u64, name: &str, rate_per_sec: u64, start_ms: u64) -> Self {
+        Producer::with_keys(seed, name, rate_per_sec, start_ms, &KeyStrategy::Random)
+    }
+
+    pub fn with_keys(
+        seed: u64,
+        name: &str,
+        rate_per_sec: u64,
+        start_ms: u64,
+        keys: &KeyStrategy,
+    ) -> Self {
         Producer {
             rng: substream(seed, name),
+            keys: Keys::new(keys),
             rate_per_sec: rate_per_sec.min(MAX_RATE_PER_SEC),
             anchor_ms: start_ms,
             produced_at_anchor: 0,
@@ -94,7 +210,7 @@ impl Producer {
     }
 
     fn next_record(&mut self, arrival_ms: u64) -> ProducedRecord {
-        let partition_key = uuid_v4(&mut self.rng);
+        let partition_key = self.keys.next(&mut self.rng);
         let user = self.rng.next_u32() % 5000;
         let page = PAGES[(self.rng.next_u32() as usize) % PAGES.len()];
         let action = ACTIONS[(self.rng.next_u32() as usize) % ACTIONS.len()];

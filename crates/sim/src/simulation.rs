@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MAX_POLL_MS, MIN_POLL_MS};
-use crate::producer::{Producer, MAX_RATE_PER_SEC};
+use crate::producer::{KeyStrategy, Producer, MAX_RATE_PER_SEC};
 use crate::rng::fnv1a64_extend;
 use crate::SimError;
 
@@ -42,6 +42,9 @@ pub struct Scenario {
     /// Consumer applications reading the stream (none by default).
     #[serde(default)]
     pub consumers: Vec<ConsumerSpec>,
+    /// How the producer picks partition keys (random UUIDs by default).
+    #[serde(default)]
+    pub keys: KeyStrategy,
 }
 
 /// At most this many consumer applications per stream in the playground.
@@ -80,6 +83,7 @@ impl Scenario {
                 self.rate_per_sec
             )));
         }
+        self.keys.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
             return Err(SimError::Scenario(format!(
                 "{} consumer applications; the playground runs at most {MAX_CONSUMERS}",
@@ -246,11 +250,12 @@ impl Simulation {
             queued: Vec::new(),
             consumers,
             now_ms: SCENARIO_EPOCH_MS,
-            producer: Producer::new(
+            producer: Producer::with_keys(
                 scenario.seed,
                 "producer-0",
                 scenario.rate_per_sec,
                 SCENARIO_EPOCH_MS,
+                &scenario.keys,
             ),
             hosts,
             counters: vec![ShardCounters::default(); n],

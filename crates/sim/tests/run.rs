@@ -13,6 +13,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         seed,
         rate_per_sec: rate,
         consumers: Vec::new(),
+        keys: Default::default(),
     }
 }
 
@@ -467,4 +468,101 @@ fn a_consumer_polling_every_ten_minutes_still_reads_everything() {
     // Everything up to its poll just after the 20-minute mark (5/s).
     assert!((6_000..=6_005).contains(&app.delivered), "{app:?}");
     assert_eq!(app.throttled, 0);
+}
+
+fn with_keys(mut s: Scenario, keys: shardlab_sim::producer::KeyStrategy) -> Scenario {
+    s.keys = keys;
+    s
+}
+
+#[test]
+fn a_hot_key_makes_one_hot_shard() {
+    use shardlab_sim::producer::KeyStrategy;
+    // 2,000 records/s on 4 shards: evenly spread that is 500 a shard, far
+    // below 1,000; with half the records on one key, its shard gets 1,250.
+    let even = run(scenario(4, 2_000, 6), 50, 100);
+    assert!(even.shards.iter().all(|s| s.records_throttled == 0));
+    let hot = run(
+        with_keys(scenario(4, 2_000, 6), KeyStrategy::HotKey { percent: 50 }),
+        100,
+        100,
+    );
+    let throttled: Vec<u64> = hot.shards.iter().map(|s| s.records_throttled).collect();
+    assert_eq!(
+        throttled.iter().filter(|&&t| t > 0).count(),
+        1,
+        "{throttled:?}"
+    );
+    // 10 s at ~1,250/s is ~12,500 offered against 1,000 of burst plus
+    // 10,000 of rate: about 1,500 refused.
+    assert!(throttled.iter().sum::<u64>() > 1_000, "{throttled:?}");
+}
+
+#[test]
+fn zipf_keys_load_shards_unevenly_and_entities_stay_in_place() {
+    use shardlab_sim::producer::KeyStrategy;
+    let share = |snap: &Snapshot| {
+        let total: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+        let top = snap
+            .shards
+            .iter()
+            .map(|s| s.records_accepted)
+            .max()
+            .unwrap();
+        top as f64 / total as f64
+    };
+    let even = run(scenario(4, 1_000, 2), 30, 100);
+    let zipf = run(
+        with_keys(
+            scenario(4, 1_000, 2),
+            KeyStrategy::Zipf {
+                count: 1000,
+                exponent: 1.2,
+            },
+        ),
+        30,
+        100,
+    );
+    assert!(share(&even) < 0.3, "{}", share(&even));
+    assert!(share(&zipf) > 0.35, "{}", share(&zipf));
+    // One entity, one shard: with a single user every record lands together.
+    let one = run(
+        with_keys(scenario(4, 500, 2), KeyStrategy::Entities { count: 1 }),
+        10,
+        100,
+    );
+    assert_eq!(
+        one.shards.iter().filter(|s| s.records_accepted > 0).count(),
+        1
+    );
+}
+
+#[test]
+fn key_strategies_are_checked() {
+    use shardlab_sim::producer::KeyStrategy;
+    let err = |k| {
+        Simulation::new(with_keys(scenario(1, 1, 1), k))
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    assert!(err(KeyStrategy::Entities { count: 0 }).contains("1 to 100000 keys"));
+    assert!(err(KeyStrategy::HotKey { percent: 101 }).contains("0 to 100 percent"));
+    assert!(err(KeyStrategy::Zipf {
+        count: 10,
+        exponent: f64::NAN
+    })
+    .contains("Zipf exponent"));
+    let parsed = shardlab_sim::headless::parse_scenario(
+        r#"{"stream_name": "s", "shard_count": 2, "seed": 1, "rate_per_sec": 10,
+            "keys": {"type": "HotKey", "percent": 80}}"#,
+    )
+    .unwrap();
+    assert_eq!(parsed.keys, KeyStrategy::HotKey { percent: 80 });
+    let bad = shardlab_sim::headless::parse_scenario(
+        r#"{"stream_name": "s", "shard_count": 2, "seed": 1, "rate_per_sec": 10,
+            "keys": {"type": "Sequential"}}"#,
+    )
+    .unwrap_err();
+    assert!(bad.contains("unknown variant `Sequential`"), "{bad}");
 }

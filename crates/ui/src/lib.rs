@@ -29,6 +29,7 @@ pub struct StreamForm {
     pub consumer_polls: String,
     /// Their names, from a loaded preset (generated when they do not match).
     pub consumer_names: Vec<String>,
+    pub keys: shardlab_sim::producer::KeyStrategy,
 }
 
 impl Default for StreamForm {
@@ -40,6 +41,7 @@ impl Default for StreamForm {
             rate_per_sec: "2000".into(),
             consumer_polls: "200".into(),
             consumer_names: Vec::new(),
+            keys: Default::default(),
         }
     }
 }
@@ -87,6 +89,7 @@ impl StreamForm {
             seed,
             rate_per_sec,
             consumers,
+            keys: self.keys.clone(),
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)
@@ -107,6 +110,7 @@ impl From<&Scenario> for StreamForm {
                 .collect::<Vec<_>>()
                 .join(", "),
             consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
+            keys: s.keys.clone(),
         }
     }
 }

@@ -5,6 +5,7 @@ use yew::prelude::*;
 
 use crate::format::{bytes, elapsed, key_space_percent, speed, thousands};
 use crate::{App, LiveStream, Msg, StreamForm};
+use shardlab_sim::producer::KeyStrategy;
 
 /// Speeds offered in the clock menu.
 const SPEEDS: [f64; 7] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0];
@@ -120,7 +121,8 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             <p class="muted">{"A provisioned stream: its hash-key space split evenly over the shards, each shard 1 MiB/s or 1,000 records/s in."}</p>
             { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -", "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
             { field("Shards", "1 to 32; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
-            { field("Producer rate", "records per second, random partition keys", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
+            { field("Producer rate", "records per second", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
+            { key_picker(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none", "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
@@ -441,6 +443,65 @@ fn preset_picker(app: &App, ctx: &Context<App>) -> Html {
                 }) }
             </select>
             <span class="hint">{"scenario files in scenarios/; "}<code>{"shardlab run"}</code>{" plays them natively"}</span>
+        </label>
+    }
+}
+
+/// The partition-key strategies the form offers.
+fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
+    [
+        (
+            "random",
+            "Random UUID per record (even spread)",
+            KeyStrategy::Random,
+        ),
+        (
+            "users",
+            "100 users (user-0 … user-99)",
+            KeyStrategy::Entities { count: 100 },
+        ),
+        (
+            "zipf",
+            "Zipf-skewed over 1,000 keys (a few keys carry most)",
+            KeyStrategy::Zipf {
+                count: 1000,
+                exponent: 1.2,
+            },
+        ),
+        (
+            "hot",
+            "One hot key in 50% of records",
+            KeyStrategy::HotKey { percent: 50 },
+        ),
+    ]
+}
+
+fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let base = form.clone();
+    let onchange = ctx.link().callback(move |e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        if let Some((_, _, k)) = key_choices()
+            .into_iter()
+            .find(|(id, _, _)| *id == select.value())
+        {
+            next.keys = k;
+        }
+        Msg::EditForm(next)
+    });
+    let standard = key_choices().iter().any(|(_, _, k)| *k == form.keys);
+    html! {
+        <label class="field" for="keys">
+            <span class="field-label">{"Partition keys"}</span>
+            <select id="keys" {onchange} data-testid="keys">
+                { for key_choices().into_iter().map(|(id, label, k)| html! {
+                    <option value={id} selected={k == form.keys}>{ label }</option>
+                }) }
+                { if standard { html! {} } else { html! {
+                    <option value="preset" selected=true>{ format!("From the preset: {:?}", form.keys) }</option>
+                } } }
+            </select>
+            <span class="hint">{"MD5 of the key picks the shard: skewed keys make hot shards"}</span>
         </label>
     }
 }

@@ -65,6 +65,7 @@ pub async fn bench_barrier(
         seed: 1,
         rate_per_sec: 0,
         consumers: Vec::new(),
+        keys: Default::default(),
     };
     let mut sim = Simulation::with_hosts(scenario, workers).map_err(|e| fail(e.to_string()))?;
     let mut host = WorkerShardHost::spawn(&shard_script_url, workers)

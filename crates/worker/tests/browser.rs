@@ -50,6 +50,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         seed: 42,
         rate_per_sec: rate,
         consumers: Vec::new(),
+        keys: Default::default(),
     }
 }
 
