@@ -173,7 +173,7 @@ test('split and merge from the shard table', async () => {
   await page.getByTestId('step').click();
   await page.locator('[data-shard="6"]').waitFor();
   assert.equal(await text('open-shards'), '4 open shards · PROVISIONED');
-  await page.getByTestId('step').click();
+  // Three steps in all: commands run in the order they were sent.
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.3');
   const counts = await shardCounts();
   // Records flowed into each generation; closed parents keep theirs.
