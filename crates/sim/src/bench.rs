@@ -26,6 +26,7 @@ pub fn ingest_16_shards() -> Workload {
             rate_per_sec: 16_000,
             consumers: Vec::new(),
             keys: Default::default(),
+            rate_shape: Default::default(),
         },
         ticks: 600,
     }

@@ -45,6 +45,96 @@ pub enum KeyStrategy {
     HotKey { percent: u32 },
 }
 
+/// How a producer's rate varies over time. Time is weighted: a
+/// millisecond inside a burst counts `factor` times, so the records due by
+/// any moment, and each record's arrival, follow from virtual time alone,
+/// whatever the ticks. The pattern starts when the producer (or its latest
+/// rate change) does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum RateShape {
+    /// The rate, all the time.
+    #[default]
+    Constant,
+    /// Every `every_ms`, `burst_ms` at `factor` times the rate (a flash
+    /// sale, a batch job, a reconnecting fleet).
+    Bursts {
+        every_ms: u64,
+        burst_ms: u64,
+        factor: u64,
+    },
+}
+
+impl RateShape {
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            RateShape::Constant => Ok(()),
+            RateShape::Bursts {
+                every_ms,
+                burst_ms,
+                factor,
+            } => {
+                if every_ms == 0 || burst_ms > every_ms {
+                    Err(format!(
+                        "bursts of {burst_ms} ms every {every_ms} ms: a burst must fit in its period"
+                    ))
+                } else if !(1..=100).contains(&factor) {
+                    Err(format!("a burst factor runs from 1 to 100, not {factor}"))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// (every, burst, factor, weighted ms per period) of a burst pattern.
+    fn bursts(&self) -> Option<(u64, u64, u64, u64)> {
+        match *self {
+            RateShape::Constant => None,
+            RateShape::Bursts {
+                every_ms,
+                burst_ms,
+                factor,
+            } => Some((
+                every_ms,
+                burst_ms,
+                factor,
+                burst_ms * factor + (every_ms - burst_ms),
+            )),
+        }
+    }
+
+    /// Weighted milliseconds in `[0, elapsed]`.
+    fn weighted(&self, elapsed: u64) -> u64 {
+        let ms = elapsed + 1;
+        match self.bursts() {
+            None => ms,
+            Some((every_ms, burst_ms, factor, period)) => {
+                let (full, rem) = (ms / every_ms, ms % every_ms);
+                full * period + rem.min(burst_ms) * factor + rem.saturating_sub(burst_ms)
+            }
+        }
+    }
+
+    /// The first elapsed millisecond by which `target` (>= 1) weighted
+    /// milliseconds have passed: the inverse of `weighted`.
+    fn elapsed_for(&self, target: u64) -> u64 {
+        match self.bursts() {
+            None => target - 1,
+            Some((every_ms, burst_ms, factor, period)) => {
+                let full = (target - 1) / period;
+                let r = target - full * period;
+                let offset = if r <= burst_ms * factor {
+                    r.div_ceil(factor) - 1
+                } else {
+                    burst_ms + (r - burst_ms * factor) - 1
+                };
+                full * every_ms + offset
+            }
+        }
+    }
+}
+
 /// The most keys a key strategy may name.
 pub const MAX_KEYS: u32 = 100_000;
 
@@ -130,6 +220,7 @@ impl Keys {
 pub struct Producer {
     rng: ChaCha8Rng,
     keys: Keys,
+    shape: RateShape,
     rate_per_sec: u64,
     /// Virtual time from which the current rate applies...
     anchor_ms: u64,
@@ -153,6 +244,11 @@ impl Producer {
         Producer::with_keys(seed, name, rate_per_sec, start_ms, &KeyStrategy::Random)
     }
 
+    /// Shapes the rate from now on (see [`RateShape`]).
+    pub fn set_shape(&mut self, shape: RateShape) {
+        self.shape = shape;
+    }
+
     pub fn with_keys(
         seed: u64,
         name: &str,
@@ -163,6 +259,7 @@ impl Producer {
         Producer {
             rng: substream(seed, name),
             keys: Keys::new(keys),
+            shape: RateShape::Constant,
             rate_per_sec: rate_per_sec.min(MAX_RATE_PER_SEC),
             anchor_ms: start_ms,
             produced_at_anchor: 0,
@@ -187,7 +284,9 @@ impl Producer {
 
     /// Virtual time at which record number `k` (counted from the anchor) arrives.
     fn arrival_of(&self, k: u64) -> u64 {
-        self.anchor_ms + k * 1000 / self.rate_per_sec.max(1)
+        // Record k is due once k * 1000 / rate weighted ms have passed.
+        let target = u128::from(k) * 1000 / u128::from(self.rate_per_sec.max(1)) + 1;
+        self.anchor_ms + self.shape.elapsed_for(target as u64)
     }
 
     /// The records that arrive in `(.., until_ms]`, in arrival order.
@@ -195,10 +294,13 @@ impl Producer {
         if self.rate_per_sec == 0 || until_ms < self.anchor_ms {
             return Vec::new();
         }
-        // Record k arrives at floor(k * 1000 / rate) <= elapsed exactly when
-        // k < (elapsed + 1) * rate / 1000, so ceil of that many are due.
+        // Record k is due by `elapsed` exactly when k < weighted(elapsed) *
+        // rate / 1000 (weighted ms are plain ms at a constant rate), so the
+        // ceiling of that many are due.
         let elapsed = until_ms - self.anchor_ms;
-        let due = self.produced_at_anchor + ((elapsed + 1) * self.rate_per_sec).div_ceil(1000);
+        let weighted = u128::from(self.shape.weighted(elapsed));
+        let due = self.produced_at_anchor
+            + (weighted * u128::from(self.rate_per_sec)).div_ceil(1000) as u64;
         let mut out = Vec::with_capacity(due.saturating_sub(self.produced) as usize);
         while self.produced < due {
             let k = self.produced - self.produced_at_anchor;
@@ -289,5 +391,58 @@ mod tests {
             text.ends_with(r#""event_time":"1970-01-01T00:00:00.000Z"}"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn bursts_follow_virtual_time_whatever_the_ticks() {
+        let shape = RateShape::Bursts {
+            every_ms: 10_000,
+            burst_ms: 2_000,
+            factor: 5,
+        };
+        let mut one = Producer::new(1, "p", 100, 0);
+        one.set_shape(shape.clone());
+        let all = one.produce_until(9_999);
+        // 2 s at 500/s and 8 s at 100/s.
+        assert_eq!(all.len(), 1_800);
+        assert_eq!(all.iter().filter(|r| r.arrival_ms < 2_000).count(), 1_000);
+        let mut many = Producer::new(1, "p", 100, 0);
+        many.set_shape(shape.clone());
+        let mut pieces = Vec::new();
+        for t in (13..10_000).step_by(13).chain([9_999]) {
+            pieces.extend(many.produce_until(t));
+        }
+        assert_eq!(pieces, all);
+        assert!(all.windows(2).all(|w| w[0].arrival_ms <= w[1].arrival_ms));
+        // The next period bursts again.
+        assert_eq!(one.produce_until(11_999).len(), 1_000);
+    }
+
+    #[test]
+    fn weighted_time_and_its_inverse_agree() {
+        for shape in [
+            RateShape::Constant,
+            RateShape::Bursts {
+                every_ms: 7,
+                burst_ms: 3,
+                factor: 4,
+            },
+            RateShape::Bursts {
+                every_ms: 5,
+                burst_ms: 5,
+                factor: 2,
+            },
+        ] {
+            for e in 0..200 {
+                let w = shape.weighted(e);
+                assert_eq!(shape.elapsed_for(w), e, "{shape:?} at {e}");
+                if e > 0 {
+                    assert!(
+                        shape.elapsed_for(shape.weighted(e - 1) + 1) == e,
+                        "{shape:?} at {e}"
+                    );
+                }
+            }
+        }
     }
 }

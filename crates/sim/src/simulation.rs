@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MAX_POLL_MS, MIN_POLL_MS};
-use crate::producer::{KeyStrategy, Producer, MAX_RATE_PER_SEC};
+use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::fnv1a64_extend;
 use crate::SimError;
 
@@ -45,6 +45,9 @@ pub struct Scenario {
     /// How the producer picks partition keys (random UUIDs by default).
     #[serde(default)]
     pub keys: KeyStrategy,
+    /// How the producer's rate varies (constant by default).
+    #[serde(default)]
+    pub rate_shape: RateShape,
 }
 
 /// At most this many consumer applications per stream in the playground.
@@ -84,6 +87,7 @@ impl Scenario {
             )));
         }
         self.keys.validate().map_err(SimError::Scenario)?;
+        self.rate_shape.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
             return Err(SimError::Scenario(format!(
                 "{} consumer applications; the playground runs at most {MAX_CONSUMERS}",
@@ -265,6 +269,7 @@ impl Simulation {
             kinesis,
             scenario,
         };
+        sim.producer.set_shape(sim.scenario.rate_shape.clone());
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)

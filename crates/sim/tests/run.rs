@@ -14,6 +14,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         rate_per_sec: rate,
         consumers: Vec::new(),
         keys: Default::default(),
+        rate_shape: Default::default(),
     }
 }
 
@@ -565,4 +566,38 @@ fn key_strategies_are_checked() {
     )
     .unwrap_err();
     assert!(bad.contains("unknown variant `Sequential`"), "{bad}");
+}
+
+#[test]
+fn bursts_throttle_only_while_they_last() {
+    use shardlab_sim::producer::RateShape;
+    // 400/s with 3 s bursts at 5x every 10 s on one shard: 2,000/s in a
+    // burst is over its 1,000/s limit; 400/s between bursts is not.
+    let mut s = scenario(1, 400, 4);
+    s.rate_shape = RateShape::Bursts {
+        every_ms: 10_000,
+        burst_ms: 3_000,
+        factor: 5,
+    };
+    let snap = run(s.clone(), 200, 100);
+    // Per 10 s: 3 s at 2,000 plus 7 s at 400 = 8,800 records.
+    assert_eq!(snap.records_produced, 17_600);
+    assert!(
+        snap.shards[0].records_throttled > 1_000,
+        "{:?}",
+        snap.shards[0]
+    );
+    let parsed = shardlab_sim::headless::parse_scenario(
+        r#"{"stream_name": "s", "shard_count": 1, "seed": 4, "rate_per_sec": 400,
+            "rate_shape": {"type": "Bursts", "every_ms": 10000, "burst_ms": 3000, "factor": 5}}"#,
+    )
+    .unwrap();
+    assert_eq!(parsed.rate_shape, s.rate_shape);
+    s.rate_shape = RateShape::Bursts {
+        every_ms: 1_000,
+        burst_ms: 2_000,
+        factor: 5,
+    };
+    let err = Simulation::new(s).err().unwrap().to_string();
+    assert!(err.contains("a burst must fit in its period"), "{err}");
 }

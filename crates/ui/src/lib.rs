@@ -30,6 +30,8 @@ pub struct StreamForm {
     /// Their names, from a loaded preset (generated when they do not match).
     pub consumer_names: Vec<String>,
     pub keys: shardlab_sim::producer::KeyStrategy,
+    /// Kept from a loaded preset (the form has no control for it yet).
+    pub rate_shape: shardlab_sim::producer::RateShape,
 }
 
 impl Default for StreamForm {
@@ -42,6 +44,7 @@ impl Default for StreamForm {
             consumer_polls: "200".into(),
             consumer_names: Vec::new(),
             keys: Default::default(),
+            rate_shape: Default::default(),
         }
     }
 }
@@ -90,6 +93,7 @@ impl StreamForm {
             rate_per_sec,
             consumers,
             keys: self.keys.clone(),
+            rate_shape: self.rate_shape.clone(),
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)
@@ -111,6 +115,7 @@ impl From<&Scenario> for StreamForm {
                 .join(", "),
             consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
             keys: s.keys.clone(),
+            rate_shape: s.rate_shape.clone(),
         }
     }
 }

@@ -66,6 +66,7 @@ pub async fn bench_barrier(
         rate_per_sec: 0,
         consumers: Vec::new(),
         keys: Default::default(),
+        rate_shape: Default::default(),
     };
     let mut sim = Simulation::with_hosts(scenario, workers).map_err(|e| fail(e.to_string()))?;
     let mut host = WorkerShardHost::spawn(&shard_script_url, workers)

@@ -51,6 +51,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         rate_per_sec: rate,
         consumers: Vec::new(),
         keys: Default::default(),
+        rate_shape: Default::default(),
     }
 }
 
