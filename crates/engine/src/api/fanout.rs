@@ -11,6 +11,7 @@
 
 use serde_json::{json, Value};
 
+use super::output::RecordJson;
 use super::request::{Body, Validation};
 use super::{epoch_secs, Kinesis, StreamStatus};
 use crate::shard::DebtBucket;
@@ -392,7 +393,6 @@ impl Kinesis {
             .map(|r| (r.data.len() + r.partition_key.len()) as u64)
             .sum();
         sub.budget.take(bytes);
-        let records: Vec<Value> = batch.records.iter().map(Self::record_json).collect();
         sub.position = batch.next_index;
         // The last record delivered, or, with none, a number at the same
         // position that advances with time (resuming AFTER it reads on).
@@ -405,6 +405,12 @@ impl Kinesis {
             },
             |r| r.sequence_number,
         );
+        // The records move into the event: no copy per record.
+        let records: Vec<Value> = batch
+            .records
+            .into_iter()
+            .map(|r| serde_json::to_value(RecordJson::from(r)).unwrap_or(Value::Null))
+            .collect();
         let behind = batch
             .next_arrival_ms
             .map_or(0, |arrival| now_ms.saturating_sub(arrival));

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::shard::{StoredRecord, READ_MAX_RECORDS_PER_CALL};
+use crate::shard::READ_MAX_RECORDS_PER_CALL;
 use crate::store::{LocalShards, Position, ShardKey, ShardOp, ShardOpResult, ShardStore, StreamId};
 pub use crate::time::amz_utc_string;
 use crate::{
@@ -2068,10 +2068,6 @@ impl Kinesis {
                 })
             })
             .collect()
-    }
-
-    fn record_json(r: &StoredRecord) -> Value {
-        serde_json::to_value(RecordJson::from(r.clone())).unwrap_or(Value::Null)
     }
 
     fn get_records(&mut self, body: &Body) -> Result<Finish, ApiError> {
