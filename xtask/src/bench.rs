@@ -286,8 +286,9 @@ pub fn run() -> Result<()> {
          not absolute times across runs or machines. Every host must reach the same digest of the \
          final state, or the benchmark fails.\n\n\
          - `put-records-typed`: 500,000 records (16-byte partition keys, 100-byte data) in PutRecords \
-         batches of 500 into a 16-shard stream through the engine's typed API, limits off: MD5 routing, \
-         sequence numbers and storage. Target: at least 5 M records/s per core natively, wasm at least 0.7× native.\n\
+         batches of 500 into a 16-shard stream through the engine's typed API, limits off: MD5 routing \
+         (a batch's keys hashed side by side in SIMD lanes: `md5-many` with AVX2/AVX-512 natively, \
+         two interleaved `simd128` vectors in wasm), sequence numbers and storage. Target: at least 5 M records/s per core natively, wasm at least 0.7× native.\n\
          - `put-records-json`: the same records through the JSON dispatch the endpoint uses \
          (JSON parsing, base64, validation, response building).\n\
          - `get-records-json`: the same records read back through the JSON dispatch, shard by shard: \

@@ -6,9 +6,12 @@
 //! of that space; a new stream of N shards splits it evenly, the last shard
 //! taking the remainder.
 
-use md5::{Digest, Md5};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use md5_many::Md5Many;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use std::sync::OnceLock;
 
 use crate::ApiError;
 
@@ -23,10 +26,32 @@ impl HashKey {
     /// The hash key Kinesis derives from a partition key: MD5 of its UTF-8
     /// bytes as a big-endian unsigned integer.
     pub fn from_partition_key(partition_key: &str) -> HashKey {
-        let digest = Md5::digest(partition_key.as_bytes());
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest);
-        HashKey(u128::from_be_bytes(bytes))
+        HashKey(u128::from_be_bytes(md5_many::md5(partition_key.as_bytes())))
+    }
+
+    /// The hash keys of many partition keys (as UTF-8 bytes) at once, in
+    /// order. MD5s of independent keys run side by side in SIMD lanes (8 or
+    /// 16 wide natively with `md5-many`, 2 × 4 in wasm with
+    /// [`crate::md5_lanes`]), several times faster per key than one at a
+    /// time: what a PutRecords of up to 500 entries needs.
+    pub fn from_partition_keys(partition_keys: &[&[u8]]) -> Vec<HashKey> {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let digests = {
+            use crate::md5_lanes::{hash_many, Two, V};
+            hash_many::<Two<V>>(partition_keys)
+        };
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let digests = {
+            static ENGINE: OnceLock<Md5Many> = OnceLock::new();
+            let engine = *ENGINE.get_or_init(Md5Many::new);
+            let mut digests = vec![[0u8; 16]; partition_keys.len()];
+            engine.hash_many(partition_keys, &mut digests);
+            digests
+        };
+        digests
+            .into_iter()
+            .map(|d| HashKey(u128::from_be_bytes(d)))
+            .collect()
     }
 
     /// Parses an `ExplicitHashKey`: a decimal string matching `0|([1-9]\d{0,38})`
@@ -166,6 +191,28 @@ mod tests {
             HashKey::from_partition_key("a").0,
             dec("16955237001963240173058271559858726497")
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// The batched, SIMD hashing agrees with RustCrypto's `md-5`, one
+        /// key at a time, for batches of every size up to a PutRecords' 500
+        /// and keys of every length up to 256 characters, multi-byte too.
+        #[test]
+        fn batched_md5_matches_md5_one_at_a_time(
+            keys in proptest::collection::vec("\\PC{1,256}|[0-9a-f]{1,40}", 0..500)
+        ) {
+            use md5::{Digest, Md5};
+            let bytes: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+            let batched = HashKey::from_partition_keys(&bytes);
+            proptest::prop_assert_eq!(batched.len(), keys.len());
+            for (k, h) in keys.iter().zip(&batched) {
+                let mut want = [0u8; 16];
+                want.copy_from_slice(&Md5::digest(k.as_bytes()));
+                proptest::prop_assert_eq!(h.0, u128::from_be_bytes(want));
+                proptest::prop_assert_eq!(HashKey::from_partition_key(k), *h);
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod api;
 pub mod bench;
 mod error;
 mod hash_key;
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+mod md5_lanes;
 pub mod protocol;
 mod sequence_number;
 pub mod shard;

@@ -251,3 +251,35 @@ fn wasm_reaches_the_pinned_native_figures() {
     assert_eq!(per_shard, [147, 153]);
     assert_eq!(snap.digest, "63678a6b45860012");
 }
+
+/// The wasm build hashes a PutRecords' partition keys in `simd128` lanes;
+/// they must route exactly as one-at-a-time MD5 does (the native tests
+/// check that against `md-5`), for every length around the one-block
+/// limit, multi-byte characters and all.
+#[wasm_bindgen_test]
+fn batched_partition_key_hashing_matches_one_at_a_time() {
+    use shardlab_engine::HashKey;
+    let keys: Vec<String> = (0..300)
+        .map(|n| {
+            (0..n)
+                .map(|i| ['a', 'é', '7', '€', '-'][(i * 7 + n) % 5])
+                .collect()
+        })
+        .collect();
+    let bytes: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    let batched = HashKey::from_partition_keys(&bytes);
+    assert_eq!(batched.len(), keys.len());
+    for (k, h) in keys.iter().zip(batched) {
+        assert_eq!(
+            h,
+            HashKey::from_partition_key(k),
+            "key of {} bytes",
+            k.len()
+        );
+    }
+    // And a value from the reference: MD5("a") as an unsigned integer.
+    assert_eq!(
+        HashKey::from_partition_keys(&[b"a"])[0].0,
+        16955237001963240173058271559858726497u128
+    );
+}

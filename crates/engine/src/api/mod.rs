@@ -1573,13 +1573,6 @@ impl Kinesis {
         })
     }
 
-    fn hash_key(partition_key: &str, ehk: Option<&str>) -> Result<HashKey, ApiError> {
-        match ehk {
-            Some(e) => HashKey::parse_explicit(e),
-            None => Ok(HashKey::from_partition_key(partition_key)),
-        }
-    }
-
     fn writable(&self, name: &str) -> Result<&Stream, ApiError> {
         let s = self.stream(name)?;
         if s.status == StreamStatus::Creating {
@@ -1821,16 +1814,30 @@ impl Kinesis {
                 self.config.put_records_max_bytes / (1024 * 1024)
             )));
         }
-        let mut routed = Vec::with_capacity(entries.len());
-        for e in entries {
+        // Sizes and explicit hash keys are checked in request order, so the
+        // first bad entry names the error; the partition keys of the rest
+        // are hashed together (independent MD5s share SIMD lanes).
+        let mut keys = vec![HashKey(0); entries.len()];
+        let mut hashed: Vec<&[u8]> = Vec::with_capacity(entries.len());
+        for (e, key) in entries.iter().zip(keys.iter_mut()) {
             let size = e.partition_key.len() + e.data.len();
             if size > MAX_RECORD_BYTES {
                 return Err(ApiError::invalid_argument(format!(
                     "Record size of {size} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes."
                 )));
             }
-            let key = Self::hash_key(&e.partition_key, e.explicit_hash_key.as_deref())?;
-            routed.push((key, e.partition_key, e.data));
+            match &e.explicit_hash_key {
+                Some(ehk) => *key = HashKey::parse_explicit(ehk)?,
+                None => hashed.push(e.partition_key.as_bytes()),
+            }
+        }
+        let digests = HashKey::from_partition_keys(&hashed);
+        drop(hashed);
+        let mut digests = digests.into_iter();
+        for (e, key) in entries.iter().zip(keys.iter_mut()) {
+            if e.explicit_hash_key.is_none() {
+                *key = digests.next().unwrap_or(HashKey(0));
+            }
         }
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
@@ -1838,8 +1845,8 @@ impl Kinesis {
         // Route first and count per shard, so each shard's Put is allocated
         // once at its size. One Put per shard: (shard index, own op, count).
         let mut per_shard: Vec<(u32, usize, usize)> = Vec::new();
-        let mut shard_of = Vec::with_capacity(routed.len());
-        for (key, _, _) in &routed {
+        let mut shard_of = Vec::with_capacity(keys.len());
+        for key in &keys {
             let shard_index = s
                 .route(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
@@ -1859,16 +1866,16 @@ impl Kinesis {
             .iter()
             .map(|(i, _, count)| (s.key(*i), Vec::with_capacity(*count)))
             .collect();
-        let mut slots = Vec::with_capacity(routed.len());
-        for ((_, partition_key, data), (shard_index, op)) in routed.into_iter().zip(shard_of) {
+        let mut slots = Vec::with_capacity(keys.len());
+        for (e, (shard_index, op)) in entries.into_iter().zip(shard_of) {
             slots.push((op, puts[op].1.len(), shard_index));
             if s.mode == StreamMode::OnDemand {
                 *s.demand.entry(shard_index).or_default() +=
-                    (partition_key.len() + data.len()) as u64;
+                    (e.partition_key.len() + e.data.len()) as u64;
             }
             puts[op].1.push(PutEntry {
-                partition_key,
-                data,
+                partition_key: e.partition_key,
+                data: e.data,
                 arrival_ms: now,
             });
         }

@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use md5::{Digest, Md5};
+use md5_many::{Digest, Md5};
 
 const ITERATOR_MAGIC: [u8; 8] = [0, 0, 0, 0, 0, 0, 0, 1];
 const TAG_LEN: usize = 8;
