@@ -52,6 +52,26 @@ fn the_presets_run_and_report() {
 }
 
 #[test]
+fn the_rate_shape_presets_play_their_shapes() {
+    // 1,600 records/s ramping from 10% to 200% over 60 s (105% on
+    // average), then 200% for 30 s: 100,800 + 96,000 records, and once the
+    // ramp passes 2,000 records/s the two shards refuse the excess.
+    let (ok, out, err) = shardlab(&["run", &preset("launch-ramp.json"), "--for", "90s"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("produced 196799, accepted 148339"), "{out}");
+    // Poisson arrivals around 1,800 records/s from 500 sensors.
+    let (ok, out, err) = shardlab(&["run", &preset("iot-sensors.json"), "--for", "90s"]);
+    assert!(ok, "{err}");
+    let produced: u64 = out
+        .split("produced ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!((160_000..=164_000).contains(&produced), "{out}");
+}
+
+#[test]
 fn the_hot_key_preset_throttles_one_shard() {
     let (ok, out, err) = shardlab(&["run", &preset("hot-key.json"), "--for", "20s"]);
     assert!(ok, "{err}");

@@ -48,8 +48,8 @@ pub enum KeyStrategy {
 /// How a producer's rate varies over time. Time is weighted: a
 /// millisecond inside a burst counts `factor` times, so the records due by
 /// any moment, and each record's arrival, follow from virtual time alone,
-/// whatever the ticks. The pattern starts when the producer (or its latest
-/// rate change) does.
+/// whatever the ticks. A pattern starts when the producer (or its latest
+/// rate change) does; a weekly curve follows the calendar instead.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
 pub enum RateShape {
@@ -63,13 +63,36 @@ pub enum RateShape {
         burst_ms: u64,
         factor: u64,
     },
+    /// From `from_percent` of the rate to `to_percent` in a straight line
+    /// over `over_ms`, then `to_percent` (a launch, a load test's warm-up).
+    Ramp {
+        from_percent: u64,
+        to_percent: u64,
+        over_ms: u64,
+    },
+    /// Records at random moments, as independent clients send them: gaps
+    /// drawn from an exponential distribution whose mean is one record's
+    /// share of a second, so counts per interval vary the way real
+    /// traffic's do (Poisson) around the rate.
+    Poisson,
+    /// A percentage of the rate for each hour of the week, Monday 00:00
+    /// UTC first: 168 values, or 24 for a curve that is the same every day.
+    Weekly { percent: Vec<u64> },
 }
+
+/// Highest percentage a ramp or a weekly curve may name.
+pub const MAX_SHAPE_PERCENT: u64 = 10_000;
+const HOUR_MS: u64 = 3_600_000;
+const WEEK_MS: u64 = 168 * HOUR_MS;
+/// 1970-01-01, where virtual time starts, was a Thursday: 72 hours after
+/// the Monday its week began on.
+const EPOCH_HOUR_OF_WEEK: u64 = 72;
 
 impl RateShape {
     pub fn validate(&self) -> Result<(), String> {
-        match *self {
-            RateShape::Constant => Ok(()),
-            RateShape::Bursts {
+        match self {
+            RateShape::Constant | RateShape::Poisson => Ok(()),
+            &RateShape::Bursts {
                 every_ms,
                 burst_ms,
                 factor,
@@ -84,13 +107,57 @@ impl RateShape {
                     Ok(())
                 }
             }
+            &RateShape::Ramp {
+                from_percent,
+                to_percent,
+                over_ms,
+            } => {
+                if over_ms == 0 || over_ms > WEEK_MS * 52 {
+                    Err(format!("a ramp lasts 1 ms to 52 weeks, not {over_ms} ms"))
+                } else if from_percent > MAX_SHAPE_PERCENT
+                    || !(1..=MAX_SHAPE_PERCENT).contains(&to_percent)
+                {
+                    Err(format!(
+                        "a ramp runs from 0 to {MAX_SHAPE_PERCENT} percent of the rate and ends above 0; \
+                         not {from_percent} to {to_percent}"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            RateShape::Weekly { percent } => {
+                if percent.len() != 168 && percent.len() != 24 {
+                    Err(format!(
+                        "a weekly curve has 168 hourly percentages (or 24, the same every day), not {}",
+                        percent.len()
+                    ))
+                } else if let Some(p) = percent.iter().find(|p| **p > MAX_SHAPE_PERCENT) {
+                    Err(format!(
+                        "a weekly curve's percentages run from 0 to {MAX_SHAPE_PERCENT}, not {p}"
+                    ))
+                } else if percent.iter().all(|p| *p == 0) {
+                    Err("a weekly curve needs at least one hour above 0 percent".into())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Weight units per millisecond at the plain rate: weights are whole
+    /// numbers, so a ramp counts in (percent × its length) per ms and a
+    /// weekly curve in percent.
+    fn unit(&self) -> u128 {
+        match self {
+            RateShape::Constant | RateShape::Bursts { .. } | RateShape::Poisson => 1,
+            RateShape::Ramp { over_ms, .. } => 100 * u128::from(*over_ms),
+            RateShape::Weekly { .. } => 100,
         }
     }
 
     /// (every, burst, factor, weighted ms per period) of a burst pattern.
     fn bursts(&self) -> Option<(u64, u64, u64, u64)> {
         match *self {
-            RateShape::Constant => None,
             RateShape::Bursts {
                 every_ms,
                 burst_ms,
@@ -101,27 +168,96 @@ impl RateShape {
                 factor,
                 burst_ms * factor + (every_ms - burst_ms),
             )),
+            _ => None,
         }
     }
 
-    /// Weighted milliseconds in `[0, elapsed]`.
-    fn weighted(&self, elapsed: u64) -> u64 {
+    /// Weight of the hours of the week before `hour` (0..=168).
+    fn weekly_prefix(percent: &[u64], hour: u64) -> u128 {
+        (0..hour)
+            .map(|h| u128::from(percent[(h as usize) % percent.len()]))
+            .sum()
+    }
+
+    /// Weight of absolute virtual time `[0, t)` under a weekly curve.
+    fn weekly_until(percent: &[u64], t: u64) -> u128 {
+        let since_monday = t + EPOCH_HOUR_OF_WEEK * HOUR_MS;
+        let (weeks, in_week) = (since_monday / WEEK_MS, since_monday % WEEK_MS);
+        let (hour, in_hour) = (in_week / HOUR_MS, in_week % HOUR_MS);
+        let week = Self::weekly_prefix(percent, 168);
+        (u128::from(weeks) * week + Self::weekly_prefix(percent, hour)) * u128::from(HOUR_MS)
+            + u128::from(percent[(hour as usize) % percent.len()]) * u128::from(in_hour)
+            - Self::weekly_prefix(percent, EPOCH_HOUR_OF_WEEK) * u128::from(HOUR_MS)
+    }
+
+    /// The first elapsed ms after `anchor` by which `target` weight has
+    /// passed under a weekly curve: whole weeks first, then hour by hour.
+    fn weekly_elapsed_for(percent: &[u64], anchor: u64, target: u128) -> u64 {
+        let offset = EPOCH_HOUR_OF_WEEK * HOUR_MS;
+        let from_monday = |t: u64| {
+            Self::weekly_until(percent, t)
+                + Self::weekly_prefix(percent, EPOCH_HOUR_OF_WEEK) * u128::from(HOUR_MS)
+        };
+        let goal = from_monday(anchor) + target;
+        let week = Self::weekly_prefix(percent, 168) * u128::from(HOUR_MS);
+        let weeks = (goal - 1) / week;
+        let mut rest = goal - weeks * week;
+        let mut u = weeks as u64 * WEEK_MS;
+        for h in 0..168 {
+            let p = u128::from(percent[h % percent.len()]);
+            if rest <= p * u128::from(HOUR_MS) {
+                u += rest.div_ceil(p) as u64;
+                break;
+            }
+            rest -= p * u128::from(HOUR_MS);
+            u += HOUR_MS;
+        }
+        // u is the end of the first ms by which the goal is reached.
+        u - offset - anchor - 1
+    }
+
+    /// Weight of the milliseconds `[0, elapsed]` after `anchor`.
+    fn weighted(&self, anchor: u64, elapsed: u64) -> u128 {
         let ms = elapsed + 1;
-        match self.bursts() {
-            None => ms,
-            Some((every_ms, burst_ms, factor, period)) => {
+        match self {
+            RateShape::Constant | RateShape::Poisson => u128::from(ms),
+            RateShape::Bursts { .. } => {
+                let (every_ms, burst_ms, factor, period) = self.bursts().unwrap_or((1, 0, 1, 1));
                 let (full, rem) = (ms / every_ms, ms % every_ms);
-                full * period + rem.min(burst_ms) * factor + rem.saturating_sub(burst_ms)
+                u128::from(
+                    full * period + rem.min(burst_ms) * factor + rem.saturating_sub(burst_ms),
+                )
+            }
+            &RateShape::Ramp {
+                from_percent,
+                to_percent,
+                over_ms,
+            } => {
+                // Millisecond i of the ramp weighs from·over + (to − from)·i.
+                let (from, to, over) = (
+                    i128::from(from_percent),
+                    i128::from(to_percent),
+                    i128::from(over_ms),
+                );
+                let n = i128::from(ms.min(over_ms));
+                let ramp = from * over * n + (to - from) * n * (n - 1) / 2;
+                let after = i128::from(ms.saturating_sub(over_ms)) * to * over;
+                (ramp + after) as u128
+            }
+            RateShape::Weekly { percent } => {
+                Self::weekly_until(percent, anchor + ms) - Self::weekly_until(percent, anchor)
             }
         }
     }
 
-    /// The first elapsed millisecond by which `target` (>= 1) weighted
-    /// milliseconds have passed: the inverse of `weighted`.
-    fn elapsed_for(&self, target: u64) -> u64 {
-        match self.bursts() {
-            None => target - 1,
-            Some((every_ms, burst_ms, factor, period)) => {
+    /// The first elapsed millisecond by which `target` (>= 1) weight has
+    /// passed: the inverse of `weighted`.
+    fn elapsed_for(&self, anchor: u64, target: u128) -> u64 {
+        match self {
+            RateShape::Constant | RateShape::Poisson => (target - 1) as u64,
+            RateShape::Bursts { .. } => {
+                let (every_ms, burst_ms, factor, period) = self.bursts().unwrap_or((1, 0, 1, 1));
+                let target = target as u64;
                 let full = (target - 1) / period;
                 let r = target - full * period;
                 let offset = if r <= burst_ms * factor {
@@ -130,6 +266,25 @@ impl RateShape {
                     burst_ms + (r - burst_ms * factor) - 1
                 };
                 full * every_ms + offset
+            }
+            RateShape::Weekly { percent } => Self::weekly_elapsed_for(percent, anchor, target),
+            RateShape::Ramp { .. } => {
+                // Weight only grows (validation keeps some of it ahead), so
+                // gallop to a bound and search below it.
+                let mut hi: u64 = 1;
+                while self.weighted(anchor, hi) < target {
+                    hi = hi.saturating_mul(2);
+                }
+                let mut lo: u64 = 0;
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    if self.weighted(anchor, mid) >= target {
+                        hi = mid;
+                    } else {
+                        lo = mid + 1;
+                    }
+                }
+                lo
             }
         }
     }
@@ -227,6 +382,11 @@ pub struct Producer {
     /// ...and how many records had been produced by then.
     produced_at_anchor: u64,
     produced: u64,
+    /// Gaps between Poisson arrivals, drawn from their own stream so the
+    /// records themselves do not depend on the shape.
+    gaps: ChaCha8Rng,
+    /// The next Poisson arrival, in microseconds of virtual time.
+    next_arrival_us: Option<u64>,
 }
 
 const PAGES: [&str; 6] = [
@@ -247,6 +407,7 @@ impl Producer {
     /// Shapes the rate from now on (see [`RateShape`]).
     pub fn set_shape(&mut self, shape: RateShape) {
         self.shape = shape;
+        self.next_arrival_us = None;
     }
 
     pub fn with_keys(
@@ -264,6 +425,8 @@ impl Producer {
             anchor_ms: start_ms,
             produced_at_anchor: 0,
             produced: 0,
+            gaps: substream(seed, &format!("{name}/arrivals")),
+            next_arrival_us: None,
         }
     }
 
@@ -280,13 +443,44 @@ impl Producer {
         self.anchor_ms = now_ms;
         self.produced_at_anchor = self.produced;
         self.rate_per_sec = rate_per_sec.min(MAX_RATE_PER_SEC);
+        self.next_arrival_us = None;
     }
 
     /// Virtual time at which record number `k` (counted from the anchor) arrives.
     fn arrival_of(&self, k: u64) -> u64 {
         // Record k is due once k * 1000 / rate weighted ms have passed.
-        let target = u128::from(k) * 1000 / u128::from(self.rate_per_sec.max(1)) + 1;
-        self.anchor_ms + self.shape.elapsed_for(target as u64)
+        let target =
+            u128::from(k) * 1000 * self.shape.unit() / u128::from(self.rate_per_sec.max(1)) + 1;
+        self.anchor_ms + self.shape.elapsed_for(self.anchor_ms, target)
+    }
+
+    /// A gap between Poisson arrivals in microseconds: exponential with a
+    /// mean of 1/rate seconds (inverse transform of a uniform draw).
+    fn poisson_gap_us(&mut self) -> u64 {
+        let u = ((self.gaps.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let mean_us = 1e6 / self.rate_per_sec.max(1) as f64;
+        (-u.ln() * mean_us).round() as u64
+    }
+
+    fn produce_poisson(&mut self, until_ms: u64) -> Vec<ProducedRecord> {
+        let mut out = Vec::new();
+        loop {
+            let next = match self.next_arrival_us {
+                Some(t) => t,
+                None => {
+                    let t = self.anchor_ms * 1000 + self.poisson_gap_us();
+                    self.next_arrival_us = Some(t);
+                    t
+                }
+            };
+            let arrival_ms = next / 1000;
+            if arrival_ms > until_ms {
+                return out;
+            }
+            out.push(self.next_record(arrival_ms));
+            self.produced += 1;
+            self.next_arrival_us = Some(next + self.poisson_gap_us());
+        }
     }
 
     /// The records that arrive in `(.., until_ms]`, in arrival order.
@@ -294,13 +488,16 @@ impl Producer {
         if self.rate_per_sec == 0 || until_ms < self.anchor_ms {
             return Vec::new();
         }
+        if self.shape == RateShape::Poisson {
+            return self.produce_poisson(until_ms);
+        }
         // Record k is due by `elapsed` exactly when k < weighted(elapsed) *
-        // rate / 1000 (weighted ms are plain ms at a constant rate), so the
-        // ceiling of that many are due.
+        // rate / (1000 * unit) (weighted ms are plain ms at a constant
+        // rate), so the ceiling of that many are due.
         let elapsed = until_ms - self.anchor_ms;
-        let weighted = u128::from(self.shape.weighted(elapsed));
+        let weighted = self.shape.weighted(self.anchor_ms, elapsed);
         let due = self.produced_at_anchor
-            + (weighted * u128::from(self.rate_per_sec)).div_ceil(1000) as u64;
+            + (weighted * u128::from(self.rate_per_sec)).div_ceil(1000 * self.shape.unit()) as u64;
         let mut out = Vec::with_capacity(due.saturating_sub(self.produced) as usize);
         while self.produced < due {
             let k = self.produced - self.produced_at_anchor;
@@ -432,17 +629,124 @@ mod tests {
                 burst_ms: 5,
                 factor: 2,
             },
+            RateShape::Ramp {
+                from_percent: 10,
+                to_percent: 300,
+                over_ms: 50,
+            },
+            RateShape::Ramp {
+                from_percent: 200,
+                to_percent: 1,
+                over_ms: 3,
+            },
+            RateShape::Weekly {
+                percent: (0..24).map(|h| h % 3 * 50).collect(),
+            },
         ] {
-            for e in 0..200 {
-                let w = shape.weighted(e);
-                assert_eq!(shape.elapsed_for(w), e, "{shape:?} at {e}");
-                if e > 0 {
-                    assert!(
-                        shape.elapsed_for(shape.weighted(e - 1) + 1) == e,
-                        "{shape:?} at {e}"
-                    );
+            // Around an hour boundary too, where a weekly curve changes.
+            for anchor in [0, HOUR_MS - 100, 5 * WEEK_MS + 12_345] {
+                for e in 0..200 {
+                    let w = shape.weighted(anchor, e);
+                    if w == 0 || e > 0 && w == shape.weighted(anchor, e - 1) {
+                        continue; // a millisecond that weighs nothing
+                    }
+                    assert_eq!(shape.elapsed_for(anchor, w), e, "{shape:?} at {anchor}+{e}");
+                    if e > 0 {
+                        let before = shape.weighted(anchor, e - 1);
+                        assert_eq!(
+                            shape.elapsed_for(anchor, before + 1),
+                            e,
+                            "{shape:?} at {anchor}+{e}"
+                        );
+                    }
                 }
             }
         }
+    }
+
+    /// Records produced in pieces, cut at every `step` ms up to `until`.
+    fn in_pieces(
+        shape: &RateShape,
+        rate: u64,
+        start: u64,
+        until: u64,
+        step: u64,
+    ) -> Vec<ProducedRecord> {
+        let mut p = Producer::new(7, "p", rate, start);
+        p.set_shape(shape.clone());
+        let mut out = Vec::new();
+        for t in (start..until).step_by(step as usize).chain([until]) {
+            out.extend(p.produce_until(t));
+        }
+        out
+    }
+
+    #[test]
+    fn ramp_climbs_in_a_straight_line_whatever_the_ticks() {
+        let shape = RateShape::Ramp {
+            from_percent: 0,
+            to_percent: 100,
+            over_ms: 10_000,
+        };
+        let all = in_pieces(&shape, 1000, 0, 19_999, 20_000);
+        assert_eq!(all, in_pieces(&shape, 1000, 0, 19_999, 37));
+        // Half the rate on average during the ramp, then the full rate.
+        let during = all.iter().filter(|r| r.arrival_ms < 10_000).count();
+        assert!((4_990..=5_010).contains(&during), "{during}");
+        assert_eq!(all.len() - during, 10_000);
+        // The second half of the ramp carries three times the first.
+        let first = all.iter().filter(|r| r.arrival_ms < 5_000).count();
+        assert!((1_240..=1_260).contains(&first), "{first}");
+        assert!(all.windows(2).all(|w| w[0].arrival_ms <= w[1].arrival_ms));
+    }
+
+    #[test]
+    fn weekly_curve_follows_the_calendar() {
+        // 1970-01-01 was a Thursday: only Thursdays 00:00-01:00 UTC carry
+        // records, at twice the rate.
+        let mut percent = vec![0; 168];
+        percent[72] = 200;
+        let shape = RateShape::Weekly { percent };
+        assert!(shape.validate().is_ok());
+        let start = 30 * 60_000; // half past midnight
+        let all = in_pieces(&shape, 10, start, WEEK_MS + 2 * HOUR_MS, HOUR_MS);
+        let first_hour = all.iter().filter(|r| r.arrival_ms < HOUR_MS).count();
+        assert_eq!(first_hour, 30 * 60 * 20);
+        assert_eq!(all.len(), 30 * 60 * 20 + 3600 * 20);
+        assert!(all[first_hour..]
+            .iter()
+            .all(|r| (WEEK_MS..WEEK_MS + HOUR_MS).contains(&r.arrival_ms)));
+        assert_eq!(
+            all,
+            in_pieces(&shape, 10, start, WEEK_MS + 2 * HOUR_MS, 777_777)
+        );
+        assert!(RateShape::Weekly {
+            percent: vec![0; 24]
+        }
+        .validate()
+        .is_err());
+        assert!(RateShape::Weekly {
+            percent: vec![5; 23]
+        }
+        .validate()
+        .is_err());
+    }
+
+    #[test]
+    fn poisson_arrivals_vary_around_the_rate_whatever_the_ticks() {
+        let all = in_pieces(&RateShape::Poisson, 1000, 0, 99_999, 100_000);
+        assert_eq!(all, in_pieces(&RateShape::Poisson, 1000, 0, 99_999, 13));
+        // 100,000 expected; the standard deviation is 316.
+        assert!((98_500..=101_500).contains(&all.len()), "{}", all.len());
+        let mut per_second = vec![0u32; 100];
+        for r in &all {
+            per_second[(r.arrival_ms / 1000) as usize] += 1;
+        }
+        let (lo, hi) = (
+            per_second.iter().min().unwrap(),
+            per_second.iter().max().unwrap(),
+        );
+        assert!(hi - lo > 40 && *lo > 850 && *hi < 1150, "{lo}..{hi}");
+        assert!(all.windows(2).all(|w| w[0].arrival_ms <= w[1].arrival_ms));
     }
 }

@@ -114,6 +114,18 @@ fn bad_scenarios_are_refused_with_clear_errors() {
         Simulation::new(scenario(1, 1_000_000, 1)),
         Err(SimError::Scenario(_))
     ));
+    let mut ramp = scenario(1, 1, 1);
+    ramp.rate_shape = shardlab_sim::producer::RateShape::Ramp {
+        from_percent: 50,
+        to_percent: 0,
+        over_ms: 1000,
+    };
+    assert!(err(ramp).contains("a ramp runs from 0 to 10000 percent of the rate and ends above 0"));
+    let mut weekly = scenario(1, 1, 1);
+    weekly.rate_shape = shardlab_sim::producer::RateShape::Weekly {
+        percent: vec![100; 100],
+    };
+    assert!(err(weekly).contains("168 hourly percentages (or 24, the same every day), not 100"));
 }
 
 #[test]
