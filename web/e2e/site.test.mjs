@@ -213,6 +213,15 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
   assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
 });
 
+test('a preset shows its partition keys and rate shape in words', async () => {
+  await page.getByTestId('preset').selectOption('iot-sensors.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');
+  assert.equal(await page.locator('#keys option:checked').innerText(),
+    'From the preset: 500 entities (user-0 … user-499)');
+  assert.equal(await page.locator('label[for="rate"] .hint').innerText(),
+    'records per second; from the preset: Poisson arrivals around the rate');
+});
+
 test('a hot partition key makes one hot shard', async () => {
   // 3,000 records/s, half on one key: its shard is offered ~1,875/s, the
   // others ~375/s; after its one-second burst it is throttled, alone.

@@ -89,6 +89,30 @@ const WEEK_MS: u64 = 168 * HOUR_MS;
 const EPOCH_HOUR_OF_WEEK: u64 = 72;
 
 impl RateShape {
+    /// The shape in a few words, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            RateShape::Constant => "a constant rate".into(),
+            RateShape::Bursts {
+                every_ms,
+                burst_ms,
+                factor,
+            } => format!("every {every_ms} ms, {burst_ms} ms at {factor}× the rate"),
+            RateShape::Ramp {
+                from_percent,
+                to_percent,
+                over_ms,
+            } => format!(
+                "a ramp from {from_percent}% to {to_percent}% of the rate over {over_ms} ms"
+            ),
+            RateShape::Poisson => "Poisson arrivals around the rate".into(),
+            RateShape::Weekly { percent } => format!(
+                "an hour-of-{} curve",
+                if percent.len() == 24 { "day" } else { "week" }
+            ),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         match self {
             RateShape::Constant | RateShape::Poisson => Ok(()),
@@ -296,6 +320,25 @@ pub const MAX_KEYS: u32 = 100_000;
 impl Eq for KeyStrategy {}
 
 impl KeyStrategy {
+    /// The strategy in a few words, for people.
+    pub fn describe(&self) -> String {
+        match self {
+            KeyStrategy::Random => "a random UUID per record".into(),
+            KeyStrategy::Entities { count } => {
+                format!(
+                    "{count} entities (user-0 … user-{})",
+                    count.saturating_sub(1)
+                )
+            }
+            KeyStrategy::Zipf { count, exponent } => {
+                format!("Zipf-skewed over {count} keys (exponent {exponent})")
+            }
+            KeyStrategy::HotKey { percent } => {
+                format!("one hot key in {percent}% of records, the rest random")
+            }
+        }
+    }
+
     /// Checks the strategy's parameters; the text is for the learner.
     pub fn validate(&self) -> Result<(), String> {
         match *self {

@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::format::{bytes, elapsed, key_space_percent, speed, thousands};
 use crate::{App, LiveStream, Msg, StreamForm};
-use shardlab_sim::producer::KeyStrategy;
+use shardlab_sim::producer::{KeyStrategy, RateShape};
 
 /// Speeds offered in the clock menu.
 const SPEEDS: [f64; 7] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0];
@@ -89,7 +89,7 @@ fn error_banner(app: &App, ctx: &Context<App>) -> Html {
 fn create_form(app: &App, ctx: &Context<App>) -> Html {
     let form = app.form.clone();
     let field = |label: &'static str,
-                 hint: &'static str,
+                 hint: String,
                  id: &'static str,
                  kind: &'static str,
                  value: String,
@@ -119,12 +119,12 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             <h2>{"Create a data stream"}</h2>
             { preset_picker(app, ctx) }
             <p class="muted">{"A provisioned stream: its hash-key space split evenly over the shards, each shard 1 MiB/s or 1,000 records/s in."}</p>
-            { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -", "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
-            { field("Shards", "1 to 32; a Web Worker per shard, up to 8", "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
-            { field("Producer rate", "records per second", "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
+            { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -".into(), "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
+            { field("Shards", "1 to 32; a Web Worker per shard, up to 8".into(), "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
+            { field("Producer rate", rate_hint(&form.rate_shape), "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { key_picker(&form, ctx) }
-            { field("Seed", "same seed, same records and sequence numbers", "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
-            { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none", "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
+            { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
+            { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
             </button>
@@ -448,6 +448,15 @@ fn preset_picker(app: &App, ctx: &Context<App>) -> Html {
 }
 
 /// The partition-key strategies the form offers.
+/// The rate field's hint: the unit, and the rate's shape when a preset
+/// gave one (the form has no control for shapes yet).
+fn rate_hint(shape: &RateShape) -> String {
+    match shape {
+        RateShape::Constant => "records per second".into(),
+        shape => format!("records per second; from the preset: {}", shape.describe()),
+    }
+}
+
 fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
     [
         (
@@ -498,7 +507,7 @@ fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <option value={id} selected={k == form.keys}>{ label }</option>
                 }) }
                 { if standard { html! {} } else { html! {
-                    <option value="preset" selected=true>{ format!("From the preset: {:?}", form.keys) }</option>
+                    <option value="preset" selected=true>{ format!("From the preset: {}", form.keys.describe()) }</option>
                 } } }
             </select>
             <span class="hint">{"MD5 of the key picks the shard: skewed keys make hot shards"}</span>
