@@ -378,7 +378,7 @@ impl Keys {
             KeyStrategy::HotKey { percent } => Keys::HotKey(percent.min(100)),
             KeyStrategy::Zipf { count, exponent } => {
                 let weights: Vec<f64> = (1..=count.max(1))
-                    .map(|i| 1.0 / f64::from(i).powf(exponent))
+                    .map(|i| 1.0 / libm::pow(f64::from(i), exponent))
                     .collect();
                 let total: f64 = weights.iter().sum();
                 let mut acc = 0.0;
@@ -502,7 +502,7 @@ impl Producer {
     fn poisson_gap_us(&mut self) -> u64 {
         let u = ((self.gaps.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
         let mean_us = 1e6 / self.rate_per_sec.max(1) as f64;
-        (-u.ln() * mean_us).round() as u64
+        (-libm::log(u) * mean_us).round() as u64
     }
 
     fn produce_poisson(&mut self, until_ms: u64) -> Vec<ProducedRecord> {

@@ -163,6 +163,24 @@ fn pinned_run_matches_the_figures_the_browser_test_expects() {
     assert_eq!(snap.digest, PINNED_DIGEST);
 }
 
+/// Shapes and key strategies that draw on floating-point maths (Poisson
+/// gaps take a logarithm, Zipf weights a power) are pinned too: the
+/// browser test `wasm_reaches_the_pinned_native_figures` runs this and
+/// must get the same bits.
+#[test]
+fn pinned_poisson_zipf_run() {
+    let mut s = scenario(2, 2_000, 42);
+    s.stream_name = "browser-test".into();
+    s.rate_shape = shardlab_sim::producer::RateShape::Poisson;
+    s.keys = shardlab_sim::producer::KeyStrategy::Zipf {
+        count: 1000,
+        exponent: 1.2,
+    };
+    let snap = run(s, 20, 100);
+    assert_eq!(snap.records_produced, 3993);
+    assert_eq!(snap.digest, "b1378b5452f8f4f2");
+}
+
 const PINNED_PER_SHARD: [u64; 2] = [147, 153];
 const PINNED_DIGEST: &str = "63678a6b45860012";
 

@@ -250,6 +250,24 @@ fn wasm_reaches_the_pinned_native_figures() {
     let per_shard: Vec<u64> = snap.shards.iter().map(|s| s.records_accepted).collect();
     assert_eq!(per_shard, [147, 153]);
     assert_eq!(snap.digest, "63678a6b45860012");
+
+    // Poisson gaps and Zipf weights (floating-point maths): the same bits
+    // as `pinned_poisson_zipf_run` natively.
+    let mut s = scenario(2, 2_000);
+    s.rate_shape = shardlab_sim::producer::RateShape::Poisson;
+    s.keys = shardlab_sim::producer::KeyStrategy::Zipf {
+        count: 1000,
+        exponent: 1.2,
+    };
+    let mut sim = Simulation::new(s).unwrap();
+    let mut host = InProcessHost::new();
+    shardlab_sim::open_shards(&mut sim, &mut host).unwrap();
+    for _ in 0..20 {
+        shardlab_sim::run_tick(&mut sim, &mut host, TICK_MS).unwrap();
+    }
+    let snap = sim.snapshot();
+    assert_eq!(snap.records_produced, 3993);
+    assert_eq!(snap.digest, "b1378b5452f8f4f2");
 }
 
 /// The wasm build hashes a PutRecords' partition keys in `simd128` lanes;
