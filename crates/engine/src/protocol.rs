@@ -59,7 +59,9 @@ pub enum HostRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostReply {
     Ran {
-        results: Vec<ShardOpResult>,
+        /// The batch's `Vec<ShardOpResult>`, encoded once: the digest is
+        /// taken over these bytes (see [`decode_results`]).
+        results: ByteBuf,
         /// [`results_digest`] of `results`.
         digest: u64,
         #[serde(with = "serde_bytes")]
@@ -85,12 +87,18 @@ fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-/// A fingerprint of one batch's results (FNV-1a over their encoding).
-pub fn results_digest(results: &[ShardOpResult]) -> u64 {
-    fnv(
-        DIGEST_START,
-        &postcard::to_allocvec(results).unwrap_or_default(),
-    )
+/// A fingerprint of one batch's encoded results (FNV-1a).
+pub fn results_digest(encoded: &[u8]) -> u64 {
+    fnv(DIGEST_START, encoded)
+}
+
+fn encode_results(results: &[ShardOpResult]) -> Vec<u8> {
+    postcard::to_allocvec(results).unwrap_or_default()
+}
+
+/// The results a [`HostReply::Ran`] carries.
+pub fn decode_results(encoded: &[u8]) -> Result<Vec<ShardOpResult>, postcard::Error> {
+    postcard::from_bytes(encoded)
 }
 
 /// Extends a chain of result digests by one batch's.
@@ -175,12 +183,15 @@ impl ShardServer {
             },
             Ok(HostRequest::Crash) => return Err(CrashRequested),
             Ok(HostRequest::Run { batch, checkpoint }) => match self.run_batch(&batch) {
-                Ok(results) => HostReply::Ran {
-                    digest: results_digest(&results),
-                    results,
-                    checkpoint: checkpoint
-                        .then(|| postcard::to_allocvec(&self.shards).unwrap_or_default()),
-                },
+                Ok(results) => {
+                    let results = encode_results(&results);
+                    HostReply::Ran {
+                        digest: results_digest(&results),
+                        results: ByteBuf::from(results),
+                        checkpoint: checkpoint
+                            .then(|| postcard::to_allocvec(&self.shards).unwrap_or_default()),
+                    }
+                }
                 Err(reason) => HostReply::Failed { reason },
             },
             Ok(HostRequest::Restore { snapshot, replay }) => self.restore(snapshot, &replay),
@@ -209,7 +220,8 @@ impl ShardServer {
         for batch in replay {
             match self.run_batch(batch) {
                 Ok(results) => {
-                    replay_digest = chain_digest(replay_digest, results_digest(&results))
+                    replay_digest =
+                        chain_digest(replay_digest, results_digest(&encode_results(&results)))
                 }
                 Err(reason) => return HostReply::Failed { reason },
             }
@@ -287,12 +299,13 @@ mod tests {
                 digest,
                 checkpoint,
             } => {
+                assert_eq!(digest, results_digest(&results));
+                let results = decode_results(&results).unwrap();
                 assert_eq!(results[0], ShardOpResult::Done);
                 assert!(
                     matches!(&results[1], ShardOpResult::Put(o) if matches!(o[..], [PutOutcome::Accepted(_)]))
                 );
                 assert_eq!(results[2], ShardOpResult::Missing);
-                assert_eq!(digest, results_digest(&results));
                 assert_eq!(checkpoint, None);
             }
             other => panic!("unexpected {other:?}"),

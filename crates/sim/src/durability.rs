@@ -17,7 +17,8 @@
 //! bounded number of times on average.
 
 use shardlab_engine::protocol::{
-    chain_digest, ByteBuf, HostReply, HostRequest, ShardBatch, ShardBatchReply, DIGEST_START,
+    chain_digest, decode_results, ByteBuf, HostReply, HostRequest, ShardBatch, ShardBatchReply,
+    DIGEST_START,
 };
 
 use crate::SimError;
@@ -106,6 +107,8 @@ impl Journal {
                 digest,
                 checkpoint,
             } => {
+                let results = decode_results(&results)
+                    .map_err(|e| SimError::Host(format!("undecodable shard results: {e}")))?;
                 self.ops += ops as u64;
                 if let Some(snapshot) = checkpoint {
                     self.checkpoint = Some(snapshot);
