@@ -4,6 +4,7 @@
 //! only the measured phase is timed, not the preparation of inputs.
 
 use crate::api::{PutRecordsEntry, PutRecordsResult};
+use crate::fnv::{fnv1a64_extend, FNV_OFFSET};
 use crate::{Kinesis, KinesisConfig};
 
 /// 2026-01-01T00:00:00Z: the benchmark's fixed virtual time.
@@ -23,10 +24,7 @@ pub struct Figure {
 }
 
 fn fnv(hash: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *hash ^= u64::from(*b);
-        *hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    *hash = fnv1a64_extend(*hash, bytes);
 }
 
 /// `records` entries with 16-byte partition keys and 100-byte payloads,
@@ -76,7 +74,7 @@ fn service() -> Kinesis {
 pub fn put_records_typed(records: usize, clock: &dyn Fn() -> f64) -> Figure {
     let batches = entries(records);
     let mut k = service();
-    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let mut digest = FNV_OFFSET;
     let started = clock();
     let mut results = Vec::with_capacity(batches.len());
     for batch in batches {
@@ -127,7 +125,7 @@ pub fn put_records_json(records: usize, clock: &dyn Fn() -> f64) -> Figure {
         })
         .collect();
     let mut k = service();
-    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let mut digest = FNV_OFFSET;
     let started = clock();
     let mut replies = Vec::with_capacity(bodies.len());
     for body in &bodies {
@@ -165,7 +163,7 @@ pub fn get_records_json(records: usize, clock: &dyn Fn() -> f64) -> Figure {
         k.put_records_typed("bench", batch)
             .expect("limits are off and entries are valid");
     }
-    let mut digest = 0xcbf2_9ce4_8422_2325u64;
+    let mut digest = FNV_OFFSET;
     let mut read = 0u64;
     let started = clock();
     for shard in 0..SHARDS {

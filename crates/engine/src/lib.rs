@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bench;
 mod error;
+pub mod fnv;
 mod hash_key;
 #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 mod md5_lanes;

@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
+use crate::fnv::{fnv1a64_extend, FNV_OFFSET};
 use crate::store::{LocalShards, ShardKey, ShardOp, ShardOpResult, ShardStore};
 
 /// One tick's operations for one host, in the order they must run.
@@ -77,19 +78,11 @@ pub enum HostReply {
 }
 
 /// The digest chain's starting value (FNV-1a's offset basis).
-pub const DIGEST_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
+pub const DIGEST_START: u64 = FNV_OFFSET;
 
 /// A fingerprint of one batch's encoded results (FNV-1a).
 pub fn results_digest(encoded: &[u8]) -> u64 {
-    fnv(DIGEST_START, encoded)
+    fnv1a64_extend(DIGEST_START, encoded)
 }
 
 fn encode_results(results: &[ShardOpResult]) -> Vec<u8> {
@@ -103,7 +96,7 @@ pub fn decode_results(encoded: &[u8]) -> Result<Vec<ShardOpResult>, postcard::Er
 
 /// Extends a chain of result digests by one batch's.
 pub fn chain_digest(chain: u64, digest: u64) -> u64 {
-    fnv(chain, &digest.to_le_bytes())
+    fnv1a64_extend(chain, &digest.to_le_bytes())
 }
 
 impl ShardBatch {

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::ReadResult;
 use crate::{HashKeyRange, SequenceNumber, TokenBucket};
 
 /// Per-shard write limits (AWS: 1 MiB/s or 1,000 records/s per shard).
@@ -98,19 +99,6 @@ pub struct ShardStats {
     /// Records currently retained.
     pub records_retained: u64,
     pub latest_sequence_number: Option<SequenceNumber>,
-}
-
-/// What one GetRecords call read from a shard.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReadBatch {
-    pub records: Vec<StoredRecord>,
-    /// The sequence index to read from next.
-    pub next_index: u64,
-    /// Whether the reader is at the end of a closed shard (nothing after).
-    pub at_shard_end: bool,
-    /// Arrival time of the first record not returned (None: caught up);
-    /// GetRecords' `MillisBehindLatest` is measured from it.
-    pub next_arrival_ms: Option<u64>,
 }
 
 /// Why a read was refused.
@@ -400,12 +388,8 @@ impl ShardDataPlane {
     /// AWS's `EndingSequenceNumber` of a closed shard: the closing index
     /// with the closing time.
     pub fn ending_sequence_number(&self) -> Option<SequenceNumber> {
-        self.closed_ms.map(|closed| SequenceNumber {
-            shard_created_secs: self.config.created_ms / 1000,
-            shard_index: self.config.shard_index,
-            sequence_index: crate::CLOSING_SEQUENCE_INDEX,
-            arrival_secs: closed / 1000,
-        })
+        self.closed_ms
+            .map(|closed| self.sequence_number(crate::CLOSING_SEQUENCE_INDEX, closed))
     }
 
     /// A closed shard expires once its newest data has aged out: then it is
@@ -446,7 +430,12 @@ impl ShardDataPlane {
     /// records and 10 MiB, within the shard's read limits at `now_ms`.
     /// Records trimmed by retention are skipped (the position moves up to
     /// the trim horizon).
-    pub fn read(&mut self, from: u64, limit: usize, now_ms: u64) -> Result<ReadBatch, ReadRefusal> {
+    pub fn read(
+        &mut self,
+        from: u64,
+        limit: usize,
+        now_ms: u64,
+    ) -> Result<ReadResult, ReadRefusal> {
         if !(self.read_calls.has(1, now_ms) && self.read_bytes.positive(now_ms)) {
             return Err(ReadRefusal::Throttled);
         }
@@ -460,7 +449,7 @@ impl ShardDataPlane {
         from: u64,
         limit: usize,
         now_ms: u64,
-    ) -> Result<ReadBatch, ReadRefusal> {
+    ) -> Result<ReadResult, ReadRefusal> {
         self.expire(now_ms);
         let first = self.first_index();
         let start = from.max(first);
@@ -483,7 +472,7 @@ impl ShardDataPlane {
             records.push(self.stored(first + i as u64, key, data, arrival_ms));
         }
         self.read_bytes.take(bytes);
-        Ok(ReadBatch {
+        Ok(ReadResult {
             records,
             next_index,
             at_shard_end: self.closed_ms.is_some() && next_index >= self.next_sequence_index,
@@ -494,12 +483,7 @@ impl ShardDataPlane {
     /// The record with sequence index `index`.
     fn stored(&self, index: u64, key: &[u8], data: &[u8], arrival_ms: u64) -> StoredRecord {
         StoredRecord {
-            sequence_number: SequenceNumber {
-                shard_created_secs: self.config.created_ms / 1000,
-                shard_index: self.config.shard_index,
-                sequence_index: index,
-                arrival_secs: arrival_ms / 1000,
-            },
+            sequence_number: self.sequence_number(index, arrival_ms),
             // Keys were UTF-8 when stored.
             partition_key: String::from_utf8_lossy(key).into_owned(),
             data: data.to_vec(),
@@ -549,6 +533,17 @@ impl ShardDataPlane {
         self.records.heap_bytes()
     }
 
+    /// The sequence number of the record at `index` that arrived at
+    /// `arrival_ms`.
+    fn sequence_number(&self, index: u64, arrival_ms: u64) -> SequenceNumber {
+        SequenceNumber {
+            shard_created_secs: self.config.created_ms / 1000,
+            shard_index: self.config.shard_index,
+            sequence_index: index,
+            arrival_secs: arrival_ms / 1000,
+        }
+    }
+
     /// The sequence number the shard's first record would get; AWS reports
     /// it as the shard's `StartingSequenceNumber`.
     pub fn starting_sequence_number(&self) -> SequenceNumber {
@@ -580,12 +575,7 @@ impl ShardDataPlane {
     pub fn put_unlimited(&mut self, entry: PutEntry) -> PutOutcome {
         let now = entry.arrival_ms;
         let size = entry.size();
-        let sequence_number = SequenceNumber {
-            shard_created_secs: self.config.created_ms / 1000,
-            shard_index: self.config.shard_index,
-            sequence_index: self.next_sequence_index,
-            arrival_secs: now / 1000,
-        };
+        let sequence_number = self.sequence_number(self.next_sequence_index, now);
         self.next_sequence_index += 1;
         self.stats.records_accepted += 1;
         self.stats.bytes_accepted += size;

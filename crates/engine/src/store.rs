@@ -71,8 +71,12 @@ pub enum ShardOp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadResult {
     pub records: Vec<StoredRecord>,
+    /// The sequence index to read from next.
     pub next_index: u64,
+    /// Whether the reader is at the end of a closed shard (nothing after).
     pub at_shard_end: bool,
+    /// Arrival time of the first record not returned (None: caught up);
+    /// GetRecords' `MillisBehindLatest` is measured from it.
     pub next_arrival_ms: Option<u64>,
 }
 
@@ -124,12 +128,7 @@ impl ShardDataPlane {
                     self.read_unlimited(from, limit as usize, now_ms)
                 };
                 match batch {
-                    Ok(b) => ShardOpResult::Read(ReadResult {
-                        records: b.records,
-                        next_index: b.next_index,
-                        at_shard_end: b.at_shard_end,
-                        next_arrival_ms: b.next_arrival_ms,
-                    }),
+                    Ok(b) => ShardOpResult::Read(b),
                     Err(ReadRefusal::Throttled) => ShardOpResult::Throttled,
                 }
             }

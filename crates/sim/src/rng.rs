@@ -14,19 +14,7 @@ pub fn substream(seed: u64, name: &str) -> ChaCha8Rng {
     rng
 }
 
-/// FNV-1a, 64-bit: a stable, dependency-free hash for names and digests.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    fnv1a64_extend(0xcbf2_9ce4_8422_2325, bytes)
-}
-
-/// Continues an FNV-1a hash with more bytes.
-pub fn fnv1a64_extend(mut hash: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
+pub use shardlab_engine::fnv::{fnv1a64, fnv1a64_extend, FNV_OFFSET};
 
 #[cfg(test)]
 mod tests {
@@ -39,10 +27,5 @@ mod tests {
         assert!(a.windows(2).all(|w| w[0] == w[1]));
         assert_ne!(substream(7, "p").next_u64(), substream(7, "q").next_u64());
         assert_ne!(substream(7, "p").next_u64(), substream(8, "p").next_u64());
-    }
-
-    #[test]
-    fn fnv_reference_value() {
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

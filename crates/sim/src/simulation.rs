@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MAX_POLL_MS, MIN_POLL_MS};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
-use crate::rng::fnv1a64_extend;
+use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::SimError;
 
 /// Open shards the playground allows (at creation and after resharding).
@@ -265,7 +265,7 @@ impl Simulation {
             counters: vec![ShardCounters::default(); n],
             in_flight: VecDeque::new(),
             history: VecDeque::new(),
-            digest: 0xcbf2_9ce4_8422_2325,
+            digest: FNV_OFFSET,
             kinesis,
             scenario,
         };
@@ -456,7 +456,7 @@ impl Simulation {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
             let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
             for r in records.by_ref().take(PUT_RECORDS_MAX) {
-                let mut fp = fnv1a64_extend(0xcbf2_9ce4_8422_2325, r.partition_key.as_bytes());
+                let mut fp = fnv1a64_extend(FNV_OFFSET, r.partition_key.as_bytes());
                 fp = fnv1a64_extend(fp, &r.data);
                 fp = fnv1a64_extend(fp, &r.arrival_ms.to_le_bytes());
                 prints.push((fp, (r.partition_key.len() + r.data.len()) as u64));
@@ -762,7 +762,7 @@ impl Simulation {
                     records: 0,
                     last_sequence_number: None,
                     digest: String::new(),
-                    hash: 0xcbf2_9ce4_8422_2325,
+                    hash: FNV_OFFSET,
                     last_index: None,
                 })
                 .collect(),

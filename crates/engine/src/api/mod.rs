@@ -1843,36 +1843,37 @@ impl Kinesis {
         let enforce = self.config.enforce_limits;
         let s = self.stream_mut(stream)?;
         // Route first and count per shard, so each shard's Put is allocated
-        // once at its size. One Put per shard: (shard index, own op, count).
-        let mut per_shard: Vec<(u32, usize, usize)> = Vec::new();
+        // once at its size. One Put per shard touched, in first-touch
+        // order (its own op): (shard index, entries, bytes).
+        let mut per_shard: Vec<(u32, usize, u64)> = Vec::new();
         let mut shard_of = Vec::with_capacity(keys.len());
-        for key in &keys {
+        for (key, e) in keys.iter().zip(&entries) {
             let shard_index = s
                 .route(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-            let op = match per_shard.iter_mut().find(|(i, _, _)| *i == shard_index) {
-                Some((_, op, count)) => {
-                    *count += 1;
-                    *op
-                }
+            let op = match per_shard.iter().position(|(i, _, _)| *i == shard_index) {
+                Some(op) => op,
                 None => {
-                    per_shard.push((shard_index, per_shard.len(), 1));
+                    per_shard.push((shard_index, 0, 0));
                     per_shard.len() - 1
                 }
             };
+            per_shard[op].1 += 1;
+            per_shard[op].2 += (e.partition_key.len() + e.data.len()) as u64;
             shard_of.push((shard_index, op));
+        }
+        if s.mode == StreamMode::OnDemand {
+            for (shard_index, _, bytes) in &per_shard {
+                *s.demand.entry(*shard_index).or_default() += bytes;
+            }
         }
         let mut puts: Vec<(ShardKey, Vec<PutEntry>)> = per_shard
             .iter()
-            .map(|(i, _, count)| (s.key(*i), Vec::with_capacity(*count)))
+            .map(|(i, count, _)| (s.key(*i), Vec::with_capacity(*count)))
             .collect();
         let mut slots = Vec::with_capacity(keys.len());
         for (e, (shard_index, op)) in entries.into_iter().zip(shard_of) {
             slots.push((op, puts[op].1.len(), shard_index));
-            if s.mode == StreamMode::OnDemand {
-                *s.demand.entry(shard_index).or_default() +=
-                    (e.partition_key.len() + e.data.len()) as u64;
-            }
             puts[op].1.push(PutEntry {
                 partition_key: e.partition_key,
                 data: e.data,
