@@ -292,7 +292,8 @@ pub fn run() -> Result<()> {
          - `put-records-json`: the same records through the JSON dispatch the endpoint uses \
          (JSON parsing, base64, validation, response building).\n\
          - `get-records-json`: the same records read back through the JSON dispatch, shard by shard: \
-         GetShardIterator at TRIM_HORIZON, then GetRecords with `Limit` 10,000 until caught up (limits off).\n\
+         GetShardIterator at TRIM_HORIZON, then GetRecords with `Limit` 10,000 until caught up (limits off); \
+         the GetRecords calls are timed from request bytes to response bytes, as the endpoint serves them.\n\
          - `ingest-16-shards`: 16 shards, one producer at 16,000 records/s with random partition keys, \
          60 virtual seconds (600 ticks of 100 ms): the simulation's producer, PutRecords planned by the \
          control plane (MD5 routing), shard operations (sequence numbers, write limits, storage) and, \
