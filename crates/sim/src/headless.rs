@@ -28,7 +28,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
     let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
-             rate_per_sec, consumers)"
+             rate_per_sec, keys, rate_shape, consumers)"
         )
     })?;
     scenario

@@ -364,9 +364,9 @@ impl Simulation {
         self.hosts
     }
 
-    /// The host that keeps a shard: shards are dealt out round-robin.
+    /// The host that keeps a shard (see [`placement`]).
     pub fn host_of(&self, shard_index: u32) -> u32 {
-        shard_index % self.hosts
+        placement(shard_index, self.hosts)
     }
 
     pub fn set_rate(&mut self, rate_per_sec: u64) -> Result<(), SimError> {
@@ -389,7 +389,7 @@ impl Simulation {
         let mut batches: Vec<ShardBatch> = vec![ShardBatch::default(); hosts];
         let mut routes: Vec<Vec<(Option<usize>, usize)>> = vec![Vec::new(); hosts];
         let mut send = |call: Option<usize>, i: usize, key: ShardKey, op: ShardOp| {
-            let h = key.shard_index as usize % hosts;
+            let h = placement(key.shard_index, hosts as u32) as usize;
             batches[h].ops.push((key, op));
             routes[h].push((call, i));
         };
@@ -774,6 +774,19 @@ impl Simulation {
     /// every shard holds exactly the records accepted into it, ending with
     /// the last sequence number handed out.
     pub fn verify_read_back(&self, shards: &[ReadBackShard]) -> Result<(), SimError> {
+        let same_shards = self.shards.len() == shards.len()
+            && self
+                .shards
+                .iter()
+                .zip(shards)
+                .all(|(a, b)| a.shard_id == b.shard_id);
+        if !same_shards {
+            return Err(SimError::Host(format!(
+                "the read-back covers {} shards that are not the stream's {}",
+                shards.len(),
+                self.shards.len()
+            )));
+        }
         for (info, read) in self.shards.iter().zip(shards) {
             let i = info.key.shard_index as usize;
             let acked = self.counters.get(i).cloned().unwrap_or_default();
@@ -794,6 +807,13 @@ impl Simulation {
     }
 }
 
+/// The host that keeps a shard: shards are dealt out round-robin, so a
+/// split's children land on other hosts than their parent when there are
+/// several.
+pub fn placement(shard_index: u32, hosts: u32) -> u32 {
+    shard_index % hosts.max(1)
+}
+
 impl ReadBack {
     /// The next round of reads, one batch per host; None when every shard
     /// has been read to its end.
@@ -806,7 +826,7 @@ impl ReadBack {
         self.in_flight = vec![Vec::new(); hosts];
         for (n, s) in self.shards.iter().enumerate().filter(|(_, s)| !s.done) {
             let Some(key) = s.key else { continue };
-            let h = key.shard_index as usize % hosts;
+            let h = placement(key.shard_index, hosts as u32) as usize;
             batches[h].ops.push((
                 key,
                 ShardOp::Read {

@@ -284,6 +284,12 @@ fn a_lost_host_that_never_checkpointed_replays_from_the_start() {
     assert_eq!(host.journal_stats(0).unwrap().recoveries, 1);
     let read = read_back(&sim, &mut host).unwrap();
     assert_eq!(read.iter().map(|s| s.records).sum::<u64>(), 600);
+    // A read-back that leaves a shard out, or counts one short, is refused.
+    assert!(sim.verify_read_back(&read[..read.len() - 1]).is_err());
+    let mut short = read.clone();
+    short[0].records -= 1;
+    assert!(sim.verify_read_back(&short).is_err());
+    assert!(sim.verify_read_back(&read).is_ok());
 }
 
 /// Splits and merges while records flow: children open on the hosts their
