@@ -196,52 +196,9 @@ impl RateShape {
         }
     }
 
-    /// Weight of the hours of the week before `hour` (0..=168).
-    fn weekly_prefix(percent: &[u64], hour: u64) -> u128 {
-        (0..hour)
-            .map(|h| u128::from(percent[(h as usize) % percent.len()]))
-            .sum()
-    }
-
-    /// Weight of absolute virtual time `[0, t)` under a weekly curve.
-    fn weekly_until(percent: &[u64], t: u64) -> u128 {
-        let since_monday = t + EPOCH_HOUR_OF_WEEK * HOUR_MS;
-        let (weeks, in_week) = (since_monday / WEEK_MS, since_monday % WEEK_MS);
-        let (hour, in_hour) = (in_week / HOUR_MS, in_week % HOUR_MS);
-        let week = Self::weekly_prefix(percent, 168);
-        (u128::from(weeks) * week + Self::weekly_prefix(percent, hour)) * u128::from(HOUR_MS)
-            + u128::from(percent[(hour as usize) % percent.len()]) * u128::from(in_hour)
-            - Self::weekly_prefix(percent, EPOCH_HOUR_OF_WEEK) * u128::from(HOUR_MS)
-    }
-
-    /// The first elapsed ms after `anchor` by which `target` weight has
-    /// passed under a weekly curve: whole weeks first, then hour by hour.
-    fn weekly_elapsed_for(percent: &[u64], anchor: u64, target: u128) -> u64 {
-        let offset = EPOCH_HOUR_OF_WEEK * HOUR_MS;
-        let from_monday = |t: u64| {
-            Self::weekly_until(percent, t)
-                + Self::weekly_prefix(percent, EPOCH_HOUR_OF_WEEK) * u128::from(HOUR_MS)
-        };
-        let goal = from_monday(anchor) + target;
-        let week = Self::weekly_prefix(percent, 168) * u128::from(HOUR_MS);
-        let weeks = (goal - 1) / week;
-        let mut rest = goal - weeks * week;
-        let mut u = weeks as u64 * WEEK_MS;
-        for h in 0..168 {
-            let p = u128::from(percent[h % percent.len()]);
-            if rest <= p * u128::from(HOUR_MS) {
-                u += rest.div_ceil(p) as u64;
-                break;
-            }
-            rest -= p * u128::from(HOUR_MS);
-            u += HOUR_MS;
-        }
-        // u is the end of the first ms by which the goal is reached.
-        u - offset - anchor - 1
-    }
-
-    /// Weight of the milliseconds `[0, elapsed]` after `anchor`.
-    fn weighted(&self, anchor: u64, elapsed: u64) -> u128 {
+    /// Weight of the milliseconds `[0, elapsed]` after `anchor`; a weekly
+    /// shape uses `curve`, its table, when given (built here otherwise).
+    fn weighted(&self, curve: Option<&WeeklyCurve>, anchor: u64, elapsed: u64) -> u128 {
         let ms = elapsed + 1;
         match self {
             RateShape::Constant | RateShape::Poisson => u128::from(ms),
@@ -268,15 +225,16 @@ impl RateShape {
                 let after = i128::from(ms.saturating_sub(over_ms)) * to * over;
                 (ramp + after) as u128
             }
-            RateShape::Weekly { percent } => {
-                Self::weekly_until(percent, anchor + ms) - Self::weekly_until(percent, anchor)
-            }
+            RateShape::Weekly { percent } => match curve {
+                Some(c) => c.weighted(anchor, ms),
+                None => WeeklyCurve::new(percent).weighted(anchor, ms),
+            },
         }
     }
 
     /// The first elapsed millisecond by which `target` (>= 1) weight has
     /// passed: the inverse of `weighted`.
-    fn elapsed_for(&self, anchor: u64, target: u128) -> u64 {
+    fn elapsed_for(&self, curve: Option<&WeeklyCurve>, anchor: u64, target: u128) -> u64 {
         match self {
             RateShape::Constant | RateShape::Poisson => (target - 1) as u64,
             RateShape::Bursts { .. } => {
@@ -291,18 +249,21 @@ impl RateShape {
                 };
                 full * every_ms + offset
             }
-            RateShape::Weekly { percent } => Self::weekly_elapsed_for(percent, anchor, target),
+            RateShape::Weekly { percent } => match curve {
+                Some(c) => c.elapsed_for(anchor, target),
+                None => WeeklyCurve::new(percent).elapsed_for(anchor, target),
+            },
             RateShape::Ramp { .. } => {
                 // Weight only grows (validation keeps some of it ahead), so
                 // gallop to a bound and search below it.
                 let mut hi: u64 = 1;
-                while self.weighted(anchor, hi) < target {
+                while self.weighted(curve, anchor, hi) < target {
                     hi = hi.saturating_mul(2);
                 }
                 let mut lo: u64 = 0;
                 while lo < hi {
                     let mid = lo + (hi - lo) / 2;
-                    if self.weighted(anchor, mid) >= target {
+                    if self.weighted(curve, anchor, mid) >= target {
                         hi = mid;
                     } else {
                         lo = mid + 1;
@@ -311,6 +272,68 @@ impl RateShape {
                 lo
             }
         }
+    }
+}
+
+/// A weekly curve's table: the percentages of the 168 hours (a daily
+/// curve repeated) and their running sums, so a weight or its inverse
+/// costs a lookup and a search, not a walk over the week.
+#[derive(Clone, Debug)]
+pub struct WeeklyCurve {
+    percent: [u64; 168],
+    /// `prefix[h]`: the weight of the hours before hour `h`, Monday 00:00
+    /// first, in percent-hours.
+    prefix: [u128; 169],
+}
+
+impl WeeklyCurve {
+    fn new(percent: &[u64]) -> WeeklyCurve {
+        let percent: [u64; 168] =
+            std::array::from_fn(|h| percent.get(h % percent.len().max(1)).copied().unwrap_or(0));
+        let mut prefix = [0u128; 169];
+        for h in 0..168 {
+            prefix[h + 1] = prefix[h] + u128::from(percent[h]);
+        }
+        WeeklyCurve { percent, prefix }
+    }
+
+    /// Weight of the time from the Monday 00:00 UTC before the epoch to
+    /// `u` ms after that Monday.
+    fn since_monday(&self, u: u64) -> u128 {
+        let (weeks, in_week) = (u / WEEK_MS, u % WEEK_MS);
+        let (hour, in_hour) = ((in_week / HOUR_MS) as usize, in_week % HOUR_MS);
+        (u128::from(weeks) * self.prefix[168] + self.prefix[hour]) * u128::from(HOUR_MS)
+            + u128::from(self.percent[hour]) * u128::from(in_hour)
+    }
+
+    /// Weight of absolute virtual time `[0, t)`.
+    fn until(&self, t: u64) -> u128 {
+        let offset = EPOCH_HOUR_OF_WEEK * HOUR_MS;
+        self.since_monday(t + offset) - self.since_monday(offset)
+    }
+
+    fn weighted(&self, anchor: u64, ms: u64) -> u128 {
+        self.until(anchor + ms) - self.until(anchor)
+    }
+
+    /// The first elapsed ms after `anchor` by which `target` weight has
+    /// passed: whole weeks, then the hour (a search of the running sums),
+    /// then the millisecond.
+    fn elapsed_for(&self, anchor: u64, target: u128) -> u64 {
+        let offset = EPOCH_HOUR_OF_WEEK * HOUR_MS;
+        let hour_ms = u128::from(HOUR_MS);
+        let goal = self.since_monday(anchor + offset) + target;
+        let week = self.prefix[168] * hour_ms;
+        let weeks = (goal - 1) / week;
+        let rest = goal - weeks * week;
+        // The hour in which the running weight reaches `rest`.
+        let hour = self.prefix[1..].partition_point(|p| p * hour_ms < rest);
+        let into = rest - self.prefix[hour] * hour_ms;
+        let u = weeks as u64 * WEEK_MS
+            + hour as u64 * HOUR_MS
+            + into.div_ceil(u128::from(self.percent[hour])) as u64;
+        // u is the end of the first ms by which the goal is reached.
+        u - offset - anchor - 1
     }
 }
 
@@ -430,6 +453,8 @@ pub struct Producer {
     gaps: ChaCha8Rng,
     /// The next Poisson arrival, in microseconds of virtual time.
     next_arrival_us: Option<u64>,
+    /// A weekly shape's table.
+    curve: Option<WeeklyCurve>,
 }
 
 const PAGES: [&str; 6] = [
@@ -449,6 +474,10 @@ impl Producer {
 
     /// Shapes the rate from now on (see [`RateShape`]).
     pub fn set_shape(&mut self, shape: RateShape) {
+        self.curve = match &shape {
+            RateShape::Weekly { percent } => Some(WeeklyCurve::new(percent)),
+            _ => None,
+        };
         self.shape = shape;
         self.next_arrival_us = None;
     }
@@ -470,6 +499,7 @@ impl Producer {
             produced: 0,
             gaps: substream(seed, &format!("{name}/arrivals")),
             next_arrival_us: None,
+            curve: None,
         }
     }
 
@@ -494,7 +524,10 @@ impl Producer {
         // Record k is due once k * 1000 / rate weighted ms have passed.
         let target =
             u128::from(k) * 1000 * self.shape.unit() / u128::from(self.rate_per_sec.max(1)) + 1;
-        self.anchor_ms + self.shape.elapsed_for(self.anchor_ms, target)
+        self.anchor_ms
+            + self
+                .shape
+                .elapsed_for(self.curve.as_ref(), self.anchor_ms, target)
     }
 
     /// A gap between Poisson arrivals in microseconds: exponential with a
@@ -538,7 +571,9 @@ impl Producer {
         // rate / (1000 * unit) (weighted ms are plain ms at a constant
         // rate), so the ceiling of that many are due.
         let elapsed = until_ms - self.anchor_ms;
-        let weighted = self.shape.weighted(self.anchor_ms, elapsed);
+        let weighted = self
+            .shape
+            .weighted(self.curve.as_ref(), self.anchor_ms, elapsed);
         let due = self.produced_at_anchor
             + (weighted * u128::from(self.rate_per_sec)).div_ceil(1000 * self.shape.unit()) as u64;
         let mut out = Vec::with_capacity(due.saturating_sub(self.produced) as usize);
@@ -689,15 +724,19 @@ mod tests {
             // Around an hour boundary too, where a weekly curve changes.
             for anchor in [0, HOUR_MS - 100, 5 * WEEK_MS + 12_345] {
                 for e in 0..200 {
-                    let w = shape.weighted(anchor, e);
-                    if w == 0 || e > 0 && w == shape.weighted(anchor, e - 1) {
+                    let w = shape.weighted(None, anchor, e);
+                    if w == 0 || e > 0 && w == shape.weighted(None, anchor, e - 1) {
                         continue; // a millisecond that weighs nothing
                     }
-                    assert_eq!(shape.elapsed_for(anchor, w), e, "{shape:?} at {anchor}+{e}");
+                    assert_eq!(
+                        shape.elapsed_for(None, anchor, w),
+                        e,
+                        "{shape:?} at {anchor}+{e}"
+                    );
                     if e > 0 {
-                        let before = shape.weighted(anchor, e - 1);
+                        let before = shape.weighted(None, anchor, e - 1);
                         assert_eq!(
-                            shape.elapsed_for(anchor, before + 1),
+                            shape.elapsed_for(None, anchor, before + 1),
                             e,
                             "{shape:?} at {anchor}+{e}"
                         );
