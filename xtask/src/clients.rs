@@ -61,10 +61,7 @@ impl Drop for Server {
 pub fn test() -> Result<()> {
     setup()?;
     run(cargo().args(["build", "--release", "-p", "shardlab-server"]))?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let mut child = Command::new(target_dir.join("release").join("shardlab"))
+    let mut child = Command::new(crate::target_dir().join("release").join("shardlab"))
         .args(["serve", "--port", "0"])
         .stdout(Stdio::piped())
         .spawn()

@@ -194,9 +194,11 @@ fn wrk(port: u16, script: &Path) -> std::result::Result<f64, String> {
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
+    // wrk prints these lines only when something went wrong: a response
+    // that is not a 2xx (or a 3xx), or a socket error or timeout.
     if let Some(line) = text
         .lines()
-        .find(|l| l.contains("Non-2xx or 3xx responses"))
+        .find(|l| l.contains("Non-2xx or 3xx responses") || l.contains("Socket errors"))
     {
         return Err(line.trim().to_string());
     }
@@ -281,6 +283,9 @@ fn measure(server: &Server, dir: &Path) -> Measured {
     }
 }
 
+/// A server's command line, given the port it is to listen on.
+type Launch<'a> = Box<dyn Fn(&str) -> Command + 'a>;
+
 /// Measures the three endpoints one after the other.
 pub fn compare() -> Result<Vec<Measured>> {
     if Command::new("wrk").arg("-v").output().is_err() {
@@ -292,41 +297,53 @@ pub fn compare() -> Result<Vec<Measured>> {
     let dir = tools().join("wrk");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
+    // Each server, told which port to listen on.
+    let shardlab = crate::target_dir().join("release").join("shardlab");
+    let servers: [(String, Launch); 3] = [
+        (
+            "shardlab serve --no-limits".into(),
+            Box::new(|port| {
+                let mut cmd = Command::new(&shardlab);
+                cmd.args(["serve", "--no-limits", "--port", port]);
+                cmd
+            }),
+        ),
+        (
+            format!("kinesalite {KINESALITE}"),
+            Box::new(|port| {
+                let mut cmd = Command::new("node");
+                cmd.arg(&kinesalite).args([
+                    "--port",
+                    port,
+                    "--createStreamMs",
+                    "0",
+                    "--shardLimit",
+                    "100",
+                ]);
+                cmd
+            }),
+        ),
+        (
+            format!("ferrokinesis {FERROKINESIS}"),
+            Box::new(|port| {
+                let mut cmd = Command::new(&ferrokinesis);
+                cmd.args([
+                    "--port",
+                    port,
+                    "--create-stream-ms",
+                    "0",
+                    "--shard-limit",
+                    "100",
+                ]);
+                cmd
+            }),
+        ),
+    ];
     let mut results = Vec::new();
-    let port = free_port()?;
-    let shardlab = root().join("target/release/shardlab");
-    let mut cmd = Command::new(shardlab);
-    cmd.args(["serve", "--no-limits", "--port", &port.to_string()]);
-    let server = start("shardlab serve --no-limits", cmd, port)?;
-    results.push(measure(&server, &dir));
-    drop(server);
-
-    let port = free_port()?;
-    let mut cmd = Command::new("node");
-    cmd.arg(&kinesalite).args([
-        "--port",
-        &port.to_string(),
-        "--createStreamMs",
-        "0",
-        "--shardLimit",
-        "100",
-    ]);
-    let server = start(&format!("kinesalite {KINESALITE}"), cmd, port)?;
-    results.push(measure(&server, &dir));
-    drop(server);
-
-    let port = free_port()?;
-    let mut cmd = Command::new(ferrokinesis);
-    cmd.args([
-        "--port",
-        &port.to_string(),
-        "--create-stream-ms",
-        "0",
-        "--shard-limit",
-        "100",
-    ]);
-    let server = start(&format!("ferrokinesis {FERROKINESIS}"), cmd, port)?;
-    results.push(measure(&server, &dir));
-    drop(server);
+    for (name, command) in &servers {
+        let port = free_port()?;
+        let server = start(name, command(&port.to_string()), port)?;
+        results.push(measure(&server, &dir));
+    }
     Ok(results)
 }
