@@ -1,8 +1,9 @@
-//! Errors as the Kinesis API names them.
+//! Errors as the Kinesis and Firehose APIs name them.
 
 use serde::{Deserialize, Serialize};
 
-/// An error of the Kinesis API: its exception name and AWS's message.
+/// An error of the Kinesis or Firehose API: its exception name and AWS's
+/// message. Both speak JSON 1.1 with the same error body.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ApiError {
     #[error("ValidationException: {0}")]
@@ -28,6 +29,12 @@ pub enum ApiError {
     UnknownOperation(String),
     #[error("InternalFailure: {0}")]
     InternalFailure(String),
+    /// Firehose's throttling and outage error ("Slow down.").
+    #[error("ServiceUnavailableException: {0}")]
+    ServiceUnavailable(String),
+    /// Firehose's answer to an update against a stale version id.
+    #[error("ConcurrentModificationException: {0}")]
+    ConcurrentModification(String),
 }
 
 impl ApiError {
@@ -53,6 +60,8 @@ impl ApiError {
             ApiError::Serialization(_) => "SerializationException",
             ApiError::UnknownOperation(_) => "UnknownOperationException",
             ApiError::InternalFailure(_) => "InternalFailure",
+            ApiError::ServiceUnavailable(_) => "ServiceUnavailableException",
+            ApiError::ConcurrentModification(_) => "ConcurrentModificationException",
         }
     }
 
@@ -89,7 +98,9 @@ impl ApiError {
             | ApiError::ExpiredNextToken(m)
             | ApiError::Serialization(m)
             | ApiError::UnknownOperation(m)
-            | ApiError::InternalFailure(m) => m,
+            | ApiError::InternalFailure(m)
+            | ApiError::ServiceUnavailable(m)
+            | ApiError::ConcurrentModification(m) => m,
         }
     }
 }

@@ -1,21 +1,28 @@
-//! Shardlab's native endpoint: the engine's Kinesis API over HTTP, as AWS
-//! serves it (the JSON 1.1 protocol: `POST /` with
-//! `X-Amz-Target: Kinesis_20131202.<Operation>` and
+//! Shardlab's native endpoint: the engine's Kinesis API and the Firehose
+//! API over HTTP, as AWS serves them (the JSON 1.1 protocol: `POST /` with
+//! `X-Amz-Target: Kinesis_20131202.<Operation>` or
+//! `Firehose_20150804.<Operation>` and
 //! `Content-Type: application/x-amz-json-1.1`), so the AWS CLI, boto3 and
-//! the AWS SDKs work against it unchanged. Signatures are accepted without
-//! checking, as local emulators do. Time is the wall clock.
+//! the AWS SDKs work against it unchanged; plus read-only S3 (GET, path
+//! style) for the buckets Firehose delivers to. Signatures are accepted
+//! without checking, as local emulators do. Time is the wall clock.
 
 mod eventstream;
+mod s3;
+mod source;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use shardlab_engine::{ApiError, Kinesis, KinesisConfig};
 use tiny_http::{Header, Request, Response, StatusCode};
 
 const KINESIS_PREFIX: &str = "Kinesis_20131202.";
+const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
+/// How often buffers are checked against their interval, in wall-clock ms.
+const FIREHOSE_TICK_MS: u64 = 100;
 const JSON_11: &str = "application/x-amz-json-1.1";
 
 /// A running endpoint; dropping it stops the server.
@@ -23,6 +30,8 @@ pub struct Endpoint {
     http: Arc<tiny_http::Server>,
     port: u16,
     threads: Vec<JoinHandle<()>>,
+    service: Arc<Service>,
+    ticker: Option<JoinHandle<()>>,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -56,7 +65,9 @@ pub fn respond(result: Result<Vec<u8>, ApiError>, request_id: u64) -> (u16, Vec<
 
 pub(crate) struct Service {
     pub(crate) kinesis: Mutex<Kinesis>,
+    firehose: Mutex<source::FirehoseSide>,
     requests: std::sync::atomic::AtomicU64,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Service {
@@ -75,6 +86,23 @@ impl Service {
             .find(|h| h.field.equiv("Content-Type"))
             .map(|h| h.value.as_str().to_string())
             .unwrap_or_default();
+        if target.is_none() && request.method() != &tiny_http::Method::Post {
+            let method = request.method().as_str().to_string();
+            let url = request.url().to_string();
+            let answer = match self.firehose_now() {
+                Ok(side) => s3::answer(&side.firehose, &method, &url),
+                Err(_) => s3::internal_error(&url),
+            };
+            let mut response = Response::from_data(answer.body)
+                .with_status_code(StatusCode(answer.status))
+                .with_header(header("Content-Type", answer.content_type))
+                .with_header(header("x-amz-request-id", &format!("{id:016x}")));
+            for (name, value) in answer.headers {
+                response = response.with_header(header(name, &value));
+            }
+            let _ = request.respond(response);
+            return;
+        }
         let mut body = Vec::new();
         let read = std::io::Read::read_to_end(request.as_reader(), &mut body);
         let result = if read.is_err() {
@@ -94,28 +122,35 @@ impl Service {
         } else {
             match target
                 .as_deref()
-                .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
+                .and_then(|t| t.strip_prefix(FIREHOSE_PREFIX))
             {
-                Some("SubscribeToShard") => match self.subscribe(&body) {
-                    Ok(subscription) => {
-                        // The response streams for up to 5 minutes: on its
-                        // own thread, so it holds no request thread.
-                        let body = eventstream::EventBody::new(self.clone(), subscription);
-                        let request_id = format!("{id:016x}-shardlab");
-                        let writer = request.into_writer();
-                        std::thread::spawn(move || body.serve(writer, &request_id));
-                        return;
-                    }
-                    Err(e) => Err(e),
+                Some(op) => self.firehose_call(op, &body),
+                None => match target
+                    .as_deref()
+                    .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
+                {
+                    Some("SubscribeToShard") => match self.subscribe(&body) {
+                        Ok(subscription) => {
+                            // The response streams for up to 5 minutes: on its
+                            // own thread, so it holds no request thread.
+                            let body = eventstream::EventBody::new(self.clone(), subscription);
+                            let request_id = format!("{id:016x}-shardlab");
+                            let writer = request.into_writer();
+                            std::thread::spawn(move || body.serve(writer, &request_id));
+                            return;
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Some(op) => match self.kinesis.lock() {
+                        Ok(mut k) => k.serve_bytes(op, &body, now_ms()),
+                        Err(_) => Err(ApiError::InternalFailure(String::new())),
+                    },
+                    None => Err(ApiError::UnknownOperation(format!(
+                        "X-Amz-Target must be {KINESIS_PREFIX}<Operation> or \
+                     {FIREHOSE_PREFIX}<Operation>, got {}",
+                        target.as_deref().unwrap_or("nothing")
+                    ))),
                 },
-                Some(op) => match self.kinesis.lock() {
-                    Ok(mut k) => k.serve_bytes(op, &body, now_ms()),
-                    Err(_) => Err(ApiError::InternalFailure(String::new())),
-                },
-                None => Err(ApiError::UnknownOperation(format!(
-                    "X-Amz-Target must be {KINESIS_PREFIX}<Operation>, got {}",
-                    target.as_deref().unwrap_or("nothing")
-                ))),
             }
         };
         let (status, bytes) = respond(result, id);
@@ -128,14 +163,33 @@ impl Service {
 }
 
 impl Service {
+    /// The Firehose side, brought up to now first: Kinesis sources read,
+    /// due buffers sealed and delivered. Every request sees it current,
+    /// whatever the background ticker's timing.
+    fn firehose_now(&self) -> Result<std::sync::MutexGuard<'_, source::FirehoseSide>, ApiError> {
+        let mut side = self
+            .firehose
+            .lock()
+            .map_err(|_| ApiError::InternalFailure(String::new()))?;
+        let mut kinesis = self
+            .kinesis
+            .lock()
+            .map_err(|_| ApiError::InternalFailure(String::new()))?;
+        side.advance(&mut kinesis, now_ms());
+        Ok(side)
+    }
+
+    fn firehose_call(&self, operation: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let mut side = self.firehose_now()?;
+        let kinesis = self
+            .kinesis
+            .lock()
+            .map_err(|_| ApiError::InternalFailure(String::new()))?;
+        side.serve(&kinesis, operation, body, now_ms())
+    }
+
     fn subscribe(&self, body: &[u8]) -> Result<shardlab_engine::api::Subscription, ApiError> {
-        let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            json!({})
-        } else {
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::Serialization(format!("the request body is not valid JSON: {e}"))
-            })?
-        };
+        let value = shardlab_engine::api::request::parse_json(body)?;
         let mut k = self
             .kinesis
             .lock()
@@ -170,10 +224,29 @@ impl Endpoint {
             .map(|a| a.port())
             .ok_or("not listening on an IP address")?;
         let http = Arc::new(http);
+        let firehose = shardlab_firehose::Firehose::new(shardlab_firehose::FirehoseConfig {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            seed: now_ms(),
+            ..Default::default()
+        });
         let service = Arc::new(Service {
             kinesis: Mutex::new(Kinesis::new(config)),
+            firehose: Mutex::new(source::FirehoseSide::new(firehose)),
             requests: Default::default(),
+            stopping: Default::default(),
         });
+        // Buffers seal on their interval whether or not anyone calls.
+        let ticker = {
+            let service = service.clone();
+            std::thread::spawn(move || {
+                while !service.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Taken and released at once: bringing it current is the point.
+                    drop(service.firehose_now());
+                    std::thread::sleep(std::time::Duration::from_millis(FIREHOSE_TICK_MS));
+                }
+            })
+        };
         let threads = (0..threads.max(1))
             .map(|_| {
                 let http = http.clone();
@@ -189,6 +262,8 @@ impl Endpoint {
             http,
             port,
             threads,
+            service,
+            ticker: Some(ticker),
         })
     }
 
@@ -206,6 +281,12 @@ impl Endpoint {
 
 impl Drop for Endpoint {
     fn drop(&mut self) {
+        self.service
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
         for _ in &self.threads {
             self.http.unblock();
         }
@@ -218,6 +299,7 @@ impl Drop for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn errors_use_aws_bodies_and_statuses() {

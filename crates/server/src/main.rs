@@ -1,7 +1,8 @@
 //! `shardlab`: Shardlab's native command.
 //!
-//! `shardlab serve [--port 4567] [--no-limits]` serves the Kinesis API on
-//! 127.0.0.1 for the AWS CLI, boto3 and the AWS SDKs; `shardlab run
+//! `shardlab serve [--port 4567] [--no-limits]` serves the Kinesis and
+//! Firehose APIs (and read-only S3 for Firehose's buckets) on 127.0.0.1 for
+//! the AWS CLI, boto3 and the AWS SDKs; `shardlab run
 //! <scenario.json> --for 1h` runs a scenario headless and prints a report.
 
 use std::process::ExitCode;
@@ -13,8 +14,11 @@ const USAGE: &str = "\
 usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab run <scenario.json> [--for 1m]
 
-Serves the Kinesis Data Streams API (JSON 1.1) on 127.0.0.1. Point a client at it with
+Serves the Kinesis Data Streams and Firehose APIs (JSON 1.1) on 127.0.0.1, and
+read-only S3 (path style) for the buckets Firehose delivers to. Point a client at it:
   aws --endpoint-url http://127.0.0.1:4567 kinesis list-streams
+  aws --endpoint-url http://127.0.0.1:4567 firehose list-delivery-streams
+  aws --endpoint-url http://127.0.0.1:4567 s3 ls --recursive s3://my-bucket/
 Any credentials and region work; signatures are not checked.
 
   --port N         port to listen on (0 picks a free one; the address is printed)
@@ -74,7 +78,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let endpoint = Endpoint::start(port, config, threads)?;
     println!(
-        "shardlab: Kinesis endpoint listening on http://127.0.0.1:{}",
+        "shardlab: Kinesis, Firehose and S3 endpoint listening on http://127.0.0.1:{}",
         endpoint.port()
     );
     endpoint.wait();

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod consumer;
 pub mod control;
 pub mod durability;
+pub mod firehose_source;
 pub mod headless;
 pub mod host;
 pub mod producer;

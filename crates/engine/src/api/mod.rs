@@ -12,7 +12,7 @@
 
 mod fanout;
 mod output;
-mod request;
+pub mod request;
 mod token;
 
 use std::collections::BTreeMap;
@@ -725,13 +725,7 @@ impl Kinesis {
     }
 
     fn serve(&mut self, operation: &str, body: &[u8], now_ms: u64) -> Result<Output, ApiError> {
-        let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::Serialization(format!("the request body is not valid JSON: {e}"))
-            })?
-        };
+        let value = request::parse_json(body)?;
         self.call_output(operation, &value, now_ms)
     }
 
@@ -1455,16 +1449,11 @@ impl Kinesis {
         v.length(start, "exclusiveStartTagKey", 1, 128);
         v.finish()?;
         let s = self.stream(&name.unwrap_or_default())?;
-        let limit = limit.unwrap_or(50) as usize;
-        let all: Vec<(&String, &String)> = s
-            .tags
-            .iter()
-            .filter(|(k, _)| start.is_none_or(|st| k.as_str() > st))
-            .collect();
-        Ok(json!({
-            "Tags": all.iter().take(limit).map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
-            "HasMoreTags": all.len() > limit,
-        }))
+        Ok(request::tag_page(
+            &s.tags,
+            start,
+            limit.unwrap_or(50) as usize,
+        ))
     }
 
     // ---- retention ---------------------------------------------------------
@@ -1637,20 +1626,13 @@ impl Kinesis {
         v.required(&records, "records");
         let mut entries = Vec::new();
         if let Some(list) = records {
-            if list.is_empty() {
-                v.fail(
-                    Some("[]"),
-                    "records",
-                    "have length greater than or equal to 1",
-                );
-            }
-            if list.len() > 500 {
-                v.fail(
-                    Some("[com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry]"),
-                    "records",
-                    "have length less than or equal to 500",
-                );
-            }
+            v.items(
+                list.len(),
+                "records",
+                1,
+                500,
+                Some("[com.amazonaws.kinesis.v20131202.PutRecordsRequestEntry]"),
+            );
             for (i, r) in list.iter().enumerate() {
                 let entry = Body::new(r)?;
                 let path = format!("records.{}.member.", i + 1);

@@ -113,6 +113,37 @@ impl<'a> Body<'a> {
     }
 }
 
+/// A request body's bytes as JSON: empty means `{}`; anything else must
+/// parse, or it is a `SerializationException`.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::Serialization(format!("the request body is not valid JSON: {e}")))
+}
+
+/// One page of a resource's tags, as ListTagsForStream and
+/// ListTagsForDeliveryStream answer: `Tags` after `start`, `HasMoreTags`.
+pub fn tag_page(
+    tags: &std::collections::BTreeMap<String, String>,
+    start: Option<&str>,
+    limit: usize,
+) -> Value {
+    let after: Vec<(&String, &String)> = tags
+        .iter()
+        .filter(|(k, _)| start.is_none_or(|st| k.as_str() > st))
+        .collect();
+    serde_json::json!({
+        "Tags": after
+            .iter()
+            .take(limit)
+            .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+            .collect::<Vec<_>>(),
+        "HasMoreTags": after.len() > limit,
+    })
+}
+
 /// Constraint violations, collected in AWS's format.
 #[derive(Default)]
 pub struct Validation {
@@ -233,6 +264,25 @@ impl Validation {
                     &format!("satisfy enum value set: [{}]", allowed.join(", ")),
                 );
             }
+        }
+    }
+
+    /// A list's length within `min..=max`; `shown` is how AWS prints the
+    /// list when it is too long (an element type name), if anything.
+    pub fn items(&mut self, len: usize, path: &str, min: usize, max: usize, shown: Option<&str>) {
+        if len < min {
+            self.fail(
+                Some("[]"),
+                path,
+                &format!("have length greater than or equal to {min}"),
+            );
+        }
+        if len > max {
+            self.fail(
+                shown,
+                path,
+                &format!("have length less than or equal to {max}"),
+            );
         }
     }
 

@@ -186,6 +186,116 @@ class Boto3(unittest.TestCase):
         k.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 1})
 
 
+def firehose_clients():
+    cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"})
+    return (
+        boto3.client("firehose", endpoint_url=ENDPOINT, config=cfg),
+        boto3.client("s3", endpoint_url=ENDPOINT, config=cfg),
+    )
+
+
+def s3_destination(bucket, interval, **extra):
+    d = {
+        "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+        "BucketARN": "arn:aws:s3:::" + bucket,
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": interval},
+    }
+    d.update(extra)
+    return d
+
+
+class Firehose(unittest.TestCase):
+    def setUp(self):
+        self.firehose, self.s3 = firehose_clients()
+
+    def test_direct_put_is_buffered_then_lands_in_the_bucket_gzipped(self):
+        f, s3 = self.firehose, self.s3
+        name = "fh-" + uuid.uuid4().hex[:10]
+        bucket = "lab-" + uuid.uuid4().hex[:10]
+        arn = f.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration=s3_destination(bucket, 0, CompressionFormat="GZIP", Prefix="raw/"),
+        )["DeliveryStreamARN"]
+        self.assertEqual(arn, "arn:aws:firehose:us-east-1:123456789012:deliverystream/" + name)
+        d = f.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        self.assertEqual(d["DeliveryStreamStatus"], "ACTIVE")
+        ext = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertEqual(ext["BufferingHints"], {"SizeInMBs": 1, "IntervalInSeconds": 0})
+        r = f.put_record_batch(DeliveryStreamName=name, Records=[{"Data": b'{"n":%d}\n' % i} for i in range(3)])
+        self.assertEqual(r["FailedPutCount"], 0)
+        self.assertEqual(len(r["RequestResponses"]), 3)
+        f.put_record(DeliveryStreamName=name, Record={"Data": b'{"n":3}\n'})
+        # A zero interval seals the buffer at the next look, which the
+        # endpoint takes before answering any request (and its ticker takes
+        # every 100 ms, so the two calls may have made two objects).
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix="raw/")
+        keys = [o["Key"] for o in listing.get("Contents", [])]
+        self.assertIn(len(keys), (1, 2), listing)
+        import gzip
+        lines = []
+        for key in keys:
+            self.assertRegex(key, r"^raw/\d{4}/\d{2}/\d{2}/\d{2}/%s-1-\d{4}(-\d{2}){5}-[0-9a-f-]{36}\.gz$" % name)
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            lines.extend(gzip.decompress(body).splitlines(keepends=True))
+        self.assertEqual(sorted(lines), [b'{"n":%d}\n' % i for i in range(4)])
+        folders = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in folders["CommonPrefixes"]], ["raw/"])
+        self.assertIn(bucket, [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        f.delete_delivery_stream(DeliveryStreamName=name)
+        self.assertNotIn(name, f.list_delivery_streams(Limit=100)["DeliveryStreamNames"])
+
+    def test_errors_carry_aws_names_and_messages(self):
+        f, s3 = self.firehose, self.s3
+        with self.assertRaises(f.exceptions.ResourceNotFoundException) as caught:
+            f.put_record(DeliveryStreamName="no-such-firehose", Record={"Data": b"x"})
+        self.assertEqual(caught.exception.response["Error"]["Message"], "Firehose no-such-firehose under account 123456789012 not found.")
+        with self.assertRaises(f.exceptions.InvalidArgumentException):
+            f.create_delivery_stream(
+                DeliveryStreamName="fh-bad-" + uuid.uuid4().hex[:6],
+                ExtendedS3DestinationConfiguration=s3_destination("lab-x", 60, Prefix="y=!{timestamp:yyyy}/"),
+            )
+        with self.assertRaises(ClientError) as caught:
+            s3.get_object(Bucket="no-such-bucket", Key="k")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "NoSuchBucket")
+
+    def test_a_kinesis_stream_as_source(self):
+        f, s3 = self.firehose, self.s3
+        k = client()
+        stream = new_stream(k, 2)
+        name = "fh-kds-" + uuid.uuid4().hex[:8]
+        bucket = "lab-" + uuid.uuid4().hex[:10]
+        stream_arn = k.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+        f.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": "arn:aws:iam::123456789012:role/r"},
+            ExtendedS3DestinationConfiguration=s3_destination(bucket, 0),
+        )
+        with self.assertRaises(f.exceptions.InvalidArgumentException) as caught:
+            f.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
+        self.assertEqual(
+            caught.exception.response["Error"]["Message"],
+            "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
+        )
+        # The delivery stream starts at LATEST once it has looked at the
+        # stream; this request makes it look.
+        f.describe_delivery_stream(DeliveryStreamName=name)
+        k.put_records(StreamName=stream, Records=[{"Data": b"e%d;" % i, "PartitionKey": "p%d" % i} for i in range(20)])
+        # Firehose reads each source shard once a second (AWS's rate), so
+        # this waits for the next read: a condition with a deadline.
+        import time
+        deadline = time.monotonic() + 30
+        data = b""
+        while time.monotonic() < deadline and len(data) < 20 * 3:
+            data = b"".join(
+                s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()
+                for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            )
+            time.sleep(0.2)
+        self.assertEqual(sorted(x for x in data.split(b";") if x), sorted(b"e%d" % i for i in range(20)))
+
+
 class AwsCli(unittest.TestCase):
     def aws(self, *args):
         out = subprocess.run(
@@ -206,6 +316,19 @@ class AwsCli(unittest.TestCase):
         self.assertEqual(len(records), 1)
         self.assertEqual(records[0]["PartitionKey"], "k1")
         self.assertEqual(records[0]["SequenceNumber"], put["SequenceNumber"])
+
+    def test_firehose_and_s3_from_the_cli(self):
+        name = "cli-fh-" + uuid.uuid4().hex[:8]
+        bucket = "cli-" + uuid.uuid4().hex[:10]
+        def cli(*args):
+            out = subprocess.run(["aws", "--endpoint-url", ENDPOINT, *args], env=ENV, capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+        cli("firehose", "create-delivery-stream", "--delivery-stream-name", name,
+            "--extended-s3-destination-configuration", json.dumps(s3_destination(bucket, 0)))
+        cli("firehose", "put-record", "--delivery-stream-name", name, "--record", "Data=aGVsbG8K")
+        listing = cli("s3", "ls", "--recursive", "s3://" + bucket + "/")
+        self.assertRegex(listing, r"\d{4}/\d{2}/\d{2}/\d{2}/%s-1-" % name)
 
 
 if __name__ == "__main__":

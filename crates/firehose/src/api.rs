@@ -1,0 +1,808 @@
+//! The Firehose API: one service, one dispatch, as `Firehose_20150804.<Op>`.
+//!
+//! Like the Kinesis service, it takes an operation name and a JSON 1.1
+//! body and answers with AWS's response or error, with time passed in as
+//! virtual epoch milliseconds. `tick(now)` moves data: it seals buffers
+//! whose hints are reached and delivers objects to the buckets.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shardlab_engine::api::request::{is_name, parse_json, tag_page, Body, Validation};
+use shardlab_engine::{ApiError, TokenBucket};
+
+use crate::bucket::{bucket_name, Bucket};
+use crate::config::S3Destination;
+use crate::delivery::{DeliveryPath, Trigger};
+
+/// The operations this service answers.
+pub const OPERATIONS: &[&str] = &[
+    "CreateDeliveryStream",
+    "DeleteDeliveryStream",
+    "DescribeDeliveryStream",
+    "ListDeliveryStreams",
+    "ListTagsForDeliveryStream",
+    "PutRecord",
+    "PutRecordBatch",
+    "StartDeliveryStreamEncryption",
+    "StopDeliveryStreamEncryption",
+    "TagDeliveryStream",
+    "UntagDeliveryStream",
+    "UpdateDestination",
+];
+
+/// A record's data: at most 1,000 KiB before base64.
+pub const MAX_RECORD_BYTES: usize = 1_024_000;
+/// PutRecordBatch: at most 500 records and 4 MiB.
+pub const MAX_BATCH_RECORDS: usize = 500;
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+const NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
+const DESTINATION_ID: &str = "destinationId-000000000001";
+const MAX_TAGS: usize = 50;
+
+/// How the service is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirehoseConfig {
+    pub region: String,
+    pub account_id: String,
+    /// Seeds object names' random parts.
+    pub seed: u64,
+    /// The Direct PUT quota per delivery stream. AWS's defaults in
+    /// us-east-1, us-west-2 and eu-west-1: 500,000 records/s, 2,000
+    /// requests/s, 5 MiB/s.
+    pub records_per_second: u64,
+    pub requests_per_second: u64,
+    pub bytes_per_second: u64,
+}
+
+impl Default for FirehoseConfig {
+    fn default() -> Self {
+        FirehoseConfig {
+            region: "us-east-1".into(),
+            account_id: shardlab_engine::ACCOUNT_ID.into(),
+            seed: 0,
+            records_per_second: 500_000,
+            requests_per_second: 2_000,
+            bytes_per_second: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where a delivery stream's records come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    DirectPut,
+    /// Read from a Kinesis data stream; PutRecord is refused.
+    Kinesis {
+        stream_arn: String,
+        role_arn: String,
+        start_ms: u64,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Quota {
+    records: TokenBucket,
+    requests: TokenBucket,
+    bytes: TokenBucket,
+}
+
+/// A delivery stream.
+#[derive(Clone, Debug)]
+pub struct DeliveryStream {
+    pub name: String,
+    pub arn: String,
+    pub source: Source,
+    pub destination: S3Destination,
+    pub version: u64,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    pub tags: BTreeMap<String, String>,
+    /// Start/StopDeliveryStreamEncryption's state: recorded and described,
+    /// nothing more (the bucket is in memory).
+    pub encryption: Option<String>,
+    pub path: DeliveryPath,
+    quota: Quota,
+    next_record: u64,
+}
+
+/// The Firehose service: delivery streams and the buckets they write to.
+#[derive(Clone, Debug)]
+pub struct Firehose {
+    config: FirehoseConfig,
+    streams: BTreeMap<String, DeliveryStream>,
+    buckets: BTreeMap<String, Bucket>,
+    now_ms: u64,
+}
+
+fn epoch_seconds(ms: u64) -> Value {
+    json!(ms as f64 / 1000.0)
+}
+
+impl Firehose {
+    pub fn new(config: FirehoseConfig) -> Self {
+        Firehose {
+            config,
+            streams: BTreeMap::new(),
+            buckets: BTreeMap::new(),
+            now_ms: 0,
+        }
+    }
+
+    pub fn config(&self) -> &FirehoseConfig {
+        &self.config
+    }
+
+    pub fn streams(&self) -> impl Iterator<Item = &DeliveryStream> {
+        self.streams.values()
+    }
+
+    pub fn stream(&self, name: &str) -> Option<&DeliveryStream> {
+        self.streams.get(name)
+    }
+
+    pub fn buckets(&self) -> &BTreeMap<String, Bucket> {
+        &self.buckets
+    }
+
+    pub fn bucket(&self, name: &str) -> Option<&Bucket> {
+        self.buckets.get(name)
+    }
+
+    /// The destination-outage switch: while on, PUTs to the bucket fail
+    /// and deliveries are retried.
+    pub fn set_bucket_unavailable(&mut self, name: &str, unavailable: bool) -> bool {
+        match self.buckets.get_mut(name) {
+            Some(b) => {
+                b.unavailable = unavailable;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn advance(&mut self, now_ms: u64) -> u64 {
+        self.now_ms = self.now_ms.max(now_ms);
+        self.now_ms
+    }
+
+    /// Moves data at `now_ms`: seals buffers whose interval has passed and
+    /// tries the deliveries that are due.
+    pub fn tick(&mut self, now_ms: u64) {
+        let now = self.advance(now_ms);
+        for s in self.streams.values_mut() {
+            let bucket = self
+                .buckets
+                .entry(s.destination.bucket.clone())
+                .or_default();
+            s.path.tick(&s.name, &s.destination, s.version, bucket, now);
+        }
+    }
+
+    /// Records read from a Kinesis source, as (data, approximate arrival).
+    pub fn ingest_from_source(
+        &mut self,
+        name: &str,
+        records: impl IntoIterator<Item = (Vec<u8>, u64)>,
+        now_ms: u64,
+    ) -> Result<(), ApiError> {
+        let now = self.advance(now_ms);
+        let s = self.live(name)?;
+        for (data, arrival) in records {
+            s.path
+                .accept(&s.name, &s.destination, s.version, data, arrival.min(now));
+        }
+        Ok(())
+    }
+
+    /// Delivery streams that read a Kinesis stream: (name, stream ARN).
+    pub fn kinesis_sources(&self) -> Vec<(String, String)> {
+        self.streams
+            .values()
+            .filter_map(|s| match &s.source {
+                Source::Kinesis { stream_arn, .. } => Some((s.name.clone(), stream_arn.clone())),
+                Source::DirectPut => None,
+            })
+            .collect()
+    }
+
+    /// Puts records straight in, as PutRecordBatch does but without JSON:
+    /// the record ids, or `None` for records the quota refused.
+    pub fn put_typed(
+        &mut self,
+        name: &str,
+        records: Vec<Vec<u8>>,
+        now_ms: u64,
+    ) -> Result<Vec<Option<String>>, ApiError> {
+        let now = self.advance(now_ms);
+        let s = self.direct_put(name)?;
+        Ok(s.put(records, now))
+    }
+
+    pub fn call(
+        &mut self,
+        operation: &str,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<Value, ApiError> {
+        let now = self.advance(now_ms);
+        let body = Body::new(request)?;
+        match operation {
+            "CreateDeliveryStream" => self.create(&body, now),
+            "DeleteDeliveryStream" => self.delete(&body, now),
+            "DescribeDeliveryStream" => self.describe(&body),
+            "ListDeliveryStreams" => self.list(&body),
+            "PutRecord" => self.put_record(&body, now),
+            "PutRecordBatch" => self.put_record_batch(&body, now),
+            "UpdateDestination" => self.update_destination(&body, now),
+            "TagDeliveryStream" => self.tag(&body),
+            "UntagDeliveryStream" => self.untag(&body),
+            "ListTagsForDeliveryStream" => self.list_tags(&body),
+            "StartDeliveryStreamEncryption" => self.encryption(&body, true, now),
+            "StopDeliveryStreamEncryption" => self.encryption(&body, false, now),
+            other => Err(ApiError::UnknownOperation(format!(
+                "Firehose has no operation {other}"
+            ))),
+        }
+    }
+
+    /// A request body in, a response body out (empty JSON objects as
+    /// `{}`), as the endpoint serves them.
+    pub fn serve_bytes(
+        &mut self,
+        operation: &str,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ApiError> {
+        let request = parse_json(body)?;
+        let out = self.call(operation, &request, now_ms)?;
+        Ok(out.to_string().into_bytes())
+    }
+
+    fn not_found(&self, name: &str) -> ApiError {
+        ApiError::not_found(format!(
+            "Firehose {name} under account {} not found.",
+            self.config.account_id
+        ))
+    }
+
+    fn stream_name<'a>(body: &Body<'a>) -> Result<&'a str, ApiError> {
+        let name = body.str("DeliveryStreamName")?;
+        let mut v = Validation::new();
+        v.required(&name, "deliveryStreamName");
+        name_rules(&mut v, name, "deliveryStreamName");
+        v.finish()?;
+        Ok(name.unwrap_or_default())
+    }
+
+    fn live(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
+        if !self.streams.contains_key(name) {
+            return Err(self.not_found(name));
+        }
+        Ok(self.streams.get_mut(name).expect("checked above"))
+    }
+
+    fn direct_put(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
+        let s = self.live(name)?;
+        if !matches!(s.source, Source::DirectPut) {
+            return Err(ApiError::invalid_argument(
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
+            ));
+        }
+        Ok(s)
+    }
+
+    fn create(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
+        let name = body.str("DeliveryStreamName")?;
+        let kind = body.str("DeliveryStreamType")?;
+        let mut v = Validation::new();
+        v.required(&name, "deliveryStreamName");
+        name_rules(&mut v, name, "deliveryStreamName");
+        v.one_of(
+            kind,
+            "deliveryStreamType",
+            &[
+                "DirectPut",
+                "KinesisStreamAsSource",
+                "MSKAsSource",
+                "DatabaseAsSource",
+            ],
+        );
+        let tags = read_tags(body, &mut v)?;
+        v.finish()?;
+        let name = name.unwrap_or_default().to_string();
+        if self.streams.contains_key(&name) {
+            return Err(ApiError::in_use(format!(
+                "Firehose {name} under account {} already exists.",
+                self.config.account_id
+            )));
+        }
+        for other in [
+            "RedshiftDestinationConfiguration",
+            "ElasticsearchDestinationConfiguration",
+            "AmazonopensearchserviceDestinationConfiguration",
+            "AmazonOpenSearchServerlessDestinationConfiguration",
+            "SplunkDestinationConfiguration",
+            "HttpEndpointDestinationConfiguration",
+            "SnowflakeDestinationConfiguration",
+            "IcebergDestinationConfiguration",
+        ] {
+            if body.object(other)?.is_some() {
+                return Err(ApiError::invalid_argument(format!(
+                    "{other} is not supported by Shardlab yet; deliver to S3 with \
+                     ExtendedS3DestinationConfiguration."
+                )));
+            }
+        }
+        let extended = body.object("ExtendedS3DestinationConfiguration")?;
+        let plain = body.object("S3DestinationConfiguration")?;
+        let destination = match (&extended, &plain) {
+            (Some(e), _) => S3Destination::read(e, "extendedS3DestinationConfiguration", None)?,
+            (None, Some(p)) => S3Destination::read(p, "s3DestinationConfiguration", None)?,
+            (None, None) => {
+                return Err(ApiError::invalid_argument(
+                    "A destination configuration is required: \
+                     ExtendedS3DestinationConfiguration or S3DestinationConfiguration.",
+                ))
+            }
+        };
+        let source = match kind.unwrap_or("DirectPut") {
+            "DirectPut" => {
+                if body.object("KinesisStreamSourceConfiguration")?.is_some() {
+                    return Err(ApiError::invalid_argument(
+                        "KinesisStreamSourceConfiguration is only allowed when \
+                         DeliveryStreamType is KinesisStreamAsSource.",
+                    ));
+                }
+                Source::DirectPut
+            }
+            "KinesisStreamAsSource" => {
+                let src = body
+                    .object("KinesisStreamSourceConfiguration")?
+                    .ok_or_else(|| {
+                        ApiError::invalid_argument(
+                            "KinesisStreamSourceConfiguration is required when DeliveryStreamType \
+                         is KinesisStreamAsSource.",
+                        )
+                    })?;
+                let arn = src.str("KinesisStreamARN")?;
+                let role = src.str("RoleARN")?;
+                let mut v = Validation::new();
+                v.required(&arn, "kinesisStreamSourceConfiguration.kinesisStreamARN");
+                v.required(&role, "kinesisStreamSourceConfiguration.roleARN");
+                if let Some(a) = arn {
+                    v.pattern(
+                        Some(a),
+                        "kinesisStreamSourceConfiguration.kinesisStreamARN",
+                        a.starts_with("arn:") && a.contains(":kinesis:") && a.contains(":stream/"),
+                        "arn:.*:kinesis:[a-zA-Z0-9\\-]+:\\d{12}:stream/[a-zA-Z0-9_.-]+",
+                    );
+                }
+                v.finish()?;
+                Source::Kinesis {
+                    stream_arn: arn.unwrap_or_default().to_string(),
+                    role_arn: role.unwrap_or_default().to_string(),
+                    start_ms: now,
+                }
+            }
+            other => {
+                return Err(ApiError::invalid_argument(format!(
+                    "DeliveryStreamType {other} is not supported by Shardlab: use DirectPut or \
+                     KinesisStreamAsSource."
+                )))
+            }
+        };
+        let arn = format!(
+            "arn:aws:firehose:{}:{}:deliverystream/{name}",
+            self.config.region, self.config.account_id
+        );
+        // A bucket exists as soon as a delivery stream names it.
+        self.buckets.entry(destination.bucket.clone()).or_default();
+        let rng = {
+            use rand_core::SeedableRng;
+            let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(self.config.seed);
+            r.set_stream(shardlab_engine::fnv::fnv1a64(
+                format!("firehose/{name}").as_bytes(),
+            ));
+            r
+        };
+        let quota = Quota {
+            records: TokenBucket::per_second(self.config.records_per_second, now),
+            requests: TokenBucket::per_second(self.config.requests_per_second, now),
+            bytes: TokenBucket::per_second(self.config.bytes_per_second, now),
+        };
+        self.streams.insert(
+            name.clone(),
+            DeliveryStream {
+                name,
+                arn: arn.clone(),
+                source,
+                destination,
+                version: 1,
+                created_ms: now,
+                updated_ms: now,
+                tags: tags.into_iter().collect(),
+                encryption: None,
+                path: DeliveryPath::new(rng),
+                quota,
+                next_record: 0,
+            },
+        );
+        Ok(json!({ "DeliveryStreamARN": arn }))
+    }
+
+    fn delete(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        body.bool("AllowForceDelete")?;
+        let s = self.live(name)?;
+        // What is buffered is delivered before the stream goes, so that
+        // nothing acknowledged is dropped by a delete.
+        s.path
+            .seal(&s.name, &s.destination, Trigger::Delete, now, s.version);
+        let mut s = self.streams.remove(name).expect("checked by live");
+        let bucket = self
+            .buckets
+            .entry(s.destination.bucket.clone())
+            .or_default();
+        s.path.tick(&s.name, &s.destination, s.version, bucket, now);
+        Ok(json!({}))
+    }
+
+    fn describe(&self, body: &Body) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        body.int("Limit")?;
+        body.str("ExclusiveStartDestinationId")?;
+        let s = self.streams.get(name).ok_or_else(|| self.not_found(name))?;
+        let (extended, plain) = s.destination.describe();
+        let mut d = json!({
+            "DeliveryStreamName": s.name,
+            "DeliveryStreamARN": s.arn,
+            "DeliveryStreamStatus": "ACTIVE",
+            "DeliveryStreamType": match s.source {
+                Source::DirectPut => "DirectPut",
+                Source::Kinesis { .. } => "KinesisStreamAsSource",
+            },
+            "VersionId": s.version.to_string(),
+            "CreateTimestamp": epoch_seconds(s.created_ms),
+            "LastUpdateTimestamp": epoch_seconds(s.updated_ms),
+            "DeliveryStreamEncryptionConfiguration": match &s.encryption {
+                Some(key_type) => json!({"KeyType": key_type, "Status": "ENABLED"}),
+                None => json!({"Status": "DISABLED"}),
+            },
+            "Destinations": [{
+                "DestinationId": DESTINATION_ID,
+                "S3DestinationDescription": plain,
+                "ExtendedS3DestinationDescription": extended,
+            }],
+            "HasMoreDestinations": false,
+        });
+        if let Source::Kinesis {
+            stream_arn,
+            role_arn,
+            start_ms,
+        } = &s.source
+        {
+            d["Source"] = json!({"KinesisStreamSourceDescription": {
+                "KinesisStreamARN": stream_arn,
+                "RoleARN": role_arn,
+                "DeliveryStartTimestamp": epoch_seconds(*start_ms),
+            }});
+        }
+        Ok(json!({ "DeliveryStreamDescription": d }))
+    }
+
+    fn list(&self, body: &Body) -> Result<Value, ApiError> {
+        let limit = body.int("Limit")?;
+        let kind = body.str("DeliveryStreamType")?;
+        let start = body.str("ExclusiveStartDeliveryStreamName")?;
+        let mut v = Validation::new();
+        v.range(limit, "limit", 1, 10_000);
+        v.one_of(
+            kind,
+            "deliveryStreamType",
+            &[
+                "DirectPut",
+                "KinesisStreamAsSource",
+                "MSKAsSource",
+                "DatabaseAsSource",
+            ],
+        );
+        name_rules(&mut v, start, "exclusiveStartDeliveryStreamName");
+        v.finish()?;
+        let limit = limit.unwrap_or(10) as usize;
+        let matching: Vec<&String> = self
+            .streams
+            .iter()
+            .filter(|(n, _)| start.is_none_or(|st| n.as_str() > st))
+            .filter(|(_, s)| match kind {
+                None => true,
+                Some("DirectPut") => matches!(s.source, Source::DirectPut),
+                Some("KinesisStreamAsSource") => matches!(s.source, Source::Kinesis { .. }),
+                Some(_) => false,
+            })
+            .map(|(n, _)| n)
+            .collect();
+        Ok(json!({
+            "DeliveryStreamNames": matching.iter().take(limit).collect::<Vec<_>>(),
+            "HasMoreDeliveryStreams": matching.len() > limit,
+        }))
+    }
+
+    fn read_record(
+        record: &Body,
+        path: &str,
+        v: &mut Validation,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let data = record.str("Data")?;
+        v.required(&data, &format!("{path}.data"));
+        let Some(d) = data else { return Ok(None) };
+        let bytes = BASE64
+            .decode(d)
+            .map_err(|_| ApiError::Serialization(format!("{path}.Data is not valid base64")))?;
+        if bytes.len() > MAX_RECORD_BYTES {
+            v.fail(
+                Some(&format!(
+                    "java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]",
+                    bytes.len()
+                )),
+                &format!("{path}.data"),
+                &format!("have length less than or equal to {MAX_RECORD_BYTES}"),
+            );
+        }
+        Ok(Some(bytes))
+    }
+
+    fn put_record(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let record = body.object("Record")?;
+        let mut v = Validation::new();
+        v.required(&record, "record");
+        let data = match &record {
+            Some(r) => Self::read_record(r, "record", &mut v)?,
+            None => None,
+        };
+        v.finish()?;
+        let s = self.direct_put(name)?;
+        let encrypted = s.encryption.is_some();
+        match s.put(vec![data.unwrap_or_default()], now).pop().flatten() {
+            Some(id) => Ok(json!({"RecordId": id, "Encrypted": encrypted})),
+            None => Err(ApiError::ServiceUnavailable("Slow down.".into())),
+        }
+    }
+
+    fn put_record_batch(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let records = body.array("Records")?;
+        let mut v = Validation::new();
+        v.required(&records, "records");
+        let mut datas = Vec::new();
+        if let Some(list) = records {
+            v.items(
+                list.len(),
+                "records",
+                1,
+                MAX_BATCH_RECORDS,
+                Some("[com.amazonaws.firehose.v20150804.Record]"),
+            );
+            for (i, r) in list.iter().enumerate() {
+                let rb = Body::new(r)?;
+                datas.push(
+                    Self::read_record(&rb, &format!("records.{}.member", i + 1), &mut v)?
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        v.finish()?;
+        let total: usize = datas.iter().map(Vec::len).sum();
+        if total > MAX_BATCH_BYTES {
+            return Err(ApiError::invalid_argument(format!(
+                "Records size exceeds 4 MB limit: the batch holds {total} bytes of data."
+            )));
+        }
+        let s = self.direct_put(name)?;
+        let encrypted = s.encryption.is_some();
+        let results = s.put(datas, now);
+        let failed = results.iter().filter(|r| r.is_none()).count();
+        let responses: Vec<Value> = results
+            .into_iter()
+            .map(|r| match r {
+                Some(id) => json!({"RecordId": id}),
+                None => json!({
+                    "ErrorCode": "ServiceUnavailableException",
+                    "ErrorMessage": "Slow down.",
+                }),
+            })
+            .collect();
+        Ok(json!({
+            "FailedPutCount": failed,
+            "Encrypted": encrypted,
+            "RequestResponses": responses,
+        }))
+    }
+
+    fn update_destination(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let version = body.str("CurrentDeliveryStreamVersionId")?;
+        let dest_id = body.str("DestinationId")?;
+        let mut v = Validation::new();
+        v.required(&version, "currentDeliveryStreamVersionId");
+        v.required(&dest_id, "destinationId");
+        v.finish()?;
+        let s = self.live(name)?;
+        if dest_id != Some(DESTINATION_ID) {
+            return Err(ApiError::invalid_argument(format!(
+                "Destination {} not found; this delivery stream has {DESTINATION_ID}.",
+                dest_id.unwrap_or_default()
+            )));
+        }
+        if version != Some(s.version.to_string().as_str()) {
+            return Err(ApiError::ConcurrentModification(format!(
+                "Delivery stream {name} version {} is not the current version {}; \
+                 describe it again and retry.",
+                version.unwrap_or_default(),
+                s.version
+            )));
+        }
+        let update =
+            match (
+                body.object("ExtendedS3DestinationUpdate")?,
+                body.object("S3DestinationUpdate")?,
+            ) {
+                (Some(e), _) => {
+                    S3Destination::read(&e, "extendedS3DestinationUpdate", Some(&s.destination))?
+                }
+                (None, Some(p)) => {
+                    S3Destination::read(&p, "s3DestinationUpdate", Some(&s.destination))?
+                }
+                (None, None) => return Err(ApiError::invalid_argument(
+                    "UpdateDestination needs ExtendedS3DestinationUpdate or S3DestinationUpdate \
+                     for an S3 destination.",
+                )),
+            };
+        // What is buffered goes out under the configuration it came in with.
+        s.path
+            .seal(&s.name, &s.destination, Trigger::Update, now, s.version);
+        let new_bucket = update.bucket.clone();
+        s.destination = update;
+        s.version += 1;
+        s.updated_ms = now;
+        self.buckets.entry(new_bucket).or_default();
+        Ok(json!({}))
+    }
+
+    fn tag(&mut self, body: &Body) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let mut v = Validation::new();
+        let tags = read_tags(body, &mut v)?;
+        if body.array("Tags")?.is_none() {
+            v.required::<()>(&None, "tags");
+        }
+        v.finish()?;
+        let s = self.live(name)?;
+        let new_keys = tags.iter().filter(|(k, _)| !s.tags.contains_key(k)).count();
+        if s.tags.len() + new_keys > MAX_TAGS {
+            return Err(ApiError::limit_exceeded(format!(
+                "A delivery stream can have at most {MAX_TAGS} tags."
+            )));
+        }
+        s.tags.extend(tags);
+        Ok(json!({}))
+    }
+
+    fn untag(&mut self, body: &Body) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let keys = body.array("TagKeys")?;
+        let mut v = Validation::new();
+        v.required(&keys, "tagKeys");
+        v.finish()?;
+        let s = self.live(name)?;
+        for k in keys.into_iter().flatten() {
+            if let Some(k) = k.as_str() {
+                s.tags.remove(k);
+            }
+        }
+        Ok(json!({}))
+    }
+
+    fn list_tags(&mut self, body: &Body) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let start = body.str("ExclusiveStartTagKey")?;
+        let limit = body.int("Limit")?;
+        let mut v = Validation::new();
+        v.range(limit, "limit", 1, 50);
+        v.length(start, "exclusiveStartTagKey", 1, 128);
+        v.finish()?;
+        let s = self.live(name)?;
+        Ok(tag_page(&s.tags, start, limit.unwrap_or(50) as usize))
+    }
+
+    fn encryption(&mut self, body: &Body, start: bool, now: u64) -> Result<Value, ApiError> {
+        let name = Self::stream_name(body)?;
+        let key_type = body
+            .object("DeliveryStreamEncryptionConfigurationInput")?
+            .map(|c| c.str("KeyType"))
+            .transpose()?
+            .flatten();
+        let mut v = Validation::new();
+        v.one_of(
+            key_type,
+            "deliveryStreamEncryptionConfigurationInput.keyType",
+            &["AWS_OWNED_CMK", "CUSTOMER_MANAGED_CMK"],
+        );
+        v.finish()?;
+        let s = self.live(name)?;
+        s.encryption = start.then(|| key_type.unwrap_or("AWS_OWNED_CMK").to_string());
+        s.updated_ms = now;
+        Ok(json!({}))
+    }
+}
+
+impl DeliveryStream {
+    /// Admits records against the Direct PUT quota and accepts them: a
+    /// record id per record, `None` where the quota refused it.
+    fn put(&mut self, records: Vec<Vec<u8>>, now: u64) -> Vec<Option<String>> {
+        let q = &mut self.quota;
+        let request_ok = q.requests.has(1, now);
+        if request_ok {
+            q.requests.take(1);
+            self.path.accounting.incoming_put_requests += 1;
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for data in records {
+            let bytes = data.len() as u64;
+            if request_ok && q.records.has(1, now) && q.bytes.has(bytes, now) {
+                q.records.take(1);
+                q.bytes.take(bytes);
+                self.next_record += 1;
+                out.push(Some(record_id(&self.arn, self.next_record)));
+                self.path
+                    .accept(&self.name, &self.destination, self.version, data, now);
+            } else {
+                self.path.accounting.throttled_records += 1;
+                out.push(None);
+            }
+        }
+        out
+    }
+}
+
+/// An opaque record id, unique per delivery stream.
+fn record_id(arn: &str, n: u64) -> String {
+    let h = shardlab_engine::fnv::fnv1a64(arn.as_bytes());
+    format!("{h:016x}{n:032x}{:08x}", (h ^ n) as u32)
+}
+
+fn name_rules(v: &mut Validation, name: Option<&str>, path: &str) {
+    if let Some(n) = name {
+        v.pattern(Some(n), path, is_name(n), NAME_PATTERN);
+        v.length(Some(n), path, 1, 64);
+    }
+}
+
+fn read_tags(body: &Body, v: &mut Validation) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    let Some(list) = body.array("Tags")? else {
+        return Ok(out);
+    };
+    v.items(list.len(), "tags", 1, MAX_TAGS, None);
+    for (i, t) in list.iter().enumerate() {
+        let tb = Body::new(t)?;
+        let key = tb.str("Key")?;
+        let value = tb.str("Value")?;
+        let path = format!("tags.{}.member.key", i + 1);
+        v.required(&key, &path);
+        v.length(key, &path, 1, 128);
+        v.length(value, &format!("tags.{}.member.value", i + 1), 0, 256);
+        if let Some(k) = key {
+            out.push((k.to_string(), value.unwrap_or("").to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The bucket a `arn:aws:s3:::name` ARN names, for callers outside.
+pub fn bucket_of(arn: &str) -> Option<&str> {
+    bucket_name(arn)
+}

@@ -1,0 +1,126 @@
+//! An in-memory S3-like bucket: what a delivery stream writes to, what the
+//! bucket browser lists. Keys sort as S3 lists them (UTF-8 byte order).
+
+use std::collections::BTreeMap;
+
+use crate::compression::Compression;
+
+/// One object, as delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Object {
+    pub body: Vec<u8>,
+    /// Virtual time of the PUT.
+    pub last_modified_ms: u64,
+    /// How the body is compressed, so a preview can undo it.
+    pub compression: Compression,
+    /// User records inside (for the browser; S3 itself does not know).
+    pub records: u64,
+    /// Which delivery stream wrote it.
+    pub writer: String,
+    /// Order of the PUTs into this bucket (1, 2, ...), for "newest first"
+    /// and for checking delivery order.
+    pub sequence: u64,
+}
+
+/// A bucket, addressed by name (`arn:aws:s3:::name`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bucket {
+    pub objects: BTreeMap<String, S3Object>,
+    /// The destination-outage switch: PUTs fail while it is set.
+    pub unavailable: bool,
+    puts: u64,
+}
+
+/// A listing under a prefix, folded at a delimiter, as ListObjectsV2 does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub common_prefixes: Vec<String>,
+    pub keys: Vec<String>,
+}
+
+impl Bucket {
+    /// Stores an object (replacing one under the same key, as S3 does).
+    pub fn put(&mut self, key: String, mut object: S3Object) {
+        self.puts += 1;
+        object.sequence = self.puts;
+        self.objects.insert(key, object);
+    }
+
+    pub fn list(&self, prefix: &str, delimiter: Option<char>) -> Listing {
+        let mut listing = Listing::default();
+        for key in self
+            .objects
+            .range(prefix.to_string()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix))
+        {
+            let rest = &key[prefix.len()..];
+            match delimiter.and_then(|d| rest.find(d).map(|i| i + d.len_utf8())) {
+                Some(end) => {
+                    let folded = format!("{prefix}{}", &rest[..end]);
+                    if listing.common_prefixes.last() != Some(&folded) {
+                        listing.common_prefixes.push(folded);
+                    }
+                }
+                None => listing.keys.push(key.clone()),
+            }
+        }
+        listing
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.objects.values().map(|o| o.body.len() as u64).sum()
+    }
+}
+
+/// The bucket name in an S3 bucket ARN.
+pub fn bucket_name(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:aws:s3:::")
+        .filter(|n| (3..=63).contains(&n.len()) && !n.contains('/'))
+        .filter(|n| {
+            n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_folds_at_the_delimiter() {
+        let mut b = Bucket::default();
+        for k in [
+            "2018/08/27/10/a",
+            "2018/08/27/11/b",
+            "2018/09/01/00/c",
+            "errors/x",
+            "top",
+        ] {
+            b.objects.insert(
+                k.into(),
+                S3Object {
+                    body: vec![],
+                    last_modified_ms: 0,
+                    compression: Compression::Uncompressed,
+                    records: 0,
+                    writer: "s".into(),
+                    sequence: 0,
+                },
+            );
+        }
+        let root = b.list("", Some('/'));
+        assert_eq!(root.common_prefixes, ["2018/", "errors/"]);
+        assert_eq!(root.keys, ["top"]);
+        let aug = b.list("2018/08/", Some('/'));
+        assert_eq!(aug.common_prefixes, ["2018/08/27/"]);
+        assert_eq!(b.list("2018/", None).keys.len(), 3);
+    }
+
+    #[test]
+    fn bucket_arns() {
+        assert_eq!(bucket_name("arn:aws:s3:::my-bucket"), Some("my-bucket"));
+        assert_eq!(bucket_name("arn:aws:s3:::My_Bucket"), None);
+        assert_eq!(bucket_name("my-bucket"), None);
+    }
+}

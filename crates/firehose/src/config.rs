@@ -1,0 +1,395 @@
+//! A delivery stream's S3 destination as the API describes it: reading
+//! `ExtendedS3DestinationConfiguration` / `S3DestinationConfiguration`
+//! (and their `...Update` forms), checking AWS's ranges, and writing the
+//! `...Description` back.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use shardlab_engine::api::request::{Body, Validation};
+use shardlab_engine::ApiError;
+
+use crate::bucket::bucket_name;
+use crate::compression::{Compression, FORMATS};
+use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
+
+/// S3's buffering hints: 1–128 MiB (5) and 0–900 s (300).
+pub const DEFAULT_SIZE_MB: u32 = 5;
+pub const DEFAULT_INTERVAL_S: u32 = 300;
+pub const MAX_SIZE_MB: i64 = 128;
+pub const MAX_INTERVAL_S: i64 = 900;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferingHints {
+    pub size_mb: u32,
+    pub interval_s: u32,
+}
+
+impl Default for BufferingHints {
+    fn default() -> Self {
+        BufferingHints {
+            size_mb: DEFAULT_SIZE_MB,
+            interval_s: DEFAULT_INTERVAL_S,
+        }
+    }
+}
+
+impl BufferingHints {
+    pub fn size_bytes(&self) -> u64 {
+        u64::from(self.size_mb) * 1024 * 1024
+    }
+    pub fn interval_ms(&self) -> u64 {
+        u64::from(self.interval_s) * 1000
+    }
+}
+
+/// A processor of the ProcessingConfiguration that Shardlab runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Processor {
+    /// Splits a record holding several JSON objects, or records joined by
+    /// a delimiter, into one record each.
+    RecordDeAggregation { sub_record: SubRecord },
+    /// Ends every record with a newline, so objects hold one per line.
+    AppendDelimiterToRecord,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubRecord {
+    Json,
+    Delimited(Vec<u8>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Destination {
+    pub role_arn: String,
+    pub bucket_arn: String,
+    pub bucket: String,
+    pub keys: KeyRules,
+    pub error_output_prefix: Option<String>,
+    pub hints: BufferingHints,
+    pub compression: Compression,
+    pub processing_enabled: bool,
+    /// As given, for DescribeDeliveryStream to echo.
+    pub processing_json: Option<Value>,
+    pub processors: Vec<Processor>,
+    pub file_extension: Option<String>,
+}
+
+const PROCESSOR_TYPES: &[&str] = &[
+    "RecordDeAggregation",
+    "Decompression",
+    "CloudWatchLogProcessing",
+    "Lambda",
+    "MetadataExtraction",
+    "AppendDelimiterToRecord",
+];
+
+fn is_file_extension(s: &str) -> bool {
+    s.is_empty()
+        || (s.starts_with('.')
+            && s.len() > 1
+            && s[1..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b"!-_.*'()".contains(&b)))
+}
+
+impl S3Destination {
+    /// Reads a destination configuration (`update` = None) or applies an
+    /// update to `update`'s copy. `path` is the member's lowerCamelCase
+    /// name, for ValidationException.
+    pub fn read(
+        body: &Body,
+        path: &str,
+        update: Option<&S3Destination>,
+    ) -> Result<S3Destination, ApiError> {
+        let mut v = Validation::new();
+        let p = |m: &str| format!("{path}.{m}");
+        let role = body.str("RoleARN")?;
+        let bucket_arn = body.str("BucketARN")?;
+        let prefix = body.str("Prefix")?;
+        let error_prefix = body.str("ErrorOutputPrefix")?;
+        let compression = body.str("CompressionFormat")?;
+        let extension = body.str("FileExtension")?;
+        if update.is_none() {
+            v.required(&role, &p("roleARN"));
+            v.required(&bucket_arn, &p("bucketARN"));
+        }
+        v.length(role, &p("roleARN"), 1, 512);
+        v.length(bucket_arn, &p("bucketARN"), 1, 2048);
+        if let Some(b) = bucket_arn {
+            v.pattern(
+                Some(b),
+                &p("bucketARN"),
+                bucket_name(b).is_some(),
+                "arn:.*:s3:::[\\w\\.\\-]{1,255}",
+            );
+        }
+        v.length(prefix, &p("prefix"), 0, MAX_PREFIX_CHARS);
+        v.length(error_prefix, &p("errorOutputPrefix"), 0, MAX_PREFIX_CHARS);
+        v.one_of(compression, &p("compressionFormat"), FORMATS);
+        v.length(extension, &p("fileExtension"), 0, 128);
+        if let Some(e) = extension {
+            v.pattern(
+                Some(e),
+                &p("fileExtension"),
+                is_file_extension(e),
+                "^$|\\.[0-9a-z!\\-_.*'()]+",
+            );
+        }
+        let hints = body.object("BufferingHints")?;
+        let (size, interval) = match &hints {
+            Some(h) => (h.int("SizeInMBs")?, h.int("IntervalInSeconds")?),
+            None => (None, None),
+        };
+        v.range(size, &p("bufferingHints.sizeInMBs"), 1, MAX_SIZE_MB);
+        v.range(
+            interval,
+            &p("bufferingHints.intervalInSeconds"),
+            0,
+            MAX_INTERVAL_S,
+        );
+        v.finish()?;
+        if hints.is_some() && (size.is_none() != interval.is_none()) {
+            return Err(ApiError::invalid_argument(
+                "BufferingHints: SizeInMBs and IntervalInSeconds are optional, but if you \
+                 specify one of them you must also specify the other.",
+            ));
+        }
+        if body.object("DataFormatConversionConfiguration")?.is_some() {
+            return Err(unsupported("DataFormatConversionConfiguration"));
+        }
+        if let Some(dp) = body.object("DynamicPartitioningConfiguration")? {
+            if dp.bool("Enabled")? == Some(true) {
+                return Err(unsupported("DynamicPartitioningConfiguration"));
+            }
+        }
+        if let Some(mode) = body.str("S3BackupMode")? {
+            if mode != "Disabled" {
+                return Err(unsupported("S3BackupMode Enabled"));
+            }
+        }
+        if let Some(tz) = body.str("CustomTimeZone")? {
+            if tz != "UTC" {
+                return Err(ApiError::invalid_argument(format!(
+                    "CustomTimeZone '{tz}' is not supported by Shardlab: object keys use UTC."
+                )));
+            }
+        }
+        let processing = body.object("ProcessingConfiguration")?;
+        let (processing_enabled, processors, processing_json) = match processing {
+            Some(pc) => {
+                let enabled = pc.bool("Enabled")?.unwrap_or(false);
+                let processors = read_processors(&pc, &p("processingConfiguration"))?;
+                let echoed = json!({
+                    "Enabled": enabled,
+                    "Processors": pc.array("Processors")?.cloned().unwrap_or_default(),
+                });
+                (enabled, processors, Some(echoed))
+            }
+            None => match update {
+                Some(u) => (
+                    u.processing_enabled,
+                    u.processors.clone(),
+                    u.processing_json.clone(),
+                ),
+                None => (false, Vec::new(), None),
+            },
+        };
+
+        let base = update;
+        let pick = |given: Option<&str>, old: Option<&str>| given.or(old).map(str::to_string);
+        let bucket_arn = pick(bucket_arn, base.map(|b| b.bucket_arn.as_str())).unwrap_or_default();
+        let prefix = pick(prefix, base.map(|b| b.keys.raw_prefix()));
+        let error_prefix = match error_prefix {
+            Some(e) => Some(e.to_string()),
+            None => base.and_then(|b| b.error_output_prefix.clone()),
+        }
+        .filter(|e| !e.is_empty());
+        let keys = KeyRules::new(prefix.as_deref(), error_prefix.as_deref(), false)?;
+        let hints = match (size, interval) {
+            (Some(s), Some(i)) => BufferingHints {
+                size_mb: s as u32,
+                interval_s: i as u32,
+            },
+            _ => base.map(|b| b.hints).unwrap_or_default(),
+        };
+        Ok(S3Destination {
+            role_arn: pick(role, base.map(|b| b.role_arn.as_str())).unwrap_or_default(),
+            bucket: bucket_name(&bucket_arn).unwrap_or_default().to_string(),
+            bucket_arn,
+            keys,
+            error_output_prefix: error_prefix,
+            hints,
+            compression: compression
+                .and_then(Compression::parse)
+                .or(base.map(|b| b.compression))
+                .unwrap_or(Compression::Uncompressed),
+            processing_enabled,
+            processing_json,
+            processors,
+            file_extension: pick(extension, base.and_then(|b| b.file_extension.as_deref())),
+        })
+    }
+
+    /// The extension of delivered objects.
+    pub fn extension(&self) -> &str {
+        self.file_extension
+            .as_deref()
+            .unwrap_or(self.compression.extension())
+    }
+
+    /// The processors that run: none unless processing is enabled.
+    pub fn active_processors(&self) -> &[Processor] {
+        if self.processing_enabled {
+            &self.processors
+        } else {
+            &[]
+        }
+    }
+
+    /// `ExtendedS3DestinationDescription` (and, trimmed, the legacy
+    /// `S3DestinationDescription` AWS returns beside it).
+    pub fn describe(&self) -> (Value, Value) {
+        let plain = json!({
+            "RoleARN": self.role_arn,
+            "BucketARN": self.bucket_arn,
+            "Prefix": self.keys.raw_prefix(),
+            "ErrorOutputPrefix": self.error_output_prefix,
+            "BufferingHints": {
+                "SizeInMBs": self.hints.size_mb,
+                "IntervalInSeconds": self.hints.interval_s,
+            },
+            "CompressionFormat": self.compression.as_str(),
+            "EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"},
+            "CloudWatchLoggingOptions": {"Enabled": false},
+        });
+        let mut extended = plain.clone();
+        if let Value::Object(m) = &mut extended {
+            m.insert("S3BackupMode".into(), json!("Disabled"));
+            if let Some(p) = &self.processing_json {
+                m.insert("ProcessingConfiguration".into(), p.clone());
+            }
+            if let Some(e) = &self.file_extension {
+                m.insert("FileExtension".into(), json!(e));
+            }
+            m.insert("CustomTimeZone".into(), json!("UTC"));
+        }
+        (extended, plain)
+    }
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::invalid_argument(format!(
+        "{what} is not supported by Shardlab yet; the S3 destination supports buffering \
+         hints, prefixes, compression and the RecordDeAggregation and \
+         AppendDelimiterToRecord processors."
+    ))
+}
+
+fn read_processors(pc: &Body, path: &str) -> Result<Vec<Processor>, ApiError> {
+    let mut out = Vec::new();
+    let list = pc.array("Processors")?.cloned().unwrap_or_default();
+    let mut v = Validation::new();
+    let mut parsed = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let body = Body::new(item)?;
+        let kind = body.str("Type")?.map(str::to_string);
+        let at = format!("{path}.processors.{}.type", i + 1);
+        v.required(&kind, &at);
+        v.one_of(kind.as_deref(), &at, PROCESSOR_TYPES);
+        let mut params = Vec::new();
+        for p in body.array("Parameters")?.cloned().unwrap_or_default() {
+            let pb = Body::new(&p)?;
+            let name = pb.str("ParameterName")?.unwrap_or("").to_string();
+            let value = pb.str("ParameterValue")?.unwrap_or("").to_string();
+            params.push((name, value));
+        }
+        parsed.push((kind, params));
+    }
+    v.finish()?;
+    for (kind, params) in parsed {
+        let param = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        match kind.as_deref() {
+            Some("AppendDelimiterToRecord") => out.push(Processor::AppendDelimiterToRecord),
+            Some("RecordDeAggregation") => {
+                let sub = match param("SubRecordType") {
+                    Some("JSON") | None => SubRecord::Json,
+                    Some("DELIMITED") => {
+                        let d = param("Delimiter").ok_or_else(|| {
+                            ApiError::invalid_argument(
+                                "RecordDeAggregation with SubRecordType DELIMITED needs a \
+                                 Delimiter parameter (base64, e.g. IyMjIw== for ####).",
+                            )
+                        })?;
+                        let bytes = BASE64.decode(d).ok().filter(|b| !b.is_empty());
+                        SubRecord::Delimited(bytes.ok_or_else(|| {
+                            ApiError::invalid_argument(format!(
+                                "The RecordDeAggregation Delimiter '{d}' is not non-empty base64."
+                            ))
+                        })?)
+                    }
+                    Some(other) => {
+                        return Err(ApiError::invalid_argument(format!(
+                            "SubRecordType '{other}' is not one of JSON, DELIMITED."
+                        )))
+                    }
+                };
+                out.push(Processor::RecordDeAggregation { sub_record: sub });
+            }
+            Some(other) => return Err(unsupported(&format!("The {other} processor"))),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the record processors on one incoming record: the records that go
+/// on to the buffer, or why the record failed.
+pub fn process(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
+    let mut records = vec![data];
+    for p in processors {
+        match p {
+            Processor::AppendDelimiterToRecord => {
+                for r in &mut records {
+                    r.push(b'\n');
+                }
+            }
+            Processor::RecordDeAggregation { sub_record } => {
+                let mut split = Vec::new();
+                for r in records {
+                    match sub_record {
+                        SubRecord::Json => {
+                            let mut stream = serde_json::Deserializer::from_slice(&r)
+                                .into_iter::<serde::de::IgnoredAny>();
+                            let mut start = 0;
+                            while let Some(item) = stream.next() {
+                                item.map_err(|e| {
+                                    format!("The record is not concatenated JSON: {e}")
+                                })?;
+                                let end = stream.byte_offset();
+                                split.push(r[start..end].trim_ascii().to_vec());
+                                start = end;
+                            }
+                        }
+                        SubRecord::Delimited(d) => {
+                            let mut rest = &r[..];
+                            while let Some(i) = find(rest, d) {
+                                split.push(rest[..i].to_vec());
+                                rest = &rest[i + d.len()..];
+                            }
+                            if !rest.is_empty() {
+                                split.push(rest.to_vec());
+                            }
+                        }
+                    }
+                }
+                records = split;
+            }
+        }
+    }
+    Ok(records)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}

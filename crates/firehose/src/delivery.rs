@@ -1,0 +1,456 @@
+//! One delivery stream's data path: records in, the buffer, objects out.
+//!
+//! A record is accepted, run through the processors, and appended to the
+//! destination buffer. The buffer is sealed into an object when the first
+//! of its two hints is reached — the bytes it holds reach `SizeInMBs`, or
+//! `IntervalInSeconds` have passed since its oldest record arrived — and the
+//! object joins a queue of deliveries, tried in order. While the bucket is
+//! unavailable deliveries are retried with backoff, for up to 24 hours as
+//! AWS retries S3; past that the records are lost and counted as such.
+//!
+//! Every accepted record is, at every instant, in exactly one of: the
+//! buffer, an undelivered object, a delivered object, the error output, or
+//! the expired count. `Accounting::balanced` states it; tests check it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::bucket::{Bucket, S3Object};
+use crate::compression::Compression;
+use crate::config::{process, S3Destination};
+use crate::prefix::{object_name, KeyContext};
+
+/// S3 deliveries are retried for 24 hours, then the data is lost.
+pub const S3_RETRY_MS: u64 = 24 * 3_600_000;
+/// Backoff between delivery attempts: 1 s doubling to at most 2 min.
+const FIRST_BACKOFF_MS: u64 = 1_000;
+const MAX_BACKOFF_MS: u64 = 120_000;
+/// Recent flushes kept for the UI's timeline.
+const RECENT_FLUSHES: usize = 64;
+
+/// Why a buffer was sealed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Trigger {
+    /// The buffered bytes reached `SizeInMBs`.
+    Size,
+    /// `IntervalInSeconds` passed since the oldest record arrived.
+    Interval,
+    /// The destination configuration changed (UpdateDestination).
+    Update,
+    /// The delivery stream is being deleted.
+    Delete,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Size => "size",
+            Trigger::Interval => "interval",
+            Trigger::Update => "update",
+            Trigger::Delete => "delete",
+        }
+    }
+}
+
+/// A record waiting in a buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Buffered {
+    data: Vec<u8>,
+    arrival_ms: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Buffer {
+    records: Vec<Buffered>,
+    bytes: u64,
+}
+
+impl Buffer {
+    pub fn records(&self) -> usize {
+        self.records.len()
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    pub fn oldest_arrival_ms(&self) -> Option<u64> {
+        self.records.first().map(|r| r.arrival_ms)
+    }
+}
+
+/// An object sealed from a buffer (or a batch of failed records), waiting
+/// for its PUT to succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Pending {
+    key: String,
+    body: Vec<u8>,
+    raw_bytes: u64,
+    records: u64,
+    oldest_arrival_ms: u64,
+    sealed_ms: u64,
+    trigger: Trigger,
+    attempts: u32,
+    next_attempt_ms: u64,
+    /// Set for error-output objects.
+    error_type: Option<&'static str>,
+    compression: Compression,
+}
+
+/// One flush, as the delivery timeline shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flush {
+    pub trigger: Trigger,
+    pub key: String,
+    pub records: u64,
+    /// Bytes before compression.
+    pub raw_bytes: u64,
+    /// Bytes written.
+    pub object_bytes: u64,
+    pub sealed_ms: u64,
+    pub delivered_ms: u64,
+    pub attempts: u32,
+    /// Delivery time minus the oldest record's arrival.
+    pub delay_ms: u64,
+}
+
+/// Cumulative counters, under their CloudWatch names where AWS has one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounting {
+    /// IncomingRecords / IncomingBytes / IncomingPutRequests: accepted.
+    pub incoming_records: u64,
+    pub incoming_bytes: u64,
+    pub incoming_put_requests: u64,
+    /// ThrottledRecords: refused by the Direct PUT quota (never accepted).
+    pub throttled_records: u64,
+    /// Incoming records the processors passed, and those they failed (sent
+    /// to the error output as `processing-failed`).
+    pub processing_ok: u64,
+    pub processing_failed: u64,
+    /// Records after processing (de-aggregation makes one incoming record
+    /// several): what reaches the buffer.
+    pub processed_records: u64,
+    /// Processed records in the buffer or in undelivered objects.
+    pub buffered_records: u64,
+    /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
+    pub delivered_records: u64,
+    pub delivered_bytes: u64,
+    pub delivered_objects: u64,
+    /// Processed records lost after 24 hours of failed S3 deliveries.
+    pub expired_records: u64,
+    /// Failed records: written under the error prefix, waiting, or lost
+    /// after 24 hours of failed deliveries.
+    pub error_delivered: u64,
+    pub error_pending: u64,
+    pub error_expired: u64,
+    /// PUT attempts and successes: DeliveryToS3.Success is their ratio.
+    pub delivery_attempts: u64,
+    pub delivery_successes: u64,
+}
+
+impl Accounting {
+    /// Nothing is lost silently: every incoming record passed processing
+    /// or failed it; every processed record is buffered, delivered or
+    /// expired; every failed one is in the error output, waiting, or
+    /// expired.
+    pub fn balanced(&self) -> bool {
+        self.incoming_records == self.processing_ok + self.processing_failed
+            && self.processed_records
+                == self.buffered_records + self.delivered_records + self.expired_records
+            && self.processing_failed
+                == self.error_delivered + self.error_pending + self.error_expired
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct DeliveryPath {
+    pub buffer: Buffer,
+    pending: VecDeque<Pending>,
+    pub accounting: Accounting,
+    pub recent: VecDeque<Flush>,
+    rng: ChaCha8Rng,
+}
+
+impl DeliveryPath {
+    pub fn new(rng: ChaCha8Rng) -> Self {
+        DeliveryPath {
+            buffer: Buffer::default(),
+            pending: VecDeque::new(),
+            accounting: Accounting::default(),
+            recent: VecDeque::new(),
+            rng,
+        }
+    }
+
+    /// Undelivered objects (sealed, waiting for a successful PUT).
+    pub fn pending_objects(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Age of the oldest record not yet delivered (DataFreshness).
+    pub fn data_freshness_ms(&self, now_ms: u64) -> u64 {
+        let pending = self.pending.iter().map(|p| p.oldest_arrival_ms).min();
+        let oldest = match (pending, self.buffer.oldest_arrival_ms()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        oldest.map_or(0, |t| now_ms.saturating_sub(t))
+    }
+
+    /// Ms until the interval hint seals the buffer (None when empty).
+    pub fn interval_left_ms(&self, dest: &S3Destination, now_ms: u64) -> Option<u64> {
+        self.buffer
+            .oldest_arrival_ms()
+            .map(|t| (t + dest.hints.interval_ms()).saturating_sub(now_ms))
+    }
+
+    /// Accepts one record: processing, then the buffer. A record that
+    /// fails processing goes to the error output.
+    pub fn accept(
+        &mut self,
+        stream: &str,
+        dest: &S3Destination,
+        version: u64,
+        data: Vec<u8>,
+        arrival_ms: u64,
+    ) {
+        self.accounting.incoming_records += 1;
+        self.accounting.incoming_bytes += data.len() as u64;
+        let processors = dest.active_processors();
+        let (outputs, raw) = if processors.is_empty() {
+            (Ok(vec![data]), Vec::new())
+        } else {
+            (process(processors, data.clone()), data)
+        };
+        match outputs {
+            Ok(records) => {
+                self.accounting.processing_ok += 1;
+                for r in records {
+                    self.accounting.processed_records += 1;
+                    self.accounting.buffered_records += 1;
+                    self.buffer.bytes += r.len() as u64;
+                    self.buffer.records.push(Buffered {
+                        data: r,
+                        arrival_ms,
+                    });
+                    if self.buffer.bytes >= dest.hints.size_bytes() {
+                        self.seal(stream, dest, Trigger::Size, arrival_ms, version);
+                    }
+                }
+            }
+            Err(message) => self.fail_processing(stream, dest, version, raw, arrival_ms, &message),
+        }
+    }
+
+    fn fail_processing(
+        &mut self,
+        stream: &str,
+        dest: &S3Destination,
+        version: u64,
+        raw: Vec<u8>,
+        arrival_ms: u64,
+        message: &str,
+    ) {
+        use base64::Engine as _;
+        let error = serde_json::json!({
+            "attemptsMade": 1,
+            "arrivalTimestamp": arrival_ms,
+            "errorCode": "Processor.InvalidInput",
+            "errorMessage": message,
+            "attemptEndingTimestamp": arrival_ms,
+            "rawData": base64::engine::general_purpose::STANDARD.encode(&raw),
+        });
+        let mut body = error.to_string().into_bytes();
+        body.push(b'\n');
+        let error_type = "processing-failed";
+        let rng = &mut self.rng;
+        let prefix = dest
+            .keys
+            .error_prefix(error_type, arrival_ms, &mut || random_string(rng));
+        let uuid = uuid(&mut self.rng);
+        let key = format!(
+            "{prefix}{}",
+            object_name(stream, version, arrival_ms, &uuid, "")
+        );
+        self.accounting.processing_failed += 1;
+        self.accounting.error_pending += 1;
+        self.pending.push_back(Pending {
+            key,
+            raw_bytes: body.len() as u64,
+            body,
+            records: 1,
+            oldest_arrival_ms: arrival_ms,
+            sealed_ms: arrival_ms,
+            trigger: Trigger::Size,
+            attempts: 0,
+            next_attempt_ms: arrival_ms,
+            error_type: Some(error_type),
+            compression: Compression::Uncompressed,
+        });
+    }
+
+    /// Seals the buffer into an object queued for delivery.
+    pub fn seal(
+        &mut self,
+        stream: &str,
+        dest: &S3Destination,
+        trigger: Trigger,
+        now_ms: u64,
+        version: u64,
+    ) {
+        if self.buffer.records.is_empty() {
+            return;
+        }
+        let records = std::mem::take(&mut self.buffer.records);
+        let raw_bytes = std::mem::take(&mut self.buffer.bytes);
+        let oldest = records[0].arrival_ms;
+        let mut raw = Vec::with_capacity(raw_bytes as usize);
+        for r in &records {
+            raw.extend_from_slice(&r.data);
+        }
+        let empty = BTreeMap::new();
+        let ctx = KeyContext {
+            oldest_arrival_ms: oldest,
+            query_keys: &empty,
+            lambda_keys: &empty,
+        };
+        let rng = &mut self.rng;
+        let prefix = dest
+            .keys
+            .object_prefix(&ctx, &mut || random_string(rng))
+            .unwrap_or_default();
+        let uuid = uuid(&mut self.rng);
+        let name = object_name(stream, version.max(1), oldest, &uuid, dest.extension());
+        let entry = object_name(stream, version.max(1), oldest, &uuid, "");
+        let body = dest
+            .compression
+            .compress(&raw, &entry)
+            // Compression of bytes in memory cannot fail in practice; if it
+            // ever did, deliver them as they are rather than lose them.
+            .unwrap_or(raw);
+        self.pending.push_back(Pending {
+            key: format!("{prefix}{name}"),
+            body,
+            raw_bytes,
+            records: records.len() as u64,
+            oldest_arrival_ms: oldest,
+            sealed_ms: now_ms,
+            trigger,
+            attempts: 0,
+            next_attempt_ms: now_ms,
+            error_type: None,
+            compression: dest.compression,
+        });
+    }
+
+    /// Seals the buffer if a hint says so, then tries due deliveries in
+    /// order.
+    pub fn tick(
+        &mut self,
+        stream: &str,
+        dest: &S3Destination,
+        version: u64,
+        bucket: &mut Bucket,
+        now_ms: u64,
+    ) {
+        if let Some(oldest) = self.buffer.oldest_arrival_ms() {
+            if now_ms >= oldest + dest.hints.interval_ms() {
+                self.seal(stream, dest, Trigger::Interval, now_ms, version);
+            }
+        }
+        self.deliver(stream, bucket, now_ms);
+    }
+
+    fn deliver(&mut self, stream: &str, bucket: &mut Bucket, now_ms: u64) {
+        while let Some(head) = self.pending.front_mut() {
+            if head.next_attempt_ms > now_ms {
+                return;
+            }
+            head.attempts += 1;
+            self.accounting.delivery_attempts += 1;
+            if bucket.unavailable {
+                if now_ms.saturating_sub(head.sealed_ms) >= S3_RETRY_MS {
+                    let lost = self.pending.pop_front().expect("head exists");
+                    match lost.error_type {
+                        Some(_) => {
+                            self.accounting.error_pending -= lost.records;
+                            self.accounting.error_expired += lost.records;
+                        }
+                        None => {
+                            self.accounting.buffered_records -= lost.records;
+                            self.accounting.expired_records += lost.records;
+                        }
+                    }
+                    continue;
+                }
+                let backoff = FIRST_BACKOFF_MS
+                    .saturating_mul(1 << (head.attempts - 1).min(16))
+                    .min(MAX_BACKOFF_MS);
+                head.next_attempt_ms = now_ms + backoff;
+                return;
+            }
+            let done = self.pending.pop_front().expect("head exists");
+            self.accounting.delivery_successes += 1;
+            match done.error_type {
+                Some(_) => {
+                    self.accounting.error_pending -= done.records;
+                    self.accounting.error_delivered += done.records;
+                }
+                None => {
+                    self.accounting.buffered_records -= done.records;
+                    self.accounting.delivered_records += done.records;
+                    self.accounting.delivered_bytes += done.body.len() as u64;
+                    self.accounting.delivered_objects += 1;
+                }
+            }
+            if self.recent.len() == RECENT_FLUSHES {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(Flush {
+                trigger: done.trigger,
+                key: done.key.clone(),
+                records: done.records,
+                raw_bytes: done.raw_bytes,
+                object_bytes: done.body.len() as u64,
+                sealed_ms: done.sealed_ms,
+                delivered_ms: now_ms,
+                attempts: done.attempts,
+                delay_ms: now_ms.saturating_sub(done.oldest_arrival_ms),
+            });
+            bucket.put(
+                done.key,
+                S3Object {
+                    body: done.body,
+                    last_modified_ms: now_ms,
+                    compression: done.compression,
+                    records: done.records,
+                    writer: stream.to_string(),
+                    sequence: 0,
+                },
+            );
+        }
+    }
+}
+
+/// `firehose:random-string`: 11 characters, like the first 11 of a UUID.
+fn random_string(rng: &mut ChaCha8Rng) -> String {
+    uuid(rng)[..11].to_string()
+}
+
+/// A version-4 UUID from the seeded generator.
+fn uuid(rng: &mut ChaCha8Rng) -> String {
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}

@@ -1,0 +1,26 @@
+//! Shardlab's Firehose: a deterministic model of Amazon Data Firehose.
+//!
+//! Delivery streams take records (Direct PUT, or read from a Kinesis data
+//! stream by the caller), hold them in a buffer until the first of its two
+//! hints — size or interval — is reached, and deliver them as objects to an
+//! in-memory S3-like bucket, named and compressed as AWS names and
+//! compresses them. This is the point a learner must see: Firehose is near
+//! real time because of the buffer. Time is passed in (virtual epoch
+//! milliseconds) and randomness (object names) comes from a seeded
+//! generator, so the same inputs give byte-identical objects everywhere.
+//! It must never depend on wasm-bindgen, web-sys or any platform crate.
+
+pub mod api;
+pub mod bucket;
+pub mod compression;
+pub mod config;
+pub mod delivery;
+pub mod prefix;
+pub mod timestamp;
+
+pub use api::{DeliveryStream, Firehose, FirehoseConfig, Source};
+pub use bucket::{Bucket, S3Object};
+pub use compression::Compression;
+pub use delivery::{Accounting, Flush, Trigger};
+#[cfg(test)]
+mod tests;

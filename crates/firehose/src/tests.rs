@@ -1,0 +1,733 @@
+//! The Firehose API as a learner meets it: buffering on the virtual clock,
+//! object names, compression, outages, processing failures, errors.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use crate::{Compression, Firehose, FirehoseConfig};
+
+const T0: u64 = 1_535_365_800_000; // 2018-08-27 10:30:00 UTC
+
+fn service() -> Firehose {
+    Firehose::new(FirehoseConfig {
+        seed: 42,
+        ..FirehoseConfig::default()
+    })
+}
+
+fn create(f: &mut Firehose, name: &str, s3: Value) -> Value {
+    f.call(
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": name, "ExtendedS3DestinationConfiguration": s3}),
+        T0,
+    )
+    .unwrap()
+}
+
+fn s3(extra: Value) -> Value {
+    let mut base = json!({
+        "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+        "BucketARN": "arn:aws:s3:::lab-bucket",
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut base, extra) {
+        b.extend(e);
+    }
+    base
+}
+
+fn put_batch(f: &mut Firehose, name: &str, records: &[&[u8]], now: u64) -> Value {
+    let entries: Vec<Value> = records
+        .iter()
+        .map(|r| json!({"Data": BASE64.encode(r)}))
+        .collect();
+    f.call(
+        "PutRecordBatch",
+        &json!({"DeliveryStreamName": name, "Records": entries}),
+        now,
+    )
+    .unwrap()
+}
+
+fn objects(f: &Firehose) -> Vec<(String, Vec<u8>)> {
+    f.bucket("lab-bucket")
+        .map(|b| {
+            b.objects
+                .iter()
+                .map(|(k, o)| (k.clone(), o.compression.decompress(&o.body).unwrap()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn create_describe_list_delete() {
+    let mut f = service();
+    let out = create(&mut f, "clicks", s3(json!({})));
+    assert_eq!(
+        out["DeliveryStreamARN"],
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/clicks"
+    );
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "clicks"}),
+            T0,
+        )
+        .unwrap();
+    let d = &d["DeliveryStreamDescription"];
+    assert_eq!(d["DeliveryStreamStatus"], "ACTIVE");
+    assert_eq!(d["DeliveryStreamType"], "DirectPut");
+    assert_eq!(d["VersionId"], "1");
+    let dest = &d["Destinations"][0];
+    assert_eq!(dest["DestinationId"], "destinationId-000000000001");
+    let ext = &dest["ExtendedS3DestinationDescription"];
+    assert_eq!(
+        ext["BufferingHints"],
+        json!({"SizeInMBs": 5, "IntervalInSeconds": 300})
+    );
+    assert_eq!(ext["CompressionFormat"], "UNCOMPRESSED");
+    assert_eq!(
+        dest["S3DestinationDescription"]["BucketARN"],
+        "arn:aws:s3:::lab-bucket"
+    );
+
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "clicks", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "ResourceInUseException");
+    assert_eq!(
+        e.message(),
+        "Firehose clicks under account 123456789012 already exists."
+    );
+
+    create(&mut f, "orders", s3(json!({})));
+    let l = f
+        .call("ListDeliveryStreams", &json!({"Limit": 1}), T0)
+        .unwrap();
+    assert_eq!(
+        l,
+        json!({"DeliveryStreamNames": ["clicks"], "HasMoreDeliveryStreams": true})
+    );
+    let l = f
+        .call(
+            "ListDeliveryStreams",
+            &json!({"ExclusiveStartDeliveryStreamName": "clicks"}),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        l,
+        json!({"DeliveryStreamNames": ["orders"], "HasMoreDeliveryStreams": false})
+    );
+
+    f.call(
+        "DeleteDeliveryStream",
+        &json!({"DeliveryStreamName": "clicks"}),
+        T0,
+    )
+    .unwrap();
+    let e = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "clicks"}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "ResourceNotFoundException");
+    assert_eq!(
+        e.message(),
+        "Firehose clicks under account 123456789012 not found."
+    );
+}
+
+#[test]
+fn bad_requests_get_aws_errors() {
+    let mut f = service();
+    let e = f.call("CreateDeliveryStream", &json!({}), T0).unwrap_err();
+    assert_eq!(e.name(), "ValidationException");
+    assert!(
+        e.message().contains("Value null at 'deliveryStreamName'"),
+        "{e}"
+    );
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "bad name", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(
+        e.message()
+            .contains("satisfy regular expression pattern: [a-zA-Z0-9_.-]+"),
+        "{e}"
+    );
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "s",
+                    "ExtendedS3DestinationConfiguration": s3(json!({"BufferingHints": {"SizeInMBs": 129, "IntervalInSeconds": 901}}))}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "2 validation errors detected: Value '129' at \
+         'extendedS3DestinationConfiguration.bufferingHints.sizeInMBs' failed to satisfy \
+         constraint: Member must have value less than or equal to 128; Value '901' at \
+         'extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds' failed to \
+         satisfy constraint: Member must have value less than or equal to 900"
+    );
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "s",
+                    "ExtendedS3DestinationConfiguration": s3(json!({"BufferingHints": {"SizeInMBs": 1}}))}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "InvalidArgumentException");
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "s", "HttpEndpointDestinationConfiguration": {}}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("not supported by Shardlab yet"), "{e}");
+
+    create(&mut f, "s", s3(json!({})));
+    let e = f
+        .call(
+            "PutRecordBatch",
+            &json!({"DeliveryStreamName": "s", "Records": []}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(
+        e.message()
+            .contains("have length greater than or equal to 1"),
+        "{e}"
+    );
+    let big = BASE64.encode(vec![0u8; 1_024_001]);
+    let e = f
+        .call(
+            "PutRecord",
+            &json!({"DeliveryStreamName": "s", "Record": {"Data": big}}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(
+        e.message().contains(
+            "Value 'java.nio.HeapByteBuffer[pos=0 lim=1024001 cap=1024001]' at 'record.data' \
+             failed to satisfy constraint: Member must have length less than or equal to 1024000"
+        ),
+        "{e}"
+    );
+    let five: Vec<Value> = (0..5)
+        .map(|_| json!({"Data": BASE64.encode(vec![0u8; 1_000_000])}))
+        .collect();
+    let e = f
+        .call(
+            "PutRecordBatch",
+            &json!({"DeliveryStreamName": "s", "Records": five}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("exceeds 4 MB"), "{e}");
+    assert_eq!(
+        f.call("Nope", &json!({}), T0).unwrap_err().name(),
+        "UnknownOperationException"
+    );
+}
+
+#[test]
+fn the_buffer_waits_for_its_interval_on_the_virtual_clock() {
+    let mut f = service();
+    create(
+        &mut f,
+        "clicks",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
+    );
+    let out = put_batch(&mut f, "clicks", &[b"a", b"b"], T0);
+    assert_eq!(out["FailedPutCount"], 0);
+    assert_eq!(out["RequestResponses"].as_array().unwrap().len(), 2);
+    put_batch(&mut f, "clicks", &[b"c"], T0 + 30_000);
+    f.tick(T0 + 59_999);
+    assert!(objects(&f).is_empty(), "nothing before the interval");
+    let s = f.stream("clicks").unwrap();
+    assert_eq!(s.path.buffer.records(), 3);
+    assert_eq!(s.path.data_freshness_ms(T0 + 59_999), 59_999);
+    f.tick(T0 + 60_000);
+    let objs = objects(&f);
+    assert_eq!(objs.len(), 1);
+    // Default prefix from the oldest record's arrival, fixed name suffix.
+    let (key, body) = &objs[0];
+    assert!(
+        key.starts_with("2018/08/27/10/clicks-1-2018-08-27-10-30-00-"),
+        "{key}"
+    );
+    assert_eq!(
+        key.len(),
+        "2018/08/27/10/clicks-1-2018-08-27-10-30-00-".len() + 36
+    );
+    assert_eq!(
+        body, b"abc",
+        "records concatenated, no delimiter by default"
+    );
+    let s = f.stream("clicks").unwrap();
+    assert_eq!(s.path.recent[0].trigger, crate::Trigger::Interval);
+    assert_eq!(s.path.recent[0].delay_ms, 60_000);
+    assert!(s.path.accounting.balanced());
+}
+
+#[test]
+fn the_size_hint_seals_at_once_and_objects_may_run_over() {
+    let mut f = service();
+    create(
+        &mut f,
+        "logs",
+        s3(
+            json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 900},
+                  "CompressionFormat": "GZIP"}),
+        ),
+    );
+    let chunk = vec![b'x'; 400_000];
+    put_batch(&mut f, "logs", &[&chunk, &chunk], T0);
+    f.tick(T0);
+    assert!(objects(&f).is_empty());
+    put_batch(&mut f, "logs", &[&chunk], T0 + 1);
+    f.tick(T0 + 1);
+    let objs = objects(&f);
+    assert_eq!(objs.len(), 1);
+    assert!(objs[0].0.ends_with(".gz"));
+    assert_eq!(objs[0].1.len(), 1_200_000, "records are never split");
+    let o = f
+        .bucket("lab-bucket")
+        .unwrap()
+        .objects
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(o.compression, Compression::Gzip);
+    assert!(o.body.len() < 10_000);
+    assert_eq!(
+        f.stream("logs").unwrap().path.recent[0].trigger,
+        crate::Trigger::Size
+    );
+}
+
+#[test]
+fn zero_interval_delivers_on_the_next_tick() {
+    let mut f = service();
+    create(
+        &mut f,
+        "now",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})),
+    );
+    put_batch(&mut f, "now", &[b"1"], T0);
+    f.tick(T0 + 100);
+    assert_eq!(objects(&f).len(), 1);
+}
+
+#[test]
+fn an_outage_is_retried_then_delivered_and_a_day_long_one_loses_data() {
+    let mut f = service();
+    create(
+        &mut f,
+        "s",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
+    );
+    assert!(f.set_bucket_unavailable("lab-bucket", true));
+    put_batch(&mut f, "s", &[b"r1"], T0);
+    for t in (0..=600).map(|s| T0 + s * 1000) {
+        f.tick(t);
+    }
+    assert!(objects(&f).is_empty());
+    let s = f.stream("s").unwrap();
+    assert_eq!(s.path.pending_objects(), 1);
+    assert!(s.path.accounting.delivery_attempts > 5);
+    assert_eq!(s.path.accounting.delivery_successes, 0);
+    f.set_bucket_unavailable("lab-bucket", false);
+    f.tick(T0 + 601_000 + 120_000);
+    assert_eq!(objects(&f).len(), 1);
+    let s = f.stream("s").unwrap();
+    assert_eq!(s.path.accounting.delivered_records, 1);
+    assert!(s.path.recent[0].attempts > 5);
+
+    // A day without the bucket: AWS gives up on S3 after 24 hours.
+    f.set_bucket_unavailable("lab-bucket", true);
+    put_batch(&mut f, "s", &[b"r2", b"r3"], T0 + 1_000_000);
+    let mut t = T0 + 1_000_000;
+    while t < T0 + 1_000_000 + 25 * 3_600_000 {
+        t += 60_000;
+        f.tick(t);
+    }
+    let a = &f.stream("s").unwrap().path.accounting;
+    assert_eq!(a.expired_records, 2);
+    assert_eq!(a.buffered_records, 0);
+    assert!(a.balanced());
+}
+
+#[test]
+fn processors_split_and_delimit_and_failures_go_to_the_error_prefix() {
+    let mut f = service();
+    create(
+        &mut f,
+        "p",
+        s3(json!({
+            "Prefix": "data/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "RecordDeAggregation", "Parameters": [{"ParameterName": "SubRecordType", "ParameterValue": "JSON"}]},
+                {"Type": "AppendDelimiterToRecord"}
+            ]}
+        })),
+    );
+    put_batch(
+        &mut f,
+        "p",
+        &[br#"{"a":1}{"a":2} {"a":3}"#, b"{not json"],
+        T0,
+    );
+    f.tick(T0 + 1);
+    let objs = objects(&f);
+    assert_eq!(objs.len(), 2, "{objs:?}");
+    let data = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("data/2018/08/27/10/p-1-"))
+        .unwrap();
+    assert_eq!(data.1, b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+    let err = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("data/processing-failed/2018/08/27/10/p-1-"))
+        .unwrap();
+    let v: Value = serde_json::from_slice(&err.1).unwrap();
+    assert_eq!(v["rawData"], BASE64.encode(b"{not json"));
+    assert_eq!(v["errorCode"], "Processor.InvalidInput");
+    let a = &f.stream("p").unwrap().path.accounting;
+    assert_eq!(
+        (a.incoming_records, a.processed_records, a.processing_failed),
+        (2, 3, 1)
+    );
+    assert!(a.balanced());
+
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "l", "ExtendedS3DestinationConfiguration": s3(json!({
+                "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda"}]}
+            }))}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(
+        e.message()
+            .contains("The Lambda processor is not supported"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kinesis_sourced_streams_refuse_direct_puts() {
+    let mut f = service();
+    f.call(
+        "CreateDeliveryStream",
+        &json!({
+            "DeliveryStreamName": "from-kds",
+            "DeliveryStreamType": "KinesisStreamAsSource",
+            "KinesisStreamSourceConfiguration": {
+                "KinesisStreamARN": "arn:aws:kinesis:us-east-1:123456789012:stream/clicks",
+                "RoleARN": "arn:aws:iam::123456789012:role/r"
+            },
+            "ExtendedS3DestinationConfiguration": s3(json!({}))
+        }),
+        T0,
+    )
+    .unwrap();
+    let e = f
+        .call(
+            "PutRecord",
+            &json!({"DeliveryStreamName": "from-kds", "Record": {"Data": "YQ=="}}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "This operation is not permitted on KinesisStreamAsSource delivery stream type."
+    );
+    assert_eq!(
+        f.kinesis_sources(),
+        [(
+            "from-kds".to_string(),
+            "arn:aws:kinesis:us-east-1:123456789012:stream/clicks".to_string()
+        )]
+    );
+    f.ingest_from_source("from-kds", [(b"x".to_vec(), T0)], T0)
+        .unwrap();
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "from-kds"}),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        d["DeliveryStreamDescription"]["Source"]["KinesisStreamSourceDescription"]
+            ["KinesisStreamARN"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
+    );
+    assert_eq!(f.stream("from-kds").unwrap().path.buffer.records(), 1);
+}
+
+#[test]
+fn the_direct_put_quota_throttles_with_slow_down() {
+    let mut f = Firehose::new(FirehoseConfig {
+        records_per_second: 3,
+        ..FirehoseConfig::default()
+    });
+    create(&mut f, "q", s3(json!({})));
+    let out = put_batch(&mut f, "q", &[b"1", b"2", b"3", b"4", b"5"], T0);
+    assert_eq!(out["FailedPutCount"], 2);
+    assert_eq!(
+        out["RequestResponses"][4],
+        json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
+    );
+    let e = f
+        .call(
+            "PutRecord",
+            &json!({"DeliveryStreamName": "q", "Record": {"Data": "YQ=="}}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.name(), e.message()),
+        ("ServiceUnavailableException", "Slow down.")
+    );
+    assert_eq!(f.stream("q").unwrap().path.accounting.throttled_records, 3);
+}
+
+#[test]
+fn update_destination_bumps_the_version_and_flushes_under_the_old_one() {
+    let mut f = service();
+    create(
+        &mut f,
+        "u",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
+    );
+    put_batch(&mut f, "u", &[b"old"], T0);
+    let e = f
+        .call(
+            "UpdateDestination",
+            &json!({"DeliveryStreamName": "u", "CurrentDeliveryStreamVersionId": "7",
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationUpdate": {"Prefix": "v2/"}}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "ConcurrentModificationException");
+    f.call(
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "u", "CurrentDeliveryStreamVersionId": "1",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"Prefix": "v2/", "CompressionFormat": "Snappy"}}),
+        T0 + 10,
+    )
+    .unwrap();
+    put_batch(&mut f, "u", &[b"new"], T0 + 20);
+    f.tick(T0 + 120_000);
+    let objs = objects(&f);
+    assert!(
+        objs[0].0.starts_with("2018/08/27/10/u-1-") && objs[0].1 == b"old",
+        "{objs:?}"
+    );
+    assert!(objs[1].0.starts_with("v2/2018/08/27/10/u-2-") && objs[1].0.ends_with(".snappy"));
+    assert_eq!(objs[1].1, b"new");
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "u"}),
+            T0,
+        )
+        .unwrap();
+    let ext =
+        &d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"];
+    assert_eq!(d["DeliveryStreamDescription"]["VersionId"], "2");
+    assert_eq!(
+        ext["BufferingHints"]["IntervalInSeconds"], 60,
+        "unchanged members stay"
+    );
+}
+
+#[test]
+fn tags_and_encryption() {
+    let mut f = service();
+    create(&mut f, "t", s3(json!({})));
+    f.call(
+        "TagDeliveryStream",
+        &json!({"DeliveryStreamName": "t", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "env", "Value": "lab"}]}),
+        T0,
+    )
+    .unwrap();
+    f.call(
+        "UntagDeliveryStream",
+        &json!({"DeliveryStreamName": "t", "TagKeys": ["env"]}),
+        T0,
+    )
+    .unwrap();
+    let t = f
+        .call(
+            "ListTagsForDeliveryStream",
+            &json!({"DeliveryStreamName": "t"}),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        t,
+        json!({"Tags": [{"Key": "team", "Value": "data"}], "HasMoreTags": false})
+    );
+    f.call(
+        "StartDeliveryStreamEncryption",
+        &json!({"DeliveryStreamName": "t"}),
+        T0,
+    )
+    .unwrap();
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "t"}),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        d["DeliveryStreamDescription"]["DeliveryStreamEncryptionConfiguration"],
+        json!({"KeyType": "AWS_OWNED_CMK", "Status": "ENABLED"})
+    );
+}
+
+#[test]
+fn the_same_seed_names_objects_the_same() {
+    let run = |seed| {
+        let mut f = Firehose::new(FirehoseConfig {
+            seed,
+            ..FirehoseConfig::default()
+        });
+        create(
+            &mut f,
+            "d",
+            s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0}})),
+        );
+        for i in 0..5u64 {
+            put_batch(&mut f, "d", &[format!("{i}").as_bytes()], T0 + i * 1000);
+            f.tick(T0 + i * 1000 + 1);
+        }
+        objects(&f)
+    };
+    assert_eq!(run(1), run(1));
+    assert_ne!(run(1), run(2));
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Put(Vec<Vec<u8>>),
+    Advance(u64),
+    Outage(bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => prop::collection::vec(
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..3000),
+                Just(br#"{"k":1}{"k":2}"#.to_vec()),
+                Just(b"{broken".to_vec()),
+            ],
+            1..20
+        )
+        .prop_map(Step::Put),
+        3 => (0u64..400_000).prop_map(Step::Advance),
+        1 => any::<bool>().prop_map(Step::Outage),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Under random outages and processing failures, every accepted record
+    /// is accounted for at every tick, and once the bucket is back and time
+    /// passes, every processed record is delivered, in order.
+    #[test]
+    fn nothing_is_lost_silently(
+        steps in prop::collection::vec(step(), 1..40),
+        interval in 0u32..120,
+        json_records in any::<bool>(),
+    ) {
+        let mut f = service();
+        // JSON de-aggregation fails on records that are not JSON, which go
+        // to the error output; '|'-delimited de-aggregation never fails.
+        let params = if json_records {
+            json!([{"ParameterName": "SubRecordType", "ParameterValue": "JSON"}])
+        } else {
+            json!([{"ParameterName": "SubRecordType", "ParameterValue": "DELIMITED"},
+                   {"ParameterName": "Delimiter", "ParameterValue": "fA=="}])
+        };
+        create(&mut f, "p", s3(json!({
+            "Prefix": "ok/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": interval},
+            "CompressionFormat": "GZIP",
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "RecordDeAggregation", "Parameters": params}
+            ]}
+        })));
+        let processors = f.stream("p").unwrap().destination.processors.clone();
+        let mut now = T0;
+        let mut expected: Vec<u8> = Vec::new();
+        let mut failed = 0u64;
+        for s in steps {
+            match s {
+                Step::Put(records) => {
+                    let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+                    let out = put_batch(&mut f, "p", &refs, now);
+                    for (r, resp) in records.iter().zip(out["RequestResponses"].as_array().unwrap()) {
+                        if resp.get("RecordId").is_some() {
+                            match crate::config::process(&processors, r.clone()) {
+                                Ok(parts) => expected.extend(parts.into_iter().flatten()),
+                                Err(_) => failed += 1,
+                            }
+                        }
+                    }
+                }
+                Step::Advance(ms) => now += ms,
+                Step::Outage(on) => { f.set_bucket_unavailable("lab-bucket", on); }
+            }
+            f.tick(now);
+            let a = &f.stream("p").unwrap().path.accounting;
+            prop_assert!(a.balanced(), "{a:?}");
+        }
+        f.set_bucket_unavailable("lab-bucket", false);
+        now += 1_000_000;
+        f.tick(now);
+        let a = f.stream("p").unwrap().path.accounting.clone();
+        prop_assert!(a.balanced());
+        prop_assert_eq!(a.buffered_records, 0);
+        prop_assert_eq!(a.expired_records, 0);
+        prop_assert_eq!(a.error_delivered, failed);
+        let delivered: Vec<u8> = f
+            .bucket("lab-bucket").unwrap().objects.iter()
+            .filter(|(k, _)| k.starts_with("ok/2"))
+            .map(|(_, o)| o)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|o| (o.sequence, o.compression.decompress(&o.body).unwrap()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_values()
+            .flatten()
+            .collect();
+        prop_assert_eq!(delivered, expected);
+    }
+}

@@ -1,0 +1,67 @@
+//! The endpoint's Firehose: the service, plus a reader per delivery stream
+//! whose source is a Kinesis stream of this endpoint.
+
+use std::collections::BTreeMap;
+
+use shardlab_engine::{ApiError, Kinesis};
+use shardlab_firehose::Firehose;
+use shardlab_sim::firehose_source::{stream_name_of, SourceReader};
+
+pub struct FirehoseSide {
+    pub firehose: Firehose,
+    readers: BTreeMap<String, SourceReader>,
+}
+
+impl FirehoseSide {
+    pub fn new(firehose: Firehose) -> Self {
+        FirehoseSide {
+            firehose,
+            readers: BTreeMap::new(),
+        }
+    }
+
+    /// Brings the delivery streams up to `now_ms`: sources read, buffers
+    /// sealed when due, objects delivered.
+    pub fn advance(&mut self, kinesis: &mut Kinesis, now_ms: u64) {
+        let sources = self.firehose.kinesis_sources();
+        self.readers
+            .retain(|name, _| sources.iter().any(|(ds, _)| ds == name));
+        for (ds, arn) in sources {
+            if !self.readers.contains_key(&ds) {
+                let stream = stream_name_of(&arn).unwrap_or_default();
+                self.readers
+                    .insert(ds.clone(), SourceReader::new(&ds, stream, kinesis, now_ms));
+            }
+        }
+        for reader in self.readers.values_mut() {
+            reader.poll(kinesis, &mut self.firehose, now_ms);
+        }
+        self.firehose.tick(now_ms);
+    }
+
+    /// A Firehose call. A Kinesis source must name a stream of this
+    /// endpoint, as AWS requires of a source stream.
+    pub fn serve(
+        &mut self,
+        kinesis: &Kinesis,
+        operation: &str,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<u8>, ApiError> {
+        if operation == "CreateDeliveryStream" {
+            let request = shardlab_engine::api::request::parse_json(body)?;
+            if let Some(arn) =
+                request["KinesisStreamSourceConfiguration"]["KinesisStreamARN"].as_str()
+            {
+                let name = stream_name_of(arn).unwrap_or_default();
+                if kinesis.shard_infos(name).is_none() {
+                    return Err(ApiError::invalid_argument(format!(
+                        "The source stream {arn} does not exist: create it with \
+                         Kinesis CreateStream first."
+                    )));
+                }
+            }
+        }
+        self.firehose.serve_bytes(operation, body, now_ms)
+    }
+}
