@@ -39,6 +39,13 @@ pub const MAX_RECORD_BYTES: usize = 1_024_000;
 pub const MAX_BATCH_RECORDS: usize = 500;
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 const NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
+/// `DeliveryStreamType`'s values (Shardlab runs the first two).
+const STREAM_TYPES: &[&str] = &[
+    "DirectPut",
+    "KinesisStreamAsSource",
+    "MSKAsSource",
+    "DatabaseAsSource",
+];
 const DESTINATION_ID: &str = "destinationId-000000000001";
 const MAX_TAGS: usize = 50;
 
@@ -300,16 +307,7 @@ impl Firehose {
         let mut v = Validation::new();
         v.required(&name, "deliveryStreamName");
         name_rules(&mut v, name, "deliveryStreamName");
-        v.one_of(
-            kind,
-            "deliveryStreamType",
-            &[
-                "DirectPut",
-                "KinesisStreamAsSource",
-                "MSKAsSource",
-                "DatabaseAsSource",
-            ],
-        );
+        v.one_of(kind, "deliveryStreamType", STREAM_TYPES);
         let tags = read_tags(body, &mut v)?;
         v.finish()?;
         let name = name.unwrap_or_default().to_string();
@@ -499,16 +497,7 @@ impl Firehose {
         let start = body.str("ExclusiveStartDeliveryStreamName")?;
         let mut v = Validation::new();
         v.range(limit, "limit", 1, 10_000);
-        v.one_of(
-            kind,
-            "deliveryStreamType",
-            &[
-                "DirectPut",
-                "KinesisStreamAsSource",
-                "MSKAsSource",
-                "DatabaseAsSource",
-            ],
-        );
+        v.one_of(kind, "deliveryStreamType", STREAM_TYPES);
         name_rules(&mut v, start, "exclusiveStartDeliveryStreamName");
         v.finish()?;
         let limit = limit.unwrap_or(10) as usize;
