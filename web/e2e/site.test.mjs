@@ -217,6 +217,41 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
   assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
 });
 
+test('Firehose buffers for its interval, then an object lands in the bucket and opens', async () => {
+  await page.getByTestId('preset').selectOption('clicks-to-s3.json');
+  await page.waitForFunction(() => document.querySelector('#fh-interval')?.value === '60');
+  assert.ok(await page.getByTestId('firehose-enabled').isChecked());
+  await page.getByTestId('create').click();
+  await page.getByTestId('firehose').waitFor();
+  // Two seconds in: the delivery stream has read what there is, and it
+  // waits in the buffer, well short of its 60 s interval.
+  for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
+  assert.match(await text('ds-buffer-0'), /^[1-9][\d,]* records · .* of 1\.0 MiB · seals in 5\d\.\d s \(interval\)$/);
+  assert.equal(await text('ds-delivered-0'), '0');
+  // Run fast until the interval has passed and the first object is there.
+  await page.getByTestId('speed').selectOption('100');
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() =>
+    Number(document.querySelector('[data-testid="ds-delivered-0"]')?.textContent.replace(/[^0-9]/g, '') || 0) > 0);
+  await page.getByTestId('toggle').click();
+  assert.match(await page.getByTestId('ds-flushes-0').innerText(), /interval/);
+  assert.match(await text('ds-compare-0'), /landed 6\d\.\d s after its oldest record arrived/);
+  // Down the prefix tree to the object, and open it: GZIP undone, one
+  // JSON record per line.
+  for (const folder of ['clicks/', 'year=2026/', 'month=01/', 'day=01/']) {
+    await page.getByTestId('folder').filter({ hasText: folder }).click();
+    await page.locator('.crumbs').filter({ hasText: folder }).waitFor();
+  }
+  await page.getByTestId('object').first().click();
+  const preview = page.getByTestId('object-preview');
+  await preview.waitFor();
+  const body = await preview.innerText();
+  assert.match(body, /clicks\/year=2026\/month=01\/day=01\/clicks-to-s3-1-2026-01-01-00-00-00-[0-9a-f-]{36}\.gz/);
+  assert.match(body, /GZIP: .* stored, .* original/);
+  assert.match(body, /^\{"event_id":\d+,/m);
+});
+
 test('a preset shows its partition keys and rate shape in words', async () => {
   await page.getByTestId('preset').selectOption('iot-sensors.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');

@@ -15,7 +15,7 @@ use shardlab_engine::{ApiError, TokenBucket};
 
 use crate::bucket::{bucket_name, Bucket};
 use crate::config::S3Destination;
-use crate::delivery::{DeliveryPath, Trigger};
+use crate::delivery::{DeliveryPath, Target, Trigger};
 
 /// The operations this service answers.
 pub const OPERATIONS: &[&str] = &[
@@ -180,11 +180,7 @@ impl Firehose {
     pub fn tick(&mut self, now_ms: u64) {
         let now = self.advance(now_ms);
         for s in self.streams.values_mut() {
-            let bucket = self
-                .buckets
-                .entry(s.destination.bucket.clone())
-                .or_default();
-            s.path.tick(&s.name, &s.destination, s.version, bucket, now);
+            s.deliver_due(&mut self.buckets, now);
         }
     }
 
@@ -198,8 +194,7 @@ impl Firehose {
         let now = self.advance(now_ms);
         let s = self.live(name)?;
         for (data, arrival) in records {
-            s.path
-                .accept(&s.name, &s.destination, s.version, data, arrival.min(now));
+            s.accept(data, arrival.min(now), now);
         }
         Ok(())
     }
@@ -437,14 +432,9 @@ impl Firehose {
         let s = self.live(name)?;
         // What is buffered is delivered before the stream goes, so that
         // nothing acknowledged is dropped by a delete.
-        s.path
-            .seal(&s.name, &s.destination, Trigger::Delete, now, s.version);
+        s.seal(Trigger::Delete, now);
         let mut s = self.streams.remove(name).expect("checked by live");
-        let bucket = self
-            .buckets
-            .entry(s.destination.bucket.clone())
-            .or_default();
-        s.path.tick(&s.name, &s.destination, s.version, bucket, now);
+        s.deliver_due(&mut self.buckets, now);
         Ok(json!({}))
     }
 
@@ -651,8 +641,7 @@ impl Firehose {
                 )),
             };
         // What is buffered goes out under the configuration it came in with.
-        s.path
-            .seal(&s.name, &s.destination, Trigger::Update, now, s.version);
+        s.seal(Trigger::Update, now);
         let new_bucket = update.bucket.clone();
         s.destination = update;
         s.version += 1;
@@ -729,25 +718,51 @@ impl Firehose {
 }
 
 impl DeliveryStream {
+    /// The data path, and what it delivers for (borrowed side by side).
+    fn parts(&mut self) -> (&mut DeliveryPath, Target<'_>) {
+        let to = Target {
+            stream: &self.name,
+            dest: &self.destination,
+            version: self.version,
+        };
+        (&mut self.path, to)
+    }
+
+    /// Seals the buffer if a hint says so and makes the deliveries due.
+    fn deliver_due(&mut self, buckets: &mut BTreeMap<String, Bucket>, now: u64) {
+        let bucket = buckets.entry(self.destination.bucket.clone()).or_default();
+        let (path, to) = self.parts();
+        path.tick(to, bucket, now);
+    }
+
+    fn seal(&mut self, trigger: Trigger, now: u64) {
+        let (path, to) = self.parts();
+        path.seal(to, trigger, now);
+    }
+
+    fn accept(&mut self, data: Vec<u8>, arrival_ms: u64, now: u64) {
+        let (path, to) = self.parts();
+        path.accept(to, data, arrival_ms, now);
+    }
+
     /// Admits records against the Direct PUT quota and accepts them: a
     /// record id per record, `None` where the quota refused it.
     fn put(&mut self, records: Vec<Vec<u8>>, now: u64) -> Vec<Option<String>> {
-        let q = &mut self.quota;
-        let request_ok = q.requests.has(1, now);
+        let request_ok = self.quota.requests.has(1, now);
         if request_ok {
-            q.requests.take(1);
+            self.quota.requests.take(1);
             self.path.accounting.incoming_put_requests += 1;
         }
         let mut out = Vec::with_capacity(records.len());
         for data in records {
             let bytes = data.len() as u64;
+            let q = &mut self.quota;
             if request_ok && q.records.has(1, now) && q.bytes.has(bytes, now) {
                 q.records.take(1);
                 q.bytes.take(bytes);
                 self.next_record += 1;
                 out.push(Some(record_id(&self.arn, self.next_record)));
-                self.path
-                    .accept(&self.name, &self.destination, self.version, data, now);
+                self.accept(data, now, now);
             } else {
                 self.path.accounting.throttled_records += 1;
                 out.push(None);

@@ -68,6 +68,11 @@ impl Bucket {
         listing
     }
 
+    /// PUTs so far (each gave an object its `sequence`).
+    pub fn puts(&self) -> u64 {
+        self.puts
+    }
+
     pub fn bytes(&self) -> u64 {
         self.objects.values().map(|o| o.body.len() as u64).sum()
     }

@@ -31,6 +31,15 @@ const MAX_BACKOFF_MS: u64 = 120_000;
 /// Recent flushes kept for the UI's timeline.
 const RECENT_FLUSHES: usize = 64;
 
+/// The delivery stream a data path belongs to: its name, its destination
+/// and its version (which object names carry).
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    pub stream: &'a str,
+    pub dest: &'a S3Destination,
+    pub version: u64,
+}
+
 /// Why a buffer was sealed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Trigger {
@@ -66,6 +75,10 @@ struct Buffered {
 pub struct Buffer {
     records: Vec<Buffered>,
     bytes: u64,
+    /// When the oldest record entered the buffer: the interval hint and
+    /// DataFreshness count from here. (For Direct PUT that is its arrival;
+    /// a Kinesis source's records arrived in the stream earlier.)
+    opened_ms: u64,
 }
 
 impl Buffer {
@@ -78,6 +91,10 @@ impl Buffer {
     pub fn oldest_arrival_ms(&self) -> Option<u64> {
         self.records.first().map(|r| r.arrival_ms)
     }
+    /// When the oldest record entered the buffer (None when empty).
+    pub fn opened_ms(&self) -> Option<u64> {
+        (!self.records.is_empty()).then_some(self.opened_ms)
+    }
 }
 
 /// An object sealed from a buffer (or a batch of failed records), waiting
@@ -89,6 +106,8 @@ struct Pending {
     raw_bytes: u64,
     records: u64,
     oldest_arrival_ms: u64,
+    /// When its oldest record entered Firehose.
+    entered_ms: u64,
     sealed_ms: u64,
     trigger: Trigger,
     attempts: u32,
@@ -188,10 +207,11 @@ impl DeliveryPath {
         self.pending.len()
     }
 
-    /// Age of the oldest record not yet delivered (DataFreshness).
+    /// DataFreshness: how long the oldest undelivered record has been in
+    /// Firehose.
     pub fn data_freshness_ms(&self, now_ms: u64) -> u64 {
-        let pending = self.pending.iter().map(|p| p.oldest_arrival_ms).min();
-        let oldest = match (pending, self.buffer.oldest_arrival_ms()) {
+        let pending = self.pending.iter().map(|p| p.entered_ms).min();
+        let oldest = match (pending, self.buffer.opened_ms()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -201,23 +221,16 @@ impl DeliveryPath {
     /// Ms until the interval hint seals the buffer (None when empty).
     pub fn interval_left_ms(&self, dest: &S3Destination, now_ms: u64) -> Option<u64> {
         self.buffer
-            .oldest_arrival_ms()
+            .opened_ms()
             .map(|t| (t + dest.hints.interval_ms()).saturating_sub(now_ms))
     }
 
     /// Accepts one record: processing, then the buffer. A record that
     /// fails processing goes to the error output.
-    pub fn accept(
-        &mut self,
-        stream: &str,
-        dest: &S3Destination,
-        version: u64,
-        data: Vec<u8>,
-        arrival_ms: u64,
-    ) {
+    pub fn accept(&mut self, to: Target, data: Vec<u8>, arrival_ms: u64, now_ms: u64) {
         self.accounting.incoming_records += 1;
         self.accounting.incoming_bytes += data.len() as u64;
-        let processors = dest.active_processors();
+        let processors = to.dest.active_processors();
         let (outputs, raw) = if processors.is_empty() {
             (Ok(vec![data]), Vec::new())
         } else {
@@ -229,27 +242,29 @@ impl DeliveryPath {
                 for r in records {
                     self.accounting.processed_records += 1;
                     self.accounting.buffered_records += 1;
+                    if self.buffer.records.is_empty() {
+                        self.buffer.opened_ms = now_ms;
+                    }
                     self.buffer.bytes += r.len() as u64;
                     self.buffer.records.push(Buffered {
                         data: r,
                         arrival_ms,
                     });
-                    if self.buffer.bytes >= dest.hints.size_bytes() {
-                        self.seal(stream, dest, Trigger::Size, arrival_ms, version);
+                    if self.buffer.bytes >= to.dest.hints.size_bytes() {
+                        self.seal(to, Trigger::Size, now_ms);
                     }
                 }
             }
-            Err(message) => self.fail_processing(stream, dest, version, raw, arrival_ms, &message),
+            Err(message) => self.fail_processing(to, raw, arrival_ms, now_ms, &message),
         }
     }
 
     fn fail_processing(
         &mut self,
-        stream: &str,
-        dest: &S3Destination,
-        version: u64,
+        to: Target,
         raw: Vec<u8>,
         arrival_ms: u64,
+        now_ms: u64,
         message: &str,
     ) {
         use base64::Engine as _;
@@ -258,20 +273,21 @@ impl DeliveryPath {
             "arrivalTimestamp": arrival_ms,
             "errorCode": "Processor.InvalidInput",
             "errorMessage": message,
-            "attemptEndingTimestamp": arrival_ms,
+            "attemptEndingTimestamp": now_ms,
             "rawData": base64::engine::general_purpose::STANDARD.encode(&raw),
         });
         let mut body = error.to_string().into_bytes();
         body.push(b'\n');
         let error_type = "processing-failed";
         let rng = &mut self.rng;
-        let prefix = dest
+        let prefix = to
+            .dest
             .keys
             .error_prefix(error_type, arrival_ms, &mut || random_string(rng));
         let uuid = uuid(&mut self.rng);
         let key = format!(
             "{prefix}{}",
-            object_name(stream, version, arrival_ms, &uuid, "")
+            object_name(to.stream, to.version, arrival_ms, &uuid, "")
         );
         self.accounting.processing_failed += 1;
         self.accounting.error_pending += 1;
@@ -281,30 +297,26 @@ impl DeliveryPath {
             body,
             records: 1,
             oldest_arrival_ms: arrival_ms,
-            sealed_ms: arrival_ms,
+            entered_ms: now_ms,
+            sealed_ms: now_ms,
             trigger: Trigger::Size,
             attempts: 0,
-            next_attempt_ms: arrival_ms,
+            next_attempt_ms: now_ms,
             error_type: Some(error_type),
             compression: Compression::Uncompressed,
         });
     }
 
     /// Seals the buffer into an object queued for delivery.
-    pub fn seal(
-        &mut self,
-        stream: &str,
-        dest: &S3Destination,
-        trigger: Trigger,
-        now_ms: u64,
-        version: u64,
-    ) {
+    pub fn seal(&mut self, to: Target, trigger: Trigger, now_ms: u64) {
+        let (stream, dest, version) = (to.stream, to.dest, to.version);
         if self.buffer.records.is_empty() {
             return;
         }
         let records = std::mem::take(&mut self.buffer.records);
         let raw_bytes = std::mem::take(&mut self.buffer.bytes);
         let oldest = records[0].arrival_ms;
+        let entered = std::mem::take(&mut self.buffer.opened_ms);
         let mut raw = Vec::with_capacity(raw_bytes as usize);
         for r in &records {
             raw.extend_from_slice(&r.data);
@@ -335,6 +347,7 @@ impl DeliveryPath {
             raw_bytes,
             records: records.len() as u64,
             oldest_arrival_ms: oldest,
+            entered_ms: entered,
             sealed_ms: now_ms,
             trigger,
             attempts: 0,
@@ -346,20 +359,13 @@ impl DeliveryPath {
 
     /// Seals the buffer if a hint says so, then tries due deliveries in
     /// order.
-    pub fn tick(
-        &mut self,
-        stream: &str,
-        dest: &S3Destination,
-        version: u64,
-        bucket: &mut Bucket,
-        now_ms: u64,
-    ) {
-        if let Some(oldest) = self.buffer.oldest_arrival_ms() {
-            if now_ms >= oldest + dest.hints.interval_ms() {
-                self.seal(stream, dest, Trigger::Interval, now_ms, version);
+    pub fn tick(&mut self, to: Target, bucket: &mut Bucket, now_ms: u64) {
+        if let Some(opened) = self.buffer.opened_ms() {
+            if now_ms >= opened + to.dest.hints.interval_ms() {
+                self.seal(to, Trigger::Interval, now_ms);
             }
         }
-        self.deliver(stream, bucket, now_ms);
+        self.deliver(to.stream, bucket, now_ms);
     }
 
     fn deliver(&mut self, stream: &str, bucket: &mut Bucket, now_ms: u64) {

@@ -120,3 +120,29 @@ fn bad_scenarios_and_arguments_get_clear_errors() {
     assert!(err.contains("could not read no-such-file.json"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_firehose_preset_delivers_on_its_interval() {
+    let (ok, out, err) = shardlab(&["run", &preset("clicks-to-s3.json"), "--for", "3m"]);
+    assert!(ok, "{err}");
+    // 100 records/s, about 15 KB/s: the 60-second interval seals the
+    // buffer long before its 1 MiB size hint would.
+    assert!(
+        out.contains("17920 records in, 12120 delivered in 2 objects"),
+        "{out}"
+    );
+    assert!(
+        out.contains("clicks/year=2026/month=01/day=01/clicks-to-s3-1-2026-01-01-00-01-00-"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(interval trigger, 60900 ms after its oldest record arrived)"),
+        "{out}"
+    );
+    // Firehose reads the stream once a second like any consumer: with the
+    // dashboard's 5 reads/s the shards' limit is exceeded.
+    assert!(
+        out.contains("firehose/clicks-to-s3: GetRecords every 1000 ms"),
+        "{out}"
+    );
+}

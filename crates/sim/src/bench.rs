@@ -27,6 +27,7 @@ pub fn ingest_16_shards() -> Workload {
             consumers: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
+            delivery_streams: Vec::new(),
         },
         ticks: 600,
     }

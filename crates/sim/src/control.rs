@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::firehose_source::{ObjectPreview, ObjectView};
 use crate::{Scenario, Snapshot};
 
 /// Speeds the clock can run at, relative to wall-clock time.
@@ -41,6 +42,21 @@ pub enum Command {
     /// coordinator must notice and restore it (the durability lesson).
     KillWorker {
         worker: u32,
+    },
+    /// The destination-outage switch of a Firehose bucket.
+    SetBucketAvailability {
+        bucket: String,
+        available: bool,
+    },
+    /// Lists a bucket one level below `prefix`, folded at '/'.
+    ListObjects {
+        bucket: String,
+        prefix: String,
+    },
+    /// Opens an object: its text, decompressed.
+    GetObject {
+        bucket: String,
+        key: String,
     },
 }
 
@@ -79,4 +95,52 @@ pub enum Event {
     },
     /// A command failed; the text is for the learner.
     Error { message: String },
+    /// The answer to `ListObjects`.
+    Objects {
+        bucket: String,
+        prefix: String,
+        folders: Vec<String>,
+        objects: Vec<ObjectView>,
+        /// How many objects the bucket held when listed.
+        bucket_objects: u64,
+    },
+    /// The answer to `GetObject`.
+    Object { preview: ObjectPreview },
+}
+
+/// The answers to the bucket browser's commands, from the simulation's
+/// Firehose: `Event::Objects` or `Event::Object`, or what is wrong.
+pub fn browse(sim: &crate::Simulation, command: &Command) -> Option<Result<Event, String>> {
+    let firehose = sim.firehose();
+    match command {
+        Command::ListObjects { bucket, prefix } => Some(match firehose.bucket(bucket) {
+            None => Err(format!("There is no bucket {bucket}.")),
+            Some(b) => {
+                let listing = b.list(prefix, Some('/'));
+                Ok(Event::Objects {
+                    bucket: bucket.clone(),
+                    prefix: prefix.clone(),
+                    folders: listing.common_prefixes,
+                    objects: listing
+                        .keys
+                        .into_iter()
+                        .filter_map(|k| {
+                            b.objects.get(&k).map(|o| ObjectView {
+                                bytes: o.body.len() as u64,
+                                records: o.records,
+                                last_modified_ms: o.last_modified_ms,
+                                key: k,
+                            })
+                        })
+                        .collect(),
+                    bucket_objects: b.objects.len() as u64,
+                })
+            }
+        }),
+        Command::GetObject { bucket, key } => Some(
+            crate::firehose_source::preview(firehose, bucket, key)
+                .map(|preview| Event::Object { preview }),
+        ),
+        _ => None,
+    }
 }

@@ -7,11 +7,16 @@
 //! parents), whose deliveries go into the delivery stream's buffer with
 //! their approximate arrival times.
 
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use shardlab_engine::api::Output;
 use shardlab_engine::{ApiError, Kinesis};
-use shardlab_firehose::Firehose;
+use shardlab_firehose::{Accounting, Bucket, Firehose, Flush};
 
 use crate::consumer::{Consumer, ConsumerSpec, Read, StartAt};
+
+/// `CompressionFormat`'s values, for forms.
+pub const COMPRESSION_FORMATS: &[&str] = shardlab_firehose::compression::FORMATS;
 
 /// Firehose polls each source shard once a second.
 pub const SOURCE_POLL_MS: u64 = 1000;
@@ -43,21 +48,191 @@ pub fn source_records(outcome: &Result<Output, ApiError>) -> Vec<(Vec<u8>, u64)>
     }
 }
 
-/// The consumer a delivery stream reads its source with.
+/// The consumer a delivery stream reads its source with. AWS starts at
+/// LATEST when the delivery stream is created; a scenario creates both at
+/// once, before any record, so there it starts at TRIM_HORIZON, which
+/// reads the same records without racing the first tick's puts.
 pub fn source_consumer(
     delivery_stream: &str,
     open_shards: impl IntoIterator<Item = u32>,
+    start: StartAt,
     now_ms: u64,
 ) -> Consumer {
     Consumer::new(
         ConsumerSpec {
             name: reader_name(delivery_stream),
             poll_ms: SOURCE_POLL_MS,
-            start: StartAt::Latest,
+            start,
         },
         open_shards,
         now_ms,
     )
+}
+
+/// The IAM role a playground delivery stream names (nothing checks it;
+/// AWS requires one).
+pub fn delivery_role_arn() -> String {
+    format!(
+        "arn:aws:iam::{}:role/firehose-delivery",
+        shardlab_engine::ACCOUNT_ID
+    )
+}
+
+/// At most this many delivery streams per scenario.
+pub const MAX_DELIVERY_STREAMS: usize = 4;
+
+/// A scenario's delivery stream, as the CreateDeliveryStream request that
+/// makes it: the scenario gives the name and the S3 destination, the
+/// source is its stream.
+pub fn create_request(spec: &Value, stream_arn: &str) -> Result<Value, ApiError> {
+    let mut request = spec.clone();
+    let Some(map) = request.as_object_mut() else {
+        return Err(ApiError::Serialization(
+            "a delivery stream is a CreateDeliveryStream request: a JSON object".into(),
+        ));
+    };
+    for member in ["DeliveryStreamType", "KinesisStreamSourceConfiguration"] {
+        if map.contains_key(member) {
+            return Err(ApiError::invalid_argument(format!(
+                "{member} is set by the scenario: its delivery streams read its stream"
+            )));
+        }
+    }
+    map.insert("DeliveryStreamType".into(), json!("KinesisStreamAsSource"));
+    map.insert(
+        "KinesisStreamSourceConfiguration".into(),
+        json!({
+            "KinesisStreamARN": stream_arn,
+            "RoleARN": format!("arn:aws:iam::{}:role/firehose-reads-kinesis", shardlab_engine::ACCOUNT_ID),
+        }),
+    );
+    Ok(request)
+}
+
+/// An object as the bucket browser lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectView {
+    pub key: String,
+    pub bytes: u64,
+    pub records: u64,
+    pub last_modified_ms: u64,
+}
+
+/// What the UI shows about a delivery stream: its buffer against its
+/// hints, what it has delivered, and its bucket's newest objects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryStreamView {
+    pub name: String,
+    pub bucket: String,
+    pub compression: String,
+    pub prefix: String,
+    pub size_hint_bytes: u64,
+    pub interval_ms: u64,
+    pub buffered_records: u64,
+    pub buffered_bytes: u64,
+    /// Until the interval hint seals the buffer (None while empty).
+    pub interval_left_ms: Option<u64>,
+    pub pending_objects: u64,
+    /// DeliveryToS3.DataFreshness: age of the oldest undelivered record.
+    pub data_freshness_ms: u64,
+    /// The destination-outage switch.
+    pub bucket_unavailable: bool,
+    pub accounting: Accounting,
+    /// The last deliveries, newest first.
+    pub recent: Vec<Flush>,
+    pub bucket_objects: u64,
+    pub bucket_bytes: u64,
+    /// The bucket's newest objects, newest first.
+    pub newest_objects: Vec<ObjectView>,
+}
+
+const RECENT_SHOWN: usize = 8;
+const OBJECTS_SHOWN: usize = 12;
+
+/// Every delivery stream's view at `now_ms`.
+pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
+    firehose
+        .streams()
+        .map(|s| {
+            let bucket = firehose.bucket(&s.destination.bucket);
+            let mut newest: Vec<(&String, &shardlab_firehose::S3Object)> = bucket
+                .map(|b| b.objects.iter().collect())
+                .unwrap_or_default();
+            newest.sort_by_key(|(_, o)| std::cmp::Reverse(o.sequence));
+            DeliveryStreamView {
+                name: s.name.clone(),
+                bucket: s.destination.bucket.clone(),
+                compression: s.destination.compression.as_str().into(),
+                prefix: s.destination.keys.raw_prefix().into(),
+                size_hint_bytes: s.destination.hints.size_bytes(),
+                interval_ms: s.destination.hints.interval_ms(),
+                buffered_records: s.path.buffer.records() as u64,
+                buffered_bytes: s.path.buffer.bytes(),
+                interval_left_ms: s.path.interval_left_ms(&s.destination, now_ms),
+                pending_objects: s.path.pending_objects() as u64,
+                data_freshness_ms: s.path.data_freshness_ms(now_ms),
+                bucket_unavailable: bucket.is_some_and(|b| b.unavailable),
+                accounting: s.path.accounting.clone(),
+                recent: s
+                    .path
+                    .recent
+                    .iter()
+                    .rev()
+                    .take(RECENT_SHOWN)
+                    .cloned()
+                    .collect(),
+                bucket_objects: bucket.map_or(0, |b| b.objects.len() as u64),
+                bucket_bytes: bucket.map_or(0, Bucket::bytes),
+                newest_objects: newest
+                    .into_iter()
+                    .take(OBJECTS_SHOWN)
+                    .map(|(k, o)| ObjectView {
+                        key: k.clone(),
+                        bytes: o.body.len() as u64,
+                        records: o.records,
+                        last_modified_ms: o.last_modified_ms,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// An object opened in the bucket browser: its text, decompressed, up to
+/// `PREVIEW_BYTES`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectPreview {
+    pub bucket: String,
+    pub key: String,
+    pub compression: String,
+    pub stored_bytes: u64,
+    pub original_bytes: u64,
+    pub records: u64,
+    pub text: String,
+    pub truncated: bool,
+}
+
+pub const PREVIEW_BYTES: usize = 4096;
+
+pub fn preview(firehose: &Firehose, bucket: &str, key: &str) -> Result<ObjectPreview, String> {
+    let b = firehose
+        .bucket(bucket)
+        .ok_or_else(|| format!("there is no bucket {bucket}"))?;
+    let o = b
+        .objects
+        .get(key)
+        .ok_or_else(|| format!("there is no object {key} in {bucket}"))?;
+    let raw = o.compression.decompress(&o.body)?;
+    Ok(ObjectPreview {
+        bucket: bucket.into(),
+        key: key.into(),
+        compression: o.compression.as_str().into(),
+        stored_bytes: o.body.len() as u64,
+        original_bytes: raw.len() as u64,
+        records: o.records,
+        text: String::from_utf8_lossy(&raw[..raw.len().min(PREVIEW_BYTES)]).into_owned(),
+        truncated: raw.len() > PREVIEW_BYTES,
+    })
 }
 
 /// One delivery stream reading its source straight from an in-process
@@ -81,7 +256,7 @@ impl SourceReader {
         SourceReader {
             delivery_stream: delivery_stream.to_string(),
             stream_name: stream_name.to_string(),
-            consumer: source_consumer(delivery_stream, open, now_ms),
+            consumer: source_consumer(delivery_stream, open, StartAt::Latest, now_ms),
         }
     }
 

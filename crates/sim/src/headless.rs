@@ -28,7 +28,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
     let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
-             rate_per_sec, keys, rate_shape, consumers)"
+             rate_per_sec, keys, rate_shape, consumers, delivery_streams)"
         )
     })?;
     scenario
@@ -140,6 +140,36 @@ impl fmt::Display for Report {
             writeln!(f, "consumers:")?;
             for c in &s.consumers {
                 writeln!(f, "{}", consumer_line(c))?;
+            }
+        }
+        if !s.delivery_streams.is_empty() {
+            writeln!(f, "firehose:")?;
+            for d in &s.delivery_streams {
+                let a = &d.accounting;
+                writeln!(
+                    f,
+                    "  {} -> s3://{}/ (prefix `{}`): {} records in, {} delivered in {} objects \
+                     ({} bytes {}), {} waiting, {} to the error output",
+                    d.name,
+                    d.bucket,
+                    d.prefix,
+                    a.incoming_records,
+                    a.delivered_records,
+                    a.delivered_objects,
+                    a.delivered_bytes,
+                    d.compression,
+                    a.buffered_records,
+                    a.processing_failed
+                )?;
+                if let Some(last) = d.recent.first() {
+                    writeln!(
+                        f,
+                        "    last object {} ({} trigger, {} ms after its oldest record arrived)",
+                        last.key,
+                        last.trigger.as_str(),
+                        last.delay_ms
+                    )?;
+                }
             }
         }
         write!(f, "digest {}", s.digest)

@@ -18,10 +18,17 @@ use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
 use std::collections::VecDeque;
 
 use crate::clock::SCENARIO_EPOCH_MS;
-use crate::consumer::{Consumer, ConsumerSpec, ConsumerView, Read, MAX_POLL_MS, MIN_POLL_MS};
+use crate::consumer::{
+    Consumer, ConsumerSpec, ConsumerView, Read, StartAt, MAX_POLL_MS, MIN_POLL_MS,
+};
+use crate::firehose_source::{
+    create_request, source_consumer, source_records, views, DeliveryStreamView,
+    MAX_DELIVERY_STREAMS,
+};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::SimError;
+use shardlab_firehose::{Firehose, FirehoseConfig};
 
 /// Open shards the playground allows (at creation and after resharding).
 pub const MAX_SHARDS: u32 = 32;
@@ -48,6 +55,12 @@ pub struct Scenario {
     /// How the producer's rate varies (constant by default).
     #[serde(default)]
     pub rate_shape: RateShape,
+    /// Firehose delivery streams reading the stream, each written as the
+    /// CreateDeliveryStream request that makes it (DeliveryStreamName and
+    /// an ExtendedS3DestinationConfiguration); the scenario fills in the
+    /// source.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivery_streams: Vec<serde_json::Value>,
 }
 
 /// At most this many consumer applications per stream in the playground.
@@ -94,6 +107,14 @@ impl Scenario {
                 self.consumers.len()
             )));
         }
+        if self.delivery_streams.len() > MAX_DELIVERY_STREAMS {
+            return Err(SimError::Scenario(format!(
+                "{} delivery streams; the playground runs at most {MAX_DELIVERY_STREAMS}",
+                self.delivery_streams.len()
+            )));
+        }
+        // Each must be a request Firehose accepts, as it would be on AWS.
+        self.firehose()?;
         for (i, c) in self.consumers.iter().enumerate() {
             if c.name.is_empty() || self.consumers[..i].iter().any(|o| o.name == c.name) {
                 return Err(SimError::Scenario(format!(
@@ -110,6 +131,26 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+impl Scenario {
+    /// The scenario's Firehose with its delivery streams created.
+    fn firehose(&self) -> Result<Firehose, SimError> {
+        let mut firehose = Firehose::new(FirehoseConfig {
+            region: REGION.into(),
+            seed: self.seed,
+            ..FirehoseConfig::default()
+        });
+        let arn = stream_arn(REGION, &self.stream_name);
+        for spec in &self.delivery_streams {
+            firehose.call(
+                "CreateDeliveryStream",
+                &create_request(spec, &arn)?,
+                SCENARIO_EPOCH_MS,
+            )?;
+        }
+        Ok(firehose)
     }
 }
 
@@ -145,8 +186,12 @@ pub struct Snapshot {
     pub rate_per_sec: u64,
     pub records_produced: u64,
     pub shards: Vec<ShardView>,
-    /// The consumer applications' progress.
+    /// The consumer applications' progress (delivery streams' readers
+    /// last, as `firehose/<name>`).
     pub consumers: Vec<ConsumerView>,
+    /// Firehose delivery streams reading the stream.
+    #[serde(default)]
+    pub delivery_streams: Vec<DeliveryStreamView>,
     /// FNV-1a over every record and its outcome, in request order, and
     /// every consumer delivery.
     pub digest: String,
@@ -207,6 +252,12 @@ pub struct Simulation {
     /// (virtual time, accepted per shard) over the last second.
     history: VecDeque<(u64, Vec<u64>)>,
     digest: u64,
+    firehose: Firehose,
+    /// Consumers from this index on are delivery streams' readers, in the
+    /// order of `scenario.delivery_streams`.
+    first_reader: usize,
+    /// Per bucket, the PUTs already folded into the digest.
+    folded_puts: std::collections::BTreeMap<String, u64>,
 }
 
 impl Simulation {
@@ -244,11 +295,21 @@ impl Simulation {
             .shard_infos(&scenario.stream_name)
             .unwrap_or_default();
         let open: Vec<u32> = shards.iter().map(|s| s.key.shard_index).collect();
-        let consumers = scenario
+        let mut consumers: Vec<Consumer> = scenario
             .consumers
             .iter()
             .map(|spec| Consumer::new(spec.clone(), open.iter().copied(), SCENARIO_EPOCH_MS))
             .collect();
+        let firehose = scenario.firehose()?;
+        let first_reader = consumers.len();
+        for s in firehose.streams() {
+            consumers.push(source_consumer(
+                &s.name,
+                open.iter().copied(),
+                StartAt::TrimHorizon,
+                SCENARIO_EPOCH_MS,
+            ));
+        }
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
@@ -268,6 +329,9 @@ impl Simulation {
             digest: FNV_OFFSET,
             kinesis,
             scenario,
+            firehose,
+            first_reader,
+            folded_puts: Default::default(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         sim.queued
@@ -587,6 +651,14 @@ impl Simulation {
                     read,
                 } => {
                     let outcome = self.kinesis.finish_output(planned, results);
+                    if let Some(reader) = consumer.checked_sub(self.first_reader) {
+                        let records = source_records(&outcome);
+                        let name = self.firehose.streams().nth(reader).map(|s| s.name.clone());
+                        if let (Some(name), false) = (name, records.is_empty()) {
+                            self.firehose
+                                .ingest_from_source(&name, records, flight.now_ms)?;
+                        }
+                    }
                     if let Some(c) = self.consumers.get_mut(consumer) {
                         for seq in c.finish(shard, read, outcome, flight.now_ms) {
                             self.digest =
@@ -651,6 +723,8 @@ impl Simulation {
         // Expired closed shards leave the control plane as time passes.
         self.refresh_shards();
         let now = flight.now_ms;
+        self.firehose.tick(now);
+        self.fold_new_objects();
         self.history.push_back((
             now,
             self.counters.iter().map(|s| s.records_accepted).collect(),
@@ -661,6 +735,45 @@ impl Simulation {
             self.history.pop_front();
         }
         Ok(())
+    }
+
+    /// Objects delivered since the last tick are observable: fold their
+    /// keys and bodies into the digest, in each bucket's PUT order.
+    fn fold_new_objects(&mut self) {
+        for (name, bucket) in self.firehose.buckets() {
+            let folded = self.folded_puts.entry(name.clone()).or_default();
+            if bucket.puts() == *folded {
+                continue;
+            }
+            let mut new: Vec<(&String, &shardlab_firehose::S3Object)> = bucket
+                .objects
+                .iter()
+                .filter(|(_, o)| o.sequence > *folded)
+                .collect();
+            new.sort_by_key(|(_, o)| o.sequence);
+            for (key, o) in new {
+                self.digest = fnv1a64_extend(self.digest, key.as_bytes());
+                self.digest = fnv1a64_extend(self.digest, &o.body);
+            }
+            *folded = bucket.puts();
+        }
+    }
+
+    pub fn firehose(&self) -> &Firehose {
+        &self.firehose
+    }
+
+    /// The destination-outage switch of a bucket.
+    pub fn set_bucket_unavailable(
+        &mut self,
+        bucket: &str,
+        unavailable: bool,
+    ) -> Result<(), SimError> {
+        if self.firehose.set_bucket_unavailable(bucket, unavailable) {
+            Ok(())
+        } else {
+            Err(SimError::Scenario(format!("there is no bucket {bucket}")))
+        }
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -708,6 +821,7 @@ impl Simulation {
             records_produced: self.producer.produced(),
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
+            delivery_streams: views(&self.firehose, self.now_ms),
             digest: format!("{:016x}", self.digest),
         }
     }

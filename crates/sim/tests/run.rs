@@ -15,6 +15,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         consumers: Vec::new(),
         keys: Default::default(),
         rate_shape: Default::default(),
+        delivery_streams: Vec::new(),
     }
 }
 
@@ -636,4 +637,138 @@ fn bursts_throttle_only_while_they_last() {
     };
     let err = Simulation::new(s).err().unwrap().to_string();
     assert!(err.contains("a burst must fit in its period"), "{err}");
+}
+
+/// A delivery stream on the scenario's stream, as a preset writes it.
+fn to_s3(name: &str, interval_s: u32, size_mb: u32) -> serde_json::Value {
+    serde_json::json!({
+        "DeliveryStreamName": name,
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::shardlab-lab",
+            "Prefix": "clicks/",
+            "BufferingHints": {"SizeInMBs": size_mb, "IntervalInSeconds": interval_s},
+            "CompressionFormat": "GZIP",
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "AppendDelimiterToRecord"}]}
+        }
+    })
+}
+
+#[test]
+fn firehose_waits_for_its_buffer_interval_then_delivers_everything_it_read() {
+    let mut s = scenario(2, 400, 42);
+    s.delivery_streams = vec![to_s3("to-s3", 60, 5)];
+    let mut sim = Simulation::new(s.clone()).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    // 59 s in: everything read sits in the buffer, nothing in the bucket.
+    for _ in 0..590 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let snap = sim.snapshot();
+    let ds = &snap.delivery_streams[0];
+    assert_eq!(ds.bucket_objects, 0);
+    assert!(ds.buffered_records > 20_000, "{ds:?}");
+    assert!(ds.interval_left_ms.unwrap() <= 1_300, "{ds:?}");
+    // The reader is a consumer like any other, polling once a second.
+    let reader = snap
+        .consumers
+        .iter()
+        .find(|c| c.name == "firehose/to-s3")
+        .unwrap();
+    assert_eq!(reader.poll_ms, 1000);
+    assert_eq!(reader.delivered, ds.accounting.incoming_records);
+    // Past the interval (measured from the oldest record's arrival): one object.
+    for _ in 0..20 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let snap = sim.snapshot();
+    let ds = &snap.delivery_streams[0];
+    assert_eq!(ds.bucket_objects, 1, "{ds:?}");
+    let flush = &ds.recent[0];
+    assert_eq!(flush.trigger, shardlab_firehose::Trigger::Interval);
+    assert!((60_000..61_500).contains(&flush.delay_ms), "{flush:?}");
+    let key = &ds.newest_objects[0].key;
+    assert!(
+        key.starts_with("clicks/2026/01/01/00/to-s3-1-2026-01-01-00-00-0"),
+        "{key}"
+    );
+    assert!(key.ends_with(".gz"));
+    // Its content: the records the producer made, one per line, in order
+    // within each shard.
+    let preview =
+        shardlab_sim::firehose_source::preview(sim.firehose(), "shardlab-lab", key).unwrap();
+    assert_eq!(preview.records, flush.records);
+    assert!(preview.text.lines().count() > 10);
+    assert!(ds.accounting.balanced());
+    assert_eq!(
+        ds.accounting.delivered_records + ds.accounting.buffered_records,
+        ds.accounting.incoming_records
+    );
+    // Same scenario, same objects.
+    let again = run(s, 610, 100);
+    assert_eq!(again.digest, snap.digest);
+    assert_eq!(again.delivery_streams, snap.delivery_streams);
+}
+
+#[test]
+fn a_bucket_outage_holds_deliveries_until_it_ends() {
+    let mut s = scenario(1, 200, 1);
+    s.delivery_streams = vec![to_s3("to-s3", 0, 1)];
+    let mut sim = Simulation::new(s).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    sim.set_bucket_unavailable("shardlab-lab", true).unwrap();
+    for _ in 0..100 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let ds = &sim.snapshot().delivery_streams[0];
+    assert_eq!(ds.bucket_objects, 0);
+    assert!(ds.pending_objects > 0 && ds.bucket_unavailable);
+    assert!(ds.data_freshness_ms > 8_000, "{ds:?}");
+    sim.set_bucket_unavailable("shardlab-lab", false).unwrap();
+    for _ in 0..1300 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let ds = &sim.snapshot().delivery_streams[0];
+    assert!(ds.bucket_objects > 0);
+    assert_eq!(ds.pending_objects, 0);
+    assert!(ds.accounting.balanced());
+    assert!(sim.set_bucket_unavailable("nope", true).is_err());
+}
+
+#[test]
+fn a_scenario_delivery_stream_is_checked_as_firehose_checks_it() {
+    let mut s = scenario(1, 10, 1);
+    s.delivery_streams = vec![to_s3("to-s3", 901, 1)];
+    let e = Simulation::new(s.clone()).err().unwrap().to_string();
+    assert!(
+        e.contains("Member must have value less than or equal to 900"),
+        "{e}"
+    );
+    s.delivery_streams =
+        vec![serde_json::json!({"DeliveryStreamName": "x", "DeliveryStreamType": "DirectPut"})];
+    let e = Simulation::new(s).err().unwrap().to_string();
+    assert!(
+        e.contains("DeliveryStreamType is set by the scenario"),
+        "{e}"
+    );
+}
+
+/// Firehose objects (GZIP bytes, seeded names) are part of the digest;
+/// the browser test `firehose_objects_are_the_same_in_wasm_and_in_workers`
+/// pins the same figures.
+#[test]
+fn pinned_firehose_run() {
+    let mut s = scenario(2, 1_000, 42);
+    s.stream_name = "browser-test".into();
+    s.delivery_streams = vec![to_s3("to-s3", 1, 1)];
+    let snap = run(s, 30, 100);
+    let ds = &snap.delivery_streams[0];
+    assert_eq!(
+        (ds.bucket_objects, ds.accounting.delivered_records),
+        (1, 1200),
+        "{ds:?}"
+    );
+    assert_eq!(snap.digest, "5446e7baad044432");
 }

@@ -5,12 +5,14 @@
 //! worker posts. It never runs the simulation or touches record data, so
 //! nothing on this thread grows with the number of records.
 
+mod firehose_view;
 mod format;
 mod presets;
 mod sim_worker;
 mod view;
 
 use shardlab_sim::control::{Command, Event, WorkerView};
+use shardlab_sim::firehose_source::{ObjectPreview, ObjectView};
 use shardlab_sim::{Scenario, Snapshot};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -32,6 +34,133 @@ pub struct StreamForm {
     pub keys: shardlab_sim::producer::KeyStrategy,
     /// Kept from a loaded preset (the form has no control for it yet).
     pub rate_shape: shardlab_sim::producer::RateShape,
+    pub firehose: FirehoseForm,
+}
+
+/// The form's Firehose delivery stream: the stream's records buffered and
+/// delivered to an S3-like bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirehoseForm {
+    pub enabled: bool,
+    pub name: String,
+    pub size_mb: String,
+    pub interval_s: String,
+    pub compression: String,
+    pub prefix: String,
+    /// An AppendDelimiterToRecord processor: one record per line.
+    pub newline: bool,
+    /// The preset's CreateDeliveryStream request, which the fields above
+    /// edit (so members the form has no control for are kept).
+    pub base: Option<serde_json::Value>,
+    /// Further delivery streams from the preset, kept as they are.
+    pub more: Vec<serde_json::Value>,
+}
+
+impl Default for FirehoseForm {
+    fn default() -> Self {
+        FirehoseForm {
+            enabled: false,
+            name: "to-s3".into(),
+            size_mb: "1".into(),
+            interval_s: "60".into(),
+            compression: "GZIP".into(),
+            prefix: String::new(),
+            newline: true,
+            base: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+const DEFAULT_BUCKET_ARN: &str = "arn:aws:s3:::shardlab-lab";
+
+impl FirehoseForm {
+    /// The CreateDeliveryStream requests the form describes.
+    fn requests(&self) -> Result<Vec<serde_json::Value>, String> {
+        use serde_json::{json, Value};
+        if !self.enabled {
+            return Ok(Vec::new());
+        }
+        let size: u32 = self.size_mb.trim().parse().map_err(|_| {
+            "The Firehose buffer size is a whole number of MiB, 1 to 128.".to_string()
+        })?;
+        let interval: u32 = self.interval_s.trim().parse().map_err(|_| {
+            "The Firehose buffer interval is a whole number of seconds, 0 to 900.".to_string()
+        })?;
+        let mut request = self
+            .base
+            .clone()
+            .unwrap_or_else(|| json!({"ExtendedS3DestinationConfiguration": {}}));
+        request["DeliveryStreamName"] = json!(self.name.trim());
+        let dest = &mut request["ExtendedS3DestinationConfiguration"];
+        if !dest.is_object() {
+            *dest = json!({});
+        }
+        if dest.get("RoleARN").is_none() {
+            dest["RoleARN"] = json!(shardlab_sim::firehose_source::delivery_role_arn());
+        }
+        if dest.get("BucketARN").is_none() {
+            dest["BucketARN"] = json!(DEFAULT_BUCKET_ARN);
+        }
+        dest["BufferingHints"] = json!({"SizeInMBs": size, "IntervalInSeconds": interval});
+        dest["CompressionFormat"] = json!(self.compression);
+        match self.prefix.trim() {
+            "" => {
+                if let Value::Object(m) = dest {
+                    m.remove("Prefix");
+                }
+            }
+            p => dest["Prefix"] = json!(p),
+        }
+        let mut processors: Vec<Value> = dest["ProcessingConfiguration"]["Processors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        processors.retain(|p| p["Type"] != "AppendDelimiterToRecord");
+        if self.newline {
+            processors.push(json!({"Type": "AppendDelimiterToRecord"}));
+        }
+        dest["ProcessingConfiguration"] = json!({
+            "Enabled": !processors.is_empty(),
+            "Processors": processors,
+        });
+        let mut all = vec![request];
+        all.extend(self.more.iter().cloned());
+        Ok(all)
+    }
+
+    /// The form for a preset's delivery streams (the first is editable).
+    fn from_requests(requests: &[serde_json::Value]) -> Self {
+        let Some(first) = requests.first() else {
+            return FirehoseForm::default();
+        };
+        let dest = &first["ExtendedS3DestinationConfiguration"];
+        let hints = &dest["BufferingHints"];
+        let defaults = FirehoseForm::default();
+        FirehoseForm {
+            enabled: true,
+            name: first["DeliveryStreamName"]
+                .as_str()
+                .unwrap_or("to-s3")
+                .into(),
+            size_mb: hints["SizeInMBs"]
+                .as_u64()
+                .map_or(defaults.size_mb, |v| v.to_string()),
+            interval_s: hints["IntervalInSeconds"]
+                .as_u64()
+                .map_or(defaults.interval_s, |v| v.to_string()),
+            compression: dest["CompressionFormat"]
+                .as_str()
+                .unwrap_or("UNCOMPRESSED")
+                .into(),
+            prefix: dest["Prefix"].as_str().unwrap_or("").into(),
+            newline: dest["ProcessingConfiguration"]["Processors"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["Type"] == "AppendDelimiterToRecord")),
+            base: Some(first.clone()),
+            more: requests[1..].to_vec(),
+        }
+    }
 }
 
 impl Default for StreamForm {
@@ -45,6 +174,7 @@ impl Default for StreamForm {
             consumer_names: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
+            firehose: FirehoseForm::default(),
         }
     }
 }
@@ -94,6 +224,7 @@ impl StreamForm {
             consumers,
             keys: self.keys.clone(),
             rate_shape: self.rate_shape.clone(),
+            delivery_streams: self.firehose.requests()?,
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)
@@ -116,6 +247,7 @@ impl From<&Scenario> for StreamForm {
             consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
+            firehose: FirehoseForm::from_requests(&s.delivery_streams),
         }
     }
 }
@@ -138,6 +270,20 @@ pub struct LiveStream {
     pub workers: Vec<WorkerView>,
 }
 
+/// The bucket browser: one folder level of a bucket, and an open object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Browser {
+    pub bucket: String,
+    pub prefix: String,
+    pub folders: Vec<String>,
+    pub objects: Vec<ObjectView>,
+    /// Objects in the bucket when listed: a new delivery refreshes it.
+    pub listed_objects: u64,
+    /// A listing asked for and not yet answered.
+    pub listing: bool,
+    pub preview: Option<ObjectPreview>,
+}
+
 pub enum Msg {
     FromWorker(Event),
     WorkerFailed(String),
@@ -150,6 +296,10 @@ pub enum Msg {
     Split(String),
     Merge(String, String),
     KillWorker(u32),
+    SetBucketAvailable(String, bool),
+    Browse(String, String),
+    OpenObject(String, String),
+    ClosePreview,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
@@ -164,9 +314,43 @@ pub struct App {
     live: Option<LiveStream>,
     error: Option<String>,
     presets: Vec<presets::Preset>,
+    browser: Option<Browser>,
 }
 
 impl App {
+    /// Opens the first delivery stream's bucket once it exists, and lists
+    /// the open folder again when a delivery has added objects.
+    fn refresh_browser(&mut self, snapshot: &Snapshot) {
+        let Some(ds) = snapshot.delivery_streams.first() else {
+            return;
+        };
+        let (bucket, prefix) = match &self.browser {
+            None => (ds.bucket.clone(), String::new()),
+            Some(b) if b.listing => return,
+            Some(b) => match snapshot
+                .delivery_streams
+                .iter()
+                .find(|d| d.bucket == b.bucket)
+            {
+                Some(d) if d.bucket_objects != b.listed_objects => {
+                    (b.bucket.clone(), b.prefix.clone())
+                }
+                _ => return,
+            },
+        };
+        let browser = self.browser.get_or_insert_with(|| Browser {
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+            folders: Vec::new(),
+            objects: Vec::new(),
+            listed_objects: 0,
+            listing: false,
+            preview: None,
+        });
+        browser.listing = true;
+        self.send(Command::ListObjects { bucket, prefix });
+    }
+
     fn send(&mut self, command: Command) {
         let result = match &self.worker {
             Some(w) => w.send(&command),
@@ -199,6 +383,7 @@ impl Component for App {
             live: None,
             error,
             presets: Vec::new(),
+            browser: None,
         }
     }
 
@@ -212,12 +397,36 @@ impl Component for App {
                 workers,
             }) => {
                 self.creating = false;
+                self.refresh_browser(&snapshot);
                 self.live = Some(LiveStream {
                     snapshot,
                     running,
                     speed,
                     workers,
                 });
+            }
+            Msg::FromWorker(Event::Objects {
+                bucket,
+                prefix,
+                folders,
+                objects,
+                bucket_objects,
+            }) => {
+                let preview = self.browser.take().and_then(|b| b.preview);
+                self.browser = Some(Browser {
+                    bucket,
+                    prefix,
+                    folders,
+                    objects,
+                    listed_objects: bucket_objects,
+                    listing: false,
+                    preview,
+                });
+            }
+            Msg::FromWorker(Event::Object { preview }) => {
+                if let Some(b) = self.browser.as_mut() {
+                    b.preview = Some(preview);
+                }
             }
             Msg::FromWorker(Event::Error { message }) => {
                 self.creating = false;
@@ -232,6 +441,7 @@ impl Component for App {
                 Ok(scenario) => {
                     self.error = None;
                     self.creating = true;
+                    self.browser = None;
                     self.send(Command::CreateStream { scenario });
                 }
                 Err(e) => self.error = Some(e),
@@ -259,6 +469,21 @@ impl Component for App {
                 adjacent_shard_id,
             }),
             Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
+            Msg::SetBucketAvailable(bucket, available) => {
+                self.send(Command::SetBucketAvailability { bucket, available })
+            }
+            Msg::Browse(bucket, prefix) => {
+                if let Some(b) = self.browser.as_mut() {
+                    b.listing = true;
+                }
+                self.send(Command::ListObjects { bucket, prefix });
+            }
+            Msg::OpenObject(bucket, key) => self.send(Command::GetObject { bucket, key }),
+            Msg::ClosePreview => {
+                if let Some(b) = self.browser.as_mut() {
+                    b.preview = None;
+                }
+            }
             Msg::PresetsListed(Ok(list)) => self.presets = list,
             Msg::PresetsListed(Err(e)) => self.error = Some(e),
             Msg::LoadPreset(file) if file.is_empty() => {}

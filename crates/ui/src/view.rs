@@ -50,7 +50,12 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
             </aside>
             <section class="stream">
                 { match &app.live {
-                    Some(live) => stream_panel(live, ctx),
+                    Some(live) => html! {
+                        <>
+                        { stream_panel(live, ctx) }
+                        { crate::firehose_view::panel(app, live, ctx) }
+                        </>
+                    },
                     None => empty_state(),
                 } }
             </section>
@@ -125,6 +130,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { key_picker(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
+            { crate::firehose_view::form_fields(&form, ctx) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
             </button>

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use shardlab_sim::control::{Command, Event, WorkerView, MAX_SPEED, MIN_SPEED};
+use shardlab_sim::control::{browse, Command, Event, WorkerView, MAX_SPEED, MIN_SPEED};
 use shardlab_sim::{Simulation, TICK_MS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -171,6 +171,26 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::SetBucketAvailability { bucket, available } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.set_bucket_unavailable(&bucket, !available) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            command @ (Command::ListObjects { .. } | Command::GetObject { .. }) => {
+                let answer = match self.stream.as_ref() {
+                    Some(stream) => browse(&stream.sim, &command),
+                    None => Some(Err("Create a stream first.".to_string())),
+                };
+                match answer {
+                    Some(Ok(event)) => self.post(&event),
+                    Some(Err(e)) => self.error(e),
+                    None => {}
+                }
+                return;
+            }
         }
         self.post_snapshot();
     }

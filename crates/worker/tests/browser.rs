@@ -52,6 +52,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         consumers: Vec::new(),
         keys: Default::default(),
         rate_shape: Default::default(),
+        delivery_streams: Vec::new(),
     }
 }
 
@@ -300,4 +301,40 @@ fn batched_partition_key_hashing_matches_one_at_a_time() {
         HashKey::from_partition_keys(&[b"a"])[0].0,
         16955237001963240173058271559858726497u128
     );
+}
+
+/// A delivery stream reading the stream: its objects (GZIP bytes, seeded
+/// names) are in the digest, which must be the same in wasm as natively
+/// (`pinned_firehose_run` in crates/sim/tests/run.rs) and the same with the
+/// shards in workers as in process.
+#[wasm_bindgen_test]
+async fn firehose_objects_are_the_same_in_wasm_and_in_workers() {
+    let mut s = scenario(2, 1_000);
+    s.delivery_streams = vec![serde_json::json!({
+        "DeliveryStreamName": "to-s3",
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::shardlab-lab",
+            "Prefix": "clicks/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 1},
+            "CompressionFormat": "GZIP",
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "AppendDelimiterToRecord"}]}
+        }
+    })];
+    let workload = bench::Workload {
+        name: "browser-test",
+        scenario: s,
+        ticks: 30,
+    };
+    let in_process = bench::run_in_process(&workload).unwrap();
+    let ds = &in_process.delivery_streams[0];
+    assert_eq!(
+        (ds.bucket_objects, ds.accounting.delivered_records),
+        (1, 1200)
+    );
+    assert_eq!(in_process.digest, "5446e7baad044432");
+    let in_workers = run_on_workers(&shard_script_url(), workload.scenario.clone(), 30, TICK_MS)
+        .await
+        .unwrap();
+    assert_eq!(in_process, in_workers);
 }

@@ -1,0 +1,278 @@
+//! Firehose on the page: the form's delivery-stream fields, each delivery
+//! stream's buffer filling against its hints, its deliveries, and a
+//! browser over the bucket it writes to.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::format::{bytes, thousands};
+use crate::{App, Browser, LiveStream, Msg, StreamForm};
+use shardlab_sim::firehose_source::{DeliveryStreamView, COMPRESSION_FORMATS, SOURCE_POLL_MS};
+
+/// Seconds with one decimal, for delays and countdowns.
+fn secs(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+/// The form's fieldset: a delivery stream reading the stream, or none.
+pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let f = &form.firehose;
+    let edit = |set: fn(&mut StreamForm, String)| {
+        let base = form.clone();
+        ctx.link().callback(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            set(&mut next, input.value());
+            Msg::EditForm(next)
+        })
+    };
+    let toggle = |set: fn(&mut StreamForm, bool)| {
+        let base = form.clone();
+        ctx.link().callback(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            set(&mut next, input.checked());
+            Msg::EditForm(next)
+        })
+    };
+    let oncompression = {
+        let base = form.clone();
+        ctx.link().callback(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            next.firehose.compression = select.value();
+            Msg::EditForm(next)
+        })
+    };
+    html! {
+        <fieldset class="firehose-fields">
+            <label class="check">
+                <input type="checkbox" checked={f.enabled} onchange={toggle(|n, v| n.firehose.enabled = v)} data-testid="firehose-enabled" />
+                <span>{"Deliver to S3 with Firehose"}</span>
+            </label>
+            { if !f.enabled { html! {
+                <p class="hint">{"A delivery stream reads the stream like a consumer and writes objects to a bucket when its buffer is full or its interval has passed."}</p>
+            } } else { html! {
+                <>
+                <label class="field" for="fh-name">
+                    <span class="field-label">{"Delivery stream"}</span>
+                    <input id="fh-name" type="text" value={f.name.clone()} oninput={edit(|n, v| n.firehose.name = v)} autocomplete="off" spellcheck="false" />
+                </label>
+                <div class="field-row">
+                    <label class="field" for="fh-size">
+                        <span class="field-label">{"Buffer size"}</span>
+                        <input id="fh-size" type="number" value={f.size_mb.clone()} oninput={edit(|n, v| n.firehose.size_mb = v)} data-testid="firehose-size" />
+                        <span class="hint">{"MiB, 1–128 (AWS default 5)"}</span>
+                    </label>
+                    <label class="field" for="fh-interval">
+                        <span class="field-label">{"Buffer interval"}</span>
+                        <input id="fh-interval" type="number" value={f.interval_s.clone()} oninput={edit(|n, v| n.firehose.interval_s = v)} data-testid="firehose-interval" />
+                        <span class="hint">{"seconds, 0–900 (AWS default 300)"}</span>
+                    </label>
+                </div>
+                <label class="field" for="fh-compression">
+                    <span class="field-label">{"Compression"}</span>
+                    <select id="fh-compression" onchange={oncompression}>
+                        { for COMPRESSION_FORMATS.iter().map(|c| html! {
+                            <option value={*c} selected={f.compression == *c}>{ *c }</option>
+                        }) }
+                    </select>
+                </label>
+                <label class="field" for="fh-prefix">
+                    <span class="field-label">{"Prefix"}</span>
+                    <input id="fh-prefix" type="text" value={f.prefix.clone()} oninput={edit(|n, v| n.firehose.prefix = v)} placeholder="e.g. clicks/ or year=!{timestamp:yyyy}/" autocomplete="off" spellcheck="false" />
+                    <span class="hint">{"keys get "}<code>{"yyyy/MM/dd/HH/"}</code>{" (UTC) unless the prefix has a timestamp"}</span>
+                </label>
+                <label class="check">
+                    <input type="checkbox" checked={f.newline} onchange={toggle(|n, v| n.firehose.newline = v)} />
+                    <span>{"One record per line (AppendDelimiterToRecord)"}</span>
+                </label>
+                </>
+            } } }
+        </fieldset>
+    }
+}
+
+/// Every delivery stream of the run, and the bucket browser.
+pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
+    let s = &live.snapshot;
+    if s.delivery_streams.is_empty() {
+        return html! {};
+    }
+    // The Data Streams side of the comparison: the readers that are not
+    // Firehose's own.
+    let kds_lag = s
+        .consumers
+        .iter()
+        .filter(|c| !c.name.starts_with("firehose/"))
+        .map(|c| c.max_lag_ms)
+        .max();
+    html! {
+        <div class="card panel firehose" data-testid="firehose">
+            <h3>{"Firehose delivery streams"}</h3>
+            { for s.delivery_streams.iter().enumerate().map(|(i, ds)| delivery_stream(i, ds, kds_lag, ctx)) }
+            { match &app.browser {
+                Some(b) => browser(b, ctx),
+                None => html! {},
+            } }
+        </div>
+    }
+}
+
+fn delivery_stream(
+    i: usize,
+    ds: &DeliveryStreamView,
+    kds_lag: Option<u64>,
+    ctx: &Context<App>,
+) -> Html {
+    let fill = if ds.size_hint_bytes == 0 {
+        0.0
+    } else {
+        (ds.buffered_bytes as f64 / ds.size_hint_bytes as f64 * 100.0).min(100.0)
+    };
+    let countdown = match ds.interval_left_ms {
+        Some(left) => format!("seals in {} (interval)", secs(left)),
+        None => "empty: the interval starts with the next record".into(),
+    };
+    let a = &ds.accounting;
+    let bucket = ds.bucket.clone();
+    let available = ds.bucket_unavailable;
+    let outage = ctx
+        .link()
+        .callback(move |_| Msg::SetBucketAvailable(bucket.clone(), available));
+    let last_delay = ds.recent.first().map(|f| f.delay_ms);
+    html! {
+        <div class="delivery-stream" data-testid={format!("ds-{i}")}>
+            <div class="ds-head">
+                <div>
+                    <strong class="mono">{ &ds.name }</strong>
+                    <span class="muted">{ format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000) }</span>
+                </div>
+                <button class={classes!("link", (!ds.bucket_unavailable).then_some("danger"))} onclick={outage} data-testid={format!("outage-{i}")}
+                    title="The destination-outage switch: while the bucket is down, deliveries fail and are retried">
+                    { if ds.bucket_unavailable { "End bucket outage" } else { "Start bucket outage" } }
+                </button>
+            </div>
+            <div class="gauge" title="Bytes in the buffer against the size hint">
+                <div class="gauge-fill" style={format!("width:{fill:.1}%")}></div>
+                <span class="gauge-label mono" data-testid={format!("ds-buffer-{i}")}>
+                    { format!("{} records · {} of {} · {}", thousands(ds.buffered_records), bytes(ds.buffered_bytes), bytes(ds.size_hint_bytes), countdown) }
+                </span>
+            </div>
+            { if ds.bucket_unavailable { html! {
+                <div class="recovery small">{ format!("Bucket outage: {} objects waiting, retried with backoff; AWS retries S3 for 24 hours, then the data is lost.", ds.pending_objects) }</div>
+            } } else { html! {} } }
+            <div class="ds-figures">
+                <span>{"in "}<b class="mono" data-testid={format!("ds-incoming-{i}")}>{ thousands(a.incoming_records) }</b></span>
+                <span>{"delivered "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{ format!(" in {} object{}", thousands(a.delivered_objects), if a.delivered_objects == 1 { "" } else { "s" }) }</span>
+                <span>{"waiting "}<b class="mono">{ thousands(a.buffered_records) }</b></span>
+                <span title="DeliveryToS3.DataFreshness: how long the oldest undelivered record has waited">{"freshness "}<b class="mono">{ secs(ds.data_freshness_ms) }</b></span>
+                <span class={classes!((a.processing_failed > 0).then_some("bad"))}>{"error output "}<b class="mono">{ thousands(a.processing_failed) }</b></span>
+                { if a.expired_records > 0 { html! { <span class="bad">{"lost after 24 h "}<b class="mono">{ thousands(a.expired_records) }</b></span> } } else { html! {} } }
+            </div>
+            <div class="compare small" data-testid={format!("ds-compare-{i}")}>
+                { match kds_lag {
+                    Some(lag) => html! { <span>{"A Data Streams consumer is "}<b class="mono">{ format!("{lag} ms") }</b>{" behind; "}</span> },
+                    None => html! {},
+                } }
+                <span>{ match last_delay {
+                    Some(d) => format!("Firehose's last object landed {} after its oldest record arrived: near real time, because of the buffer.", secs(d)),
+                    None => format!("Firehose reads each shard every {} s and holds records until a hint is reached.", SOURCE_POLL_MS / 1000),
+                } }</span>
+            </div>
+            { if ds.recent.is_empty() { html! {} } else { html! {
+                <table class="flushes" data-testid={format!("ds-flushes-{i}")}>
+                    <thead><tr><th>{"Delivered"}</th><th>{"Trigger"}</th><th class="num">{"Records"}</th><th class="num">{"Size"}</th><th class="num">{"Delay"}</th><th class="num">{"Tries"}</th></tr></thead>
+                    <tbody>
+                        { for ds.recent.iter().map(|f| html! {
+                            <tr>
+                                <td class="mono">{ clock_time(f.delivered_ms) }</td>
+                                <td><span class={classes!("pill", "tiny", if f.trigger.as_str() == "size" { "pill-live" } else { "pill-muted" })}>{ f.trigger.as_str() }</span></td>
+                                <td class="num mono">{ thousands(f.records) }</td>
+                                <td class="num mono" title="before → after compression">{ format!("{} → {}", bytes(f.raw_bytes), bytes(f.object_bytes)) }</td>
+                                <td class="num mono">{ secs(f.delay_ms) }</td>
+                                <td class="num mono">{ f.attempts }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            } } }
+        </div>
+    }
+}
+
+/// `HH:mm:ss.S` of a virtual instant.
+fn clock_time(ms: u64) -> String {
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}.{}",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60,
+        ms % 1000 / 100
+    )
+}
+
+fn browser(b: &Browser, ctx: &Context<App>) -> Html {
+    let crumbs: Vec<(String, String)> = {
+        let mut out = vec![(b.bucket.clone(), String::new())];
+        let mut acc = String::new();
+        for part in b.prefix.split_inclusive('/') {
+            acc.push_str(part);
+            out.push((part.to_string(), acc.clone()));
+        }
+        out
+    };
+    html! {
+        <div class="bucket-browser" data-testid="bucket-browser">
+            <div class="crumbs mono">
+                {"s3://"}
+                { for crumbs.into_iter().map(|(label, prefix)| {
+                    let bucket = b.bucket.clone();
+                    let go = ctx.link().callback(move |_| Msg::Browse(bucket.clone(), prefix.clone()));
+                    html! { <button class="link mono" onclick={go}>{ label }</button> }
+                }) }
+            </div>
+            { if b.folders.is_empty() && b.objects.is_empty() { html! {
+                <p class="muted small">{"No objects yet: the first lands when a buffer hint is reached."}</p>
+            } } else { html! {} } }
+            <ul class="objects">
+                { for b.folders.iter().map(|f| {
+                    let bucket = b.bucket.clone();
+                    let prefix = f.clone();
+                    let go = ctx.link().callback(move |_| Msg::Browse(bucket.clone(), prefix.clone()));
+                    let name = f[b.prefix.len()..].to_string();
+                    html! { <li><button class="link mono" onclick={go} data-testid="folder">{ format!("📁 {name}") }</button></li> }
+                }) }
+                { for b.objects.iter().map(|o| {
+                    let bucket = b.bucket.clone();
+                    let key = o.key.clone();
+                    let open = ctx.link().callback(move |_| Msg::OpenObject(bucket.clone(), key.clone()));
+                    let name = o.key[b.prefix.len().min(o.key.len())..].to_string();
+                    html! {
+                        <li>
+                            <button class="link mono" onclick={open} data-testid="object">{ name }</button>
+                            <span class="muted small">{ format!(" {} · {} records", bytes(o.bytes), thousands(o.records)) }</span>
+                        </li>
+                    }
+                }) }
+            </ul>
+            { match &b.preview {
+                Some(p) => {
+                    let close = ctx.link().callback(|_| Msg::ClosePreview);
+                    html! {
+                        <div class="preview" data-testid="object-preview">
+                            <div class="preview-head">
+                                <span class="mono small">{ &p.key }</span>
+                                <button class="link" onclick={close}>{"Close"}</button>
+                            </div>
+                            <div class="muted small">{ format!("{}: {} stored, {} original, {} records{}", p.compression, bytes(p.stored_bytes), bytes(p.original_bytes), thousands(p.records), if p.truncated { "; first 4 KiB shown" } else { "" }) }</div>
+                            <pre class="mono">{ &p.text }</pre>
+                        </div>
+                    }
+                }
+                None => html! {},
+            } }
+        </div>
+    }
+}
