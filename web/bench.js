@@ -33,6 +33,8 @@ function bestOf(run) {
 }
 
 const ENGINE_RECORDS = 500000;
+// Firehose: 50,000 records of 1,000 bytes (50 MB) buffered, GZIP'd, written.
+const FIREHOSE_RECORDS = 50000;
 
 try {
   await init();
@@ -40,6 +42,7 @@ try {
     host: 'wasm-in-process',
     ...bestOf(() => bench_engine(name, ENGINE_RECORDS)),
   }));
+  engine.push({ host: 'wasm-in-process', ...bestOf(() => bench_engine('firehose-gzip-s3', FIREHOSE_RECORDS)) });
   const shardScript = new URL('./shard-worker.js', document.baseURI).href;
   const inProcess = await best(async () => bench_ingest_in_process());
   const results = [...engine, { host: 'wasm-in-process', ...inProcess }];

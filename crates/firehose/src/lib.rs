@@ -11,6 +11,7 @@
 //! It must never depend on wasm-bindgen, web-sys or any platform crate.
 
 pub mod api;
+pub mod bench;
 pub mod bucket;
 pub mod compression;
 pub mod config;

@@ -11,6 +11,8 @@ use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process};
 
 /// Records per engine workload (the browser runs the same number).
 const ENGINE_RECORDS: usize = 500_000;
+/// Records of 1,000 bytes through Firehose (web/bench.js runs as many).
+const FIREHOSE_RECORDS: usize = 50_000;
 
 fn best(run: impl Fn(&dyn Fn() -> f64) -> Figure) -> Figure {
     let origin = Instant::now();
@@ -36,6 +38,9 @@ fn main() {
     print(&best(|clock| put_records_typed(ENGINE_RECORDS, clock)));
     print(&best(|clock| put_records_json(ENGINE_RECORDS, clock)));
     print(&best(|clock| get_records_json(ENGINE_RECORDS, clock)));
+    print(&best(|clock| {
+        shardlab_firehose::bench::buffer_gzip_deliver(FIREHOSE_RECORDS, clock)
+    }));
     // Not a timing: bytes per record beyond key and data, after 1 M records.
     println!(
         "memory-per-record 1000000 {:.2}",

@@ -107,8 +107,8 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Runs one engine workload (`put-records-typed`, `put-records-json` or
-/// `get-records-json`)
+/// Runs one engine workload (`put-records-typed`, `put-records-json`,
+/// `get-records-json` or Firehose's `firehose-gzip-s3`)
 /// over `records` records; returns `{name, records, seconds, digest}`, timed
 /// inside wasm around the measured phase only.
 #[wasm_bindgen]
@@ -118,6 +118,9 @@ pub fn bench_engine(name: &str, records: u32) -> Result<JsValue, JsValue> {
         "put-records-typed" => put_records_typed(records as usize, &clock),
         "put-records-json" => put_records_json(records as usize, &clock),
         "get-records-json" => get_records_json(records as usize, &clock),
+        "firehose-gzip-s3" => {
+            shardlab_firehose::bench::buffer_gzip_deliver(records as usize, &clock)
+        }
         other => {
             return Err(JsValue::from_str(&format!(
                 "no engine workload named {other}"
