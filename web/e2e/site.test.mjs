@@ -252,6 +252,37 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
   assert.match(body, /^\{"event_id":\d+,/m);
 });
 
+test('a JavaScript transform runs in its own worker and shapes what lands in S3', async () => {
+  await createStream({ shards: 2, rate: 1000, seed: 11 });
+  await page.getByTestId('firehose-enabled').check();
+  await page.fill('#fh-interval', '0');
+  await page.getByTestId('firehose-transform').selectOption('javascript');
+  // The form starts from AWS's blueprint shape: drop views, slim the rest.
+  assert.match(await page.getByTestId('firehose-js').inputValue(), /exports\.handler = async \(event\)/);
+  await page.getByTestId('create').click();
+  await page.getByTestId('ds-transform-0').waitFor();
+  await page.getByTestId('speed').selectOption('100');
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() =>
+    Number(document.querySelector('[data-testid="ds-delivered-0"]')?.textContent.replace(/[^0-9]/g, '') || 0) > 0);
+  await page.getByTestId('toggle').click();
+  assert.ok(page.workers().some((w) => w.url().endsWith('/lambda-worker.js')), 'the function has a worker of its own');
+  assert.match(await text('ds-transform-0'), /Lambda transform: .* [1-9][\d,]* Ok, [1-9][\d,]* dropped, 0 failed/);
+  for (let i = 0; i < 5; i++) {
+    const folder = page.getByTestId('folder');
+    if (!(await folder.count())) break;
+    const label = await folder.first().innerText();
+    await folder.first().click();
+    await page.locator('.crumbs').filter({ hasText: label.replace('📁 ', '') }).waitFor();
+  }
+  await page.getByTestId('object').first().click();
+  const body = await page.getByTestId('object-preview').innerText();
+  assert.match(body, /^\{"user":"user-\d+","action":"(click|purchase|add_to_cart)","page":/m);
+  assert.doesNotMatch(body, /"action":"view"/);
+  // Back to no Firehose for the tests that follow.
+  await page.getByTestId('firehose-enabled').uncheck();
+});
+
 test('a preset shows its partition keys and rate shape in words', async () => {
   await page.getByTestId('preset').selectOption('iot-sensors.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');

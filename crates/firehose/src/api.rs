@@ -199,6 +199,42 @@ impl Firehose {
         Ok(())
     }
 
+    /// Lambda invocations the delivery streams have issued, for the caller
+    /// to run: (delivery stream, invocation).
+    pub fn take_invocations(&mut self) -> Vec<(String, crate::transform::Invocation)> {
+        let mut out = Vec::new();
+        for s in self.streams.values_mut() {
+            let name = s.name.clone();
+            let (path, to) = s.parts();
+            out.extend(
+                path.take_invocations(to)
+                    .into_iter()
+                    .map(|i| (name.clone(), i)),
+            );
+        }
+        out
+    }
+
+    /// An invocation's outcome: the function's response bytes, or why the
+    /// invocation failed (an error, a timeout). Unknown streams or
+    /// invocations (the stream was deleted meanwhile) are ignored.
+    pub fn complete_invocation(
+        &mut self,
+        name: &str,
+        id: u64,
+        outcome: Result<Vec<u8>, String>,
+        now_ms: u64,
+    ) -> bool {
+        let now = self.advance(now_ms);
+        match self.streams.get_mut(name) {
+            Some(s) => {
+                let (path, to) = s.parts();
+                path.complete_invocation(to, id, outcome, now)
+            }
+            None => false,
+        }
+    }
+
     /// Delivery streams that read a Kinesis stream: (name, stream ARN).
     pub fn kinesis_sources(&self) -> Vec<(String, String)> {
         self.streams
@@ -722,6 +758,7 @@ impl DeliveryStream {
     fn parts(&mut self) -> (&mut DeliveryPath, Target<'_>) {
         let to = Target {
             stream: &self.name,
+            arn: &self.arn,
             dest: &self.destination,
             version: self.version,
         };

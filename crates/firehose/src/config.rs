@@ -51,6 +51,84 @@ pub enum Processor {
     RecordDeAggregation { sub_record: SubRecord },
     /// Ends every record with a newline, so objects hold one per line.
     AppendDelimiterToRecord,
+    /// The Lambda record-transformation contract.
+    Lambda(LambdaConfig),
+}
+
+/// A Lambda processor's parameters, with AWS's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LambdaConfig {
+    pub arn: String,
+    /// The function's name (the ARN's `function:` part, qualifier dropped).
+    pub function: String,
+    /// NumberOfRetries: 0–300, default 3.
+    pub retries: u32,
+    /// BufferSizeInMBs: 0.2–3 MB, default 1 (the transform's own buffer).
+    pub buffer_bytes: u64,
+    /// BufferIntervalInSeconds: 60–900, default 60.
+    pub buffer_interval_ms: u64,
+}
+
+/// The function name in `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+pub fn lambda_function_name(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:aws:lambda:")?;
+    let (_, after) = rest.split_once(":function:")?;
+    let name = after.split(':').next()?;
+    (!name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)))
+    .then_some(name)
+}
+
+fn read_lambda(param: &dyn Fn(&str) -> Option<String>) -> Result<LambdaConfig, ApiError> {
+    let bad = |m: String| ApiError::invalid_argument(m);
+    let arn = param("LambdaArn").ok_or_else(|| {
+        bad("The Lambda processor needs a LambdaArn parameter, e.g. \
+             arn:aws:lambda:us-east-1:123456789012:function:my-transform."
+            .into())
+    })?;
+    let function = lambda_function_name(&arn)
+        .ok_or_else(|| bad(format!("LambdaArn '{arn}' is not a Lambda function ARN.")))?
+        .to_string();
+    let retries = match param("NumberOfRetries") {
+        None => 3,
+        Some(v) => v.parse::<u32>().ok().filter(|n| *n <= 300).ok_or_else(|| {
+            bad(format!(
+                "NumberOfRetries '{v}' must be a whole number from 0 to 300."
+            ))
+        })?,
+    };
+    let buffer_bytes = match param("BufferSizeInMBs") {
+        None => 1_000_000,
+        Some(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|mb| (0.2..=3.0).contains(mb))
+            .map(|mb| (mb * 1_000_000.0) as u64)
+            .ok_or_else(|| bad(format!("BufferSizeInMBs '{v}' must be from 0.2 to 3.")))?,
+    };
+    let buffer_interval_ms = match param("BufferIntervalInSeconds") {
+        None => 60_000,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (60..=900).contains(s))
+            .map(|s| s * 1000)
+            .ok_or_else(|| {
+                bad(format!(
+                    "BufferIntervalInSeconds '{v}' must be from 60 to 900."
+                ))
+            })?,
+    };
+    Ok(LambdaConfig {
+        arn,
+        function,
+        retries,
+        buffer_bytes,
+        buffer_interval_ms,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,6 +325,14 @@ impl S3Destination {
         }
     }
 
+    /// The Lambda transform, if one runs.
+    pub fn lambda(&self) -> Option<&LambdaConfig> {
+        self.active_processors().iter().find_map(|p| match p {
+            Processor::Lambda(l) => Some(l),
+            _ => None,
+        })
+    }
+
     /// `ExtendedS3DestinationDescription` (and, trimmed, the legacy
     /// `S3DestinationDescription` AWS returns beside it).
     pub fn describe(&self) -> (Value, Value) {
@@ -281,7 +367,7 @@ impl S3Destination {
 fn unsupported(what: &str) -> ApiError {
     ApiError::invalid_argument(format!(
         "{what} is not supported by Shardlab yet; the S3 destination supports buffering \
-         hints, prefixes, compression and the RecordDeAggregation and \
+         hints, prefixes, compression and the RecordDeAggregation, Lambda and \
          AppendDelimiterToRecord processors."
     ))
 }
@@ -336,6 +422,15 @@ fn read_processors(pc: &Body, path: &str) -> Result<Vec<Processor>, ApiError> {
                 };
                 out.push(Processor::RecordDeAggregation { sub_record: sub });
             }
+            Some("Lambda") => {
+                let owned = |n: &str| param(n).map(str::to_string);
+                if out.iter().any(|p| matches!(p, Processor::Lambda(_))) {
+                    return Err(ApiError::invalid_argument(
+                        "A delivery stream has at most one Lambda processor.",
+                    ));
+                }
+                out.push(Processor::Lambda(read_lambda(&owned)?));
+            }
             Some(other) => return Err(unsupported(&format!("The {other} processor"))),
             None => {}
         }
@@ -343,51 +438,63 @@ fn read_processors(pc: &Body, path: &str) -> Result<Vec<Processor>, ApiError> {
     Ok(out)
 }
 
-/// Runs the record processors on one incoming record: the records that go
-/// on to the buffer, or why the record failed.
-pub fn process(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
+/// The processors that run before a Lambda transform, on one incoming
+/// record: de-aggregation. The records that go on, or why it failed.
+pub fn split(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
     let mut records = vec![data];
     for p in processors {
-        match p {
-            Processor::AppendDelimiterToRecord => {
-                for r in &mut records {
-                    r.push(b'\n');
-                }
-            }
-            Processor::RecordDeAggregation { sub_record } => {
-                let mut split = Vec::new();
-                for r in records {
-                    match sub_record {
-                        SubRecord::Json => {
-                            let mut stream = serde_json::Deserializer::from_slice(&r)
-                                .into_iter::<serde::de::IgnoredAny>();
-                            let mut start = 0;
-                            while let Some(item) = stream.next() {
-                                item.map_err(|e| {
-                                    format!("The record is not concatenated JSON: {e}")
-                                })?;
-                                let end = stream.byte_offset();
-                                split.push(r[start..end].trim_ascii().to_vec());
-                                start = end;
-                            }
+        if let Processor::RecordDeAggregation { sub_record } = p {
+            let mut out = Vec::new();
+            for r in records {
+                match sub_record {
+                    SubRecord::Json => {
+                        let mut stream = serde_json::Deserializer::from_slice(&r)
+                            .into_iter::<serde::de::IgnoredAny>();
+                        let mut start = 0;
+                        while let Some(item) = stream.next() {
+                            item.map_err(|e| format!("The record is not concatenated JSON: {e}"))?;
+                            let end = stream.byte_offset();
+                            out.push(r[start..end].trim_ascii().to_vec());
+                            start = end;
                         }
-                        SubRecord::Delimited(d) => {
-                            let mut rest = &r[..];
-                            while let Some(i) = find(rest, d) {
-                                split.push(rest[..i].to_vec());
-                                rest = &rest[i + d.len()..];
-                            }
-                            if !rest.is_empty() {
-                                split.push(rest.to_vec());
-                            }
+                    }
+                    SubRecord::Delimited(d) => {
+                        let mut rest = &r[..];
+                        while let Some(i) = find(rest, d) {
+                            out.push(rest[..i].to_vec());
+                            rest = &rest[i + d.len()..];
+                        }
+                        if !rest.is_empty() {
+                            out.push(rest.to_vec());
                         }
                     }
                 }
-                records = split;
             }
+            records = out;
         }
     }
     Ok(records)
+}
+
+/// The processors that run last, on a record about to be buffered:
+/// the delimiter.
+pub fn finish(processors: &[Processor], mut data: Vec<u8>) -> Vec<u8> {
+    if processors
+        .iter()
+        .any(|p| matches!(p, Processor::AppendDelimiterToRecord))
+    {
+        data.push(b'\n');
+    }
+    data
+}
+
+/// Every processor but a Lambda, on one incoming record: the records that
+/// reach the buffer, or why the record failed.
+pub fn process(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
+    Ok(split(processors, data)?
+        .into_iter()
+        .map(|r| finish(processors, r))
+        .collect())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

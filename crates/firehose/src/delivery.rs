@@ -20,8 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::{Bucket, S3Object};
 use crate::compression::Compression;
-use crate::config::{process, S3Destination};
+use base64::Engine as _;
+
+use crate::config::{finish, split, S3Destination};
 use crate::prefix::{object_name, KeyContext};
+use crate::transform::{Invocation, TransformStage, Verdict};
 
 /// S3 deliveries are retried for 24 hours, then the data is lost.
 pub const S3_RETRY_MS: u64 = 24 * 3_600_000;
@@ -36,6 +39,7 @@ const RECENT_FLUSHES: usize = 64;
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
     pub stream: &'a str,
+    pub arn: &'a str,
     pub dest: &'a S3Destination,
     pub version: u64,
 }
@@ -62,6 +66,15 @@ impl Trigger {
             Trigger::Delete => "delete",
         }
     }
+}
+
+/// A record on its way to the error output.
+struct Failure {
+    raw: Vec<u8>,
+    arrival_ms: u64,
+    code: &'static str,
+    message: String,
+    attempts: u32,
 }
 
 /// A record waiting in a buffer.
@@ -148,8 +161,16 @@ pub struct Accounting {
     pub processing_ok: u64,
     pub processing_failed: u64,
     /// Records after processing (de-aggregation makes one incoming record
-    /// several): what reaches the buffer.
+    /// several).
     pub processed_records: u64,
+    /// Of those, with a Lambda transform: in its buffer or an invocation;
+    /// returned `Ok`, `Dropped`, or failed (`ProcessingFailed`, or the
+    /// invocation failed after its retries). Without one, every processed
+    /// record counts as transformed.
+    pub transforming: u64,
+    pub transformed_records: u64,
+    pub dropped_records: u64,
+    pub transform_failed: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -170,14 +191,20 @@ pub struct Accounting {
 
 impl Accounting {
     /// Nothing is lost silently: every incoming record passed processing
-    /// or failed it; every processed record is buffered, delivered or
-    /// expired; every failed one is in the error output, waiting, or
-    /// expired.
+    /// or failed it; every processed record is in the transform, came out
+    /// of it, was dropped by it or failed in it; every transformed record is
+    /// buffered, delivered or expired; every failed one is in the error
+    /// output, waiting, or expired.
     pub fn balanced(&self) -> bool {
         self.incoming_records == self.processing_ok + self.processing_failed
             && self.processed_records
+                == self.transforming
+                    + self.transformed_records
+                    + self.dropped_records
+                    + self.transform_failed
+            && self.transformed_records
                 == self.buffered_records + self.delivered_records + self.expired_records
-            && self.processing_failed
+            && self.processing_failed + self.transform_failed
                 == self.error_delivered + self.error_pending + self.error_expired
     }
 }
@@ -185,6 +212,7 @@ impl Accounting {
 #[derive(Clone, Debug)]
 pub struct DeliveryPath {
     pub buffer: Buffer,
+    pub transform: TransformStage,
     pending: VecDeque<Pending>,
     pub accounting: Accounting,
     pub recent: VecDeque<Flush>,
@@ -195,6 +223,7 @@ impl DeliveryPath {
     pub fn new(rng: ChaCha8Rng) -> Self {
         DeliveryPath {
             buffer: Buffer::default(),
+            transform: TransformStage::default(),
             pending: VecDeque::new(),
             accounting: Accounting::default(),
             recent: VecDeque::new(),
@@ -210,12 +239,13 @@ impl DeliveryPath {
     /// DataFreshness: how long the oldest undelivered record has been in
     /// Firehose.
     pub fn data_freshness_ms(&self, now_ms: u64) -> u64 {
-        let pending = self.pending.iter().map(|p| p.entered_ms).min();
-        let oldest = match (pending, self.buffer.opened_ms()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        oldest.map_or(0, |t| now_ms.saturating_sub(t))
+        self.pending
+            .iter()
+            .map(|p| p.entered_ms)
+            .chain(self.buffer.opened_ms())
+            .chain(self.transform.oldest_entered_ms())
+            .min()
+            .map_or(0, |t| now_ms.saturating_sub(t))
     }
 
     /// Ms until the interval hint seals the buffer (None when empty).
@@ -225,8 +255,9 @@ impl DeliveryPath {
             .map(|t| (t + dest.hints.interval_ms()).saturating_sub(now_ms))
     }
 
-    /// Accepts one record: processing, then the buffer. A record that
-    /// fails processing goes to the error output.
+    /// Accepts one record: processing, the transform if there is one,
+    /// then the buffer. A record that fails processing goes to the error
+    /// output.
     pub fn accept(&mut self, to: Target, data: Vec<u8>, arrival_ms: u64, now_ms: u64) {
         self.accounting.incoming_records += 1;
         self.accounting.incoming_bytes += data.len() as u64;
@@ -234,69 +265,159 @@ impl DeliveryPath {
         let (outputs, raw) = if processors.is_empty() {
             (Ok(vec![data]), Vec::new())
         } else {
-            (process(processors, data.clone()), data)
+            (split(processors, data.clone()), data)
         };
-        match outputs {
-            Ok(records) => {
-                self.accounting.processing_ok += 1;
-                for r in records {
-                    self.accounting.processed_records += 1;
-                    self.accounting.buffered_records += 1;
-                    if self.buffer.records.is_empty() {
-                        self.buffer.opened_ms = now_ms;
-                    }
-                    self.buffer.bytes += r.len() as u64;
-                    self.buffer.records.push(Buffered {
-                        data: r,
+        let records = match outputs {
+            Ok(records) => records,
+            Err(message) => {
+                self.accounting.processing_failed += 1;
+                return self.fail_records(
+                    to,
+                    vec![Failure {
+                        raw,
                         arrival_ms,
-                    });
-                    if self.buffer.bytes >= to.dest.hints.size_bytes() {
-                        self.seal(to, Trigger::Size, now_ms);
-                    }
+                        code: "Processor.InvalidInput",
+                        message,
+                        attempts: 1,
+                    }],
+                    now_ms,
+                );
+            }
+        };
+        self.accounting.processing_ok += 1;
+        for r in records {
+            self.accounting.processed_records += 1;
+            match to.dest.lambda() {
+                Some(cfg) => {
+                    self.accounting.transforming += 1;
+                    let rng = &mut self.rng;
+                    self.transform
+                        .stage(cfg, to.arn, &mut || uuid(rng), r, arrival_ms, now_ms);
+                }
+                None => {
+                    self.accounting.transformed_records += 1;
+                    self.buffer_record(to, finish(processors, r), arrival_ms, now_ms);
                 }
             }
-            Err(message) => self.fail_processing(to, raw, arrival_ms, now_ms, &message),
         }
     }
 
-    fn fail_processing(
+    fn buffer_record(&mut self, to: Target, data: Vec<u8>, arrival_ms: u64, now_ms: u64) {
+        self.accounting.buffered_records += 1;
+        if self.buffer.records.is_empty() {
+            self.buffer.opened_ms = now_ms;
+        }
+        self.buffer.bytes += data.len() as u64;
+        self.buffer.records.push(Buffered { data, arrival_ms });
+        if self.buffer.bytes >= to.dest.hints.size_bytes() {
+            self.seal(to, Trigger::Size, now_ms);
+        }
+    }
+
+    /// The transform's invocations issued since the last call.
+    pub fn take_invocations(&mut self, to: Target) -> Vec<Invocation> {
+        match to.dest.lambda() {
+            Some(cfg) => self.transform.take(cfg),
+            None => Vec::new(),
+        }
+    }
+
+    /// An invocation's outcome (the response bytes, or why it failed):
+    /// its records go on to the buffer, are dropped, or go to the error
+    /// output. False when the invocation is unknown.
+    pub fn complete_invocation(
         &mut self,
         to: Target,
-        raw: Vec<u8>,
-        arrival_ms: u64,
+        id: u64,
+        outcome: Result<Vec<u8>, String>,
         now_ms: u64,
-        message: &str,
-    ) {
-        use base64::Engine as _;
-        let error = serde_json::json!({
-            "attemptsMade": 1,
-            "arrivalTimestamp": arrival_ms,
-            "errorCode": "Processor.InvalidInput",
-            "errorMessage": message,
-            "attemptEndingTimestamp": now_ms,
-            "rawData": base64::engine::general_purpose::STANDARD.encode(&raw),
-        });
-        let mut body = error.to_string().into_bytes();
-        body.push(b'\n');
+    ) -> bool {
+        let Some(cfg) = to.dest.lambda() else {
+            return false;
+        };
+        let Some(verdicts) = self.transform.complete(cfg, id, outcome) else {
+            return false;
+        };
+        let mut failures = Vec::new();
+        for v in verdicts {
+            self.accounting.transforming -= 1;
+            match v {
+                Verdict::Ok {
+                    data, arrival_ms, ..
+                } => {
+                    self.accounting.transformed_records += 1;
+                    let data = finish(to.dest.active_processors(), data);
+                    self.buffer_record(to, data, arrival_ms, now_ms);
+                }
+                Verdict::Dropped => self.accounting.dropped_records += 1,
+                Verdict::Failed {
+                    raw,
+                    arrival_ms,
+                    code,
+                    message,
+                    attempts,
+                } => {
+                    self.accounting.transform_failed += 1;
+                    failures.push(Failure {
+                        raw,
+                        arrival_ms,
+                        code,
+                        message,
+                        attempts,
+                    });
+                }
+            }
+        }
+        if !failures.is_empty() {
+            self.fail_records(to, failures, now_ms);
+        }
+        true
+    }
+
+    /// Writes failed records to the error output as one object of JSON
+    /// lines in AWS's envelope (`processing-failed`).
+    fn fail_records(&mut self, to: Target, failures: Vec<Failure>, now_ms: u64) {
+        let lambda_arn = to.dest.lambda().map(|l| l.arn.clone());
+        let mut body = Vec::new();
+        for f in &failures {
+            let mut error = serde_json::json!({
+                "attemptsMade": f.attempts,
+                "arrivalTimestamp": f.arrival_ms,
+                "errorCode": f.code,
+                "errorMessage": f.message,
+                "attemptEndingTimestamp": now_ms,
+                "rawData": base64::engine::general_purpose::STANDARD.encode(&f.raw),
+            });
+            if let Some(arn) = &lambda_arn {
+                error["lambdaArn"] = serde_json::json!(arn);
+            }
+            body.extend_from_slice(error.to_string().as_bytes());
+            body.push(b'\n');
+        }
+        let oldest = failures
+            .iter()
+            .map(|f| f.arrival_ms)
+            .min()
+            .unwrap_or(now_ms);
         let error_type = "processing-failed";
         let rng = &mut self.rng;
         let prefix = to
             .dest
             .keys
-            .error_prefix(error_type, arrival_ms, &mut || random_string(rng));
+            .error_prefix(error_type, oldest, &mut || random_string(rng));
         let uuid = uuid(&mut self.rng);
         let key = format!(
             "{prefix}{}",
-            object_name(to.stream, to.version, arrival_ms, &uuid, "")
+            object_name(to.stream, to.version, oldest, &uuid, "")
         );
-        self.accounting.processing_failed += 1;
-        self.accounting.error_pending += 1;
+        let records = failures.len() as u64;
+        self.accounting.error_pending += records;
         self.pending.push_back(Pending {
             key,
             raw_bytes: body.len() as u64,
             body,
-            records: 1,
-            oldest_arrival_ms: arrival_ms,
+            records,
+            oldest_arrival_ms: oldest,
             entered_ms: now_ms,
             sealed_ms: now_ms,
             trigger: Trigger::Size,
@@ -360,6 +481,10 @@ impl DeliveryPath {
     /// Seals the buffer if a hint says so, then tries due deliveries in
     /// order.
     pub fn tick(&mut self, to: Target, bucket: &mut Bucket, now_ms: u64) {
+        if let Some(cfg) = to.dest.lambda() {
+            let rng = &mut self.rng;
+            self.transform.tick(cfg, to.arn, &mut || uuid(rng), now_ms);
+        }
         if let Some(opened) = self.buffer.opened_ms() {
             if now_ms >= opened + to.dest.hints.interval_ms() {
                 self.seal(to, Trigger::Interval, now_ms);

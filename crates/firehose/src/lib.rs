@@ -18,6 +18,7 @@ pub mod config;
 pub mod delivery;
 pub mod prefix;
 pub mod timestamp;
+pub mod transform;
 
 pub use api::{DeliveryStream, Firehose, FirehoseConfig, Source};
 pub use bucket::{Bucket, S3Object};

@@ -48,8 +48,21 @@ impl FirehoseSide {
         body: &[u8],
         now_ms: u64,
     ) -> Result<Vec<u8>, ApiError> {
-        if operation == "CreateDeliveryStream" {
+        if matches!(operation, "CreateDeliveryStream" | "UpdateDestination") {
             let request = shardlab_engine::api::request::parse_json(body)?;
+            let uses_lambda = request
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter_map(|d| d["ProcessingConfiguration"]["Processors"].as_array())
+                .flatten()
+                .any(|p| p["Type"] == "Lambda");
+            if uses_lambda {
+                return Err(ApiError::invalid_argument(
+                    "This endpoint has no Lambda service, so a Lambda processor's function \
+                     cannot run here; Lambda transforms run in the playground (see the README).",
+                ));
+            }
             if let Some(arn) =
                 request["KinesisStreamSourceConfiguration"]["KinesisStreamARN"].as_str()
             {

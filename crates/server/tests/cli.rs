@@ -146,3 +146,26 @@ fn the_firehose_preset_delivers_on_its_interval() {
         "{out}"
     );
 }
+
+#[test]
+fn the_lambda_preset_keeps_only_purchases() {
+    let (ok, out, err) = shardlab(&["run", &preset("purchases-to-s3.json"), "--for", "3m"]);
+    assert!(ok, "{err}");
+    // Two buffers in a row: 60 s in the transform's, then 60 s in the
+    // destination's; the first object lands about 78 s after its oldest
+    // record arrived.
+    assert!(
+        out.contains("89600 records in, 17392 delivered in 2 objects"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Lambda purchases-only: 21710 Ok, 64640 dropped, 0 failed, 3250 in the transform"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("(interval trigger, 77900 ms after its oldest record arrived)"),
+        "{out}"
+    );
+}

@@ -137,6 +137,14 @@ pub struct DeliveryStreamView {
     pub data_freshness_ms: u64,
     /// The destination-outage switch.
     pub bucket_unavailable: bool,
+    /// The Lambda transform's function, if one runs; until its buffer is
+    /// sent; why its last invocation failed.
+    #[serde(default)]
+    pub transform_function: Option<String>,
+    #[serde(default)]
+    pub transform_interval_left_ms: Option<u64>,
+    #[serde(default)]
+    pub transform_error: Option<String>,
     pub accounting: Accounting,
     /// The last deliveries, newest first.
     pub recent: Vec<Flush>,
@@ -172,6 +180,12 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                 pending_objects: s.path.pending_objects() as u64,
                 data_freshness_ms: s.path.data_freshness_ms(now_ms),
                 bucket_unavailable: bucket.is_some_and(|b| b.unavailable),
+                transform_function: s.destination.lambda().map(|l| l.function.clone()),
+                transform_interval_left_ms: s
+                    .destination
+                    .lambda()
+                    .and_then(|l| s.path.transform.interval_left_ms(l, now_ms)),
+                transform_error: s.path.transform.last_error.clone(),
                 accounting: s.path.accounting.clone(),
                 recent: s
                     .path

@@ -28,7 +28,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
     let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
-             rate_per_sec, keys, rate_shape, consumers, delivery_streams)"
+             rate_per_sec, keys, rate_shape, consumers, delivery_streams, lambda_functions)"
         )
     })?;
     scenario
@@ -83,6 +83,17 @@ pub struct Report {
 
 /// Runs `scenario` for `duration_ms` of virtual time (whole 100 ms ticks).
 pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError> {
+    if let Some(f) = scenario
+        .lambda_functions
+        .iter()
+        .find(|f| matches!(f.code, crate::lambda::FunctionCode::Javascript(_)))
+    {
+        return Err(SimError::Scenario(format!(
+            "the Lambda function {} is JavaScript, which runs in the browser only; \
+             open the scenario in the playground",
+            f.name
+        )));
+    }
     let mut sim = Simulation::new(scenario.clone())?;
     let mut host = InProcessHost::new();
     open_shards(&mut sim, &mut host)?;
@@ -161,6 +172,16 @@ impl fmt::Display for Report {
                     a.buffered_records,
                     a.processing_failed
                 )?;
+                if let Some(function) = &d.transform_function {
+                    writeln!(
+                        f,
+                        "    Lambda {function}: {} Ok, {} dropped, {} failed, {} in the transform",
+                        a.transformed_records,
+                        a.dropped_records,
+                        a.transform_failed,
+                        a.transforming
+                    )?;
+                }
                 if let Some(last) = d.recent.first() {
                     writeln!(
                         f,

@@ -15,6 +15,7 @@ pub mod durability;
 pub mod firehose_source;
 pub mod headless;
 pub mod host;
+pub mod lambda;
 pub mod producer;
 pub mod rng;
 pub mod simulation;

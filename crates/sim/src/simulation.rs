@@ -25,6 +25,7 @@ use crate::firehose_source::{
     create_request, source_consumer, source_records, views, DeliveryStreamView,
     MAX_DELIVERY_STREAMS,
 };
+use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::SimError;
@@ -61,7 +62,13 @@ pub struct Scenario {
     /// source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delivery_streams: Vec<serde_json::Value>,
+    /// Functions the delivery streams' Lambda processors name by ARN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lambda_functions: Vec<LambdaFunction>,
 }
+
+/// At most this many Lambda functions per scenario.
+pub const MAX_LAMBDA_FUNCTIONS: usize = 8;
 
 /// At most this many consumer applications per stream in the playground.
 pub const MAX_CONSUMERS: usize = 8;
@@ -115,6 +122,21 @@ impl Scenario {
         }
         // Each must be a request Firehose accepts, as it would be on AWS.
         self.firehose()?;
+        if self.lambda_functions.len() > MAX_LAMBDA_FUNCTIONS {
+            return Err(SimError::Scenario(format!(
+                "{} Lambda functions; the playground runs at most {MAX_LAMBDA_FUNCTIONS}",
+                self.lambda_functions.len()
+            )));
+        }
+        for (i, f) in self.lambda_functions.iter().enumerate() {
+            f.validate().map_err(SimError::Scenario)?;
+            if self.lambda_functions[..i].iter().any(|o| o.name == f.name) {
+                return Err(SimError::Scenario(format!(
+                    "two Lambda functions are named {}",
+                    f.name
+                )));
+            }
+        }
         for (i, c) in self.consumers.iter().enumerate() {
             if c.name.is_empty() || self.consumers[..i].iter().any(|o| o.name == c.name) {
                 return Err(SimError::Scenario(format!(
@@ -258,7 +280,17 @@ pub struct Simulation {
     first_reader: usize,
     /// Per bucket, the PUTs already folded into the digest.
     folded_puts: std::collections::BTreeMap<String, u64>,
+    /// JavaScript invocations issued and not yet taken by the host.
+    js_outbox: Vec<JsInvocation>,
+    /// JavaScript invocations issued in the last tick, in issue order: the
+    /// next tick applies their outcomes.
+    js_outstanding: Vec<(String, u64)>,
+    js_outcomes: std::collections::BTreeMap<(String, u64), Result<Vec<u8>, String>>,
 }
+
+/// What a JavaScript invocation gets when its host cannot run JavaScript.
+pub const NO_JAVASCRIPT: &str =
+    "JavaScript functions run in the browser; this host has no JavaScript runtime";
 
 impl Simulation {
     pub fn new(scenario: Scenario) -> Result<Self, SimError> {
@@ -332,6 +364,9 @@ impl Simulation {
             firehose,
             first_reader,
             folded_puts: Default::default(),
+            js_outbox: Vec::new(),
+            js_outstanding: Vec::new(),
+            js_outcomes: Default::default(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         sim.queued
@@ -723,7 +758,9 @@ impl Simulation {
         // Expired closed shards leave the control plane as time passes.
         self.refresh_shards();
         let now = flight.now_ms;
+        self.apply_js_outcomes(now);
         self.firehose.tick(now);
+        self.run_invocations(now);
         self.fold_new_objects();
         self.history.push_back((
             now,
@@ -735,6 +772,87 @@ impl Simulation {
             self.history.pop_front();
         }
         Ok(())
+    }
+
+    /// Runs the Lambda invocations Firehose has issued: built-ins at once,
+    /// JavaScript queued for the host (answered before the next tick
+    /// finishes). A retried invocation is issued again and runs here too.
+    fn run_invocations(&mut self, now: u64) {
+        // Each round answers what the last one issued; retries are bounded
+        // by NumberOfRetries (at most 300), so this ends.
+        for _ in 0..1_000 {
+            let calls = self.firehose.take_invocations();
+            if calls.is_empty() {
+                return;
+            }
+            for (stream, call) in calls {
+                let function = self
+                    .scenario
+                    .lambda_functions
+                    .iter()
+                    .find(|f| f.name == call.function);
+                let outcome = match function {
+                    None => Err(format!(
+                        "ResourceNotFoundException: Function not found: {}",
+                        call.function_arn
+                    )),
+                    Some(f) => match f.run_builtin(&call.payload) {
+                        Some(outcome) => outcome,
+                        None => {
+                            let source = match &f.code {
+                                FunctionCode::Javascript(src) => src.clone(),
+                                _ => String::new(),
+                            };
+                            self.js_outbox.push(JsInvocation {
+                                delivery_stream: stream.clone(),
+                                id: call.id,
+                                function: call.function.clone(),
+                                source,
+                                event: String::from_utf8_lossy(&call.payload).into_owned(),
+                            });
+                            self.js_outstanding.push((stream, call.id));
+                            continue;
+                        }
+                    },
+                };
+                self.firehose
+                    .complete_invocation(&stream, call.id, outcome, now);
+            }
+        }
+    }
+
+    /// The JavaScript invocations for the host to run before the next tick
+    /// finishes; it answers each with `provide_js_outcome`.
+    pub fn take_js_invocations(&mut self) -> Vec<JsInvocation> {
+        std::mem::take(&mut self.js_outbox)
+    }
+
+    /// A JavaScript invocation's outcome: the handler's response as JSON
+    /// bytes, or why it failed (an exception, the time limit).
+    pub fn provide_js_outcome(
+        &mut self,
+        delivery_stream: &str,
+        id: u64,
+        outcome: Result<Vec<u8>, String>,
+    ) {
+        self.js_outcomes
+            .insert((delivery_stream.to_string(), id), outcome);
+    }
+
+    /// Applies last tick's JavaScript outcomes at this tick's time, in the
+    /// order the invocations were issued; one the host did not answer gets
+    /// `NO_JAVASCRIPT`.
+    fn apply_js_outcomes(&mut self, now: u64) {
+        self.js_outbox.clear();
+        for key in std::mem::take(&mut self.js_outstanding) {
+            let outcome = self
+                .js_outcomes
+                .remove(&key)
+                .unwrap_or_else(|| Err(NO_JAVASCRIPT.to_string()));
+            self.firehose
+                .complete_invocation(&key.0, key.1, outcome, now);
+        }
+        self.js_outcomes.clear();
     }
 
     /// Objects delivered since the last tick are observable: fold their

@@ -16,6 +16,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         keys: Default::default(),
         rate_shape: Default::default(),
         delivery_streams: Vec::new(),
+        lambda_functions: Vec::new(),
     }
 }
 
@@ -771,4 +772,116 @@ fn pinned_firehose_run() {
         "{ds:?}"
     );
     assert_eq!(snap.digest, "5446e7baad044432");
+}
+
+fn lambda_stream(function: &str) -> serde_json::Value {
+    serde_json::json!({
+        "DeliveryStreamName": "to-s3",
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::shardlab-lab",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn", "ParameterValue": format!("arn:aws:lambda:us-east-1:123456789012:function:{function}")},
+                    {"ParameterName": "NumberOfRetries", "ParameterValue": "1"}
+                ]},
+                {"Type": "AppendDelimiterToRecord"}
+            ]}
+        }
+    })
+}
+
+#[test]
+fn built_in_lambda_functions_transform_and_drop_records() {
+    use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
+    let mut s = scenario(2, 200, 5);
+    s.lambda_functions = vec![
+        LambdaFunction {
+            name: "purchases".into(),
+            code: FunctionCode::KeepIf {
+                field: "action".into(),
+                equals: serde_json::json!("purchase"),
+            },
+        },
+        LambdaFunction {
+            name: "pick".into(),
+            code: FunctionCode::SelectFields(vec!["user_id".into(), "action".into()]),
+        },
+    ];
+    s.delivery_streams = vec![lambda_stream("purchases")];
+    let mut sim = Simulation::new(s.clone()).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    // The transform's buffer waits its default 60 s.
+    for _ in 0..700 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let snap = sim.snapshot();
+    let ds = &snap.delivery_streams[0];
+    let a = &ds.accounting;
+    assert!(a.balanced(), "{a:?}");
+    assert!(
+        a.dropped_records > a.transformed_records && a.transformed_records > 0,
+        "{a:?}"
+    );
+    let text = shardlab_sim::firehose_source::preview(
+        sim.firehose(),
+        "shardlab-lab",
+        &ds.newest_objects[0].key,
+    )
+    .unwrap()
+    .text;
+    assert!(
+        text.lines().all(|l| l.contains("\"action\":\"purchase\"")),
+        "{text}"
+    );
+
+    // A function the scenario does not define: the invocation fails, is
+    // retried, and the records land in the error output, never lost.
+    s.delivery_streams = vec![lambda_stream("nowhere")];
+    let snap = run(s, 700, 100);
+    let a = &snap.delivery_streams[0].accounting;
+    assert!(
+        a.transform_failed > 0 && a.error_delivered == a.transform_failed,
+        "{a:?}"
+    );
+    assert_eq!(a.transformed_records, 0);
+}
+
+#[test]
+fn javascript_functions_fail_clearly_where_there_is_no_javascript() {
+    use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
+    let mut s = scenario(1, 100, 5);
+    s.lambda_functions = vec![LambdaFunction {
+        name: "js".into(),
+        code: FunctionCode::Javascript("exports.handler = async (e) => e;".into()),
+    }];
+    s.delivery_streams = vec![lambda_stream("js")];
+    let mut sim = Simulation::new(s.clone()).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    for _ in 0..620 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let ds = &sim.snapshot().delivery_streams[0];
+    assert!(ds.accounting.transform_failed > 0, "{ds:?}");
+    let last = sim
+        .firehose()
+        .stream("to-s3")
+        .unwrap()
+        .path
+        .transform
+        .last_error
+        .clone();
+    assert_eq!(
+        last.as_deref(),
+        Some(shardlab_sim::simulation::NO_JAVASCRIPT)
+    );
+    // `shardlab run` says so before running.
+    let e = shardlab_sim::headless::run_for(s, 1000)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("JavaScript"), "{e}");
 }

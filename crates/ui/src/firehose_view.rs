@@ -2,6 +2,7 @@
 //! stream's buffer filling against its hints, its deliveries, and a
 //! browser over the bucket it writes to.
 
+use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
@@ -15,35 +16,50 @@ fn secs(ms: u64) -> String {
 }
 
 /// The form's fieldset: a delivery stream reading the stream, or none.
+/// A callback that edits the form from an input's text.
+fn on_text(
+    form: &StreamForm,
+    ctx: &Context<App>,
+    set: fn(&mut StreamForm, String),
+) -> Callback<InputEvent> {
+    let base = form.clone();
+    ctx.link().callback(move |e: InputEvent| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        set(&mut next, input.value());
+        Msg::EditForm(Box::new(next))
+    })
+}
+
+/// A callback that edits the form from a checkbox, select or textarea
+/// (`value` reads the element's state).
+fn on_change<E: JsCast + AsRef<web_sys::EventTarget> + 'static, V: 'static>(
+    form: &StreamForm,
+    ctx: &Context<App>,
+    value: fn(&E) -> V,
+    set: fn(&mut StreamForm, V),
+) -> Callback<Event> {
+    let base = form.clone();
+    ctx.link().callback(move |e: Event| {
+        let element: E = e.target_unchecked_into();
+        let mut next = base.clone();
+        set(&mut next, value(&element));
+        Msg::EditForm(Box::new(next))
+    })
+}
+
 pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
     let f = &form.firehose;
-    let edit = |set: fn(&mut StreamForm, String)| {
-        let base = form.clone();
-        ctx.link().callback(move |e: InputEvent| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let mut next = base.clone();
-            set(&mut next, input.value());
-            Msg::EditForm(next)
-        })
-    };
+    let edit = |set: fn(&mut StreamForm, String)| on_text(form, ctx, set);
     let toggle = |set: fn(&mut StreamForm, bool)| {
-        let base = form.clone();
-        ctx.link().callback(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let mut next = base.clone();
-            set(&mut next, input.checked());
-            Msg::EditForm(next)
-        })
+        on_change(form, ctx, |i: &HtmlInputElement| i.checked(), set)
     };
-    let oncompression = {
-        let base = form.clone();
-        ctx.link().callback(move |e: Event| {
-            let select: HtmlSelectElement = e.target_unchecked_into();
-            let mut next = base.clone();
-            next.firehose.compression = select.value();
-            Msg::EditForm(next)
-        })
-    };
+    let oncompression = on_change(
+        form,
+        ctx,
+        |s: &HtmlSelectElement| s.value(),
+        |n, v| n.firehose.compression = v,
+    );
     html! {
         <fieldset class="firehose-fields">
             <label class="check">
@@ -87,9 +103,82 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <input type="checkbox" checked={f.newline} onchange={toggle(|n, v| n.firehose.newline = v)} />
                     <span>{"One record per line (AppendDelimiterToRecord)"}</span>
                 </label>
+                { transform_fields(form, ctx) }
                 </>
             } } }
         </fieldset>
+    }
+}
+
+/// The Lambda transform: none, a built-in, or JavaScript.
+fn transform_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let f = &form.firehose;
+    let onkind = on_change(
+        form,
+        ctx,
+        |s: &HtmlSelectElement| s.value(),
+        |n, v| n.firehose.transform = v,
+    );
+    let edit = |set: fn(&mut StreamForm, String)| on_text(form, ctx, set);
+    let onsource = {
+        let base = form.clone();
+        ctx.link().callback(move |e: InputEvent| {
+            let area: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            next.firehose.javascript = area.value();
+            Msg::EditForm(Box::new(next))
+        })
+    };
+    let kinds = [
+        ("none", "None"),
+        ("select-fields", "Lambda: keep some JSON fields (built-in)"),
+        (
+            "keep-if",
+            "Lambda: keep records where a field has a value (built-in)",
+        ),
+        ("javascript", "Lambda: your JavaScript function"),
+    ];
+    html! {
+        <>
+        <label class="field" for="fh-transform">
+            <span class="field-label">{"Transform"}</span>
+            <select id="fh-transform" onchange={onkind} data-testid="firehose-transform">
+                { for kinds.iter().map(|(v, label)| html! {
+                    <option value={*v} selected={f.transform == *v}>{ *label }</option>
+                }) }
+            </select>
+            <span class="hint">{"records wait in the transform's own buffer (1 MB or 60 s), then one invocation per batch"}</span>
+        </label>
+        { match f.transform.as_str() {
+            "select-fields" => html! {
+                <label class="field" for="fh-fields">
+                    <span class="field-label">{"Fields"}</span>
+                    <input id="fh-fields" type="text" value={f.select_fields.clone()} oninput={edit(|n, v| n.firehose.select_fields = v)} />
+                    <span class="hint">{"comma-separated; a record that is not a JSON object fails"}</span>
+                </label>
+            },
+            "keep-if" => html! {
+                <div class="field-row">
+                    <label class="field" for="fh-keep-field">
+                        <span class="field-label">{"Field"}</span>
+                        <input id="fh-keep-field" type="text" value={f.keep_field.clone()} oninput={edit(|n, v| n.firehose.keep_field = v)} />
+                    </label>
+                    <label class="field" for="fh-keep-value">
+                        <span class="field-label">{"Equals"}</span>
+                        <input id="fh-keep-value" type="text" value={f.keep_value.clone()} oninput={edit(|n, v| n.firehose.keep_value = v)} />
+                    </label>
+                </div>
+            },
+            "javascript" => html! {
+                <label class="field" for="fh-js">
+                    <span class="field-label">{"Handler"}</span>
+                    <textarea id="fh-js" class="code" rows="14" spellcheck="false" value={f.javascript.clone()} oninput={onsource} data-testid="firehose-js" />
+                    <span class="hint">{"runs in a Web Worker of its own, 3 s limit per invocation; Buffer.from(…, 'base64') works as in Node"}</span>
+                </label>
+            },
+            _ => html! {},
+        } }
+        </>
     }
 }
 
@@ -159,6 +248,23 @@ fn delivery_stream(
                     { format!("{} records · {} of {} · {}", thousands(ds.buffered_records), bytes(ds.buffered_bytes), bytes(ds.size_hint_bytes), countdown) }
                 </span>
             </div>
+            { match &ds.transform_function {
+                Some(function) => html! {
+                    <div class="small transform" data-testid={format!("ds-transform-{i}")}>
+                        { format!("Lambda {function}: {} records in the transform", thousands(a.transforming)) }
+                        { match ds.transform_interval_left_ms {
+                            Some(left) => format!(", sent in {}", secs(left)),
+                            None => String::new(),
+                        } }
+                        { format!(" · {} Ok, {} dropped, {} failed", thousands(a.transformed_records), thousands(a.dropped_records), thousands(a.transform_failed)) }
+                        { match &ds.transform_error {
+                            Some(e) => html! { <div class="bad">{ format!("Last invocation error: {e}") }</div> },
+                            None => html! {},
+                        } }
+                    </div>
+                },
+                None => html! {},
+            } }
             { if ds.bucket_unavailable { html! {
                 <div class="recovery small">{ format!("Bucket outage: {} objects waiting, retried with backoff; AWS retries S3 for 24 hours, then the data is lost.", ds.pending_objects) }</div>
             } } else { html! {} } }

@@ -13,6 +13,7 @@ mod view;
 
 use shardlab_sim::control::{Command, Event, WorkerView};
 use shardlab_sim::firehose_source::{ObjectPreview, ObjectView};
+use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
 use shardlab_sim::{Scenario, Snapshot};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -54,7 +55,40 @@ pub struct FirehoseForm {
     pub base: Option<serde_json::Value>,
     /// Further delivery streams from the preset, kept as they are.
     pub more: Vec<serde_json::Value>,
+    /// The Lambda transform: "none", "select-fields", "keep-if" or
+    /// "javascript", and each one's settings.
+    pub transform: String,
+    pub select_fields: String,
+    pub keep_field: String,
+    pub keep_value: String,
+    pub javascript: String,
+    /// The preset's functions, kept for the delivery streams that use them.
+    pub functions: Vec<LambdaFunction>,
 }
+
+/// The transform the form starts a JavaScript function from: AWS's
+/// blueprint shape, on the producer's click records.
+pub const JAVASCRIPT_BLUEPRINT: &str = r#"// A Firehose transformation function, as on AWS Lambda (Node.js).
+// Each record's data is base64. Return every recordId with a result:
+// 'Ok' (with new data), 'Dropped' or 'ProcessingFailed'.
+exports.handler = async (event) => ({
+  records: event.records.map((record) => {
+    const click = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
+    if (click.action === 'view') {
+      return { recordId: record.recordId, result: 'Dropped', data: record.data };
+    }
+    const slim = { user: click.user_id, action: click.action, page: click.page };
+    return {
+      recordId: record.recordId,
+      result: 'Ok',
+      data: Buffer.from(JSON.stringify(slim)).toString('base64'),
+    };
+  }),
+});
+"#;
+
+/// The name the form gives its transform function.
+const FORM_FUNCTION: &str = "transform";
 
 impl Default for FirehoseForm {
     fn default() -> Self {
@@ -68,6 +102,12 @@ impl Default for FirehoseForm {
             newline: true,
             base: None,
             more: Vec::new(),
+            transform: "none".into(),
+            select_fields: "user_id, action".into(),
+            keep_field: "action".into(),
+            keep_value: "purchase".into(),
+            javascript: JAVASCRIPT_BLUEPRINT.into(),
+            functions: Vec::new(),
         }
     }
 }
@@ -75,6 +115,47 @@ impl Default for FirehoseForm {
 const DEFAULT_BUCKET_ARN: &str = "arn:aws:s3:::shardlab-lab";
 
 impl FirehoseForm {
+    /// The transform function the form describes, if any.
+    fn function(&self) -> Option<LambdaFunction> {
+        let code = match self.transform.as_str() {
+            "select-fields" => FunctionCode::SelectFields(
+                self.select_fields
+                    .split(',')
+                    .map(|f| f.trim().to_string())
+                    .filter(|f| !f.is_empty())
+                    .collect(),
+            ),
+            "keep-if" => FunctionCode::KeepIf {
+                field: self.keep_field.trim().to_string(),
+                // A value that parses as JSON (a number, true) compares as
+                // that; anything else as text.
+                equals: serde_json::from_str(self.keep_value.trim())
+                    .unwrap_or_else(|_| serde_json::json!(self.keep_value.trim())),
+            },
+            "javascript" => FunctionCode::Javascript(self.javascript.clone()),
+            _ => return None,
+        };
+        Some(LambdaFunction {
+            name: FORM_FUNCTION.into(),
+            code,
+        })
+    }
+
+    /// The Lambda functions the scenario needs.
+    fn functions(&self) -> Vec<LambdaFunction> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let mut out: Vec<LambdaFunction> = self
+            .functions
+            .iter()
+            .filter(|f| f.name != FORM_FUNCTION)
+            .cloned()
+            .collect();
+        out.extend(self.function());
+        out
+    }
+
     /// The CreateDeliveryStream requests the form describes.
     fn requests(&self) -> Result<Vec<serde_json::Value>, String> {
         use serde_json::{json, Value};
@@ -116,7 +197,18 @@ impl FirehoseForm {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        processors.retain(|p| p["Type"] != "AppendDelimiterToRecord");
+        processors.retain(|p| p["Type"] != "AppendDelimiterToRecord" && p["Type"] != "Lambda");
+        if self.transform != "none" {
+            processors.insert(
+                0,
+                json!({"Type": "Lambda", "Parameters": [{
+                    "ParameterName": "LambdaArn",
+                    "ParameterValue": format!(
+                        "arn:aws:lambda:us-east-1:123456789012:function:{FORM_FUNCTION}"
+                    ),
+                }]}),
+            );
+        }
         if self.newline {
             processors.push(json!({"Type": "AppendDelimiterToRecord"}));
         }
@@ -129,11 +221,54 @@ impl FirehoseForm {
         Ok(all)
     }
 
-    /// The form for a preset's delivery streams (the first is editable).
-    fn from_requests(requests: &[serde_json::Value]) -> Self {
+    /// The form for a preset's delivery streams (the first is editable)
+    /// and the functions they use.
+    fn from_requests(requests: &[serde_json::Value], functions: &[LambdaFunction]) -> Self {
         let Some(first) = requests.first() else {
             return FirehoseForm::default();
         };
+        let mut form = FirehoseForm {
+            functions: functions.to_vec(),
+            ..FirehoseForm::default()
+        };
+        let lambda_arn = first["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]
+            ["Processors"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["Type"] == "Lambda"))
+            .and_then(|p| p["Parameters"].as_array())
+            .and_then(|ps| ps.iter().find(|p| p["ParameterName"] == "LambdaArn"))
+            .and_then(|p| p["ParameterValue"].as_str())
+            .map(str::to_string);
+        let used = lambda_arn
+            .as_deref()
+            .and_then(|arn| arn.rsplit("function:").next())
+            .and_then(|name| functions.iter().find(|f| f.name == name));
+        match used.map(|f| &f.code) {
+            Some(FunctionCode::SelectFields(fields)) => {
+                form.transform = "select-fields".into();
+                form.select_fields = fields.join(", ");
+            }
+            Some(FunctionCode::KeepIf { field, equals }) => {
+                form.transform = "keep-if".into();
+                form.keep_field = field.clone();
+                form.keep_value = equals
+                    .as_str()
+                    .map_or_else(|| equals.to_string(), str::to_string);
+            }
+            Some(FunctionCode::Javascript(src)) => {
+                form.transform = "javascript".into();
+                form.javascript = src.clone();
+            }
+            None => {}
+        }
+        // The form's own function replaces the one the preset named.
+        if let Some(f) = used {
+            form.functions.retain(|g| g.name != f.name);
+            form.functions.push(LambdaFunction {
+                name: FORM_FUNCTION.into(),
+                code: f.code.clone(),
+            });
+        }
         let dest = &first["ExtendedS3DestinationConfiguration"];
         let hints = &dest["BufferingHints"];
         let defaults = FirehoseForm::default();
@@ -159,6 +294,7 @@ impl FirehoseForm {
                 .is_some_and(|ps| ps.iter().any(|p| p["Type"] == "AppendDelimiterToRecord")),
             base: Some(first.clone()),
             more: requests[1..].to_vec(),
+            ..form
         }
     }
 }
@@ -225,6 +361,7 @@ impl StreamForm {
             keys: self.keys.clone(),
             rate_shape: self.rate_shape.clone(),
             delivery_streams: self.firehose.requests()?,
+            lambda_functions: self.firehose.functions(),
         };
         scenario.validate().map_err(|e| e.to_string())?;
         Ok(scenario)
@@ -247,7 +384,7 @@ impl From<&Scenario> for StreamForm {
             consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
-            firehose: FirehoseForm::from_requests(&s.delivery_streams),
+            firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }
 }
@@ -287,7 +424,7 @@ pub struct Browser {
 pub enum Msg {
     FromWorker(Event),
     WorkerFailed(String),
-    EditForm(StreamForm),
+    EditForm(Box<StreamForm>),
     Create,
     Toggle,
     Step,
@@ -436,7 +573,7 @@ impl Component for App {
                 self.ready = false;
                 self.error = Some(message);
             }
-            Msg::EditForm(form) => self.form = form,
+            Msg::EditForm(form) => self.form = *form,
             Msg::Create => match self.form.scenario() {
                 Ok(scenario) => {
                     self.error = None;

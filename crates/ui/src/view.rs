@@ -104,7 +104,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             let input: HtmlInputElement = e.target_unchecked_into();
             let mut next = base.clone();
             set(&mut next, input.value());
-            Msg::EditForm(next)
+            Msg::EditForm(Box::new(next))
         });
         html! {
             <label class="field" for={id}>
@@ -502,7 +502,7 @@ fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
         {
             next.keys = k;
         }
-        Msg::EditForm(next)
+        Msg::EditForm(Box::new(next))
     });
     let standard = key_choices().iter().any(|(_, _, k)| *k == form.keys);
     html! {

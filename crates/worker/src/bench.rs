@@ -68,6 +68,7 @@ pub async fn bench_barrier(
         keys: Default::default(),
         rate_shape: Default::default(),
         delivery_streams: Vec::new(),
+        lambda_functions: Vec::new(),
     };
     let mut sim = Simulation::with_hosts(scenario, workers).map_err(|e| fail(e.to_string()))?;
     let mut host = WorkerShardHost::spawn(&shard_script_url, workers)

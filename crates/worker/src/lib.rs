@@ -9,11 +9,13 @@
 //! engine and the simulation stay pure.
 
 mod bench;
+mod lambda_worker;
 mod shard_worker;
 mod sim_worker;
 mod worker_host;
 
 pub use bench::{bench_barrier, bench_engine, bench_ingest_in_process, bench_ingest_on_workers};
+pub use lambda_worker::LambdaRunner;
 pub use shard_worker::shard_worker_start;
 pub use sim_worker::simulation_worker_start;
 pub use worker_host::{run_on_workers, WorkerShardHost, WorkerStats, DEFAULT_REPLY_DEADLINE_MS};

@@ -36,6 +36,7 @@ struct Stream {
 struct Coordinator {
     scope: DedicatedWorkerGlobalScope,
     shard_script_url: String,
+    lambda_script_url: String,
     stream: Option<Stream>,
     running: bool,
     speed: f64,
@@ -114,6 +115,7 @@ impl Coordinator {
                 if let Err(e) = host.open(&mut sim).await {
                     return self.error(e.to_string());
                 }
+                host.set_lambda_runner(crate::LambdaRunner::new(self.lambda_script_url.clone()));
                 self.stream = Some(Stream { sim, host });
             }
             Command::Run => {
@@ -232,6 +234,8 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
     // own URL keeps the site working under any sub-path.
     let shard_script_url =
         web_sys::Url::new_with_base("./shard-worker.js", &scope.location().href())?.href();
+    let lambda_script_url =
+        web_sys::Url::new_with_base("./lambda-worker.js", &scope.location().href())?.href();
     let inbox: Rc<RefCell<VecDeque<Command>>> = Rc::default();
     let wake: Rc<RefCell<Option<Function>>> = Rc::default();
 
@@ -258,6 +262,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
     let mut coordinator = Coordinator {
         scope: scope.clone(),
         shard_script_url,
+        lambda_script_url,
         stream: None,
         running: false,
         speed: 1.0,

@@ -25,6 +25,8 @@ use shardlab_sim::durability::{Journal, JournalStats};
 use shardlab_sim::host::MAX_RECOVERY_ATTEMPTS;
 use shardlab_sim::{Scenario, SimError, Simulation, Snapshot};
 use wasm_bindgen::prelude::*;
+
+use crate::lambda_worker::LambdaRunner;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::shard_worker::post_bytes;
@@ -188,6 +190,7 @@ pub struct WorkerShardHost {
     journals: Vec<Journal>,
     stats: Vec<WorkerStats>,
     deadline_ms: u32,
+    lambdas: Option<LambdaRunner>,
 }
 
 impl WorkerShardHost {
@@ -210,6 +213,7 @@ impl WorkerShardHost {
             stats: vec![WorkerStats::default(); count as usize],
             workers,
             deadline_ms: DEFAULT_REPLY_DEADLINE_MS,
+            lambdas: None,
         })
     }
 
@@ -370,6 +374,7 @@ impl WorkerShardHost {
             }
             let replies = self.collect(waiting).await.map_err(SimError::Host)?;
             sim.finish_tick(replies)?;
+            self.run_lambdas(sim).await;
             if t + 1 < ticks && next.is_none() {
                 next = Some(sim.begin_tick(dt_ms)?);
             }
@@ -390,7 +395,27 @@ impl WorkerShardHost {
     pub async fn tick(&mut self, sim: &mut Simulation, dt_ms: u64) -> Result<(), SimError> {
         let batches = sim.begin_tick(dt_ms)?;
         let replies = self.exchange(batches).await.map_err(SimError::Host)?;
-        sim.finish_tick(replies)
+        sim.finish_tick(replies)?;
+        self.run_lambdas(sim).await;
+        Ok(())
+    }
+
+    /// Where JavaScript transformation functions run (none: they fail
+    /// with `NO_JAVASCRIPT`).
+    pub fn set_lambda_runner(&mut self, runner: LambdaRunner) {
+        self.lambdas = Some(runner);
+    }
+
+    /// Answers the tick's JavaScript invocations before the next tick
+    /// finishes, which applies them.
+    async fn run_lambdas(&mut self, sim: &mut Simulation) {
+        for call in sim.take_js_invocations() {
+            let outcome = match self.lambdas.as_mut() {
+                Some(runner) => runner.invoke(&call).await,
+                None => Err(shardlab_sim::simulation::NO_JAVASCRIPT.to_string()),
+            };
+            sim.provide_js_outcome(&call.delivery_stream, call.id, outcome);
+        }
     }
 
     /// Reads every shard back and checks it holds exactly what was

@@ -53,6 +53,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         keys: Default::default(),
         rate_shape: Default::default(),
         delivery_streams: Vec::new(),
+        lambda_functions: Vec::new(),
     }
 }
 
@@ -337,4 +338,132 @@ async fn firehose_objects_are_the_same_in_wasm_and_in_workers() {
         .await
         .unwrap();
     assert_eq!(in_process, in_workers);
+}
+
+fn lambda_script_url() -> String {
+    let options = BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let source = include_str!("../../../web/lambda-worker.js");
+    let blob =
+        Blob::new_with_str_sequence_and_options(&Array::of1(&JsValue::from_str(source)), &options)
+            .unwrap();
+    Url::create_object_url_with_blob(&blob).unwrap()
+}
+
+fn js_call(source: &str, event: &str) -> shardlab_sim::lambda::JsInvocation {
+    shardlab_sim::lambda::JsInvocation {
+        delivery_stream: "d".into(),
+        id: 1,
+        function: "f".into(),
+        source: source.into(),
+        event: event.into(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn javascript_transforms_run_in_their_own_worker_with_a_time_limit() {
+    let mut runner = shardlab_worker::LambdaRunner::new(lambda_script_url());
+    // AWS's blueprint style: Buffer, exports.handler, async.
+    let echo = "exports.handler = async (event) => ({ records: event.records.map((r) => ({ \
+                recordId: r.recordId, result: 'Ok', \
+                data: Buffer.from(Buffer.from(r.data, 'base64').toString('utf8').toUpperCase()).toString('base64') })) });";
+    let out = runner
+        .invoke(&js_call(
+            echo,
+            r#"{"records":[{"recordId":"a","data":"aGk="}]}"#,
+        ))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["records"][0]["data"], "SEk=");
+    // ES module style works too.
+    let esm = "export const handler = async (event) => ({ records: [] });";
+    assert_eq!(
+        runner.invoke(&js_call(esm, "{}")).await.unwrap(),
+        br#"{"records":[]}"#
+    );
+    // Errors come back as text: a throw, a syntax error, no handler.
+    let e = runner
+        .invoke(&js_call(
+            "exports.handler = () => { throw new Error('bad record') }",
+            "{}",
+        ))
+        .await
+        .unwrap_err();
+    assert!(e.contains("bad record"), "{e}");
+    assert!(runner
+        .invoke(&js_call("exports.handler = (", "{}"))
+        .await
+        .is_err());
+    let e = runner
+        .invoke(&js_call("const x = 1;", "{}"))
+        .await
+        .unwrap_err();
+    assert!(e.contains("defines no handler"), "{e}");
+    // A function that never returns is cut off at the time limit, and the
+    // next invocation gets a fresh worker.
+    let e = runner
+        .invoke(&js_call(
+            "exports.handler = () => { while (true) {} }",
+            "{}",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e, "Task timed out after 3.00 seconds");
+    assert!(runner.invoke(&js_call(esm, "{}")).await.is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn a_delivery_stream_transforms_with_javascript_the_same_way_every_run() {
+    let mut s = scenario(2, 2_000);
+    s.lambda_functions = vec![shardlab_sim::lambda::LambdaFunction {
+        name: "slim".into(),
+        code: shardlab_sim::lambda::FunctionCode::Javascript(
+            "exports.handler = async (event) => ({ records: event.records.map((r) => { \
+               const e = JSON.parse(Buffer.from(r.data, 'base64').toString('utf8')); \
+               if (e.action === 'view') return { recordId: r.recordId, result: 'Dropped', data: r.data }; \
+               return { recordId: r.recordId, result: 'Ok', \
+                        data: Buffer.from(JSON.stringify({ user: e.user_id, action: e.action })).toString('base64') }; \
+             }) });"
+                .into(),
+        ),
+    }];
+    s.delivery_streams = vec![serde_json::json!({
+        "DeliveryStreamName": "to-s3",
+        "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::shardlab-lab",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "Lambda", "Parameters": [
+                    {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:slim"},
+                    {"ParameterName": "BufferSizeInMBs", "ParameterValue": "0.2"}
+                ]},
+                {"Type": "AppendDelimiterToRecord"}
+            ]}
+        }
+    })];
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let mut sim = Simulation::new(s.clone()).unwrap();
+        let mut host = WorkerShardHost::spawn(&shard_script_url(), sim.host_count())
+            .await
+            .unwrap();
+        host.set_lambda_runner(shardlab_worker::LambdaRunner::new(lambda_script_url()));
+        host.open(&mut sim).await.unwrap();
+        host.run_ticks(&mut sim, 40, TICK_MS).await.unwrap();
+        let snap = sim.snapshot();
+        let a = &snap.delivery_streams[0].accounting;
+        assert!(a.transformed_records > 0 && a.dropped_records > 0, "{a:?}");
+        assert_eq!(a.transform_failed, 0, "{a:?}");
+        assert!(a.balanced());
+        let key = &snap.delivery_streams[0].newest_objects[0].key;
+        let text = shardlab_sim::firehose_source::preview(sim.firehose(), "shardlab-lab", key)
+            .unwrap()
+            .text;
+        assert!(text.starts_with("{\"user\":\"user-"), "{text}");
+        assert!(!text.contains("\"view\""), "{text}");
+        runs.push(snap);
+    }
+    assert_eq!(runs[0], runs[1]);
 }

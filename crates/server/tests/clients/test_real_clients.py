@@ -255,6 +255,16 @@ class Firehose(unittest.TestCase):
                 DeliveryStreamName="fh-bad-" + uuid.uuid4().hex[:6],
                 ExtendedS3DestinationConfiguration=s3_destination("lab-x", 60, Prefix="y=!{timestamp:yyyy}/"),
             )
+        with self.assertRaises(f.exceptions.InvalidArgumentException) as caught:
+            f.create_delivery_stream(
+                DeliveryStreamName="fh-lambda-" + uuid.uuid4().hex[:6],
+                ExtendedS3DestinationConfiguration=s3_destination("lab-x", 60, ProcessingConfiguration={
+                    "Enabled": True,
+                    "Processors": [{"Type": "Lambda", "Parameters": [
+                        {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:123456789012:function:f"}]}],
+                }),
+            )
+        self.assertIn("no Lambda service", caught.exception.response["Error"]["Message"])
         with self.assertRaises(ClientError) as caught:
             s3.get_object(Bucket="no-such-bucket", Key="k")
         self.assertEqual(caught.exception.response["Error"]["Code"], "NoSuchBucket")

@@ -1,0 +1,207 @@
+//! Lambda functions a scenario's delivery streams transform records with.
+//!
+//! Firehose hands out invocations in AWS's event format and takes the
+//! function's response back (see `shardlab_firehose::transform`). Here are
+//! the functions: built-ins that run anywhere (pick fields of a JSON
+//! record, keep records whose field has a value) and JavaScript that the
+//! browser runs in a worker of its own, with a time limit. A JavaScript
+//! invocation issued in one tick is answered before the next tick finishes
+//! and applied there, at that tick's virtual time, whichever host runs the
+//! shards and however fast, so a run stays reproducible.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// A function a scenario declares; processors name it by ARN
+/// (`arn:aws:lambda:us-east-1:123456789012:function:<name>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaFunction {
+    pub name: String,
+    pub code: FunctionCode,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionCode {
+    /// Keeps only these fields of a JSON object record (`Ok`); a record
+    /// that is not a JSON object is `ProcessingFailed`.
+    SelectFields(Vec<String>),
+    /// Keeps records whose `field` equals `equals` (`Ok`, unchanged) and
+    /// drops the others (`Dropped`); not a JSON object: `ProcessingFailed`.
+    KeepIf { field: String, equals: Value },
+    /// A handler in JavaScript, as written for AWS Lambda's Node.js
+    /// runtime (`exports.handler = async (event) => ...`); runs in the
+    /// browser only.
+    Javascript(String),
+}
+
+/// The longest JavaScript source a scenario may carry.
+pub const MAX_SOURCE_BYTES: usize = 64 * 1024;
+
+impl LambdaFunction {
+    pub fn validate(&self) -> Result<(), String> {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > 64
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return Err(format!(
+                "the Lambda function name '{n}' must be 1–64 of a–z A–Z 0–9 - _"
+            ));
+        }
+        match &self.code {
+            FunctionCode::SelectFields(f) if f.is_empty() => Err(format!(
+                "function {n}: select_fields needs at least one field"
+            )),
+            FunctionCode::Javascript(src) if src.trim().is_empty() => {
+                Err(format!("function {n}: the JavaScript source is empty"))
+            }
+            FunctionCode::Javascript(src) if src.len() > MAX_SOURCE_BYTES => Err(format!(
+                "function {n}: the JavaScript source is {} bytes; at most {MAX_SOURCE_BYTES}",
+                src.len()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A built-in's response to an invocation payload; `None` for
+    /// JavaScript, which the host runs.
+    pub fn run_builtin(&self, payload: &[u8]) -> Option<Result<Vec<u8>, String>> {
+        let decide = |data: &[u8]| -> (&'static str, Vec<u8>) {
+            let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(data) else {
+                return ("ProcessingFailed", data.to_vec());
+            };
+            match &self.code {
+                FunctionCode::SelectFields(fields) => {
+                    // In the order the function lists them (a JSON map
+                    // would sort them).
+                    let picked: Vec<String> = fields
+                        .iter()
+                        .filter_map(|f| {
+                            obj.get(f)
+                                .map(|v| format!("{}:{v}", Value::from(f.as_str())))
+                        })
+                        .collect();
+                    ("Ok", format!("{{{}}}", picked.join(",")).into_bytes())
+                }
+                FunctionCode::KeepIf { field, equals } => {
+                    if obj.get(field) == Some(equals) {
+                        ("Ok", data.to_vec())
+                    } else {
+                        ("Dropped", data.to_vec())
+                    }
+                }
+                FunctionCode::Javascript(_) => ("ProcessingFailed", data.to_vec()),
+            }
+        };
+        if matches!(self.code, FunctionCode::Javascript(_)) {
+            return None;
+        }
+        Some((|| {
+            let event: Value = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+            let records = event["records"].as_array().ok_or("no records")?;
+            let out: Vec<Value> = records
+                .iter()
+                .map(|r| {
+                    let data = r["data"]
+                        .as_str()
+                        .and_then(|d| BASE64.decode(d).ok())
+                        .unwrap_or_default();
+                    let (result, data) = decide(&data);
+                    json!({"recordId": r["recordId"], "result": result, "data": BASE64.encode(data)})
+                })
+                .collect();
+            Ok(json!({ "records": out }).to_string().into_bytes())
+        })())
+    }
+}
+
+/// A JavaScript invocation for the host to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsInvocation {
+    pub delivery_stream: String,
+    pub id: u64,
+    pub function: String,
+    pub source: String,
+    /// The event, as JSON text.
+    pub event: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(records: &[&str]) -> Vec<u8> {
+        json!({"records": records.iter().enumerate().map(|(i, r)| json!({
+            "recordId": format!("r{i}"), "data": BASE64.encode(r)
+        })).collect::<Vec<_>>()})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn results(out: &[u8]) -> Vec<(String, String)> {
+        let v: Value = serde_json::from_slice(out).unwrap();
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["result"].as_str().unwrap().to_string(),
+                    String::from_utf8(BASE64.decode(r["data"].as_str().unwrap()).unwrap()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn built_ins_answer_as_a_lambda_would() {
+        let pick = LambdaFunction {
+            name: "pick".into(),
+            code: FunctionCode::SelectFields(vec!["user".into(), "page".into()]),
+        };
+        let out = pick
+            .run_builtin(&event(&[r#"{"user":"u1","page":"/","x":1}"#, "not json"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            results(&out),
+            [
+                ("Ok".into(), r#"{"user":"u1","page":"/"}"#.into()),
+                ("ProcessingFailed".into(), "not json".into())
+            ]
+        );
+        let keep = LambdaFunction {
+            name: "buys".into(),
+            code: FunctionCode::KeepIf {
+                field: "action".into(),
+                equals: json!("purchase"),
+            },
+        };
+        let out = keep
+            .run_builtin(&event(&[
+                r#"{"action":"purchase"}"#,
+                r#"{"action":"view"}"#,
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(results(&out)[0].0, "Ok");
+        assert_eq!(results(&out)[1].0, "Dropped");
+        let js = LambdaFunction {
+            name: "js".into(),
+            code: FunctionCode::Javascript("exports.handler = async (e) => e".into()),
+        };
+        assert!(js.run_builtin(&event(&["x"])).is_none());
+        assert!(LambdaFunction {
+            name: "bad name".into(),
+            code: js.code.clone()
+        }
+        .validate()
+        .is_err());
+    }
+}

@@ -1,0 +1,56 @@
+// Runs a learner's Firehose transformation function (AWS Lambda's Node.js
+// handler shape) off the page and off the simulation: a worker of its own,
+// with no DOM, that the simulation terminates if the function runs past
+// its time limit. Each message is one invocation: { source, event } in,
+// { ok: <response JSON text> } or { error: <text> } out.
+
+// The part of Node's Buffer that transformation blueprints use:
+// Buffer.from(text | base64, encoding) and .toString('utf8' | 'base64').
+const wrap = (bytes) => ({
+  bytes,
+  length: bytes.length,
+  toString(encoding) {
+    if (encoding === 'base64') {
+      let s = '';
+      for (const b of bytes) s += String.fromCharCode(b);
+      return btoa(s);
+    }
+    return new TextDecoder().decode(bytes);
+  },
+});
+const Buffer = {
+  from(input, encoding) {
+    if (input && input.bytes instanceof Uint8Array) return wrap(input.bytes);
+    if (encoding === 'base64') return wrap(Uint8Array.from(atob(String(input)), (c) => c.charCodeAt(0)));
+    return wrap(new TextEncoder().encode(String(input)));
+  },
+};
+
+const handlers = new Map();
+
+function load(source) {
+  if (handlers.has(source)) return handlers.get(source);
+  // `export const handler = ...` (ES module style) becomes exports.handler.
+  const code = source
+    .replace(/^\s*export\s+(const|let|var)\s+handler\s*=/m, 'exports.handler =')
+    .replace(/^\s*export\s+(async\s+)?function\s+handler\b/m, 'exports.handler = $1function handler');
+  const module = { exports: {} };
+  const define = new Function('module', 'exports', 'Buffer', `${code}
+;return typeof handler === 'function' ? handler : module.exports.handler;`);
+  const handler = define(module, module.exports, Buffer);
+  if (typeof handler !== 'function') {
+    throw new Error('the code defines no handler: write exports.handler = async (event) => { ... }');
+  }
+  handlers.set(source, handler);
+  return handler;
+}
+
+self.onmessage = async (message) => {
+  const { source, event } = message.data;
+  try {
+    const result = await load(source)(JSON.parse(event), { functionName: 'transform' });
+    self.postMessage({ ok: JSON.stringify(result ?? null) });
+  } catch (e) {
+    self.postMessage({ error: String(e && e.message ? e.message : e) });
+  }
+};
