@@ -11,6 +11,7 @@ use shardlab_engine::ApiError;
 
 use crate::bucket::bucket_name;
 use crate::compression::{Compression, FORMATS};
+use crate::jq::Query;
 use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
 
 /// S3's buffering hints: 1–128 MiB (5) and 0–900 s (300).
@@ -53,7 +54,21 @@ pub enum Processor {
     AppendDelimiterToRecord,
     /// The Lambda record-transformation contract.
     Lambda(LambdaConfig),
+    /// Dynamic partitioning's keys, by a jq query on each record.
+    MetadataExtraction(Query),
 }
+
+/// Dynamic partitioning, as configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamicPartitioning {
+    /// RetryOptions.DurationInSeconds (0–7,200, default 300), as given.
+    pub retry_seconds: u32,
+    /// Active partitions allowed (AWS's default quota: 500).
+    pub active_partition_limit: usize,
+}
+
+/// AWS's default quota of active partitions per delivery stream.
+pub const ACTIVE_PARTITION_LIMIT: usize = 500;
 
 /// A Lambda processor's parameters, with AWS's defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,6 +166,7 @@ pub struct S3Destination {
     pub processing_json: Option<Value>,
     pub processors: Vec<Processor>,
     pub file_extension: Option<String>,
+    pub dynamic_partitioning: Option<DynamicPartitioning>,
 }
 
 const PROCESSOR_TYPES: &[&str] = &[
@@ -236,9 +252,34 @@ impl S3Destination {
         if body.object("DataFormatConversionConfiguration")?.is_some() {
             return Err(unsupported("DataFormatConversionConfiguration"));
         }
-        if let Some(dp) = body.object("DynamicPartitioningConfiguration")? {
-            if dp.bool("Enabled")? == Some(true) {
-                return Err(unsupported("DynamicPartitioningConfiguration"));
+        let dynamic_partitioning = match body.object("DynamicPartitioningConfiguration")? {
+            Some(dp) => {
+                let enabled = dp.bool("Enabled")?.unwrap_or(false);
+                let retry = match dp.object("RetryOptions")? {
+                    Some(r) => r.int("DurationInSeconds")?,
+                    None => None,
+                };
+                let mut v = Validation::new();
+                v.range(
+                    retry,
+                    &p("dynamicPartitioningConfiguration.retryOptions.durationInSeconds"),
+                    0,
+                    7200,
+                );
+                v.finish()?;
+                enabled.then(|| DynamicPartitioning {
+                    retry_seconds: retry.unwrap_or(300) as u32,
+                    active_partition_limit: ACTIVE_PARTITION_LIMIT,
+                })
+            }
+            None => update.and_then(|u| u.dynamic_partitioning.clone()),
+        };
+        if let Some(u) = update {
+            if u.dynamic_partitioning.is_some() != dynamic_partitioning.is_some() {
+                return Err(ApiError::invalid_argument(
+                    "Dynamic partitioning can be enabled only when the delivery stream is \
+                     created, and never disabled.",
+                ));
             }
         }
         if let Some(mode) = body.str("S3BackupMode")? {
@@ -283,7 +324,43 @@ impl S3Destination {
             None => base.and_then(|b| b.error_output_prefix.clone()),
         }
         .filter(|e| !e.is_empty());
-        let keys = KeyRules::new(prefix.as_deref(), error_prefix.as_deref(), false)?;
+        let keys = KeyRules::new(
+            prefix.as_deref(),
+            error_prefix.as_deref(),
+            dynamic_partitioning.is_some(),
+        )?;
+        if dynamic_partitioning.is_some() {
+            let given: Vec<&str> = processors
+                .iter()
+                .filter_map(|p| match p {
+                    Processor::MetadataExtraction(q) => Some(q),
+                    _ => None,
+                })
+                .flat_map(|q| q.keys())
+                .collect();
+            if let Some(missing) = keys.query_keys_used().find(|k| !given.contains(k)) {
+                return Err(ApiError::invalid_argument(format!(
+                    "The Prefix uses !{{partitionKeyFromQuery:{missing}}}, but no \
+                     MetadataExtraction processor's query extracts the key {missing}."
+                )));
+            }
+            if keys.lambda_keys_used().next().is_some()
+                && !processors.iter().any(|p| matches!(p, Processor::Lambda(_)))
+            {
+                return Err(ApiError::invalid_argument(
+                    "The Prefix uses partitionKeyFromLambda, which needs a Lambda processor \
+                     that returns metadata.partitionKeys.",
+                ));
+            }
+        } else if processors
+            .iter()
+            .any(|p| matches!(p, Processor::MetadataExtraction(_)))
+        {
+            return Err(ApiError::invalid_argument(
+                "The MetadataExtraction processor is for dynamic partitioning, which is not \
+                 enabled.",
+            ));
+        }
         let hints = match (size, interval) {
             (Some(s), Some(i)) => BufferingHints {
                 size_mb: s as u32,
@@ -291,6 +368,12 @@ impl S3Destination {
             },
             _ => base.map(|b| b.hints).unwrap_or_default(),
         };
+        if dynamic_partitioning.is_some() && hints.interval_s == 0 {
+            return Err(ApiError::invalid_argument(
+                "Zero buffering (IntervalInSeconds 0) is not available with dynamic \
+                 partitioning.",
+            ));
+        }
         Ok(S3Destination {
             role_arn: pick(role, base.map(|b| b.role_arn.as_str())).unwrap_or_default(),
             bucket: bucket_name(&bucket_arn).unwrap_or_default().to_string(),
@@ -306,6 +389,7 @@ impl S3Destination {
             processing_json,
             processors,
             file_extension: pick(extension, base.and_then(|b| b.file_extension.as_deref())),
+            dynamic_partitioning,
         })
     }
 
@@ -323,6 +407,14 @@ impl S3Destination {
         } else {
             &[]
         }
+    }
+
+    /// Dynamic partitioning's query, if one is configured.
+    pub fn metadata_query(&self) -> Option<&Query> {
+        self.active_processors().iter().find_map(|p| match p {
+            Processor::MetadataExtraction(q) => Some(q),
+            _ => None,
+        })
     }
 
     /// The Lambda transform, if one runs.
@@ -359,6 +451,12 @@ impl S3Destination {
                 m.insert("FileExtension".into(), json!(e));
             }
             m.insert("CustomTimeZone".into(), json!("UTC"));
+            if let Some(dp) = &self.dynamic_partitioning {
+                m.insert(
+                    "DynamicPartitioningConfiguration".into(),
+                    json!({"Enabled": true, "RetryOptions": {"DurationInSeconds": dp.retry_seconds}}),
+                );
+            }
         }
         (extended, plain)
     }
@@ -367,8 +465,8 @@ impl S3Destination {
 fn unsupported(what: &str) -> ApiError {
     ApiError::invalid_argument(format!(
         "{what} is not supported by Shardlab yet; the S3 destination supports buffering \
-         hints, prefixes, compression and the RecordDeAggregation, Lambda and \
-         AppendDelimiterToRecord processors."
+         hints, prefixes, compression, dynamic partitioning and the RecordDeAggregation, \
+         Lambda, MetadataExtraction and AppendDelimiterToRecord processors."
     ))
 }
 
@@ -421,6 +519,23 @@ fn read_processors(pc: &Body, path: &str) -> Result<Vec<Processor>, ApiError> {
                     }
                 };
                 out.push(Processor::RecordDeAggregation { sub_record: sub });
+            }
+            Some("MetadataExtraction") => {
+                let engine = param("JsonParsingEngine").unwrap_or("JQ-1.6");
+                if engine != "JQ-1.6" {
+                    return Err(ApiError::invalid_argument(format!(
+                        "JsonParsingEngine '{engine}' is not supported; use JQ-1.6."
+                    )));
+                }
+                let query = param("MetadataExtractionQuery").ok_or_else(|| {
+                    ApiError::invalid_argument(
+                        "The MetadataExtraction processor needs a MetadataExtractionQuery \
+                         parameter, e.g. {customer_id: .customer_id}.",
+                    )
+                })?;
+                out.push(Processor::MetadataExtraction(
+                    Query::parse(query).map_err(ApiError::invalid_argument)?,
+                ));
             }
             Some("Lambda") => {
                 let owned = |n: &str| param(n).map(str::to_string);

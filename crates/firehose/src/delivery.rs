@@ -68,7 +68,12 @@ impl Trigger {
     }
 }
 
+const PROCESSING_FAILED: &str = "processing-failed";
+/// The error output type of records past the active-partition limit.
+const ACTIVE_PARTITIONS_EXCEEDED: &str = "activePartitionExceeded";
+
 /// A record on its way to the error output.
+#[derive(Clone, Debug)]
 struct Failure {
     raw: Vec<u8>,
     arrival_ms: u64,
@@ -171,6 +176,9 @@ pub struct Accounting {
     pub transformed_records: u64,
     pub dropped_records: u64,
     pub transform_failed: u64,
+    /// Transformed records that dynamic partitioning could not place (no
+    /// key, or past the active-partition limit): to the error output.
+    pub partition_failed: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -203,15 +211,30 @@ impl Accounting {
                     + self.dropped_records
                     + self.transform_failed
             && self.transformed_records
-                == self.buffered_records + self.delivered_records + self.expired_records
-            && self.processing_failed + self.transform_failed
+                == self.buffered_records
+                    + self.delivered_records
+                    + self.expired_records
+                    + self.partition_failed
+            && self.processing_failed + self.transform_failed + self.partition_failed
                 == self.error_delivered + self.error_pending + self.error_expired
     }
 }
 
+/// A partition's keys under dynamic partitioning: from the query and
+/// from the Lambda's `metadata.partitionKeys` (none without it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PartitionKeys {
+    pub query: BTreeMap<String, String>,
+    pub lambda: BTreeMap<String, String>,
+}
+
 #[derive(Clone, Debug)]
 pub struct DeliveryPath {
-    pub buffer: Buffer,
+    /// One buffer per active partition (a single one without dynamic
+    /// partitioning); each seals on its own hints.
+    buffers: BTreeMap<PartitionKeys, Buffer>,
+    /// Failed records waiting to be written to the error output.
+    failed: Vec<(&'static str, Failure)>,
     pub transform: TransformStage,
     pending: VecDeque<Pending>,
     pub accounting: Accounting,
@@ -222,13 +245,34 @@ pub struct DeliveryPath {
 impl DeliveryPath {
     pub fn new(rng: ChaCha8Rng) -> Self {
         DeliveryPath {
-            buffer: Buffer::default(),
+            buffers: BTreeMap::new(),
+            failed: Vec::new(),
             transform: TransformStage::default(),
             pending: VecDeque::new(),
             accounting: Accounting::default(),
             recent: VecDeque::new(),
             rng,
         }
+    }
+
+    /// Records in the buffers.
+    pub fn buffered_records(&self) -> usize {
+        self.buffers.values().map(Buffer::records).sum()
+    }
+
+    pub fn buffered_bytes(&self) -> u64 {
+        self.buffers.values().map(Buffer::bytes).sum()
+    }
+
+    /// Partitions with records waiting (ActivePartitions; 1 or 0 without
+    /// dynamic partitioning).
+    pub fn active_partitions(&self) -> usize {
+        self.buffers.len()
+    }
+
+    /// The fullest buffer's bytes, which the size hint is measured on.
+    pub fn fullest_buffer_bytes(&self) -> u64 {
+        self.buffers.values().map(Buffer::bytes).max().unwrap_or(0)
     }
 
     /// Undelivered objects (sealed, waiting for a successful PUT).
@@ -242,16 +286,19 @@ impl DeliveryPath {
         self.pending
             .iter()
             .map(|p| p.entered_ms)
-            .chain(self.buffer.opened_ms())
+            .chain(self.buffers.values().filter_map(Buffer::opened_ms))
             .chain(self.transform.oldest_entered_ms())
             .min()
             .map_or(0, |t| now_ms.saturating_sub(t))
     }
 
-    /// Ms until the interval hint seals the buffer (None when empty).
+    /// Ms until the interval hint seals the next buffer (None when all
+    /// are empty).
     pub fn interval_left_ms(&self, dest: &S3Destination, now_ms: u64) -> Option<u64> {
-        self.buffer
-            .opened_ms()
+        self.buffers
+            .values()
+            .filter_map(Buffer::opened_ms)
+            .min()
             .map(|t| (t + dest.hints.interval_ms()).saturating_sub(now_ms))
     }
 
@@ -273,6 +320,7 @@ impl DeliveryPath {
                 self.accounting.processing_failed += 1;
                 return self.fail_records(
                     to,
+                    PROCESSING_FAILED,
                     vec![Failure {
                         raw,
                         arrival_ms,
@@ -296,22 +344,95 @@ impl DeliveryPath {
                 }
                 None => {
                     self.accounting.transformed_records += 1;
-                    self.buffer_record(to, finish(processors, r), arrival_ms, now_ms);
+                    self.buffer_record(to, r, arrival_ms, now_ms, BTreeMap::new());
                 }
             }
         }
     }
 
-    fn buffer_record(&mut self, to: Target, data: Vec<u8>, arrival_ms: u64, now_ms: u64) {
+    /// A record on its way to a buffer: its partition found (dynamic
+    /// partitioning), its delimiter added, and into that partition's
+    /// buffer, which seals if it reached its size.
+    fn buffer_record(
+        &mut self,
+        to: Target,
+        data: Vec<u8>,
+        arrival_ms: u64,
+        now_ms: u64,
+        lambda_keys: BTreeMap<String, String>,
+    ) {
+        let partition = match self.partition_of(to, &data, lambda_keys) {
+            Ok(p) => p,
+            Err((error_type, message)) => {
+                self.accounting.partition_failed += 1;
+                return self.fail_records(
+                    to,
+                    error_type,
+                    vec![Failure {
+                        raw: data,
+                        arrival_ms,
+                        code: if error_type == ACTIVE_PARTITIONS_EXCEEDED {
+                            "DynamicPartitioning.ActivePartitionsLimitExceeded"
+                        } else {
+                            "DynamicPartitioning.MetadataExtractionFailed"
+                        },
+                        message,
+                        attempts: 1,
+                    }],
+                    now_ms,
+                );
+            }
+        };
+        let data = finish(to.dest.active_processors(), data);
         self.accounting.buffered_records += 1;
-        if self.buffer.records.is_empty() {
-            self.buffer.opened_ms = now_ms;
+        let buffer = self.buffers.entry(partition.clone()).or_default();
+        if buffer.records.is_empty() {
+            buffer.opened_ms = now_ms;
         }
-        self.buffer.bytes += data.len() as u64;
-        self.buffer.records.push(Buffered { data, arrival_ms });
-        if self.buffer.bytes >= to.dest.hints.size_bytes() {
-            self.seal(to, Trigger::Size, now_ms);
+        buffer.bytes += data.len() as u64;
+        buffer.records.push(Buffered { data, arrival_ms });
+        if buffer.bytes >= to.dest.hints.size_bytes() {
+            self.seal_partition(to, &partition, Trigger::Size, now_ms);
         }
+    }
+
+    /// The partition a record belongs to, or the error type and why not.
+    fn partition_of(
+        &self,
+        to: Target,
+        data: &[u8],
+        lambda: BTreeMap<String, String>,
+    ) -> Result<PartitionKeys, (&'static str, String)> {
+        let Some(dp) = &to.dest.dynamic_partitioning else {
+            return Ok(PartitionKeys::default());
+        };
+        let query = match to.dest.metadata_query() {
+            Some(q) => q
+                .extract(data)
+                .map_err(|e| (PROCESSING_FAILED, e))?
+                .into_iter()
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        for key in to.dest.keys.lambda_keys_used() {
+            if !lambda.contains_key(key) {
+                return Err((
+                    PROCESSING_FAILED,
+                    format!("the Lambda function returned no partition key {key}"),
+                ));
+            }
+        }
+        let keys = PartitionKeys { query, lambda };
+        if !self.buffers.contains_key(&keys) && self.buffers.len() >= dp.active_partition_limit {
+            return Err((
+                ACTIVE_PARTITIONS_EXCEEDED,
+                format!(
+                    "the delivery stream already has {} active partitions, its limit",
+                    dp.active_partition_limit
+                ),
+            ));
+        }
+        Ok(keys)
     }
 
     /// The transform's invocations issued since the last call.
@@ -343,11 +464,12 @@ impl DeliveryPath {
             self.accounting.transforming -= 1;
             match v {
                 Verdict::Ok {
-                    data, arrival_ms, ..
+                    data,
+                    arrival_ms,
+                    partition_keys,
                 } => {
                     self.accounting.transformed_records += 1;
-                    let data = finish(to.dest.active_processors(), data);
-                    self.buffer_record(to, data, arrival_ms, now_ms);
+                    self.buffer_record(to, data, arrival_ms, now_ms, partition_keys);
                 }
                 Verdict::Dropped => self.accounting.dropped_records += 1,
                 Verdict::Failed {
@@ -369,14 +491,45 @@ impl DeliveryPath {
             }
         }
         if !failures.is_empty() {
-            self.fail_records(to, failures, now_ms);
+            self.fail_records(to, PROCESSING_FAILED, failures, now_ms);
         }
         true
     }
 
-    /// Writes failed records to the error output as one object of JSON
-    /// lines in AWS's envelope (`processing-failed`).
-    fn fail_records(&mut self, to: Target, failures: Vec<Failure>, now_ms: u64) {
+    /// Sends failed records to the error output: they wait with the other
+    /// failures of this tick and go out together, one object per error
+    /// type.
+    fn fail_records(
+        &mut self,
+        _to: Target,
+        error_type: &'static str,
+        failures: Vec<Failure>,
+        _now_ms: u64,
+    ) {
+        self.accounting.error_pending += failures.len() as u64;
+        self.failed
+            .extend(failures.into_iter().map(|f| (error_type, f)));
+    }
+
+    /// Turns the failures waiting into error-output objects.
+    fn flush_failures(&mut self, to: Target, now_ms: u64) {
+        let mut by_type: BTreeMap<&'static str, Vec<Failure>> = BTreeMap::new();
+        for (t, f) in std::mem::take(&mut self.failed) {
+            by_type.entry(t).or_default().push(f);
+        }
+        for (error_type, failures) in by_type {
+            self.write_failures(to, error_type, failures, now_ms);
+        }
+    }
+
+    /// One error-output object: JSON lines in AWS's envelope.
+    fn write_failures(
+        &mut self,
+        to: Target,
+        error_type: &'static str,
+        failures: Vec<Failure>,
+        now_ms: u64,
+    ) {
         let lambda_arn = to.dest.lambda().map(|l| l.arn.clone());
         let mut body = Vec::new();
         for f in &failures {
@@ -399,7 +552,6 @@ impl DeliveryPath {
             .map(|f| f.arrival_ms)
             .min()
             .unwrap_or(now_ms);
-        let error_type = "processing-failed";
         let rng = &mut self.rng;
         let prefix = to
             .dest
@@ -411,7 +563,6 @@ impl DeliveryPath {
             object_name(to.stream, to.version, oldest, &uuid, "")
         );
         let records = failures.len() as u64;
-        self.accounting.error_pending += records;
         self.pending.push_back(Pending {
             key,
             raw_bytes: body.len() as u64,
@@ -428,25 +579,44 @@ impl DeliveryPath {
         });
     }
 
-    /// Seals the buffer into an object queued for delivery.
+    /// Seals every buffer (an update or a delete).
     pub fn seal(&mut self, to: Target, trigger: Trigger, now_ms: u64) {
+        self.flush_failures(to, now_ms);
+        let partitions: Vec<PartitionKeys> = self.buffers.keys().cloned().collect();
+        for p in partitions {
+            self.seal_partition(to, &p, trigger, now_ms);
+        }
+    }
+
+    /// Seals one partition's buffer into an object queued for delivery.
+    fn seal_partition(
+        &mut self,
+        to: Target,
+        partition: &PartitionKeys,
+        trigger: Trigger,
+        now_ms: u64,
+    ) {
         let (stream, dest, version) = (to.stream, to.dest, to.version);
-        if self.buffer.records.is_empty() {
+        let Some(buffer) = self.buffers.remove(partition) else {
+            return;
+        };
+        if buffer.records.is_empty() {
             return;
         }
-        let records = std::mem::take(&mut self.buffer.records);
-        let raw_bytes = std::mem::take(&mut self.buffer.bytes);
+        let Buffer {
+            records,
+            bytes: raw_bytes,
+            opened_ms: entered,
+        } = buffer;
         let oldest = records[0].arrival_ms;
-        let entered = std::mem::take(&mut self.buffer.opened_ms);
         let mut raw = Vec::with_capacity(raw_bytes as usize);
         for r in &records {
             raw.extend_from_slice(&r.data);
         }
-        let empty = BTreeMap::new();
         let ctx = KeyContext {
             oldest_arrival_ms: oldest,
-            query_keys: &empty,
-            lambda_keys: &empty,
+            query_keys: &partition.query,
+            lambda_keys: &partition.lambda,
         };
         let rng = &mut self.rng;
         let prefix = dest
@@ -485,11 +655,19 @@ impl DeliveryPath {
             let rng = &mut self.rng;
             self.transform.tick(cfg, to.arn, &mut || uuid(rng), now_ms);
         }
-        if let Some(opened) = self.buffer.opened_ms() {
-            if now_ms >= opened + to.dest.hints.interval_ms() {
-                self.seal(to, Trigger::Interval, now_ms);
-            }
+        let due: Vec<PartitionKeys> = self
+            .buffers
+            .iter()
+            .filter(|(_, b)| {
+                b.opened_ms()
+                    .is_some_and(|t| now_ms >= t + to.dest.hints.interval_ms())
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for p in due {
+            self.seal_partition(to, &p, Trigger::Interval, now_ms);
         }
+        self.flush_failures(to, now_ms);
         self.deliver(to.stream, bucket, now_ms);
     }
 

@@ -16,6 +16,7 @@ pub mod bucket;
 pub mod compression;
 pub mod config;
 pub mod delivery;
+pub mod jq;
 pub mod prefix;
 pub mod timestamp;
 pub mod transform;

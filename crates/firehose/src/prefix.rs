@@ -3,7 +3,7 @@
 //!
 //! The rules are AWS's (Firehose developer guide, "Custom prefixes for S3
 //! objects"): a Prefix without a timestamp expression gets the default
-//! `yyyy/MM/dd/HH/` appended; all timestamps in one key use the arrival
+//! `yyyy/MM/dd/HH/` appended (unless it partitions by keys); all timestamps in one key use the arrival
 //! time of the oldest record in the object; `firehose:random-string` is 11
 //! random characters, new at each occurrence; `firehose:error-output-type`
 //! belongs in the ErrorOutputPrefix only, and `partitionKeyFrom*` in the
@@ -174,6 +174,22 @@ impl KeyRules {
         &self.raw_prefix
     }
 
+    /// The `partitionKeyFromQuery` keys the prefix uses.
+    pub fn query_keys_used(&self) -> impl Iterator<Item = &str> {
+        self.prefix.parts.iter().filter_map(|p| match p {
+            Part::FromQuery(k) => Some(k.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The `partitionKeyFromLambda` keys the prefix uses.
+    pub fn lambda_keys_used(&self) -> impl Iterator<Item = &str> {
+        self.prefix.parts.iter().filter_map(|p| match p {
+            Part::FromLambda(k) => Some(k.as_str()),
+            _ => None,
+        })
+    }
+
     /// The evaluated prefix of a delivered object.
     pub fn object_prefix(
         &self,
@@ -181,7 +197,13 @@ impl KeyRules {
         random: &mut dyn FnMut() -> String,
     ) -> Result<String, String> {
         let mut out = evaluate(&self.prefix, ctx, None, random)?;
-        if !self.prefix.any(|p| matches!(p, Part::Timestamp(_))) {
+        // The default time prefix, unless the prefix says where time goes
+        // or partitions by keys (AWS's dynamic-partitioning example has
+        // none: customer_id=…/device=…/year=…/<object name>).
+        let partitioned = self
+            .prefix
+            .any(|p| matches!(p, Part::FromQuery(_) | Part::FromLambda(_)));
+        if !partitioned && !self.prefix.any(|p| matches!(p, Part::Timestamp(_))) {
             if !self.prefix.has_expressions() && !out.is_empty() && !out.ends_with('/') {
                 out.push('/');
             }

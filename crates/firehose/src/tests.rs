@@ -261,7 +261,7 @@ fn the_buffer_waits_for_its_interval_on_the_virtual_clock() {
     f.tick(T0 + 59_999);
     assert!(objects(&f).is_empty(), "nothing before the interval");
     let s = f.stream("clicks").unwrap();
-    assert_eq!(s.path.buffer.records(), 3);
+    assert_eq!(s.path.buffered_records(), 3);
     assert_eq!(s.path.data_freshness_ms(T0 + 59_999), 59_999);
     f.tick(T0 + 60_000);
     let objs = objects(&f);
@@ -478,7 +478,7 @@ fn kinesis_sourced_streams_refuse_direct_puts() {
             ["KinesisStreamARN"],
         "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
     );
-    assert_eq!(f.stream("from-kds").unwrap().path.buffer.records(), 1);
+    assert_eq!(f.stream("from-kds").unwrap().path.buffered_records(), 1);
 }
 
 #[test]
@@ -954,4 +954,239 @@ proptest! {
             .collect();
         prop_assert_eq!(delivered, expected);
     }
+}
+
+fn partitioned(f: &mut Firehose, name: &str, query: &str, prefix: &str) {
+    create(
+        f,
+        name,
+        s3(json!({
+            "Prefix": prefix,
+            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            "DynamicPartitioningConfiguration": {"Enabled": true, "RetryOptions": {"DurationInSeconds": 300}},
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "MetadataExtraction", "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query},
+                    {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}
+                ]},
+                {"Type": "AppendDelimiterToRecord"}
+            ]}
+        })),
+    );
+}
+
+#[test]
+fn dynamic_partitioning_the_developer_guide_example() {
+    let mut f = service();
+    partitioned(
+        &mut f,
+        "my-delivery-stream",
+        r#"{customer_id:.customer_id,device:.type.device,year:.event_timestamp|strftime("%Y"),month:.event_timestamp|strftime("%m"),day:.event_timestamp|strftime("%d"),hour:.event_timestamp|strftime("%H")}"#,
+        "customer_id=!{partitionKeyFromQuery:customer_id}/device=!{partitionKeyFromQuery:device}/year=!{partitionKeyFromQuery:year}/month=!{partitionKeyFromQuery:month}/day=!{partitionKeyFromQuery:day}/hour=!{partitionKeyFromQuery:hour}/",
+    );
+    let record = br#"{"type":{"device":"mobile","event":"user_clicked_submit_button"},"customer_id":"1234567890","event_timestamp":1565382027,"region":"sample_region"}"#;
+    put_batch(&mut f, "my-delivery-stream", &[record], T0);
+    f.tick(T0 + 60_000);
+    let objs = objects(&f);
+    assert_eq!(objs.len(), 1);
+    // The partition from the record; the object name's time from arrival.
+    assert!(
+        objs[0].0.starts_with(
+            "customer_id=1234567890/device=mobile/year=2019/month=08/day=09/hour=20/my-delivery-stream-1-2018-08-27-10-30-00-"
+        ),
+        "{}",
+        objs[0].0
+    );
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "my-delivery-stream"}),
+            T0,
+        )
+        .unwrap();
+    assert_eq!(
+        d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+            ["DynamicPartitioningConfiguration"],
+        json!({"Enabled": true, "RetryOptions": {"DurationInSeconds": 300}})
+    );
+}
+
+#[test]
+fn each_partition_has_its_own_buffer_and_failures_go_to_the_error_output() {
+    let mut f = service();
+    partitioned(
+        &mut f,
+        "dp",
+        "{c: .customer}",
+        "c=!{partitionKeyFromQuery:c}/",
+    );
+    let big = format!(r#"{{"customer":"big","pad":"{}"}}"#, "x".repeat(300_000));
+    put_batch(&mut f, "dp", &[br#"{"customer":"small"}"#], T0);
+    put_batch(
+        &mut f,
+        "dp",
+        &[
+            big.as_bytes(),
+            big.as_bytes(),
+            big.as_bytes(),
+            big.as_bytes(),
+        ],
+        T0 + 10,
+    );
+    put_batch(&mut f, "dp", &[b"not json", br#"{"other":1}"#], T0 + 20);
+    f.tick(T0 + 30);
+    let s = f.stream("dp").unwrap();
+    assert_eq!(
+        s.path.active_partitions(),
+        1,
+        "big sealed on its size, small still waits"
+    );
+    let objs = objects(&f);
+    let keys: Vec<&String> = objs.iter().map(|(k, _)| k).collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("c=big/dp-1-")),
+        "{keys:?}"
+    );
+    let errors: Vec<_> = objs
+        .iter()
+        .filter(|(k, _)| k.starts_with("errors/processing-failed/"))
+        .collect();
+    assert_eq!(errors.len(), 1);
+    let lines: Vec<Value> = errors[0]
+        .1
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "the tick's failures share one object");
+    assert_eq!(
+        lines[0]["errorCode"],
+        "DynamicPartitioning.MetadataExtractionFailed"
+    );
+    f.tick(T0 + 60_000);
+    let objs = objects(&f);
+    assert!(objs
+        .iter()
+        .any(|(k, b)| k.starts_with("c=small/") && b == b"{\"customer\":\"small\"}\n"));
+    let a = &f.stream("dp").unwrap().path.accounting;
+    assert_eq!(a.partition_failed, 2);
+    assert!(a.balanced(), "{a:?}");
+}
+
+#[test]
+fn past_the_active_partition_limit_records_go_to_the_error_output() {
+    let mut f = service();
+    partitioned(&mut f, "many", "{c: .c}", "c=!{partitionKeyFromQuery:c}/");
+    let records: Vec<String> = (0..501).map(|i| format!(r#"{{"c":"{i}"}}"#)).collect();
+    for chunk in records.chunks(500) {
+        let refs: Vec<&[u8]> = chunk.iter().map(|r| r.as_bytes()).collect();
+        put_batch(&mut f, "many", &refs, T0);
+    }
+    f.tick(T0 + 1);
+    assert_eq!(f.stream("many").unwrap().path.active_partitions(), 500);
+    let objs = objects(&f);
+    let over = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("errors/activePartitionExceeded/"))
+        .unwrap();
+    let v: Value = serde_json::from_slice(over.1.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(
+        v["errorCode"],
+        "DynamicPartitioning.ActivePartitionsLimitExceeded"
+    );
+    assert_eq!(v["rawData"], BASE64.encode(br#"{"c":"500"}"#));
+}
+
+#[test]
+fn partition_keys_can_come_from_the_lambda() {
+    let mut f = service();
+    create(
+        &mut f,
+        "lk",
+        s3(json!({
+            "Prefix": "tenant=!{partitionKeyFromLambda:tenant}/",
+            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            "DynamicPartitioningConfiguration": {"Enabled": true},
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [
+                {"Type": "Lambda", "Parameters": [{"ParameterName": "LambdaArn", "ParameterValue": LAMBDA_ARN}]}
+            ]}
+        })),
+    );
+    put_batch(&mut f, "lk", &[b"a:1", b"b:2"], T0);
+    f.tick(T0 + 60_000);
+    let (_, call) = f.take_invocations().remove(0);
+    let event: Value = serde_json::from_slice(&call.payload).unwrap();
+    let records: Vec<Value> = event["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let data = BASE64.decode(r["data"].as_str().unwrap()).unwrap();
+            json!({"recordId": r["recordId"], "result": "Ok", "data": r["data"],
+               "metadata": {"partitionKeys": {"tenant": String::from_utf8_lossy(&data[..1])}}})
+        })
+        .collect();
+    f.complete_invocation(
+        "lk",
+        call.id,
+        Ok(json!({"records": records}).to_string().into_bytes()),
+        T0 + 60_000,
+    );
+    f.tick(T0 + 120_000);
+    let keys: Vec<String> = objects(&f).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("tenant=a/lk-1-")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("tenant=b/lk-1-")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn dynamic_partitioning_is_checked_as_aws_checks_it() {
+    let mut f = service();
+    let err = |f: &mut Firehose, dest: Value| {
+        f.call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "x", "ExtendedS3DestinationConfiguration": s3(dest)}),
+            T0,
+        )
+        .unwrap_err()
+        .message()
+        .to_string()
+    };
+    let processors = json!({"Enabled": true, "Processors": [{"Type": "MetadataExtraction", "Parameters": [
+        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{c: .c}"},
+        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]}]});
+    let dp = json!({"Enabled": true});
+    assert!(err(&mut f, json!({"Prefix": "p/", "ErrorOutputPrefix": "e/", "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}))
+        .contains("at least one partitionKeyFromQuery"));
+    assert!(err(&mut f, json!({"Prefix": "d=!{partitionKeyFromQuery:d}/", "ErrorOutputPrefix": "e/", "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}))
+        .contains("extracts the key d"));
+    assert!(err(&mut f, json!({"Prefix": "c=!{partitionKeyFromQuery:c}/", "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}))
+        .contains("ErrorOutputPrefix cannot be null"));
+    assert!(err(&mut f, json!({"Prefix": "c=!{partitionKeyFromQuery:c}/", "ErrorOutputPrefix": "e/", "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 0}, "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}))
+        .contains("Zero buffering"));
+    assert!(err(&mut f, json!({"ProcessingConfiguration": processors})).contains("not enabled"));
+    create(
+        &mut f,
+        "ok",
+        s3(
+            json!({"Prefix": "c=!{partitionKeyFromQuery:c}/", "ErrorOutputPrefix": "e/", "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}),
+        ),
+    );
+    let e = f
+        .call(
+            "UpdateDestination",
+            &json!({"DeliveryStreamName": "ok", "CurrentDeliveryStreamVersionId": "1",
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationUpdate": {"DynamicPartitioningConfiguration": {"Enabled": false}}}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("never disabled"), "{e}");
 }

@@ -169,3 +169,18 @@ fn the_lambda_preset_keeps_only_purchases() {
         "{out}"
     );
 }
+
+#[test]
+fn the_dynamic_partitioning_preset_makes_a_folder_per_action() {
+    let (ok, out, err) = shardlab(&["run", &preset("clicks-by-action.json"), "--for", "2m"]);
+    assert!(ok, "{err}");
+    // Four actions, four partitions, each sealed by its own 60 s interval.
+    assert!(
+        out.contains("23840 records in, 12040 delivered in 4 objects"),
+        "{out}"
+    );
+    assert!(
+        out.contains("last object clicks/action=view/year=2026/month=01/clicks-by-action-1-"),
+        "{out}"
+    );
+}

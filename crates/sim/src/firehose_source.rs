@@ -130,6 +130,12 @@ pub struct DeliveryStreamView {
     pub interval_ms: u64,
     pub buffered_records: u64,
     pub buffered_bytes: u64,
+    /// The fullest partition's bytes (the size hint applies per buffer),
+    /// and how many partitions have a buffer (dynamic partitioning).
+    #[serde(default)]
+    pub fullest_buffer_bytes: u64,
+    #[serde(default)]
+    pub active_partitions: u64,
     /// Until the interval hint seals the buffer (None while empty).
     pub interval_left_ms: Option<u64>,
     pub pending_objects: u64,
@@ -174,8 +180,10 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                 prefix: s.destination.keys.raw_prefix().into(),
                 size_hint_bytes: s.destination.hints.size_bytes(),
                 interval_ms: s.destination.hints.interval_ms(),
-                buffered_records: s.path.buffer.records() as u64,
-                buffered_bytes: s.path.buffer.bytes(),
+                buffered_records: s.path.buffered_records() as u64,
+                buffered_bytes: s.path.buffered_bytes(),
+                fullest_buffer_bytes: s.path.fullest_buffer_bytes(),
+                active_partitions: s.path.active_partitions() as u64,
                 interval_left_ms: s.path.interval_left_ms(&s.destination, now_ms),
                 pending_objects: s.path.pending_objects() as u64,
                 data_freshness_ms: s.path.data_freshness_ms(now_ms),

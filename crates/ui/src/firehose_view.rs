@@ -217,7 +217,9 @@ fn delivery_stream(
     let fill = if ds.size_hint_bytes == 0 {
         0.0
     } else {
-        (ds.buffered_bytes as f64 / ds.size_hint_bytes as f64 * 100.0).min(100.0)
+        // The size hint applies per buffer: with dynamic partitioning,
+        // the fullest partition is the one about to seal.
+        (ds.fullest_buffer_bytes as f64 / ds.size_hint_bytes as f64 * 100.0).min(100.0)
     };
     let countdown = match ds.interval_left_ms {
         Some(left) => format!("seals in {} (interval)", secs(left)),
@@ -245,7 +247,11 @@ fn delivery_stream(
             <div class="gauge" title="Bytes in the buffer against the size hint">
                 <div class="gauge-fill" style={format!("width:{fill:.1}%")}></div>
                 <span class="gauge-label mono" data-testid={format!("ds-buffer-{i}")}>
-                    { format!("{} records · {} of {} · {}", thousands(ds.buffered_records), bytes(ds.buffered_bytes), bytes(ds.size_hint_bytes), countdown) }
+                    { if ds.active_partitions > 1 {
+                        format!("{} records in {} partitions · fullest {} of {} · {}", thousands(ds.buffered_records), ds.active_partitions, bytes(ds.fullest_buffer_bytes), bytes(ds.size_hint_bytes), countdown)
+                    } else {
+                        format!("{} records · {} of {} · {}", thousands(ds.buffered_records), bytes(ds.buffered_bytes), bytes(ds.size_hint_bytes), countdown)
+                    } }
                 </span>
             </div>
             { match &ds.transform_function {
