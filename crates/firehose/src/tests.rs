@@ -37,6 +37,16 @@ fn s3(extra: Value) -> Value {
     base
 }
 
+/// DescribeDeliveryStream's description of `name`.
+fn describe(f: &mut Firehose, name: &str) -> Value {
+    f.call(
+        "DescribeDeliveryStream",
+        &json!({"DeliveryStreamName": name}),
+        T0,
+    )
+    .unwrap()
+}
+
 fn put_batch(f: &mut Firehose, name: &str, records: &[&[u8]], now: u64) -> Value {
     let entries: Vec<Value> = records
         .iter()
@@ -69,13 +79,7 @@ fn create_describe_list_delete() {
         out["DeliveryStreamARN"],
         "arn:aws:firehose:us-east-1:123456789012:deliverystream/clicks"
     );
-    let d = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "clicks"}),
-            T0,
-        )
-        .unwrap();
+    let d = describe(&mut f, "clicks");
     let d = &d["DeliveryStreamDescription"];
     assert_eq!(d["DeliveryStreamStatus"], "ACTIVE");
     assert_eq!(d["DeliveryStreamType"], "DirectPut");
@@ -466,13 +470,7 @@ fn kinesis_sourced_streams_refuse_direct_puts() {
     );
     f.ingest_from_source("from-kds", [(b"x".to_vec(), T0)], T0)
         .unwrap();
-    let d = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "from-kds"}),
-            T0,
-        )
-        .unwrap();
+    let d = describe(&mut f, "from-kds");
     assert_eq!(
         d["DeliveryStreamDescription"]["Source"]["KinesisStreamSourceDescription"]
             ["KinesisStreamARN"],
@@ -544,13 +542,7 @@ fn update_destination_bumps_the_version_and_flushes_under_the_old_one() {
     );
     assert!(objs[1].0.starts_with("v2/2018/08/27/10/u-2-") && objs[1].0.ends_with(".snappy"));
     assert_eq!(objs[1].1, b"new");
-    let d = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "u"}),
-            T0,
-        )
-        .unwrap();
+    let d = describe(&mut f, "u");
     let ext =
         &d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"];
     assert_eq!(d["DeliveryStreamDescription"]["VersionId"], "2");
@@ -593,13 +585,7 @@ fn tags_and_encryption() {
         T0,
     )
     .unwrap();
-    let d = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "t"}),
-            T0,
-        )
-        .unwrap();
+    let d = describe(&mut f, "t");
     assert_eq!(
         d["DeliveryStreamDescription"]["DeliveryStreamEncryptionConfiguration"],
         json!({"KeyType": "AWS_OWNED_CMK", "Status": "ENABLED"})
@@ -998,13 +984,7 @@ fn dynamic_partitioning_the_developer_guide_example() {
         "{}",
         objs[0].0
     );
-    let d = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "my-delivery-stream"}),
-            T0,
-        )
-        .unwrap();
+    let d = describe(&mut f, "my-delivery-stream");
     assert_eq!(
         d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
             ["DynamicPartitioningConfiguration"],
