@@ -4,7 +4,8 @@
 // running stream lands in web/e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, siteUrl } from './chromium.mjs';
@@ -250,6 +251,11 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
   assert.match(body, /clicks\/year=2026\/month=01\/day=01\/clicks-to-s3-1-2026-01-01-00-00-00-[0-9a-f-]{36}\.gz/);
   assert.match(body, /GZIP: .* stored, .* original/);
   assert.match(body, /^\{"event_id":\d+,/m);
+  // Download saves the object as stored: the GZIP file Firehose wrote.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+  assert.match(download.suggestedFilename(), /^clicks-to-s3-1-2026-01-01-00-00-00-[0-9a-f-]{36}\.gz$/);
+  const saved = readFileSync(await download.path());
+  assert.match(gunzipSync(saved).toString('utf8'), /^\{"event_id":\d+,/);
 });
 
 test('a JavaScript transform runs in its own worker and shapes what lands in S3', async () => {

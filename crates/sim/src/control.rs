@@ -58,6 +58,11 @@ pub enum Command {
         bucket: String,
         key: String,
     },
+    /// An object's stored bytes, to save as a file.
+    DownloadObject {
+        bucket: String,
+        key: String,
+    },
 }
 
 /// What the UI shows about one shard worker.
@@ -106,6 +111,13 @@ pub enum Event {
     },
     /// The answer to `GetObject`.
     Object { preview: ObjectPreview },
+    /// The answer to `DownloadObject`: the bytes as stored (compressed as
+    /// the delivery stream compressed them).
+    ObjectBytes {
+        key: String,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
 }
 
 /// The answers to the bucket browser's commands, from the simulation's
@@ -140,6 +152,16 @@ pub fn browse(sim: &crate::Simulation, command: &Command) -> Option<Result<Event
         Command::GetObject { bucket, key } => Some(
             crate::firehose_source::preview(firehose, bucket, key)
                 .map(|preview| Event::Object { preview }),
+        ),
+        Command::DownloadObject { bucket, key } => Some(
+            firehose
+                .bucket(bucket)
+                .and_then(|b| b.objects.get(key))
+                .map(|o| Event::ObjectBytes {
+                    key: key.clone(),
+                    bytes: o.body.clone(),
+                })
+                .ok_or_else(|| format!("there is no object {key} in {bucket}")),
         ),
         _ => None,
     }

@@ -372,11 +372,19 @@ fn browser(b: &Browser, ctx: &Context<App>) -> Html {
             { match &b.preview {
                 Some(p) => {
                     let close = ctx.link().callback(|_| Msg::ClosePreview);
+                    let (bucket, key) = (p.bucket.clone(), p.key.clone());
+                    let download = ctx
+                        .link()
+                        .callback(move |_| Msg::DownloadObject(bucket.clone(), key.clone()));
                     html! {
                         <div class="preview" data-testid="object-preview">
                             <div class="preview-head">
                                 <span class="mono small">{ &p.key }</span>
-                                <button class="link" onclick={close}>{"Close"}</button>
+                                <span>
+                                    <button class="link" onclick={download} data-testid="download">{"Download"}</button>
+                                    {" · "}
+                                    <button class="link" onclick={close}>{"Close"}</button>
+                                </span>
                             </div>
                             <div class="muted small">{ format!("{}: {} stored, {} original, {} records{}", p.compression, bytes(p.stored_bytes), bytes(p.original_bytes), thousands(p.records), if p.truncated { "; first 4 KiB shown" } else { "" }) }</div>
                             <pre class="mono">{ &p.text }</pre>

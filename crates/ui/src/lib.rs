@@ -436,6 +436,7 @@ pub enum Msg {
     SetBucketAvailable(String, bool),
     Browse(String, String),
     OpenObject(String, String),
+    DownloadObject(String, String),
     ClosePreview,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
@@ -560,6 +561,11 @@ impl Component for App {
                     preview,
                 });
             }
+            Msg::FromWorker(Event::ObjectBytes { key, bytes }) => {
+                if let Err(e) = save_file(&key, &bytes) {
+                    self.error = Some(format!("Could not save {key}: {e}"));
+                }
+            }
             Msg::FromWorker(Event::Object { preview }) => {
                 if let Some(b) = self.browser.as_mut() {
                     b.preview = Some(preview);
@@ -616,6 +622,7 @@ impl Component for App {
                 self.send(Command::ListObjects { bucket, prefix });
             }
             Msg::OpenObject(bucket, key) => self.send(Command::GetObject { bucket, key }),
+            Msg::DownloadObject(bucket, key) => self.send(Command::DownloadObject { bucket, key }),
             Msg::ClosePreview => {
                 if let Some(b) = self.browser.as_mut() {
                     b.preview = None;
@@ -640,6 +647,29 @@ impl Component for App {
     fn view(&self, ctx: &Context<Self>) -> Html {
         view::app(self, ctx)
     }
+}
+
+/// Offers `bytes` as a file download named after the key's last part.
+fn save_file(key: &str, bytes: &[u8]) -> Result<(), String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "not an anchor")?;
+    a.set_href(&url);
+    a.set_download(key.rsplit('/').next().unwrap_or(key));
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }
 
 /// Mounts the app; the page's JS bootstrap calls this after loading the wasm.

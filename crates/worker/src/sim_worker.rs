@@ -181,7 +181,9 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
-            command @ (Command::ListObjects { .. } | Command::GetObject { .. }) => {
+            command @ (Command::ListObjects { .. }
+            | Command::GetObject { .. }
+            | Command::DownloadObject { .. }) => {
                 let answer = match self.stream.as_ref() {
                     Some(stream) => browse(&stream.sim, &command),
                     None => Some(Err("Create a stream first.".to_string())),
