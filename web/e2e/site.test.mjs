@@ -289,6 +289,27 @@ test('a JavaScript transform runs in its own worker and shapes what lands in S3'
   await page.getByTestId('firehose-enabled').uncheck();
 });
 
+test('Firehose to OpenSearch: documents land in hourly indices and can be searched', async () => {
+  await page.getByTestId('preset').selectOption('clicks-to-opensearch.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '200');
+  await page.getByTestId('create').click();
+  await page.getByTestId('opensearch').waitFor();
+  await page.getByTestId('speed').selectOption('100');
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() =>
+    Number(document.querySelector('[data-testid="ds-delivered-0"]')?.textContent.replace(/[^0-9]/g, '') || 0) > 0);
+  await page.getByTestId('toggle').click();
+  assert.match(await page.getByTestId('opensearch').innerText(), /clicks-2026-01-01-00: [\d,]+ documents/);
+  await page.fill('[data-testid="search-query"]', 'action:purchase');
+  await page.getByTestId('search').click();
+  const results = page.getByTestId('search-results');
+  await results.waitFor();
+  const text = await results.innerText();
+  assert.match(text, /[1-9][\d,]* documents in clicks-2026-01-01-00 match "action:purchase"/);
+  assert.match(text, /"action":"purchase"/);
+  assert.doesNotMatch(text, /"action":"view"/);
+});
+
 test('a preset shows its partition keys and rate shape in words', async () => {
   await page.getByTestId('preset').selectOption('iot-sensors.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');

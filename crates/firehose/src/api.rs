@@ -16,6 +16,7 @@ use shardlab_engine::{ApiError, TokenBucket};
 use crate::bucket::{bucket_name, Bucket};
 use crate::config::S3Destination;
 use crate::delivery::{DeliveryPath, Target, Trigger};
+use crate::opensearch::Domain;
 
 /// The operations this service answers.
 pub const OPERATIONS: &[&str] = &[
@@ -121,6 +122,7 @@ pub struct Firehose {
     config: FirehoseConfig,
     streams: BTreeMap<String, DeliveryStream>,
     buckets: BTreeMap<String, Bucket>,
+    domains: BTreeMap<String, Domain>,
     now_ms: u64,
 }
 
@@ -134,6 +136,7 @@ impl Firehose {
             config,
             streams: BTreeMap::new(),
             buckets: BTreeMap::new(),
+            domains: BTreeMap::new(),
             now_ms: 0,
         }
     }
@@ -158,6 +161,25 @@ impl Firehose {
         self.buckets.get(name)
     }
 
+    pub fn domains(&self) -> &BTreeMap<String, Domain> {
+        &self.domains
+    }
+
+    pub fn domain(&self, name: &str) -> Option<&Domain> {
+        self.domains.get(name)
+    }
+
+    /// The outage switch of an OpenSearch domain.
+    pub fn set_domain_unavailable(&mut self, name: &str, unavailable: bool) -> bool {
+        match self.domains.get_mut(name) {
+            Some(d) => {
+                d.unavailable = unavailable;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The destination-outage switch: while on, PUTs to the bucket fail
     /// and deliveries are retried.
     pub fn set_bucket_unavailable(&mut self, name: &str, unavailable: bool) -> bool {
@@ -180,7 +202,7 @@ impl Firehose {
     pub fn tick(&mut self, now_ms: u64) {
         let now = self.advance(now_ms);
         for s in self.streams.values_mut() {
-            s.deliver_due(&mut self.buckets, now);
+            s.deliver_due(&mut self.buckets, &mut self.domains, now);
         }
     }
 
@@ -351,7 +373,6 @@ impl Firehose {
         for other in [
             "RedshiftDestinationConfiguration",
             "ElasticsearchDestinationConfiguration",
-            "AmazonopensearchserviceDestinationConfiguration",
             "AmazonOpenSearchServerlessDestinationConfiguration",
             "SplunkDestinationConfiguration",
             "HttpEndpointDestinationConfiguration",
@@ -361,19 +382,26 @@ impl Firehose {
             if body.object(other)?.is_some() {
                 return Err(ApiError::invalid_argument(format!(
                     "{other} is not supported by Shardlab yet; deliver to S3 with \
-                     ExtendedS3DestinationConfiguration."
+                     ExtendedS3DestinationConfiguration, or to OpenSearch with \
+                     AmazonopensearchserviceDestinationConfiguration."
                 )));
             }
         }
         let extended = body.object("ExtendedS3DestinationConfiguration")?;
         let plain = body.object("S3DestinationConfiguration")?;
+        let opensearch = body.object("AmazonopensearchserviceDestinationConfiguration")?;
         let destination = match (&extended, &plain) {
+            _ if opensearch.is_some() => S3Destination::read_opensearch(
+                opensearch.as_ref().expect("checked"),
+                "amazonopensearchserviceDestinationConfiguration",
+            )?,
             (Some(e), _) => S3Destination::read(e, "extendedS3DestinationConfiguration", None)?,
             (None, Some(p)) => S3Destination::read(p, "s3DestinationConfiguration", None)?,
             (None, None) => {
                 return Err(ApiError::invalid_argument(
                     "A destination configuration is required: \
-                     ExtendedS3DestinationConfiguration or S3DestinationConfiguration.",
+                     ExtendedS3DestinationConfiguration, S3DestinationConfiguration or \
+                     AmazonopensearchserviceDestinationConfiguration.",
                 ))
             }
         };
@@ -427,8 +455,12 @@ impl Firehose {
             "arn:aws:firehose:{}:{}:deliverystream/{name}",
             self.config.region, self.config.account_id
         );
-        // A bucket exists as soon as a delivery stream names it.
+        // A bucket (and a domain) exists as soon as a delivery stream
+        // names it.
         self.buckets.entry(destination.bucket.clone()).or_default();
+        if let Some(os) = &destination.opensearch {
+            self.domains.entry(os.domain.clone()).or_default();
+        }
         let rng = {
             use rand_core::SeedableRng;
             let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(self.config.seed);
@@ -470,7 +502,7 @@ impl Firehose {
         // nothing acknowledged is dropped by a delete.
         s.seal(Trigger::Delete, now);
         let mut s = self.streams.remove(name).expect("checked by live");
-        s.deliver_due(&mut self.buckets, now);
+        s.deliver_due(&mut self.buckets, &mut self.domains, now);
         Ok(json!({}))
     }
 
@@ -479,7 +511,11 @@ impl Firehose {
         body.int("Limit")?;
         body.str("ExclusiveStartDestinationId")?;
         let s = self.streams.get(name).ok_or_else(|| self.not_found(name))?;
-        let (extended, plain) = s.destination.describe();
+        let mut destination = serde_json::Map::new();
+        destination.insert("DestinationId".into(), json!(DESTINATION_ID));
+        for (key, value) in s.destination.describe_members() {
+            destination.insert(key.into(), value);
+        }
         let mut d = json!({
             "DeliveryStreamName": s.name,
             "DeliveryStreamARN": s.arn,
@@ -495,11 +531,7 @@ impl Firehose {
                 Some(key_type) => json!({"KeyType": key_type, "Status": "ENABLED"}),
                 None => json!({"Status": "DISABLED"}),
             },
-            "Destinations": [{
-                "DestinationId": DESTINATION_ID,
-                "S3DestinationDescription": plain,
-                "ExtendedS3DestinationDescription": extended,
-            }],
+            "Destinations": [destination],
             "HasMoreDestinations": false,
         });
         if let Source::Kinesis {
@@ -766,10 +798,20 @@ impl DeliveryStream {
     }
 
     /// Seals the buffer if a hint says so and makes the deliveries due.
-    fn deliver_due(&mut self, buckets: &mut BTreeMap<String, Bucket>, now: u64) {
+    fn deliver_due(
+        &mut self,
+        buckets: &mut BTreeMap<String, Bucket>,
+        domains: &mut BTreeMap<String, Domain>,
+        now: u64,
+    ) {
         let bucket = buckets.entry(self.destination.bucket.clone()).or_default();
+        let domain = self
+            .destination
+            .opensearch
+            .as_ref()
+            .map(|os| domains.entry(os.domain.clone()).or_default());
         let (path, to) = self.parts();
-        path.tick(to, bucket, now);
+        path.tick(to, bucket, domain, now);
     }
 
     fn seal(&mut self, trigger: Trigger, now: u64) {

@@ -12,6 +12,7 @@ use shardlab_engine::ApiError;
 use crate::bucket::bucket_name;
 use crate::compression::{Compression, FORMATS};
 use crate::jq::Query;
+use crate::opensearch::{domain_name, OpenSearchTarget, Rotation, ROTATIONS};
 use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
 
 /// S3's buffering hints: 1–128 MiB (5) and 0–900 s (300).
@@ -167,6 +168,9 @@ pub struct S3Destination {
     pub processors: Vec<Processor>,
     pub file_extension: Option<String>,
     pub dynamic_partitioning: Option<DynamicPartitioning>,
+    /// Set when the destination is an OpenSearch domain; the bucket and
+    /// prefixes above are then its backup (`S3Configuration`).
+    pub opensearch: Option<OpenSearchTarget>,
 }
 
 const PROCESSOR_TYPES: &[&str] = &[
@@ -390,7 +394,123 @@ impl S3Destination {
             processors,
             file_extension: pick(extension, base.and_then(|b| b.file_extension.as_deref())),
             dynamic_partitioning,
+            opensearch: None,
         })
+    }
+
+    /// Reads an `AmazonopensearchserviceDestinationConfiguration`: the
+    /// domain and index, its buffering hints (1–100 MiB, 0–900 s), retry
+    /// duration and processors; `S3Configuration` is the backup bucket.
+    pub fn read_opensearch(body: &Body, path: &str) -> Result<S3Destination, ApiError> {
+        let mut v = Validation::new();
+        let p = |m: &str| format!("{path}.{m}");
+        let role = body.str("RoleARN")?;
+        let domain_arn = body.str("DomainARN")?;
+        let index = body.str("IndexName")?;
+        let rotation = body.str("IndexRotationPeriod")?;
+        let backup_mode = body.str("S3BackupMode")?;
+        let s3 = body.object("S3Configuration")?;
+        v.required(&role, &p("roleARN"));
+        v.required(&index, &p("indexName"));
+        v.required(&s3, &p("s3Configuration"));
+        v.length(index, &p("indexName"), 1, 80);
+        v.one_of(rotation, &p("indexRotationPeriod"), ROTATIONS);
+        v.one_of(
+            backup_mode,
+            &p("s3BackupMode"),
+            &["FailedDocumentsOnly", "AllDocuments"],
+        );
+        let hints = body.object("BufferingHints")?;
+        let (size, interval) = match &hints {
+            Some(h) => (h.int("SizeInMBs")?, h.int("IntervalInSeconds")?),
+            None => (None, None),
+        };
+        v.range(size, &p("bufferingHints.sizeInMBs"), 1, 100);
+        v.range(
+            interval,
+            &p("bufferingHints.intervalInSeconds"),
+            0,
+            MAX_INTERVAL_S,
+        );
+        let retry = match body.object("RetryOptions")? {
+            Some(r) => r.int("DurationInSeconds")?,
+            None => None,
+        };
+        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        let id_format = match body.object("DocumentIdOptions")? {
+            Some(d) => d.str("DefaultDocumentIdFormat")?,
+            None => None,
+        };
+        v.one_of(
+            id_format,
+            &p("documentIdOptions.defaultDocumentIdFormat"),
+            &["FIREHOSE_DEFAULT", "NO_DOCUMENT_ID"],
+        );
+        v.finish()?;
+        if body.str("ClusterEndpoint")?.is_some() {
+            return Err(unsupported(
+                "ClusterEndpoint (name the domain with DomainARN)",
+            ));
+        }
+        let domain_arn = domain_arn.ok_or_else(|| {
+            ApiError::invalid_argument("Either DomainARN or ClusterEndpoint must be specified.")
+        })?;
+        let domain = domain_name(domain_arn).ok_or_else(|| {
+            ApiError::invalid_argument(format!(
+                "DomainARN '{domain_arn}' is not an OpenSearch domain ARN \
+                 (arn:aws:es:<region>:<account>:domain/<name>, 3–28 of a–z 0–9 -)."
+            ))
+        })?;
+        if hints.is_some() && (size.is_none() != interval.is_none()) {
+            return Err(ApiError::invalid_argument(
+                "BufferingHints: SizeInMBs and IntervalInSeconds are optional, but if you \
+                 specify one of them you must also specify the other.",
+            ));
+        }
+        let s3 = s3.expect("required above");
+        let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None)?;
+        if !dest.processors.is_empty() || dest.processing_enabled {
+            return Err(ApiError::invalid_argument(
+                "ProcessingConfiguration belongs to the OpenSearch destination, not to its \
+                 S3Configuration.",
+            ));
+        }
+        dest.hints = match (size, interval) {
+            (Some(s), Some(i)) => BufferingHints {
+                size_mb: s as u32,
+                interval_s: i as u32,
+            },
+            _ => BufferingHints::default(),
+        };
+        if let Some(pc) = body.object("ProcessingConfiguration")? {
+            dest.processing_enabled = pc.bool("Enabled")?.unwrap_or(false);
+            dest.processors = read_processors(&pc, &p("processingConfiguration"))?;
+            if dest
+                .processors
+                .iter()
+                .any(|x| matches!(x, Processor::MetadataExtraction(_)))
+            {
+                return Err(ApiError::invalid_argument(
+                    "Dynamic partitioning (MetadataExtraction) is for S3 destinations only.",
+                ));
+            }
+            dest.processing_json = Some(json!({
+                "Enabled": dest.processing_enabled,
+                "Processors": pc.array("Processors")?.cloned().unwrap_or_default(),
+            }));
+        }
+        dest.opensearch = Some(OpenSearchTarget {
+            domain_arn: domain_arn.to_string(),
+            domain: domain.to_string(),
+            index_name: index.unwrap_or_default().to_string(),
+            rotation: rotation
+                .and_then(Rotation::parse)
+                .unwrap_or(Rotation::OneDay),
+            firehose_ids: id_format != Some("NO_DOCUMENT_ID"),
+            backup_all: backup_mode == Some("AllDocuments"),
+            retry_seconds: retry.unwrap_or(300) as u32,
+        });
+        Ok(dest)
     }
 
     /// The extension of delivered objects.
@@ -427,7 +547,41 @@ impl S3Destination {
 
     /// `ExtendedS3DestinationDescription` (and, trimmed, the legacy
     /// `S3DestinationDescription` AWS returns beside it).
-    pub fn describe(&self) -> (Value, Value) {
+    /// The members of the `Destinations` entry DescribeDeliveryStream
+    /// returns for this destination.
+    pub fn describe_members(&self) -> Vec<(&'static str, Value)> {
+        let (extended, plain) = self.describe();
+        match &self.opensearch {
+            None => vec![
+                ("S3DestinationDescription", plain),
+                ("ExtendedS3DestinationDescription", extended),
+            ],
+            Some(os) => {
+                let mut d = json!({
+                    "RoleARN": self.role_arn,
+                    "DomainARN": os.domain_arn,
+                    "IndexName": os.index_name,
+                    "IndexRotationPeriod": os.rotation.as_str(),
+                    "BufferingHints": {
+                        "SizeInMBs": self.hints.size_mb,
+                        "IntervalInSeconds": self.hints.interval_s,
+                    },
+                    "RetryOptions": {"DurationInSeconds": os.retry_seconds},
+                    "S3BackupMode": if os.backup_all { "AllDocuments" } else { "FailedDocumentsOnly" },
+                    "S3DestinationDescription": plain,
+                    "CloudWatchLoggingOptions": {"Enabled": false},
+                    "DocumentIdOptions": {"DefaultDocumentIdFormat":
+                        if os.firehose_ids { "FIREHOSE_DEFAULT" } else { "NO_DOCUMENT_ID" }},
+                });
+                if let Some(p) = &self.processing_json {
+                    d["ProcessingConfiguration"] = p.clone();
+                }
+                vec![("AmazonopensearchserviceDestinationDescription", d)]
+            }
+        }
+    }
+
+    fn describe(&self) -> (Value, Value) {
         let plain = json!({
             "RoleARN": self.role_arn,
             "BucketARN": self.bucket_arn,

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bucket::{Bucket, S3Object};
 use crate::compression::Compression;
+use crate::opensearch::Domain;
 use base64::Engine as _;
 
 use crate::config::{finish, split, S3Destination};
@@ -69,6 +70,8 @@ impl Trigger {
 }
 
 const PROCESSING_FAILED: &str = "processing-failed";
+/// The error output type of documents OpenSearch refused or never got.
+const OPENSEARCH_FAILED: &str = "AmazonOpenSearchService-failed";
 /// The error output type of records past the active-partition limit.
 const ACTIVE_PARTITIONS_EXCEEDED: &str = "activePartitionExceeded";
 
@@ -80,6 +83,8 @@ struct Failure {
     code: &'static str,
     message: String,
     attempts: u32,
+    /// For an OpenSearch document: its id and index.
+    document: Option<(String, String)>,
 }
 
 /// A record waiting in a buffer.
@@ -133,6 +138,50 @@ struct Pending {
     /// Set for error-output objects.
     error_type: Option<&'static str>,
     compression: Compression,
+    /// An OpenSearch destination's documents (then `body` is unused).
+    documents: Option<Vec<Doc>>,
+    /// A copy of delivered records (S3BackupMode AllDocuments): written,
+    /// but not counted again.
+    backup: bool,
+}
+
+impl Pending {
+    /// A delivery sealed at `now_ms` and not tried yet: an empty object
+    /// until the caller fills in what it carries.
+    fn sealed(
+        key: String,
+        records: u64,
+        oldest_arrival_ms: u64,
+        entered_ms: u64,
+        now_ms: u64,
+        trigger: Trigger,
+    ) -> Pending {
+        Pending {
+            key,
+            body: Vec::new(),
+            raw_bytes: 0,
+            records,
+            oldest_arrival_ms,
+            entered_ms,
+            sealed_ms: now_ms,
+            trigger,
+            attempts: 0,
+            next_attempt_ms: now_ms,
+            error_type: None,
+            compression: Compression::Uncompressed,
+            documents: None,
+            backup: false,
+        }
+    }
+}
+
+/// A record on its way to an OpenSearch index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Doc {
+    index: String,
+    id: Option<String>,
+    raw: Vec<u8>,
+    arrival_ms: u64,
 }
 
 /// One flush, as the delivery timeline shows it.
@@ -179,6 +228,10 @@ pub struct Accounting {
     /// Transformed records that dynamic partitioning could not place (no
     /// key, or past the active-partition limit): to the error output.
     pub partition_failed: u64,
+    /// Records an OpenSearch domain refused (not a JSON object), or that
+    /// waited past the retry duration: to the backup bucket's error output.
+    #[serde(default)]
+    pub delivery_failed: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -215,7 +268,11 @@ impl Accounting {
                     + self.delivered_records
                     + self.expired_records
                     + self.partition_failed
-            && self.processing_failed + self.transform_failed + self.partition_failed
+                    + self.delivery_failed
+            && self.processing_failed
+                + self.transform_failed
+                + self.partition_failed
+                + self.delivery_failed
                 == self.error_delivered + self.error_pending + self.error_expired
     }
 }
@@ -235,6 +292,8 @@ pub struct DeliveryPath {
     buffers: BTreeMap<PartitionKeys, Buffer>,
     /// Failed records waiting to be written to the error output.
     failed: Vec<(&'static str, Failure)>,
+    /// Documents sent to OpenSearch so far (their default ids count them).
+    next_doc: u64,
     pub transform: TransformStage,
     pending: VecDeque<Pending>,
     pub accounting: Accounting,
@@ -247,6 +306,7 @@ impl DeliveryPath {
         DeliveryPath {
             buffers: BTreeMap::new(),
             failed: Vec::new(),
+            next_doc: 0,
             transform: TransformStage::default(),
             pending: VecDeque::new(),
             accounting: Accounting::default(),
@@ -327,6 +387,7 @@ impl DeliveryPath {
                         code: "Processor.InvalidInput",
                         message,
                         attempts: 1,
+                        document: None,
                     }],
                     now_ms,
                 );
@@ -378,6 +439,7 @@ impl DeliveryPath {
                         },
                         message,
                         attempts: 1,
+                        document: None,
                     }],
                     now_ms,
                 );
@@ -486,6 +548,7 @@ impl DeliveryPath {
                         code,
                         message,
                         attempts,
+                        document: None,
                     });
                 }
             }
@@ -544,6 +607,11 @@ impl DeliveryPath {
             if let Some(arn) = &lambda_arn {
                 error["lambdaArn"] = serde_json::json!(arn);
             }
+            if let Some((id, index)) = &f.document {
+                error["esDocumentId"] = serde_json::json!(id);
+                error["esIndexName"] = serde_json::json!(index);
+                error["esTypeName"] = serde_json::json!("");
+            }
             body.extend_from_slice(error.to_string().as_bytes());
             body.push(b'\n');
         }
@@ -564,18 +632,10 @@ impl DeliveryPath {
         );
         let records = failures.len() as u64;
         self.pending.push_back(Pending {
-            key,
             raw_bytes: body.len() as u64,
             body,
-            records,
-            oldest_arrival_ms: oldest,
-            entered_ms: now_ms,
-            sealed_ms: now_ms,
-            trigger: Trigger::Size,
-            attempts: 0,
-            next_attempt_ms: now_ms,
             error_type: Some(error_type),
-            compression: Compression::Uncompressed,
+            ..Pending::sealed(key, records, oldest, now_ms, now_ms, Trigger::Size)
         });
     }
 
@@ -609,6 +669,36 @@ impl DeliveryPath {
             opened_ms: entered,
         } = buffer;
         let oldest = records[0].arrival_ms;
+        if let Some(os) = &dest.opensearch {
+            let stream_hash = shardlab_engine::fnv::fnv1a64(stream.as_bytes());
+            let docs: Vec<Doc> = records
+                .iter()
+                .map(|r| {
+                    self.next_doc += 1;
+                    Doc {
+                        index: os.rotation.index(&os.index_name, r.arrival_ms),
+                        // FIREHOSE_DEFAULT: stable per record, so a retry
+                        // replaces rather than duplicates.
+                        id: os
+                            .firehose_ids
+                            .then(|| format!("{stream_hash:016x}-{:010}", self.next_doc)),
+                        raw: r.data.clone(),
+                        arrival_ms: r.arrival_ms,
+                    }
+                })
+                .collect();
+            let mut indices: Vec<&str> = docs.iter().map(|d| d.index.as_str()).collect();
+            indices.dedup();
+            let key = indices.join(", ");
+            self.pending.push_back(Pending {
+                raw_bytes,
+                documents: Some(docs),
+                ..Pending::sealed(key, records.len() as u64, oldest, entered, now_ms, trigger)
+            });
+            if !os.backup_all {
+                return;
+            }
+        }
         let mut raw = Vec::with_capacity(raw_bytes as usize);
         for r in &records {
             raw.extend_from_slice(&r.data);
@@ -633,24 +723,31 @@ impl DeliveryPath {
             // ever did, deliver them as they are rather than lose them.
             .unwrap_or(raw);
         self.pending.push_back(Pending {
-            key: format!("{prefix}{name}"),
             body,
             raw_bytes,
-            records: records.len() as u64,
-            oldest_arrival_ms: oldest,
-            entered_ms: entered,
-            sealed_ms: now_ms,
-            trigger,
-            attempts: 0,
-            next_attempt_ms: now_ms,
-            error_type: None,
             compression: dest.compression,
+            // With OpenSearch, an S3 object is the AllDocuments backup.
+            backup: dest.opensearch.is_some(),
+            ..Pending::sealed(
+                format!("{prefix}{name}"),
+                records.len() as u64,
+                oldest,
+                entered,
+                now_ms,
+                trigger,
+            )
         });
     }
 
     /// Seals the buffer if a hint says so, then tries due deliveries in
     /// order.
-    pub fn tick(&mut self, to: Target, bucket: &mut Bucket, now_ms: u64) {
+    pub fn tick(
+        &mut self,
+        to: Target,
+        bucket: &mut Bucket,
+        domain: Option<&mut Domain>,
+        now_ms: u64,
+    ) {
         if let Some(cfg) = to.dest.lambda() {
             let rng = &mut self.rng;
             self.transform.tick(cfg, to.arn, &mut || uuid(rng), now_ms);
@@ -668,16 +765,93 @@ impl DeliveryPath {
             self.seal_partition(to, &p, Trigger::Interval, now_ms);
         }
         self.flush_failures(to, now_ms);
-        self.deliver(to.stream, bucket, now_ms);
+        self.deliver(to, bucket, domain, now_ms);
     }
 
-    fn deliver(&mut self, stream: &str, bucket: &mut Bucket, now_ms: u64) {
+    fn deliver(
+        &mut self,
+        to: Target,
+        bucket: &mut Bucket,
+        mut domain: Option<&mut Domain>,
+        now_ms: u64,
+    ) {
+        let stream = to.stream;
         while let Some(head) = self.pending.front_mut() {
             if head.next_attempt_ms > now_ms {
                 return;
             }
             head.attempts += 1;
             self.accounting.delivery_attempts += 1;
+            if head.documents.is_some() {
+                let retry_ms = to
+                    .dest
+                    .opensearch
+                    .as_ref()
+                    .map_or(0, |o| u64::from(o.retry_seconds) * 1000);
+                let Some(domain) = domain.as_deref_mut() else {
+                    return;
+                };
+                if domain.unavailable {
+                    if now_ms.saturating_sub(head.sealed_ms) < retry_ms {
+                        let backoff = FIRST_BACKOFF_MS
+                            .saturating_mul(1 << (head.attempts - 1).min(16))
+                            .min(MAX_BACKOFF_MS);
+                        head.next_attempt_ms = now_ms + backoff;
+                        return;
+                    }
+                    // Past RetryOptions: every document to the backup
+                    // bucket's error output.
+                    let done = self.pending.pop_front().expect("head exists");
+                    let attempts = done.attempts;
+                    let failures = done
+                        .documents
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|d| Failure {
+                            raw: d.raw,
+                            arrival_ms: d.arrival_ms,
+                            code: "OS.ServiceUnavailable",
+                            message: "The domain did not answer within the retry duration.".into(),
+                            attempts,
+                            document: Some((d.id.unwrap_or_default(), d.index)),
+                        })
+                        .collect::<Vec<_>>();
+                    self.accounting.buffered_records -= failures.len() as u64;
+                    self.accounting.delivery_failed += failures.len() as u64;
+                    self.fail_records(to, OPENSEARCH_FAILED, failures, now_ms);
+                    continue;
+                }
+                let mut done = self.pending.pop_front().expect("head exists");
+                self.accounting.delivery_successes += 1;
+                let mut failures = Vec::new();
+                let mut indexed = 0u64;
+                for d in done.documents.take().unwrap_or_default() {
+                    match serde_json::from_slice::<serde_json::Value>(&d.raw) {
+                        Ok(source @ serde_json::Value::Object(_)) => {
+                            domain.index(&d.index, d.id, source, now_ms);
+                            indexed += 1;
+                        }
+                        _ => failures.push(Failure {
+                            raw: d.raw,
+                            arrival_ms: d.arrival_ms,
+                            code: "400",
+                            message: "mapper_parsing_exception: the record is not a JSON \
+                                      object, so it is not a document"
+                                .into(),
+                            attempts: done.attempts,
+                            document: Some((d.id.unwrap_or_default(), d.index)),
+                        }),
+                    }
+                }
+                self.accounting.buffered_records -= done.records;
+                self.accounting.delivered_records += indexed;
+                self.accounting.delivery_failed += failures.len() as u64;
+                if !failures.is_empty() {
+                    self.fail_records(to, OPENSEARCH_FAILED, failures, now_ms);
+                }
+                self.record_flush(&done, now_ms);
+                continue;
+            }
             if bucket.unavailable {
                 if now_ms.saturating_sub(head.sealed_ms) >= S3_RETRY_MS {
                     let lost = self.pending.pop_front().expect("head exists");
@@ -702,6 +876,7 @@ impl DeliveryPath {
             let done = self.pending.pop_front().expect("head exists");
             self.accounting.delivery_successes += 1;
             match done.error_type {
+                _ if done.backup => {}
                 Some(_) => {
                     self.accounting.error_pending -= done.records;
                     self.accounting.error_delivered += done.records;
@@ -713,20 +888,9 @@ impl DeliveryPath {
                     self.accounting.delivered_objects += 1;
                 }
             }
-            if self.recent.len() == RECENT_FLUSHES {
-                self.recent.pop_front();
+            if !done.backup {
+                self.record_flush(&done, now_ms);
             }
-            self.recent.push_back(Flush {
-                trigger: done.trigger,
-                key: done.key.clone(),
-                records: done.records,
-                raw_bytes: done.raw_bytes,
-                object_bytes: done.body.len() as u64,
-                sealed_ms: done.sealed_ms,
-                delivered_ms: now_ms,
-                attempts: done.attempts,
-                delay_ms: now_ms.saturating_sub(done.oldest_arrival_ms),
-            });
             bucket.put(
                 done.key,
                 S3Object {
@@ -739,6 +903,31 @@ impl DeliveryPath {
                 },
             );
         }
+    }
+}
+
+impl DeliveryPath {
+    /// A delivery, for the timeline.
+    fn record_flush(&mut self, done: &Pending, now_ms: u64) {
+        if self.recent.len() == RECENT_FLUSHES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Flush {
+            trigger: done.trigger,
+            key: done.key.clone(),
+            records: done.records,
+            raw_bytes: done.raw_bytes,
+            // Documents go as they are; objects as stored.
+            object_bytes: if done.body.is_empty() {
+                done.raw_bytes
+            } else {
+                done.body.len() as u64
+            },
+            sealed_ms: done.sealed_ms,
+            delivered_ms: now_ms,
+            attempts: done.attempts,
+            delay_ms: now_ms.saturating_sub(done.oldest_arrival_ms),
+        });
     }
 }
 

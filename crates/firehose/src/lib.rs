@@ -17,6 +17,7 @@ pub mod compression;
 pub mod config;
 pub mod delivery;
 pub mod jq;
+pub mod opensearch;
 pub mod prefix;
 pub mod timestamp;
 pub mod transform;

@@ -1170,3 +1170,154 @@ fn dynamic_partitioning_is_checked_as_aws_checks_it() {
         .unwrap_err();
     assert!(e.message().contains("never disabled"), "{e}");
 }
+
+fn to_opensearch(
+    f: &mut Firehose,
+    name: &str,
+    extra: Value,
+) -> Result<Value, shardlab_engine::ApiError> {
+    let mut os = json!({
+        "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+        "DomainARN": "arn:aws:es:us-east-1:123456789012:domain/logs",
+        "IndexName": "clicks",
+        "IndexRotationPeriod": "OneDay",
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+        "RetryOptions": {"DurationInSeconds": 120},
+        "S3Configuration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::lab-bucket",
+            "Prefix": "backup/"
+        }
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut os, extra) {
+        b.extend(e);
+    }
+    f.call(
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": name, "AmazonopensearchserviceDestinationConfiguration": os}),
+        T0,
+    )
+}
+
+#[test]
+fn opensearch_indexes_documents_in_rotated_indices_and_backs_up_failures() {
+    let mut f = service();
+    to_opensearch(&mut f, "os", json!({})).unwrap();
+    put_batch(
+        &mut f,
+        "os",
+        &[
+            br#"{"user":"u1","action":"click"}"#,
+            b"not json",
+            br#"{"user":"u2","action":"buy"}"#,
+        ],
+        T0,
+    );
+    f.tick(T0 + 59_000);
+    assert_eq!(
+        f.domain("logs").unwrap().documents(),
+        0,
+        "buffered for 60 s"
+    );
+    f.tick(T0 + 60_000);
+    let domain = f.domain("logs").unwrap();
+    assert_eq!(
+        domain.indices.keys().collect::<Vec<_>>(),
+        ["clicks-2018-08-27"]
+    );
+    let (hits, total) = domain.search("clicks-2018-08-27", "action:buy", 10);
+    assert_eq!((total, hits[0].source["user"].as_str()), (1, Some("u2")));
+    // FIREHOSE_DEFAULT ids: stable, distinct.
+    assert!(hits[0].id.ends_with("-0000000003"), "{}", hits[0].id);
+    f.tick(T0 + 60_100);
+    let objs = objects(&f);
+    let failed = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("backup/AmazonOpenSearchService-failed/2018/08/27/10/os-1-"))
+        .expect("the refused document is in the backup bucket");
+    let v: Value = serde_json::from_slice(&failed.1).unwrap();
+    assert_eq!(v["esIndexName"], "clicks-2018-08-27");
+    assert_eq!(v["rawData"], BASE64.encode(b"not json"));
+    let a = &f.stream("os").unwrap().path.accounting;
+    assert_eq!(
+        (a.delivered_records, a.delivery_failed, a.error_delivered),
+        (2, 1, 1)
+    );
+    assert!(a.balanced(), "{a:?}");
+    let d = describe(&mut f, "os");
+    let desc = &d["DeliveryStreamDescription"]["Destinations"][0]
+        ["AmazonopensearchserviceDestinationDescription"];
+    assert_eq!(desc["IndexRotationPeriod"], "OneDay");
+    assert_eq!(desc["S3BackupMode"], "FailedDocumentsOnly");
+    assert_eq!(
+        desc["S3DestinationDescription"]["BucketARN"],
+        "arn:aws:s3:::lab-bucket"
+    );
+}
+
+#[test]
+fn an_unavailable_domain_is_retried_for_the_retry_duration_then_backed_up() {
+    let mut f = service();
+    to_opensearch(&mut f, "os", json!({"S3BackupMode": "AllDocuments"})).unwrap();
+    assert!(f.set_domain_unavailable("logs", true));
+    put_batch(&mut f, "os", &[br#"{"n":1}"#], T0);
+    for t in (60..=179).map(|s| T0 + s * 1000) {
+        f.tick(t);
+    }
+    assert_eq!(
+        f.stream("os").unwrap().path.accounting.delivery_failed,
+        0,
+        "still retrying"
+    );
+    for t in (180..=240).map(|s| T0 + s * 1000) {
+        f.tick(t);
+    }
+    let a = &f.stream("os").unwrap().path.accounting;
+    assert_eq!(
+        (a.delivered_records, a.delivery_failed, a.error_delivered),
+        (0, 1, 1)
+    );
+    assert!(a.balanced());
+    let keys: Vec<String> = objects(&f).into_iter().map(|(k, _)| k).collect();
+    // AllDocuments: the batch is also backed up as it came.
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("backup/2018/08/27/10/os-1-")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("backup/AmazonOpenSearchService-failed/")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn opensearch_configurations_are_checked() {
+    let mut f = service();
+    let e = to_opensearch(&mut f, "a", json!({"IndexRotationPeriod": "OneYear"})).unwrap_err();
+    assert!(
+        e.message()
+            .contains("NoRotation, OneHour, OneDay, OneWeek, OneMonth"),
+        "{e}"
+    );
+    let e = to_opensearch(
+        &mut f,
+        "b",
+        json!({"BufferingHints": {"SizeInMBs": 101, "IntervalInSeconds": 60}}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("less than or equal to 100"), "{e}");
+    let e = to_opensearch(
+        &mut f,
+        "c",
+        json!({"DomainARN": "arn:aws:es:us-east-1:123456789012:domain/X"}),
+    )
+    .unwrap_err();
+    assert!(
+        e.message().contains("is not an OpenSearch domain ARN"),
+        "{e}"
+    );
+    let e = to_opensearch(&mut f, "d", json!({"S3Configuration": null})).unwrap_err();
+    assert!(e.message().contains("s3Configuration"), "{e}");
+}

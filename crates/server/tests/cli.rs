@@ -180,7 +180,21 @@ fn the_dynamic_partitioning_preset_makes_a_folder_per_action() {
         "{out}"
     );
     assert!(
-        out.contains("last object clicks/action=view/year=2026/month=01/clicks-by-action-1-"),
+        out.contains("last delivery clicks/action=view/year=2026/month=01/clicks-by-action-1-"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_opensearch_preset_indexes_into_hourly_indices() {
+    let (ok, out, err) = shardlab(&["run", &preset("clicks-to-opensearch.json"), "--for", "3m"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(
+            "clicks-to-opensearch -> OpenSearch domain clicks (backup s3://shardlab-backup/): \
+             35840 records in, 24240 indexed in clicks-2026-01-01-00 (24240 documents), \
+             11600 waiting, 0 to the error output"
+        ),
         "{out}"
     );
 }

@@ -63,6 +63,17 @@ pub enum Command {
         bucket: String,
         key: String,
     },
+    /// The outage switch of an OpenSearch domain.
+    SetDomainAvailability {
+        domain: String,
+        available: bool,
+    },
+    /// Searches an index: `field:value`, or text anywhere.
+    SearchIndex {
+        domain: String,
+        index: String,
+        query: String,
+    },
 }
 
 /// What the UI shows about one shard worker.
@@ -111,6 +122,14 @@ pub enum Event {
     },
     /// The answer to `GetObject`.
     Object { preview: ObjectPreview },
+    /// The answer to `SearchIndex`: the first hits as JSON text.
+    SearchResults {
+        domain: String,
+        index: String,
+        query: String,
+        total: u64,
+        hits: Vec<String>,
+    },
     /// The answer to `DownloadObject`: the bytes as stored (compressed as
     /// the delivery stream compressed them).
     ObjectBytes {
@@ -119,6 +138,9 @@ pub enum Event {
         bytes: Vec<u8>,
     },
 }
+
+/// The most search hits an answer carries.
+pub const SEARCH_HITS: usize = 20;
 
 /// The answers to the bucket browser's commands, from the simulation's
 /// Firehose: `Event::Objects` or `Event::Object`, or what is wrong.
@@ -153,6 +175,23 @@ pub fn browse(sim: &crate::Simulation, command: &Command) -> Option<Result<Event
             crate::firehose_source::preview(firehose, bucket, key)
                 .map(|preview| Event::Object { preview }),
         ),
+        Command::SearchIndex {
+            domain,
+            index,
+            query,
+        } => Some(match firehose.domain(domain) {
+            None => Err(format!("There is no OpenSearch domain {domain}.")),
+            Some(d) => {
+                let (hits, total) = d.search(index, query, SEARCH_HITS);
+                Ok(Event::SearchResults {
+                    domain: domain.clone(),
+                    index: index.clone(),
+                    query: query.clone(),
+                    total: total as u64,
+                    hits: hits.iter().map(|h| h.source.to_string()).collect(),
+                })
+            }
+        }),
         Command::DownloadObject { bucket, key } => Some(
             firehose
                 .bucket(bucket)

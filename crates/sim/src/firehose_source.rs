@@ -158,6 +158,21 @@ pub struct DeliveryStreamView {
     pub bucket_bytes: u64,
     /// The bucket's newest objects, newest first.
     pub newest_objects: Vec<ObjectView>,
+    /// Set when the destination is an OpenSearch domain (the bucket is
+    /// then its backup).
+    #[serde(default)]
+    pub opensearch: Option<OpenSearchView>,
+}
+
+/// An OpenSearch destination as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSearchView {
+    pub domain: String,
+    pub index_name: String,
+    pub rotation: String,
+    pub unavailable: bool,
+    /// The domain's indices and their document counts.
+    pub indices: Vec<(String, u64)>,
 }
 
 const RECENT_SHOWN: usize = 8;
@@ -205,6 +220,23 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                     .collect(),
                 bucket_objects: bucket.map_or(0, |b| b.objects.len() as u64),
                 bucket_bytes: bucket.map_or(0, Bucket::bytes),
+                opensearch: s.destination.opensearch.as_ref().map(|os| {
+                    let domain = firehose.domain(&os.domain);
+                    OpenSearchView {
+                        domain: os.domain.clone(),
+                        index_name: os.index_name.clone(),
+                        rotation: os.rotation.as_str().into(),
+                        unavailable: domain.is_some_and(|d| d.unavailable),
+                        indices: domain
+                            .map(|d| {
+                                d.indices
+                                    .iter()
+                                    .map(|(name, docs)| (name.clone(), docs.len() as u64))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    }
+                }),
                 newest_objects: newest
                     .into_iter()
                     .take(OBJECTS_SHOWN)

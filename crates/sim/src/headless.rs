@@ -157,21 +157,41 @@ impl fmt::Display for Report {
             writeln!(f, "firehose:")?;
             for d in &s.delivery_streams {
                 let a = &d.accounting;
-                writeln!(
-                    f,
-                    "  {} -> s3://{}/ (prefix `{}`): {} records in, {} delivered in {} objects \
-                     ({} bytes {}), {} waiting, {} to the error output",
-                    d.name,
-                    d.bucket,
-                    d.prefix,
-                    a.incoming_records,
-                    a.delivered_records,
-                    a.delivered_objects,
-                    a.delivered_bytes,
-                    d.compression,
-                    a.buffered_records,
-                    a.processing_failed
-                )?;
+                let errors = a.error_delivered + a.error_pending + a.error_expired;
+                match &d.opensearch {
+                    None => writeln!(
+                        f,
+                        "  {} -> s3://{}/ (prefix `{}`): {} records in, {} delivered in {} objects \
+                         ({} bytes {}), {} waiting, {} to the error output",
+                        d.name,
+                        d.bucket,
+                        d.prefix,
+                        a.incoming_records,
+                        a.delivered_records,
+                        a.delivered_objects,
+                        a.delivered_bytes,
+                        d.compression,
+                        a.buffered_records,
+                        errors
+                    )?,
+                    Some(os) => writeln!(
+                        f,
+                        "  {} -> OpenSearch domain {} (backup s3://{}/): {} records in, {} indexed \
+                         in {}, {} waiting, {} to the error output",
+                        d.name,
+                        os.domain,
+                        d.bucket,
+                        a.incoming_records,
+                        a.delivered_records,
+                        os.indices
+                            .iter()
+                            .map(|(n, c)| format!("{n} ({c} documents)"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        a.buffered_records,
+                        errors
+                    )?,
+                }
                 if let Some(function) = &d.transform_function {
                     writeln!(
                         f,
@@ -185,7 +205,7 @@ impl fmt::Display for Report {
                 if let Some(last) = d.recent.first() {
                     writeln!(
                         f,
-                        "    last object {} ({} trigger, {} ms after its oldest record arrived)",
+                        "    last delivery {} ({} trigger, {} ms after its oldest record arrived)",
                         last.key,
                         last.trigger.as_str(),
                         last.delay_ms

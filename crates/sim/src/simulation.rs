@@ -894,6 +894,21 @@ impl Simulation {
         }
     }
 
+    /// The outage switch of an OpenSearch domain.
+    pub fn set_domain_unavailable(
+        &mut self,
+        domain: &str,
+        unavailable: bool,
+    ) -> Result<(), SimError> {
+        if self.firehose.set_domain_unavailable(domain, unavailable) {
+            Ok(())
+        } else {
+            Err(SimError::Scenario(format!(
+                "there is no OpenSearch domain {domain}"
+            )))
+        }
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         // Before the first second has passed the baseline is the start, zero.
         let second_ago = self

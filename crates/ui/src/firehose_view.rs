@@ -8,7 +8,9 @@ use yew::prelude::*;
 
 use crate::format::{bytes, thousands};
 use crate::{App, Browser, LiveStream, Msg, StreamForm};
-use shardlab_sim::firehose_source::{DeliveryStreamView, COMPRESSION_FORMATS, SOURCE_POLL_MS};
+use shardlab_sim::firehose_source::{
+    DeliveryStreamView, OpenSearchView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
+};
 
 /// Seconds with one decimal, for delays and countdowns.
 fn secs(ms: u64) -> String {
@@ -199,7 +201,15 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
     html! {
         <div class="card panel firehose" data-testid="firehose">
             <h3>{"Firehose delivery streams"}</h3>
-            { for s.delivery_streams.iter().enumerate().map(|(i, ds)| delivery_stream(i, ds, kds_lag, ctx)) }
+            { for s.delivery_streams.iter().enumerate().map(|(i, ds)| html! {
+                <>
+                { delivery_stream(i, ds, kds_lag, ctx) }
+                { match &ds.opensearch {
+                    Some(os) => opensearch(app, os, ctx),
+                    None => html! {},
+                } }
+                </>
+            }) }
             { match &app.browser {
                 Some(b) => browser(b, ctx),
                 None => html! {},
@@ -237,7 +247,10 @@ fn delivery_stream(
             <div class="ds-head">
                 <div>
                     <strong class="mono">{ &ds.name }</strong>
-                    <span class="muted">{ format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000) }</span>
+                    <span class="muted">{ match &ds.opensearch {
+                        Some(os) => format!(" → OpenSearch {} / {} (backup s3://{}/) · {} or {} s", os.domain, os.index_name, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
+                        None => format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
+                    } }</span>
                 </div>
                 <button class={classes!("link", (!ds.bucket_unavailable).then_some("danger"))} onclick={outage} data-testid={format!("outage-{i}")}
                     title="The destination-outage switch: while the bucket is down, deliveries fail and are retried">
@@ -309,6 +322,74 @@ fn delivery_stream(
                     </tbody>
                 </table>
             } } }
+        </div>
+    }
+}
+
+/// An OpenSearch destination: its indices, the outage switch, a search box.
+fn opensearch(app: &App, os: &OpenSearchView, ctx: &Context<App>) -> Html {
+    let domain = os.domain.clone();
+    let available = os.unavailable;
+    let outage = ctx
+        .link()
+        .callback(move |_| Msg::SetDomainAvailable(domain.clone(), available));
+    let newest = os
+        .indices
+        .last()
+        .map(|(n, _)| n.clone())
+        .unwrap_or_default();
+    let domain = os.domain.clone();
+    let onsearch = ctx.link().callback(move |e: SubmitEvent| {
+        e.prevent_default();
+        let form: web_sys::HtmlFormElement = e.target_unchecked_into();
+        let field = |name: &str| {
+            form.elements()
+                .named_item(name)
+                .and_then(|el| el.dyn_into::<HtmlInputElement>().ok().map(|i| i.value()))
+                .or_else(|| {
+                    form.elements()
+                        .named_item(name)
+                        .and_then(|el| el.dyn_into::<HtmlSelectElement>().ok().map(|s| s.value()))
+                })
+                .unwrap_or_default()
+        };
+        Msg::Search(domain.clone(), field("index"), field("query"))
+    });
+    html! {
+        <div class="opensearch" data-testid="opensearch">
+            <div class="ds-head">
+                <div>
+                    <strong>{"OpenSearch "}</strong>
+                    <span class="mono">{ &os.domain }</span>
+                    <span class="muted">{ format!(" · index {} rotated {}", os.index_name, os.rotation) }</span>
+                </div>
+                <button class={classes!("link", (!os.unavailable).then_some("danger"))} onclick={outage} data-testid="domain-outage">
+                    { if os.unavailable { "End domain outage" } else { "Start domain outage" } }
+                </button>
+            </div>
+            <div class="small muted">
+                { if os.indices.is_empty() { "No documents yet.".to_string() } else {
+                    os.indices.iter().map(|(n, c)| format!("{n}: {} documents", thousands(*c))).collect::<Vec<_>>().join(" · ")
+                } }
+            </div>
+            { if os.indices.is_empty() { html! {} } else { html! {
+                <form class="search" onsubmit={onsearch}>
+                    <select name="index">
+                        { for os.indices.iter().map(|(n, _)| html! { <option value={n.clone()} selected={*n == newest}>{ n }</option> }) }
+                    </select>
+                    <input name="query" type="text" placeholder="action:purchase, or any text" data-testid="search-query" />
+                    <button type="submit" class="secondary" data-testid="search">{"Search"}</button>
+                </form>
+            } } }
+            { match &app.search {
+                Some(r) => html! {
+                    <div class="preview" data-testid="search-results">
+                        <div class="muted small">{ format!("{} documents in {} match \"{}\"; the first {} shown", thousands(r.total), r.index, r.query, r.hits.len()) }</div>
+                        <pre class="mono">{ r.hits.join("\n") }</pre>
+                    </div>
+                },
+                None => html! {},
+            } }
         </div>
     }
 }

@@ -437,6 +437,9 @@ pub enum Msg {
     Browse(String, String),
     OpenObject(String, String),
     DownloadObject(String, String),
+    SetDomainAvailable(String, bool),
+    /// Search (domain, index, query).
+    Search(String, String, String),
     ClosePreview,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
@@ -453,6 +456,17 @@ pub struct App {
     error: Option<String>,
     presets: Vec<presets::Preset>,
     browser: Option<Browser>,
+    /// The last search's answer: (index, query, total, hits).
+    search: Option<SearchResults>,
+}
+
+/// What the OpenSearch search box last found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchResults {
+    pub index: String,
+    pub query: String,
+    pub total: u64,
+    pub hits: Vec<String>,
 }
 
 impl App {
@@ -522,6 +536,7 @@ impl Component for App {
             error,
             presets: Vec::new(),
             browser: None,
+            search: None,
         }
     }
 
@@ -561,6 +576,20 @@ impl Component for App {
                     preview,
                 });
             }
+            Msg::FromWorker(Event::SearchResults {
+                index,
+                query,
+                total,
+                hits,
+                ..
+            }) => {
+                self.search = Some(SearchResults {
+                    index,
+                    query,
+                    total,
+                    hits,
+                });
+            }
             Msg::FromWorker(Event::ObjectBytes { key, bytes }) => {
                 if let Err(e) = save_file(&key, &bytes) {
                     self.error = Some(format!("Could not save {key}: {e}"));
@@ -585,6 +614,7 @@ impl Component for App {
                     self.error = None;
                     self.creating = true;
                     self.browser = None;
+                    self.search = None;
                     self.send(Command::CreateStream { scenario });
                 }
                 Err(e) => self.error = Some(e),
@@ -623,6 +653,14 @@ impl Component for App {
             }
             Msg::OpenObject(bucket, key) => self.send(Command::GetObject { bucket, key }),
             Msg::DownloadObject(bucket, key) => self.send(Command::DownloadObject { bucket, key }),
+            Msg::SetDomainAvailable(domain, available) => {
+                self.send(Command::SetDomainAvailability { domain, available })
+            }
+            Msg::Search(domain, index, query) => self.send(Command::SearchIndex {
+                domain,
+                index,
+                query,
+            }),
             Msg::ClosePreview => {
                 if let Some(b) = self.browser.as_mut() {
                     b.preview = None;

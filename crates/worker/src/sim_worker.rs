@@ -181,9 +181,18 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::SetDomainAvailability { domain, available } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.set_domain_unavailable(&domain, !available) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
             command @ (Command::ListObjects { .. }
             | Command::GetObject { .. }
-            | Command::DownloadObject { .. }) => {
+            | Command::DownloadObject { .. }
+            | Command::SearchIndex { .. }) => {
                 let answer = match self.stream.as_ref() {
                     Some(stream) => browse(&stream.sim, &command),
                     None => Some(Err("Create a stream first.".to_string())),
