@@ -793,10 +793,7 @@ impl DeliveryPath {
                 };
                 if domain.unavailable {
                     if now_ms.saturating_sub(head.sealed_ms) < retry_ms {
-                        let backoff = FIRST_BACKOFF_MS
-                            .saturating_mul(1 << (head.attempts - 1).min(16))
-                            .min(MAX_BACKOFF_MS);
-                        head.next_attempt_ms = now_ms + backoff;
+                        head.next_attempt_ms = now_ms + backoff_ms(head.attempts);
                         return;
                     }
                     // Past RetryOptions: every document to the backup
@@ -867,10 +864,7 @@ impl DeliveryPath {
                     }
                     continue;
                 }
-                let backoff = FIRST_BACKOFF_MS
-                    .saturating_mul(1 << (head.attempts - 1).min(16))
-                    .min(MAX_BACKOFF_MS);
-                head.next_attempt_ms = now_ms + backoff;
+                head.next_attempt_ms = now_ms + backoff_ms(head.attempts);
                 return;
             }
             let done = self.pending.pop_front().expect("head exists");
@@ -929,6 +923,13 @@ impl DeliveryPath {
             delay_ms: now_ms.saturating_sub(done.oldest_arrival_ms),
         });
     }
+}
+
+/// The wait before the next attempt after `attempts` failed ones.
+fn backoff_ms(attempts: u32) -> u64 {
+    FIRST_BACKOFF_MS
+        .saturating_mul(1 << attempts.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF_MS)
 }
 
 /// `firehose:random-string`: 11 characters, like the first 11 of a UUID.
