@@ -74,8 +74,19 @@ pub const MAX_LAMBDA_FUNCTIONS: usize = 8;
 pub const MAX_CONSUMERS: usize = 8;
 
 impl Scenario {
-    /// Checks the scenario with the rules and messages of CreateStream.
+    /// Checks the scenario with the rules and messages of CreateStream,
+    /// and its delivery streams as CreateDeliveryStream does.
     pub fn validate(&self) -> Result<(), SimError> {
+        self.validate_stream()?;
+        // Each must be a request Firehose accepts, as it would be on AWS.
+        self.firehose()?;
+        Ok(())
+    }
+
+    /// The checks of `validate` without Firehose's: for the UI thread,
+    /// which then need not carry the Firehose model (the simulation worker
+    /// checks the rest when it creates the stream).
+    pub fn validate_stream(&self) -> Result<(), SimError> {
         let name = &self.stream_name;
         if name.is_empty()
             || name.len() > 128
@@ -120,8 +131,6 @@ impl Scenario {
                 self.delivery_streams.len()
             )));
         }
-        // Each must be a request Firehose accepts, as it would be on AWS.
-        self.firehose()?;
         if self.lambda_functions.len() > MAX_LAMBDA_FUNCTIONS {
             return Err(SimError::Scenario(format!(
                 "{} Lambda functions; the playground runs at most {MAX_LAMBDA_FUNCTIONS}",

@@ -363,7 +363,7 @@ impl StreamForm {
             delivery_streams: self.firehose.requests()?,
             lambda_functions: self.firehose.functions(),
         };
-        scenario.validate().map_err(|e| e.to_string())?;
+        scenario.validate_stream().map_err(|e| e.to_string())?;
         Ok(scenario)
     }
 }

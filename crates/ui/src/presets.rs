@@ -54,7 +54,7 @@ pub async fn load(file: String) -> Result<Scenario, String> {
     let scenario: Scenario = serde_wasm_bindgen::from_value(value)
         .map_err(|e| format!("{relative} is not a valid scenario: {e}"))?;
     scenario
-        .validate()
+        .validate_stream()
         .map_err(|e| format!("{relative} is not a valid scenario: {e}"))?;
     Ok(scenario)
 }

@@ -467,3 +467,13 @@ async fn a_delivery_stream_transforms_with_javascript_the_same_way_every_run() {
     }
     assert_eq!(runs[0], runs[1]);
 }
+
+#[wasm_bindgen_test]
+fn the_firehose_benchmark_is_the_same_in_wasm() {
+    // Record generation, buffering, GZIP and object names must not depend
+    // on the host (usize is 32 bits here): the native test pins this.
+    let clock = || 0.0;
+    let fig = shardlab_firehose::bench::buffer_gzip_deliver(12_000, &clock);
+    assert_eq!(fig.records, 12_000);
+    assert_eq!(fig.digest, shardlab_firehose::bench::PINNED_12K_DIGEST);
+}
