@@ -82,8 +82,9 @@ pub fn delivery_role_arn() -> String {
 pub const MAX_DELIVERY_STREAMS: usize = 4;
 
 /// A scenario's delivery stream, as the CreateDeliveryStream request that
-/// makes it: the scenario gives the name and the S3 destination, the
-/// source is its stream.
+/// makes it: the scenario gives the name and the destination; the source is
+/// its stream, unless the request says `"DeliveryStreamType": "DirectPut"`
+/// (then the producer sends its records to the delivery stream directly).
 pub fn create_request(spec: &Value, stream_arn: &str) -> Result<Value, ApiError> {
     let mut request = spec.clone();
     let Some(map) = request.as_object_mut() else {
@@ -91,11 +92,21 @@ pub fn create_request(spec: &Value, stream_arn: &str) -> Result<Value, ApiError>
             "a delivery stream is a CreateDeliveryStream request: a JSON object".into(),
         ));
     };
-    for member in ["DeliveryStreamType", "KinesisStreamSourceConfiguration"] {
-        if map.contains_key(member) {
-            return Err(ApiError::invalid_argument(format!(
-                "{member} is set by the scenario: its delivery streams read its stream"
-            )));
+    if map.contains_key("KinesisStreamSourceConfiguration") {
+        return Err(ApiError::invalid_argument(
+            "KinesisStreamSourceConfiguration is set by the scenario: its delivery streams \
+             read its stream",
+        ));
+    }
+    match map.get("DeliveryStreamType").and_then(Value::as_str) {
+        // The producer writes to it directly, as well as to the stream.
+        Some("DirectPut") => return Ok(request),
+        None => {}
+        Some(_) => {
+            return Err(ApiError::invalid_argument(
+                "DeliveryStreamType is set by the scenario: its delivery streams read its \
+                 stream, or take the producer's records by Direct PUT (\"DirectPut\")",
+            ))
         }
     }
     map.insert("DeliveryStreamType".into(), json!("KinesisStreamAsSource"));

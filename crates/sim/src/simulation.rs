@@ -287,6 +287,10 @@ pub struct Simulation {
     /// Consumers from this index on are delivery streams' readers, in the
     /// order of `scenario.delivery_streams`.
     first_reader: usize,
+    /// The delivery streams those readers feed, in consumer order.
+    readers: Vec<String>,
+    /// Delivery streams the producer writes to directly (Direct PUT).
+    direct_puts: Vec<String>,
     /// Per bucket, the PUTs already folded into the digest.
     folded_puts: std::collections::BTreeMap<String, u64>,
     /// JavaScript invocations issued and not yet taken by the host.
@@ -343,14 +347,24 @@ impl Simulation {
             .collect();
         let firehose = scenario.firehose()?;
         let first_reader = consumers.len();
-        for s in firehose.streams() {
+        let readers: Vec<String> = firehose
+            .kinesis_sources()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        for name in &readers {
             consumers.push(source_consumer(
-                &s.name,
+                name,
                 open.iter().copied(),
                 StartAt::TrimHorizon,
                 SCENARIO_EPOCH_MS,
             ));
         }
+        let direct_puts: Vec<String> = firehose
+            .streams()
+            .filter(|s| matches!(s.source, shardlab_firehose::Source::DirectPut))
+            .map(|s| s.name.clone())
+            .collect();
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
@@ -372,6 +386,8 @@ impl Simulation {
             scenario,
             firehose,
             first_reader,
+            readers,
+            direct_puts,
             folded_puts: Default::default(),
             js_outbox: Vec::new(),
             js_outstanding: Vec::new(),
@@ -558,6 +574,14 @@ impl Simulation {
             self.producer
                 .produce_until(self.now_ms.saturating_sub(1).max(from))
         };
+        // Direct PUT: the producer also sends each record to these
+        // delivery streams, in PutRecordBatch calls of up to 500.
+        for name in &self.direct_puts {
+            for batch in records.chunks(PUT_RECORDS_MAX) {
+                let data = batch.iter().map(|r| r.data.clone()).collect();
+                self.firehose.put_typed(name, data, self.now_ms)?;
+            }
+        }
         let mut calls = std::mem::take(&mut self.queued);
         let mut records = records.into_iter().peekable();
         while records.peek().is_some() {
@@ -697,7 +721,7 @@ impl Simulation {
                     let outcome = self.kinesis.finish_output(planned, results);
                     if let Some(reader) = consumer.checked_sub(self.first_reader) {
                         let records = source_records(&outcome);
-                        let name = self.firehose.streams().nth(reader).map(|s| s.name.clone());
+                        let name = self.readers.get(reader).cloned();
                         if let (Some(name), false) = (name, records.is_empty()) {
                             self.firehose
                                 .ingest_from_source(&name, records, flight.now_ms)?;

@@ -748,7 +748,7 @@ fn a_scenario_delivery_stream_is_checked_as_firehose_checks_it() {
         "{e}"
     );
     s.delivery_streams =
-        vec![serde_json::json!({"DeliveryStreamName": "x", "DeliveryStreamType": "DirectPut"})];
+        vec![serde_json::json!({"DeliveryStreamName": "x", "DeliveryStreamType": "MSKAsSource"})];
     let e = Simulation::new(s).err().unwrap().to_string();
     assert!(
         e.contains("DeliveryStreamType is set by the scenario"),
@@ -884,4 +884,27 @@ fn javascript_functions_fail_clearly_where_there_is_no_javascript() {
         .unwrap()
         .to_string();
     assert!(e.contains("JavaScript"), "{e}");
+}
+
+#[test]
+fn a_direct_put_delivery_stream_takes_the_producers_records_itself() {
+    let mut s = scenario(2, 500, 9);
+    let mut ds = to_s3("direct", 60, 5);
+    ds["DeliveryStreamType"] = serde_json::json!("DirectPut");
+    s.delivery_streams = vec![ds];
+    let snap = run(s, 610, 100);
+    let ds = &snap.delivery_streams[0];
+    // No reader: the records come by PutRecordBatch, not from the stream.
+    assert!(snap
+        .consumers
+        .iter()
+        .all(|c| !c.name.starts_with("firehose/")));
+    assert_eq!(ds.accounting.incoming_records, snap.records_produced);
+    assert_eq!(
+        ds.accounting.incoming_put_requests, 610,
+        "one PutRecordBatch per tick"
+    );
+    assert_eq!(ds.accounting.throttled_records, 0);
+    assert_eq!(ds.bucket_objects, 1);
+    assert!(ds.accounting.balanced());
 }

@@ -76,6 +76,13 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <span class="field-label">{"Delivery stream"}</span>
                     <input id="fh-name" type="text" value={f.name.clone()} oninput={edit(|n, v| n.firehose.name = v)} autocomplete="off" spellcheck="false" />
                 </label>
+                <label class="field" for="fh-source">
+                    <span class="field-label">{"Source"}</span>
+                    <select id="fh-source" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "direct", |n, v| n.firehose.direct_put = v)} data-testid="firehose-source">
+                        <option value="stream" selected={!f.direct_put}>{"Reads the stream (KinesisStreamAsSource)"}</option>
+                        <option value="direct" selected={f.direct_put}>{"The producer writes to it (Direct PUT)"}</option>
+                    </select>
+                </label>
                 <div class="field-row">
                     <label class="field" for="fh-size">
                         <span class="field-label">{"Buffer size"}</span>

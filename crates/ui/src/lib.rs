@@ -50,6 +50,9 @@ pub struct FirehoseForm {
     pub prefix: String,
     /// An AppendDelimiterToRecord processor: one record per line.
     pub newline: bool,
+    /// The producer writes to the delivery stream itself (Direct PUT)
+    /// instead of the delivery stream reading the stream.
+    pub direct_put: bool,
     /// The preset's CreateDeliveryStream request, which the fields above
     /// edit (so members the form has no control for are kept).
     pub base: Option<serde_json::Value>,
@@ -100,6 +103,7 @@ impl Default for FirehoseForm {
             compression: "GZIP".into(),
             prefix: String::new(),
             newline: true,
+            direct_put: false,
             base: None,
             more: Vec::new(),
             transform: "none".into(),
@@ -173,6 +177,15 @@ impl FirehoseForm {
             .clone()
             .unwrap_or_else(|| json!({"ExtendedS3DestinationConfiguration": {}}));
         request["DeliveryStreamName"] = json!(self.name.trim());
+        match (self.direct_put, request.as_object_mut()) {
+            (true, Some(m)) => {
+                m.insert("DeliveryStreamType".into(), json!("DirectPut"));
+            }
+            (false, Some(m)) => {
+                m.remove("DeliveryStreamType");
+            }
+            _ => {}
+        }
         let dest = &mut request["ExtendedS3DestinationConfiguration"];
         if !dest.is_object() {
             *dest = json!({});
@@ -292,6 +305,7 @@ impl FirehoseForm {
             newline: dest["ProcessingConfiguration"]["Processors"]
                 .as_array()
                 .is_some_and(|ps| ps.iter().any(|p| p["Type"] == "AppendDelimiterToRecord")),
+            direct_put: first["DeliveryStreamType"] == "DirectPut",
             base: Some(first.clone()),
             more: requests[1..].to_vec(),
             ..form
