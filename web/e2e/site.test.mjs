@@ -237,6 +237,9 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
     Number(document.querySelector('[data-testid="ds-delivered-0"]')?.textContent.replace(/[^0-9]/g, '') || 0) > 0);
   await page.getByTestId('toggle').click();
   assert.match(await page.getByTestId('ds-flushes-0').innerText(), /interval/);
+  // A minute of CloudWatch metrics: 100 records/s in, about 6,000.
+  await page.getByTestId('ds-metrics-0').locator('summary').click();
+  assert.match(await page.getByTestId('ds-metrics-0').innerText(), /DeliveryToS3\.DataFreshness[\s\S]*00:00\s+5,\d{3}/);
   assert.match(await text('ds-compare-0'), /landed 6\d\.\d s after its oldest record arrived/);
   // Down the prefix tree to the object, and open it: GZIP undone, one
   // JSON record per line.

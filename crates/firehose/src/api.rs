@@ -827,6 +827,7 @@ impl DeliveryStream {
     /// Admits records against the Direct PUT quota and accepts them: a
     /// record id per record, `None` where the quota refused it.
     fn put(&mut self, records: Vec<Vec<u8>>, now: u64) -> Vec<Option<String>> {
+        self.path.close_minute(now);
         let request_ok = self.quota.requests.has(1, now);
         if request_ok {
             self.quota.requests.take(1);

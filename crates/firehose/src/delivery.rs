@@ -285,6 +285,31 @@ pub struct PartitionKeys {
     pub lambda: BTreeMap<String, String>,
 }
 
+/// One minute of CloudWatch metrics (AWS publishes Firehose's at
+/// 1-minute granularity), under their names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteMetrics {
+    /// Start of the minute, epoch ms.
+    pub minute_ms: u64,
+    pub incoming_records: u64,
+    pub incoming_bytes: u64,
+    pub incoming_put_requests: u64,
+    pub throttled_records: u64,
+    /// DeliveryToS3.Records (documents, for OpenSearch) and .Bytes.
+    pub delivery_records: u64,
+    pub delivery_bytes: u64,
+    /// DeliveryToS3.Success: successful deliveries / attempts, in
+    /// thousandths (1000 = all succeeded; None without attempts).
+    pub delivery_success_permille: Option<u64>,
+    /// DeliveryToS3.DataFreshness, the minute's maximum, in ms.
+    pub data_freshness_ms: u64,
+    /// SucceedProcessing.Records (a Lambda transform's Ok records).
+    pub succeed_processing_records: u64,
+}
+
+/// How many minutes of metrics a delivery stream keeps.
+const METRIC_MINUTES: usize = 60;
+
 #[derive(Clone, Debug)]
 pub struct DeliveryPath {
     /// One buffer per active partition (a single one without dynamic
@@ -294,6 +319,11 @@ pub struct DeliveryPath {
     failed: Vec<(&'static str, Failure)>,
     /// Documents sent to OpenSearch so far (their default ids count them).
     next_doc: u64,
+    /// Finished minutes of metrics, oldest first; the current one's start,
+    /// its accounting at the start, and its largest DataFreshness.
+    pub minutes: VecDeque<MinuteMetrics>,
+    minute_start: Option<(u64, Accounting)>,
+    minute_freshness_ms: u64,
     pub transform: TransformStage,
     pending: VecDeque<Pending>,
     pub accounting: Accounting,
@@ -307,6 +337,9 @@ impl DeliveryPath {
             buffers: BTreeMap::new(),
             failed: Vec::new(),
             next_doc: 0,
+            minutes: VecDeque::new(),
+            minute_start: None,
+            minute_freshness_ms: 0,
             transform: TransformStage::default(),
             pending: VecDeque::new(),
             accounting: Accounting::default(),
@@ -366,6 +399,7 @@ impl DeliveryPath {
     /// then the buffer. A record that fails processing goes to the error
     /// output.
     pub fn accept(&mut self, to: Target, data: Vec<u8>, arrival_ms: u64, now_ms: u64) {
+        self.close_minute(now_ms);
         self.accounting.incoming_records += 1;
         self.accounting.incoming_bytes += data.len() as u64;
         let processors = to.dest.active_processors();
@@ -748,6 +782,9 @@ impl DeliveryPath {
         domain: Option<&mut Domain>,
         now_ms: u64,
     ) {
+        // What happened since the last tick belongs to the minute it
+        // happened in: close that minute before this tick's work.
+        self.close_minute(now_ms);
         if let Some(cfg) = to.dest.lambda() {
             let rng = &mut self.rng;
             self.transform.tick(cfg, to.arn, &mut || uuid(rng), now_ms);
@@ -766,6 +803,7 @@ impl DeliveryPath {
         }
         self.flush_failures(to, now_ms);
         self.deliver(to, bucket, domain, now_ms);
+        self.minute_freshness_ms = self.minute_freshness_ms.max(self.data_freshness_ms(now_ms));
     }
 
     fn deliver(
@@ -901,6 +939,38 @@ impl DeliveryPath {
 }
 
 impl DeliveryPath {
+    /// Closes the minute of metrics when `now_ms` has moved past it.
+    pub(crate) fn close_minute(&mut self, now_ms: u64) {
+        let minute = now_ms - now_ms % 60_000;
+        match &self.minute_start {
+            None => self.minute_start = Some((minute, self.accounting.clone())),
+            Some((start, _)) if *start == minute => {}
+            Some((start, before)) => {
+                let (a, b) = (&self.accounting, before);
+                let attempts = a.delivery_attempts - b.delivery_attempts;
+                let m = MinuteMetrics {
+                    minute_ms: *start,
+                    incoming_records: a.incoming_records - b.incoming_records,
+                    incoming_bytes: a.incoming_bytes - b.incoming_bytes,
+                    incoming_put_requests: a.incoming_put_requests - b.incoming_put_requests,
+                    throttled_records: a.throttled_records - b.throttled_records,
+                    delivery_records: a.delivered_records - b.delivered_records,
+                    delivery_bytes: a.delivered_bytes - b.delivered_bytes,
+                    delivery_success_permille: (attempts > 0)
+                        .then(|| (a.delivery_successes - b.delivery_successes) * 1000 / attempts),
+                    data_freshness_ms: self.minute_freshness_ms,
+                    succeed_processing_records: a.transformed_records - b.transformed_records,
+                };
+                if self.minutes.len() == METRIC_MINUTES {
+                    self.minutes.pop_front();
+                }
+                self.minutes.push_back(m);
+                self.minute_start = Some((minute, self.accounting.clone()));
+                self.minute_freshness_ms = 0;
+            }
+        }
+    }
+
     /// A delivery, for the timeline.
     fn record_flush(&mut self, done: &Pending, now_ms: u64) {
         if self.recent.len() == RECENT_FLUSHES {

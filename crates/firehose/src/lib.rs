@@ -25,6 +25,6 @@ pub mod transform;
 pub use api::{DeliveryStream, Firehose, FirehoseConfig, Source};
 pub use bucket::{Bucket, S3Object};
 pub use compression::Compression;
-pub use delivery::{Accounting, Flush, Trigger};
+pub use delivery::{Accounting, Flush, MinuteMetrics, Trigger};
 #[cfg(test)]
 mod tests;

@@ -1321,3 +1321,39 @@ fn opensearch_configurations_are_checked() {
     let e = to_opensearch(&mut f, "d", json!({"S3Configuration": null})).unwrap_err();
     assert!(e.message().contains("s3Configuration"), "{e}");
 }
+
+#[test]
+fn metrics_are_kept_per_minute_under_cloudwatch_names() {
+    let mut f = service();
+    create(
+        &mut f,
+        "m",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
+    );
+    // 2018-08-27 10:30:00: ten records a second for three minutes.
+    for s in 0..180u64 {
+        let now = T0 + s * 1000;
+        put_batch(&mut f, "m", &[&b"0123456789"[..]; 10], now);
+        f.tick(now);
+    }
+    f.tick(T0 + 180_000);
+    let m: Vec<_> = f
+        .stream("m")
+        .unwrap()
+        .path
+        .minutes
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[0].minute_ms, T0);
+    assert_eq!(m[0].incoming_records, 600);
+    assert_eq!(m[0].incoming_bytes, 6000);
+    assert_eq!(m[0].incoming_put_requests, 60);
+    // The first object lands at 60 s, in the second minute, with the
+    // records put at 0–60 s.
+    assert_eq!((m[0].delivery_records, m[1].delivery_records), (0, 610));
+    assert_eq!(m[1].delivery_success_permille, Some(1000));
+    assert_eq!(m[0].delivery_success_permille, None);
+    assert_eq!(m[0].data_freshness_ms, 59_000);
+}

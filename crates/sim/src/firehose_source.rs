@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shardlab_engine::api::Output;
 use shardlab_engine::{ApiError, Kinesis};
-use shardlab_firehose::{Accounting, Bucket, Firehose, Flush};
+use shardlab_firehose::{Accounting, Bucket, Firehose, Flush, MinuteMetrics};
 
 use crate::consumer::{Consumer, ConsumerSpec, Read, StartAt};
 
@@ -173,7 +173,13 @@ pub struct DeliveryStreamView {
     /// then its backup).
     #[serde(default)]
     pub opensearch: Option<OpenSearchView>,
+    /// The last minutes of CloudWatch metrics, newest first.
+    #[serde(default)]
+    pub metrics: Vec<MinuteMetrics>,
 }
+
+/// Minutes of metrics a view carries.
+const METRIC_MINUTES_SHOWN: usize = 5;
 
 /// An OpenSearch destination as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +237,14 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                     .collect(),
                 bucket_objects: bucket.map_or(0, |b| b.objects.len() as u64),
                 bucket_bytes: bucket.map_or(0, Bucket::bytes),
+                metrics: s
+                    .path
+                    .minutes
+                    .iter()
+                    .rev()
+                    .take(METRIC_MINUTES_SHOWN)
+                    .cloned()
+                    .collect(),
                 opensearch: s.destination.opensearch.as_ref().map(|os| {
                     let domain = firehose.domain(&os.domain);
                     OpenSearchView {

@@ -312,6 +312,7 @@ fn delivery_stream(
                     None => format!("Firehose reads each shard every {} s and holds records until a hint is reached.", SOURCE_POLL_MS / 1000),
                 } }</span>
             </div>
+            { metrics_table(i, ds) }
             { if ds.recent.is_empty() { html! {} } else { html! {
                 <table class="flushes" data-testid={format!("ds-flushes-{i}")}>
                     <thead><tr><th>{"Delivered"}</th><th>{"Trigger"}</th><th class="num">{"Records"}</th><th class="num">{"Size"}</th><th class="num">{"Delay"}</th><th class="num">{"Tries"}</th></tr></thead>
@@ -398,6 +399,50 @@ fn opensearch(app: &App, os: &OpenSearchView, ctx: &Context<App>) -> Html {
                 None => html! {},
             } }
         </div>
+    }
+}
+
+/// The last minutes of metrics, as CloudWatch shows them (AWS publishes
+/// Firehose's at 1-minute granularity).
+fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
+    if ds.metrics.is_empty() {
+        return html! {};
+    }
+    let delivery = if ds.opensearch.is_some() {
+        "DeliveryToAmazonOpenSearchService"
+    } else {
+        "DeliveryToS3"
+    };
+    html! {
+        <details class="metrics" data-testid={format!("ds-metrics-{i}")}>
+            <summary>{"CloudWatch metrics (AWS/Firehose, 1-minute periods)"}</summary>
+            <table class="flushes">
+                <thead><tr>
+                    <th>{"Minute"}</th>
+                    <th class="num">{"IncomingRecords"}</th>
+                    <th class="num">{"IncomingBytes"}</th>
+                    <th class="num">{"ThrottledRecords"}</th>
+                    <th class="num">{ format!("{delivery}.Records") }</th>
+                    <th class="num">{ format!("{delivery}.Success") }</th>
+                    <th class="num">{ format!("{delivery}.DataFreshness") }</th>
+                    { if ds.transform_function.is_some() { html! { <th class="num">{"SucceedProcessing.Records"}</th> } } else { html! {} } }
+                </tr></thead>
+                <tbody>
+                    { for ds.metrics.iter().map(|m| html! {
+                        <tr>
+                            <td class="mono">{ &clock_time(m.minute_ms)[..5] }</td>
+                            <td class="num mono">{ thousands(m.incoming_records) }</td>
+                            <td class="num mono">{ bytes(m.incoming_bytes) }</td>
+                            <td class="num mono">{ thousands(m.throttled_records) }</td>
+                            <td class="num mono">{ thousands(m.delivery_records) }</td>
+                            <td class="num mono">{ m.delivery_success_permille.map_or("—".to_string(), |p| format!("{:.3}", p as f64 / 1000.0)) }</td>
+                            <td class="num mono">{ format!("{:.0} s", m.data_freshness_ms as f64 / 1000.0) }</td>
+                            { if ds.transform_function.is_some() { html! { <td class="num mono">{ thousands(m.succeed_processing_records) }</td> } } else { html! {} } }
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </details>
     }
 }
 
