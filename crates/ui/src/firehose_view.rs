@@ -261,7 +261,12 @@ fn delivery_stream(
                 </div>
                 <button class={classes!("link", (!ds.bucket_unavailable).then_some("danger"))} onclick={outage} data-testid={format!("outage-{i}")}
                     title="The destination-outage switch: while the bucket is down, deliveries fail and are retried">
-                    { if ds.bucket_unavailable { "End bucket outage" } else { "Start bucket outage" } }
+                    { match (ds.bucket_unavailable, ds.opensearch.is_some()) {
+                        (true, false) => "End bucket outage",
+                        (false, false) => "Start bucket outage",
+                        (true, true) => "End backup-bucket outage",
+                        (false, true) => "Start backup-bucket outage",
+                    } }
                 </button>
             </div>
             <div class="gauge" title="Bytes in the buffer against the size hint">
@@ -296,7 +301,11 @@ fn delivery_stream(
             } } else { html! {} } }
             <div class="ds-figures">
                 <span>{"in "}<b class="mono" data-testid={format!("ds-incoming-{i}")}>{ thousands(a.incoming_records) }</b></span>
-                <span>{"delivered "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{ format!(" in {} object{}", thousands(a.delivered_objects), if a.delivered_objects == 1 { "" } else { "s" }) }</span>
+                { if ds.opensearch.is_some() { html! {
+                    <span>{"indexed "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{" documents"}</span>
+                } } else { html! {
+                    <span>{"delivered "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{ format!(" in {} object{}", thousands(a.delivered_objects), if a.delivered_objects == 1 { "" } else { "s" }) }</span>
+                } } }
                 <span>{"waiting "}<b class="mono">{ thousands(a.buffered_records) }</b></span>
                 <span title="DeliveryToS3.DataFreshness: how long the oldest undelivered record has waited">{"freshness "}<b class="mono">{ secs(ds.data_freshness_ms) }</b></span>
                 <span class={classes!((a.processing_failed > 0).then_some("bad"))}>{"error output "}<b class="mono">{ thousands(a.processing_failed) }</b></span>
@@ -308,7 +317,7 @@ fn delivery_stream(
                     None => html! {},
                 } }
                 <span>{ match last_delay {
-                    Some(d) => format!("Firehose's last object landed {} after its oldest record arrived: near real time, because of the buffer.", secs(d)),
+                    Some(d) => format!("Firehose's last delivery landed {} after its oldest record arrived: near real time, because of the buffer.", secs(d)),
                     None => format!("Firehose reads each shard every {} s and holds records until a hint is reached.", SOURCE_POLL_MS / 1000),
                 } }</span>
             </div>
@@ -416,6 +425,7 @@ fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
     html! {
         <details class="metrics" data-testid={format!("ds-metrics-{i}")}>
             <summary>{"CloudWatch metrics (AWS/Firehose, 1-minute periods)"}</summary>
+            <div class="table-scroll">
             <table class="flushes">
                 <thead><tr>
                     <th>{"Minute"}</th>
@@ -442,6 +452,7 @@ fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
                     }) }
                 </tbody>
             </table>
+            </div>
         </details>
     }
 }
