@@ -227,9 +227,9 @@ impl Firehose {
         let mut out = Vec::new();
         for s in self.streams.values_mut() {
             let name = s.name.clone();
-            let (path, to) = s.parts();
             out.extend(
-                path.take_invocations(to)
+                s.path
+                    .take_invocations()
                     .into_iter()
                     .map(|i| (name.clone(), i)),
             );
@@ -278,7 +278,7 @@ impl Firehose {
     ) -> Result<Vec<Option<String>>, ApiError> {
         let now = self.advance(now_ms);
         let s = self.direct_put(name)?;
-        Ok(s.put(records, now))
+        s.put(records, now)
     }
 
     pub fn call(
@@ -613,7 +613,7 @@ impl Firehose {
         v.finish()?;
         let s = self.direct_put(name)?;
         let encrypted = s.encryption.is_some();
-        match s.put(vec![data.unwrap_or_default()], now).pop().flatten() {
+        match s.put(vec![data.unwrap_or_default()], now)?.pop().flatten() {
             Some(id) => Ok(json!({"RecordId": id, "Encrypted": encrypted})),
             None => Err(ApiError::ServiceUnavailable("Slow down.".into())),
         }
@@ -650,7 +650,7 @@ impl Firehose {
         }
         let s = self.direct_put(name)?;
         let encrypted = s.encryption.is_some();
-        let results = s.put(datas, now);
+        let results = s.put(datas, now)?;
         let failed = results.iter().filter(|r| r.is_none()).count();
         let responses: Vec<Value> = results
             .into_iter()
@@ -691,6 +691,13 @@ impl Firehose {
                 version.unwrap_or_default(),
                 s.version
             )));
+        }
+        if s.destination.opensearch.is_some() {
+            return Err(ApiError::invalid_argument(
+                "Shardlab does not update OpenSearch destinations yet (and AWS does not \
+                 switch a delivery stream between OpenSearch and S3): delete the delivery \
+                 stream and create it again.",
+            ));
         }
         let update =
             match (
@@ -791,6 +798,7 @@ impl DeliveryStream {
         let to = Target {
             stream: &self.name,
             arn: &self.arn,
+            created_ms: self.created_ms,
             dest: &self.destination,
             version: self.version,
         };
@@ -804,14 +812,13 @@ impl DeliveryStream {
         domains: &mut BTreeMap<String, Domain>,
         now: u64,
     ) {
-        let bucket = buckets.entry(self.destination.bucket.clone()).or_default();
         let domain = self
             .destination
             .opensearch
             .as_ref()
             .map(|os| domains.entry(os.domain.clone()).or_default());
         let (path, to) = self.parts();
-        path.tick(to, bucket, domain, now);
+        path.tick(to, buckets, domain, now);
     }
 
     fn seal(&mut self, trigger: Trigger, now: u64) {
@@ -826,18 +833,20 @@ impl DeliveryStream {
 
     /// Admits records against the Direct PUT quota and accepts them: a
     /// record id per record, `None` where the quota refused it.
-    fn put(&mut self, records: Vec<Vec<u8>>, now: u64) -> Vec<Option<String>> {
+    fn put(&mut self, records: Vec<Vec<u8>>, now: u64) -> Result<Vec<Option<String>>, ApiError> {
         self.path.close_minute(now);
-        let request_ok = self.quota.requests.has(1, now);
-        if request_ok {
-            self.quota.requests.take(1);
-            self.path.accounting.incoming_put_requests += 1;
+        // Past the requests-per-second quota the whole call is refused.
+        if !self.quota.requests.has(1, now) {
+            self.path.accounting.throttled_records += records.len() as u64;
+            return Err(ApiError::ServiceUnavailable("Slow down.".into()));
         }
+        self.quota.requests.take(1);
+        self.path.accounting.incoming_put_requests += 1;
         let mut out = Vec::with_capacity(records.len());
         for data in records {
             let bytes = data.len() as u64;
             let q = &mut self.quota;
-            if request_ok && q.records.has(1, now) && q.bytes.has(bytes, now) {
+            if q.records.has(1, now) && q.bytes.has(bytes, now) {
                 q.records.take(1);
                 q.bytes.take(bytes);
                 self.next_record += 1;
@@ -848,7 +857,7 @@ impl DeliveryStream {
                 out.push(None);
             }
         }
-        out
+        Ok(out)
     }
 }
 

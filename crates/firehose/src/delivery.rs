@@ -41,6 +41,7 @@ const RECENT_FLUSHES: usize = 64;
 pub struct Target<'a> {
     pub stream: &'a str,
     pub arn: &'a str,
+    pub created_ms: u64,
     pub dest: &'a S3Destination,
     pub version: u64,
 }
@@ -143,6 +144,9 @@ struct Pending {
     /// A copy of delivered records (S3BackupMode AllDocuments): written,
     /// but not counted again.
     backup: bool,
+    /// The bucket it goes to, fixed when it was sealed (an update that
+    /// names another bucket does not move what was sealed before).
+    bucket: String,
 }
 
 impl Pending {
@@ -171,6 +175,7 @@ impl Pending {
             compression: Compression::Uncompressed,
             documents: None,
             backup: false,
+            bucket: String::new(),
         }
     }
 }
@@ -502,14 +507,21 @@ impl DeliveryPath {
         let Some(dp) = &to.dest.dynamic_partitioning else {
             return Ok(PartitionKeys::default());
         };
+        // A partition is what the prefix makes of the keys: keys it does
+        // not use do not split records further.
         let query = match to.dest.metadata_query() {
             Some(q) => q
                 .extract(data)
                 .map_err(|e| (PROCESSING_FAILED, e))?
                 .into_iter()
+                .filter(|(k, _)| to.dest.keys.query_keys_used().any(|u| u == k))
                 .collect(),
             None => BTreeMap::new(),
         };
+        let lambda: BTreeMap<String, String> = lambda
+            .into_iter()
+            .filter(|(k, _)| to.dest.keys.lambda_keys_used().any(|u| u == k))
+            .collect();
         for key in to.dest.keys.lambda_keys_used() {
             if !lambda.contains_key(key) {
                 return Err((
@@ -532,11 +544,8 @@ impl DeliveryPath {
     }
 
     /// The transform's invocations issued since the last call.
-    pub fn take_invocations(&mut self, to: Target) -> Vec<Invocation> {
-        match to.dest.lambda() {
-            Some(cfg) => self.transform.take(cfg),
-            None => Vec::new(),
-        }
+    pub fn take_invocations(&mut self) -> Vec<Invocation> {
+        self.transform.take()
     }
 
     /// An invocation's outcome (the response bytes, or why it failed):
@@ -549,10 +558,7 @@ impl DeliveryPath {
         outcome: Result<Vec<u8>, String>,
         now_ms: u64,
     ) -> bool {
-        let Some(cfg) = to.dest.lambda() else {
-            return false;
-        };
-        let Some(verdicts) = self.transform.complete(cfg, id, outcome) else {
+        let Some(verdicts) = self.transform.complete(id, outcome) else {
             return false;
         };
         let mut failures = Vec::new();
@@ -669,12 +675,18 @@ impl DeliveryPath {
             raw_bytes: body.len() as u64,
             body,
             error_type: Some(error_type),
+            bucket: to.dest.bucket.clone(),
             ..Pending::sealed(key, records, oldest, now_ms, now_ms, Trigger::Size)
         });
     }
 
-    /// Seals every buffer (an update or a delete).
+    /// Seals every buffer (an update or a delete); what waits for the
+    /// transform goes to it now, under the configuration it came in with.
     pub fn seal(&mut self, to: Target, trigger: Trigger, now_ms: u64) {
+        if let Some(cfg) = to.dest.lambda() {
+            let rng = &mut self.rng;
+            self.transform.flush(cfg, to.arn, &mut || uuid(rng));
+        }
         self.flush_failures(to, now_ms);
         let partitions: Vec<PartitionKeys> = self.buffers.keys().cloned().collect();
         for p in partitions {
@@ -704,7 +716,12 @@ impl DeliveryPath {
         } = buffer;
         let oldest = records[0].arrival_ms;
         if let Some(os) = &dest.opensearch {
-            let stream_hash = shardlab_engine::fnv::fnv1a64(stream.as_bytes());
+            // The stream's name and creation time: a stream deleted and
+            // made again does not reuse (and overwrite) earlier ids.
+            let stream_hash = shardlab_engine::fnv::fnv1a64_extend(
+                shardlab_engine::fnv::fnv1a64(stream.as_bytes()),
+                &to.created_ms.to_le_bytes(),
+            );
             let docs: Vec<Doc> = records
                 .iter()
                 .map(|r| {
@@ -727,6 +744,7 @@ impl DeliveryPath {
             self.pending.push_back(Pending {
                 raw_bytes,
                 documents: Some(docs),
+                bucket: dest.bucket.clone(),
                 ..Pending::sealed(key, records.len() as u64, oldest, entered, now_ms, trigger)
             });
             if !os.backup_all {
@@ -760,6 +778,7 @@ impl DeliveryPath {
             body,
             raw_bytes,
             compression: dest.compression,
+            bucket: dest.bucket.clone(),
             // With OpenSearch, an S3 object is the AllDocuments backup.
             backup: dest.opensearch.is_some(),
             ..Pending::sealed(
@@ -778,7 +797,7 @@ impl DeliveryPath {
     pub fn tick(
         &mut self,
         to: Target,
-        bucket: &mut Bucket,
+        buckets: &mut BTreeMap<String, Bucket>,
         domain: Option<&mut Domain>,
         now_ms: u64,
     ) {
@@ -802,14 +821,14 @@ impl DeliveryPath {
             self.seal_partition(to, &p, Trigger::Interval, now_ms);
         }
         self.flush_failures(to, now_ms);
-        self.deliver(to, bucket, domain, now_ms);
+        self.deliver(to, buckets, domain, now_ms);
         self.minute_freshness_ms = self.minute_freshness_ms.max(self.data_freshness_ms(now_ms));
     }
 
     fn deliver(
         &mut self,
         to: Target,
-        bucket: &mut Bucket,
+        buckets: &mut BTreeMap<String, Bucket>,
         mut domain: Option<&mut Domain>,
         now_ms: u64,
     ) {
@@ -887,10 +906,13 @@ impl DeliveryPath {
                 self.record_flush(&done, now_ms);
                 continue;
             }
+            let bucket = buckets.entry(head.bucket.clone()).or_default();
             if bucket.unavailable {
                 if now_ms.saturating_sub(head.sealed_ms) >= S3_RETRY_MS {
                     let lost = self.pending.pop_front().expect("head exists");
                     match lost.error_type {
+                        // A copy: its records were counted where they went.
+                        _ if lost.backup => {}
                         Some(_) => {
                             self.accounting.error_pending -= lost.records;
                             self.accounting.error_expired += lost.records;
@@ -920,7 +942,7 @@ impl DeliveryPath {
                     self.accounting.delivered_objects += 1;
                 }
             }
-            if !done.backup {
+            if !done.backup && done.error_type.is_none() {
                 self.record_flush(&done, now_ms);
             }
             bucket.put(

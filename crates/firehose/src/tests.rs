@@ -1357,3 +1357,82 @@ fn metrics_are_kept_per_minute_under_cloudwatch_names() {
     assert_eq!(m[0].delivery_success_permille, None);
     assert_eq!(m[0].data_freshness_ms, 59_000);
 }
+
+#[test]
+fn past_the_request_quota_the_whole_call_is_refused() {
+    let mut f = Firehose::new(FirehoseConfig {
+        requests_per_second: 1,
+        ..FirehoseConfig::default()
+    });
+    create(&mut f, "r", s3(json!({})));
+    put_batch(&mut f, "r", &[b"1"], T0);
+    let e = f
+        .call(
+            "PutRecordBatch",
+            &json!({"DeliveryStreamName": "r", "Records": [{"Data": "YQ=="}, {"Data": "Yg=="}]}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.name(), e.message()),
+        ("ServiceUnavailableException", "Slow down.")
+    );
+    let a = &f.stream("r").unwrap().path.accounting;
+    assert_eq!((a.incoming_records, a.throttled_records), (1, 2));
+}
+
+#[test]
+fn an_update_that_removes_the_transform_leaves_no_record_behind() {
+    let mut f = service();
+    with_lambda(&mut f, "u", 0);
+    put_batch(&mut f, "u", &[b"ok 1", b"ok 2"], T0);
+    // The update sends what waits for the transform under the old
+    // configuration; its answer still counts after the transform is gone.
+    f.call(
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "u", "CurrentDeliveryStreamVersionId": "1",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"ProcessingConfiguration": {"Enabled": false, "Processors": []}}}),
+        T0 + 1,
+    )
+    .unwrap();
+    let (_, call) = f.take_invocations().remove(0);
+    assert_eq!(call.records, 2);
+    assert!(f.complete_invocation("u", call.id, Ok(shout(&call.payload)), T0 + 2));
+    f.tick(T0 + 3);
+    let a = &f.stream("u").unwrap().path.accounting;
+    assert_eq!((a.transforming, a.delivered_records), (0, 2), "{a:?}");
+    assert!(a.balanced());
+}
+
+#[test]
+fn what_was_sealed_before_an_update_goes_to_the_old_bucket() {
+    let mut f = service();
+    create(
+        &mut f,
+        "b",
+        s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
+    );
+    f.set_bucket_unavailable("lab-bucket", true);
+    put_batch(&mut f, "b", &[b"old"], T0);
+    f.tick(T0 + 60_000);
+    f.call(
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "b", "CurrentDeliveryStreamVersionId": "1",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"BucketARN": "arn:aws:s3:::other-bucket"}}),
+        T0 + 60_001,
+    )
+    .unwrap();
+    put_batch(&mut f, "b", &[b"new"], T0 + 60_002);
+    f.set_bucket_unavailable("lab-bucket", false);
+    f.tick(T0 + 200_000);
+    assert_eq!(
+        objects(&f)
+            .iter()
+            .map(|(_, b)| b.clone())
+            .collect::<Vec<_>>(),
+        [b"old".to_vec()]
+    );
+    assert_eq!(f.bucket("other-bucket").unwrap().objects.len(), 1);
+}

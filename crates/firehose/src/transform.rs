@@ -47,6 +47,9 @@ struct InFlight {
     records: Vec<Staged>,
     attempts: u32,
     payload: Vec<u8>,
+    /// The processor it was sent under: its retries and function hold
+    /// even if the configuration changes meanwhile.
+    cfg: LambdaConfig,
 }
 
 /// What the transform decided for one record.
@@ -138,7 +141,7 @@ impl TransformStage {
             entered_ms: now_ms,
         });
         if self.bytes >= cfg.buffer_bytes {
-            self.send(stream_arn, invocation_id);
+            self.send(cfg, stream_arn, invocation_id);
         }
     }
 
@@ -151,11 +154,29 @@ impl TransformStage {
         now_ms: u64,
     ) {
         if !self.buffer.is_empty() && now_ms >= self.opened_ms + cfg.buffer_interval_ms {
-            self.send(stream_arn, invocation_id);
+            self.send(cfg, stream_arn, invocation_id);
         }
     }
 
-    fn send(&mut self, stream_arn: &str, invocation_id: &mut dyn FnMut() -> String) {
+    /// Sends whatever waits, under `cfg` (the configuration is about to
+    /// change, or the stream to go).
+    pub fn flush(
+        &mut self,
+        cfg: &LambdaConfig,
+        stream_arn: &str,
+        invocation_id: &mut dyn FnMut() -> String,
+    ) {
+        if !self.buffer.is_empty() {
+            self.send(cfg, stream_arn, invocation_id);
+        }
+    }
+
+    fn send(
+        &mut self,
+        cfg: &LambdaConfig,
+        stream_arn: &str,
+        invocation_id: &mut dyn FnMut() -> String,
+    ) {
         let records = std::mem::take(&mut self.buffer);
         self.bytes = 0;
         let region = stream_arn.split(':').nth(3).unwrap_or("us-east-1");
@@ -178,20 +199,21 @@ impl TransformStage {
                 records,
                 attempts: 1,
                 payload,
+                cfg: cfg.clone(),
             },
         );
         self.outbox.push(self.next_invocation);
     }
 
     /// The invocations issued since the last call, for the caller to run.
-    pub fn take(&mut self, cfg: &LambdaConfig) -> Vec<Invocation> {
+    pub fn take(&mut self) -> Vec<Invocation> {
         std::mem::take(&mut self.outbox)
             .into_iter()
             .filter_map(|id| {
                 self.in_flight.get(&id).map(|f| Invocation {
                     id,
-                    function: cfg.function.clone(),
-                    function_arn: cfg.arn.clone(),
+                    function: f.cfg.function.clone(),
+                    function_arn: f.cfg.arn.clone(),
                     payload: f.payload.clone(),
                     records: f.records.len(),
                 })
@@ -202,17 +224,12 @@ impl TransformStage {
     /// An invocation's outcome: the verdict for each of its records, or
     /// nothing yet when it failed and is retried (it is issued again).
     /// `None` for an invocation this stage does not know.
-    pub fn complete(
-        &mut self,
-        cfg: &LambdaConfig,
-        id: u64,
-        outcome: Result<Vec<u8>, String>,
-    ) -> Option<Vec<Verdict>> {
+    pub fn complete(&mut self, id: u64, outcome: Result<Vec<u8>, String>) -> Option<Vec<Verdict>> {
         let flight = self.in_flight.remove(&id)?;
         let parsed = outcome.and_then(|body| parse_response(&flight.records, &body));
         match parsed {
             Ok(verdicts) => Some(verdicts),
-            Err(message) if flight.attempts <= cfg.retries => {
+            Err(message) if flight.attempts <= flight.cfg.retries => {
                 self.next_invocation += 1;
                 self.in_flight.insert(
                     self.next_invocation,

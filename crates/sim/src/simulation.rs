@@ -552,7 +552,10 @@ impl Simulation {
     /// finished from their own results alone, so planning ahead changes
     /// nothing; a control call (a split, a merge) must finish first.
     pub fn can_plan_ahead(&self) -> bool {
-        self.queued.is_empty()
+        // Direct PUT hands records to Firehose while planning; Firehose's
+        // clock must not run ahead of the tick it is finishing.
+        self.direct_puts.is_empty()
+            && self.queued.is_empty()
             && self.in_flight.len() < 2
             && self.in_flight.iter().all(|f| {
                 f.calls
