@@ -313,6 +313,24 @@ test('Firehose to OpenSearch: documents land in hourly indices and can be search
   assert.doesNotMatch(text, /"action":"view"/);
 });
 
+test('fast-forward runs a minute as fast as it can, with the same result as `shardlab run`', async () => {
+  await page.getByTestId('preset').selectOption('clickstream.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '2000' &&
+    !document.querySelector('[data-testid="firehose-enabled"]')?.checked);
+  const before = await text('digest');
+  await page.getByTestId('create').click();
+  await page.waitForFunction(
+    (old) => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+      document.querySelector('[data-testid="digest"]')?.textContent !== old,
+    before,
+  );
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
+    document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  // `the_presets_run_and_report` pins the native run of the same file for 1 min.
+  assert.equal(await text('digest'), 'a335779432ac68a9');
+});
+
 test('a preset shows its partition keys and rate shape in words', async () => {
   await page.getByTestId('preset').selectOption('iot-sensors.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');

@@ -23,6 +23,12 @@ fn preset(name: &str) -> String {
 
 #[test]
 fn the_presets_run_and_report() {
+    // The browser's fast-forward of this preset by a minute reaches the
+    // same digest (web/e2e/site.test.mjs).
+    let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "1m"]);
+    assert!(ok, "{err}");
+    assert!(out.ends_with("digest a335779432ac68a9\n"), "{out}");
+
     let (ok, out, err) = shardlab(&["run", &preset("over-the-limit.json"), "--for", "30s"]);
     assert!(ok, "{err}");
     // One shard at 1,500 records/s: a third refused by its 1,000/s limit,

@@ -11,6 +11,9 @@ use crate::{Scenario, Snapshot};
 /// Speeds the clock can run at, relative to wall-clock time.
 pub const MIN_SPEED: f64 = 0.25;
 pub const MAX_SPEED: f64 = 1000.0;
+/// The longest fast-forward: a week of virtual time (a learner watching
+/// retention trim asks for +24 h; +7 d covers the longest lessons).
+pub const MAX_FAST_FORWARD_MS: u64 = 7 * 24 * 3_600_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -23,6 +26,11 @@ pub enum Command {
     Pause,
     /// Runs exactly one tick, then stays paused.
     Step,
+    /// Runs `ms` of virtual time as fast as the machine allows (the same
+    /// ticks as at any speed), then stays paused. Pause stops it.
+    FastForward {
+        ms: u64,
+    },
     SetRate {
         rate_per_sec: u64,
     },
@@ -108,6 +116,9 @@ pub enum Event {
         running: bool,
         speed: f64,
         workers: Vec<WorkerView>,
+        /// Virtual ms a fast-forward still has to run (0: none).
+        #[serde(default)]
+        fast_forward_ms: u64,
     },
     /// A command failed; the text is for the learner.
     Error { message: String },

@@ -419,6 +419,8 @@ pub struct LiveStream {
     pub running: bool,
     pub speed: f64,
     pub workers: Vec<WorkerView>,
+    /// Virtual ms a fast-forward still has to run.
+    pub fast_forward_ms: u64,
 }
 
 /// The bucket browser: one folder level of a bucket, and an open object.
@@ -442,6 +444,7 @@ pub enum Msg {
     Create,
     Toggle,
     Step,
+    FastForward(u64),
     SetRate(String),
     SetSpeed(String),
     Split(String),
@@ -562,6 +565,7 @@ impl Component for App {
                 running,
                 speed,
                 workers,
+                fast_forward_ms,
             }) => {
                 self.creating = false;
                 self.refresh_browser(&snapshot);
@@ -570,6 +574,7 @@ impl Component for App {
                     running,
                     speed,
                     workers,
+                    fast_forward_ms,
                 });
             }
             Msg::FromWorker(Event::Objects {
@@ -634,7 +639,10 @@ impl Component for App {
                 Err(e) => self.error = Some(e),
             },
             Msg::Toggle => {
-                let running = self.live.as_ref().is_some_and(|l| l.running);
+                let running = self
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.running || l.fast_forward_ms > 0);
                 self.send(if running {
                     Command::Pause
                 } else {
@@ -642,6 +650,7 @@ impl Component for App {
                 });
             }
             Msg::Step => self.send(Command::Step),
+            Msg::FastForward(ms) => self.send(Command::FastForward { ms }),
             Msg::SetRate(text) => match parse_rate(&text) {
                 Ok(rate_per_sec) => self.send(Command::SetRate { rate_per_sec }),
                 Err(e) => self.error = Some(e),

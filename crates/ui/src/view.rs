@@ -18,6 +18,9 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
             html! { <span class="pill pill-muted">{"Starting…"}</span> }
         }
         (_, false) => html! { <span class="pill pill-bad">{"Stopped"}</span> },
+        (Some(l), true) if l.fast_forward_ms > 0 => html! {
+            <span class="pill pill-live" data-testid="status">{ format!("Fast-forward, {} to go", elapsed(l.fast_forward_ms)) }</span>
+        },
         (Some(l), true) if l.running => {
             html! { <span class="pill pill-live" data-testid="status">{"Running"}</span> }
         }
@@ -177,10 +180,17 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 </div>
             </div>
             <div class="controls">
-                <button class={if live.running { "secondary" } else { "primary" }} onclick={toggle} data-testid="toggle">
-                    { if live.running { "Pause" } else { "Start producer" } }
+                <button class={if live.running || live.fast_forward_ms > 0 { "secondary" } else { "primary" }} onclick={toggle} data-testid="toggle">
+                    { if live.fast_forward_ms > 0 { "Stop fast-forward" } else if live.running { "Pause" } else { "Start producer" } }
                 </button>
                 <button class="secondary" onclick={step} disabled={live.running} title="Advance virtual time by one 100 ms tick" data-testid="step">{"Step 100 ms"}</button>
+                { for [("+1 min", 60_000u64, "ff-minute"), ("+1 h", 3_600_000, "ff-hour"), ("+24 h", 86_400_000, "ff-day")].into_iter().map(|(label, ms, id)| {
+                    let ff = ctx.link().callback(move |_| Msg::FastForward(ms));
+                    html! {
+                        <button class="secondary" onclick={ff} disabled={live.fast_forward_ms > 0} data-testid={id}
+                            title="Run this much virtual time as fast as this machine can (the same ticks as at any speed)">{ label }</button>
+                    }
+                }) }
                 <label class="inline">
                     <span>{"Rate"}</span>
                     <input type="number" min="0" value={s.rate_per_sec.to_string()} onchange={onrate} data-testid="rate" />

@@ -11,7 +11,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
-use shardlab_sim::control::{browse, Command, Event, WorkerView, MAX_SPEED, MIN_SPEED};
+use shardlab_sim::control::{
+    browse, Command, Event, WorkerView, MAX_FAST_FORWARD_MS, MAX_SPEED, MIN_SPEED,
+};
 use shardlab_sim::{Simulation, TICK_MS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -25,6 +27,8 @@ const MAX_TICKS_PER_ROUND: u32 = 50;
 /// The shortest pause between rounds, in wall-clock milliseconds (about one
 /// display frame).
 const MIN_ROUND_MS: f64 = 16.0;
+/// Ticks per slice of a fast-forward (20 s of virtual time).
+const FAST_FORWARD_SLICE: u64 = 200;
 /// The longest pause while idle; a command ends it at once anyway.
 const IDLE_ROUND_MS: f64 = 250.0;
 
@@ -42,6 +46,8 @@ struct Coordinator {
     speed: f64,
     /// Virtual milliseconds owed to the clock by elapsed wall time.
     owed_ms: f64,
+    /// Virtual milliseconds a fast-forward still has to run.
+    fast_forward_ms: u64,
 }
 
 impl Coordinator {
@@ -92,6 +98,7 @@ impl Coordinator {
                 running: self.running,
                 speed: self.speed,
                 workers,
+                fast_forward_ms: self.fast_forward_ms,
             });
         }
     }
@@ -125,10 +132,26 @@ impl Coordinator {
                 self.running = true;
                 self.owed_ms = 0.0;
             }
-            Command::Pause => self.running = false,
+            Command::Pause => {
+                self.running = false;
+                self.fast_forward_ms = 0;
+            }
             Command::Step => {
                 self.running = false;
                 self.run_ticks(1).await;
+            }
+            Command::FastForward { ms } => {
+                if self.stream.is_none() {
+                    return self.error("Create a stream first.");
+                }
+                if ms == 0 || ms > MAX_FAST_FORWARD_MS {
+                    return self.error(format!(
+                        "Fast-forward runs 1 ms to {} h of virtual time, not {ms} ms.",
+                        MAX_FAST_FORWARD_MS / 3_600_000
+                    ));
+                }
+                self.running = false;
+                self.fast_forward_ms = ms.div_ceil(TICK_MS) * TICK_MS;
             }
             Command::SetRate { rate_per_sec } => match self.stream.as_mut() {
                 Some(stream) => {
@@ -278,6 +301,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
         running: false,
         speed: 1.0,
         owed_ms: 0.0,
+        fast_forward_ms: 0,
     };
     coordinator.post(&Event::Ready);
     wasm_bindgen_futures::spawn_local(async move {
@@ -290,7 +314,18 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
                 coordinator.handle(command).await;
             }
             let t = now();
-            let pause_ms = if coordinator.running {
+            let pause_ms = if coordinator.fast_forward_ms > 0 {
+                // As fast as possible, a slice at a time: commands (Pause)
+                // and snapshots get through between slices.
+                let ticks = (coordinator.fast_forward_ms / TICK_MS).min(FAST_FORWARD_SLICE);
+                coordinator.fast_forward_ms -= ticks * TICK_MS;
+                coordinator.run_ticks(ticks as u32).await;
+                if coordinator.stream.is_none() {
+                    coordinator.fast_forward_ms = 0;
+                }
+                coordinator.post_snapshot();
+                0.0
+            } else if coordinator.running {
                 coordinator.owed_ms += (t - last) * coordinator.speed;
                 let due = (coordinator.owed_ms / TICK_MS as f64).floor() as u32;
                 let ticks = due.min(MAX_TICKS_PER_ROUND);
