@@ -198,10 +198,12 @@ test('a consumer application reads the stream and shows how far behind it is', a
   assert.match(await page.getByTestId('consumer-0').innerText(), /consumer-app\s*· GetRecords every 200 ms on each of 2 shards/);
 });
 
-test('a preset scenario gives the same digest in the browser as `shardlab run`', async () => {
+// Loads the clickstream preset into the form and creates its stream.
+async function createClickstreamPreset() {
   await page.getByTestId('preset').selectOption('clickstream.json');
   await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200' &&
-    document.querySelector('#rate')?.value === '2000');
+    document.querySelector('#rate')?.value === '2000' &&
+    !document.querySelector('[data-testid="firehose-enabled"]')?.checked);
   const before = await text('digest');
   await page.getByTestId('create').click();
   await page.waitForFunction(
@@ -209,6 +211,10 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
       document.querySelector('[data-testid="digest"]')?.textContent !== old,
     before,
   );
+}
+
+test('a preset scenario gives the same digest in the browser as `shardlab run`', async () => {
+  await createClickstreamPreset();
   for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
   // `the_presets_run_and_report` in crates/server/tests/cli.rs pins the
@@ -314,16 +320,7 @@ test('Firehose to OpenSearch: documents land in hourly indices and can be search
 });
 
 test('fast-forward runs a minute as fast as it can, with the same result as `shardlab run`', async () => {
-  await page.getByTestId('preset').selectOption('clickstream.json');
-  await page.waitForFunction(() => document.querySelector('#rate')?.value === '2000' &&
-    !document.querySelector('[data-testid="firehose-enabled"]')?.checked);
-  const before = await text('digest');
-  await page.getByTestId('create').click();
-  await page.waitForFunction(
-    (old) => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
-      document.querySelector('[data-testid="digest"]')?.textContent !== old,
-    before,
-  );
+  await createClickstreamPreset();
   await page.getByTestId('ff-minute').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
     document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
