@@ -983,14 +983,31 @@ impl DeliveryPath {
                     data_freshness_ms: self.minute_freshness_ms,
                     succeed_processing_records: a.transformed_records - b.transformed_records,
                 };
-                if self.minutes.len() == METRIC_MINUTES {
-                    self.minutes.pop_front();
+                let closed = m.minute_ms;
+                let freshness = m.data_freshness_ms;
+                self.push_minute(m);
+                // Minutes with no tick at all: nothing happened in them, as
+                // CloudWatch shows it (no gaps in a chart).
+                let mut gap = closed + 60_000;
+                while gap < minute && minute - gap <= METRIC_MINUTES as u64 * 60_000 {
+                    self.push_minute(MinuteMetrics {
+                        minute_ms: gap,
+                        data_freshness_ms: freshness,
+                        ..MinuteMetrics::default()
+                    });
+                    gap += 60_000;
                 }
-                self.minutes.push_back(m);
                 self.minute_start = Some((minute, self.accounting.clone()));
                 self.minute_freshness_ms = 0;
             }
         }
+    }
+
+    fn push_minute(&mut self, m: MinuteMetrics) {
+        if self.minutes.len() == METRIC_MINUTES {
+            self.minutes.pop_front();
+        }
+        self.minutes.push_back(m);
     }
 
     /// A delivery, for the timeline.

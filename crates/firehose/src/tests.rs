@@ -1356,6 +1356,23 @@ fn metrics_are_kept_per_minute_under_cloudwatch_names() {
     assert_eq!(m[1].delivery_success_permille, Some(1000));
     assert_eq!(m[0].delivery_success_permille, None);
     assert_eq!(m[0].data_freshness_ms, 59_000);
+    // Three idle minutes, then a tick: the idle ones are there, empty.
+    f.tick(T0 + 420_000);
+    let m: Vec<_> = f
+        .stream("m")
+        .unwrap()
+        .path
+        .minutes
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(
+        m.iter()
+            .map(|x| (x.minute_ms - T0) / 60_000)
+            .collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5, 6]
+    );
+    assert_eq!(m[5].incoming_records, 0);
 }
 
 #[test]

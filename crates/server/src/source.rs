@@ -29,8 +29,14 @@ impl FirehoseSide {
         for (ds, arn) in sources {
             if !self.readers.contains_key(&ds) {
                 let stream = stream_name_of(&arn).unwrap_or_default();
-                self.readers
-                    .insert(ds.clone(), SourceReader::new(&ds, stream, kinesis, now_ms));
+                let start_ms = match self.firehose.stream(&ds).map(|s| &s.source) {
+                    Some(shardlab_firehose::Source::Kinesis { start_ms, .. }) => *start_ms,
+                    _ => now_ms,
+                };
+                self.readers.insert(
+                    ds.clone(),
+                    SourceReader::new(&ds, stream, kinesis, start_ms, now_ms),
+                );
             }
         }
         for reader in self.readers.values_mut() {

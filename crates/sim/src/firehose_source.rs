@@ -321,10 +321,21 @@ pub struct SourceReader {
     pub delivery_stream: String,
     pub stream_name: String,
     consumer: Consumer,
+    start_ms: u64,
 }
 
 impl SourceReader {
-    pub fn new(delivery_stream: &str, stream_name: &str, kinesis: &Kinesis, now_ms: u64) -> Self {
+    /// A reader for a delivery stream created at `start_ms`: it reads
+    /// what arrived in the stream from then on, as AWS's LATEST start does
+    /// at creation (reading from the trim horizon and skipping what came
+    /// before, so a record put just after creation is never missed).
+    pub fn new(
+        delivery_stream: &str,
+        stream_name: &str,
+        kinesis: &Kinesis,
+        start_ms: u64,
+        now_ms: u64,
+    ) -> Self {
         let open: Vec<u32> = kinesis
             .shard_infos(stream_name)
             .unwrap_or_default()
@@ -335,7 +346,8 @@ impl SourceReader {
         SourceReader {
             delivery_stream: delivery_stream.to_string(),
             stream_name: stream_name.to_string(),
-            consumer: source_consumer(delivery_stream, open, StartAt::Latest, now_ms),
+            consumer: source_consumer(delivery_stream, open, StartAt::TrimHorizon, now_ms),
+            start_ms,
         }
     }
 
@@ -359,7 +371,8 @@ impl SourceReader {
                     Read::Records => "GetRecords",
                 };
                 let outcome = kinesis.call_output(op, &request, now_ms);
-                let records = source_records(&outcome);
+                let mut records = source_records(&outcome);
+                records.retain(|(_, arrival)| *arrival >= self.start_ms);
                 if !records.is_empty() {
                     // The delivery stream may have been deleted meanwhile;
                     // then there is nobody to deliver to.
@@ -413,12 +426,12 @@ mod tests {
                     "BucketARN": "arn:aws:s3:::lab",
                     "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}}
             }),
-            t0,
+            t0 + 5,
         )
         .unwrap();
         let (ds, arn) = f.kinesis_sources().remove(0);
-        let mut reader = SourceReader::new(&ds, stream_name_of(&arn).unwrap(), &k, t0);
-        reader.poll(&mut k, &mut f, t0);
+        let mut reader = SourceReader::new(&ds, stream_name_of(&arn).unwrap(), &k, t0 + 5, t0 + 5);
+        reader.poll(&mut k, &mut f, t0 + 5);
         for (i, key) in ["a", "b", "c", "d"].iter().enumerate() {
             put(&mut k, key, &format!("r{i}"), t0 + 10 + i as u64);
         }
@@ -436,6 +449,9 @@ mod tests {
             assert!(text.contains(r), "{text}");
         }
         assert_eq!(text.len(), 8);
-        assert_eq!(reader.consumer().view().delivered, 4);
+        // It read the stream from the trim horizon and took only what
+        // arrived after it was created.
+        assert_eq!(reader.consumer().view().delivered, 5);
+        assert_eq!(f.stream("to-s3").unwrap().path.accounting.incoming_records, 4);
     }
 }

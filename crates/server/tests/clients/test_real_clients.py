@@ -288,9 +288,8 @@ class Firehose(unittest.TestCase):
             caught.exception.response["Error"]["Message"],
             "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
         )
-        # The delivery stream starts at LATEST once it has looked at the
-        # stream; this request makes it look.
-        f.describe_delivery_stream(DeliveryStreamName=name)
+        # As on AWS, the delivery stream takes what arrives in the stream
+        # after it was created.
         k.put_records(StreamName=stream, Records=[{"Data": b"e%d;" % i, "PartitionKey": "p%d" % i} for i in range(20)])
         # Firehose reads each source shard once a second (AWS's rate), so
         # this waits for the next read: a condition with a deadline.
