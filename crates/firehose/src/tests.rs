@@ -1322,6 +1322,16 @@ fn opensearch_configurations_are_checked() {
     assert!(e.message().contains("s3Configuration"), "{e}");
 }
 
+fn minutes(f: &Firehose, name: &str) -> Vec<crate::MinuteMetrics> {
+    f.stream(name)
+        .unwrap()
+        .path
+        .minutes
+        .iter()
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn metrics_are_kept_per_minute_under_cloudwatch_names() {
     let mut f = service();
@@ -1337,14 +1347,7 @@ fn metrics_are_kept_per_minute_under_cloudwatch_names() {
         f.tick(now);
     }
     f.tick(T0 + 180_000);
-    let m: Vec<_> = f
-        .stream("m")
-        .unwrap()
-        .path
-        .minutes
-        .iter()
-        .cloned()
-        .collect();
+    let m = minutes(&f, "m");
     assert_eq!(m.len(), 3);
     assert_eq!(m[0].minute_ms, T0);
     assert_eq!(m[0].incoming_records, 600);
@@ -1358,14 +1361,7 @@ fn metrics_are_kept_per_minute_under_cloudwatch_names() {
     assert_eq!(m[0].data_freshness_ms, 59_000);
     // Three idle minutes, then a tick: the idle ones are there, empty.
     f.tick(T0 + 420_000);
-    let m: Vec<_> = f
-        .stream("m")
-        .unwrap()
-        .path
-        .minutes
-        .iter()
-        .cloned()
-        .collect();
+    let m = minutes(&f, "m");
     assert_eq!(
         m.iter()
             .map(|x| (x.minute_ms - T0) / 60_000)

@@ -452,6 +452,9 @@ mod tests {
         // It read the stream from the trim horizon and took only what
         // arrived after it was created.
         assert_eq!(reader.consumer().view().delivered, 5);
-        assert_eq!(f.stream("to-s3").unwrap().path.accounting.incoming_records, 4);
+        assert_eq!(
+            f.stream("to-s3").unwrap().path.accounting.incoming_records,
+            4
+        );
     }
 }
