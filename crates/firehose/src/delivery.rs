@@ -331,6 +331,10 @@ pub struct DeliveryPath {
     minute_freshness_ms: u64,
     pub transform: TransformStage,
     pending: VecDeque<Pending>,
+    /// Document batches for an OpenSearch domain: a queue of their own, so
+    /// an outage of the domain or of the backup bucket holds up only its
+    /// own deliveries.
+    indexing: VecDeque<Pending>,
     pub accounting: Accounting,
     pub recent: VecDeque<Flush>,
     rng: ChaCha8Rng,
@@ -347,6 +351,7 @@ impl DeliveryPath {
             minute_freshness_ms: 0,
             transform: TransformStage::default(),
             pending: VecDeque::new(),
+            indexing: VecDeque::new(),
             accounting: Accounting::default(),
             recent: VecDeque::new(),
             rng,
@@ -375,7 +380,7 @@ impl DeliveryPath {
 
     /// Undelivered objects (sealed, waiting for a successful PUT).
     pub fn pending_objects(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.indexing.len()
     }
 
     /// DataFreshness: how long the oldest undelivered record has been in
@@ -383,6 +388,7 @@ impl DeliveryPath {
     pub fn data_freshness_ms(&self, now_ms: u64) -> u64 {
         self.pending
             .iter()
+            .chain(&self.indexing)
             .map(|p| p.entered_ms)
             .chain(self.buffers.values().filter_map(Buffer::opened_ms))
             .chain(self.transform.oldest_entered_ms())
@@ -741,7 +747,7 @@ impl DeliveryPath {
             let mut indices: Vec<&str> = docs.iter().map(|d| d.index.as_str()).collect();
             indices.dedup();
             let key = indices.join(", ");
-            self.pending.push_back(Pending {
+            self.indexing.push_back(Pending {
                 raw_bytes,
                 documents: Some(docs),
                 bucket: dest.bucket.clone(),
@@ -826,6 +832,22 @@ impl DeliveryPath {
     }
 
     fn deliver(
+        &mut self,
+        to: Target,
+        buckets: &mut BTreeMap<String, Bucket>,
+        domain: Option<&mut Domain>,
+        now_ms: u64,
+    ) {
+        // The documents' queue goes through the same loop as the objects'
+        // (swapped in for it), then the objects'.
+        std::mem::swap(&mut self.pending, &mut self.indexing);
+        self.deliver_queue(to, buckets, domain, now_ms);
+        std::mem::swap(&mut self.pending, &mut self.indexing);
+        self.deliver_queue(to, buckets, None, now_ms);
+    }
+
+    /// Delivers the head of `pending` while it can, in order.
+    fn deliver_queue(
         &mut self,
         to: Target,
         buckets: &mut BTreeMap<String, Bucket>,

@@ -1449,3 +1449,20 @@ fn what_was_sealed_before_an_update_goes_to_the_old_bucket() {
     );
     assert_eq!(f.bucket("other-bucket").unwrap().objects.len(), 1);
 }
+
+#[test]
+fn a_backup_bucket_outage_does_not_hold_up_the_domain() {
+    let mut f = service();
+    to_opensearch(&mut f, "os", json!({"S3BackupMode": "AllDocuments"})).unwrap();
+    f.set_bucket_unavailable("lab-bucket", true);
+    put_batch(&mut f, "os", &[br#"{"n":1}"#], T0);
+    f.tick(T0 + 60_000);
+    assert_eq!(f.domain("logs").unwrap().documents(), 1);
+    let s = f.stream("os").unwrap();
+    assert_eq!(
+        s.path.pending_objects(),
+        1,
+        "the backup copy waits for its bucket"
+    );
+    assert!(s.path.accounting.balanced());
+}
