@@ -45,6 +45,10 @@ function load(source) {
   return handler;
 }
 
+// Loaded: the simulation starts an invocation's time limit only now, so a
+// slow start-up never counts against the function.
+self.postMessage({ ready: true });
+
 self.onmessage = async (message) => {
   const { source, event } = message.data;
   try {

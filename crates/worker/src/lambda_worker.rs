@@ -20,6 +20,8 @@ type Reply = Result<Vec<u8>, String>;
 
 struct Running {
     worker: Worker,
+    /// Resolved when the worker's script has loaded (its `ready` message).
+    ready: Option<oneshot::Receiver<Reply>>,
     reply: Rc<RefCell<Option<oneshot::Sender<Reply>>>>,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(ErrorEvent)>,
@@ -45,6 +47,9 @@ impl LambdaRunner {
         let worker = Worker::new_with_options(&self.script_url, &options)
             .map_err(|e| format!("could not start the Lambda worker: {e:?}"))?;
         let reply: Rc<RefCell<Option<oneshot::Sender<Reply>>>> = Rc::default();
+        // The first message is `ready`: it answers this receiver.
+        let (ready_tx, ready_rx) = oneshot::channel();
+        *reply.borrow_mut() = Some(ready_tx);
         let on_message = reply.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
@@ -53,7 +58,12 @@ impl LambdaRunner {
                     .ok()
                     .and_then(|v| v.as_string())
             };
+            let ready = Reflect::get(&data, &"ready".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
             let answer = match (field("ok"), field("error")) {
+                _ if ready => Ok(Vec::new()),
                 (Some(ok), _) => Ok(ok.into_bytes()),
                 (None, Some(e)) => Err(e),
                 _ => Err("the Lambda worker answered nothing".into()),
@@ -73,6 +83,7 @@ impl LambdaRunner {
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
         Ok(Running {
             worker,
+            ready: Some(ready_rx),
             reply,
             _onmessage: onmessage,
             _onerror: onerror,
@@ -84,6 +95,14 @@ impl LambdaRunner {
     pub async fn invoke(&mut self, call: &JsInvocation) -> Result<Vec<u8>, String> {
         if self.running.is_none() {
             self.running = Some(self.spawn()?);
+        }
+        // Wait for a new worker to load before its first invocation: the
+        // time limit is the function's, not the script's start-up.
+        if let Some(ready) = self.running.as_mut().and_then(|r| r.ready.take()) {
+            ready
+                .await
+                .map_err(|_| "the Lambda worker did not start".to_string())?
+                .map_err(|e| format!("the Lambda worker did not start: {e}"))?;
         }
         let running = self.running.as_ref().ok_or("no Lambda worker")?;
         let (tx, rx) = oneshot::channel();
