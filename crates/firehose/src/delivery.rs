@@ -147,6 +147,9 @@ struct Pending {
     /// The bucket it goes to, fixed when it was sealed (an update that
     /// names another bucket does not move what was sealed before).
     bucket: String,
+    /// Under dynamic partitioning, the partition it holds: still active
+    /// until delivered.
+    partition: Option<PartitionKeys>,
 }
 
 impl Pending {
@@ -176,6 +179,7 @@ impl Pending {
             documents: None,
             backup: false,
             bucket: String::new(),
+            partition: None,
         }
     }
 }
@@ -367,10 +371,17 @@ impl DeliveryPath {
         self.buffers.values().map(Buffer::bytes).sum()
     }
 
-    /// Partitions with records waiting (ActivePartitions; 1 or 0 without
-    /// dynamic partitioning).
+    /// Active partitions: with records in a buffer or in an object not yet
+    /// delivered, as AWS counts them (1 or 0 without dynamic partitioning).
     pub fn active_partitions(&self) -> usize {
-        self.buffers.len()
+        self.active().len()
+    }
+
+    fn active(&self) -> std::collections::BTreeSet<&PartitionKeys> {
+        self.buffers
+            .keys()
+            .chain(self.pending.iter().filter_map(|p| p.partition.as_ref()))
+            .collect()
     }
 
     /// The fullest buffer's bytes, which the size hint is measured on.
@@ -537,7 +548,8 @@ impl DeliveryPath {
             }
         }
         let keys = PartitionKeys { query, lambda };
-        if !self.buffers.contains_key(&keys) && self.buffers.len() >= dp.active_partition_limit {
+        let active = self.active();
+        if !active.contains(&keys) && active.len() >= dp.active_partition_limit {
             return Err((
                 ACTIVE_PARTITIONS_EXCEEDED,
                 format!(
@@ -785,6 +797,10 @@ impl DeliveryPath {
             raw_bytes,
             compression: dest.compression,
             bucket: dest.bucket.clone(),
+            partition: dest
+                .dynamic_partitioning
+                .as_ref()
+                .map(|_| partition.clone()),
             // With OpenSearch, an S3 object is the AllDocuments backup.
             backup: dest.opensearch.is_some(),
             ..Pending::sealed(

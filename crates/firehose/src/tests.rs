@@ -1466,3 +1466,22 @@ fn a_backup_bucket_outage_does_not_hold_up_the_domain() {
     );
     assert!(s.path.accounting.balanced());
 }
+
+#[test]
+fn a_partition_stays_active_until_its_object_is_delivered() {
+    let mut f = service();
+    partitioned(&mut f, "dp", "{c: .c}", "c=!{partitionKeyFromQuery:c}/");
+    f.set_bucket_unavailable("lab-bucket", true);
+    put_batch(&mut f, "dp", &[br#"{"c":"a"}"#, br#"{"c":"b"}"#], T0);
+    f.tick(T0 + 60_000);
+    let s = f.stream("dp").unwrap();
+    assert_eq!(s.path.buffered_records(), 0, "both buffers sealed");
+    assert_eq!(
+        s.path.active_partitions(),
+        2,
+        "their objects are not delivered yet"
+    );
+    f.set_bucket_unavailable("lab-bucket", false);
+    f.tick(T0 + 300_000);
+    assert_eq!(f.stream("dp").unwrap().path.active_partitions(), 0);
+}
