@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use shardlab_engine::api::request::{is_name, parse_json, tag_page, Body, Validation};
 use shardlab_engine::{ApiError, TokenBucket};
 
-use crate::bucket::{bucket_name, Bucket};
+use crate::bucket::Bucket;
 use crate::config::S3Destination;
 use crate::delivery::{DeliveryPath, Target, Trigger};
 use crate::opensearch::Domain;
@@ -141,10 +141,6 @@ impl Firehose {
         }
     }
 
-    pub fn config(&self) -> &FirehoseConfig {
-        &self.config
-    }
-
     pub fn streams(&self) -> impl Iterator<Item = &DeliveryStream> {
         self.streams.values()
     }
@@ -159,10 +155,6 @@ impl Firehose {
 
     pub fn bucket(&self, name: &str) -> Option<&Bucket> {
         self.buckets.get(name)
-    }
-
-    pub fn domains(&self) -> &BTreeMap<String, Domain> {
-        &self.domains
     }
 
     pub fn domain(&self, name: &str) -> Option<&Domain> {
@@ -893,9 +885,4 @@ fn read_tags(body: &Body, v: &mut Validation) -> Result<Vec<(String, String)>, A
         }
     }
     Ok(out)
-}
-
-/// The bucket a `arn:aws:s3:::name` ARN names, for callers outside.
-pub fn bucket_of(arn: &str) -> Option<&str> {
-    bucket_name(arn)
 }

@@ -28,7 +28,11 @@ pub struct Bucket {
     pub objects: BTreeMap<String, S3Object>,
     /// The destination-outage switch: PUTs fail while it is set.
     pub unavailable: bool,
-    puts: u64,
+    /// The keys PUT, in order (the n-th PUT is at n - 1), so that "newest"
+    /// and "since" cost what they return, not the bucket's size.
+    journal: Vec<String>,
+    /// Bytes stored, kept as objects come and are replaced.
+    bytes: u64,
 }
 
 /// A listing under a prefix, folded at a delimiter, as ListObjectsV2 does.
@@ -41,9 +45,39 @@ pub struct Listing {
 impl Bucket {
     /// Stores an object (replacing one under the same key, as S3 does).
     pub fn put(&mut self, key: String, mut object: S3Object) {
-        self.puts += 1;
-        object.sequence = self.puts;
-        self.objects.insert(key, object);
+        self.journal.push(key.clone());
+        object.sequence = self.journal.len() as u64;
+        self.bytes += object.body.len() as u64;
+        if let Some(old) = self.objects.insert(key, object) {
+            self.bytes -= old.body.len() as u64;
+        }
+    }
+
+    /// The objects PUT after the first `puts`, in PUT order (an object
+    /// replaced since is given once, where its last PUT was).
+    pub fn puts_since(&self, puts: u64) -> impl Iterator<Item = (&String, &S3Object)> {
+        let from = (puts as usize).min(self.journal.len());
+        self.journal[from..]
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, key)| {
+                let o = self.objects.get(key)?;
+                (o.sequence == (from + i + 1) as u64).then_some((key, o))
+            })
+    }
+
+    /// The `n` newest objects, newest first.
+    pub fn newest(&self, n: usize) -> Vec<(&String, &S3Object)> {
+        let mut out = Vec::with_capacity(n);
+        for (i, key) in self.journal.iter().enumerate().rev() {
+            if out.len() == n {
+                break;
+            }
+            if let Some(o) = self.objects.get(key).filter(|o| o.sequence == i as u64 + 1) {
+                out.push((key, o));
+            }
+        }
+        out
     }
 
     pub fn list(&self, prefix: &str, delimiter: Option<char>) -> Listing {
@@ -70,11 +104,11 @@ impl Bucket {
 
     /// PUTs so far (each gave an object its `sequence`).
     pub fn puts(&self) -> u64 {
-        self.puts
+        self.journal.len() as u64
     }
 
     pub fn bytes(&self) -> u64 {
-        self.objects.values().map(|o| o.body.len() as u64).sum()
+        self.bytes
     }
 }
 
@@ -120,6 +154,30 @@ mod tests {
         let aug = b.list("2018/08/", Some('/'));
         assert_eq!(aug.common_prefixes, ["2018/08/27/"]);
         assert_eq!(b.list("2018/", None).keys.len(), 3);
+    }
+
+    #[test]
+    fn newest_and_since_follow_put_order() {
+        let mut b = Bucket::default();
+        let object = |n: usize| S3Object {
+            body: vec![0; n],
+            last_modified_ms: 0,
+            compression: Compression::Uncompressed,
+            records: 1,
+            writer: "s".into(),
+            sequence: 0,
+        };
+        b.put("b".into(), object(1));
+        b.put("a".into(), object(2));
+        b.put("b".into(), object(4));
+        let keys = |v: Vec<(&String, &S3Object)>| {
+            v.into_iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(keys(b.newest(5)), ["b", "a"]);
+        assert_eq!(keys(b.puts_since(0).collect()), ["a", "b"]);
+        assert_eq!(keys(b.puts_since(2).collect()), ["b"]);
+        assert_eq!(b.puts_since(3).count(), 0);
+        assert_eq!((b.puts(), b.bytes()), (3, 6));
     }
 
     #[test]

@@ -45,6 +45,53 @@ impl BufferingHints {
     }
 }
 
+/// `BufferingHints` as a request gives them, checked against a
+/// destination's ranges (size 1–`max_mb` MiB, interval 0–900 s).
+struct HintsInput {
+    given: bool,
+    size: Option<i64>,
+    interval: Option<i64>,
+}
+
+impl HintsInput {
+    fn read(body: &Body, path: &str, max_mb: i64, v: &mut Validation) -> Result<Self, ApiError> {
+        let hints = body.object("BufferingHints")?;
+        let (size, interval) = match &hints {
+            Some(h) => (h.int("SizeInMBs")?, h.int("IntervalInSeconds")?),
+            None => (None, None),
+        };
+        v.range(size, &format!("{path}.bufferingHints.sizeInMBs"), 1, max_mb);
+        v.range(
+            interval,
+            &format!("{path}.bufferingHints.intervalInSeconds"),
+            0,
+            MAX_INTERVAL_S,
+        );
+        Ok(HintsInput {
+            given: hints.is_some(),
+            size,
+            interval,
+        })
+    }
+
+    /// The hints, or `otherwise` when none are given; one without the
+    /// other is refused, as AWS refuses it.
+    fn resolve(self, otherwise: BufferingHints) -> Result<BufferingHints, ApiError> {
+        match (self.size, self.interval) {
+            (Some(s), Some(i)) => Ok(BufferingHints {
+                size_mb: s as u32,
+                interval_s: i as u32,
+            }),
+            (None, None) => Ok(otherwise),
+            _ if self.given => Err(ApiError::invalid_argument(
+                "BufferingHints: SizeInMBs and IntervalInSeconds are optional, but if you \
+                 specify one of them you must also specify the other.",
+            )),
+            _ => Ok(otherwise),
+        }
+    }
+}
+
 /// A processor of the ProcessingConfiguration that Shardlab runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Processor {
@@ -234,25 +281,9 @@ impl S3Destination {
                 "^$|\\.[0-9a-z!\\-_.*'()]+",
             );
         }
-        let hints = body.object("BufferingHints")?;
-        let (size, interval) = match &hints {
-            Some(h) => (h.int("SizeInMBs")?, h.int("IntervalInSeconds")?),
-            None => (None, None),
-        };
-        v.range(size, &p("bufferingHints.sizeInMBs"), 1, MAX_SIZE_MB);
-        v.range(
-            interval,
-            &p("bufferingHints.intervalInSeconds"),
-            0,
-            MAX_INTERVAL_S,
-        );
+        let hints = HintsInput::read(body, path, MAX_SIZE_MB, &mut v)?;
         v.finish()?;
-        if hints.is_some() && (size.is_none() != interval.is_none()) {
-            return Err(ApiError::invalid_argument(
-                "BufferingHints: SizeInMBs and IntervalInSeconds are optional, but if you \
-                 specify one of them you must also specify the other.",
-            ));
-        }
+        let hints = hints.resolve(update.map(|b| b.hints).unwrap_or_default())?;
         if body.object("DataFormatConversionConfiguration")?.is_some() {
             return Err(unsupported("DataFormatConversionConfiguration"));
         }
@@ -365,13 +396,6 @@ impl S3Destination {
                  enabled.",
             ));
         }
-        let hints = match (size, interval) {
-            (Some(s), Some(i)) => BufferingHints {
-                size_mb: s as u32,
-                interval_s: i as u32,
-            },
-            _ => base.map(|b| b.hints).unwrap_or_default(),
-        };
         if dynamic_partitioning.is_some() && hints.interval_s == 0 {
             return Err(ApiError::invalid_argument(
                 "Zero buffering (IntervalInSeconds 0) is not available with dynamic \
@@ -420,18 +444,7 @@ impl S3Destination {
             &p("s3BackupMode"),
             &["FailedDocumentsOnly", "AllDocuments"],
         );
-        let hints = body.object("BufferingHints")?;
-        let (size, interval) = match &hints {
-            Some(h) => (h.int("SizeInMBs")?, h.int("IntervalInSeconds")?),
-            None => (None, None),
-        };
-        v.range(size, &p("bufferingHints.sizeInMBs"), 1, 100);
-        v.range(
-            interval,
-            &p("bufferingHints.intervalInSeconds"),
-            0,
-            MAX_INTERVAL_S,
-        );
+        let hints = HintsInput::read(body, path, 100, &mut v)?;
         let retry = match body.object("RetryOptions")? {
             Some(r) => r.int("DurationInSeconds")?,
             None => None,
@@ -461,12 +474,7 @@ impl S3Destination {
                  (arn:aws:es:<region>:<account>:domain/<name>, 3–28 of a–z 0–9 -)."
             ))
         })?;
-        if hints.is_some() && (size.is_none() != interval.is_none()) {
-            return Err(ApiError::invalid_argument(
-                "BufferingHints: SizeInMBs and IntervalInSeconds are optional, but if you \
-                 specify one of them you must also specify the other.",
-            ));
-        }
+        let hints = hints.resolve(BufferingHints::default())?;
         let s3 = s3.expect("required above");
         let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None)?;
         if !dest.processors.is_empty() || dest.processing_enabled {
@@ -475,13 +483,7 @@ impl S3Destination {
                  S3Configuration.",
             ));
         }
-        dest.hints = match (size, interval) {
-            (Some(s), Some(i)) => BufferingHints {
-                size_mb: s as u32,
-                interval_s: i as u32,
-            },
-            _ => BufferingHints::default(),
-        };
+        dest.hints = hints;
         if let Some(pc) = body.object("ProcessingConfiguration")? {
             dest.processing_enabled = pc.bool("Enabled")?.unwrap_or(false);
             dest.processors = read_processors(&pc, &p("processingConfiguration"))?;
@@ -708,41 +710,58 @@ fn read_processors(pc: &Body, path: &str) -> Result<Vec<Processor>, ApiError> {
 }
 
 /// The processors that run before a Lambda transform, on one incoming
-/// record: de-aggregation. The records that go on, or why it failed.
-pub fn split(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
-    let mut records = vec![data];
-    for p in processors {
-        if let Processor::RecordDeAggregation { sub_record } = p {
-            let mut out = Vec::new();
-            for r in records {
-                match sub_record {
-                    SubRecord::Json => {
-                        let mut stream = serde_json::Deserializer::from_slice(&r)
-                            .into_iter::<serde::de::IgnoredAny>();
-                        let mut start = 0;
-                        while let Some(item) = stream.next() {
-                            item.map_err(|e| format!("The record is not concatenated JSON: {e}"))?;
-                            let end = stream.byte_offset();
-                            out.push(r[start..end].trim_ascii().to_vec());
-                            start = end;
-                        }
-                    }
-                    SubRecord::Delimited(d) => {
-                        let mut rest = &r[..];
-                        while let Some(i) = find(rest, d) {
-                            out.push(rest[..i].to_vec());
-                            rest = &rest[i + d.len()..];
-                        }
-                        if !rest.is_empty() {
-                            out.push(rest.to_vec());
-                        }
-                    }
-                }
+/// record: de-aggregation. The records that go on, or why it failed and
+/// the record as it came (for the error output; nothing is copied for it).
+pub fn split(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, (String, Vec<u8>)> {
+    let mut stages = processors.iter().filter_map(|p| match p {
+        Processor::RecordDeAggregation { sub_record } => Some(sub_record),
+        _ => None,
+    });
+    let Some(first) = stages.next() else {
+        return Ok(vec![data]);
+    };
+    let mut records = Vec::new();
+    if let Err(e) = split_one(first, &data, &mut records) {
+        return Err((e, data));
+    }
+    for sub in stages {
+        let mut out = Vec::new();
+        for r in &records {
+            if let Err(e) = split_one(sub, r, &mut out) {
+                return Err((e, data));
             }
-            records = out;
         }
+        records = out;
     }
     Ok(records)
+}
+
+/// One de-aggregation of one record into `out`.
+fn split_one(sub: &SubRecord, r: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), String> {
+    match sub {
+        SubRecord::Json => {
+            let mut stream =
+                serde_json::Deserializer::from_slice(r).into_iter::<serde::de::IgnoredAny>();
+            let mut start = 0;
+            while let Some(item) = stream.next() {
+                item.map_err(|e| format!("The record is not concatenated JSON: {e}"))?;
+                let end = stream.byte_offset();
+                out.push(r[start..end].trim_ascii().to_vec());
+                start = end;
+            }
+        }
+        SubRecord::Delimited(d) => {
+            let mut rest = r;
+            while let Some(i) = find(rest, d) {
+                out.push(rest[..i].to_vec());
+                rest = &rest[i + d.len()..];
+            }
+            if !rest.is_empty() {
+                out.push(rest.to_vec());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The processors that run last, on a record about to be buffered:
@@ -760,7 +779,8 @@ pub fn finish(processors: &[Processor], mut data: Vec<u8>) -> Vec<u8> {
 /// Every processor but a Lambda, on one incoming record: the records that
 /// reach the buffer, or why the record failed.
 pub fn process(processors: &[Processor], data: Vec<u8>) -> Result<Vec<Vec<u8>>, String> {
-    Ok(split(processors, data)?
+    Ok(split(processors, data)
+        .map_err(|(message, _)| message)?
         .into_iter()
         .map(|r| finish(processors, r))
         .collect())

@@ -112,9 +112,6 @@ impl Buffer {
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
-    pub fn oldest_arrival_ms(&self) -> Option<u64> {
-        self.records.first().map(|r| r.arrival_ms)
-    }
     /// When the oldest record entered the buffer (None when empty).
     pub fn opened_ms(&self) -> Option<u64> {
         (!self.records.is_empty()).then_some(self.opened_ms)
@@ -425,14 +422,9 @@ impl DeliveryPath {
         self.accounting.incoming_records += 1;
         self.accounting.incoming_bytes += data.len() as u64;
         let processors = to.dest.active_processors();
-        let (outputs, raw) = if processors.is_empty() {
-            (Ok(vec![data]), Vec::new())
-        } else {
-            (split(processors, data.clone()), data)
-        };
-        let records = match outputs {
+        let records = match split(processors, data) {
             Ok(records) => records,
-            Err(message) => {
+            Err((message, raw)) => {
                 self.accounting.processing_failed += 1;
                 return self.fail_records(
                     to,
@@ -503,7 +495,14 @@ impl DeliveryPath {
         };
         let data = finish(to.dest.active_processors(), data);
         self.accounting.buffered_records += 1;
-        let buffer = self.buffers.entry(partition.clone()).or_default();
+        // Look up before inserting: the keys are cloned only for a new
+        // partition.
+        if !self.buffers.contains_key(&partition) {
+            self.buffers.insert(partition.clone(), Buffer::default());
+        }
+        let Some(buffer) = self.buffers.get_mut(&partition) else {
+            return;
+        };
         if buffer.records.is_empty() {
             buffer.opened_ms = now_ms;
         }
@@ -548,6 +547,10 @@ impl DeliveryPath {
             }
         }
         let keys = PartitionKeys { query, lambda };
+        // The common case, a partition with a buffer, needs no count.
+        if self.buffers.contains_key(&keys) {
+            return Ok(keys);
+        }
         let active = self.active();
         if !active.contains(&keys) && active.len() >= dp.active_partition_limit {
             return Err((
@@ -948,18 +951,7 @@ impl DeliveryPath {
             if bucket.unavailable {
                 if now_ms.saturating_sub(head.sealed_ms) >= S3_RETRY_MS {
                     let lost = self.pending.pop_front().expect("head exists");
-                    match lost.error_type {
-                        // A copy: its records were counted where they went.
-                        _ if lost.backup => {}
-                        Some(_) => {
-                            self.accounting.error_pending -= lost.records;
-                            self.accounting.error_expired += lost.records;
-                        }
-                        None => {
-                            self.accounting.buffered_records -= lost.records;
-                            self.accounting.expired_records += lost.records;
-                        }
-                    }
+                    self.settle(&lost, false);
                     continue;
                 }
                 head.next_attempt_ms = now_ms + backoff_ms(head.attempts);
@@ -967,19 +959,7 @@ impl DeliveryPath {
             }
             let done = self.pending.pop_front().expect("head exists");
             self.accounting.delivery_successes += 1;
-            match done.error_type {
-                _ if done.backup => {}
-                Some(_) => {
-                    self.accounting.error_pending -= done.records;
-                    self.accounting.error_delivered += done.records;
-                }
-                None => {
-                    self.accounting.buffered_records -= done.records;
-                    self.accounting.delivered_records += done.records;
-                    self.accounting.delivered_bytes += done.body.len() as u64;
-                    self.accounting.delivered_objects += 1;
-                }
-            }
+            self.settle(&done, true);
             if !done.backup && done.error_type.is_none() {
                 self.record_flush(&done, now_ms);
             }
@@ -999,6 +979,35 @@ impl DeliveryPath {
 }
 
 impl DeliveryPath {
+    /// Moves an object's records from waiting to delivered, or to lost
+    /// after S3's 24 hours of retries.
+    fn settle(&mut self, p: &Pending, delivered: bool) {
+        let a = &mut self.accounting;
+        let n = p.records;
+        match (p.backup, p.error_type.is_some(), delivered) {
+            // A copy: its records were counted where they went.
+            (true, _, _) => {}
+            (false, true, true) => {
+                a.error_pending -= n;
+                a.error_delivered += n;
+            }
+            (false, true, false) => {
+                a.error_pending -= n;
+                a.error_expired += n;
+            }
+            (false, false, true) => {
+                a.buffered_records -= n;
+                a.delivered_records += n;
+                a.delivered_bytes += p.body.len() as u64;
+                a.delivered_objects += 1;
+            }
+            (false, false, false) => {
+                a.buffered_records -= n;
+                a.expired_records += n;
+            }
+        }
+    }
+
     /// Closes the minute of metrics when `now_ms` has moved past it.
     pub(crate) fn close_minute(&mut self, now_ms: u64) {
         let minute = now_ms - now_ms % 60_000;

@@ -18,9 +18,9 @@ use crate::timestamp::TimestampPattern;
 
 /// The default time prefix, in UTC.
 pub const DEFAULT_TIME_PATTERN: &str = "yyyy/MM/dd/HH/";
-/// A prefix may be up to 1,024 characters as written, 512 once evaluated.
+/// A prefix may be up to 1,024 characters as written. (AWS also caps the
+/// evaluated prefix at 512; Shardlab does not check that yet.)
 pub const MAX_PREFIX_CHARS: usize = 1024;
-pub const MAX_EVALUATED_PREFIX_CHARS: usize = 512;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {

@@ -37,6 +37,11 @@ fn s3(extra: Value) -> Value {
     base
 }
 
+/// The error a call gets at T0.
+fn fail(f: &mut Firehose, operation: &str, request: &Value) -> shardlab_engine::ApiError {
+    f.call(operation, request, T0).unwrap_err()
+}
+
 /// DescribeDeliveryStream's description of `name`.
 fn describe(f: &mut Firehose, name: &str) -> Value {
     f.call(
@@ -97,13 +102,11 @@ fn create_describe_list_delete() {
         "arn:aws:s3:::lab-bucket"
     );
 
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "clicks", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "clicks", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
+    );
     assert_eq!(e.name(), "ResourceInUseException");
     assert_eq!(
         e.message(),
@@ -136,13 +139,11 @@ fn create_describe_list_delete() {
         T0,
     )
     .unwrap();
-    let e = f
-        .call(
-            "DescribeDeliveryStream",
-            &json!({"DeliveryStreamName": "clicks"}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "DescribeDeliveryStream",
+        &json!({"DeliveryStreamName": "clicks"}),
+    );
     assert_eq!(e.name(), "ResourceNotFoundException");
     assert_eq!(
         e.message(),
@@ -153,32 +154,28 @@ fn create_describe_list_delete() {
 #[test]
 fn bad_requests_get_aws_errors() {
     let mut f = service();
-    let e = f.call("CreateDeliveryStream", &json!({}), T0).unwrap_err();
+    let e = fail(&mut f, "CreateDeliveryStream", &json!({}));
     assert_eq!(e.name(), "ValidationException");
     assert!(
         e.message().contains("Value null at 'deliveryStreamName'"),
         "{e}"
     );
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "bad name", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "bad name", "ExtendedS3DestinationConfiguration": s3(json!({}))}),
+    );
     assert!(
         e.message()
             .contains("satisfy regular expression pattern: [a-zA-Z0-9_.-]+"),
         "{e}"
     );
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "s",
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "s",
                     "ExtendedS3DestinationConfiguration": s3(json!({"BufferingHints": {"SizeInMBs": 129, "IntervalInSeconds": 901}}))}),
-            T0,
-        )
-        .unwrap_err();
+    );
     assert_eq!(
         e.message(),
         "2 validation errors detected: Value '129' at \
@@ -187,45 +184,37 @@ fn bad_requests_get_aws_errors() {
          'extendedS3DestinationConfiguration.bufferingHints.intervalInSeconds' failed to \
          satisfy constraint: Member must have value less than or equal to 900"
     );
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "s",
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "s",
                     "ExtendedS3DestinationConfiguration": s3(json!({"BufferingHints": {"SizeInMBs": 1}}))}),
-            T0,
-        )
-        .unwrap_err();
+    );
     assert_eq!(e.name(), "InvalidArgumentException");
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "s", "HttpEndpointDestinationConfiguration": {}}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "s", "HttpEndpointDestinationConfiguration": {}}),
+    );
     assert!(e.message().contains("not supported by Shardlab yet"), "{e}");
 
     create(&mut f, "s", s3(json!({})));
-    let e = f
-        .call(
-            "PutRecordBatch",
-            &json!({"DeliveryStreamName": "s", "Records": []}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecordBatch",
+        &json!({"DeliveryStreamName": "s", "Records": []}),
+    );
     assert!(
         e.message()
             .contains("have length greater than or equal to 1"),
         "{e}"
     );
     let big = BASE64.encode(vec![0u8; 1_024_001]);
-    let e = f
-        .call(
-            "PutRecord",
-            &json!({"DeliveryStreamName": "s", "Record": {"Data": big}}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecord",
+        &json!({"DeliveryStreamName": "s", "Record": {"Data": big}}),
+    );
     assert!(
         e.message().contains(
             "Value 'java.nio.HeapByteBuffer[pos=0 lim=1024001 cap=1024001]' at 'record.data' \
@@ -236,16 +225,14 @@ fn bad_requests_get_aws_errors() {
     let five: Vec<Value> = (0..5)
         .map(|_| json!({"Data": BASE64.encode(vec![0u8; 1_000_000])}))
         .collect();
-    let e = f
-        .call(
-            "PutRecordBatch",
-            &json!({"DeliveryStreamName": "s", "Records": five}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecordBatch",
+        &json!({"DeliveryStreamName": "s", "Records": five}),
+    );
     assert!(e.message().contains("exceeds 4 MB"), "{e}");
     assert_eq!(
-        f.call("Nope", &json!({}), T0).unwrap_err().name(),
+        fail(&mut f, "Nope", &json!({})).name(),
         "UnknownOperationException"
     );
 }
@@ -421,15 +408,13 @@ fn processors_split_and_delimit_and_failures_go_to_the_error_prefix() {
     );
     assert!(a.balanced());
 
-    let e = f
-        .call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "l", "ExtendedS3DestinationConfiguration": s3(json!({
-                "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda"}]}
-            }))}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "l", "ExtendedS3DestinationConfiguration": s3(json!({
+            "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda"}]}
+        }))}),
+    );
     assert!(e.message().contains("needs a LambdaArn parameter"), "{e}");
 }
 
@@ -450,13 +435,11 @@ fn kinesis_sourced_streams_refuse_direct_puts() {
         T0,
     )
     .unwrap();
-    let e = f
-        .call(
-            "PutRecord",
-            &json!({"DeliveryStreamName": "from-kds", "Record": {"Data": "YQ=="}}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecord",
+        &json!({"DeliveryStreamName": "from-kds", "Record": {"Data": "YQ=="}}),
+    );
     assert_eq!(
         e.message(),
         "This operation is not permitted on KinesisStreamAsSource delivery stream type."
@@ -492,13 +475,11 @@ fn the_direct_put_quota_throttles_with_slow_down() {
         out["RequestResponses"][4],
         json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."})
     );
-    let e = f
-        .call(
-            "PutRecord",
-            &json!({"DeliveryStreamName": "q", "Record": {"Data": "YQ=="}}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecord",
+        &json!({"DeliveryStreamName": "q", "Record": {"Data": "YQ=="}}),
+    );
     assert_eq!(
         (e.name(), e.message()),
         ("ServiceUnavailableException", "Slow down.")
@@ -515,15 +496,13 @@ fn update_destination_bumps_the_version_and_flushes_under_the_old_one() {
         s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
     );
     put_batch(&mut f, "u", &[b"old"], T0);
-    let e = f
-        .call(
-            "UpdateDestination",
-            &json!({"DeliveryStreamName": "u", "CurrentDeliveryStreamVersionId": "7",
+    let e = fail(
+        &mut f,
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "u", "CurrentDeliveryStreamVersionId": "7",
                     "DestinationId": "destinationId-000000000001",
                     "ExtendedS3DestinationUpdate": {"Prefix": "v2/"}}),
-            T0,
-        )
-        .unwrap_err();
+    );
     assert_eq!(e.name(), "ConcurrentModificationException");
     f.call(
         "UpdateDestination",
@@ -772,14 +751,9 @@ fn failed_invocations_are_retried_then_go_to_the_error_output() {
 fn lambda_parameters_are_checked() {
     let mut f = service();
     let bad = |f: &mut Firehose, params: Value| {
-        f.call(
-            "CreateDeliveryStream",
-            &json!({"DeliveryStreamName": "b", "ExtendedS3DestinationConfiguration": s3(json!({
+        fail(f, "CreateDeliveryStream", &json!({"DeliveryStreamName": "b", "ExtendedS3DestinationConfiguration": s3(json!({
                 "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": params}]}
-            }))}),
-            T0,
-        )
-        .unwrap_err()
+            }))}))
         .message()
         .to_string()
     };
@@ -1130,12 +1104,11 @@ fn partition_keys_can_come_from_the_lambda() {
 fn dynamic_partitioning_is_checked_as_aws_checks_it() {
     let mut f = service();
     let err = |f: &mut Firehose, dest: Value| {
-        f.call(
+        fail(
+            f,
             "CreateDeliveryStream",
             &json!({"DeliveryStreamName": "x", "ExtendedS3DestinationConfiguration": s3(dest)}),
-            T0,
         )
-        .unwrap_err()
         .message()
         .to_string()
     };
@@ -1159,15 +1132,13 @@ fn dynamic_partitioning_is_checked_as_aws_checks_it() {
             json!({"Prefix": "c=!{partitionKeyFromQuery:c}/", "ErrorOutputPrefix": "e/", "DynamicPartitioningConfiguration": dp, "ProcessingConfiguration": processors}),
         ),
     );
-    let e = f
-        .call(
-            "UpdateDestination",
-            &json!({"DeliveryStreamName": "ok", "CurrentDeliveryStreamVersionId": "1",
+    let e = fail(
+        &mut f,
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "ok", "CurrentDeliveryStreamVersionId": "1",
                     "DestinationId": "destinationId-000000000001",
                     "ExtendedS3DestinationUpdate": {"DynamicPartitioningConfiguration": {"Enabled": false}}}),
-            T0,
-        )
-        .unwrap_err();
+    );
     assert!(e.message().contains("never disabled"), "{e}");
 }
 
@@ -1379,13 +1350,11 @@ fn past_the_request_quota_the_whole_call_is_refused() {
     });
     create(&mut f, "r", s3(json!({})));
     put_batch(&mut f, "r", &[b"1"], T0);
-    let e = f
-        .call(
-            "PutRecordBatch",
-            &json!({"DeliveryStreamName": "r", "Records": [{"Data": "YQ=="}, {"Data": "Yg=="}]}),
-            T0,
-        )
-        .unwrap_err();
+    let e = fail(
+        &mut f,
+        "PutRecordBatch",
+        &json!({"DeliveryStreamName": "r", "Records": [{"Data": "YQ=="}, {"Data": "Yg=="}]}),
+    );
     assert_eq!(
         (e.name(), e.message()),
         ("ServiceUnavailableException", "Slow down.")

@@ -87,25 +87,13 @@ pub struct TransformStage {
 }
 
 impl TransformStage {
-    /// Records in the transform's buffer or in an invocation.
-    pub fn records(&self) -> u64 {
-        (self.buffer.len()
-            + self
-                .in_flight
-                .values()
-                .map(|f| f.records.len())
-                .sum::<usize>()) as u64
-    }
-
-    pub fn invocations_in_flight(&self) -> usize {
-        self.in_flight.len()
-    }
-
-    /// When the oldest record here entered Firehose.
+    /// When the oldest record here entered Firehose (records are staged in
+    /// arrival order, so each batch's first is its oldest).
     pub fn oldest_entered_ms(&self) -> Option<u64> {
         self.buffer
-            .iter()
-            .chain(self.in_flight.values().flat_map(|f| f.records.iter()))
+            .first()
+            .into_iter()
+            .chain(self.in_flight.values().filter_map(|f| f.records.first()))
             .map(|r| r.entered_ms)
             .min()
     }
@@ -153,8 +141,8 @@ impl TransformStage {
         invocation_id: &mut dyn FnMut() -> String,
         now_ms: u64,
     ) {
-        if !self.buffer.is_empty() && now_ms >= self.opened_ms + cfg.buffer_interval_ms {
-            self.send(cfg, stream_arn, invocation_id);
+        if now_ms >= self.opened_ms + cfg.buffer_interval_ms {
+            self.flush(cfg, stream_arn, invocation_id);
         }
     }
 

@@ -31,15 +31,17 @@ pub fn reader_name(delivery_stream: &str) -> String {
     format!("firehose/{delivery_stream}")
 }
 
-/// The records a GetRecords outcome carries: (data, arrival ms).
-pub fn source_records(outcome: &Result<Output, ApiError>) -> Vec<(Vec<u8>, u64)> {
+/// The records a GetRecords outcome carries: (data, arrival ms). The data
+/// is moved out, not copied: what the consumer still needs of the outcome
+/// (sequence numbers, the count) stays.
+pub fn take_source_records(outcome: &mut Result<Output, ApiError>) -> Vec<(Vec<u8>, u64)> {
     match outcome {
         Ok(Output::Records(out)) => out
             .records
-            .iter()
+            .iter_mut()
             .map(|r| {
                 (
-                    r.data.clone(),
+                    std::mem::take(&mut r.data),
                     (r.approximate_arrival_timestamp * 1000.0).round() as u64,
                 )
             })
@@ -201,10 +203,7 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
         .streams()
         .map(|s| {
             let bucket = firehose.bucket(&s.destination.bucket);
-            let mut newest: Vec<(&String, &shardlab_firehose::S3Object)> = bucket
-                .map(|b| b.objects.iter().collect())
-                .unwrap_or_default();
-            newest.sort_by_key(|(_, o)| std::cmp::Reverse(o.sequence));
+            let newest = bucket.map(|b| b.newest(OBJECTS_SHOWN)).unwrap_or_default();
             DeliveryStreamView {
                 name: s.name.clone(),
                 bucket: s.destination.bucket.clone(),
@@ -264,7 +263,6 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                 }),
                 newest_objects: newest
                     .into_iter()
-                    .take(OBJECTS_SHOWN)
                     .map(|(k, o)| ObjectView {
                         key: k.clone(),
                         bytes: o.body.len() as u64,
@@ -370,8 +368,8 @@ impl SourceReader {
                     Read::Iterator => "GetShardIterator",
                     Read::Records => "GetRecords",
                 };
-                let outcome = kinesis.call_output(op, &request, now_ms);
-                let mut records = source_records(&outcome);
+                let mut outcome = kinesis.call_output(op, &request, now_ms);
+                let mut records = take_source_records(&mut outcome);
                 records.retain(|(_, arrival)| *arrival >= self.start_ms);
                 if !records.is_empty() {
                     // The delivery stream may have been deleted meanwhile;

@@ -22,7 +22,7 @@ use crate::consumer::{
     Consumer, ConsumerSpec, ConsumerView, Read, StartAt, MAX_POLL_MS, MIN_POLL_MS,
 };
 use crate::firehose_source::{
-    create_request, source_consumer, source_records, views, DeliveryStreamView,
+    create_request, source_consumer, take_source_records, views, DeliveryStreamView,
     MAX_DELIVERY_STREAMS,
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
@@ -721,9 +721,9 @@ impl Simulation {
                     shard,
                     read,
                 } => {
-                    let outcome = self.kinesis.finish_output(planned, results);
+                    let mut outcome = self.kinesis.finish_output(planned, results);
                     if let Some(reader) = consumer.checked_sub(self.first_reader) {
-                        let records = source_records(&outcome);
+                        let records = take_source_records(&mut outcome);
                         let name = self.readers.get(reader).cloned();
                         if let (Some(name), false) = (name, records.is_empty()) {
                             self.firehose
@@ -896,16 +896,7 @@ impl Simulation {
     fn fold_new_objects(&mut self) {
         for (name, bucket) in self.firehose.buckets() {
             let folded = self.folded_puts.entry(name.clone()).or_default();
-            if bucket.puts() == *folded {
-                continue;
-            }
-            let mut new: Vec<(&String, &shardlab_firehose::S3Object)> = bucket
-                .objects
-                .iter()
-                .filter(|(_, o)| o.sequence > *folded)
-                .collect();
-            new.sort_by_key(|(_, o)| o.sequence);
-            for (key, o) in new {
+            for (key, o) in bucket.puts_since(*folded) {
                 self.digest = fnv1a64_extend(self.digest, key.as_bytes());
                 self.digest = fnv1a64_extend(self.digest, &o.body);
             }
