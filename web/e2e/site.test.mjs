@@ -236,6 +236,11 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
   assert.match(await text('ds-buffer-0'), /^[1-9][\d,]* records · .* of 1\.0 MiB · seals in 5\d\.\d s \(interval\)$/);
   assert.equal(await text('ds-delivered-0'), '0');
+  // The outage switch: on, then off again (the run goes on unharmed).
+  await page.getByTestId('outage-0').click();
+  await page.getByTestId('outage-0').filter({ hasText: 'End bucket outage' }).waitFor();
+  await page.getByTestId('outage-0').click();
+  await page.getByTestId('outage-0').filter({ hasText: 'Start bucket outage' }).waitFor();
   // Run fast until the interval has passed and the first object is there.
   await page.getByTestId('speed').selectOption('100');
   await page.getByTestId('toggle').click();
@@ -288,7 +293,7 @@ test('a JavaScript transform runs in its own worker and shapes what lands in S3'
     if (!(await folder.count())) break;
     const label = await folder.first().innerText();
     await folder.first().click();
-    await page.locator('.crumbs').filter({ hasText: label.replace('📁 ', '') }).waitFor();
+    await page.locator('.crumbs').filter({ hasText: label }).waitFor();
   }
   await page.getByTestId('object').first().click();
   const body = await page.getByTestId('object-preview').innerText();

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use shardlab_engine::api::request::{is_name, parse_json, tag_page, Body, Validation};
 use shardlab_engine::{ApiError, TokenBucket};
@@ -74,6 +75,23 @@ impl Default for FirehoseConfig {
             records_per_second: 500_000,
             requests_per_second: 2_000,
             bytes_per_second: 5 * 1024 * 1024,
+        }
+    }
+}
+
+/// Something deliveries go to, which can be made unavailable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "name")]
+pub enum Sink {
+    Bucket(String),
+    Domain(String),
+}
+
+impl std::fmt::Display for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Bucket(name) => write!(f, "bucket {name}"),
+            Sink::Domain(name) => write!(f, "OpenSearch domain {name}"),
         }
     }
 }
@@ -161,23 +179,17 @@ impl Firehose {
         self.domains.get(name)
     }
 
-    /// The outage switch of an OpenSearch domain.
-    pub fn set_domain_unavailable(&mut self, name: &str, unavailable: bool) -> bool {
-        match self.domains.get_mut(name) {
-            Some(d) => {
-                d.unavailable = unavailable;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The destination-outage switch: while on, PUTs to the bucket fail
-    /// and deliveries are retried.
-    pub fn set_bucket_unavailable(&mut self, name: &str, unavailable: bool) -> bool {
-        match self.buckets.get_mut(name) {
-            Some(b) => {
-                b.unavailable = unavailable;
+    /// The outage switch of a bucket or a domain: while it is on,
+    /// deliveries to it fail and are retried. False when there is none by
+    /// that name.
+    pub fn set_unavailable(&mut self, sink: &Sink, unavailable: bool) -> bool {
+        let flag = match sink {
+            Sink::Bucket(name) => self.buckets.get_mut(name).map(|b| &mut b.unavailable),
+            Sink::Domain(name) => self.domains.get_mut(name).map(|d| &mut d.unavailable),
+        };
+        match flag {
+            Some(f) => {
+                *f = unavailable;
                 true
             }
             None => false,

@@ -133,7 +133,7 @@ mod tests {
             lines(3).iter().map(Vec::len).collect::<Vec<_>>(),
             [RECORD_BYTES; 3]
         );
-        // 12 MB in 5 MiB buffers: three objects, the last by the delete.
+        // Every record delivered, and the same bytes and names each run.
         let again = buffer_gzip_deliver(12_000, &clock);
         assert_eq!(fig.digest, again.digest);
         // The browser test `the_firehose_benchmark_is_the_same_in_wasm`

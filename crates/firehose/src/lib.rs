@@ -22,7 +22,7 @@ pub mod prefix;
 pub mod timestamp;
 pub mod transform;
 
-pub use api::{DeliveryStream, Firehose, FirehoseConfig, Source};
+pub use api::{DeliveryStream, Firehose, FirehoseConfig, Sink, Source};
 pub use bucket::{Bucket, S3Object};
 pub use compression::Compression;
 pub use delivery::{Accounting, Flush, MinuteMetrics, Trigger};

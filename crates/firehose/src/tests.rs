@@ -6,7 +6,7 @@ use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::{Compression, Firehose, FirehoseConfig};
+use crate::{Compression, Firehose, FirehoseConfig, Sink};
 
 const T0: u64 = 1_535_365_800_000; // 2018-08-27 10:30:00 UTC
 
@@ -334,7 +334,7 @@ fn an_outage_is_retried_then_delivered_and_a_day_long_one_loses_data() {
         "s",
         s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
     );
-    assert!(f.set_bucket_unavailable("lab-bucket", true));
+    assert!(f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true));
     put_batch(&mut f, "s", &[b"r1"], T0);
     for t in (0..=600).map(|s| T0 + s * 1000) {
         f.tick(t);
@@ -344,7 +344,7 @@ fn an_outage_is_retried_then_delivered_and_a_day_long_one_loses_data() {
     assert_eq!(s.path.pending_objects(), 1);
     assert!(s.path.accounting.delivery_attempts > 5);
     assert_eq!(s.path.accounting.delivery_successes, 0);
-    f.set_bucket_unavailable("lab-bucket", false);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
     f.tick(T0 + 601_000 + 120_000);
     assert_eq!(objects(&f).len(), 1);
     let s = f.stream("s").unwrap();
@@ -352,7 +352,7 @@ fn an_outage_is_retried_then_delivered_and_a_day_long_one_loses_data() {
     assert!(s.path.recent[0].attempts > 5);
 
     // A day without the bucket: AWS gives up on S3 after 24 hours.
-    f.set_bucket_unavailable("lab-bucket", true);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true);
     put_batch(&mut f, "s", &[b"r2", b"r3"], T0 + 1_000_000);
     let mut t = T0 + 1_000_000;
     while t < T0 + 1_000_000 + 25 * 3_600_000 {
@@ -858,7 +858,7 @@ proptest! {
                     }
                 }
                 Step::Advance(ms) => now += ms,
-                Step::Outage(on) => { f.set_bucket_unavailable("lab-bucket", on); }
+                Step::Outage(on) => { f.set_unavailable(&Sink::Bucket("lab-bucket".into()), on); }
             }
             f.tick(now);
             // The test's function: odd invocations fail (and are retried
@@ -878,7 +878,7 @@ proptest! {
             let a = &f.stream("p").unwrap().path.accounting;
             prop_assert!(a.balanced(), "{a:?}");
         }
-        f.set_bucket_unavailable("lab-bucket", false);
+        f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
         now += 1_000_000;
         f.tick(now);
         for (_, call) in f.take_invocations() {
@@ -1230,7 +1230,7 @@ fn opensearch_indexes_documents_in_rotated_indices_and_backs_up_failures() {
 fn an_unavailable_domain_is_retried_for_the_retry_duration_then_backed_up() {
     let mut f = service();
     to_opensearch(&mut f, "os", json!({"S3BackupMode": "AllDocuments"})).unwrap();
-    assert!(f.set_domain_unavailable("logs", true));
+    assert!(f.set_unavailable(&Sink::Domain("logs".into()), true));
     put_batch(&mut f, "os", &[br#"{"n":1}"#], T0);
     for t in (60..=179).map(|s| T0 + s * 1000) {
         f.tick(t);
@@ -1395,7 +1395,7 @@ fn what_was_sealed_before_an_update_goes_to_the_old_bucket() {
         "b",
         s3(json!({"BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}})),
     );
-    f.set_bucket_unavailable("lab-bucket", true);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true);
     put_batch(&mut f, "b", &[b"old"], T0);
     f.tick(T0 + 60_000);
     f.call(
@@ -1407,7 +1407,7 @@ fn what_was_sealed_before_an_update_goes_to_the_old_bucket() {
     )
     .unwrap();
     put_batch(&mut f, "b", &[b"new"], T0 + 60_002);
-    f.set_bucket_unavailable("lab-bucket", false);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
     f.tick(T0 + 200_000);
     assert_eq!(
         objects(&f)
@@ -1423,7 +1423,7 @@ fn what_was_sealed_before_an_update_goes_to_the_old_bucket() {
 fn a_backup_bucket_outage_does_not_hold_up_the_domain() {
     let mut f = service();
     to_opensearch(&mut f, "os", json!({"S3BackupMode": "AllDocuments"})).unwrap();
-    f.set_bucket_unavailable("lab-bucket", true);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true);
     put_batch(&mut f, "os", &[br#"{"n":1}"#], T0);
     f.tick(T0 + 60_000);
     assert_eq!(f.domain("logs").unwrap().documents(), 1);
@@ -1440,7 +1440,7 @@ fn a_backup_bucket_outage_does_not_hold_up_the_domain() {
 fn a_partition_stays_active_until_its_object_is_delivered() {
     let mut f = service();
     partitioned(&mut f, "dp", "{c: .c}", "c=!{partitionKeyFromQuery:c}/");
-    f.set_bucket_unavailable("lab-bucket", true);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true);
     put_batch(&mut f, "dp", &[br#"{"c":"a"}"#, br#"{"c":"b"}"#], T0);
     f.tick(T0 + 60_000);
     let s = f.stream("dp").unwrap();
@@ -1450,7 +1450,7 @@ fn a_partition_stays_active_until_its_object_is_delivered() {
         2,
         "their objects are not delivered yet"
     );
-    f.set_bucket_unavailable("lab-bucket", false);
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
     f.tick(T0 + 300_000);
     assert_eq!(f.stream("dp").unwrap().path.active_partitions(), 0);
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::firehose_source::{ObjectPreview, ObjectView};
 use crate::{Scenario, Snapshot};
+use shardlab_firehose::Sink;
 
 /// Speeds the clock can run at, relative to wall-clock time.
 pub const MIN_SPEED: f64 = 0.25;
@@ -51,10 +52,10 @@ pub enum Command {
     KillWorker {
         worker: u32,
     },
-    /// The destination-outage switch of a Firehose bucket.
-    SetBucketAvailability {
-        bucket: String,
-        available: bool,
+    /// The outage switch of a Firehose bucket or OpenSearch domain.
+    SetOutage {
+        sink: Sink,
+        down: bool,
     },
     /// Lists a bucket one level below `prefix`, folded at '/'.
     ListObjects {
@@ -70,11 +71,6 @@ pub enum Command {
     DownloadObject {
         bucket: String,
         key: String,
-    },
-    /// The outage switch of an OpenSearch domain.
-    SetDomainAvailability {
-        domain: String,
-        available: bool,
     },
     /// Searches an index: `field:value`, or text anywhere.
     SearchIndex {

@@ -21,6 +21,8 @@ pub mod rng;
 pub mod simulation;
 
 pub use host::{open_shards, read_back, run_tick, InProcessHost, ShardHost};
+/// Bucket or domain, for the outage switch.
+pub use shardlab_firehose::Sink;
 pub use simulation::{
     ReadBack, ReadBackShard, Scenario, ShardView, Simulation, Snapshot, MAX_HOSTS, MAX_SHARDS,
 };

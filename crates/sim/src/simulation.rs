@@ -29,7 +29,7 @@ use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::SimError;
-use shardlab_firehose::{Firehose, FirehoseConfig};
+use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
 /// Open shards the playground allows (at creation and after resharding).
 pub const MAX_SHARDS: u32 = 32;
@@ -908,31 +908,12 @@ impl Simulation {
         &self.firehose
     }
 
-    /// The destination-outage switch of a bucket.
-    pub fn set_bucket_unavailable(
-        &mut self,
-        bucket: &str,
-        unavailable: bool,
-    ) -> Result<(), SimError> {
-        if self.firehose.set_bucket_unavailable(bucket, unavailable) {
+    /// The outage switch of a bucket or an OpenSearch domain.
+    pub fn set_unavailable(&mut self, sink: &Sink, unavailable: bool) -> Result<(), SimError> {
+        if self.firehose.set_unavailable(sink, unavailable) {
             Ok(())
         } else {
-            Err(SimError::Scenario(format!("there is no bucket {bucket}")))
-        }
-    }
-
-    /// The outage switch of an OpenSearch domain.
-    pub fn set_domain_unavailable(
-        &mut self,
-        domain: &str,
-        unavailable: bool,
-    ) -> Result<(), SimError> {
-        if self.firehose.set_domain_unavailable(domain, unavailable) {
-            Ok(())
-        } else {
-            Err(SimError::Scenario(format!(
-                "there is no OpenSearch domain {domain}"
-            )))
+            Err(SimError::Scenario(format!("there is no {sink}")))
         }
     }
 

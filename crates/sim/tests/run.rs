@@ -1,6 +1,7 @@
 //! A seeded stream run end to end on the in-process host.
 
 use shardlab_engine::SequenceNumber;
+use shardlab_firehose::Sink;
 use shardlab_sim::host::run_ticks_planning_ahead;
 use shardlab_sim::{
     open_shards, read_back, run_tick, InProcessHost, Scenario, SimError, Simulation, Snapshot,
@@ -719,7 +720,8 @@ fn a_bucket_outage_holds_deliveries_until_it_ends() {
     let mut sim = Simulation::new(s).unwrap();
     let mut host = InProcessHost::new();
     open_shards(&mut sim, &mut host).unwrap();
-    sim.set_bucket_unavailable("shardlab-lab", true).unwrap();
+    sim.set_unavailable(&Sink::Bucket("shardlab-lab".into()), true)
+        .unwrap();
     for _ in 0..100 {
         run_tick(&mut sim, &mut host, 100).unwrap();
     }
@@ -727,7 +729,8 @@ fn a_bucket_outage_holds_deliveries_until_it_ends() {
     assert_eq!(ds.bucket_objects, 0);
     assert!(ds.pending_objects > 0 && ds.bucket_unavailable);
     assert!(ds.data_freshness_ms > 8_000, "{ds:?}");
-    sim.set_bucket_unavailable("shardlab-lab", false).unwrap();
+    sim.set_unavailable(&Sink::Bucket("shardlab-lab".into()), false)
+        .unwrap();
     for _ in 0..1300 {
         run_tick(&mut sim, &mut host, 100).unwrap();
     }
@@ -735,7 +738,9 @@ fn a_bucket_outage_holds_deliveries_until_it_ends() {
     assert!(ds.bucket_objects > 0);
     assert_eq!(ds.pending_objects, 0);
     assert!(ds.accounting.balanced());
-    assert!(sim.set_bucket_unavailable("nope", true).is_err());
+    assert!(sim
+        .set_unavailable(&Sink::Bucket("nope".into()), true)
+        .is_err());
 }
 
 #[test]

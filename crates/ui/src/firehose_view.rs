@@ -11,6 +11,7 @@ use crate::{App, Browser, LiveStream, Msg, StreamForm};
 use shardlab_sim::firehose_source::{
     DeliveryStreamView, OpenSearchView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
 };
+use shardlab_sim::Sink;
 
 /// Seconds with one decimal, for delays and countdowns.
 fn secs(ms: u64) -> String {
@@ -244,10 +245,11 @@ fn delivery_stream(
     };
     let a = &ds.accounting;
     let bucket = ds.bucket.clone();
-    let available = ds.bucket_unavailable;
+    // The switch turns the outage on when it is off, and off when on.
+    let down = !ds.bucket_unavailable;
     let outage = ctx
         .link()
-        .callback(move |_| Msg::SetBucketAvailable(bucket.clone(), available));
+        .callback(move |_| Msg::SetOutage(Sink::Bucket(bucket.clone()), down));
     let last_delay = ds.recent.first().map(|f| f.delay_ms);
     html! {
         <div class="delivery-stream" data-testid={format!("ds-{i}")}>
@@ -346,10 +348,10 @@ fn delivery_stream(
 /// An OpenSearch destination: its indices, the outage switch, a search box.
 fn opensearch(app: &App, os: &OpenSearchView, ctx: &Context<App>) -> Html {
     let domain = os.domain.clone();
-    let available = os.unavailable;
+    let down = !os.unavailable;
     let outage = ctx
         .link()
-        .callback(move |_| Msg::SetDomainAvailable(domain.clone(), available));
+        .callback(move |_| Msg::SetOutage(Sink::Domain(domain.clone()), down));
     let newest = os
         .indices
         .last()
@@ -498,7 +500,7 @@ fn browser(b: &Browser, ctx: &Context<App>) -> Html {
                     let prefix = f.clone();
                     let go = ctx.link().callback(move |_| Msg::Browse(bucket.clone(), prefix.clone()));
                     let name = f[b.prefix.len()..].to_string();
-                    html! { <li><button class="link mono" onclick={go} data-testid="folder">{ format!("📁 {name}") }</button></li> }
+                    html! { <li><button class="link mono folder" onclick={go} data-testid="folder">{ name }</button></li> }
                 }) }
                 { for b.objects.iter().map(|o| {
                     let bucket = b.bucket.clone();

@@ -14,6 +14,7 @@ mod view;
 use shardlab_sim::control::{Command, Event, WorkerView};
 use shardlab_sim::firehose_source::{ObjectPreview, ObjectView};
 use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
+use shardlab_sim::Sink;
 use shardlab_sim::{Scenario, Snapshot};
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
@@ -450,11 +451,11 @@ pub enum Msg {
     Split(String),
     Merge(String, String),
     KillWorker(u32),
-    SetBucketAvailable(String, bool),
+    /// The outage switch of a bucket or domain: down or not.
+    SetOutage(Sink, bool),
     Browse(String, String),
     OpenObject(String, String),
     DownloadObject(String, String),
-    SetDomainAvailable(String, bool),
     /// Search (domain, index, query).
     Search(String, String, String),
     ClosePreview,
@@ -665,9 +666,7 @@ impl Component for App {
                 adjacent_shard_id,
             }),
             Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
-            Msg::SetBucketAvailable(bucket, available) => {
-                self.send(Command::SetBucketAvailability { bucket, available })
-            }
+            Msg::SetOutage(sink, down) => self.send(Command::SetOutage { sink, down }),
             Msg::Browse(bucket, prefix) => {
                 if let Some(b) = self.browser.as_mut() {
                     b.listing = true;
@@ -676,9 +675,6 @@ impl Component for App {
             }
             Msg::OpenObject(bucket, key) => self.send(Command::GetObject { bucket, key }),
             Msg::DownloadObject(bucket, key) => self.send(Command::DownloadObject { bucket, key }),
-            Msg::SetDomainAvailable(domain, available) => {
-                self.send(Command::SetDomainAvailability { domain, available })
-            }
             Msg::Search(domain, index, query) => self.send(Command::SearchIndex {
                 domain,
                 index,

@@ -196,17 +196,9 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
-            Command::SetBucketAvailability { bucket, available } => match self.stream.as_mut() {
+            Command::SetOutage { sink, down } => match self.stream.as_mut() {
                 Some(stream) => {
-                    if let Err(e) = stream.sim.set_bucket_unavailable(&bucket, !available) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
-            Command::SetDomainAvailability { domain, available } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.set_domain_unavailable(&domain, !available) {
+                    if let Err(e) = stream.sim.set_unavailable(&sink, down) {
                         self.error(e.to_string());
                     }
                 }
