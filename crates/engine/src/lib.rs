@@ -21,6 +21,7 @@ pub mod shard;
 pub mod store;
 mod throughput;
 pub mod time;
+pub mod time_pattern;
 
 pub use api::{Kinesis, KinesisConfig};
 pub use error::ApiError;

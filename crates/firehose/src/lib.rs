@@ -19,7 +19,8 @@ pub mod delivery;
 pub mod jq;
 pub mod opensearch;
 pub mod prefix;
-pub mod timestamp;
+/// Java-style timestamp patterns live in the engine, shared with SQL.
+pub use shardlab_engine::time_pattern as timestamp;
 pub mod transform;
 
 pub use api::{DeliveryStream, Firehose, FirehoseConfig, Sink, Source};

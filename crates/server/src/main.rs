@@ -3,7 +3,9 @@
 //! `shardlab serve [--port 4567] [--no-limits]` serves the Kinesis and
 //! Firehose APIs (and read-only S3 for Firehose's buckets) on 127.0.0.1 for
 //! the AWS CLI, boto3 and the AWS SDKs; `shardlab run
-//! <scenario.json> --for 1h` runs a scenario headless and prints a report.
+//! <scenario.json> --for 1h` runs a scenario headless and prints a report;
+//! `shardlab sql --app app.sql --input records.jsonl` runs a SQL application
+//! over a JSON-lines file and prints its output rows.
 
 use std::process::ExitCode;
 
@@ -13,6 +15,7 @@ use shardlab_server::Endpoint;
 const USAGE: &str = "\
 usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab run <scenario.json> [--for 1m]
+       shardlab sql --app app.sql --input records.jsonl [--schema STREAM=schema.json] [--stream NAME]
 
 Serves the Kinesis Data Streams and Firehose APIs (JSON 1.1) on 127.0.0.1, and
 read-only S3 (path style) for the buckets Firehose delivers to. Point a client at it:
@@ -31,6 +34,21 @@ can, and prints what happened and the run digest, which the playground
 shows for the same scenario too.
 
   --for D          virtual time to run: 90s, 10m, 1h, 1h30m, 500ms (default 1m)
+
+`sql` runs a Kinesis Data Analytics or Flink SQL application over records in a
+JSON-lines file and prints every row its streams produce, one JSON object per
+line. Input lines:
+  {\"rowtime\": \"2018-11-01 01:00:00\", \"data\": {\"CITY\": \"Denver\", \"TEMP\": 29}}
+  {\"bound\": \"2018-11-04 00:00:00\"}        a rowtime bound: windows up to it close
+  {\"table\": \"CompanyName\", \"row\": {\"Ticker\": \"AMZN\", \"Company\": \"Amazon\"}}
+A record may name its input \"stream\" (default SOURCE_SQL_STREAM_001, or the only
+input) and its \"arrival\" time (APPROXIMATE_ARRIVAL_TIME; default its rowtime).
+
+  --app FILE       the application's SQL
+  --input FILE     the JSON-lines input (- for standard input)
+  --schema S=FILE  a KDA InputSchema (RecordColumns, RecordFormat) for input stream S;
+                   without one the schema is discovered from the records
+  --stream NAME    print only this stream's rows (repeatable; error_stream too)
 ";
 
 fn main() -> ExitCode {
@@ -48,6 +66,7 @@ fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("serve") => {}
         Some("run") => return run_scenario(&args[1..]),
+        Some("sql") => return run_sql(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             return Ok(());
@@ -115,5 +134,52 @@ fn run_scenario(args: &[String]) -> Result<(), String> {
         report.virtual_ms as f64 / 1000.0,
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn run_sql(args: &[String]) -> Result<(), String> {
+    let (mut app, mut input, mut schemas, mut only) = (None, None, Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |what: &str| it.next().cloned().ok_or(format!("{arg} needs {what}"));
+        match arg.as_str() {
+            "--app" => app = Some(value("a file")?),
+            "--input" => input = Some(value("a file")?),
+            "--schema" => {
+                let v = value("STREAM=FILE")?;
+                let (stream, file) = v.split_once('=').ok_or("--schema takes STREAM=FILE")?;
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("could not read {file}: {e}"))?;
+                let json = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
+                schemas.push((stream.to_string(), json));
+            }
+            "--stream" => only.push(value("a stream name")?),
+            other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
+        }
+    }
+    let app = app.ok_or_else(|| format!("sql needs --app FILE\n\n{USAGE}"))?;
+    let input = input.ok_or_else(|| format!("sql needs --input FILE\n\n{USAGE}"))?;
+    let sql = std::fs::read_to_string(&app).map_err(|e| format!("could not read {app}: {e}"))?;
+    let records = if input == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+        s
+    } else {
+        std::fs::read_to_string(&input).map_err(|e| format!("could not read {input}: {e}"))?
+    };
+    let lines = shardlab_sql::run::run_jsonl(&sql, &records, &schemas)
+        .map_err(|e| format!("{app}: {e}"))?;
+    for l in lines {
+        if only.is_empty()
+            || only.iter().any(|s| {
+                l.starts_with(&format!(
+                    "{{\"stream\":{}",
+                    serde_json::Value::String(s.clone())
+                ))
+            })
+        {
+            println!("{l}");
+        }
+    }
     Ok(())
 }

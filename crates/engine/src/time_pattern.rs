@@ -7,7 +7,7 @@
 //! are supported. Any other pattern letter is refused when the delivery
 //! stream is created, with the letter named, rather than printed wrong.
 
-use shardlab_engine::time::civil_from_days;
+use crate::time::civil_from_days;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Field {

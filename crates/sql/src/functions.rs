@@ -1,0 +1,698 @@
+//! Scalar functions: KDA's numeric, string, date/time and log-parsing
+//! functions, and the Flink names for the same things.
+
+use regex::Regex;
+use shardlab_engine::time_pattern::TimestampPattern;
+
+use crate::expr::{Row, RowError};
+use crate::value::{parse_timestamp, rescale, SqlType, Value};
+
+/// A scalar function, resolved when the query is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Abs,
+    Ceil,
+    Floor,
+    /// `FLOOR(t TO unit)` / `CEIL(t TO unit)` on a time or interval.
+    FloorTo(TimeUnit),
+    CeilTo(TimeUnit),
+    Exp,
+    Ln,
+    Log10,
+    Mod,
+    Power,
+    Sqrt,
+    Round,
+    /// `STEP(x BY n)`.
+    Step,
+    Upper,
+    Lower,
+    Initcap,
+    CharLength,
+    Position,
+    Substring,
+    /// `SUBSTRING(s FROM 'regex')`: the first match (or its first group).
+    SubstringRegex,
+    Trim(TrimSide),
+    Overlay,
+    RegexReplace,
+    Coalesce,
+    Nullif,
+    CurrentRowTimestamp,
+    Tsdiff,
+    ToTimestamp,
+    UnixTimestamp,
+    TimestampToChar,
+    DateFormat,
+    CharToTimestamp,
+    Extract(TimeUnit),
+    /// `(ts - ts) SECOND`: KDA's interval qualifier, whole units.
+    IntervalQualifier(TimeUnit),
+    W3cLogParse,
+    VariableColumnLogParse,
+    RegexLogParse,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Millisecond,
+}
+
+impl TimeUnit {
+    pub fn ms(self) -> Option<i64> {
+        Some(match self {
+            TimeUnit::Millisecond => 1,
+            TimeUnit::Second => 1000,
+            TimeUnit::Minute => 60_000,
+            TimeUnit::Hour => 3_600_000,
+            TimeUnit::Day => 86_400_000,
+            TimeUnit::Year | TimeUnit::Month => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrimSide {
+    Both,
+    Leading,
+    Trailing,
+}
+
+impl Func {
+    /// Functions whose value depends on the row even with no column
+    /// arguments (so a GROUP BY key using them is not monotonic).
+    pub fn is_per_row(self) -> bool {
+        false
+    }
+
+    /// Looks a called name up, checking its number of arguments.
+    pub fn lookup(name: &str, nargs: usize) -> Result<Func, String> {
+        let upper = name.to_ascii_uppercase();
+        let (f, arity): (Func, &[usize]) = match upper.as_str() {
+            "ABS" => (Func::Abs, &[1]),
+            "CEIL" | "CEILING" => (Func::Ceil, &[1]),
+            "FLOOR" => (Func::Floor, &[1]),
+            "EXP" => (Func::Exp, &[1]),
+            "LN" => (Func::Ln, &[1]),
+            "LOG10" => (Func::Log10, &[1]),
+            "MOD" => (Func::Mod, &[2]),
+            "POWER" => (Func::Power, &[2]),
+            "SQRT" => (Func::Sqrt, &[1]),
+            "ROUND" => (Func::Round, &[1, 2]),
+            "STEP" => (Func::Step, &[2]),
+            "UPPER" => (Func::Upper, &[1]),
+            "LOWER" => (Func::Lower, &[1]),
+            "INITCAP" => (Func::Initcap, &[1]),
+            "CHAR_LENGTH" | "CHARACTER_LENGTH" => (Func::CharLength, &[1]),
+            "REGEX_REPLACE" => (Func::RegexReplace, &[3, 4, 5]),
+            "COALESCE" => (Func::Coalesce, &[1, 2, 3, 4, 5, 6, 7, 8]),
+            "NULLIF" => (Func::Nullif, &[2]),
+            "CURRENT_ROW_TIMESTAMP" => (Func::CurrentRowTimestamp, &[0]),
+            "TSDIFF" => (Func::Tsdiff, &[2]),
+            "TO_TIMESTAMP" => (Func::ToTimestamp, &[1]),
+            "UNIX_TIMESTAMP" => (Func::UnixTimestamp, &[1]),
+            "TIMESTAMP_TO_CHAR" => (Func::TimestampToChar, &[2]),
+            "DATE_FORMAT" => (Func::DateFormat, &[2]),
+            "CHAR_TO_TIMESTAMP" => (Func::CharToTimestamp, &[2]),
+            "W3C_LOG_PARSE" => (Func::W3cLogParse, &[2]),
+            "VARIABLE_COLUMN_LOG_PARSE" => (Func::VariableColumnLogParse, &[2, 3, 4]),
+            "REGEX_LOG_PARSE" => (Func::RegexLogParse, &[2]),
+            _ => return Err(format!("Unknown function {upper}.")),
+        };
+        if !arity.contains(&nargs) {
+            let want: Vec<String> = arity.iter().map(|a| a.to_string()).collect();
+            return Err(format!(
+                "{upper} takes {} argument{}, not {nargs}.",
+                want.join(" or "),
+                if arity == [1] { "" } else { "s" }
+            ));
+        }
+        Ok(f)
+    }
+}
+
+fn err(name: &'static str, m: impl Into<String>) -> RowError {
+    RowError::new(name, m)
+}
+
+fn num(v: &Value, f: &str) -> Result<f64, RowError> {
+    v.as_f64().ok_or_else(|| {
+        err(
+            "TYPE_ERROR",
+            format!("{f} needs a number, not {}", v.type_name()),
+        )
+    })
+}
+
+fn int(v: &Value, f: &str) -> Result<i64, RowError> {
+    v.as_i64().ok_or_else(|| {
+        err(
+            "TYPE_ERROR",
+            format!("{f} needs an integer, not {}", v.type_name()),
+        )
+    })
+}
+
+fn floor_ms(t: i64, unit: TimeUnit) -> i64 {
+    match unit.ms() {
+        Some(u) => t.div_euclid(u) * u,
+        None => {
+            let days = t.div_euclid(86_400_000);
+            let (y, m, _) = shardlab_engine::time::civil_from_days(days);
+            let m = if unit == TimeUnit::Year { 1 } else { m };
+            shardlab_engine::time_pattern::days_from_civil(y, m, 1) * 86_400_000
+        }
+    }
+}
+
+pub fn cast(v: Value, ty: &SqlType) -> Result<Value, RowError> {
+    v.coerce(ty).map_err(|e| err("CAST_ERROR", e.0))
+}
+
+pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
+    use Value::*;
+    let name = format!("{f:?}").to_ascii_uppercase();
+    // NULL in, NULL out, except where a function says otherwise.
+    if !matches!(f, Func::Coalesce | Func::Nullif | Func::CurrentRowTimestamp)
+        && args.iter().any(Value::is_null)
+    {
+        return Ok(Null);
+    }
+    let a = |i: usize| &args[i];
+    Ok(match f {
+        Func::Abs => match a(0) {
+            Int(i) => Int(i.abs()),
+            Decimal(u, s) => Decimal(u.abs(), *s),
+            Interval(i) => Interval(i.abs()),
+            v => Float(num(v, "ABS")?.abs()),
+        },
+        Func::Ceil | Func::Floor => match a(0) {
+            Int(i) => Int(*i),
+            Decimal(u, s) => {
+                let p = 10i128.pow(*s as u32);
+                let q = if f == Func::Floor { u.div_euclid(p) } else { -(-u).div_euclid(p) };
+                Decimal(q * p, *s)
+            }
+            v => {
+                let x = num(v, &name)?;
+                Float(if f == Func::Floor { x.floor() } else { x.ceil() })
+            }
+        },
+        Func::FloorTo(unit) | Func::CeilTo(unit) => {
+            let up = matches!(f, Func::CeilTo(_));
+            let round = |t: i64| {
+                let fl = floor_ms(t, unit);
+                if up && fl != t {
+                    // The next unit boundary.
+                    match unit.ms() {
+                        Some(u) => fl + u,
+                        None => floor_ms(fl + 32 * 86_400_000 * if unit == TimeUnit::Year { 12 } else { 1 }, unit),
+                    }
+                } else {
+                    fl
+                }
+            };
+            match a(0) {
+                Timestamp(t) => Timestamp(round(*t)),
+                Interval(i) => Interval(round(*i)),
+                Date(d) => Date(round(d * 86_400_000).div_euclid(86_400_000)),
+                Time(t) => Time(round(*t)),
+                v => return Err(err("TYPE_ERROR", format!("{name} TO a unit needs a time, not {}", v.type_name()))),
+            }
+        }
+        Func::Exp => Float(num(a(0), "EXP")?.exp()),
+        Func::Ln => {
+            let x = num(a(0), "LN")?;
+            if x <= 0.0 {
+                return Err(err("ARGUMENT_ERROR", "LN of a value that is not positive"));
+            }
+            Float(x.ln())
+        }
+        Func::Log10 => {
+            let x = num(a(0), "LOG10")?;
+            if x <= 0.0 {
+                return Err(err("ARGUMENT_ERROR", "LOG10 of a value that is not positive"));
+            }
+            Float(x.log10())
+        }
+        Func::Mod => {
+            let (x, y) = (int(a(0), "MOD")?, int(a(1), "MOD")?);
+            if y == 0 {
+                return Err(err("DIVISION_BY_ZERO", "Division by zero"));
+            }
+            Int(x % y)
+        }
+        Func::Power => Float(num(a(0), "POWER")?.powf(num(a(1), "POWER")?)),
+        Func::Sqrt => Float(num(a(0), "SQRT")?.sqrt()),
+        Func::Round => {
+            let places = if args.len() > 1 { int(a(1), "ROUND")? } else { 0 };
+            match a(0) {
+                Int(i) => Int(*i),
+                Decimal(u, s) => {
+                    let p = places.clamp(0, *s as i64) as u8;
+                    Decimal(rescale(*u, *s, p), p)
+                }
+                v => {
+                    let m = 10f64.powi(places as i32);
+                    Float((num(v, "ROUND")? * m).round() / m)
+                }
+            }
+        }
+        Func::Step => match (a(0), a(1)) {
+            (Timestamp(t), Interval(w)) if *w > 0 => Timestamp(t.div_euclid(*w) * w),
+            (Interval(t), Interval(w)) if *w > 0 => Interval(t.div_euclid(*w) * w),
+            (Int(x), Int(n)) if *n > 0 => Int(x.div_euclid(*n) * n),
+            (x, n) => {
+                return Err(err(
+                    "ARGUMENT_ERROR",
+                    format!(
+                        "STEP takes a time BY a positive interval or an integer BY a positive integer, not {} BY {}",
+                        x.type_name(),
+                        n.to_text()
+                    ),
+                ))
+            }
+        },
+        Func::Upper => Str(a(0).to_text().to_uppercase()),
+        Func::Lower => Str(a(0).to_text().to_lowercase()),
+        Func::Initcap => {
+            let mut out = String::new();
+            let mut start = true;
+            for c in a(0).to_text().chars() {
+                if c.is_alphanumeric() {
+                    if start {
+                        out.extend(c.to_uppercase());
+                    } else {
+                        out.extend(c.to_lowercase());
+                    }
+                    start = false;
+                } else {
+                    out.push(c);
+                    start = true;
+                }
+            }
+            Str(out)
+        }
+        Func::CharLength => Int(a(0).to_text().chars().count() as i64),
+        Func::Position => {
+            // POSITION(needle IN haystack): 1-based, 0 when absent, 1 for ''.
+            let (needle, hay) = (a(0).to_text(), a(1).to_text());
+            match hay.find(&needle) {
+                Some(byte) => Int(hay[..byte].chars().count() as i64 + 1),
+                None => Int(0),
+            }
+        }
+        Func::Substring => {
+            let s: Vec<char> = a(0).to_text().chars().collect();
+            let start = int(a(1), "SUBSTRING")?;
+            let len = if args.len() > 2 { Some(int(a(2), "SUBSTRING")?) } else { None };
+            if len.is_some_and(|l| l < 0) {
+                return Err(err("ARGUMENT_ERROR", "SUBSTRING length is negative"));
+            }
+            // SQL: characters from `start` (1-based, may be < 1) for `len`.
+            let end = len.map(|l| start + l).unwrap_or(i64::MAX);
+            let from = start.max(1);
+            let to = end.min(s.len() as i64 + 1);
+            if to <= from {
+                Str(String::new())
+            } else {
+                Str(s[(from - 1) as usize..(to - 1) as usize].iter().collect())
+            }
+        }
+        Func::SubstringRegex => {
+            let re = Regex::new(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e.to_string()))?;
+            let s = a(0).to_text();
+            match re.captures(&s) {
+                Some(c) => Str(c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()),
+                None => Null,
+            }
+        }
+        Func::Trim(side) => {
+            let chars: Vec<char> = if args.len() > 1 { a(1).to_text().chars().collect() } else { vec![' '] };
+            let s = a(0).to_text();
+            let t = match side {
+                TrimSide::Both => s.trim_matches(&chars[..]),
+                TrimSide::Leading => s.trim_start_matches(&chars[..]),
+                TrimSide::Trailing => s.trim_end_matches(&chars[..]),
+            };
+            Str(t.to_string())
+        }
+        Func::Overlay => {
+            let s: Vec<char> = a(0).to_text().chars().collect();
+            let with = a(1).to_text();
+            let from = (int(a(2), "OVERLAY")?.max(1) - 1) as usize;
+            let len = if args.len() > 3 { int(a(3), "OVERLAY")?.max(0) as usize } else { with.chars().count() };
+            let head: String = s.iter().take(from.min(s.len())).collect();
+            let tail: String = s.iter().skip((from + len).min(s.len())).collect();
+            Str(format!("{head}{with}{tail}"))
+        }
+        Func::RegexReplace => {
+            // REGEX_REPLACE(s, regex, replacement [, position [, occurrence]]):
+            // occurrence 0 replaces all, n the n-th; position is 1-based.
+            let s = a(0).to_text();
+            let re = Regex::new(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e.to_string()))?;
+            let rep = java_replacement(&a(2).to_text());
+            let pos = if args.len() > 3 { int(a(3), "REGEX_REPLACE")?.max(1) as usize } else { 1 };
+            let occ = if args.len() > 4 { int(a(4), "REGEX_REPLACE")?.max(0) as usize } else { 0 };
+            let split = s.char_indices().nth(pos - 1).map(|(b, _)| b).unwrap_or(s.len());
+            let (head, tail) = s.split_at(split);
+            let replaced = if occ == 0 {
+                re.replace_all(tail, rep.as_str()).into_owned()
+            } else {
+                let mut n = 0;
+                re.replace_all(tail, |c: &regex::Captures| {
+                    n += 1;
+                    if n == occ {
+                        let mut out = String::new();
+                        c.expand(&rep, &mut out);
+                        out
+                    } else {
+                        c[0].to_string()
+                    }
+                })
+                .into_owned()
+            };
+            Str(format!("{head}{replaced}"))
+        }
+        Func::Coalesce => args.into_iter().find(|v| !v.is_null()).unwrap_or(Null),
+        Func::Nullif => {
+            if a(0).sql_cmp(a(1)) == Some(std::cmp::Ordering::Equal) {
+                Null
+            } else {
+                a(0).clone()
+            }
+        }
+        Func::CurrentRowTimestamp => Timestamp(row.rowtime),
+        Func::Tsdiff => match (a(0), a(1)) {
+            (Timestamp(x), Timestamp(y)) => Int(x - y),
+            _ => return Err(err("TYPE_ERROR", "TSDIFF takes two timestamps")),
+        },
+        Func::ToTimestamp => Timestamp(int(a(0), "TO_TIMESTAMP")?),
+        Func::UnixTimestamp => match a(0) {
+            Timestamp(t) => Int(*t),
+            v => return Err(err("TYPE_ERROR", format!("UNIX_TIMESTAMP takes a timestamp, not {}", v.type_name()))),
+        },
+        Func::TimestampToChar | Func::DateFormat => {
+            // KDA: TIMESTAMP_TO_CHAR(pattern, ts); Flink: DATE_FORMAT(ts, pattern).
+            let (pat, t) = if f == Func::TimestampToChar { (a(0), a(1)) } else { (a(1), a(0)) };
+            let t = match t {
+                Timestamp(t) => *t,
+                Date(d) => d * 86_400_000,
+                v => return Err(err("TYPE_ERROR", format!("{name} formats a timestamp, not {}", v.type_name()))),
+            };
+            let p = TimestampPattern::parse(&pat.to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
+            Str(p.format(t.max(0) as u64))
+        }
+        Func::CharToTimestamp => {
+            // The common patterns; the value is read as an ISO-like timestamp.
+            let s = a(1).to_text();
+            match parse_timestamp(&s) {
+                Some(t) => Timestamp(t),
+                None => return Err(err("CAST_ERROR", format!("'{s}' is not a timestamp in pattern {}", a(0).to_text()))),
+            }
+        }
+        Func::Extract(unit) => extract(unit, a(0))?,
+        Func::IntervalQualifier(unit) => match a(0) {
+            Interval(i) => {
+                let u = unit.ms().unwrap_or(1);
+                Interval(i.div_euclid(u) * u)
+            }
+            v => return Err(err("TYPE_ERROR", format!("an interval qualifier needs an interval, not {}", v.type_name()))),
+        },
+        Func::W3cLogParse => w3c_log_parse(&a(0).to_text(), &a(1).to_text())?,
+        Func::VariableColumnLogParse => {
+            let cols = column_list(&a(1).to_text());
+            let delim = if args.len() > 2 { a(2).to_text() } else { ",".into() };
+            let s = a(0).to_text();
+            let mut parts: Vec<&str> = if delim.is_empty() { vec![&s] } else { s.split(delim.as_str()).collect() };
+            parts.resize(cols.len().max(parts.len()), "");
+            Row(cols
+                .into_iter()
+                .zip(parts)
+                .map(|((n, ty), p)| {
+                    let v = Str(p.to_string());
+                    (n, ty.and_then(|t| v.clone().coerce(&t).ok()).unwrap_or(v))
+                })
+                .collect())
+        }
+        Func::RegexLogParse => {
+            let re = Regex::new(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e.to_string()))?;
+            let s = a(0).to_text();
+            match re.captures(&s) {
+                Some(c) => Row((1..c.len())
+                    .map(|i| (format!("COLUMN{i}"), c.get(i).map(|m| Str(m.as_str().to_string())).unwrap_or(Null)))
+                    .collect()),
+                None => Null,
+            }
+        }
+    })
+}
+
+/// Java's `$1` group references are also the regex crate's, but a literal
+/// `$` followed by a name must be braced to mean a group.
+fn java_replacement(r: &str) -> String {
+    let mut out = String::new();
+    let mut chars = r.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            let mut n = String::new();
+            while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                chars.next();
+            }
+            out.push_str(&format!("${{{n}}}"));
+        } else if c == '\\' {
+            if let Some(n) = chars.next() {
+                if n == '$' {
+                    out.push_str("$$");
+                } else {
+                    out.push(n);
+                }
+            }
+        } else if c == '$' {
+            out.push_str("$$");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `'COL_1 TYPE VARCHAR(16), COL_2 TYPE INTEGER'` or `'A, B'`.
+fn column_list(spec: &str) -> Vec<(String, Option<SqlType>)> {
+    spec.split(',')
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let mut parts = c.splitn(3, char::is_whitespace);
+            let name = parts.next().unwrap_or_default().to_string();
+            let ty = match (parts.next(), parts.next()) {
+                (Some(t), Some(ty)) if t.eq_ignore_ascii_case("TYPE") => {
+                    crate::plan::type_from_text(ty)
+                }
+                _ => None,
+            };
+            (name, ty)
+        })
+        .collect()
+}
+
+fn extract(unit: TimeUnit, v: &Value) -> Result<Value, RowError> {
+    use Value::*;
+    Ok(match v {
+        Interval(ms) => {
+            let a = ms.unsigned_abs() as i64;
+            let sign = if *ms < 0 { -1 } else { 1 };
+            match unit {
+                TimeUnit::Day => Int(sign * a / 86_400_000),
+                TimeUnit::Hour => Int(sign * (a / 3_600_000 % 24)),
+                TimeUnit::Minute => Int(sign * (a / 60_000 % 60)),
+                // SECOND is DECIMAL(5,3): seconds with milliseconds.
+                TimeUnit::Second => Decimal((sign * (a % 60_000)) as i128, 3),
+                TimeUnit::Millisecond => Int(sign * (a % 1000)),
+                TimeUnit::Year | TimeUnit::Month => Int(0),
+            }
+        }
+        Timestamp(_) | Date(_) | Time(_) => {
+            let t = match v {
+                Timestamp(t) => *t,
+                Date(d) => d * 86_400_000,
+                Time(t) => *t,
+                _ => 0,
+            };
+            let days = t.div_euclid(86_400_000);
+            let ms = t.rem_euclid(86_400_000);
+            let (y, m, d) = shardlab_engine::time::civil_from_days(days);
+            match unit {
+                TimeUnit::Year => Int(y),
+                TimeUnit::Month => Int(m as i64),
+                TimeUnit::Day => Int(d as i64),
+                TimeUnit::Hour => Int(ms / 3_600_000),
+                TimeUnit::Minute => Int(ms / 60_000 % 60),
+                TimeUnit::Second => Decimal((ms % 60_000) as i128, 3),
+                TimeUnit::Millisecond => Int(ms % 1000),
+            }
+        }
+        v => {
+            return Err(err(
+                "TYPE_ERROR",
+                format!("EXTRACT needs a time or interval, not {}", v.type_name()),
+            ))
+        }
+    })
+}
+
+/// W3C_LOG_PARSE with the `COMMON` (Apache common log) and `COMBINED`
+/// formats: fields COLUMN1.. as KDA names them.
+fn w3c_log_parse(line: &str, format: &str) -> Result<Value, RowError> {
+    let fmt = format.trim().to_ascii_uppercase();
+    let fields = match fmt.as_str() {
+        "COMMON" => 7,
+        "COMBINED" => 9,
+        _ => {
+            return Err(err(
+                "ARGUMENT_ERROR",
+                format!("W3C_LOG_PARSE supports the COMMON and COMBINED formats, not '{format}'"),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    let mut rest = line.trim();
+    while !rest.is_empty() && out.len() < fields {
+        let (tok, next) = if let Some(r) = rest.strip_prefix('[') {
+            match r.find(']') {
+                Some(i) => (&r[..i], &r[i + 1..]),
+                None => (r, ""),
+            }
+        } else if let Some(r) = rest.strip_prefix('"') {
+            match r.find('"') {
+                Some(i) => (&r[..i], &r[i + 1..]),
+                None => (r, ""),
+            }
+        } else {
+            match rest.find(' ') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            }
+        };
+        out.push(tok.to_string());
+        rest = next.trim_start();
+    }
+    if out.len() < fields {
+        return Err(err(
+            "PARSE_ERROR",
+            format!("'{line}' is not a {fmt} log line"),
+        ));
+    }
+    Ok(Value::Row(
+        out.into_iter()
+            .enumerate()
+            .map(|(i, v)| (format!("COLUMN{}", i + 1), Value::Str(v)))
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row {
+            rowtime: 0,
+            values: vec![],
+        }
+    }
+
+    #[test]
+    fn kda_scalar_spot_checks() {
+        let r = row();
+        let c = |f, a: Vec<Value>| call(f, a, &r).unwrap();
+        assert_eq!(
+            c(Func::Step, vec![Value::Int(23), Value::Int(5)]),
+            Value::Int(20)
+        );
+        assert_eq!(
+            c(Func::Step, vec![Value::Int(30), Value::Int(10)]),
+            Value::Int(30)
+        );
+        let t = parse_timestamp("2004-09-30 13:48:23").unwrap();
+        assert_eq!(
+            c(
+                Func::Step,
+                vec![Value::Timestamp(t), Value::Interval(10_000)]
+            ),
+            Value::Timestamp(parse_timestamp("2004-09-30 13:48:20").unwrap())
+        );
+        let s = |x: &str| Value::Str(x.into());
+        assert_eq!(c(Func::Position, vec![s("7"), s("1234567")]), Value::Int(7));
+        assert_eq!(
+            c(Func::Position, vec![s("findme"), s("1234findmeXXX")]),
+            Value::Int(5)
+        );
+        assert_eq!(c(Func::Position, vec![s("x"), s("abc")]), Value::Int(0));
+        assert_eq!(c(Func::Position, vec![s(""), s("abc")]), Value::Int(1));
+        let iv = Value::Interval(((2 * 24 + 3) * 3600 + 4 * 60 + 5) * 1000 + 678);
+        assert_eq!(
+            c(Func::Extract(TimeUnit::Second), vec![iv.clone()]).to_text(),
+            "5.678"
+        );
+        assert_eq!(c(Func::Extract(TimeUnit::Day), vec![iv]), Value::Int(2));
+        assert_eq!(
+            c(
+                Func::RegexReplace,
+                vec![
+                    s("http://www.amazon.com"),
+                    s("http://"),
+                    s("https://"),
+                    Value::Int(1),
+                    Value::Int(0)
+                ]
+            ),
+            s("https://www.amazon.com")
+        );
+        assert_eq!(
+            c(
+                Func::Substring,
+                vec![s("http://www.amazon.com"), Value::Int(12), Value::Int(6)]
+            ),
+            s("amazon")
+        );
+        assert_eq!(c(Func::Initcap, vec![s("hello wORLD")]), s("Hello World"));
+        assert_eq!(
+            c(
+                Func::UnixTimestamp,
+                vec![c(Func::ToTimestamp, vec![Value::Int(1_500_000_000_123)])]
+            ),
+            Value::Int(1_500_000_000_123)
+        );
+    }
+
+    #[test]
+    fn w3c_common_log() {
+        let v = w3c_log_parse(
+            "192.168.254.30 - John [24/May/2004:22:01:02 -0700] \"GET /icons/apache_pb.gif HTTP/1.1\" 304 0",
+            "COMMON",
+        )
+        .unwrap();
+        let Value::Row(f) = v else { panic!() };
+        let vals: Vec<String> = f.iter().map(|(_, v)| v.to_text()).collect();
+        assert_eq!(
+            vals,
+            [
+                "192.168.254.30",
+                "-",
+                "John",
+                "24/May/2004:22:01:02 -0700",
+                "GET /icons/apache_pb.gif HTTP/1.1",
+                "304",
+                "0"
+            ]
+        );
+    }
+}

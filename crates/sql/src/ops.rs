@@ -1,0 +1,771 @@
+//! Incremental operators. Each takes one event at a time (a row, or a
+//! rowtime bound: "no later row will be earlier than t") and pushes what it
+//! can emit now. Windows close on rows and bounds alone, never on a clock,
+//! so the same input gives the same output at any speed.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::agg::{Acc, AggSpec};
+use crate::expr::{truth, Expr, Row, RowError};
+use crate::value::{sort_cmp, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Row(Row),
+    /// Rows that follow have a time (ROWTIME, or the event time of a
+    /// watermarked table) at or after this.
+    Bound(i64),
+}
+
+/// A row that failed, and why.
+pub type Failure = (RowError, Row);
+
+pub trait Operator {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>);
+}
+
+/// Runs events through a chain of operators.
+#[derive(Default)]
+pub struct Pipeline {
+    pub ops: Vec<Box<dyn Operator>>,
+}
+
+impl Pipeline {
+    pub fn run(&mut self, input: Vec<Event>, errors: &mut Vec<Failure>) -> Vec<Event> {
+        let mut cur = input;
+        for op in &mut self.ops {
+            let mut next = Vec::with_capacity(cur.len());
+            for ev in cur {
+                op.process(ev, &mut next, errors);
+            }
+            cur = next;
+        }
+        cur
+    }
+}
+
+pub struct Filter(pub Expr);
+
+impl Operator for Filter {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => match self.0.eval(&r) {
+                Ok(v) if truth(&v) == Some(true) => out.push(Event::Row(r)),
+                Ok(_) => {}
+                Err(e) => errors.push((e, r)),
+            },
+            b => out.push(b),
+        }
+    }
+}
+
+pub struct Project(pub Vec<Expr>);
+
+pub fn project(exprs: &[Expr], r: &Row) -> Result<Row, RowError> {
+    let mut values = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        values.push(e.eval(r)?);
+    }
+    Ok(Row {
+        rowtime: r.rowtime,
+        values,
+    })
+}
+
+impl Operator for Project {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => match project(&self.0, &r) {
+                Ok(row) => out.push(Event::Row(row)),
+                Err(e) => errors.push((e, r)),
+            },
+            b => out.push(b),
+        }
+    }
+}
+
+/// A join with a reference table (a fixed set of rows): each stream row is
+/// matched against every table row; LEFT keeps unmatched rows with NULLs.
+pub struct Lookup {
+    pub table: Vec<Vec<Value>>,
+    pub width: usize,
+    pub on: Option<Expr>,
+    pub left: bool,
+}
+
+impl Operator for Lookup {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        let r = match ev {
+            Event::Row(r) => r,
+            b => return out.push(b),
+        };
+        let mut matched = false;
+        for t in &self.table {
+            let mut values = r.values.clone();
+            values.extend(t.iter().cloned());
+            let joined = Row {
+                rowtime: r.rowtime,
+                values,
+            };
+            let hit = match &self.on {
+                None => true,
+                Some(on) => match on.eval(&joined) {
+                    Ok(v) => truth(&v) == Some(true),
+                    Err(e) => {
+                        errors.push((e, r.clone()));
+                        return;
+                    }
+                },
+            };
+            if hit {
+                matched = true;
+                out.push(Event::Row(joined));
+            }
+        }
+        if !matched && self.left {
+            let mut values = r.values;
+            values.extend(std::iter::repeat_n(Value::Null, self.width));
+            out.push(Event::Row(Row {
+                rowtime: r.rowtime,
+                values,
+            }));
+        }
+    }
+}
+
+/// What an aggregate query does with each finished group: the groups'
+/// accumulators, then HAVING and the SELECT list over (keys ++ aggregates).
+pub struct Finish {
+    pub aggs: Vec<AggSpec>,
+    pub having: Option<Expr>,
+    pub select: Vec<Expr>,
+}
+
+impl Finish {
+    fn new_accs(&self) -> Vec<Acc> {
+        self.aggs.iter().map(Acc::new).collect()
+    }
+
+    fn add(&self, accs: &mut [Acc], r: &Row) -> Result<(), RowError> {
+        for (acc, spec) in accs.iter_mut().zip(&self.aggs) {
+            acc.add(spec, r)?;
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &self,
+        rowtime: i64,
+        keys: Vec<Value>,
+        accs: &[Acc],
+        out: &mut Vec<Event>,
+        errors: &mut Vec<Failure>,
+    ) {
+        let mut values = keys;
+        values.extend(accs.iter().map(Acc::result));
+        let row = Row { rowtime, values };
+        if let Some(h) = &self.having {
+            match h.eval(&row) {
+                Ok(v) if truth(&v) == Some(true) => {}
+                Ok(_) => return,
+                Err(e) => return errors.push((e, row)),
+            }
+        }
+        match project(&self.select, &row) {
+            Ok(r) => out.push(Event::Row(r)),
+            Err(e) => errors.push((e, row)),
+        }
+    }
+}
+
+fn sort_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| sort_cmp(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// KDA's streaming GROUP BY: the keys that depend on ROWTIME alone (STEP,
+/// FLOOR TO, the interval idiom) define the window; a row or bound whose
+/// window key differs closes the open window, whose groups are emitted in
+/// key order with ROWTIME = the window's end.
+pub struct Tumbling {
+    pub keys: Vec<Expr>,
+    /// Positions in `keys` of the ROWTIME-only keys.
+    pub window_keys: Vec<usize>,
+    pub finish: Finish,
+    /// The open window's key, and its first row's ROWTIME.
+    open: Option<(Vec<Value>, i64)>,
+    groups: HashMap<Vec<Value>, Vec<Acc>>,
+    last: i64,
+}
+
+impl Tumbling {
+    pub fn new(keys: Vec<Expr>, window_keys: Vec<usize>, finish: Finish) -> Tumbling {
+        Tumbling {
+            keys,
+            window_keys,
+            finish,
+            open: None,
+            groups: HashMap::new(),
+            last: i64::MIN,
+        }
+    }
+
+    fn window_key(&self, rowtime: i64) -> Result<Vec<Value>, RowError> {
+        let probe = Row {
+            rowtime,
+            values: Vec::new(),
+        };
+        self.window_keys
+            .iter()
+            .map(|&i| self.keys[i].eval(&probe))
+            .collect()
+    }
+
+    /// The first instant after `from` (within `(from, to]`) whose window key
+    /// differs from `key`: the end of the window. Keys are monotonic in
+    /// ROWTIME, so a binary search finds it.
+    fn window_end(&self, key: &[Value], from: i64, to: i64) -> i64 {
+        let (mut lo, mut hi) = (from, to);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            match self.window_key(mid) {
+                Ok(k) if k == key => lo = mid,
+                _ => hi = mid,
+            }
+        }
+        hi
+    }
+
+    fn close(&mut self, trigger: i64, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        let Some((key, _)) = self.open.take() else {
+            return;
+        };
+        let end = self.window_end(&key, self.last, trigger);
+        let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = self.groups.drain().collect();
+        groups.sort_by(|a, b| sort_keys(&a.0, &b.0));
+        for (k, accs) in groups {
+            self.finish.emit(end, k, &accs, out, errors);
+        }
+    }
+}
+
+impl Operator for Tumbling {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                let keys: Result<Vec<Value>, RowError> =
+                    self.keys.iter().map(|k| k.eval(&r)).collect();
+                let keys = match keys {
+                    Ok(k) => k,
+                    Err(e) => return errors.push((e, r)),
+                };
+                let wk: Vec<Value> = self.window_keys.iter().map(|&i| keys[i].clone()).collect();
+                if self.open.as_ref().is_some_and(|(k, _)| *k != wk) {
+                    self.close(r.rowtime, out, errors);
+                }
+                if self.open.is_none() {
+                    self.open = Some((wk, r.rowtime));
+                }
+                self.last = self.last.max(r.rowtime);
+                let accs = self
+                    .groups
+                    .entry(keys)
+                    .or_insert_with(|| self.finish.new_accs());
+                if let Err(e) = self.finish.add(accs, &r) {
+                    errors.push((e, r));
+                }
+            }
+            Event::Bound(t) => {
+                if let Some((k, _)) = &self.open {
+                    if t > self.last && self.window_key(t).is_ok_and(|wk| wk != *k) {
+                        self.close(t, out, errors);
+                    }
+                }
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// KDA's stagger window: one window per partition key, opened by its first
+/// row and closed RANGE later; emitted with ROWTIME = open + range.
+pub struct Stagger {
+    pub keys: Vec<Expr>,
+    pub range: i64,
+    pub finish: Finish,
+    open: HashMap<Vec<Value>, (i64, u64, Vec<Acc>)>,
+    closing: BTreeMap<(i64, u64), Vec<Value>>,
+    seq: u64,
+}
+
+impl Stagger {
+    pub fn new(keys: Vec<Expr>, range: i64, finish: Finish) -> Stagger {
+        Stagger {
+            keys,
+            range,
+            finish,
+            open: HashMap::new(),
+            closing: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+
+    fn close_until(&mut self, t: i64, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        while let Some((&(close, seq), _)) = self.closing.first_key_value() {
+            if close > t {
+                break;
+            }
+            let key = self.closing.remove(&(close, seq)).unwrap_or_default();
+            if let Some((_, _, accs)) = self.open.remove(&key) {
+                self.finish.emit(close, key, &accs, out, errors);
+            }
+        }
+    }
+}
+
+impl Operator for Stagger {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                self.close_until(r.rowtime, out, errors);
+                let keys: Result<Vec<Value>, RowError> =
+                    self.keys.iter().map(|k| k.eval(&r)).collect();
+                let keys = match keys {
+                    Ok(k) => k,
+                    Err(e) => return errors.push((e, r)),
+                };
+                if !self.open.contains_key(&keys) {
+                    self.seq += 1;
+                    let close = r.rowtime + self.range;
+                    self.closing.insert((close, self.seq), keys.clone());
+                    self.open
+                        .insert(keys.clone(), (r.rowtime, self.seq, self.finish.new_accs()));
+                }
+                if let Some((_, _, accs)) = self.open.get_mut(&keys) {
+                    if let Err(e) = self.finish.add(accs, &r) {
+                        errors.push((e, r));
+                    }
+                }
+            }
+            Event::Bound(t) => {
+                self.close_until(t, out, errors);
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// How a sliding window bounds its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    /// Rows whose time is within this many ms of the current row's,
+    /// inclusive (KDA keeps the row exactly one interval old).
+    Range(i64),
+    /// This many rows before the current one.
+    Rows(usize),
+}
+
+/// One sliding window definition.
+pub struct SlidingWindow {
+    pub partition: Vec<Expr>,
+    pub frame: Frame,
+    /// The time the RANGE frame measures: ROWTIME or an ORDER BY column.
+    pub time: Expr,
+    state: HashMap<Vec<Value>, VecDeque<(i64, Row)>>,
+}
+
+impl SlidingWindow {
+    pub fn new(partition: Vec<Expr>, frame: Frame, time: Expr) -> SlidingWindow {
+        SlidingWindow {
+            partition,
+            frame,
+            time,
+            state: HashMap::new(),
+        }
+    }
+}
+
+/// Analytic functions (`agg OVER w`): one output row per input row, the
+/// input's columns followed by each function's value over its window.
+pub struct Sliding {
+    pub windows: Vec<SlidingWindow>,
+    pub calls: Vec<(AggSpec, usize)>,
+}
+
+impl Sliding {
+    fn compute(&mut self, r: &Row) -> Result<Vec<Value>, RowError> {
+        let mut window_rows: Vec<Vec<Row>> = Vec::with_capacity(self.windows.len());
+        for w in &mut self.windows {
+            let mut key = Vec::with_capacity(w.partition.len());
+            for p in &w.partition {
+                key.push(p.eval(r)?);
+            }
+            let t = match w.time.eval(r)? {
+                Value::Timestamp(t) => t,
+                v => v.as_i64().unwrap_or(r.rowtime),
+            };
+            let rows = w.state.entry(key).or_default();
+            rows.push_back((t, r.clone()));
+            match w.frame {
+                Frame::Range(ms) => {
+                    while rows.front().is_some_and(|(ft, _)| *ft < t - ms) {
+                        rows.pop_front();
+                    }
+                }
+                Frame::Rows(n) => {
+                    while rows.len() > n + 1 {
+                        rows.pop_front();
+                    }
+                }
+            }
+            window_rows.push(rows.iter().map(|(_, r)| r.clone()).collect());
+        }
+        let mut values = Vec::with_capacity(self.calls.len());
+        for (spec, w) in &self.calls {
+            let mut acc = Acc::new(spec);
+            for row in &window_rows[*w] {
+                acc.add(spec, row)?;
+            }
+            values.push(acc.result());
+        }
+        Ok(values)
+    }
+}
+
+impl Operator for Sliding {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => match self.compute(&r) {
+                Ok(extra) => {
+                    let mut values = r.values;
+                    values.extend(extra);
+                    out.push(Event::Row(Row {
+                        rowtime: r.rowtime,
+                        values,
+                    }));
+                }
+                Err(e) => errors.push((e, r)),
+            },
+            b => out.push(b),
+        }
+    }
+}
+
+/// Flink's window table functions: each row is copied into every window it
+/// belongs to, with `window_start`, `window_end` and `window_time` added.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowKind {
+    Tumble { size: i64, offset: i64 },
+    Hop { slide: i64, size: i64, offset: i64 },
+    Cumulate { step: i64, size: i64, offset: i64 },
+}
+
+pub struct WindowAssign {
+    pub kind: WindowKind,
+    pub time: Expr,
+    /// Rows at or before the last bound are late: their windows have fired.
+    bound: i64,
+}
+
+impl WindowAssign {
+    pub fn new(kind: WindowKind, time: Expr) -> WindowAssign {
+        WindowAssign {
+            kind,
+            time,
+            bound: i64::MIN,
+        }
+    }
+
+    fn windows(&self, t: i64) -> Vec<(i64, i64)> {
+        let start_of = |t: i64, size: i64, offset: i64| t - (t - offset).rem_euclid(size);
+        match self.kind {
+            WindowKind::Tumble { size, offset } => {
+                let s = start_of(t, size, offset);
+                vec![(s, s + size)]
+            }
+            WindowKind::Hop {
+                slide,
+                size,
+                offset,
+            } => {
+                let last = start_of(t, slide, offset);
+                let mut out = Vec::new();
+                let mut s = last;
+                while s > t - size {
+                    out.push((s, s + size));
+                    s -= slide;
+                }
+                out.reverse();
+                out
+            }
+            WindowKind::Cumulate { step, size, offset } => {
+                let s = start_of(t, size, offset);
+                let mut out = Vec::new();
+                let mut e = s + step;
+                while e <= s + size {
+                    if t < e {
+                        out.push((s, e));
+                    }
+                    e += step;
+                }
+                out
+            }
+        }
+    }
+}
+
+impl Operator for WindowAssign {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                let t = match self.time.eval(&r) {
+                    Ok(Value::Timestamp(t)) => t,
+                    Ok(Value::Null) => return,
+                    Ok(v) => {
+                        return errors.push((
+                            RowError::new(
+                                "TYPE_ERROR",
+                                format!(
+                                    "a window's time column must be a TIMESTAMP, not {}",
+                                    v.type_name()
+                                ),
+                            ),
+                            r,
+                        ))
+                    }
+                    Err(e) => return errors.push((e, r)),
+                };
+                for (s, e) in self.windows(t) {
+                    // A window the watermark has passed has fired: Flink
+                    // drops late rows rather than fire it twice.
+                    if e <= self.bound {
+                        continue;
+                    }
+                    let mut values = r.values.clone();
+                    values.extend([
+                        Value::Timestamp(s),
+                        Value::Timestamp(e),
+                        Value::Timestamp(e - 1),
+                    ]);
+                    out.push(Event::Row(Row {
+                        rowtime: r.rowtime,
+                        values,
+                    }));
+                }
+            }
+            Event::Bound(t) => {
+                self.bound = self.bound.max(t);
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// Flink's window aggregation: groups keyed by (window, keys) fire when the
+/// watermark passes the window's end, in (end, keys) order.
+pub struct WindowAgg {
+    pub keys: Vec<Expr>,
+    /// The position of `window_end` in the input row.
+    pub end_col: usize,
+    pub finish: Finish,
+    windows: BTreeMap<i64, HashMap<Vec<Value>, Vec<Acc>>>,
+    last_rowtime: i64,
+}
+
+impl WindowAgg {
+    pub fn new(keys: Vec<Expr>, end_col: usize, finish: Finish) -> WindowAgg {
+        WindowAgg {
+            keys,
+            end_col,
+            finish,
+            windows: BTreeMap::new(),
+            last_rowtime: i64::MIN,
+        }
+    }
+}
+
+impl Operator for WindowAgg {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                self.last_rowtime = self.last_rowtime.max(r.rowtime);
+                let Some(Value::Timestamp(end)) = r.values.get(self.end_col).cloned() else {
+                    return;
+                };
+                let keys: Result<Vec<Value>, RowError> =
+                    self.keys.iter().map(|k| k.eval(&r)).collect();
+                let keys = match keys {
+                    Ok(k) => k,
+                    Err(e) => return errors.push((e, r)),
+                };
+                let group = self.windows.entry(end).or_default();
+                let accs = group.entry(keys).or_insert_with(|| self.finish.new_accs());
+                if let Err(e) = self.finish.add(accs, &r) {
+                    errors.push((e, r));
+                }
+            }
+            Event::Bound(t) => {
+                while let Some(entry) = self.windows.first_entry() {
+                    if *entry.key() > t {
+                        break;
+                    }
+                    let mut groups: Vec<(Vec<Value>, Vec<Acc>)> =
+                        entry.remove().into_iter().collect();
+                    groups.sort_by(|a, b| sort_keys(&a.0, &b.0));
+                    for (k, accs) in groups {
+                        self.finish
+                            .emit(self.last_rowtime.max(0), k, &accs, out, errors);
+                    }
+                }
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// KDA's `TOP_K_ITEMS_TUMBLING` and `COUNT_DISTINCT_ITEMS_TUMBLING`: per
+/// tumbling ROWTIME window of `window` ms, the K most frequent values of
+/// one column (ties by value), or the number of distinct values. Exact.
+pub struct ItemsTumbling {
+    pub column: usize,
+    pub window: i64,
+    /// `Some(k)`: top-K rows (value, count); `None`: one distinct count.
+    pub top_k: Option<usize>,
+    open: Option<i64>,
+    counts: HashMap<Value, i64>,
+}
+
+impl ItemsTumbling {
+    pub fn new(column: usize, window: i64, top_k: Option<usize>) -> ItemsTumbling {
+        ItemsTumbling {
+            column,
+            window,
+            top_k,
+            open: None,
+            counts: HashMap::new(),
+        }
+    }
+
+    fn close(&mut self, out: &mut Vec<Event>) {
+        let Some(start) = self.open.take() else {
+            return;
+        };
+        let end = start + self.window;
+        let counts = std::mem::take(&mut self.counts);
+        match self.top_k {
+            Some(k) => {
+                let mut items: Vec<(Value, i64)> = counts.into_iter().collect();
+                items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| sort_cmp(&a.0, &b.0)));
+                for (v, n) in items.into_iter().take(k) {
+                    out.push(Event::Row(Row {
+                        rowtime: end,
+                        values: vec![v, Value::Int(n)],
+                    }));
+                }
+            }
+            None => out.push(Event::Row(Row {
+                rowtime: end,
+                values: vec![Value::Int(counts.len() as i64)],
+            })),
+        }
+    }
+}
+
+impl Operator for ItemsTumbling {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                let start = r.rowtime.div_euclid(self.window) * self.window;
+                if self.open.is_some_and(|s| s != start) {
+                    self.close(out);
+                }
+                self.open = Some(start);
+                let v = r.values.get(self.column).cloned().unwrap_or(Value::Null);
+                if !v.is_null() {
+                    *self.counts.entry(v).or_default() += 1;
+                }
+            }
+            Event::Bound(t) => {
+                if self.open.is_some_and(|s| t >= s + self.window) {
+                    self.close(out);
+                }
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// KDA's streaming ORDER BY: rows are sorted within each value of the
+/// first (monotonic) key and released when that value changes.
+pub struct SortWithin {
+    pub keys: Vec<(Expr, bool)>,
+    bucket: Option<Value>,
+    rows: Vec<(Vec<Value>, Row)>,
+}
+
+impl SortWithin {
+    pub fn new(keys: Vec<(Expr, bool)>) -> SortWithin {
+        SortWithin {
+            keys,
+            bucket: None,
+            rows: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<Event>) {
+        let keys = &self.keys;
+        self.rows.sort_by(|a, b| {
+            for (i, (_, desc)) in keys.iter().enumerate() {
+                let o = sort_cmp(&a.0[i], &b.0[i]);
+                let o = if *desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        let last = self.rows.iter().map(|(_, r)| r.rowtime).max().unwrap_or(0);
+        for (_, mut r) in self.rows.drain(..) {
+            // Released together, at the bucket's last ROWTIME, so the
+            // stream stays in ROWTIME order.
+            r.rowtime = last;
+            out.push(Event::Row(r));
+        }
+        self.bucket = None;
+    }
+}
+
+impl Operator for SortWithin {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                let keys: Result<Vec<Value>, RowError> =
+                    self.keys.iter().map(|(k, _)| k.eval(&r)).collect();
+                let keys = match keys {
+                    Ok(k) => k,
+                    Err(e) => return errors.push((e, r)),
+                };
+                if self.bucket.as_ref().is_some_and(|b| *b != keys[0]) {
+                    self.flush(out);
+                }
+                self.bucket = Some(keys[0].clone());
+                self.rows.push((keys, r));
+            }
+            Event::Bound(t) => {
+                if let Some(b) = &self.bucket {
+                    let probe = Row {
+                        rowtime: t,
+                        values: Vec::new(),
+                    };
+                    if self.keys[0].0.eval(&probe).is_ok_and(|k| k != *b) {
+                        self.flush(out);
+                    }
+                }
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}

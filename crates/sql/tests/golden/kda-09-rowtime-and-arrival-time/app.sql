@@ -1,0 +1,18 @@
+-- Kinesis Data Analytics developer guide, "Timestamps and the ROWTIME
+-- Column": group by processing time and by arrival time.
+CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM"
+    ("ingest_time"    timestamp,
+    "APPROXIMATE_ARRIVAL_TIME" timestamp,
+    "ticker_symbol"  VARCHAR(12),
+    "symbol_count"        integer);
+
+CREATE OR REPLACE PUMP "STREAM_PUMP" AS
+    INSERT INTO "DESTINATION_SQL_STREAM"
+    SELECT STREAM STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '60' SECOND) AS "ingest_time",
+        STEP("SOURCE_SQL_STREAM_001".APPROXIMATE_ARRIVAL_TIME BY INTERVAL '60' SECOND) AS "APPROXIMATE_ARRIVAL_TIME",
+        "TICKER_SYMBOL",
+        COUNT(*) AS "symbol_count"
+    FROM "SOURCE_SQL_STREAM_001"
+    GROUP BY "TICKER_SYMBOL",
+        STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL '60' SECOND),
+        STEP("SOURCE_SQL_STREAM_001".APPROXIMATE_ARRIVAL_TIME BY INTERVAL '60' SECOND);
