@@ -447,6 +447,15 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
     })
 }
 
+fn in_range(t: Option<i64>) -> Result<i64, RowError> {
+    t.and_then(crate::value::checked_timestamp).ok_or_else(|| {
+        RowError::new(
+            "OUT_OF_RANGE",
+            "The timestamp is outside the years 0001 to 9999",
+        )
+    })
+}
+
 fn dec(v: &Value) -> (i128, u8) {
     match v {
         Value::Decimal(u, s) => (*u, *s),

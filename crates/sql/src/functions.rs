@@ -220,6 +220,10 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
             };
             match a(0) {
                 Timestamp(t) => Timestamp(round(*t)),
+                // Intervals are day-time only: no months or years in them.
+                Interval(_) if unit.ms().is_none() => {
+                    return Err(err("TYPE_ERROR", format!("an interval cannot be rounded to {unit:?}")))
+                }
                 Interval(i) => Interval(round(*i)),
                 Date(d) => Date(round(d * 86_400_000).div_euclid(86_400_000)),
                 Time(t) => Time(round(*t)),
@@ -265,9 +269,9 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
             }
         }
         Func::Step => match (a(0), a(1)) {
-            (Timestamp(t), Interval(w)) if *w > 0 => Timestamp(t.div_euclid(*w) * w),
-            (Interval(t), Interval(w)) if *w > 0 => Interval(t.div_euclid(*w) * w),
-            (Int(x), Int(n)) if *n > 0 => Int(x.div_euclid(*n) * n),
+            (Timestamp(t), Interval(w)) if *w > 0 => Timestamp(t.div_euclid(*w).saturating_mul(*w).max(crate::value::MIN_TIMESTAMP)),
+            (Interval(t), Interval(w)) if *w > 0 => Interval(t.div_euclid(*w).saturating_mul(*w)),
+            (Int(x), Int(n)) if *n > 0 => Int(x.div_euclid(*n).checked_mul(*n).ok_or_else(|| err("OVERFLOW", "Numeric overflow"))?),
             (x, n) => {
                 return Err(err(
                     "ARGUMENT_ERROR",
@@ -393,7 +397,12 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
             (Timestamp(x), Timestamp(y)) => Int(x - y),
             _ => return Err(err("TYPE_ERROR", "TSDIFF takes two timestamps")),
         },
-        Func::ToTimestamp => Timestamp(int(a(0), "TO_TIMESTAMP")?),
+        Func::ToTimestamp => {
+            let ms = int(a(0), "TO_TIMESTAMP")?;
+            Timestamp(crate::value::checked_timestamp(ms).ok_or_else(|| {
+                err("OUT_OF_RANGE", format!("TO_TIMESTAMP({ms}) is outside the years 0001 to 9999"))
+            })?)
+        }
         Func::UnixTimestamp => match a(0) {
             Timestamp(t) => Int(*t),
             v => return Err(err("TYPE_ERROR", format!("UNIX_TIMESTAMP takes a timestamp, not {}", v.type_name()))),

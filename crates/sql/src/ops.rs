@@ -339,7 +339,7 @@ impl Operator for Stagger {
                 };
                 if !self.open.contains_key(&keys) {
                     self.seq += 1;
-                    let close = r.rowtime + self.range;
+                    let close = r.rowtime.saturating_add(self.range);
                     self.closing.insert((close, self.seq), keys.clone());
                     self.open
                         .insert(keys.clone(), (r.rowtime, self.seq, self.finish.new_accs()));
@@ -416,7 +416,7 @@ impl Sliding {
                     }
                 }
                 Frame::Rows(n) => {
-                    while rows.len() > n + 1 {
+                    while rows.len() > n.saturating_add(1) {
                         rows.pop_front();
                     }
                 }

@@ -92,7 +92,21 @@ pub fn parse_application(sql: &str) -> Result<Vec<Statement>, SqlError> {
         .collect();
     let mut statements = Vec::new();
     for stmt in split_statements(tokens) {
-        statements.push(parse_statement(stmt)?);
+        let end = stmt
+            .last()
+            .map(|t| t.span.end)
+            .unwrap_or(Location::new(1, 1));
+        match parse_statement(stmt) {
+            Ok(s) => statements.push(s),
+            // sqlparser reports the end of input at 0:0; point after the
+            // statement's last token instead.
+            Err(mut e) if e.line == 0 => {
+                e.line = end.line;
+                e.column = end.column;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
     if statements.is_empty() {
         return Err(SqlError::at(
@@ -601,6 +615,7 @@ impl SqlError {
         let token = msg.rfind("found: ").map(|i| msg[i + 7..].to_string());
         let plain = msg
             .replace("Expected: ", "expected ")
+            .replace(", found: EOF", ", found the end of the statement")
             .replace(", found: ", ", found ");
         SqlError::at(loc, token, format!("Syntax error: {plain}."))
     }

@@ -197,9 +197,30 @@ fn interval_ms(iv: &ast::Interval) -> Result<i64, String> {
             };
             let v = parse_decimal(n.trim()).ok_or_else(bad)?;
             let ms = v.0 * u as i128 / 10i128.pow(v.1 as u32);
+            if ms.unsigned_abs() > 315_576_000_000_000 {
+                return Err(format!(
+                    "INTERVAL '{text}' is longer than ten thousand years."
+                ));
+            }
             return Ok(if neg { -(ms as i64) } else { ms as i64 });
         }
     };
+    let ms = interval_body(text, lead, iv, bad)?;
+    // Ten thousand years is the span timestamps have; more is a typo.
+    if ms.unsigned_abs() > 315_576_000_000_000 {
+        return Err(format!(
+            "INTERVAL '{text}' is longer than ten thousand years."
+        ));
+    }
+    Ok(if neg { -ms } else { ms })
+}
+
+fn interval_body(
+    text: &str,
+    lead: TimeUnit,
+    iv: &ast::Interval,
+    bad: impl Fn() -> String,
+) -> Result<i64, String> {
     if matches!(lead, TimeUnit::Year | TimeUnit::Month) {
         return Err(
             "Year-month intervals are not supported; KDA intervals are day-time only.".into(),
@@ -208,8 +229,8 @@ fn interval_ms(iv: &ast::Interval) -> Result<i64, String> {
     let unit_ms = lead.ms().unwrap_or(1);
     let ms = match &iv.last_field {
         None => {
-            let v = parse_decimal(text).ok_or_else(bad)?;
-            (v.0 * unit_ms as i128 / 10i128.pow(v.1 as u32)) as i64
+            let v = parse_decimal(text).ok_or_else(&bad)?;
+            i64::try_from(v.0 * unit_ms as i128 / 10i128.pow(v.1 as u32)).map_err(|_| bad())?
         }
         Some(_) => {
             // 'D H:M:S.f' and its tails, read from the leading unit down.
@@ -234,7 +255,7 @@ fn interval_ms(iv: &ast::Interval) -> Result<i64, String> {
             };
             for (p, scale) in parts.iter().zip(scales) {
                 if *scale == 1000 {
-                    let v = parse_decimal(p).ok_or_else(bad)?;
+                    let v = parse_decimal(p).ok_or_else(&bad)?;
                     ms += (v.0 * 1000 / 10i128.pow(v.1 as u32)) as i64;
                 } else {
                     ms += p.parse::<i64>().map_err(|_| bad())? * scale;
@@ -243,7 +264,7 @@ fn interval_ms(iv: &ast::Interval) -> Result<i64, String> {
             ms
         }
     };
-    Ok(if neg { -ms } else { ms })
+    Ok(ms)
 }
 
 /// Where aggregate calls go while compiling an aggregate query's SELECT.

@@ -514,6 +514,15 @@ fn format_interval(ms: i64) -> String {
     )
 }
 
+/// The timestamps SQL can hold: years 0001 to 9999, as in Java and KDA.
+pub const MIN_TIMESTAMP: i64 = -62_135_596_800_000;
+pub const MAX_TIMESTAMP: i64 = 253_402_300_799_999;
+
+/// A timestamp in range, or why not.
+pub fn checked_timestamp(ms: i64) -> Option<i64> {
+    (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&ms).then_some(ms)
+}
+
 /// Parses the timestamp forms records and SQL literals use:
 /// `2018-11-01 01:00:00.0`, `2018-06-13T14:11:05.766191` (fractions past
 /// milliseconds truncated), an optional `Z`, or a bare date.
@@ -528,7 +537,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     let y: i64 = parts.next()?.parse().ok()?;
     let m: u32 = parts.next()?.parse().ok()?;
     let d: u32 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     let days = shardlab_engine::time_pattern::days_from_civil(y, m, d);
@@ -569,6 +578,17 @@ mod tests {
         let t = parse_timestamp("2018-06-13T14:11:05.766191").unwrap();
         assert_eq!(format_timestamp(t), "2018-06-13 14:11:05.766");
         assert_eq!(parse_timestamp("2018-13-01"), None);
+    }
+
+    #[test]
+    fn timestamp_range_is_years_1_to_9999() {
+        assert_eq!(parse_timestamp("0001-01-01 00:00:00"), Some(MIN_TIMESTAMP));
+        assert_eq!(
+            parse_timestamp("9999-12-31 23:59:59.999"),
+            Some(MAX_TIMESTAMP)
+        );
+        assert_eq!(parse_timestamp("10000-01-01"), None);
+        assert_eq!(parse_timestamp("9223372036854775807-01-01"), None);
     }
 
     #[test]
