@@ -357,18 +357,24 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
         (BinOp::Div, Int(_), Int(0)) | (BinOp::Mod, Int(_), Int(0)) => return Err(div0()),
         (BinOp::Div, Int(x), Int(y)) => Int(x.wrapping_div(*y)),
         (BinOp::Mod, Int(x), Int(y)) => Int(x.wrapping_rem(*y)),
-        // Times and intervals.
+        // Times and intervals, kept within the years 0001..9999.
         (BinOp::Sub, Timestamp(x), Timestamp(y)) => Interval(x - y),
         (BinOp::Add, Timestamp(t), Interval(i)) | (BinOp::Add, Interval(i), Timestamp(t)) => {
-            Timestamp(t + i)
+            Timestamp(in_range(t.checked_add(*i))?)
         }
-        (BinOp::Sub, Timestamp(t), Interval(i)) => Timestamp(t - i),
-        (BinOp::Add, Date(d), Interval(i)) => Timestamp(d * 86_400_000 + i),
+        (BinOp::Sub, Timestamp(t), Interval(i)) => Timestamp(in_range(t.checked_sub(*i))?),
+        (BinOp::Add, Date(d), Interval(i)) => {
+            Timestamp(in_range((d * 86_400_000).checked_add(*i))?)
+        }
         (BinOp::Sub, Date(x), Date(y)) => Interval((x - y) * 86_400_000),
-        (BinOp::Add, Interval(x), Interval(y)) => Interval(x + y),
-        (BinOp::Sub, Interval(x), Interval(y)) => Interval(x - y),
+        (BinOp::Add, Interval(x), Interval(y)) => Interval(x.checked_add(*y).ok_or_else(overflow)?),
+        (BinOp::Sub, Interval(x), Interval(y)) => Interval(x.checked_sub(*y).ok_or_else(overflow)?),
         (BinOp::Mul, Interval(i), n) | (BinOp::Mul, n, Interval(i)) if n.as_f64().is_some() => {
-            Interval((*i as f64 * n.as_f64().unwrap_or(0.0)) as i64)
+            let v = *i as f64 * n.as_f64().unwrap_or(0.0);
+            if !v.is_finite() || v.abs() >= 9.2e18 {
+                return Err(overflow());
+            }
+            Interval(v as i64)
         }
         (BinOp::Div, Interval(i), n) if n.as_f64().is_some() => {
             let d = n.as_f64().unwrap_or(0.0);

@@ -66,9 +66,11 @@ enum Line {
 
 fn time(v: &serde_json::Value, what: &str, n: usize) -> Result<i64, String> {
     match v {
-        serde_json::Value::Number(x) => x
-            .as_i64()
-            .ok_or_else(|| format!("line {n}: {what} must be whole epoch milliseconds")),
+        serde_json::Value::Number(x) => {
+            x.as_i64().and_then(crate::value::checked_timestamp).ok_or_else(|| {
+                format!("line {n}: {what} must be whole epoch milliseconds within the years 0001 to 9999")
+            })
+        }
         serde_json::Value::String(s) => parse_timestamp(s).ok_or_else(|| {
             format!("line {n}: {what} '{s}' is not a timestamp (yyyy-MM-dd HH:mm:ss.fff)")
         }),
