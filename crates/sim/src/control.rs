@@ -72,6 +72,13 @@ pub enum Command {
         bucket: String,
         key: String,
     },
+    /// Starts a SQL application on the stream (replacing a running one).
+    StartSql {
+        code: String,
+        #[serde(default)]
+        start: crate::sql::SqlStart,
+    },
+    StopSql,
     /// Searches an index: `field:value`, or text anywhere.
     SearchIndex {
         domain: String,
@@ -118,6 +125,13 @@ pub enum Event {
     },
     /// A command failed; the text is for the learner.
     Error { message: String },
+    /// A SQL application did not compile: where and why.
+    SqlError {
+        line: u64,
+        column: u64,
+        token: Option<String>,
+        message: String,
+    },
     /// The answer to `ListObjects`.
     Objects {
         bucket: String,

@@ -19,6 +19,7 @@ pub mod lambda;
 pub mod producer;
 pub mod rng;
 pub mod simulation;
+pub mod sql;
 
 pub use host::{open_shards, read_back, run_tick, InProcessHost, ShardHost};
 /// Bucket or domain, for the outage switch.

@@ -28,6 +28,7 @@ use crate::firehose_source::{
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
+use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
 use crate::SimError;
 use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
@@ -223,6 +224,9 @@ pub struct Snapshot {
     /// Firehose delivery streams reading the stream.
     #[serde(default)]
     pub delivery_streams: Vec<DeliveryStreamView>,
+    /// The SQL application reading the stream, when one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<Box<SqlView>>,
     /// FNV-1a over every record and its outcome, in request order, and
     /// every consumer delivery.
     pub digest: String,
@@ -299,6 +303,11 @@ pub struct Simulation {
     /// next tick applies their outcomes.
     js_outstanding: Vec<(String, u64)>,
     js_outcomes: std::collections::BTreeMap<(String, u64), Result<Vec<u8>, String>>,
+    /// The SQL application and the index of its reader among `consumers`
+    /// (always the last one).
+    sql: Option<(SqlRunner, usize)>,
+    /// The newest records produced, for discovering a SQL input schema.
+    recent: VecDeque<Vec<u8>>,
 }
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
@@ -392,11 +401,65 @@ impl Simulation {
             js_outbox: Vec::new(),
             js_outstanding: Vec::new(),
             js_outcomes: Default::default(),
+            sql: None,
+            recent: VecDeque::new(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)
+    }
+
+    /// Starts a SQL application on the stream (replacing a running one),
+    /// reading with its own consumer from `start`. Its input schema is
+    /// discovered from the newest records produced, as the console's
+    /// DiscoverInputSchema samples the stream.
+    pub fn start_sql(&mut self, code: &str, start: SqlStart) -> Result<(), shardlab_sql::SqlError> {
+        if self.recent.is_empty() {
+            return Err(shardlab_sql::SqlError {
+                line: 0,
+                column: 0,
+                token: None,
+                message: "The stream has no records to discover the input schema from yet: run the producer for a moment first.".into(),
+            });
+        }
+        let samples: Vec<Vec<u8>> = self.recent.iter().cloned().collect();
+        let runner = SqlRunner::new(code, &samples, self.now_ms as i64)?;
+        self.stop_sql();
+        // NOW reads the open shards; TRIM_HORIZON starts at the oldest
+        // retained shards of every lineage and follows their children.
+        let retained: Vec<&str> = self.shards.iter().map(|s| s.shard_id.as_str()).collect();
+        let shards: Vec<u32> = self
+            .shards
+            .iter()
+            .filter(|s| match start {
+                SqlStart::Now => s.closed_ms.is_none(),
+                SqlStart::TrimHorizon => [&s.parent_shard_id, &s.adjacent_parent_shard_id]
+                    .iter()
+                    .all(|p| p.as_deref().is_none_or(|p| !retained.contains(&p))),
+            })
+            .map(|s| s.key.shard_index)
+            .collect();
+        self.consumers.push(Consumer::new(
+            ConsumerSpec {
+                name: "sql/SOURCE_SQL_STREAM_001".into(),
+                poll_ms: crate::sql::SQL_POLL_MS,
+                start: start.start_at(),
+            },
+            shards,
+            self.now_ms,
+        ));
+        self.sql = Some((runner, self.consumers.len() - 1));
+        Ok(())
+    }
+
+    /// Stops the SQL application and its reader.
+    pub fn stop_sql(&mut self) {
+        if let Some((_, reader)) = self.sql.take() {
+            if reader + 1 == self.consumers.len() {
+                self.consumers.pop();
+            }
+        }
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -577,6 +640,13 @@ impl Simulation {
             self.producer
                 .produce_until(self.now_ms.saturating_sub(1).max(from))
         };
+        // The newest records, for a SQL application's schema discovery.
+        for r in records.iter().rev().take(DISCOVERY_SAMPLES).rev() {
+            if self.recent.len() == DISCOVERY_SAMPLES {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(r.data.clone());
+        }
         // Direct PUT: the producer also sends each record to these
         // delivery streams, in PutRecordBatch calls of up to 500.
         for name in &self.direct_puts {
@@ -722,7 +792,13 @@ impl Simulation {
                     read,
                 } => {
                     let mut outcome = self.kinesis.finish_output(planned, results);
-                    if let Some(reader) = consumer.checked_sub(self.first_reader) {
+                    let sql_reader = self.sql.as_ref().map(|(_, i)| *i);
+                    if sql_reader == Some(consumer) {
+                        let records = take_source_records(&mut outcome);
+                        if let Some((runner, _)) = self.sql.as_mut() {
+                            runner.push(records, flight.now_ms);
+                        }
+                    } else if let Some(reader) = consumer.checked_sub(self.first_reader) {
                         let records = take_source_records(&mut outcome);
                         let name = self.readers.get(reader).cloned();
                         if let (Some(name), false) = (name, records.is_empty()) {
@@ -798,6 +874,10 @@ impl Simulation {
         self.firehose.tick(now);
         self.run_invocations(now);
         self.fold_new_objects();
+        if let Some((runner, _)) = self.sql.as_mut() {
+            runner.bound(now);
+            self.digest = fnv1a64_extend(self.digest, &runner.rows_out().to_le_bytes());
+        }
         self.history.push_back((
             now,
             self.counters.iter().map(|s| s.records_accepted).collect(),
@@ -963,6 +1043,7 @@ impl Simulation {
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
             delivery_streams: views(&self.firehose, self.now_ms),
+            sql: self.sql.as_ref().map(|(r, _)| Box::new(r.view())),
             digest: format!("{:016x}", self.digest),
         }
     }

@@ -629,6 +629,31 @@ impl Application {
         Ok(())
     }
 
+    /// Feeds typed rows (the source's columns, then its arrival time) into
+    /// an input stream, skipping record decoding.
+    pub fn push_rows(&mut self, stream: &str, rows: Vec<Row>) -> Result<(), String> {
+        let s = self
+            .find_stream(stream)
+            .ok_or_else(|| format!("The application has no input stream {stream}."))?;
+        let width = self.streams[s].cols.len();
+        let mut last = self.streams[s].last_rowtime;
+        for r in &rows {
+            if r.values.len() != width {
+                return Err(format!(
+                    "{stream} rows have {width} values, not {}",
+                    r.values.len()
+                ));
+            }
+            if r.rowtime < last {
+                return Err("rows must come in ROWTIME order".into());
+            }
+            last = r.rowtime;
+        }
+        self.rows_in += rows.len() as u64;
+        self.deliver(s, 0, rows.into_iter().map(Event::Row).collect(), None);
+        Ok(())
+    }
+
     /// A rowtime bound from the clock: rows from now on are at `t` or later.
     /// Watermarked Flink tables keep their own (event) time and ignore it.
     pub fn push_bound(&mut self, t: i64) {
@@ -812,10 +837,17 @@ impl Application {
             return;
         }
         let readers = self.streams[s].readers.clone();
-        for p in readers {
+        let mut forward = Some(forward);
+        for (n, &p) in readers.iter().enumerate() {
+            // The last reader takes the events; the others get copies.
+            let events = if n + 1 == readers.len() {
+                forward.take().unwrap_or_default()
+            } else {
+                forward.clone().unwrap_or_default()
+            };
             let mut pipeline = std::mem::take(&mut self.pumps[p].pipeline);
             let mut failures: Vec<Failure> = Vec::new();
-            let out = pipeline.run(forward.clone(), &mut failures);
+            let out = pipeline.run(events, &mut failures);
             self.pumps[p].pipeline = pipeline;
             let pname = self.pumps[p].name.clone();
             for (e, row) in failures {

@@ -7,7 +7,7 @@
 
 use std::cmp::Ordering;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::functions::{self, Func};
 use crate::value::{align, rescale, SqlType, Value};
@@ -206,13 +206,18 @@ impl Expr {
                 }
             }
             Expr::Bin(op, a, b) => binary(*op, a.eval(row)?, b.eval(row)?)?,
-            Expr::Call(f, args) => {
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(a.eval(row)?);
+            // One and two arguments (most calls) without a heap vector.
+            Expr::Call(f, args) => match args.as_slice() {
+                [a] => functions::call(*f, &[a.eval(row)?], row)?,
+                [a, b] => functions::call(*f, &[a.eval(row)?, b.eval(row)?], row)?,
+                _ => {
+                    let mut vals = Vec::with_capacity(args.len());
+                    for a in args {
+                        vals.push(a.eval(row)?);
+                    }
+                    functions::call(*f, &vals, row)?
                 }
-                functions::call(*f, vals, row)?
-            }
+            },
             Expr::Cast(e, ty) => {
                 let v = e.eval(row)?;
                 functions::cast(v, ty)?
@@ -315,7 +320,7 @@ pub fn pattern_regex(p: &str, similar: bool) -> Result<Regex, String> {
             '_' => out.push('.'),
             '|' | '*' | '+' | '?' | '[' | ']' | '(' | ')' | '{' | '}' if similar => out.push(c),
             '^' | '-' if similar => out.push(c),
-            c => out.push_str(&regex::escape(&c.to_string())),
+            c => out.push_str(&regex_lite::escape(&c.to_string())),
         }
     }
     out.push_str(")$");

@@ -1,7 +1,7 @@
 //! Scalar functions: KDA's numeric, string, date/time and log-parsing
 //! functions, and the Flink names for the same things.
 
-use regex::Regex;
+use regex_lite::Regex;
 use shardlab_engine::time_pattern::TimestampPattern;
 
 use crate::expr::{Row, RowError};
@@ -175,9 +175,10 @@ pub fn cast(v: Value, ty: &SqlType) -> Result<Value, RowError> {
     v.coerce(ty).map_err(|e| err("CAST_ERROR", e.0))
 }
 
-pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
+pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
     use Value::*;
-    let name = format!("{f:?}").to_ascii_uppercase();
+    // The name for messages, built only when one is needed.
+    let name = || format!("{f:?}").to_ascii_uppercase();
     // NULL in, NULL out, except where a function says otherwise.
     if !matches!(f, Func::Coalesce | Func::Nullif | Func::CurrentRowTimestamp)
         && args.iter().any(Value::is_null)
@@ -200,7 +201,7 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
                 Decimal(q * p, *s)
             }
             v => {
-                let x = num(v, &name)?;
+                let x = num(v, &name())?;
                 Float(if f == Func::Floor { x.floor() } else { x.ceil() })
             }
         },
@@ -227,7 +228,7 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
                 Interval(i) => Interval(round(*i)),
                 Date(d) => Date(round(d * 86_400_000).div_euclid(86_400_000)),
                 Time(t) => Time(round(*t)),
-                v => return Err(err("TYPE_ERROR", format!("{name} TO a unit needs a time, not {}", v.type_name()))),
+                v => return Err(err("TYPE_ERROR", format!("{} TO a unit needs a time, not {}", name(), v.type_name()))),
             }
         }
         Func::Exp => Float(num(a(0), "EXP")?.exp()),
@@ -370,7 +371,7 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
                 re.replace_all(tail, rep.as_str()).into_owned()
             } else {
                 let mut n = 0;
-                re.replace_all(tail, |c: &regex::Captures| {
+                re.replace_all(tail, |c: &regex_lite::Captures| {
                     n += 1;
                     if n == occ {
                         let mut out = String::new();
@@ -384,7 +385,7 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
             };
             Str(format!("{head}{replaced}"))
         }
-        Func::Coalesce => args.into_iter().find(|v| !v.is_null()).unwrap_or(Null),
+        Func::Coalesce => args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Null),
         Func::Nullif => {
             if a(0).sql_cmp(a(1)) == Some(std::cmp::Ordering::Equal) {
                 Null
@@ -413,7 +414,7 @@ pub fn call(f: Func, args: Vec<Value>, row: &Row) -> Result<Value, RowError> {
             let t = match t {
                 Timestamp(t) => *t,
                 Date(d) => d * 86_400_000,
-                v => return Err(err("TYPE_ERROR", format!("{name} formats a timestamp, not {}", v.type_name()))),
+                v => return Err(err("TYPE_ERROR", format!("{} formats a timestamp, not {}", name(), v.type_name()))),
             };
             let p = TimestampPattern::parse(&pat.to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
             Str(p.format(t.max(0) as u64))
@@ -621,7 +622,7 @@ mod tests {
     #[test]
     fn kda_scalar_spot_checks() {
         let r = row();
-        let c = |f, a: Vec<Value>| call(f, a, &r).unwrap();
+        let c = |f, a: Vec<Value>| call(f, &a, &r).unwrap();
         assert_eq!(
             c(Func::Step, vec![Value::Int(23), Value::Int(5)]),
             Value::Int(20)

@@ -7,6 +7,7 @@
 
 pub mod agg;
 pub mod app;
+pub mod bench;
 pub mod error;
 pub mod expr;
 pub mod functions;

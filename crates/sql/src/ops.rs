@@ -3,7 +3,9 @@
 //! can emit now. Windows close on rows and bounds alone, never on a clock,
 //! so the same input gives the same output at any speed.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::agg::{Acc, AggSpec};
 use crate::expr::{truth, Expr, Row, RowError};
@@ -199,6 +201,7 @@ pub struct Tumbling {
     open: Option<(Vec<Value>, i64)>,
     groups: HashMap<Vec<Value>, Vec<Acc>>,
     last: i64,
+    scratch: Vec<Value>,
 }
 
 impl Tumbling {
@@ -208,8 +211,17 @@ impl Tumbling {
             window_keys,
             finish,
             open: None,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             last: i64::MIN,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether a row's keys fall in the open window.
+    fn in_open_window(&self, keys: &[Value]) -> bool {
+        match &self.open {
+            Some((wk, _)) => self.window_keys.iter().zip(wk).all(|(&i, v)| keys[i] == *v),
+            None => false,
         }
     }
 
@@ -256,27 +268,38 @@ impl Operator for Tumbling {
     fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
         match ev {
             Event::Row(r) => {
-                let keys: Result<Vec<Value>, RowError> =
-                    self.keys.iter().map(|k| k.eval(&r)).collect();
-                let keys = match keys {
-                    Ok(k) => k,
-                    Err(e) => return errors.push((e, r)),
-                };
-                let wk: Vec<Value> = self.window_keys.iter().map(|&i| keys[i].clone()).collect();
-                if self.open.as_ref().is_some_and(|(k, _)| *k != wk) {
+                // Keys are evaluated into a reused buffer; a group's own
+                // copy is made only when the group is new.
+                let mut keys = std::mem::take(&mut self.scratch);
+                keys.clear();
+                for k in &self.keys {
+                    match k.eval(&r) {
+                        Ok(v) => keys.push(v),
+                        Err(e) => {
+                            self.scratch = keys;
+                            return errors.push((e, r));
+                        }
+                    }
+                }
+                if self.open.is_some() && !self.in_open_window(&keys) {
                     self.close(r.rowtime, out, errors);
                 }
                 if self.open.is_none() {
+                    let wk = self.window_keys.iter().map(|&i| keys[i].clone()).collect();
                     self.open = Some((wk, r.rowtime));
                 }
                 self.last = self.last.max(r.rowtime);
-                let accs = self
-                    .groups
-                    .entry(keys)
-                    .or_insert_with(|| self.finish.new_accs());
+                let accs = match self.groups.get_mut(keys.as_slice()) {
+                    Some(a) => a,
+                    None => self
+                        .groups
+                        .entry(keys.clone())
+                        .or_insert_with(|| self.finish.new_accs()),
+                };
                 if let Err(e) = self.finish.add(accs, &r) {
                     errors.push((e, r));
                 }
+                self.scratch = keys;
             }
             Event::Bound(t) => {
                 if let Some((k, _)) = &self.open {
@@ -307,7 +330,7 @@ impl Stagger {
             keys,
             range,
             finish,
-            open: HashMap::new(),
+            open: HashMap::default(),
             closing: BTreeMap::new(),
             seq: 0,
         }
@@ -383,7 +406,7 @@ impl SlidingWindow {
             partition,
             frame,
             time,
-            state: HashMap::new(),
+            state: HashMap::default(),
         }
     }
 }
@@ -645,7 +668,7 @@ impl ItemsTumbling {
             window,
             top_k,
             open: None,
-            counts: HashMap::new(),
+            counts: HashMap::default(),
         }
     }
 

@@ -350,6 +350,10 @@ impl Value {
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
         match (self, other) {
+            // The common cases first: grouping compares keys of one type.
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
             (Value::Null, Value::Null) => true,
             (Value::Row(a), Value::Row(b)) => a == b,
             _ => self.sql_cmp(other) == Some(Ordering::Equal),

@@ -9,6 +9,7 @@ mod firehose_view;
 mod format;
 mod presets;
 mod sim_worker;
+mod sql_view;
 mod view;
 
 use shardlab_sim::control::{Command, Event, WorkerView};
@@ -459,6 +460,14 @@ pub enum Msg {
     /// Search (domain, index, query).
     Search(String, String, String),
     ClosePreview,
+    SqlEdit(String),
+    /// An example from `sql_view::EXAMPLES` by index.
+    SqlExample(usize),
+    SqlStartAt(shardlab_sim::sql::SqlStart),
+    SqlRun,
+    SqlStop,
+    SqlPickStream(String),
+    SqlPickColumn(String),
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
@@ -476,6 +485,7 @@ pub struct App {
     browser: Option<Browser>,
     /// The last search's answer: (index, query, total, hits).
     search: Option<SearchResults>,
+    sql: sql_view::SqlPanel,
 }
 
 /// What the OpenSearch search box last found.
@@ -555,6 +565,7 @@ impl Component for App {
             presets: Vec::new(),
             browser: None,
             search: None,
+            sql: sql_view::SqlPanel::default(),
         }
     }
 
@@ -570,6 +581,7 @@ impl Component for App {
             }) => {
                 self.creating = false;
                 self.refresh_browser(&snapshot);
+                self.sql.absorb(snapshot.sql.as_deref());
                 self.live = Some(LiveStream {
                     snapshot,
                     running,
@@ -620,6 +632,12 @@ impl Component for App {
                     b.preview = Some(preview);
                 }
             }
+            Msg::FromWorker(Event::SqlError {
+                line,
+                column,
+                message,
+                ..
+            }) => self.sql.error = Some((line, column, message)),
             Msg::FromWorker(Event::Error { message }) => {
                 self.creating = false;
                 self.error = Some(message);
@@ -685,6 +703,31 @@ impl Component for App {
                     b.preview = None;
                 }
             }
+            Msg::SqlEdit(code) => self.sql.code = code,
+            Msg::SqlExample(i) => {
+                if let Some((_, code)) = sql_view::EXAMPLES.get(i) {
+                    self.sql.code = code.to_string();
+                    self.sql.error = None;
+                }
+            }
+            Msg::SqlStartAt(start) => self.sql.start = start,
+            Msg::SqlRun => {
+                self.sql.error = None;
+                self.sql.reset_results();
+                self.send(Command::StartSql {
+                    code: self.sql.code.clone(),
+                    start: self.sql.start,
+                });
+            }
+            Msg::SqlStop => self.send(Command::StopSql),
+            Msg::SqlPickStream(name) => {
+                self.sql.reset_results();
+                self.sql.stream = Some(name);
+                if let Some(live) = &self.live {
+                    self.sql.absorb(live.snapshot.sql.as_deref());
+                }
+            }
+            Msg::SqlPickColumn(c) => self.sql.column = Some(c),
             Msg::PresetsListed(Ok(list)) => self.presets = list,
             Msg::PresetsListed(Err(e)) => self.error = Some(e),
             Msg::LoadPreset(file) if file.is_empty() => {}

@@ -39,7 +39,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                     <span></span><span></span><span></span>
                 </span>
                 <span class="name">{"Shardlab"}</span>
-                <span class="tagline">{"Kinesis Data Streams and Firehose, live in your browser"}</span>
+                <span class="tagline">{"Kinesis Data Streams, Firehose and streaming SQL, live in your browser"}</span>
             </div>
             <div class="topbar-right">
                 { clock(app) }
@@ -56,6 +56,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                     Some(live) => html! {
                         <>
                         { stream_panel(live, ctx) }
+                        { crate::sql_view::panel(app, live, ctx) }
                         { crate::firehose_view::panel(app, live, ctx) }
                         </>
                     },

@@ -204,6 +204,25 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::StartSql { code, start } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.start_sql(&code, start) {
+                        self.post(&Event::SqlError {
+                            line: e.line,
+                            column: e.column,
+                            token: e.token,
+                            message: e.message,
+                        });
+                        return;
+                    }
+                }
+                None => return self.error("Create a stream first."),
+            },
+            Command::StopSql => {
+                if let Some(stream) = self.stream.as_mut() {
+                    stream.sim.stop_sql();
+                }
+            }
             command @ (Command::ListObjects { .. }
             | Command::GetObject { .. }
             | Command::DownloadObject { .. }

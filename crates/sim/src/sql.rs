@@ -1,0 +1,271 @@
+//! A SQL application reading the stream, as Kinesis Data Analytics reads
+//! its source: its own consumer (`sql/<name>`) at TRIM_HORIZON or NOW,
+//! records mapped by a schema discovered from the stream's records, ROWTIME
+//! = the virtual time a record is read, and a rowtime bound at the end of
+//! every tick so windows close on time.
+//!
+//! What the UI sees is bounded: the newest rows of each stream, counts, and
+//! the last minute of input per second, whatever the volume.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use shardlab_sql::app::{discover_schema, AppConfig, StreamKind, ERROR_STREAM};
+use shardlab_sql::{Application, OutputRow, Record};
+
+use crate::consumer::StartAt;
+
+/// The input stream's name, as the KDA console names it.
+pub const SOURCE_STREAM: &str = "SOURCE_SQL_STREAM_001";
+/// Rows of each stream the view keeps.
+pub const VIEW_ROWS: usize = 50;
+/// Seconds of input history the view keeps.
+pub const INPUT_SECONDS: usize = 60;
+/// How many records the schema is discovered from.
+pub const DISCOVERY_SAMPLES: usize = 100;
+/// KDA polls its source about once a second per shard.
+pub const SQL_POLL_MS: u64 = 1000;
+
+/// Where a new application starts reading (KDA's InputStartingPosition).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SqlStart {
+    /// Records arriving from now on.
+    #[default]
+    Now,
+    /// Everything the stream still retains.
+    TrimHorizon,
+}
+
+impl SqlStart {
+    pub fn start_at(self) -> StartAt {
+        match self {
+            SqlStart::Now => StartAt::Latest,
+            SqlStart::TrimHorizon => StartAt::TrimHorizon,
+        }
+    }
+}
+
+/// One row as the results table shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlRowView {
+    /// Rows are numbered per application, so the UI can append new ones.
+    pub seq: u64,
+    pub rowtime_ms: i64,
+    pub values: Vec<String>,
+}
+
+/// One in-application stream (or error_stream) in the view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlStreamView {
+    pub name: String,
+    pub columns: Vec<String>,
+    /// The newest rows, oldest first.
+    pub rows: Vec<SqlRowView>,
+    pub total: u64,
+}
+
+/// What the SQL panel shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlView {
+    pub code: String,
+    pub dialect: String,
+    /// The input columns and their types, as discovered.
+    pub input_columns: Vec<(String, String)>,
+    pub rows_in: u64,
+    /// Input records per second of ROWTIME over the last minute.
+    pub input_per_second: Vec<(i64, u64)>,
+    pub streams: Vec<SqlStreamView>,
+    /// The latest rowtime bound (the virtual time windows have closed to).
+    pub bound_ms: i64,
+}
+
+struct StreamBuffer {
+    name: String,
+    columns: Vec<String>,
+    rows: VecDeque<SqlRowView>,
+    total: u64,
+}
+
+/// A running application inside the simulation.
+pub struct SqlRunner {
+    code: String,
+    app: Application,
+    /// The streams records go to: SOURCE_SQL_STREAM_001, or a Flink
+    /// application's tables.
+    inputs: Vec<String>,
+    input_columns: Vec<(String, String)>,
+    streams: Vec<StreamBuffer>,
+    input_per_second: VecDeque<(i64, u64)>,
+    seq: u64,
+    bound_ms: i64,
+}
+
+impl SqlRunner {
+    /// Compiles `code` against a schema discovered from `samples` (records
+    /// of the stream); a bad application is a `SqlError` with its position.
+    pub fn new(
+        code: &str,
+        samples: &[Vec<u8>],
+        start_ms: i64,
+    ) -> Result<SqlRunner, shardlab_sql::SqlError> {
+        let parsed: Vec<serde_json::Value> = samples
+            .iter()
+            .take(DISCOVERY_SAMPLES)
+            .filter_map(|d| serde_json::from_slice(d).ok())
+            .collect();
+        let refs: Vec<&serde_json::Value> = parsed.iter().collect();
+        let mut schema = discover_schema(SOURCE_STREAM, &refs);
+        // Column order as the records write it (discovery sorts by name).
+        if let Some(first) = samples.first() {
+            let text = String::from_utf8_lossy(first);
+            schema
+                .columns
+                .sort_by_key(|c| text.find(&format!("\"{}\"", c.name)).unwrap_or(usize::MAX));
+        }
+        let input_columns = schema
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.name()))
+            .collect();
+        let app = Application::compile(
+            code,
+            &AppConfig {
+                sources: vec![schema],
+                tables: Vec::new(),
+                start_ms,
+            },
+        )?;
+        let tables: Vec<String> = app
+            .input_streams()
+            .into_iter()
+            .filter(|s| *s != SOURCE_STREAM)
+            .map(str::to_string)
+            .collect();
+        let inputs = if app.is_flink() && !tables.is_empty() {
+            tables
+        } else {
+            vec![SOURCE_STREAM.to_string()]
+        };
+        let mut streams: Vec<StreamBuffer> = app
+            .streams()
+            .into_iter()
+            .filter(|s| s.kind != StreamKind::Source)
+            .map(|s| StreamBuffer {
+                name: s.name,
+                columns: s.columns.into_iter().map(|(n, _)| n).collect(),
+                rows: VecDeque::new(),
+                total: 0,
+            })
+            .collect();
+        streams.push(StreamBuffer {
+            name: ERROR_STREAM.into(),
+            columns: [
+                "ERROR_TIME",
+                "ERROR_LEVEL",
+                "ERROR_NAME",
+                "MESSAGE",
+                "DATA_ROWTIME",
+                "DATA_ROW",
+                "PUMP_NAME",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: VecDeque::new(),
+            total: 0,
+        });
+        Ok(SqlRunner {
+            code: code.to_string(),
+            app,
+            inputs,
+            input_columns,
+            streams,
+            input_per_second: VecDeque::new(),
+            seq: 0,
+            bound_ms: start_ms,
+        })
+    }
+
+    /// Records read this tick: (data, arrival ms), read at `now_ms`.
+    pub fn push(&mut self, records: Vec<(Vec<u8>, u64)>, now_ms: u64) {
+        let now = now_ms as i64;
+        let n = records.len() as u64;
+        for (data, arrival) in records {
+            let text = String::from_utf8_lossy(&data);
+            // Rows enter in ROWTIME order: all of a tick's share its time.
+            for input in &self.inputs {
+                let _ = self
+                    .app
+                    .push_record(input, now, arrival as i64, Record::Text(&text));
+            }
+        }
+        let second = now.div_euclid(1000) * 1000;
+        match self.input_per_second.back_mut() {
+            Some((s, c)) if *s == second => *c += n,
+            _ => self.input_per_second.push_back((second, n)),
+        }
+        while self.input_per_second.len() > INPUT_SECONDS {
+            self.input_per_second.pop_front();
+        }
+        self.collect();
+    }
+
+    /// The end of a tick: windows up to `now_ms` close.
+    pub fn bound(&mut self, now_ms: u64) {
+        self.bound_ms = now_ms as i64;
+        self.app.push_bound(now_ms as i64);
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        for row in self.app.take_outputs() {
+            self.keep(row);
+        }
+    }
+
+    fn keep(&mut self, row: OutputRow) {
+        self.seq += 1;
+        let Some(buf) = self.streams.iter_mut().find(|s| s.name == row.stream) else {
+            return;
+        };
+        buf.total += 1;
+        buf.rows.push_back(SqlRowView {
+            seq: self.seq,
+            rowtime_ms: row.rowtime,
+            values: row.values.iter().map(|(_, v)| v.to_text()).collect(),
+        });
+        while buf.rows.len() > VIEW_ROWS {
+            buf.rows.pop_front();
+        }
+    }
+
+    pub fn view(&self) -> SqlView {
+        SqlView {
+            code: self.code.clone(),
+            dialect: if self.app.is_flink() {
+                "Flink SQL"
+            } else {
+                "Kinesis Data Analytics SQL"
+            }
+            .into(),
+            input_columns: self.input_columns.clone(),
+            rows_in: self.app.rows_in,
+            input_per_second: self.input_per_second.iter().copied().collect(),
+            streams: self
+                .streams
+                .iter()
+                .map(|s| SqlStreamView {
+                    name: s.name.clone(),
+                    columns: s.columns.clone(),
+                    rows: s.rows.iter().cloned().collect(),
+                    total: s.total,
+                })
+                .collect(),
+            bound_ms: self.bound_ms,
+        }
+    }
+
+    /// A fingerprint of everything the application has produced so far.
+    pub fn rows_out(&self) -> u64 {
+        self.seq
+    }
+}

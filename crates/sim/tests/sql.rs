@@ -1,0 +1,126 @@
+//! A SQL application on the simulated stream: its schema discovered from
+//! the records, every record read once, windows closed by the tick's
+//! rowtime bound, and the same run giving the same rows.
+
+use shardlab_sim::sql::SqlStart;
+use shardlab_sim::{open_shards, run_tick, InProcessHost, Scenario, Simulation, Snapshot};
+
+const APP: &str = "
+CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (action VARCHAR(16), clicks BIGINT);
+CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
+    SELECT STREAM action, COUNT(*) FROM \"SOURCE_SQL_STREAM_001\"
+    GROUP BY action, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '10' SECOND);";
+
+fn scenario() -> Scenario {
+    serde_json::from_str(include_str!("../../../static/scenarios/clickstream.json"))
+        .expect("preset")
+}
+
+/// Runs 5 s, starts the application at `start`, runs 35 s more.
+fn run(start: SqlStart) -> Snapshot {
+    let mut sim = Simulation::new(scenario()).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    for _ in 0..50 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    sim.start_sql(APP, start).expect("compiles");
+    for _ in 0..350 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    sim.snapshot()
+}
+
+#[test]
+fn counts_per_window_add_up_to_the_records_read() {
+    let snap = run(SqlStart::TrimHorizon);
+    let view = snap.sql.as_ref().expect("the application runs");
+    let names: Vec<(&str, &str)> = view
+        .input_columns
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(names[0], ("event_id", "INTEGER"));
+    assert!(names.contains(&("action", "VARCHAR(16)")), "{names:?}");
+    assert!(names.contains(&("event_time", "TIMESTAMP")), "{names:?}");
+    // 40 s at 2,000 records/s, all read from TRIM_HORIZON (the reader
+    // polls once a second, so at most the last second is still unread).
+    assert!(
+        view.rows_in >= 78_000 && view.rows_in <= 80_000,
+        "{}",
+        view.rows_in
+    );
+    let dest = view
+        .streams
+        .iter()
+        .find(|s| s.name == "DESTINATION_SQL_STREAM")
+        .expect("stream");
+    assert_eq!(dest.columns, ["ACTION", "CLICKS"]);
+    // Windows end every 10 s of ROWTIME; each closed window has a row per
+    // action, and the counts of the closed windows cover what was read
+    // before the last boundary.
+    let ends: std::collections::BTreeSet<i64> = dest.rows.iter().map(|r| r.rowtime_ms).collect();
+    assert!(ends.iter().all(|t| t % 10_000 == 0), "{ends:?}");
+    assert!(ends.len() >= 3);
+    // The newest window, in the steady state: 10 s of reads at 2,000/s.
+    let last = *ends.iter().next_back().expect("a window");
+    let clicks: u64 = dest
+        .rows
+        .iter()
+        .filter(|r| r.rowtime_ms == last)
+        .map(|r| r.values[1].parse::<u64>().expect("count"))
+        .sum();
+    assert!(
+        (19_000..=21_000).contains(&clicks),
+        "{clicks} clicks in the window ending {last}"
+    );
+    let errors = view
+        .streams
+        .iter()
+        .find(|s| s.name == "error_stream")
+        .expect("error stream");
+    assert_eq!(errors.total, 0, "{:?}", errors.rows.first());
+}
+
+#[test]
+fn now_reads_only_what_arrives_after_the_start() {
+    let from_start = run(SqlStart::TrimHorizon);
+    let from_now = run(SqlStart::Now);
+    let a = from_start.sql.as_ref().expect("runs").rows_in;
+    let b = from_now.sql.as_ref().expect("runs").rows_in;
+    // The first 5 s (10,000 records) are only read from TRIM_HORIZON.
+    assert!(a - b >= 9_000 && a - b <= 11_000, "{a} vs {b}");
+}
+
+#[test]
+fn same_run_same_rows() {
+    assert_eq!(run(SqlStart::TrimHorizon), run(SqlStart::TrimHorizon));
+}
+
+#[test]
+fn a_bad_application_is_refused_with_its_position() {
+    let mut sim = Simulation::new(scenario()).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    let early = sim
+        .start_sql(APP, SqlStart::Now)
+        .expect_err("no records yet");
+    assert!(early.message.contains("no records"), "{early:?}");
+    for _ in 0..5 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let e = sim
+        .start_sql(
+            "SELECT STREAM actoin FROM SOURCE_SQL_STREAM_001",
+            SqlStart::Now,
+        )
+        .expect_err("unknown column");
+    assert_eq!((e.line, e.column), (1, 15));
+    assert!(
+        e.message
+            .contains("its columns: event_id, user_id, page, action, event_time"),
+        "{}",
+        e.message
+    );
+    assert!(sim.snapshot().sql.is_none());
+}
