@@ -35,6 +35,8 @@ function bestOf(run) {
 const ENGINE_RECORDS = 500000;
 // Firehose: 50,000 records of 1,000 bytes (50 MB) buffered, GZIP'd, written.
 const FIREHOSE_RECORDS = 50000;
+// SQL: 2,000,000 rows through a 10-second tumbling GROUP BY over 10,000 keys.
+const SQL_ROWS = 2000000;
 
 try {
   await init();
@@ -43,6 +45,7 @@ try {
     ...bestOf(() => bench_engine(name, ENGINE_RECORDS)),
   }));
   engine.push({ host: 'wasm-in-process', ...bestOf(() => bench_engine('firehose-gzip-s3', FIREHOSE_RECORDS)) });
+  engine.push({ host: 'wasm-in-process', ...bestOf(() => bench_engine('sql-tumbling-10k-keys', SQL_ROWS)) });
   const shardScript = new URL('./shard-worker.js', document.baseURI).href;
   const inProcess = await best(async () => bench_ingest_in_process());
   const results = [...engine, { host: 'wasm-in-process', ...inProcess }];

@@ -339,13 +339,21 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
     document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
   // A mistake first: the error names the line, the column and the columns there are.
-  await page.fill('#sql-code', 'SELECT STREAM actoin\nFROM "SOURCE_SQL_STREAM_001"');
+  // The editor is CodeMirror (bundled from npm), with SQL highlighting.
+  const editor = page.locator('#sql-editor .cm-content');
+  await editor.fill('SELECT STREAM actoin\nFROM "SOURCE_SQL_STREAM_001"');
+  assert.ok(await page.locator('#sql-editor .cm-line span').count() > 0, 'keywords are highlighted');
   await page.getByTestId('sql-run').click();
   const error = page.getByTestId('sql-error');
   await error.waitFor();
   assert.match(await error.innerText(), /Line 1, column 15: Column ACTOIN is not in this query's input \(its columns: event_id, user_id, page, action, event_time\)/);
+  // ... and the editor marks the token.
+  await page.locator('#sql-editor .cm-error-mark').waitFor();
+  assert.equal(await page.locator('#sql-editor .cm-error-mark').innerText(), 'actoin');
   // Then the first example, from TRIM_HORIZON: the minute already in the stream is read too.
   await page.getByTestId('sql-examples').selectOption('0');
+  await page.waitForFunction(() => document.querySelector('#sql-editor .cm-content')?.textContent.includes('STEP('));
+  assert.equal(await page.locator('#sql-editor .cm-error-mark').count(), 0);
   await page.getByTestId('sql-start').selectOption('TRIM_HORIZON');
   await page.getByTestId('sql-run').click();
   await page.getByTestId('sql-schema').waitFor();

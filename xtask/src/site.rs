@@ -15,6 +15,33 @@ use crate::{cargo, root, run, setup, Result};
 /// The two wasm packages: the UI (main thread) and the workers.
 pub const PACKAGES: [&str; 2] = ["shardlab_ui", "shardlab_worker"];
 
+/// The SQL editor (CodeMirror 6 from npm) bundled by esbuild into one ES
+/// module; without npm the page keeps its plain textarea.
+fn bundle_sql_editor(root: &Path, out: &Path) -> Result<()> {
+    let esbuild = root.join("node_modules/.bin/esbuild");
+    let target = out.join("sql-editor.js");
+    if esbuild.exists() {
+        run(Command::new(esbuild)
+            .arg(root.join("web/editor/sql-editor.js"))
+            .args([
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--legal-comments=none",
+            ])
+            .arg(format!("--outfile={}", target.display())))
+    } else {
+        eprintln!(
+            "xtask: esbuild not installed (npm ci installs it); the SQL editor stays a textarea"
+        );
+        std::fs::write(
+            &target,
+            "// CodeMirror was not bundled (no npm): the SQL editor is the page's textarea.\nexport function watch() {}\n",
+        )
+        .map_err(|e| format!("could not write {}: {e}", target.display()))
+    }
+}
+
 pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
     let started = std::time::Instant::now();
     let root = root();
@@ -72,6 +99,7 @@ pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
             copy(&entry.path(), &out.join(&*name))?;
         }
     }
+    bundle_sql_editor(&root, out)?;
     copy_tree(&root.join("static"), out)?;
     std::fs::write(out.join(".nojekyll"), "")
         .map_err(|e| format!("could not write .nojekyll: {e}"))?;

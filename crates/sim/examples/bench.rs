@@ -13,6 +13,8 @@ use shardlab_sim::bench::{ingest_16_shards, records_accepted, run_in_process};
 const ENGINE_RECORDS: usize = 500_000;
 /// Records of 1,000 bytes through Firehose (web/bench.js runs as many).
 const FIREHOSE_RECORDS: usize = 50_000;
+/// Rows through the SQL tumbling window (web/bench.js runs as many).
+const SQL_ROWS: usize = 2_000_000;
 
 fn best(run: impl Fn(&dyn Fn() -> f64) -> Figure) -> Figure {
     let origin = Instant::now();
@@ -40,6 +42,9 @@ fn main() {
     print(&best(|clock| get_records_json(ENGINE_RECORDS, clock)));
     print(&best(|clock| {
         shardlab_firehose::bench::buffer_gzip_deliver(FIREHOSE_RECORDS, clock)
+    }));
+    print(&best(|clock| {
+        shardlab_sql::bench::tumbling_10k_keys(SQL_ROWS, clock)
     }));
     // Not a timing: bytes per record beyond key and data, after 1 M records.
     println!(

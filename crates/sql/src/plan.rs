@@ -1400,17 +1400,84 @@ fn plan_select(
     })
 }
 
+/// Whether an expression calls an aggregate (outside OVER). A walk of its
+/// own rather than sqlparser's visitor feature, which would add the
+/// visitor's code for the whole AST to every worker's wasm.
 fn contains_aggregate(e: &ast::Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions(e, |x: &ast::Expr| {
-        if let ast::Expr::Function(f) = x {
+    use ast::Expr as A;
+    let any = |xs: &[&ast::Expr]| xs.iter().any(|x| contains_aggregate(x));
+    match e {
+        A::Function(f) => {
             if f.over.is_none() && AggFunc::lookup(&f.name.to_string()).is_some() {
-                found = true;
+                return true;
+            }
+            match &f.args {
+                ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))
+                    | ast::FunctionArg::Named {
+                        arg: ast::FunctionArgExpr::Expr(x),
+                        ..
+                    } => contains_aggregate(x),
+                    _ => false,
+                }),
+                _ => false,
             }
         }
-        std::ops::ControlFlow::<()>::Continue(())
-    });
-    found
+        A::BinaryOp { left, right, .. } => any(&[left, right]),
+        A::UnaryOp { expr, .. }
+        | A::Nested(expr)
+        | A::Cast { expr, .. }
+        | A::IsNull(expr)
+        | A::IsNotNull(expr) => contains_aggregate(expr),
+        A::Floor { expr, .. } | A::Ceil { expr, .. } | A::Extract { expr, .. } => {
+            contains_aggregate(expr)
+        }
+        A::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.as_deref().is_some_and(contains_aggregate)
+                || conditions
+                    .iter()
+                    .any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
+                || else_result.as_deref().is_some_and(contains_aggregate)
+        }
+        A::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        A::Between {
+            expr, low, high, ..
+        } => any(&[expr, low, high]),
+        A::Like { expr, pattern, .. }
+        | A::ILike { expr, pattern, .. }
+        | A::SimilarTo { expr, pattern, .. } => any(&[expr, pattern]),
+        A::Position { expr, r#in } => any(&[expr, r#in]),
+        A::Substring {
+            expr,
+            substring_from,
+            substring_for,
+            ..
+        } => {
+            contains_aggregate(expr)
+                || substring_from.as_deref().is_some_and(contains_aggregate)
+                || substring_for.as_deref().is_some_and(contains_aggregate)
+        }
+        A::Trim {
+            expr, trim_what, ..
+        } => contains_aggregate(expr) || trim_what.as_deref().is_some_and(contains_aggregate),
+        A::Overlay {
+            expr,
+            overlay_what,
+            overlay_from,
+            overlay_for,
+        } => {
+            any(&[expr, overlay_what, overlay_from])
+                || overlay_for.as_deref().is_some_and(contains_aggregate)
+        }
+        _ => false,
+    }
 }
 
 fn finish(

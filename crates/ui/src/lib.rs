@@ -708,6 +708,7 @@ impl Component for App {
                 if let Some((_, code)) = sql_view::EXAMPLES.get(i) {
                     self.sql.code = code.to_string();
                     self.sql.error = None;
+                    self.sql.revision += 1;
                 }
             }
             Msg::SqlStartAt(start) => self.sql.start = start,

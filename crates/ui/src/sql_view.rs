@@ -109,6 +109,9 @@ pub struct SqlPanel {
     /// Rows of `stream` seen so far, newest last, bounded.
     pub history: VecDeque<SqlRowView>,
     pub last_seq: u64,
+    /// Counts the page's own changes of `code` (an example chosen), so the
+    /// editor knows to take the text.
+    pub revision: u64,
 }
 
 impl Default for SqlPanel {
@@ -122,6 +125,7 @@ impl Default for SqlPanel {
             columns: Vec::new(),
             history: VecDeque::new(),
             last_seq: 0,
+            revision: 0,
         }
     }
 }
@@ -241,8 +245,11 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 <button class="primary" onclick={run} data-testid="sql-run">{ if view.is_some() { "Restart" } else { "Run" } }</button>
                 <button onclick={stop} disabled={view.is_none()} data-testid="sql-stop">{"Stop"}</button>
             </div>
+            // CodeMirror (web/editor/sql-editor.js) mounts in the div and
+            // hides the textarea; without it the textarea is the editor.
+            <div id="sql-editor" class="sql-editor"></div>
             <textarea id="sql-code" class="sql-code mono" spellcheck="false" rows="12" value={p.code.clone()} {oninput}
-                data-error-line={err_line.to_string()} data-error-column={err_col.to_string()} aria-label="SQL application" />
+                data-revision={p.revision.to_string()} data-error-line={err_line.to_string()} data-error-column={err_col.to_string()} aria-label="SQL application" />
             { compile_error(p) }
             { match view {
                 Some(v) => html! {

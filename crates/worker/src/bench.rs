@@ -122,6 +122,7 @@ pub fn bench_engine(name: &str, records: u32) -> Result<JsValue, JsValue> {
         "firehose-gzip-s3" => {
             shardlab_firehose::bench::buffer_gzip_deliver(records as usize, &clock)
         }
+        "sql-tumbling-10k-keys" => shardlab_sql::bench::tumbling_10k_keys(records as usize, &clock),
         other => {
             return Err(JsValue::from_str(&format!(
                 "no engine workload named {other}"
