@@ -149,7 +149,8 @@ struct Stream {
 struct Pump {
     name: String,
     pipeline: Pipeline,
-    target: usize,
+    /// None for a side pump (a stream join's window feed).
+    target: Option<usize>,
     slot: usize,
     /// Target column for each output column.
     mapping: Vec<usize>,
@@ -171,6 +172,7 @@ struct Cat<'a> {
     tables: &'a [ReferenceTable],
     flink: bool,
     start_ms: i64,
+    side: std::cell::RefCell<Vec<(usize, Pipeline)>>,
 }
 
 impl Catalog for Cat<'_> {
@@ -206,6 +208,10 @@ impl Catalog for Cat<'_> {
 
     fn start_ms(&self) -> i64 {
         self.start_ms
+    }
+
+    fn side_input(&self, stream: usize, pipeline: Pipeline) {
+        self.side.borrow_mut().push((stream, pipeline));
     }
 }
 
@@ -295,6 +301,7 @@ impl Application {
                         tables: &[],
                         flink,
                         start_ms: app.start_ms,
+                        side: Default::default(),
                     };
                     let mut comp = Vec::new();
                     for (cn, e) in computed {
@@ -363,8 +370,21 @@ impl Application {
                 tables: &app.tables,
                 flink,
                 start_ms: app.start_ms,
+                side: Default::default(),
             };
             let planned = plan_query(query, &cat)?;
+            let side = cat.side.take();
+            for (stream, pipeline) in side {
+                let idx = app.pumps.len();
+                app.streams[stream].readers.push(idx);
+                app.pumps.push(Pump {
+                    name: "(stream join window)".into(),
+                    pipeline,
+                    target: None,
+                    slot: 0,
+                    mapping: Vec::new(),
+                });
+            }
             let target_idx = match target {
                 Some(t) => find_name(t, flink, app.streams.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)))
                     .ok_or_else(|| {
@@ -430,7 +450,7 @@ impl Application {
             app.pumps.push(Pump {
                 name: pump_name.unwrap_or_else(|| app.streams[target_idx].name.clone()),
                 pipeline: planned.pipeline,
-                target: target_idx,
+                target: Some(target_idx),
                 slot,
                 mapping,
             });
@@ -497,7 +517,10 @@ impl Application {
             }
             path.push(s);
             for &p in &app.streams[s].readers {
-                if let Some(c) = visit(app, app.pumps[p].target, path) {
+                let Some(target) = app.pumps[p].target else {
+                    continue;
+                };
+                if let Some(c) = visit(app, target, path) {
                     return Some(c);
                 }
             }
@@ -854,7 +877,9 @@ impl Application {
                 let data = row_text(&row);
                 self.error_row(row.rowtime, e, row.rowtime, data, &pname);
             }
-            let target = self.pumps[p].target;
+            let Some(target) = self.pumps[p].target else {
+                continue;
+            };
             let mut mapped = Vec::with_capacity(out.len());
             for ev in out {
                 match ev {
@@ -878,7 +903,9 @@ impl Application {
     /// KDA's input mapping does).
     fn map_row(&self, p: usize, r: Row) -> Result<Row, (RowError, Row)> {
         let pump = &self.pumps[p];
-        let target = &self.streams[pump.target];
+        let Some(target) = pump.target.map(|t| &self.streams[t]) else {
+            return Ok(r);
+        };
         let mut values = vec![Value::Null; target.cols.len()];
         for (v, &i) in r.values.iter().zip(&pump.mapping) {
             let col = &target.cols[i];

@@ -411,11 +411,24 @@ impl SlidingWindow {
     }
 }
 
+/// An analytic function: an aggregate over the window's rows, or LAG.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Analytic {
+    Agg(AggSpec),
+    /// The value `offset` rows before the current one in its window, or
+    /// `default` (NULL without one).
+    Lag {
+        arg: Expr,
+        offset: usize,
+        default: Option<Expr>,
+    },
+}
+
 /// Analytic functions (`agg OVER w`): one output row per input row, the
 /// input's columns followed by each function's value over its window.
 pub struct Sliding {
     pub windows: Vec<SlidingWindow>,
-    pub calls: Vec<(AggSpec, usize)>,
+    pub calls: Vec<(Analytic, usize)>,
 }
 
 impl Sliding {
@@ -447,12 +460,32 @@ impl Sliding {
             window_rows.push(rows.iter().map(|(_, r)| r.clone()).collect());
         }
         let mut values = Vec::with_capacity(self.calls.len());
-        for (spec, w) in &self.calls {
-            let mut acc = Acc::new(spec);
-            for row in &window_rows[*w] {
-                acc.add(spec, row)?;
+        for (call, w) in &self.calls {
+            let rows = &window_rows[*w];
+            match call {
+                Analytic::Agg(spec) => {
+                    let mut acc = Acc::new(spec);
+                    for row in rows {
+                        acc.add(spec, row)?;
+                    }
+                    values.push(acc.result());
+                }
+                Analytic::Lag {
+                    arg,
+                    offset,
+                    default,
+                } => {
+                    // The current row is the window's last.
+                    let v = match rows.len().checked_sub(1 + offset) {
+                        Some(i) => arg.eval(&rows[i])?,
+                        None => match default {
+                            Some(d) => d.eval(r)?,
+                            None => Value::Null,
+                        },
+                    };
+                    values.push(v);
+                }
             }
-            values.push(acc.result());
         }
         Ok(values)
     }
@@ -789,6 +822,252 @@ impl Operator for SortWithin {
                 }
                 out.push(Event::Bound(t));
             }
+        }
+    }
+}
+
+/// One open session of `SessionAssign`.
+struct Session {
+    start: i64,
+    /// The last row's time plus the gap.
+    end: i64,
+    rows: Vec<Row>,
+}
+
+/// Flink's `SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap)`: rows of
+/// a key closer than `gap` share a session; when the watermark passes a
+/// session's end its rows go on with `window_start`, `window_end` and
+/// `window_time` added (a later aggregate groups them). A row whose session
+/// would already have closed is late and dropped, as Flink drops it.
+pub struct SessionAssign {
+    pub keys: Vec<Expr>,
+    pub time: Expr,
+    pub gap: i64,
+    sessions: BTreeMap<Vec<SortKey>, Vec<Session>>,
+    bound: i64,
+    last_rowtime: i64,
+}
+
+/// A key ordered by SQL's sort order, so sessions close in a fixed order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SortKey(pub Value);
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        sort_cmp(&self.0, &other.0)
+    }
+}
+
+impl SessionAssign {
+    pub fn new(keys: Vec<Expr>, time: Expr, gap: i64) -> SessionAssign {
+        SessionAssign {
+            keys,
+            time,
+            gap,
+            sessions: BTreeMap::new(),
+            bound: i64::MIN,
+            last_rowtime: i64::MIN,
+        }
+    }
+
+    fn add(&mut self, r: Row) -> Result<(), (RowError, Row)> {
+        let t = match self.time.eval(&r) {
+            Ok(Value::Timestamp(t)) => t,
+            Ok(Value::Null) => return Ok(()),
+            Ok(v) => {
+                let e = RowError::new(
+                    "TYPE_ERROR",
+                    format!(
+                        "a window's time column must be a TIMESTAMP, not {}",
+                        v.type_name()
+                    ),
+                );
+                return Err((e, r));
+            }
+            Err(e) => return Err((e, r)),
+        };
+        if t.saturating_add(self.gap) <= self.bound {
+            return Ok(());
+        }
+        let mut key = Vec::with_capacity(self.keys.len());
+        for k in &self.keys {
+            match k.eval(&r) {
+                Ok(v) => key.push(SortKey(v)),
+                Err(e) => return Err((e, r)),
+            }
+        }
+        let sessions = self.sessions.entry(key).or_default();
+        let (mut start, mut end) = (t, t.saturating_add(self.gap));
+        let mut rows = Vec::new();
+        // Every session this row touches merges into one.
+        let mut i = 0;
+        while i < sessions.len() {
+            if sessions[i].start < end && t < sessions[i].end {
+                let s = sessions.remove(i);
+                start = start.min(s.start);
+                end = end.max(s.end);
+                rows.extend(s.rows);
+            } else {
+                i += 1;
+            }
+        }
+        rows.push(r);
+        sessions.push(Session { start, end, rows });
+        Ok(())
+    }
+}
+
+impl Operator for SessionAssign {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                self.last_rowtime = self.last_rowtime.max(r.rowtime);
+                if let Err(f) = self.add(r) {
+                    errors.push(f);
+                }
+            }
+            Event::Bound(t) => {
+                self.bound = self.bound.max(t);
+                let mut closed: Vec<(i64, Vec<SortKey>, Session)> = Vec::new();
+                for (key, sessions) in self.sessions.iter_mut() {
+                    let mut i = 0;
+                    while i < sessions.len() {
+                        if sessions[i].end <= t {
+                            closed.push((sessions[i].end, key.clone(), sessions.remove(i)));
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+                self.sessions.retain(|_, s| !s.is_empty());
+                closed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                for (_, _, s) in closed {
+                    for mut r in s.rows {
+                        // Emitted now: at the latest ROWTIME seen.
+                        r.rowtime = self.last_rowtime;
+                        r.values.extend([
+                            Value::Timestamp(s.start),
+                            Value::Timestamp(s.end),
+                            Value::Timestamp(s.end - 1),
+                        ]);
+                        out.push(Event::Row(r));
+                    }
+                }
+                out.push(Event::Bound(t));
+            }
+        }
+    }
+}
+
+/// The windowed side of a KDA stream join: the right stream's recent rows,
+/// filled by a side pump that reads that stream.
+pub struct JoinWindow {
+    pub frame: Frame,
+    rows: VecDeque<Row>,
+}
+
+impl JoinWindow {
+    pub fn new(frame: Frame) -> std::rc::Rc<std::cell::RefCell<JoinWindow>> {
+        std::rc::Rc::new(std::cell::RefCell::new(JoinWindow {
+            frame,
+            rows: VecDeque::new(),
+        }))
+    }
+}
+
+/// Fills a `JoinWindow` from the right stream. Rows older than the window
+/// reaches go: every later left row is at least as late as the newest
+/// right row, so none of them could match.
+pub struct JoinWindowFeed(pub std::rc::Rc<std::cell::RefCell<JoinWindow>>);
+
+impl Operator for JoinWindowFeed {
+    fn process(&mut self, ev: Event, _out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
+        if let Event::Row(r) = ev {
+            let mut w = self.0.borrow_mut();
+            let t = r.rowtime;
+            w.rows.push_back(r);
+            match w.frame {
+                Frame::Range(ms) => {
+                    while w
+                        .rows
+                        .front()
+                        .is_some_and(|f| f.rowtime < t.saturating_sub(ms))
+                    {
+                        w.rows.pop_front();
+                    }
+                }
+                Frame::Rows(n) => {
+                    while w.rows.len() > n.saturating_add(1) {
+                        w.rows.pop_front();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `left JOIN right OVER (window) ON ...`: each left row meets the right
+/// rows in the window ending at its ROWTIME (RANGE: those at most the
+/// interval older, inclusive; ROWS n: the last n + 1). Rows come out when
+/// a left row arrives; LEFT keeps a left row without a match, with NULLs.
+pub struct WindowJoin {
+    pub window: std::rc::Rc<std::cell::RefCell<JoinWindow>>,
+    pub width: usize,
+    pub on: Option<Expr>,
+    pub left: bool,
+}
+
+impl Operator for WindowJoin {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
+        let r = match ev {
+            Event::Row(r) => r,
+            b => return out.push(b),
+        };
+        let w = self.window.borrow();
+        let from = match w.frame {
+            Frame::Range(ms) => r.rowtime.saturating_sub(ms),
+            Frame::Rows(_) => i64::MIN,
+        };
+        let mut matched = false;
+        for right in w
+            .rows
+            .iter()
+            .filter(|x| x.rowtime >= from && x.rowtime <= r.rowtime)
+        {
+            let mut values = r.values.clone();
+            values.extend(right.values.iter().cloned());
+            let joined = Row {
+                rowtime: r.rowtime,
+                values,
+            };
+            let hit = match &self.on {
+                None => true,
+                Some(on) => match on.eval(&joined) {
+                    Ok(v) => truth(&v) == Some(true),
+                    Err(e) => {
+                        errors.push((e, r.clone()));
+                        return;
+                    }
+                },
+            };
+            if hit {
+                matched = true;
+                out.push(Event::Row(joined));
+            }
+        }
+        if !matched && self.left {
+            let mut values = r.values;
+            values.extend(std::iter::repeat_n(Value::Null, self.width));
+            out.push(Event::Row(Row {
+                rowtime: r.rowtime,
+                values,
+            }));
         }
     }
 }

@@ -500,6 +500,28 @@ fn rewrite(mut t: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, SqlError> {
             && matches!(next, Some(Token::Word(_)))
         {
             t.remove(i);
+            // Flink's SESSION(TABLE t PARTITION BY k, ...) or
+            // PARTITION BY (k1, k2): the keys become `__PARTITION(...)`.
+            if t.get(i + 1).is_some_and(|x| is_word(&x.token, "PARTITION"))
+                && t.get(i + 2).is_some_and(|x| is_word(&x.token, "BY"))
+            {
+                let span = t[i + 1].span;
+                t.splice(
+                    i + 1..i + 3,
+                    [
+                        TokenWithSpan::new(Token::Comma, span),
+                        word("__PARTITION", span),
+                    ],
+                );
+                if t.get(i + 3).map(|x| &x.token) != Some(&Token::LParen) {
+                    // One key without parentheses: wrap it.
+                    t.insert(i + 3, TokenWithSpan::new(Token::LParen, span));
+                    t.insert(
+                        (i + 5).min(t.len()),
+                        TokenWithSpan::new(Token::RParen, span),
+                    );
+                }
+            }
             continue;
         }
         if matches!(cur, Token::Word(_))
@@ -576,11 +598,43 @@ fn rewrite(mut t: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, SqlError> {
             i += 1;
             continue;
         }
+        // KDA's stream join: `JOIN s OVER (RANGE INTERVAL 'n' unit
+        // PRECEDING)` becomes `JOIN __WINDOWED(s, INTERVAL 'n' unit)`, and
+        // `OVER (ROWS n PRECEDING)` `JOIN __WINDOWED_ROWS(s, n)`.
         if is_word(&cur, "JOIN") && t.get(i + 2).is_some_and(|x| is_word(&x.token, "OVER")) {
-            return Err(unsupported(
-                &t[i + 2],
-                "Joins between two streams (JOIN s OVER (RANGE ...)) are not supported yet; joins with a reference table are.",
-            ));
+            let over = i + 2;
+            if t.get(over + 1).map(|x| &x.token) != Some(&Token::LParen) {
+                return Err(unsupported(
+                    &t[over],
+                    "A stream join's window is written inline: JOIN s OVER (RANGE INTERVAL 'n' unit PRECEDING).",
+                ));
+            }
+            let close = matching_close(&t, over + 1)
+                .ok_or_else(|| unsupported(&t[over], "OVER ( has no closing parenthesis."))?;
+            let inner: Vec<TokenWithSpan> = t[over + 2..close].to_vec();
+            let ok = inner.len() >= 3 && is_word(&inner[inner.len() - 1].token, "PRECEDING");
+            let (func, body) = match inner.first() {
+                Some(x) if ok && is_word(&x.token, "RANGE") => ("__WINDOWED", &inner[1..inner.len() - 1]),
+                Some(x) if ok && is_word(&x.token, "ROWS") => ("__WINDOWED_ROWS", &inner[1..inner.len() - 1]),
+                _ => {
+                    return Err(unsupported(
+                        inner.first().unwrap_or(&t[close]),
+                        "A stream join's window is RANGE INTERVAL 'n' unit PRECEDING or ROWS n PRECEDING.",
+                    ))
+                }
+            };
+            let span = t[over].span;
+            let mut replacement = vec![
+                word(func, span),
+                TokenWithSpan::new(Token::LParen, span),
+                t[i + 1].clone(),
+                TokenWithSpan::new(Token::Comma, span),
+            ];
+            replacement.extend(body.iter().cloned());
+            replacement.push(TokenWithSpan::new(Token::RParen, t[close].span));
+            t.splice(i + 1..=close, replacement);
+            i += 1;
+            continue;
         }
         i += 1;
     }

@@ -17,8 +17,9 @@ use crate::error::SqlError;
 use crate::expr::{pattern_regex, BinOp, Expr};
 use crate::functions::{Func, TimeUnit, TrimSide};
 use crate::ops::{
-    Filter, Finish, Frame, ItemsTumbling, Lookup, Pipeline, Project, Sliding, SlidingWindow,
-    SortWithin, Stagger, Tumbling, WindowAgg, WindowAssign, WindowKind,
+    Analytic, Filter, Finish, Frame, ItemsTumbling, JoinWindow, JoinWindowFeed, Lookup, Pipeline,
+    Project, SessionAssign, Sliding, SlidingWindow, SortWithin, Stagger, Tumbling, WindowAgg,
+    WindowAssign, WindowJoin, WindowKind,
 };
 use crate::value::{parse_decimal, parse_time, parse_timestamp, SqlType, Value};
 
@@ -54,6 +55,9 @@ pub trait Catalog {
     fn flink(&self) -> bool;
     /// When the application started: CURRENT_TIMESTAMP and friends.
     fn start_ms(&self) -> i64;
+    /// A side pump the plan needs: `pipeline` run on every row of
+    /// `stream` (the windowed side of a stream join feeds its window so).
+    fn side_input(&self, stream: usize, pipeline: Pipeline);
 }
 
 /// A planned query.
@@ -279,7 +283,7 @@ struct AggCtx {
 struct OverCtx {
     named: Vec<(String, ast::WindowSpec)>,
     windows: Vec<(ast::WindowSpec, SlidingWindow)>,
-    calls: Vec<(AggSpec, usize)>,
+    calls: Vec<(Analytic, usize)>,
     width: usize,
 }
 
@@ -574,9 +578,12 @@ impl<'a> Compiler<'a> {
 
     fn analytic(&mut self, f: &ast::Function, w: &ast::WindowType) -> Result<Expr, SqlError> {
         let name = f.name.to_string();
-        let func = AggFunc::lookup(&name).ok_or_else(|| {
-            err_at(&f.name, format!("{name} cannot be used with OVER; analytic functions are COUNT, SUM, AVG, MIN, MAX, FIRST_VALUE, LAST_VALUE and the variances."))
-        })?;
+        let is_lag = name.eq_ignore_ascii_case("LAG");
+        let func = match AggFunc::lookup(&name) {
+            Some(func) => func,
+            None if is_lag => AggFunc::LastValue,
+            None => return Err(err_at(&f.name, format!("{name} cannot be used with OVER; analytic functions are COUNT, SUM, AVG, MIN, MAX, FIRST_VALUE, LAST_VALUE, LAG and the variances."))),
+        };
         let (args, star, distinct) = fn_args(f)?;
         let spec_ast = match w {
             ast::WindowType::WindowSpec(s) => s.clone(),
@@ -600,6 +607,34 @@ impl<'a> Compiler<'a> {
         };
         let saved = self.over.take();
         let compiled = (|| {
+            if is_lag {
+                // LAG(expr [, offset [, default]]): over its window's rows,
+                // or, with no frame, over the partition's last offset + 1.
+                let (arg, rest) = match args.split_first() {
+                    Some((a, rest)) if !star && rest.len() <= 2 => (self.expr(a)?, rest),
+                    _ => {
+                        return Err(err_at(
+                            &f.name,
+                            "LAG takes an expression, then optionally an offset and a default.",
+                        ))
+                    }
+                };
+                let offset = match rest.first() {
+                    Some(o) => int_arg(o, "LAG's offset", 0, 100_000)? as usize,
+                    None => 1,
+                };
+                let default = rest.get(1).map(|d| self.expr(d)).transpose()?;
+                let frame = spec_ast
+                    .window_frame
+                    .is_none()
+                    .then_some(Frame::Rows(offset));
+                let call = Analytic::Lag {
+                    arg,
+                    offset,
+                    default,
+                };
+                return Ok((call, self.window(&spec_ast, &f.name, frame)?));
+            }
             let arg = match (star, args.as_slice()) {
                 (true, []) => None,
                 (false, [a]) => Some(self.expr(a)?),
@@ -610,15 +645,22 @@ impl<'a> Compiler<'a> {
                 arg,
                 distinct,
             };
-            Ok((spec, self.window(&spec_ast, &f.name)?))
+            Ok((Analytic::Agg(spec), self.window(&spec_ast, &f.name, None)?))
         })();
         self.over = saved;
         let (spec, window) = compiled?;
+        // A frameless LAG's window is its own (its size is its offset).
+        let own = is_lag && spec_ast.window_frame.is_none();
         let ctx = self
             .over
             .as_mut()
             .ok_or_else(|| err_at(&f.name, "OVER outside a query"))?;
-        let w = match ctx.windows.iter().position(|(s, _)| *s == spec_ast) {
+        let w = match ctx
+            .windows
+            .iter()
+            .position(|(s, _)| *s == spec_ast)
+            .filter(|_| !own)
+        {
             Some(i) => i,
             None => {
                 ctx.windows.push((spec_ast, window));
@@ -629,10 +671,13 @@ impl<'a> Compiler<'a> {
         Ok(Expr::Col(ctx.width + ctx.calls.len() - 1))
     }
 
+    /// A window spec's operator state; `implied` is the frame to use when
+    /// the spec has none (LAG's).
     fn window(
         &mut self,
         s: &ast::WindowSpec,
         at: &ast::ObjectName,
+        implied: Option<Frame>,
     ) -> Result<SlidingWindow, SqlError> {
         let partition = s
             .partition_by
@@ -644,12 +689,15 @@ impl<'a> Compiler<'a> {
             [o] => self.expr(&o.expr)?,
             _ => return Err(err_at(at, "A sliding window orders by one time column.")),
         };
-        let frame = s.window_frame.as_ref().ok_or_else(|| {
-            err_at(
-                at,
-                "A sliding window needs RANGE INTERVAL 'n' unit PRECEDING or ROWS n PRECEDING.",
-            )
-        })?;
+        let frame =
+            match (s.window_frame.as_ref(), implied) {
+                (Some(f), _) => f,
+                (None, Some(frame)) => return Ok(SlidingWindow::new(partition, frame, time)),
+                (None, None) => return Err(err_at(
+                    at,
+                    "A sliding window needs RANGE INTERVAL 'n' unit PRECEDING or ROWS n PRECEDING.",
+                )),
+            };
         if let Some(end) = &frame.end_bound {
             if *end != ast::WindowFrameBound::CurrentRow {
                 return Err(err_at(
@@ -738,6 +786,12 @@ impl<'a> Compiler<'a> {
                 return Ok(Expr::Lit(Value::Time(
                     self.cat.start_ms().rem_euclid(86_400_000),
                 )))
+            }
+            "LAG" => {
+                return Err(err_at(
+                    node,
+                    "LAG needs a window: LAG(x) OVER (PARTITION BY ... ROWS n PRECEDING), or OVER a named WINDOW.",
+                ))
             }
             "__STAGGER" => {
                 return Err(err_at(
@@ -1179,9 +1233,76 @@ fn plan_select(
                     "Only [INNER] JOIN and LEFT [OUTER] JOIN with a reference table are supported.",
                 )),
             };
-        let ast::TableFactor::Table { name, alias, .. } = &j.relation else {
+        let ast::TableFactor::Table {
+            name, alias, args, ..
+        } = &j.relation
+        else {
             return Err(err_at(&j.relation, "Join a reference table by name."));
         };
+        let fname = name.to_string();
+        if let (Some(args), true) = (args, fname.starts_with("__WINDOWED")) {
+            // A stream join: the right stream's window, fed by a side pump.
+            let exprs: Vec<&ast::Expr> = args
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect();
+            let (Some(ast::Expr::Identifier(rid)), Some(size)) = (exprs.first(), exprs.get(1))
+            else {
+                return Err(err_at(
+                    &j.relation,
+                    "JOIN stream OVER (window) names one stream.",
+                ));
+            };
+            let (rsid, rcols) = cat.stream(rid).ok_or_else(|| {
+                SqlError::at(
+                    rid.span.start,
+                    Some(rid.value.clone()),
+                    format!("No stream named {}.", normalize(rid, flink)),
+                )
+            })?;
+            let frame = if fname == "__WINDOWED_ROWS" {
+                Frame::Rows(int_arg(size, "ROWS n PRECEDING", 0, 100_000)? as usize)
+            } else {
+                match Compiler::plain(&[], cat).expr(size)? {
+                    Expr::Lit(Value::Interval(ms)) if ms >= 0 => Frame::Range(ms),
+                    _ => return Err(err_at(*size, "RANGE takes INTERVAL 'n' unit.")),
+                }
+            };
+            let window = JoinWindow::new(frame);
+            cat.side_input(
+                rsid,
+                Pipeline {
+                    ops: vec![Box::new(JoinWindowFeed(window.clone()))],
+                },
+            );
+            let mut quals = vec![normalize(rid, flink)];
+            if let Some(a) = alias {
+                quals.push(normalize(&a.name, flink));
+            }
+            let width = rcols.len();
+            cols.extend(with_quals(rcols, quals));
+            let on = match constraint {
+                ast::JoinConstraint::On(e) => Some(Compiler::plain(&cols, cat).expr(e)?),
+                ast::JoinConstraint::None => None,
+                _ => {
+                    return Err(err_at(
+                        &j.relation,
+                        "Join ON a condition (USING and NATURAL are not supported).",
+                    ))
+                }
+            };
+            ops.push(Box::new(WindowJoin {
+                window,
+                width,
+                on,
+                left,
+            }));
+            continue;
+        }
         let id = name
             .0
             .last()
@@ -1190,7 +1311,7 @@ fn plan_select(
             .unwrap_or_else(|| ast::Ident::new(""));
         let Some((tcols, rows)) = cat.table(&id) else {
             if cat.stream(&id).is_some() {
-                return Err(err_at(&j.relation, "Joins between two streams (which need a window on one side) are not supported yet; joins with a reference table are."));
+                return Err(err_at(&j.relation, "A join of two streams needs a window on the joined stream: JOIN s OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON ..."));
             }
             return Err(err_at(
                 &j.relation,
@@ -1726,8 +1847,31 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             };
             Ok((input.source, ops, cols))
         }
-        "TUMBLE" | "HOP" | "CUMULATE" => {
+        "TUMBLE" | "HOP" | "CUMULATE" | "SESSION" => {
             let input = cursor(need(0, "DATA")?)?;
+            // SESSION(TABLE t PARTITION BY k, ...) arrives as
+            // SESSION(t, __PARTITION(k), ...): the rest shift by one.
+            let mut partition = Vec::new();
+            let mut shift = 0;
+            if let Some(ast::Expr::Function(p)) = positional.get(1) {
+                if p.name.to_string().eq_ignore_ascii_case("__PARTITION") {
+                    if name != "SESSION" {
+                        return Err(err_at(
+                            &f.name,
+                            format!("{name} takes no PARTITION BY; SESSION does."),
+                        ));
+                    }
+                    let (keys, _, _) = fn_args(p)?;
+                    let mut c = Compiler::plain(&input.columns, cat);
+                    partition = keys
+                        .iter()
+                        .map(|k| c.expr(k))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    shift = 1;
+                }
+            }
+            let need = |i: usize, key: &str| need(i + shift, key);
+            let arg = |i: usize, key: &str| arg(i + shift, key);
             let desc = need(1, "TIMECOL")?;
             let time_col = match desc {
                 ast::Expr::Function(d) if d.name.to_string().eq_ignore_ascii_case("DESCRIPTOR") => {
@@ -1755,6 +1899,16 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
                     )),
                 }
             };
+            if name == "SESSION" {
+                let gap = ms(need(2, "GAP")?, "GAP")?;
+                let mut ops = input.pipeline.ops;
+                ops.push(Box::new(SessionAssign::new(partition, time, gap)));
+                let mut cols = input.columns;
+                for n in ["window_start", "window_end", "window_time"] {
+                    cols.push(Col::new(n, Some(SqlType::Timestamp)));
+                }
+                return Ok((input.source, ops, cols));
+            }
             let kind = match name.as_str() {
                 "TUMBLE" => {
                     let size = ms(need(2, "SIZE")?, "SIZE")?;
@@ -1801,10 +1955,6 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             }
             Ok((input.source, ops, cols))
         }
-        "SESSION" => Err(err_at(
-            &f.name,
-            "SESSION windows are not supported yet; TUMBLE, HOP and CUMULATE are.",
-        )),
         "RANDOM_CUT_FOREST" | "RANDOM_CUT_FOREST_WITH_EXPLANATION" | "HOTSPOTS" => {
             Err(err_at(&f.name, format!("{name} is not supported yet.")))
         }

@@ -160,10 +160,16 @@ fn streaming_rules_are_explained() {
 #[test]
 fn unsupported_sql_says_so() {
     check(
-        "SELECT STREAM * FROM SOURCE_SQL_STREAM_001 AS a JOIN SOURCE_SQL_STREAM_001 OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS b ON a.price = b.price",
+        "SELECT STREAM * FROM SOURCE_SQL_STREAM_001 AS a JOIN SOURCE_SQL_STREAM_001 AS b ON a.price = b.price",
+        1,
+        54,
+        "A join of two streams needs a window on the joined stream",
+    );
+    check(
+        "SELECT STREAM * FROM SOURCE_SQL_STREAM_001 AS a JOIN SOURCE_SQL_STREAM_001 OVER w AS b ON a.price = b.price",
         1,
         76,
-        "Joins between two streams",
+        "written inline",
     );
     check(
         "SELECT STREAM * FROM SOURCE_SQL_STREAM_001 UNION ALL SELECT STREAM * FROM SOURCE_SQL_STREAM_001",

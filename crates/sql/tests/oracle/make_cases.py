@@ -328,3 +328,83 @@ write_case("kda-20-scalar-spot-checks", None, [rec(t0, {"X": 1})], [{
     "stream": "QUERY_1", "ROWTIME": ts(t0), "STEP_INT": 20, "STEP_EXACT": 30, "STEP_TS": "2004-09-30 13:48:20.000",
     "POS": 7, "POS2": 5, "POS_EMPTY": 1, "SECS": 5.678, "DAYS": 2, "ROUND_TRIP": 1500000000123, "DIFF_MS": 1000,
     "INITCAP": "Hello World", "CONCAT": "ab1", "CASE_WHEN": "yes", "COALESCE_X": "x", "NULLIF_NULL": None}])
+
+# LAG: the previous price per ticker, and two back with a default.
+hist = {}
+exp = []
+for dt, dd in recs:
+    h = hist.setdefault(dd["TICKER_SYMBOL"], [])
+    h.append(dd["PRICE"])
+    prev = h[-2] if len(h) >= 2 else None
+    exp.append({"stream": "DESTINATION_SQL_STREAM", "ROWTIME": ts(dt), "TICKER_SYMBOL": dd["TICKER_SYMBOL"], "PRICE": dd["PRICE"],
+                "CHANGE_SINCE_LAST": None if prev is None else dd["PRICE"] - prev,
+                "PRICE_TWO_BACK": h[-3] if len(h) >= 3 else 0.0})
+write_case("kda-lag-price-change", None, [rec(dt, dd) for dt, dd in recs], exp)
+
+# Flink SESSION windows per item (gap 5 min), watermark bidtime - 1 s.
+day = datetime(2020, 4, 15)
+bids = [("08:05", "4.00", "A", "supplier1"), ("08:06", "4.00", "C", "supplier2"), ("08:07", "2.00", "G", "supplier1"),
+        ("08:08", "2.00", "B", "supplier3"), ("08:09", "5.00", "D", "supplier4"), ("08:11", "2.00", "B", "supplier3"),
+        ("08:13", "1.00", "E", "supplier1"), ("08:15", "3.00", "H", "supplier2"), ("08:17", "6.00", "F", "supplier5")]
+hm = lambda s: day.replace(hour=int(s[:2]), minute=int(s[3:]))
+lines = [{"arrival": ts(hm(b) + timedelta(seconds=1)), "stream": "Bid",
+          "data": {"bidtime": ts(hm(b)), "price": float(p), "item": i, "supplier_id": s}} for b, p, i, s in bids]
+gap = timedelta(minutes=5)
+sessions = {}
+for b, p, i, s in bids:
+    t = hm(b)
+    ss = sessions.setdefault(i, [])
+    start, end, total = t, t + gap, int(p.replace(".", ""))
+    keep = []
+    for (s0, e0, tot) in ss:
+        if s0 < end and t < e0:
+            start, end, total = min(start, s0), max(end, e0), total + tot
+        else:
+            keep.append((s0, e0, tot))
+    keep.append((start, end, total))
+    sessions[i] = keep
+flat = [(e, i, s0, tot) for i, ss in sessions.items() for (s0, e, tot) in ss]
+# Each session fires at the first row whose watermark passes its end, or
+# at the end of the input; it is emitted at that row's arrival.
+def fired_at(end):
+    for b, p, i, s in bids:
+        if hm(b) - timedelta(seconds=1) + timedelta(milliseconds=1) >= end:
+            return hm(b) + timedelta(seconds=1), hm(b)
+    return hm(bids[-1][0]) + timedelta(seconds=1), None
+exp = []
+order = sorted(flat, key=lambda x: (fired_at(x[0])[1] or datetime.max, x[0], x[1]))
+for e, i, s0, tot in order:
+    exp.append({"stream": "QUERY_1", "ROWTIME": ts(fired_at(e)[0]), "window_start": ts(s0), "window_end": ts(e), "item": i,
+                "total_price": tot / 100})
+write_case("flink-session", None, lines, exp)
+
+# Stream joins: trades, then the orders they belong to 2 s or 70 s later
+# (inside and outside the one-minute window), and orders with no trade.
+r = lcg(23)
+events = []
+for k in range(24):
+    t0k = T0 + timedelta(seconds=5 * k)
+    tk = ["AMZN", "MSFT", "WMT"][next(r) % 3]
+    if k % 4 != 3:
+        events.append((t0k, {"kind": "trade", "oid": k, "ticker": None, "amount": next(r) % 500 + 1}))
+        if next(r) % 2:
+            events.append((t0k + timedelta(seconds=1), {"kind": "trade", "oid": k, "ticker": None, "amount": next(r) % 500 + 1}))
+    delay = 70 if k % 6 == 5 else 2
+    events.append((t0k + timedelta(seconds=delay), {"kind": "order", "oid": k, "ticker": tk, "amount": next(r) % 900 + 100}))
+events.sort(key=lambda e: e[0])
+lines = [rec(dt, d) for dt, d in events]
+for kind in ["inner", "left"]:
+    exp = []
+    trades = []
+    for dt, d in events:
+        if d["kind"] == "order":
+            exp.append({"stream": "ORDER_STREAM", "ROWTIME": ts(dt), "ORDER_ID": d["oid"], "TICKER": d["ticker"], "AMOUNT": d["amount"]})
+            hits = [a for (tt, oid, a) in trades if oid == d["oid"] and dt - timedelta(minutes=1) <= tt <= dt]
+            for a in hits:
+                exp.append({"stream": "DESTINATION_SQL_STREAM", "ROWTIME": ts(dt), "ORDER_TIME": ts(dt), "ORDER_ID": d["oid"], "TICKER": d["ticker"], "ORDER_AMOUNT": d["amount"], "TRADE_AMOUNT": a})
+            if not hits and kind == "left":
+                exp.append({"stream": "DESTINATION_SQL_STREAM", "ROWTIME": ts(dt), "ORDER_TIME": ts(dt), "ORDER_ID": d["oid"], "TICKER": d["ticker"], "ORDER_AMOUNT": d["amount"], "TRADE_AMOUNT": None})
+        else:
+            exp.append({"stream": "TRADE_STREAM", "ROWTIME": ts(dt), "ORDER_ID": d["oid"], "AMOUNT": d["amount"]})
+            trades.append((dt, d["oid"], d["amount"]))
+    write_case(f"kda-stream-join-{kind}", None, lines, exp)
