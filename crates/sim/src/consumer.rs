@@ -35,6 +35,10 @@ pub struct ConsumerSpec {
     pub poll_ms: u64,
     #[serde(default)]
     pub start: StartAt,
+    /// After a throttled call, try again this soon instead of a whole poll
+    /// later (a SQL application's reader retries as KDA's does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_throttled_ms: Option<u64>,
 }
 
 impl ConsumerSpec {
@@ -44,6 +48,7 @@ impl ConsumerSpec {
             name: name.into(),
             poll_ms,
             start: StartAt::TrimHorizon,
+            retry_throttled_ms: None,
         }
     }
 }
@@ -223,6 +228,9 @@ impl Consumer {
             }
             (_, Err(ApiError::ProvisionedThroughputExceeded(_))) => {
                 self.throttled += 1;
+                if let Some(retry) = self.spec.retry_throttled_ms {
+                    reader.next_poll_ms = now_ms + retry;
+                }
                 Vec::new()
             }
             (_, Err(ApiError::ExpiredIterator(_))) => {

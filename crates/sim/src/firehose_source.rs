@@ -65,6 +65,7 @@ pub fn source_consumer(
             name: reader_name(delivery_stream),
             poll_ms: SOURCE_POLL_MS,
             start,
+            retry_throttled_ms: None,
         },
         open_shards,
         now_ms,

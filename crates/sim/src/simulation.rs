@@ -255,6 +255,10 @@ enum CallKind {
         consumer: usize,
         shard: u32,
         read: Read,
+        /// `sql_epoch` when planned: should a SQL application be restarted
+        /// while its reader's calls are out, the new reader (at the same
+        /// index) must not get its predecessor's reads.
+        epoch: u64,
     },
 }
 
@@ -306,6 +310,8 @@ pub struct Simulation {
     /// The SQL application and the index of its reader among `consumers`
     /// (always the last one).
     sql: Option<(SqlRunner, usize)>,
+    /// Counts SQL applications started and stopped (see `CallKind::Consume`).
+    sql_epoch: u64,
     /// The newest records produced, for discovering a SQL input schema.
     recent: VecDeque<Vec<u8>>,
 }
@@ -402,6 +408,7 @@ impl Simulation {
             js_outstanding: Vec::new(),
             js_outcomes: Default::default(),
             sql: None,
+            sql_epoch: 0,
             recent: VecDeque::new(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
@@ -445,6 +452,9 @@ impl Simulation {
                 name: "sql/SOURCE_SQL_STREAM_001".into(),
                 poll_ms: crate::sql::SQL_POLL_MS,
                 start: start.start_at(),
+                // Throttled by other consumers sharing the 5 reads/s, it
+                // tries again at the next tick rather than a second later.
+                retry_throttled_ms: Some(100),
             },
             shards,
             self.now_ms,
@@ -455,6 +465,7 @@ impl Simulation {
 
     /// Stops the SQL application and its reader.
     pub fn stop_sql(&mut self) {
+        self.sql_epoch += 1;
         if let Some((_, reader)) = self.sql.take() {
             if reader + 1 == self.consumers.len() {
                 self.consumers.pop();
@@ -700,6 +711,7 @@ impl Simulation {
                         consumer: c,
                         shard,
                         read,
+                        epoch: self.sql_epoch,
                     },
                 )),
                 // Refused before reaching the shard (an expired iterator, a
@@ -790,9 +802,15 @@ impl Simulation {
                     consumer,
                     shard,
                     read,
+                    epoch,
                 } => {
                     let mut outcome = self.kinesis.finish_output(planned, results);
                     let sql_reader = self.sql.as_ref().map(|(_, i)| *i);
+                    let first_sql_index = self.first_reader + self.readers.len();
+                    if consumer >= first_sql_index && epoch != self.sql_epoch {
+                        // A read of a SQL reader that has since been stopped.
+                        continue;
+                    }
                     if sql_reader == Some(consumer) {
                         let records = take_source_records(&mut outcome);
                         if let Some((runner, _)) = self.sql.as_mut() {

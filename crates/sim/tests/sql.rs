@@ -124,3 +124,29 @@ fn a_bad_application_is_refused_with_its_position() {
     );
     assert!(sim.snapshot().sql.is_none());
 }
+
+#[test]
+fn a_restarted_application_never_gets_its_predecessors_reads() {
+    use shardlab_sim::host::run_ticks_planning_ahead;
+    // A restart (Run again) replaces the reader: the new application reads
+    // exactly what one started there for the first time reads, at every
+    // tick of a poll interval. No other consumer shares the read limits,
+    // so both see the same shards.
+    let run = |first: Option<u32>, at: u32| {
+        let mut alone = scenario();
+        alone.consumers.clear();
+        let mut sim = Simulation::new(alone).expect("valid");
+        let mut host = InProcessHost::new();
+        open_shards(&mut sim, &mut host).expect("open");
+        run_ticks_planning_ahead(&mut sim, &mut host, 160, 100, |t, sim| {
+            if Some(t) == first || t == at {
+                sim.start_sql(APP, SqlStart::TrimHorizon).expect("compiles");
+            }
+        })
+        .expect("ticks");
+        sim.snapshot().sql.expect("runs").rows_in
+    };
+    for at in 100..110 {
+        assert_eq!(run(Some(50), at), run(None, at), "restarted at tick {at}");
+    }
+}
