@@ -354,6 +354,14 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   await page.getByTestId('sql-examples').selectOption('0');
   await page.waitForFunction(() => document.querySelector('#sql-editor .cm-content')?.textContent.includes('STEP('));
   assert.equal(await page.locator('#sql-editor .cm-error-mark').count(), 0);
+  // The same application for Flink, as AWS's migration guide maps it.
+  await page.getByTestId('sql-to-flink').click();
+  const flink = page.getByTestId('sql-flink');
+  await flink.waitFor();
+  const flinkText = await flink.innerText();
+  assert.match(flinkText, /'stream' = 'clickstream'/);
+  assert.match(flinkText, /FROM TABLE\(TUMBLE\(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR\(`proc_time`\), INTERVAL '10' SECOND\)\)/);
+  assert.match(flinkText, /GROUP BY window_start, window_end, `action`/);
   await page.getByTestId('sql-start').selectOption('TRIM_HORIZON');
   await page.getByTestId('sql-run').click();
   await page.getByTestId('sql-schema').waitFor();

@@ -16,6 +16,7 @@ const USAGE: &str = "\
 usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab run <scenario.json> [--for 1m]
        shardlab sql --app app.sql --input records.jsonl [--schema STREAM=schema.json] [--stream NAME]
+       shardlab sql --app app.sql --to-flink [--input records.jsonl] [--kinesis-stream NAME]
 
 Serves the Kinesis Data Streams and Firehose APIs (JSON 1.1) on 127.0.0.1, and
 read-only S3 (path style) for the buckets Firehose delivers to. Point a client at it:
@@ -49,6 +50,9 @@ input) and its \"arrival\" time (APPROXIMATE_ARRIVAL_TIME; default its rowtime).
   --schema S=FILE  a KDA InputSchema (RecordColumns, RecordFormat) for input stream S;
                    without one the schema is discovered from the records
   --stream NAME    print only this stream's rows (repeatable; error_stream too)
+  --to-flink       print the application as Flink SQL instead of running it (the
+                   input, when given, supplies the source's discovered columns)
+  --kinesis-stream the Kinesis stream the Flink source table reads (default: input)
 ";
 
 fn main() -> ExitCode {
@@ -139,6 +143,7 @@ fn run_scenario(args: &[String]) -> Result<(), String> {
 
 fn run_sql(args: &[String]) -> Result<(), String> {
     let (mut app, mut input, mut schemas, mut only) = (None, None, Vec::new(), Vec::new());
+    let (mut to_flink, mut kinesis_stream) = (false, "input".to_string());
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |what: &str| it.next().cloned().ok_or(format!("{arg} needs {what}"));
@@ -154,12 +159,29 @@ fn run_sql(args: &[String]) -> Result<(), String> {
                 schemas.push((stream.to_string(), json));
             }
             "--stream" => only.push(value("a stream name")?),
+            "--to-flink" => to_flink = true,
+            "--kinesis-stream" => kinesis_stream = value("a stream name")?,
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
     let app = app.ok_or_else(|| format!("sql needs --app FILE\n\n{USAGE}"))?;
-    let input = input.ok_or_else(|| format!("sql needs --input FILE\n\n{USAGE}"))?;
     let sql = std::fs::read_to_string(&app).map_err(|e| format!("could not read {app}: {e}"))?;
+    if to_flink {
+        let records = match &input {
+            Some(f) => {
+                std::fs::read_to_string(f).map_err(|e| format!("could not read {f}: {e}"))?
+            }
+            None => String::new(),
+        };
+        let t = shardlab_sql::run::to_flink(&sql, &records, &kinesis_stream)
+            .map_err(|e| format!("{app}: {e}"))?;
+        print!("{}", t.sql);
+        for n in t.notes {
+            eprintln!("note: {n}");
+        }
+        return Ok(());
+    }
+    let input = input.ok_or_else(|| format!("sql needs --input FILE\n\n{USAGE}"))?;
     let records = if input == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;

@@ -79,6 +79,12 @@ pub enum Command {
         start: crate::sql::SqlStart,
     },
     StopSql,
+    /// The application as Flink SQL (answered with `FlinkSql`).
+    TranslateSql {
+        code: String,
+        #[serde(default)]
+        start: crate::sql::SqlStart,
+    },
     /// Searches an index: `field:value`, or text anywhere.
     SearchIndex {
         domain: String,
@@ -125,6 +131,8 @@ pub enum Event {
     },
     /// A command failed; the text is for the learner.
     Error { message: String },
+    /// The answer to `TranslateSql`.
+    FlinkSql { sql: String, notes: Vec<String> },
     /// A SQL application did not compile: where and why.
     SqlError {
         line: u64,

@@ -463,6 +463,27 @@ impl Simulation {
         Ok(())
     }
 
+    /// `code` as Flink SQL: the source table reads this stream with the
+    /// columns discovered from its newest records.
+    pub fn translate_sql(
+        &self,
+        code: &str,
+        start: SqlStart,
+    ) -> Result<shardlab_sql::flink::FlinkTranslation, shardlab_sql::SqlError> {
+        let samples: Vec<Vec<u8>> = self.recent.iter().cloned().collect();
+        let columns = crate::sql::discovered_columns(&samples);
+        let source = shardlab_sql::flink::FlinkSource {
+            kinesis_stream: self.scenario.stream_name.clone(),
+            initial_position: match start {
+                SqlStart::Now => "LATEST",
+                SqlStart::TrimHorizon => "TRIM_HORIZON",
+            }
+            .into(),
+            columns,
+        };
+        shardlab_sql::flink::translate(code, &source)
+    }
+
     /// Stops the SQL application and its reader.
     pub fn stop_sql(&mut self) {
         self.sql_epoch += 1;

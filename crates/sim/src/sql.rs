@@ -100,6 +100,34 @@ pub struct SqlRunner {
     bound_ms: i64,
 }
 
+/// The input schema discovered from sample records, in the records' own
+/// column order (discovery sorts by name).
+pub fn discover(samples: &[Vec<u8>]) -> shardlab_sql::app::SourceSchema {
+    let parsed: Vec<serde_json::Value> = samples
+        .iter()
+        .take(DISCOVERY_SAMPLES)
+        .filter_map(|d| serde_json::from_slice(d).ok())
+        .collect();
+    let refs: Vec<&serde_json::Value> = parsed.iter().collect();
+    let mut schema = discover_schema(SOURCE_STREAM, &refs);
+    if let Some(first) = samples.first() {
+        let text = String::from_utf8_lossy(first);
+        schema
+            .columns
+            .sort_by_key(|c| text.find(&format!("\"{}\"", c.name)).unwrap_or(usize::MAX));
+    }
+    schema
+}
+
+/// The discovered columns and their types.
+pub fn discovered_columns(samples: &[Vec<u8>]) -> Vec<(String, shardlab_sql::value::SqlType)> {
+    discover(samples)
+        .columns
+        .into_iter()
+        .map(|c| (c.name, c.ty))
+        .collect()
+}
+
 impl SqlRunner {
     /// Compiles `code` against a schema discovered from `samples` (records
     /// of the stream); a bad application is a `SqlError` with its position.
@@ -108,20 +136,7 @@ impl SqlRunner {
         samples: &[Vec<u8>],
         start_ms: i64,
     ) -> Result<SqlRunner, shardlab_sql::SqlError> {
-        let parsed: Vec<serde_json::Value> = samples
-            .iter()
-            .take(DISCOVERY_SAMPLES)
-            .filter_map(|d| serde_json::from_slice(d).ok())
-            .collect();
-        let refs: Vec<&serde_json::Value> = parsed.iter().collect();
-        let mut schema = discover_schema(SOURCE_STREAM, &refs);
-        // Column order as the records write it (discovery sorts by name).
-        if let Some(first) = samples.first() {
-            let text = String::from_utf8_lossy(first);
-            schema
-                .columns
-                .sort_by_key(|c| text.find(&format!("\"{}\"", c.name)).unwrap_or(usize::MAX));
-        }
+        let schema = discover(samples);
         let input_columns = schema
             .columns
             .iter()

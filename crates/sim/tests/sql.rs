@@ -150,3 +150,28 @@ fn a_restarted_application_never_gets_its_predecessors_reads() {
         assert_eq!(run(Some(50), at), run(None, at), "restarted at tick {at}");
     }
 }
+
+#[test]
+fn the_application_as_flink_sql_reads_this_stream() {
+    let mut sim = Simulation::new(scenario()).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    for _ in 0..5 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let t = sim
+        .translate_sql(APP, SqlStart::TrimHorizon)
+        .expect("translates");
+    assert!(t.sql.contains("'stream' = 'clickstream'"), "{}", t.sql);
+    assert!(
+        t.sql.contains("'scan.stream.initpos' = 'TRIM_HORIZON'"),
+        "{}",
+        t.sql
+    );
+    assert!(t.sql.contains("`action` VARCHAR(16)"), "{}", t.sql);
+    assert!(
+        t.sql.contains("FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`proc_time`), INTERVAL '10' SECOND))\nGROUP BY window_start, window_end, `action`"),
+        "{}",
+        t.sql
+    );
+}

@@ -88,6 +88,9 @@ impl OutputRow {
             match v {
                 // Exact decimals keep their scale: 11.00, not 11.0.
                 Value::Decimal(u, sc) => s.push_str(&crate::value::format_decimal(*u, *sc)),
+                // A REAL prints as the single it is: 183.57, not
+                // 183.57000732421875 (format_float's shortest form).
+                Value::Float(f) if f.is_finite() => s.push_str(&crate::value::format_float(*f)),
                 v => s.push_str(&v.to_json().to_string()),
             }
         }
@@ -142,6 +145,9 @@ struct Stream {
     readers: Vec<usize>,
     /// The last bound from each writer (slot 0 is the outside world).
     writer_bounds: Vec<i64>,
+    /// Fed from outside (records and clock bounds): a source, or a Flink
+    /// table no INSERT writes to.
+    external: bool,
     bound: i64,
     last_rowtime: i64,
 }
@@ -312,7 +318,11 @@ impl Application {
                         } else {
                             None
                         };
-                        cols.push(Col::new(&normalize(cn, flink), ty));
+                        let proctime = matches!(x, Expr::Rowtime);
+                        cols.push(Col {
+                            proctime,
+                            ..Col::new(&normalize(cn, flink), ty)
+                        });
                         comp.push(x);
                     }
                     let wm = match watermark {
@@ -407,8 +417,13 @@ impl Application {
                 ));
             }
             let tcols = &app.streams[target_idx].cols;
+            // A Flink table's computed columns are not written.
+            let writable = app.streams[target_idx]
+                .flink
+                .as_ref()
+                .map_or(tcols.len(), |f| f.physical);
             let mapping: Vec<usize> = if columns.is_empty() {
-                (0..tcols.len()).collect()
+                (0..writable).collect()
             } else {
                 columns
                     .iter()
@@ -442,6 +457,12 @@ impl Application {
                         mapping.len()
                     ),
                 ));
+            }
+            // A table written by a pump hears from its pumps, not from
+            // the outside world.
+            if app.streams[target_idx].external {
+                app.streams[target_idx].external = false;
+                app.streams[target_idx].writer_bounds.clear();
             }
             let slot = app.streams[target_idx].writer_bounds.len();
             app.streams[target_idx].writer_bounds.push(i64::MIN);
@@ -484,6 +505,7 @@ impl Application {
             source,
             flink,
             readers: Vec::new(),
+            external: !writer_bounds.is_empty(),
             writer_bounds,
             bound: i64::MIN,
             last_rowtime: i64::MIN,
@@ -553,10 +575,7 @@ impl Application {
     pub fn input_streams(&self) -> Vec<&str> {
         self.streams
             .iter()
-            .filter(|s| {
-                matches!(s.kind, StreamKind::Source)
-                    || (s.kind == StreamKind::Table && s.writer_bounds.len() == 1)
-            })
+            .filter(|s| s.external)
             .map(|s| s.name.as_str())
             .collect()
     }
@@ -629,6 +648,10 @@ impl Application {
             Ok(row) => {
                 let mut events = vec![Event::Row(row.clone())];
                 if let Some(f) = &mut self.streams[s].flink {
+                    if f.watermark.is_none() {
+                        // Processing time: it has reached this row's.
+                        events.push(Event::Bound(rowtime));
+                    }
                     if let Some(wm) = &f.watermark {
                         match wm.eval(&row) {
                             Ok(Value::Timestamp(w)) if w > f.watermark_ms => {
@@ -681,8 +704,7 @@ impl Application {
     /// Watermarked Flink tables keep their own (event) time and ignore it.
     pub fn push_bound(&mut self, t: i64) {
         for s in 0..self.streams.len() {
-            let external = matches!(self.streams[s].kind, StreamKind::Source | StreamKind::Table)
-                && self.streams[s].writer_bounds.len() == 1;
+            let external = self.streams[s].external;
             let event_time = self.streams[s]
                 .flink
                 .as_ref()
@@ -698,10 +720,11 @@ impl Application {
     /// every event-time window fires. KDA streams have no end.
     pub fn finish(&mut self) {
         for s in 0..self.streams.len() {
-            if self.streams[s]
-                .flink
-                .as_ref()
-                .is_some_and(|f| f.watermark.is_some())
+            if self.streams[s].external
+                && self.streams[s]
+                    .flink
+                    .as_ref()
+                    .is_some_and(|f| f.watermark.is_some())
             {
                 self.deliver(s, 0, vec![Event::Bound(i64::MAX / 2)], None);
             }
@@ -825,12 +848,14 @@ impl Application {
                         continue;
                     }
                     st.last_rowtime = r.rowtime;
-                    if st.kind != StreamKind::Source
-                        && !(st.kind == StreamKind::Table && st.writer_bounds.len() == 1)
-                    {
+                    if !st.external {
+                        // A Flink table's output is what it stores: not its
+                        // computed columns.
+                        let stored = st.flink.as_ref().map_or(st.cols.len(), |f| f.physical);
                         let values = st
                             .cols
                             .iter()
+                            .take(stored)
                             .filter(|c| !c.hidden)
                             .map(|c| c.name.clone())
                             .zip(r.values.iter().cloned())
@@ -925,11 +950,21 @@ impl Application {
                 None => v.clone(),
             };
         }
-        // A Flink sink table's computed columns are not written.
-        Ok(Row {
+        // A Flink table's computed columns (`proc AS PROCTIME()`) are
+        // computed on the row as written, for the table's readers.
+        let mut row = Row {
             rowtime: r.rowtime,
             values,
-        })
+        };
+        if let Some(f) = &target.flink {
+            for (i, e) in f.computed.iter().enumerate() {
+                let v = e.eval(&row).map_err(|e| (e, r.clone()))?;
+                if let Some(slot) = row.values.get_mut(f.physical + i) {
+                    *slot = v;
+                }
+            }
+        }
+        Ok(row)
     }
 
     fn error_row(&mut self, at: i64, e: RowError, data_rowtime: i64, data: String, pump: &str) {

@@ -32,6 +32,8 @@ pub struct Col {
     pub ty: Option<SqlType>,
     /// Not part of `SELECT *` (APPROXIMATE_ARRIVAL_TIME).
     pub hidden: bool,
+    /// A Flink processing-time column (`AS PROCTIME()`): the row's ROWTIME.
+    pub proctime: bool,
 }
 
 impl Col {
@@ -41,8 +43,74 @@ impl Col {
             quals: Vec::new(),
             ty,
             hidden: false,
+            proctime: false,
         }
     }
+}
+
+fn split_and(e: &ast::Expr) -> Vec<&ast::Expr> {
+    match e {
+        ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            let mut v = split_and(left);
+            v.extend(split_and(right));
+            v
+        }
+        ast::Expr::Nested(inner) => split_and(inner),
+        other => vec![other],
+    }
+}
+
+/// Flink's interval join on processing time: among `on`'s conjuncts,
+/// `right.pt BETWEEN left.pt - INTERVAL 'n' unit AND left.pt` gives the
+/// window; the others stay the join condition.
+fn interval_join<'a>(
+    on: &'a ast::Expr,
+    cols: &[Col],
+    left_width: usize,
+    cat: &dyn Catalog,
+) -> Result<Option<(i64, Vec<&'a ast::Expr>)>, SqlError> {
+    let proc = |e: &Expr, right: bool| match e {
+        Expr::Col(i) => cols.get(*i).is_some_and(|c| c.proctime) && (*i >= left_width) == right,
+        _ => false,
+    };
+    let mut range = None;
+    let mut rest = Vec::new();
+    for c in split_and(on) {
+        if let ast::Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } = c
+        {
+            if let ast::Expr::BinaryOp {
+                left,
+                op: ast::BinaryOperator::Minus,
+                right,
+            } = low.as_ref()
+            {
+                let mut comp = Compiler::plain(cols, cat);
+                let (x, base, hi, size) = (
+                    comp.expr(expr)?,
+                    comp.expr(left)?,
+                    comp.expr(high)?,
+                    comp.expr(right)?,
+                );
+                if let (true, true, true, Expr::Lit(Value::Interval(ms))) =
+                    (proc(&x, true), proc(&hi, false), base == hi, size)
+                {
+                    range = Some(ms.max(0));
+                    continue;
+                }
+            }
+        }
+        rest.push(c);
+    }
+    Ok(range.map(|r| (r, rest)))
 }
 
 /// What the planner knows about the application's streams and tables.
@@ -140,7 +208,11 @@ pub fn sql_type(t: &ast::DataType) -> Result<SqlType, String> {
         D::Int(_) | D::Integer(_) | D::Int4(_) => SqlType::Integer,
         D::BigInt(_) | D::Int8(_) | D::Int64 => SqlType::BigInt,
         D::Real | D::Float4 => SqlType::Real,
-        D::Double(_) | D::DoublePrecision | D::Float8 | D::Float64 | D::Float(_) => SqlType::Double,
+        D::Double(_) | D::DoublePrecision | D::Float8 | D::Float64 => SqlType::Double,
+        // FLOAT is single precision in Flink; FLOAT(p) by its precision.
+        D::Float(ast::ExactNumberInfo::None) => SqlType::Real,
+        D::Float(ast::ExactNumberInfo::Precision(p)) if *p <= 24 => SqlType::Real,
+        D::Float(_) => SqlType::Double,
         D::Decimal(i) | D::Numeric(i) | D::Dec(i) => dec(i),
         D::Char(l) | D::Character(l) => SqlType::Char(len(l).unwrap_or(1)),
         D::Varchar(l) | D::CharVarying(l) => SqlType::Varchar(len(l)),
@@ -1310,8 +1382,53 @@ fn plan_select(
             .cloned()
             .unwrap_or_else(|| ast::Ident::new(""));
         let Some((tcols, rows)) = cat.table(&id) else {
-            if cat.stream(&id).is_some() {
-                return Err(err_at(&j.relation, "A join of two streams needs a window on the joined stream: JOIN s OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON ..."));
+            if let Some((rsid, rcols)) = cat.stream(&id) {
+                let need_window = || {
+                    err_at(
+                        &j.relation,
+                        if flink {
+                            "A join of two streams needs a time bound on processing time: ON ... AND r.proc_time BETWEEN l.proc_time - INTERVAL '1' MINUTE AND l.proc_time (an interval join)."
+                        } else {
+                            "A join of two streams needs a window on the joined stream: JOIN s OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON ..."
+                        },
+                    )
+                };
+                let ast::JoinConstraint::On(on_ast) = constraint else {
+                    return Err(need_window());
+                };
+                let mut quals = vec![normalize(&id, flink)];
+                if let Some(a) = alias {
+                    quals.push(normalize(&a.name, flink));
+                }
+                let left_width = cols.len();
+                let width = rcols.len();
+                cols.extend(with_quals(rcols, quals));
+                let Some((ms, rest)) = interval_join(on_ast, &cols, left_width, cat)? else {
+                    return Err(need_window());
+                };
+                let mut comp = Compiler::plain(&cols, cat);
+                let mut on: Option<Expr> = None;
+                for c in rest {
+                    let x = comp.expr(c)?;
+                    on = Some(match on {
+                        None => x,
+                        Some(prev) => Expr::Bin(BinOp::And, Box::new(prev), Box::new(x)),
+                    });
+                }
+                let window = JoinWindow::new(Frame::Range(ms));
+                cat.side_input(
+                    rsid,
+                    Pipeline {
+                        ops: vec![Box::new(JoinWindowFeed(window.clone()))],
+                    },
+                );
+                ops.push(Box::new(WindowJoin {
+                    window,
+                    width,
+                    on,
+                    left,
+                }));
+                continue;
             }
             return Err(err_at(
                 &j.relation,

@@ -377,3 +377,46 @@ pub fn run_jsonl(
     out.extend(app.take_outputs().iter().map(|r| r.to_json_line()));
     Ok(out)
 }
+
+/// "Show as Flink SQL" from the command line: the source table's columns
+/// are discovered from the input's SOURCE_SQL_STREAM_001 records, if any.
+pub fn to_flink(
+    sql: &str,
+    input: &str,
+    kinesis_stream: &str,
+) -> Result<crate::flink::FlinkTranslation, String> {
+    let mut data = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for (i, l) in input.lines().enumerate() {
+        if let Some(Line::Record {
+            stream,
+            data: d,
+            keys: k,
+            ..
+        }) = parse_line(l, i + 1)?
+        {
+            if stream
+                .as_deref()
+                .is_none_or(|s| s == "SOURCE_SQL_STREAM_001")
+            {
+                data.push(d);
+                for key in k {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+    }
+    let refs: Vec<&serde_json::Value> = data.iter().collect();
+    let mut schema = discover_schema("SOURCE_SQL_STREAM_001", &refs);
+    schema
+        .columns
+        .sort_by_key(|c| keys.iter().position(|k| *k == c.name).unwrap_or(usize::MAX));
+    let source = crate::flink::FlinkSource {
+        kinesis_stream: kinesis_stream.to_string(),
+        initial_position: "TRIM_HORIZON".into(),
+        columns: schema.columns.into_iter().map(|c| (c.name, c.ty)).collect(),
+    };
+    crate::flink::translate(sql, &source).map_err(|e| format_error(sql, &e))
+}

@@ -468,6 +468,8 @@ pub enum Msg {
     SqlStop,
     SqlPickStream(String),
     SqlPickColumn(String),
+    SqlTranslate,
+    SqlCloseFlink,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
@@ -638,6 +640,7 @@ impl Component for App {
                 message,
                 ..
             }) => self.sql.error = Some((line, column, message)),
+            Msg::FromWorker(Event::FlinkSql { sql, notes }) => self.sql.flink = Some((sql, notes)),
             Msg::FromWorker(Event::Error { message }) => {
                 self.creating = false;
                 self.error = Some(message);
@@ -729,6 +732,14 @@ impl Component for App {
                 }
             }
             Msg::SqlPickColumn(c) => self.sql.column = Some(c),
+            Msg::SqlTranslate => {
+                self.sql.error = None;
+                self.send(Command::TranslateSql {
+                    code: self.sql.code.clone(),
+                    start: self.sql.start,
+                });
+            }
+            Msg::SqlCloseFlink => self.sql.flink = None,
             Msg::PresetsListed(Ok(list)) => self.presets = list,
             Msg::PresetsListed(Err(e)) => self.error = Some(e),
             Msg::LoadPreset(file) if file.is_empty() => {}

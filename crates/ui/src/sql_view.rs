@@ -112,6 +112,8 @@ pub struct SqlPanel {
     /// Counts the page's own changes of `code` (an example chosen), so the
     /// editor knows to take the text.
     pub revision: u64,
+    /// The last "Show as Flink SQL" answer: the text and its notes.
+    pub flink: Option<(String, Vec<String>)>,
 }
 
 impl Default for SqlPanel {
@@ -126,6 +128,7 @@ impl Default for SqlPanel {
             history: VecDeque::new(),
             last_seq: 0,
             revision: 0,
+            flink: None,
         }
     }
 }
@@ -220,6 +223,7 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
         })
     });
     let run = ctx.link().callback(|_| Msg::SqlRun);
+    let translate = ctx.link().callback(|_| Msg::SqlTranslate);
     let stop = ctx.link().callback(|_| Msg::SqlStop);
     let (err_line, err_col) = p.error.as_ref().map_or((0, 0), |(l, c, _)| (*l, *c));
     html! {
@@ -244,6 +248,7 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 </label>
                 <button class="primary" onclick={run} data-testid="sql-run">{ if view.is_some() { "Restart" } else { "Run" } }</button>
                 <button onclick={stop} disabled={view.is_none()} data-testid="sql-stop">{"Stop"}</button>
+                <button onclick={translate} data-testid="sql-to-flink" title="The same application for Managed Service for Apache Flink, as AWS's migration guide maps it">{"Show as Flink SQL"}</button>
             </div>
             // CodeMirror (web/editor/sql-editor.js) mounts in the div and
             // hides the textarea; without it the textarea is the editor.
@@ -251,6 +256,7 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             <textarea id="sql-code" class="sql-code mono" spellcheck="false" rows="12" value={p.code.clone()} {oninput}
                 data-revision={p.revision.to_string()} data-error-line={err_line.to_string()} data-error-column={err_col.to_string()} aria-label="SQL application" />
             { compile_error(p) }
+            { flink(p, ctx) }
             { match view {
                 Some(v) => html! {
                     <>
@@ -262,6 +268,23 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 },
                 None => html! { <p class="muted">{"Run the application: its input schema is discovered from the stream's newest records, as the console's Discover schema does, and its rows appear here as windows close."}</p> },
             } }
+        </div>
+    }
+}
+
+fn flink(p: &SqlPanel, ctx: &Context<App>) -> Html {
+    let Some((sql, notes)) = &p.flink else {
+        return html! {};
+    };
+    let close = ctx.link().callback(|_| Msg::SqlCloseFlink);
+    html! {
+        <div class="sql-flink" data-testid="sql-flink">
+            <div class="preview-head">
+                <strong>{"As Flink SQL (Managed Service for Apache Flink)"}</strong>
+                <button class="link" onclick={close}>{"Close"}</button>
+            </div>
+            <pre class="mono">{ sql }</pre>
+            <ul class="muted">{ for notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
         </div>
     }
 }

@@ -218,6 +218,26 @@ impl Coordinator {
                 }
                 None => return self.error("Create a stream first."),
             },
+            Command::TranslateSql { code, start } => {
+                match self
+                    .stream
+                    .as_ref()
+                    .map(|s| s.sim.translate_sql(&code, start))
+                {
+                    Some(Ok(t)) => self.post(&Event::FlinkSql {
+                        sql: t.sql,
+                        notes: t.notes,
+                    }),
+                    Some(Err(e)) => self.post(&Event::SqlError {
+                        line: e.line,
+                        column: e.column,
+                        token: e.token,
+                        message: e.message,
+                    }),
+                    None => self.error("Create a stream first."),
+                }
+                return;
+            }
             Command::StopSql => {
                 if let Some(stream) = self.stream.as_mut() {
                     stream.sim.stop_sql();
