@@ -1071,3 +1071,214 @@ impl Operator for WindowJoin {
         }
     }
 }
+
+/// A small deterministic generator for the forest's random cuts and
+/// sampling (SplitMix64): the same input gives the same scores anywhere.
+#[derive(Clone, Debug)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    fn unit(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+}
+
+/// One tree's sample: points kept by time-decayed reservoir sampling
+/// (the smallest keys `ln(-ln u) - t / timeDecay` win, so newer points are
+/// favoured as RCF's time decay says).
+struct RcfTree {
+    rng: SplitMix,
+    sample: Vec<(f64, Vec<f64>)>,
+}
+
+/// KDA's `RANDOM_CUT_FOREST(cursor, numberOfTrees, subSampleSize,
+/// timeDecay, shingleSize)`, in its spirit: each tree keeps a decayed
+/// reservoir sample; a point's score is the average, over the trees, of its
+/// collusive displacement in a random cut tree of the sample — at each cut
+/// on its path (dimension chosen in proportion to its range, position
+/// uniform) the points cut away divided by the points left with it, the
+/// largest such ratio. An isolated point is cut away alone early: a large
+/// score. A point is scored before the forest learns it; until the samples
+/// hold 64 points (or the sample size) the score is 0.
+pub struct RandomCutForest {
+    pub columns: Vec<usize>,
+    sample_size: usize,
+    time_decay: f64,
+    shingle: usize,
+    trees: Vec<RcfTree>,
+    recent: VecDeque<Vec<f64>>,
+    seen: u64,
+    scratch: Vec<usize>,
+}
+
+impl RandomCutForest {
+    pub fn new(
+        columns: Vec<usize>,
+        trees: usize,
+        sample_size: usize,
+        time_decay: f64,
+        shingle: usize,
+    ) -> RandomCutForest {
+        RandomCutForest {
+            columns,
+            sample_size,
+            time_decay,
+            shingle,
+            trees: (0..trees)
+                .map(|i| RcfTree {
+                    rng: SplitMix(0x5EED_0000 + i as u64),
+                    sample: Vec::new(),
+                })
+                .collect(),
+            recent: VecDeque::new(),
+            seen: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// `p`'s collusive displacement in a random cut tree of `sample`,
+    /// walking only its own path; `idx` is scratch space (no allocation).
+    fn codisp(
+        rng: &mut SplitMix,
+        sample: &[(f64, Vec<f64>)],
+        p: &[f64],
+        idx: &mut Vec<usize>,
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) -> f64 {
+        idx.clear();
+        idx.extend(0..sample.len());
+        let mut len = idx.len();
+        let mut worst = 0.0f64;
+        let dims = p.len();
+        lo.copy_from_slice(p);
+        hi.copy_from_slice(p);
+        for (_, x) in sample {
+            for d in 0..dims {
+                lo[d] = lo[d].min(x[d]);
+                hi[d] = hi[d].max(x[d]);
+            }
+        }
+        // Each cut keeps p's side; the walk ends when p is alone. The
+        // partition also measures the kept side's bounding box.
+        for _ in 0..64 {
+            if len == 0 {
+                break;
+            }
+            let total: f64 = (0..dims).map(|d| hi[d] - lo[d]).sum();
+            if total.is_nan() || total <= 0.0 {
+                break;
+            }
+            let mut r = rng.unit() * total;
+            let mut dim = dims - 1;
+            for d in 0..dims {
+                let w = hi[d] - lo[d];
+                if r < w {
+                    dim = d;
+                    break;
+                }
+                r -= w;
+            }
+            let cut = lo[dim] + rng.unit() * (hi[dim] - lo[dim]);
+            let p_left = p[dim] <= cut;
+            // Partition in place: p's side first.
+            lo.copy_from_slice(p);
+            hi.copy_from_slice(p);
+            let mut j = 0;
+            for k in 0..len {
+                let x = &sample[idx[k]].1;
+                if (x[dim] <= cut) == p_left {
+                    for d in 0..dims {
+                        lo[d] = lo[d].min(x[d]);
+                        hi[d] = hi[d].max(x[d]);
+                    }
+                    idx.swap(j, k);
+                    j += 1;
+                }
+            }
+            let other = len - j;
+            if other > 0 {
+                worst = worst.max(other as f64 / (j + 1) as f64);
+            }
+            len = j;
+        }
+        worst
+    }
+
+    fn score_and_learn(&mut self, point: Vec<f64>) -> f64 {
+        self.seen += 1;
+        let warm = self.sample_size.min(64);
+        let ready = self.trees.first().is_some_and(|t| t.sample.len() >= warm);
+        let mut total = 0.0;
+        let t = self.seen as f64;
+        let mut idx = std::mem::take(&mut self.scratch);
+        let (mut lo, mut hi) = (point.clone(), point.clone());
+        for tree in &mut self.trees {
+            if ready {
+                total += Self::codisp(
+                    &mut tree.rng,
+                    &tree.sample,
+                    &point,
+                    &mut idx,
+                    &mut lo,
+                    &mut hi,
+                );
+            }
+            let key = (-tree.rng.unit().ln()).ln() - t / self.time_decay;
+            if tree.sample.len() < self.sample_size {
+                tree.sample.push((key, point.clone()));
+            } else if let Some((i, _)) = tree
+                .sample
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                .filter(|(_, (k, _))| key < *k)
+            {
+                tree.sample[i] = (key, point.clone());
+            }
+        }
+        self.scratch = idx;
+        if ready {
+            total / self.trees.len().max(1) as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+impl Operator for RandomCutForest {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(mut r) => {
+                // NULLs and non-numbers count as 0, as a missing reading.
+                let x: Vec<f64> = self
+                    .columns
+                    .iter()
+                    .map(|&i| r.values.get(i).and_then(Value::as_f64).unwrap_or(0.0))
+                    .collect();
+                self.recent.push_back(x);
+                while self.recent.len() > self.shingle {
+                    self.recent.pop_front();
+                }
+                let score = if self.recent.len() == self.shingle {
+                    let point: Vec<f64> = self.recent.iter().flatten().copied().collect();
+                    self.score_and_learn(point)
+                } else {
+                    0.0
+                };
+                r.values.push(Value::Float(score));
+                out.push(Event::Row(r));
+            }
+            b => out.push(b),
+        }
+    }
+}

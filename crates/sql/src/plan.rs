@@ -18,8 +18,8 @@ use crate::expr::{pattern_regex, BinOp, Expr};
 use crate::functions::{Func, TimeUnit, TrimSide};
 use crate::ops::{
     Analytic, Filter, Finish, Frame, ItemsTumbling, JoinWindow, JoinWindowFeed, Lookup, Pipeline,
-    Project, SessionAssign, Sliding, SlidingWindow, SortWithin, Stagger, Tumbling, WindowAgg,
-    WindowAssign, WindowJoin, WindowKind,
+    Project, RandomCutForest, SessionAssign, Sliding, SlidingWindow, SortWithin, Stagger, Tumbling,
+    WindowAgg, WindowAssign, WindowJoin, WindowKind,
 };
 use crate::value::{parse_decimal, parse_time, parse_timestamp, SqlType, Value};
 
@@ -2072,9 +2072,49 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             }
             Ok((input.source, ops, cols))
         }
-        "RANDOM_CUT_FOREST" | "RANDOM_CUT_FOREST_WITH_EXPLANATION" | "HOTSPOTS" => {
-            Err(err_at(&f.name, format!("{name} is not supported yet.")))
+        "RANDOM_CUT_FOREST" => {
+            // RANDOM_CUT_FOREST(cursor [, numberOfTrees, subSampleSize,
+            // timeDecay, shingleSize]), AWS's defaults and ranges.
+            let input = cursor(need(0, "CURSOR")?)?;
+            let num =
+                |i: usize, what: &str, lo: i64, hi: i64, default: i64| -> Result<i64, SqlError> {
+                    match arg(i, what) {
+                        Some(e) => int_arg(e, what, lo, hi),
+                        None => Ok(default),
+                    }
+                };
+            let trees = num(1, "numberOfTrees", 1, 1000, 100)? as usize;
+            let sample = num(2, "subSampleSize", 10, 1000, 256)? as usize;
+            let decay = num(3, "timeDecay", 1, i64::from(i32::MAX), 100_000)? as f64;
+            let shingle = num(4, "shingleSize", 1, 30, 1)? as usize;
+            // Numeric columns only (not DECIMAL), as AWS's function reads.
+            let columns: Vec<usize> = input
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    !c.hidden
+                        && c.ty.as_ref().is_some_and(|t| {
+                            t.is_numeric() && !matches!(t, SqlType::Decimal { .. })
+                        })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if columns.is_empty() {
+                return Err(err_at(&f.name, "RANDOM_CUT_FOREST reads the cursor's numeric columns (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT, TINYINT); this cursor has none."));
+            }
+            let mut ops = input.pipeline.ops;
+            ops.push(Box::new(RandomCutForest::new(
+                columns, trees, sample, decay, shingle,
+            )));
+            let mut cols = input.columns;
+            cols.push(Col::new("ANOMALY_SCORE", Some(SqlType::Double)));
+            Ok((input.source, ops, cols))
         }
+        "RANDOM_CUT_FOREST_WITH_EXPLANATION" | "HOTSPOTS" => Err(err_at(
+            &f.name,
+            format!("{name} is not supported yet; RANDOM_CUT_FOREST is."),
+        )),
         _ => Err(err_at(&f.name, format!("Unknown table function {name}."))),
     }
 }

@@ -183,7 +183,7 @@ fn unsupported_sql_says_so() {
         1,
         "SELECT DISTINCT",
     );
-    check("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001)))", 1, 28, "RANDOM_CUT_FOREST is not supported yet");
+    check("SELECT STREAM * FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 1000, 0.2, 17))", 1, 28, "HOTSPOTS is not supported yet");
     check(
         "DELETE FROM SOURCE_SQL_STREAM_001",
         1,
