@@ -810,7 +810,7 @@ impl Application {
                     .split(delimiter.as_str());
                 for c in st.cols.iter().take(schema.columns.len()) {
                     let v = match parts.next() {
-                        Some(p) => Value::Str(p.to_string()),
+                        Some(p) => Value::Str((p.to_string()).into()),
                         None => Value::Null,
                     };
                     values.push(coerce(v, c)?);
@@ -971,11 +971,17 @@ impl Application {
         let values = vec![
             ("ERROR_TIME".to_string(), Value::Timestamp(at)),
             ("ERROR_LEVEL".to_string(), Value::Str("Error".into())),
-            ("ERROR_NAME".to_string(), Value::Str(e.name.to_string())),
-            ("MESSAGE".to_string(), Value::Str(e.message)),
+            (
+                "ERROR_NAME".to_string(),
+                Value::Str((e.name.to_string()).into()),
+            ),
+            ("MESSAGE".to_string(), Value::Str((e.message).into())),
             ("DATA_ROWTIME".to_string(), Value::Timestamp(data_rowtime)),
-            ("DATA_ROW".to_string(), Value::Str(data)),
-            ("PUMP_NAME".to_string(), Value::Str(pump.to_string())),
+            ("DATA_ROW".to_string(), Value::Str((data).into())),
+            (
+                "PUMP_NAME".to_string(),
+                Value::Str((pump.to_string()).into()),
+            ),
         ];
         self.outputs.push(OutputRow {
             stream: ERROR_STREAM.to_string(),
@@ -1003,8 +1009,8 @@ fn json_value(v: &serde_json::Value) -> Value {
                 None => Value::Float(n.as_f64().unwrap_or(0.0)),
             },
         },
-        serde_json::Value::String(s) => Value::Str(s.clone()),
-        other => Value::Str(other.to_string()),
+        serde_json::Value::String(s) => Value::Str((s.clone()).into()),
+        other => Value::Str((other.to_string()).into()),
     }
 }
 

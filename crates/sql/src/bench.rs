@@ -47,7 +47,9 @@ fn config() -> AppConfig {
 /// `rows` rows over 10,000 tickers (a fixed pseudo-random sequence), then
 /// a bound that closes the last window; the digest covers every output row.
 pub fn tumbling_10k_keys(rows: usize, clock: &dyn Fn() -> f64) -> Figure {
-    let names: Vec<Value> = (0..KEYS).map(|i| Value::Str(format!("T{i:05}"))).collect();
+    let names: Vec<Value> = (0..KEYS)
+        .map(|i| Value::Str((format!("T{i:05}")).into()))
+        .collect();
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next_row = |i: usize| {
         x = x

@@ -348,7 +348,7 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
         BinOp::LtEq => return cmp(|o| o != Ordering::Greater),
         BinOp::Gt => return cmp(|o| o == Ordering::Greater),
         BinOp::GtEq => return cmp(|o| o != Ordering::Less),
-        BinOp::Concat => return Ok(Str(a.to_text() + &b.to_text())),
+        BinOp::Concat => return Ok(Str((a.to_text() + &b.to_text()).into())),
         BinOp::And | BinOp::Or => unreachable!("handled lazily"),
         _ => {}
     }

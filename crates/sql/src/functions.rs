@@ -284,8 +284,8 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 ))
             }
         },
-        Func::Upper => Str(a(0).to_text().to_uppercase()),
-        Func::Lower => Str(a(0).to_text().to_lowercase()),
+        Func::Upper => Str((a(0).to_text().to_uppercase()).into()),
+        Func::Lower => Str((a(0).to_text().to_lowercase()).into()),
         Func::Initcap => {
             let mut out = String::new();
             let mut start = true;
@@ -302,7 +302,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                     start = true;
                 }
             }
-            Str(out)
+            Str((out).into())
         }
         Func::CharLength => Int(a(0).to_text().chars().count() as i64),
         Func::Position => {
@@ -325,16 +325,16 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
             let from = start.max(1);
             let to = end.min(s.len() as i64 + 1);
             if to <= from {
-                Str(String::new())
+                Str((String::new()).into())
             } else {
-                Str(s[(from - 1) as usize..(to - 1) as usize].iter().collect())
+                Str(s[(from - 1) as usize..(to - 1) as usize].iter().collect::<String>().into())
             }
         }
         Func::SubstringRegex => {
             let re = Regex::new(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e.to_string()))?;
             let s = a(0).to_text();
             match re.captures(&s) {
-                Some(c) => Str(c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()),
+                Some(c) => Str((c.get(1).or_else(|| c.get(0)).map(|m| m.as_str().to_string()).unwrap_or_default()).into()),
                 None => Null,
             }
         }
@@ -346,7 +346,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 TrimSide::Leading => s.trim_start_matches(&chars[..]),
                 TrimSide::Trailing => s.trim_end_matches(&chars[..]),
             };
-            Str(t.to_string())
+            Str((t.to_string()).into())
         }
         Func::Overlay => {
             let s: Vec<char> = a(0).to_text().chars().collect();
@@ -355,7 +355,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
             let len = if args.len() > 3 { int(a(3), "OVERLAY")?.max(0) as usize } else { with.chars().count() };
             let head: String = s.iter().take(from.min(s.len())).collect();
             let tail: String = s.iter().skip((from + len).min(s.len())).collect();
-            Str(format!("{head}{with}{tail}"))
+            Str((format!("{head}{with}{tail}")).into())
         }
         Func::RegexReplace => {
             // REGEX_REPLACE(s, regex, replacement [, position [, occurrence]]):
@@ -383,7 +383,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 })
                 .into_owned()
             };
-            Str(format!("{head}{replaced}"))
+            Str((format!("{head}{replaced}")).into())
         }
         Func::Coalesce => args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Null),
         Func::Nullif => {
@@ -417,7 +417,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 v => return Err(err("TYPE_ERROR", format!("{} formats a timestamp, not {}", name(), v.type_name()))),
             };
             let p = TimestampPattern::parse(&pat.to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
-            Str(p.format(t.max(0) as u64))
+            Str((p.format(t.max(0) as u64)).into())
         }
         Func::CharToTimestamp => {
             // The common patterns; the value is read as an ISO-like timestamp.
@@ -446,7 +446,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 .into_iter()
                 .zip(parts)
                 .map(|((n, ty), p)| {
-                    let v = Str(p.to_string());
+                    let v = Str((p.to_string()).into());
                     (n, ty.and_then(|t| v.clone().coerce(&t).ok()).unwrap_or(v))
                 })
                 .collect())
@@ -456,7 +456,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
             let s = a(0).to_text();
             match re.captures(&s) {
                 Some(c) => Row((1..c.len())
-                    .map(|i| (format!("COLUMN{i}"), c.get(i).map(|m| Str(m.as_str().to_string())).unwrap_or(Null)))
+                    .map(|i| (format!("COLUMN{i}"), c.get(i).map(|m| Str((m.as_str().to_string()).into())).unwrap_or(Null)))
                     .collect()),
                 None => Null,
             }
@@ -603,7 +603,7 @@ fn w3c_log_parse(line: &str, format: &str) -> Result<Value, RowError> {
     Ok(Value::Row(
         out.into_iter()
             .enumerate()
-            .map(|(i, v)| (format!("COLUMN{}", i + 1), Value::Str(v)))
+            .map(|(i, v)| (format!("COLUMN{}", i + 1), Value::Str((v).into())))
             .collect(),
     ))
 }

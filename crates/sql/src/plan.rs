@@ -379,7 +379,7 @@ fn literal(v: &ast::Value, node: &ast::Expr) -> Result<Value, SqlError> {
             },
         },
         ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-            Value::Str(s.clone())
+            Value::Str((s.clone()).into())
         }
         ast::Value::Boolean(b) => Value::Bool(*b),
         ast::Value::Null => Value::Null,
@@ -941,7 +941,7 @@ impl<'a> Compiler<'a> {
                     other => {
                         let ty = sql_type(other).map_err(|m| err_at(e, m))?;
                         Expr::Lit(
-                            Value::Str(text.clone())
+                            Value::Str((text.clone()).into())
                                 .coerce(&ty)
                                 .map_err(|c| err_at(e, c.0))?,
                         )

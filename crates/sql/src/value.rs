@@ -88,7 +88,7 @@ pub enum Value {
     Float(f64),
     /// `unscaled / 10^scale`.
     Decimal(i128, u8),
-    Str(String),
+    Str(std::rc::Rc<str>),
     /// Epoch milliseconds, UTC.
     Timestamp(i64),
     /// Days since 1970-01-01.
@@ -259,8 +259,8 @@ impl Value {
                 }
                 Decimal(u, *scale)
             }
-            SqlType::Char(n) => Str(truncate(self.to_text(), Some(*n))),
-            SqlType::Varchar(n) => Str(truncate(self.to_text(), *n)),
+            SqlType::Char(n) => Str((truncate(self.to_text(), Some(*n))).into()),
+            SqlType::Varchar(n) => Str((truncate(self.to_text(), *n)).into()),
             SqlType::Timestamp => match &self {
                 Timestamp(t) => Timestamp(*t),
                 Date(d) => Timestamp(d * 86_400_000),
@@ -303,7 +303,7 @@ impl Value {
             Value::Int(i) => i.to_string(),
             Value::Float(f) => format_float(*f),
             Value::Decimal(u, s) => format_decimal(*u, *s),
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             Value::Timestamp(t) => format_timestamp(*t),
             Value::Date(d) => {
                 let (y, m, d) = civil_from_days(*d);
