@@ -97,7 +97,6 @@ impl Expr {
         self.visit(&mut |e| match e {
             Expr::Rowtime => uses_rowtime = true,
             Expr::Col(_) => uses_columns = true,
-            Expr::Call(f, _) if f.is_per_row() => uses_columns = true,
             _ => {}
         });
         uses_rowtime && !uses_columns

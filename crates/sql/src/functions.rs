@@ -85,12 +85,6 @@ pub enum TrimSide {
 }
 
 impl Func {
-    /// Functions whose value depends on the row even with no column
-    /// arguments (so a GROUP BY key using them is not monotonic).
-    pub fn is_per_row(self) -> bool {
-        false
-    }
-
     /// Looks a called name up, checking its number of arguments.
     pub fn lookup(name: &str, nargs: usize) -> Result<Func, String> {
         let upper = name.to_ascii_uppercase();
