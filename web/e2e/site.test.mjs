@@ -381,6 +381,17 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   assert.ok(await page.locator('[data-testid="sql-chart"] polyline').count() >= 3);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.getByTestId('sql-panel').screenshot({ path: join(ARTIFACTS, 'sql.png') });
+  // Reference data: the panel's CSV of page categories, joined.
+  await page.getByTestId('sql-examples').selectOption('6');
+  await page.waitForFunction(() => document.querySelector('#sql-editor .cm-content')?.textContent.includes('"PAGES"'));
+  await page.getByTestId('sql-start').selectOption('NOW');
+  await page.getByTestId('sql-run').click();
+  await page.getByText('Reference table PAGES: 5 rows').waitFor();
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:03:00.0' &&
+    document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  const categories = await page.$$eval('[data-testid="sql-rows"] tbody tr', (trs) => trs.map((tr) => tr.cells[1].textContent));
+  assert.deepEqual([...new Set(categories)].sort(), ['NULL', 'catalog', 'checkout', 'home']);
   await page.getByTestId('sql-stop').click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="sql-schema"]'));
 });

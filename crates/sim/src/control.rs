@@ -77,6 +77,9 @@ pub enum Command {
         code: String,
         #[serde(default)]
         start: crate::sql::SqlStart,
+        /// A reference table for the application to join.
+        #[serde(default)]
+        reference: Option<crate::sql::ReferenceData>,
     },
     StopSql,
     /// The application as Flink SQL (answered with `FlinkSql`).

@@ -421,7 +421,12 @@ impl Simulation {
     /// reading with its own consumer from `start`. Its input schema is
     /// discovered from the newest records produced, as the console's
     /// DiscoverInputSchema samples the stream.
-    pub fn start_sql(&mut self, code: &str, start: SqlStart) -> Result<(), shardlab_sql::SqlError> {
+    pub fn start_sql(
+        &mut self,
+        code: &str,
+        start: SqlStart,
+        reference: Option<&crate::sql::ReferenceData>,
+    ) -> Result<(), shardlab_sql::SqlError> {
         if self.recent.is_empty() {
             return Err(shardlab_sql::SqlError {
                 line: 0,
@@ -431,7 +436,16 @@ impl Simulation {
             });
         }
         let samples: Vec<Vec<u8>> = self.recent.iter().cloned().collect();
-        let runner = SqlRunner::new(code, &samples, self.now_ms as i64)?;
+        let tables = match reference.filter(|r| !r.csv.trim().is_empty()) {
+            Some(r) => vec![r.table().map_err(|message| shardlab_sql::SqlError {
+                line: 0,
+                column: 0,
+                token: None,
+                message: format!("Reference data: {message}"),
+            })?],
+            None => Vec::new(),
+        };
+        let runner = SqlRunner::new(code, &samples, self.now_ms as i64, tables)?;
         self.stop_sql();
         // NOW reads the open shards; TRIM_HORIZON starts at the oldest
         // retained shards of every lineage and follows their children.

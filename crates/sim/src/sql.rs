@@ -45,6 +45,85 @@ impl SqlStart {
     }
 }
 
+/// Reference data for the application, as KDA loads an S3 object into an
+/// in-application table: a name and CSV text with a header row.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceData {
+    pub name: String,
+    pub csv: String,
+}
+
+/// The most CSV text a playground reference table takes.
+pub const MAX_REFERENCE_BYTES: usize = 64 * 1024;
+
+impl ReferenceData {
+    /// The table: columns named by the header, typed BIGINT or DOUBLE when
+    /// every value is such a number, VARCHAR otherwise. Values keep their
+    /// spaces, as KDA's CSV mapping does; empty lines are skipped.
+    pub fn table(&self) -> Result<shardlab_sql::app::ReferenceTable, String> {
+        use shardlab_sql::value::{SqlType, Value};
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 32 {
+            return Err("A reference table needs a name of 1 to 32 characters.".into());
+        }
+        if self.csv.len() > MAX_REFERENCE_BYTES {
+            return Err(format!(
+                "The reference data is {} bytes; the playground takes up to {MAX_REFERENCE_BYTES}.",
+                self.csv.len()
+            ));
+        }
+        let mut lines = self.csv.lines().filter(|l| !l.trim().is_empty());
+        let header: Vec<String> = lines
+            .next()
+            .ok_or("The reference data needs a header row naming its columns.")?
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .collect();
+        if header.iter().any(String::is_empty) {
+            return Err("Every column of the reference data's header needs a name.".into());
+        }
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for (i, l) in lines.enumerate() {
+            let cells: Vec<String> = l.split(',').map(str::to_string).collect();
+            if cells.len() != header.len() {
+                return Err(format!(
+                    "Row {} of the reference data has {} values; the header names {} columns.",
+                    i + 2,
+                    cells.len(),
+                    header.len()
+                ));
+            }
+            rows.push(cells);
+        }
+        let types: Vec<SqlType> = (0..header.len())
+            .map(|c| {
+                let all = |f: fn(&str) -> bool| rows.iter().all(|r| f(r[c].trim()));
+                if !rows.is_empty() && all(|v| v.parse::<i64>().is_ok()) {
+                    SqlType::BigInt
+                } else if !rows.is_empty() && all(|v| v.parse::<f64>().is_ok()) {
+                    SqlType::Double
+                } else {
+                    SqlType::Varchar(None)
+                }
+            })
+            .collect();
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .zip(&types)
+                    .map(|(v, t)| Value::Str(v.into()).coerce(t).unwrap_or(Value::Null))
+                    .collect()
+            })
+            .collect();
+        Ok(shardlab_sql::app::ReferenceTable {
+            name: name.to_string(),
+            columns: header.into_iter().zip(types).collect(),
+            rows,
+        })
+    }
+}
+
 /// One row as the results table shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlRowView {
@@ -77,6 +156,9 @@ pub struct SqlView {
     pub streams: Vec<SqlStreamView>,
     /// The latest rowtime bound (the virtual time windows have closed to).
     pub bound_ms: i64,
+    /// The reference table loaded, and its rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<(String, u64)>,
 }
 
 struct StreamBuffer {
@@ -98,6 +180,7 @@ pub struct SqlRunner {
     input_per_second: VecDeque<(i64, u64)>,
     seq: u64,
     bound_ms: i64,
+    reference: Option<(String, u64)>,
 }
 
 /// The input schema discovered from sample records, in the records' own
@@ -135,7 +218,11 @@ impl SqlRunner {
         code: &str,
         samples: &[Vec<u8>],
         start_ms: i64,
+        tables: Vec<shardlab_sql::app::ReferenceTable>,
     ) -> Result<SqlRunner, shardlab_sql::SqlError> {
+        let reference = tables
+            .first()
+            .map(|t| (t.name.clone(), t.rows.len() as u64));
         let schema = discover(samples);
         let input_columns = schema
             .columns
@@ -146,7 +233,7 @@ impl SqlRunner {
             code,
             &AppConfig {
                 sources: vec![schema],
-                tables: Vec::new(),
+                tables,
                 start_ms,
             },
         )?;
@@ -197,6 +284,7 @@ impl SqlRunner {
             input_per_second: VecDeque::new(),
             seq: 0,
             bound_ms: start_ms,
+            reference,
         })
     }
 
@@ -276,6 +364,7 @@ impl SqlRunner {
                 })
                 .collect(),
             bound_ms: self.bound_ms,
+            reference: self.reference.clone(),
         }
     }
 

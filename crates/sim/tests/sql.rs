@@ -24,7 +24,7 @@ fn run(start: SqlStart) -> Snapshot {
     for _ in 0..50 {
         run_tick(&mut sim, &mut host, 100).expect("tick");
     }
-    sim.start_sql(APP, start).expect("compiles");
+    sim.start_sql(APP, start, None).expect("compiles");
     for _ in 0..350 {
         run_tick(&mut sim, &mut host, 100).expect("tick");
     }
@@ -103,7 +103,7 @@ fn a_bad_application_is_refused_with_its_position() {
     let mut host = InProcessHost::new();
     open_shards(&mut sim, &mut host).expect("open");
     let early = sim
-        .start_sql(APP, SqlStart::Now)
+        .start_sql(APP, SqlStart::Now, None)
         .expect_err("no records yet");
     assert!(early.message.contains("no records"), "{early:?}");
     for _ in 0..5 {
@@ -113,6 +113,7 @@ fn a_bad_application_is_refused_with_its_position() {
         .start_sql(
             "SELECT STREAM actoin FROM SOURCE_SQL_STREAM_001",
             SqlStart::Now,
+            None,
         )
         .expect_err("unknown column");
     assert_eq!((e.line, e.column), (1, 15));
@@ -140,7 +141,8 @@ fn a_restarted_application_never_gets_its_predecessors_reads() {
         open_shards(&mut sim, &mut host).expect("open");
         run_ticks_planning_ahead(&mut sim, &mut host, 160, 100, |t, sim| {
             if Some(t) == first || t == at {
-                sim.start_sql(APP, SqlStart::TrimHorizon).expect("compiles");
+                sim.start_sql(APP, SqlStart::TrimHorizon, None)
+                    .expect("compiles");
             }
         })
         .expect("ticks");
@@ -173,5 +175,60 @@ fn the_application_as_flink_sql_reads_this_stream() {
         t.sql.contains("FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`proc_time`), INTERVAL '10' SECOND))\nGROUP BY window_start, window_end, `action`"),
         "{}",
         t.sql
+    );
+}
+
+#[test]
+fn a_reference_table_joins_the_stream() {
+    use shardlab_sim::sql::ReferenceData;
+    let mut sim = Simulation::new(scenario()).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    for _ in 0..5 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let app = "
+CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (category VARCHAR(16), clicks BIGINT);
+CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
+    SELECT STREAM c.category, COUNT(*)
+    FROM \"SOURCE_SQL_STREAM_001\" LEFT JOIN \"PAGES\" AS c ON \"SOURCE_SQL_STREAM_001\".page = c.page
+    GROUP BY c.category, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '10' SECOND);";
+    let bad = ReferenceData {
+        name: "PAGES".into(),
+        csv: "page,category\n/,home,extra\n".into(),
+    };
+    let e = sim
+        .start_sql(app, SqlStart::Now, Some(&bad))
+        .expect_err("ragged CSV");
+    assert!(
+        e.message
+            .contains("Row 2 of the reference data has 3 values"),
+        "{}",
+        e.message
+    );
+    // Every page but /search has a category; its clicks come out as NULL.
+    let pages = ReferenceData {
+        name: "PAGES".into(),
+        csv: "page,category\n/,home\n/products,catalog\n/products/42,catalog\n/cart,checkout\n/checkout,checkout\n".into(),
+    };
+    sim.start_sql(app, SqlStart::Now, Some(&pages))
+        .expect("compiles");
+    for _ in 0..200 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let view = sim.snapshot().sql.expect("runs");
+    assert_eq!(view.reference, Some(("PAGES".to_string(), 5)));
+    let dest = view
+        .streams
+        .iter()
+        .find(|s| s.name == "DESTINATION_SQL_STREAM")
+        .expect("stream");
+    let cats: std::collections::BTreeSet<&str> =
+        dest.rows.iter().map(|r| r.values[0].as_str()).collect();
+    assert_eq!(
+        cats,
+        ["NULL", "catalog", "checkout", "home"]
+            .into_iter()
+            .collect()
     );
 }

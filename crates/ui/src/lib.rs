@@ -469,6 +469,8 @@ pub enum Msg {
     SqlPickStream(String),
     SqlPickColumn(String),
     SqlTranslate,
+    SqlReferenceName(String),
+    SqlReferenceCsv(String),
     SqlCloseFlink,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
@@ -721,6 +723,7 @@ impl Component for App {
                 self.send(Command::StartSql {
                     code: self.sql.code.clone(),
                     start: self.sql.start,
+                    reference: Some(self.sql.reference.clone()),
                 });
             }
             Msg::SqlStop => self.send(Command::StopSql),
@@ -740,6 +743,8 @@ impl Component for App {
                 });
             }
             Msg::SqlCloseFlink => self.sql.flink = None,
+            Msg::SqlReferenceName(name) => self.sql.reference.name = name,
+            Msg::SqlReferenceCsv(csv) => self.sql.reference.csv = csv,
             Msg::PresetsListed(Ok(list)) => self.presets = list,
             Msg::PresetsListed(Err(e)) => self.error = Some(e),
             Msg::LoadPreset(file) if file.is_empty() => {}

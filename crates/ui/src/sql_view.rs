@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::format::thousands;
 use crate::{App, LiveStream, Msg};
-use shardlab_sim::sql::{SqlRowView, SqlStart, SqlStreamView, SqlView};
+use shardlab_sim::sql::{ReferenceData, SqlRowView, SqlStart, SqlStreamView, SqlView};
 
 /// Rows of the chosen stream the chart keeps (the page's memory is bounded
 /// whatever the stream's volume).
@@ -77,6 +77,17 @@ CREATE OR REPLACE PUMP \"COUNT_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"\
     GROUP BY page, FLOOR(\"PURCHASES\".ROWTIME TO MINUTE);\n",
     ),
     (
+        "Reference data: clicks per page category every 10 s",
+        "-- A reference table (below the editor; KDA loads one from S3) joined\n\
+-- to the stream: pages without a category come out as NULL.\n\
+CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (category VARCHAR(16), clicks BIGINT);\n\
+CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"\n\
+    SELECT STREAM c.category, COUNT(*) AS clicks\n\
+    FROM \"SOURCE_SQL_STREAM_001\"\n\
+    LEFT JOIN \"PAGES\" AS c ON \"SOURCE_SQL_STREAM_001\".page = c.page\n\
+    GROUP BY c.category, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '10' SECOND);\n",
+    ),
+    (
         "Flink SQL: TUMBLE on event time with a watermark",
         "-- Flink SQL, AWS's current engine: a table on the stream, a watermark\n\
 -- on event time, and a window table function.\n\
@@ -114,7 +125,12 @@ pub struct SqlPanel {
     pub revision: u64,
     /// The last "Show as Flink SQL" answer: the text and its notes.
     pub flink: Option<(String, Vec<String>)>,
+    /// The reference table the application may join.
+    pub reference: ReferenceData,
 }
+
+/// The reference data the panel starts with: the clickstream's pages.
+pub const PAGES_CSV: &str = "page,category\n/,home\n/products,catalog\n/products/42,catalog\n/cart,checkout\n/checkout,checkout\n";
 
 impl Default for SqlPanel {
     fn default() -> Self {
@@ -129,6 +145,10 @@ impl Default for SqlPanel {
             last_seq: 0,
             revision: 0,
             flink: None,
+            reference: ReferenceData {
+                name: "PAGES".into(),
+                csv: PAGES_CSV.into(),
+            },
         }
     }
 }
@@ -256,11 +276,15 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             <textarea id="sql-code" class="sql-code mono" spellcheck="false" rows="12" value={p.code.clone()} {oninput}
                 data-revision={p.revision.to_string()} data-error-line={err_line.to_string()} data-error-column={err_col.to_string()} aria-label="SQL application" />
             { compile_error(p) }
+            { reference(p, ctx) }
             { flink(p, ctx) }
             { match view {
                 Some(v) => html! {
                     <>
                     { schema(v) }
+                    if let Some((name, rows)) = &v.reference {
+                        <p class="muted sql-schema">{ format!("Reference table {name}: {rows} rows") }</p>
+                    }
                     { results(p, v, ctx) }
                     { timeline(p, v) }
                     { chart(p, ctx) }
@@ -269,6 +293,26 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 None => html! { <p class="muted">{"Run the application: its input schema is discovered from the stream's newest records, as the console's Discover schema does, and its rows appear here as windows close."}</p> },
             } }
         </div>
+    }
+}
+
+fn reference(p: &SqlPanel, ctx: &Context<App>) -> Html {
+    let onname = ctx.link().callback(|e: InputEvent| {
+        let i: web_sys::HtmlInputElement = e.target_unchecked_into();
+        Msg::SqlReferenceName(i.value())
+    });
+    let oncsv = ctx.link().callback(|e: InputEvent| {
+        let t: HtmlTextAreaElement = e.target_unchecked_into();
+        Msg::SqlReferenceCsv(t.value())
+    });
+    html! {
+        <details class="sql-reference">
+            <summary>{ format!("Reference data: {} (CSV, loaded when the application starts; empty for none)", p.reference.name) }</summary>
+            <label class="inline">{"Table "}
+                <input type="text" value={p.reference.name.clone()} oninput={onname} data-testid="sql-reference-name" spellcheck="false" />
+            </label>
+            <textarea class="code" rows="6" value={p.reference.csv.clone()} oninput={oncsv} data-testid="sql-reference-csv" spellcheck="false" />
+        </details>
     }
 }
 

@@ -204,9 +204,13 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
-            Command::StartSql { code, start } => match self.stream.as_mut() {
+            Command::StartSql {
+                code,
+                start,
+                reference,
+            } => match self.stream.as_mut() {
                 Some(stream) => {
-                    if let Err(e) = stream.sim.start_sql(&code, start) {
+                    if let Err(e) = stream.sim.start_sql(&code, start, reference.as_ref()) {
                         self.post(&Event::SqlError {
                             line: e.line,
                             column: e.column,
