@@ -5,7 +5,7 @@ import init, { start_ui } from './pkg/shardlab_ui.js';
 await init();
 document.getElementById('app').replaceChildren();
 start_ui();
-// The SQL editor (CodeMirror, ~140 KB gzipped) is fetched only once the
+// The SQL editor (CodeMirror, 147 KB gzipped) is fetched only once the
 // SQL panel first appears; it then upgrades the panel's textarea.
 const sqlPanel = new MutationObserver(() => {
   if (!document.getElementById('sql-code')) return;

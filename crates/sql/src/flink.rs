@@ -13,7 +13,7 @@ use sqlparser::ast;
 
 use crate::error::SqlError;
 use crate::parse::{parse_application, Statement};
-use crate::plan::sql_type;
+use crate::plan::{sql_type, unnamed_args};
 use crate::value::SqlType;
 
 /// The processing-time column the source table gets (KDA's ROWTIME).
@@ -105,14 +105,7 @@ fn is_rowtime(e: &ast::Expr) -> bool {
 
 fn fn_args(f: &ast::Function) -> Vec<&ast::Expr> {
     match &f.args {
-        ast::FunctionArguments::List(l) => l
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                _ => None,
-            })
-            .collect(),
+        ast::FunctionArguments::List(l) => unnamed_args(&l.args),
         _ => Vec::new(),
     }
 }
@@ -627,18 +620,21 @@ impl Translator {
                 .as_ref()
                 .map(|a| format!(" AS {}", self.ident(&a.name)))
                 .unwrap_or_default();
-            let on_text = self.expr(on, &scope)?;
+            // The left side's name, as both kinds of join qualify its time.
+            let left = match &from.relation {
+                ast::TableFactor::Table { alias: Some(a), .. } => self.ident(&a.name),
+                ast::TableFactor::Table { name, .. } => self.ident(
+                    name.0
+                        .last()
+                        .and_then(|p| p.as_ident())
+                        .unwrap_or(&ast::Ident::new("")),
+                ),
+                _ => return no("a join on a subquery"),
+            };
             let fname = name.to_string();
             if let (Some(args), true) = (args, fname == "__WINDOWED") {
                 // KDA's window on the joined stream becomes an interval join.
-                let parts: Vec<&ast::Expr> = args
-                    .args
-                    .iter()
-                    .filter_map(|a| match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
+                let parts = unnamed_args(&args.args);
                 let (Some(ast::Expr::Identifier(rid)), Some(size)) = (parts.first(), parts.get(1))
                 else {
                     return no("this stream join");
@@ -647,17 +643,9 @@ impl Translator {
                     .as_ref()
                     .map(|a| self.ident(&a.name))
                     .unwrap_or_else(|| self.ident(rid));
+                // The joined stream's columns resolve its names in ON.
                 scope.columns.extend(self.stream_columns(rid));
-                let left = match &from.relation {
-                    ast::TableFactor::Table { alias: Some(a), .. } => self.ident(&a.name),
-                    ast::TableFactor::Table { name, .. } => self.ident(
-                        name.0
-                            .last()
-                            .and_then(|p| p.as_ident())
-                            .unwrap_or(&ast::Ident::new("")),
-                    ),
-                    _ => return no("a stream join on a subquery"),
-                };
+                let on_text = self.expr(on, &scope)?;
                 if kind != "JOIN" {
                     self.notes.push("A LEFT interval join in Flink emits an unmatched row only when the window has passed, not at once as KDA does.".into());
                 }
@@ -671,16 +659,7 @@ impl Translator {
                 return no("a stream join over ROWS (Flink's interval joins are by time)");
             }
             // A reference table becomes a lookup join at processing time.
-            let left = match &from.relation {
-                ast::TableFactor::Table { alias: Some(a), .. } => self.ident(&a.name),
-                ast::TableFactor::Table { name, .. } => self.ident(
-                    name.0
-                        .last()
-                        .and_then(|p| p.as_ident())
-                        .unwrap_or(&ast::Ident::new("")),
-                ),
-                _ => return no("a lookup join on a subquery"),
-            };
+            let on_text = self.expr(on, &scope)?;
             self.notes.push(format!("{} becomes a lookup join: in Flink the reference table is a lookup source (for instance JDBC or a file) queried as of each row's processing time.", name));
             let id = name
                 .0

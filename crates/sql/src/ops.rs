@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::agg::{Acc, AggSpec};
@@ -97,41 +99,59 @@ pub struct Lookup {
 
 impl Operator for Lookup {
     fn process(&mut self, ev: Event, out: &mut Vec<Event>, errors: &mut Vec<Failure>) {
-        let r = match ev {
-            Event::Row(r) => r,
-            b => return out.push(b),
+        match ev {
+            Event::Row(r) => join_row(
+                r,
+                self.table.iter().map(Vec::as_slice),
+                self.on.as_ref(),
+                self.left,
+                self.width,
+                out,
+                errors,
+            ),
+            b => out.push(b),
+        }
+    }
+}
+
+/// Joins one row with candidate rows: the row's values then a candidate's,
+/// kept where `on` holds; LEFT keeps an unmatched row with `width` NULLs.
+fn join_row<'a>(
+    r: Row,
+    candidates: impl Iterator<Item = &'a [Value]>,
+    on: Option<&Expr>,
+    left: bool,
+    width: usize,
+    out: &mut Vec<Event>,
+    errors: &mut Vec<Failure>,
+) {
+    let mut matched = false;
+    for c in candidates {
+        let mut values = r.values.clone();
+        values.extend(c.iter().cloned());
+        let joined = Row {
+            rowtime: r.rowtime,
+            values,
         };
-        let mut matched = false;
-        for t in &self.table {
-            let mut values = r.values.clone();
-            values.extend(t.iter().cloned());
-            let joined = Row {
-                rowtime: r.rowtime,
-                values,
-            };
-            let hit = match &self.on {
-                None => true,
-                Some(on) => match on.eval(&joined) {
-                    Ok(v) => truth(&v) == Some(true),
-                    Err(e) => {
-                        errors.push((e, r.clone()));
-                        return;
-                    }
-                },
-            };
-            if hit {
-                matched = true;
-                out.push(Event::Row(joined));
-            }
+        let hit = match on {
+            None => true,
+            Some(on) => match on.eval(&joined) {
+                Ok(v) => truth(&v) == Some(true),
+                Err(e) => return errors.push((e, r)),
+            },
+        };
+        if hit {
+            matched = true;
+            out.push(Event::Row(joined));
         }
-        if !matched && self.left {
-            let mut values = r.values;
-            values.extend(std::iter::repeat_n(Value::Null, self.width));
-            out.push(Event::Row(Row {
-                rowtime: r.rowtime,
-                values,
-            }));
-        }
+    }
+    if !matched && left {
+        let mut values = r.values;
+        values.extend(std::iter::repeat_n(Value::Null, width));
+        out.push(Event::Row(Row {
+            rowtime: r.rowtime,
+            values,
+        }));
     }
 }
 
@@ -433,7 +453,9 @@ pub struct Sliding {
 
 impl Sliding {
     fn compute(&mut self, r: &Row) -> Result<Vec<Value>, RowError> {
-        let mut window_rows: Vec<Vec<Row>> = Vec::with_capacity(self.windows.len());
+        // Each window takes the row; then each call reads its window's
+        // rows in place (no copy of the window per row).
+        let mut keys: Vec<Vec<Value>> = Vec::with_capacity(self.windows.len());
         for w in &mut self.windows {
             let mut key = Vec::with_capacity(w.partition.len());
             for p in &w.partition {
@@ -443,7 +465,7 @@ impl Sliding {
                 Value::Timestamp(t) => t,
                 v => v.as_i64().unwrap_or(r.rowtime),
             };
-            let rows = w.state.entry(key).or_default();
+            let rows = w.state.entry(key.clone()).or_default();
             rows.push_back((t, r.clone()));
             match w.frame {
                 Frame::Range(ms) => {
@@ -457,11 +479,15 @@ impl Sliding {
                     }
                 }
             }
-            window_rows.push(rows.iter().map(|(_, r)| r.clone()).collect());
+            keys.push(key);
         }
         let mut values = Vec::with_capacity(self.calls.len());
         for (call, w) in &self.calls {
-            let rows = &window_rows[*w];
+            let rows: Vec<&Row> = self.windows[*w]
+                .state
+                .get(&keys[*w])
+                .map(|d| d.iter().map(|(_, r)| r).collect())
+                .unwrap_or_default();
             match call {
                 Analytic::Agg(spec) => {
                     let mut acc = Acc::new(spec);
@@ -477,7 +503,7 @@ impl Sliding {
                 } => {
                     // The current row is the window's last.
                     let v = match rows.len().checked_sub(1 + offset) {
-                        Some(i) => arg.eval(&rows[i])?,
+                        Some(i) => arg.eval(rows[i])?,
                         None => match default {
                             Some(d) => d.eval(r)?,
                             None => Value::Null,
@@ -1034,69 +1060,34 @@ impl Operator for WindowJoin {
             Frame::Range(ms) => r.rowtime.saturating_sub(ms),
             Frame::Rows(_) => i64::MIN,
         };
-        let mut matched = false;
-        for right in w
+        let until = r.rowtime;
+        let candidates = w
             .rows
             .iter()
-            .filter(|x| x.rowtime >= from && x.rowtime <= r.rowtime)
-        {
-            let mut values = r.values.clone();
-            values.extend(right.values.iter().cloned());
-            let joined = Row {
-                rowtime: r.rowtime,
-                values,
-            };
-            let hit = match &self.on {
-                None => true,
-                Some(on) => match on.eval(&joined) {
-                    Ok(v) => truth(&v) == Some(true),
-                    Err(e) => {
-                        errors.push((e, r.clone()));
-                        return;
-                    }
-                },
-            };
-            if hit {
-                matched = true;
-                out.push(Event::Row(joined));
-            }
-        }
-        if !matched && self.left {
-            let mut values = r.values;
-            values.extend(std::iter::repeat_n(Value::Null, self.width));
-            out.push(Event::Row(Row {
-                rowtime: r.rowtime,
-                values,
-            }));
-        }
+            .filter(|x| x.rowtime >= from && x.rowtime <= until)
+            .map(|x| x.values.as_slice());
+        join_row(
+            r,
+            candidates,
+            self.on.as_ref(),
+            self.left,
+            self.width,
+            out,
+            errors,
+        );
     }
 }
 
-/// A small deterministic generator for the forest's random cuts and
-/// sampling (SplitMix64): the same input gives the same scores anywhere.
-#[derive(Clone, Debug)]
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
+/// Uniform in (0, 1), from the project's seeded generator.
+fn unit(rng: &mut ChaCha8Rng) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
 }
 
 /// One tree's sample: points kept by time-decayed reservoir sampling
 /// (the smallest keys `ln(-ln u) - t / timeDecay` win, so newer points are
 /// favoured as RCF's time decay says).
 struct RcfTree {
-    rng: SplitMix,
+    rng: ChaCha8Rng,
     sample: Vec<(f64, Vec<f64>)>,
 }
 
@@ -1135,7 +1126,7 @@ impl RandomCutForest {
             shingle,
             trees: (0..trees)
                 .map(|i| RcfTree {
-                    rng: SplitMix(0x5EED_0000 + i as u64),
+                    rng: ChaCha8Rng::seed_from_u64(0x5EED_0000 + i as u64),
                     sample: Vec::new(),
                 })
                 .collect(),
@@ -1148,7 +1139,7 @@ impl RandomCutForest {
     /// `p`'s collusive displacement in a random cut tree of `sample`,
     /// walking only its own path; `idx` is scratch space (no allocation).
     fn codisp(
-        rng: &mut SplitMix,
+        rng: &mut ChaCha8Rng,
         sample: &[(f64, Vec<f64>)],
         p: &[f64],
         idx: &mut Vec<usize>,
@@ -1178,7 +1169,7 @@ impl RandomCutForest {
             if total.is_nan() || total <= 0.0 {
                 break;
             }
-            let mut r = rng.unit() * total;
+            let mut r = unit(rng) * total;
             let mut dim = dims - 1;
             for d in 0..dims {
                 let w = hi[d] - lo[d];
@@ -1188,7 +1179,7 @@ impl RandomCutForest {
                 }
                 r -= w;
             }
-            let cut = lo[dim] + rng.unit() * (hi[dim] - lo[dim]);
+            let cut = lo[dim] + unit(rng) * (hi[dim] - lo[dim]);
             let p_left = p[dim] <= cut;
             // Partition in place: p's side first.
             lo.copy_from_slice(p);
@@ -1233,7 +1224,7 @@ impl RandomCutForest {
                     &mut hi,
                 );
             }
-            let key = (-tree.rng.unit().ln()).ln() - t / self.time_decay;
+            let key = (-unit(&mut tree.rng).ln()).ln() - t / self.time_decay;
             if tree.sample.len() < self.sample_size {
                 tree.sample.push((key, point.clone()));
             } else if let Some((i, _)) = tree

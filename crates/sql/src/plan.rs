@@ -48,6 +48,16 @@ impl Col {
     }
 }
 
+/// A call's positional arguments that are expressions.
+pub(crate) fn unnamed_args(args: &[ast::FunctionArg]) -> Vec<&ast::Expr> {
+    args.iter()
+        .filter_map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
 fn split_and(e: &ast::Expr) -> Vec<&ast::Expr> {
     match e {
         ast::Expr::BinaryOp {
@@ -1311,111 +1321,115 @@ fn plan_select(
         else {
             return Err(err_at(&j.relation, "Join a reference table by name."));
         };
+        // What is joined: a reference table, a stream's window (KDA's
+        // `JOIN s OVER (...)`), or a stream bounded in time (Flink's
+        // interval join). Each adds its columns, then a condition.
+        enum Joined {
+            Table(Vec<Vec<Value>>),
+            Window(usize, Frame),
+            Interval(usize),
+        }
         let fname = name.to_string();
-        if let (Some(args), true) = (args, fname.starts_with("__WINDOWED")) {
-            // A stream join: the right stream's window, fed by a side pump.
-            let exprs: Vec<&ast::Expr> = args
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect();
-            let (Some(ast::Expr::Identifier(rid)), Some(size)) = (exprs.first(), exprs.get(1))
-            else {
-                return Err(err_at(
-                    &j.relation,
-                    "JOIN stream OVER (window) names one stream.",
-                ));
-            };
-            let (rsid, rcols) = cat.stream(rid).ok_or_else(|| {
-                SqlError::at(
-                    rid.span.start,
-                    Some(rid.value.clone()),
-                    format!("No stream named {}.", normalize(rid, flink)),
-                )
-            })?;
-            let frame = if fname == "__WINDOWED_ROWS" {
-                Frame::Rows(int_arg(size, "ROWS n PRECEDING", 0, 100_000)? as usize)
-            } else {
-                match Compiler::plain(&[], cat).expr(size)? {
-                    Expr::Lit(Value::Interval(ms)) if ms >= 0 => Frame::Range(ms),
-                    _ => return Err(err_at(*size, "RANGE takes INTERVAL 'n' unit.")),
-                }
-            };
-            let window = JoinWindow::new(frame);
-            cat.side_input(
-                rsid,
-                Pipeline {
-                    ops: vec![Box::new(JoinWindowFeed(window.clone()))],
-                },
-            );
-            let mut quals = vec![normalize(rid, flink)];
-            if let Some(a) = alias {
-                quals.push(normalize(&a.name, flink));
-            }
-            let width = rcols.len();
-            cols.extend(with_quals(rcols, quals));
-            let on = match constraint {
-                ast::JoinConstraint::On(e) => Some(Compiler::plain(&cols, cat).expr(e)?),
-                ast::JoinConstraint::None => None,
-                _ => {
+        let (id, jcols, joined) =
+            if let (Some(args), true) = (args, fname.starts_with("__WINDOWED")) {
+                let exprs = unnamed_args(&args.args);
+                let (Some(ast::Expr::Identifier(rid)), Some(size)) = (exprs.first(), exprs.get(1))
+                else {
                     return Err(err_at(
                         &j.relation,
-                        "Join ON a condition (USING and NATURAL are not supported).",
-                    ))
+                        "JOIN stream OVER (window) names one stream.",
+                    ));
+                };
+                let (rsid, rcols) = cat.stream(rid).ok_or_else(|| {
+                    SqlError::at(
+                        rid.span.start,
+                        Some(rid.value.clone()),
+                        format!("No stream named {}.", normalize(rid, flink)),
+                    )
+                })?;
+                let frame = if fname == "__WINDOWED_ROWS" {
+                    Frame::Rows(int_arg(size, "ROWS n PRECEDING", 0, 100_000)? as usize)
+                } else {
+                    match Compiler::plain(&[], cat).expr(size)? {
+                        Expr::Lit(Value::Interval(ms)) if ms >= 0 => Frame::Range(ms),
+                        _ => return Err(err_at(*size, "RANGE takes INTERVAL 'n' unit.")),
+                    }
+                };
+                (rid.clone(), rcols, Joined::Window(rsid, frame))
+            } else {
+                let id = name
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .cloned()
+                    .unwrap_or_else(|| ast::Ident::new(""));
+                match (cat.table(&id), cat.stream(&id)) {
+                    (Some((tcols, rows)), _) => (id, tcols, Joined::Table(rows)),
+                    (None, Some((rsid, rcols))) => (id, rcols, Joined::Interval(rsid)),
+                    (None, None) => {
+                        return Err(err_at(
+                            &j.relation,
+                            format!("No reference table named {}.", normalize(&id, flink)),
+                        ))
+                    }
                 }
             };
-            ops.push(Box::new(WindowJoin {
-                window,
-                width,
-                on,
-                left,
-            }));
-            continue;
+        let mut quals = vec![normalize(&id, flink)];
+        if let Some(a) = alias {
+            quals.push(normalize(&a.name, flink));
         }
-        let id = name
-            .0
-            .last()
-            .and_then(|p| p.as_ident())
-            .cloned()
-            .unwrap_or_else(|| ast::Ident::new(""));
-        let Some((tcols, rows)) = cat.table(&id) else {
-            if let Some((rsid, rcols)) = cat.stream(&id) {
-                let need_window = || {
-                    err_at(
+        let left_width = cols.len();
+        let width = jcols.len();
+        cols.extend(with_quals(jcols, quals));
+        let on_ast = match constraint {
+            ast::JoinConstraint::On(e) => Some(e),
+            ast::JoinConstraint::None => None,
+            _ => {
+                return Err(err_at(
+                    &j.relation,
+                    "Join ON a condition (USING and NATURAL are not supported).",
+                ))
+            }
+        };
+        // An interval join's time bound becomes its window; the rest of
+        // ON stays its condition.
+        let (conditions, window, table) = match joined {
+            Joined::Interval(rsid) => {
+                let bounded = match on_ast {
+                    Some(e) => interval_join(e, &cols, left_width, cat)?,
+                    None => None,
+                };
+                let Some((ms, rest)) = bounded else {
+                    return Err(err_at(
                         &j.relation,
                         if flink {
                             "A join of two streams needs a time bound on processing time: ON ... AND r.proc_time BETWEEN l.proc_time - INTERVAL '1' MINUTE AND l.proc_time (an interval join)."
                         } else {
                             "A join of two streams needs a window on the joined stream: JOIN s OVER (RANGE INTERVAL '1' MINUTE PRECEDING) AS t ON ..."
                         },
-                    )
+                    ));
                 };
-                let ast::JoinConstraint::On(on_ast) = constraint else {
-                    return Err(need_window());
-                };
-                let mut quals = vec![normalize(&id, flink)];
-                if let Some(a) = alias {
-                    quals.push(normalize(&a.name, flink));
-                }
-                let left_width = cols.len();
-                let width = rcols.len();
-                cols.extend(with_quals(rcols, quals));
-                let Some((ms, rest)) = interval_join(on_ast, &cols, left_width, cat)? else {
-                    return Err(need_window());
-                };
-                let mut comp = Compiler::plain(&cols, cat);
-                let mut on: Option<Expr> = None;
-                for c in rest {
-                    let x = comp.expr(c)?;
-                    on = Some(match on {
-                        None => x,
-                        Some(prev) => Expr::Bin(BinOp::And, Box::new(prev), Box::new(x)),
-                    });
-                }
-                let window = JoinWindow::new(Frame::Range(ms));
+                (rest, Some((rsid, Frame::Range(ms))), Vec::new())
+            }
+            Joined::Window(rsid, frame) => (
+                on_ast.into_iter().collect(),
+                Some((rsid, frame)),
+                Vec::new(),
+            ),
+            Joined::Table(rows) => (on_ast.into_iter().collect(), None, rows),
+        };
+        let mut comp = Compiler::plain(&cols, cat);
+        let mut on: Option<Expr> = None;
+        for c in conditions {
+            let x = comp.expr(c)?;
+            on = Some(match on {
+                None => x,
+                Some(prev) => Expr::Bin(BinOp::And, Box::new(prev), Box::new(x)),
+            });
+        }
+        match window {
+            Some((rsid, frame)) => {
+                let window = JoinWindow::new(frame);
                 cat.side_input(
                     rsid,
                     Pipeline {
@@ -1428,35 +1442,14 @@ fn plan_select(
                     on,
                     left,
                 }));
-                continue;
             }
-            return Err(err_at(
-                &j.relation,
-                format!("No reference table named {}.", normalize(&id, flink)),
-            ));
-        };
-        let mut quals = vec![normalize(&id, flink)];
-        if let Some(a) = alias {
-            quals.push(normalize(&a.name, flink));
+            None => ops.push(Box::new(Lookup {
+                table,
+                width,
+                on,
+                left,
+            })),
         }
-        let width = tcols.len();
-        cols.extend(with_quals(tcols, quals));
-        let on = match constraint {
-            ast::JoinConstraint::On(e) => Some(Compiler::plain(&cols, cat).expr(e)?),
-            ast::JoinConstraint::None => None,
-            _ => {
-                return Err(err_at(
-                    &j.relation,
-                    "Join ON a condition (USING and NATURAL are not supported).",
-                ))
-            }
-        };
-        ops.push(Box::new(Lookup {
-            table: rows,
-            width,
-            on,
-            left,
-        }));
     }
     if let Some(w) = &s.selection {
         let cond = Compiler::plain(&cols, cat).expr(w)?;
