@@ -204,6 +204,11 @@ async function createClickstreamPreset() {
   await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200' &&
     document.querySelector('#rate')?.value === '2000' &&
     !document.querySelector('[data-testid="firehose-enabled"]')?.checked);
+  await createFromForm();
+}
+
+// Creates the stream the form describes and waits for it.
+async function createFromForm() {
   const before = (await page.getByTestId('digest').count()) ? await text('digest') : null;
   await page.getByTestId('create').click();
   await page.waitForFunction(
@@ -403,6 +408,35 @@ test('a preset shows its partition keys and rate shape in words', async () => {
     'From the preset: 500 entities (user-0 … user-499)');
   assert.equal(await page.locator('label[for="rate"] .hint').innerText(),
     'records per second; from the preset: Poisson arrivals around the rate');
+});
+
+test('a record template: test it, fix it, and the browser makes what `shardlab run` makes', async () => {
+  await page.getByTestId('preset').selectOption('stock-ticker.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '200');
+  // "Test template" shows the first five records the stream will get.
+  await page.getByTestId('test-template').click();
+  await page.getByTestId('template-samples').waitFor();
+  const samples = await page.$$eval('[data-testid="template-samples"] pre', (ps) => ps.map((p) => p.textContent));
+  assert.equal(samples.length, 5);
+  for (const s of samples) {
+    const r = JSON.parse(s);
+    assert.deepEqual(Object.keys(r), ['TICKER_SYMBOL', 'SECTOR', 'CHANGE', 'PRICE']);
+    assert.ok(r.PRICE >= 10 && r.PRICE <= 150.01, s);
+  }
+  // A mistake gets its line, column and the methods there are.
+  const good = await page.getByTestId('template').inputValue();
+  await page.getByTestId('template').fill(good.replace('random.number', 'random.nuber'));
+  assert.equal(await page.getByTestId('template-samples').count(), 0);
+  await page.getByTestId('test-template').click();
+  await page.getByTestId('template-error').waitFor();
+  assert.match(await text('template-error'), /^Line 1, column \d+: random has no method "nuber"; it has number, arrayElement/);
+  await page.getByTestId('template').fill(good);
+  await createFromForm();
+  for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
+  // `the_template_presets_run_and_the_ticker_is_pinned` in
+  // crates/server/tests/cli.rs pins the native run of the same file.
+  assert.equal(await text('digest'), 'd836d70d61dcaa60');
 });
 
 test('a hot partition key makes one hot shard', async () => {

@@ -33,7 +33,8 @@ pub struct TimestampPattern {
     fields: Vec<Field>,
 }
 
-const MONTHS: [&str; 12] = [
+/// English month names, January first.
+pub const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -47,8 +48,8 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-// 1970-01-01 was a Thursday.
-const WEEKDAYS: [&str; 7] = [
+/// English weekday names, Thursday first: 1970-01-01 was a Thursday.
+pub const WEEKDAYS: [&str; 7] = [
     "Thursday",
     "Friday",
     "Saturday",

@@ -90,6 +90,48 @@ fn the_rate_shape_presets_play_their_shapes() {
 }
 
 #[test]
+fn the_template_presets_run_and_the_ticker_is_pinned() {
+    for file in [
+        "stock-ticker.json",
+        "app-logs.json",
+        "orders.json",
+        "game-events.json",
+        "iot-sensors.json",
+    ] {
+        let (ok, out, err) = shardlab(&["run", &preset(file), "--for", "3s"]);
+        assert!(ok, "{file}: {err}");
+        assert!(out.lines().last().unwrap().starts_with("digest "), "{out}");
+    }
+    // The end-to-end test (web/e2e/site.test.mjs) runs this preset 5 s in
+    // the browser, its record template rendered by the fake-data crate in
+    // wasm, and expects this digest.
+    let (ok, out, err) = shardlab(&["run", &preset("stock-ticker.json"), "--for", "5s"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("produced 1000, accepted 1000 (115495 bytes)"),
+        "{out}"
+    );
+    assert!(out.ends_with("digest d836d70d61dcaa60\n"), "{out}");
+    // A template with a mistake is refused with its line and column.
+    let dir = std::env::temp_dir().join(format!("shardlab-template-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.json");
+    std::fs::write(
+        &file,
+        r#"{"stream_name": "s", "shard_count": 1, "seed": 1, "rate_per_sec": 10,
+            "record_template": "{\"t\": {{random.number({\"min\":9,\"max\":1})}}}"}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = shardlab(&["run", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("record template, line 1, column 9: random.number: the minimum 9 is above the maximum 1"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_hot_key_preset_throttles_one_shard() {
     let (ok, out, err) = shardlab(&["run", &preset("hot-key.json"), "--for", "20s"]);
     assert!(ok, "{err}");

@@ -27,6 +27,7 @@ pub fn ingest_16_shards() -> Workload {
             consumers: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
+            record_template: None,
             delivery_streams: Vec::new(),
             lambda_functions: Vec::new(),
         },

@@ -88,6 +88,11 @@ pub enum Command {
         #[serde(default)]
         start: crate::sql::SqlStart,
     },
+    /// The first records the scenario's producer makes (the Kinesis Data
+    /// Generator's "Test template"), answered with `SampleRecords`.
+    TestTemplate {
+        scenario: Scenario,
+    },
     /// Searches an index: `field:value`, or text anywhere.
     SearchIndex {
         domain: String,
@@ -141,6 +146,14 @@ pub enum Event {
         line: u64,
         column: u64,
         token: Option<String>,
+        message: String,
+    },
+    /// The answer to `TestTemplate`: (partition key, data) of the first
+    /// records, or where the template is wrong.
+    SampleRecords { records: Vec<(String, String)> },
+    TemplateError {
+        line: u64,
+        column: u64,
         message: String,
     },
     /// The answer to `ListObjects`.

@@ -20,6 +20,7 @@ pub mod producer;
 pub mod rng;
 pub mod simulation;
 pub mod sql;
+pub mod template;
 
 pub use host::{open_shards, read_back, run_tick, InProcessHost, ShardHost};
 /// Bucket or domain, for the outage switch.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::iso8601;
 use crate::rng::substream;
+use crate::template::RecordTemplate;
 
 /// Highest producer rate the simulation accepts, records per second.
 pub const MAX_RATE_PER_SEC: u64 = 100_000;
@@ -455,6 +456,8 @@ pub struct Producer {
     next_arrival_us: Option<u64>,
     /// A weekly shape's table.
     curve: Option<WeeklyCurve>,
+    /// The learner's record template; without one, clickstream events.
+    template: Option<RecordTemplate>,
 }
 
 const PAGES: [&str; 6] = [
@@ -500,7 +503,15 @@ impl Producer {
             gaps: substream(seed, &format!("{name}/arrivals")),
             next_arrival_us: None,
             curve: None,
+            template: None,
         }
+    }
+
+    /// Makes records from `template` from now on (clickstream events
+    /// without one). Keys are drawn first, then the template's values, from
+    /// the same stream.
+    pub fn set_template(&mut self, template: Option<RecordTemplate>) {
+        self.template = template;
     }
 
     pub fn rate_per_sec(&self) -> u64 {
@@ -588,6 +599,13 @@ impl Producer {
 
     fn next_record(&mut self, arrival_ms: u64) -> ProducedRecord {
         let partition_key = self.keys.next(&mut self.rng);
+        if let Some(template) = &self.template {
+            return ProducedRecord {
+                partition_key,
+                data: template.render(&mut self.rng, arrival_ms).into_bytes(),
+                arrival_ms,
+            };
+        }
         let user = self.rng.next_u32() % 5000;
         let page = PAGES[(self.rng.next_u32() as usize) % PAGES.len()];
         let action = ACTIONS[(self.rng.next_u32() as usize) % ACTIONS.len()];
@@ -605,7 +623,7 @@ impl Producer {
 }
 
 /// A random (version 4) UUID in its usual text form.
-fn uuid_v4(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn uuid_v4(rng: &mut ChaCha8Rng) -> String {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;

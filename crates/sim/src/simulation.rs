@@ -29,6 +29,7 @@ use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
+use crate::template::RecordTemplate;
 use crate::SimError;
 use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
@@ -57,6 +58,10 @@ pub struct Scenario {
     /// How the producer's rate varies (constant by default).
     #[serde(default)]
     pub rate_shape: RateShape,
+    /// The producer's records, in the Kinesis Data Generator's template
+    /// syntax (see `template`); clickstream events without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_template: Option<String>,
     /// Firehose delivery streams reading the stream, each written as the
     /// CreateDeliveryStream request that makes it (DeliveryStreamName and
     /// an ExtendedS3DestinationConfiguration); the scenario fills in the
@@ -79,6 +84,7 @@ impl Scenario {
     /// and its delivery streams as CreateDeliveryStream does.
     pub fn validate(&self) -> Result<(), SimError> {
         self.validate_stream()?;
+        self.template()?;
         // Each must be a request Firehose accepts, as it would be on AWS.
         self.firehose()?;
         Ok(())
@@ -167,6 +173,16 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The producer's record template, compiled (checked here rather than
+    /// in `validate_stream`, so the UI thread need not carry the fake data).
+    fn template(&self) -> Result<Option<RecordTemplate>, SimError> {
+        self.record_template
+            .as_deref()
+            .map(RecordTemplate::compile)
+            .transpose()
+            .map_err(|e| SimError::Scenario(e.to_string()))
+    }
+
     /// The scenario's Firehose with its delivery streams created.
     fn firehose(&self) -> Result<Firehose, SimError> {
         let mut firehose = Firehose::new(FirehoseConfig {
@@ -183,6 +199,44 @@ impl Scenario {
             )?;
         }
         Ok(firehose)
+    }
+}
+
+/// How many records `TestTemplate` shows.
+pub const SAMPLE_RECORDS: usize = 5;
+
+impl Scenario {
+    /// The first records its producer makes, exactly as a run makes them
+    /// (same keys, same data, the same virtual times); at least one record
+    /// per second when the rate is 0.
+    pub fn first_records(
+        &self,
+        n: usize,
+    ) -> Result<Vec<crate::producer::ProducedRecord>, crate::template::TemplateError> {
+        let template = self
+            .record_template
+            .as_deref()
+            .map(RecordTemplate::compile)
+            .transpose()?;
+        let mut producer = Producer::with_keys(
+            self.seed,
+            "producer-0",
+            self.rate_per_sec.max(1),
+            SCENARIO_EPOCH_MS,
+            &self.keys,
+        );
+        producer.set_shape(self.rate_shape.clone());
+        producer.set_template(template);
+        let mut out = Vec::with_capacity(n);
+        let mut until = SCENARIO_EPOCH_MS;
+        // A shape may leave long stretches empty (a weekly curve's quiet
+        // hours); look a week ahead at most.
+        while out.len() < n && until < SCENARIO_EPOCH_MS + 7 * 86_400_000 {
+            out.extend(producer.produce_until(until));
+            until += 1000;
+        }
+        out.truncate(n);
+        Ok(out)
     }
 }
 
@@ -412,6 +466,7 @@ impl Simulation {
             recent: VecDeque::new(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
+        sim.producer.set_template(sim.scenario.template()?);
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)

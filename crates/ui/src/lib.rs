@@ -10,6 +10,7 @@ mod format;
 mod presets;
 mod sim_worker;
 mod sql_view;
+mod template_view;
 mod view;
 
 use shardlab_sim::control::{Command, Event, WorkerView};
@@ -37,6 +38,8 @@ pub struct StreamForm {
     pub keys: shardlab_sim::producer::KeyStrategy,
     /// Kept from a loaded preset (the form has no control for it yet).
     pub rate_shape: shardlab_sim::producer::RateShape,
+    /// The producer's record template (KDG syntax); empty: clickstream events.
+    pub record_template: String,
     pub firehose: FirehoseForm,
 }
 
@@ -326,6 +329,7 @@ impl Default for StreamForm {
             consumer_names: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
+            record_template: String::new(),
             firehose: FirehoseForm::default(),
         }
     }
@@ -376,6 +380,9 @@ impl StreamForm {
             consumers,
             keys: self.keys.clone(),
             rate_shape: self.rate_shape.clone(),
+            record_template: Some(self.record_template.trim())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
             delivery_streams: self.firehose.requests()?,
             lambda_functions: self.firehose.functions(),
         };
@@ -400,6 +407,7 @@ impl From<&Scenario> for StreamForm {
             consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
+            record_template: s.record_template.clone().unwrap_or_default(),
             firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }
@@ -472,6 +480,8 @@ pub enum Msg {
     SqlReferenceName(String),
     SqlReferenceCsv(String),
     SqlCloseFlink,
+    /// "Test template": the first records of the form's scenario.
+    TestTemplate,
     PresetsListed(Result<Vec<presets::Preset>, String>),
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
@@ -490,6 +500,8 @@ pub struct App {
     /// The last search's answer: (index, query, total, hits).
     search: Option<SearchResults>,
     sql: sql_view::SqlPanel,
+    /// The answer to the last "Test template".
+    template_samples: Option<template_view::Samples>,
 }
 
 /// What the OpenSearch search box last found.
@@ -570,6 +582,7 @@ impl Component for App {
             browser: None,
             search: None,
             sql: sql_view::SqlPanel::default(),
+            template_samples: None,
         }
     }
 
@@ -651,7 +664,26 @@ impl Component for App {
                 self.ready = false;
                 self.error = Some(message);
             }
-            Msg::EditForm(form) => self.form = *form,
+            Msg::EditForm(form) => {
+                if form.record_template != self.form.record_template {
+                    self.template_samples = None;
+                }
+                self.form = *form;
+            }
+            Msg::TestTemplate => match self.form.scenario() {
+                Ok(scenario) => self.send(Command::TestTemplate { scenario }),
+                Err(e) => self.error = Some(e),
+            },
+            Msg::FromWorker(Event::SampleRecords { records }) => {
+                self.template_samples = Some(template_view::Samples::Records(records))
+            }
+            Msg::FromWorker(Event::TemplateError {
+                line,
+                column,
+                message,
+            }) => {
+                self.template_samples = Some(template_view::Samples::Error(line, column, message))
+            }
             Msg::Create => match self.form.scenario() {
                 Ok(scenario) => {
                     self.error = None;
@@ -753,6 +785,7 @@ impl Component for App {
                 .send_future(async move { Msg::PresetLoaded(presets::load(file).await) }),
             Msg::PresetLoaded(Ok(scenario)) => {
                 self.error = None;
+                self.template_samples = None;
                 self.form = StreamForm::from(&scenario);
             }
             Msg::PresetLoaded(Err(e)) => self.error = Some(e),

@@ -132,6 +132,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { field("Shards", "1 to 32; a Web Worker per shard, up to 8".into(), "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", rate_hint(&form.rate_shape), "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { key_picker(&form, ctx) }
+            { crate::template_view::fields(app, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             { crate::firehose_view::form_fields(&form, ctx) }

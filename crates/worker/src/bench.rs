@@ -67,6 +67,7 @@ pub async fn bench_barrier(
         consumers: Vec::new(),
         keys: Default::default(),
         rate_shape: Default::default(),
+        record_template: None,
         delivery_streams: Vec::new(),
         lambda_functions: Vec::new(),
     };

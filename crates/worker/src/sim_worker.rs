@@ -242,6 +242,27 @@ impl Coordinator {
                 }
                 return;
             }
+            Command::TestTemplate { scenario } => {
+                match scenario.first_records(shardlab_sim::simulation::SAMPLE_RECORDS) {
+                    Ok(records) => self.post(&Event::SampleRecords {
+                        records: records
+                            .into_iter()
+                            .map(|r| {
+                                (
+                                    r.partition_key,
+                                    String::from_utf8_lossy(&r.data).into_owned(),
+                                )
+                            })
+                            .collect(),
+                    }),
+                    Err(e) => self.post(&Event::TemplateError {
+                        line: e.line as u64,
+                        column: e.column as u64,
+                        message: e.message,
+                    }),
+                }
+                return;
+            }
             Command::StopSql => {
                 if let Some(stream) = self.stream.as_mut() {
                     stream.sim.stop_sql();

@@ -52,6 +52,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         consumers: Vec::new(),
         keys: Default::default(),
         rate_shape: Default::default(),
+        record_template: None,
         delivery_streams: Vec::new(),
         lambda_functions: Vec::new(),
     }

@@ -1,0 +1,135 @@
+//! The producer's record template on the page: a textarea in the Kinesis
+//! Data Generator's syntax, a few starters, and "Test template", which asks
+//! the simulation worker for the first records the stream would get (the
+//! fake data lives in the worker's wasm, not the page's).
+
+use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::{App, Msg};
+
+/// Templates to start from: (label, template). The first two are the
+/// KDG help page's own examples.
+pub const STARTERS: &[(&str, &str)] = &[
+    (
+        "KDG help: a CSV person",
+        "{{name.firstName}},{{name.lastName}},{{random.number(70)}},{{internet.ip}}",
+    ),
+    (
+        "KDG help: a temperature sensor",
+        r#"{
+    "sensorId": {{random.number(50)}},
+    "currentTemperature": {{random.number(
+        {
+            "min":10,
+            "max":150
+        }
+    )}},
+    "status": "{{random.arrayElement(
+        ["OK","FAIL","WARN"]
+    )}}"
+}"#,
+    ),
+    (
+        "Stock ticker (the KDA demo stream)",
+        r#"{
+    "TICKER_SYMBOL": "{{random.arrayElement(["AAPL","AMZN","MSFT","INTC","TBV","NFLX","QXZ"])}}",
+    "SECTOR": "{{random.arrayElement(["TECHNOLOGY","RETAIL","HEALTHCARE","ENERGY","FINANCIAL"])}}",
+    "CHANGE": {{random.number({"min":-5,"max":5,"precision":0.01})}},
+    "PRICE": {{random.number({"min":10,"max":150,"precision":0.01})}}
+}"#,
+    ),
+    (
+        "Weighted choices and the virtual clock",
+        r#"{
+    "pet": "{{random.weightedArrayElement({"weights":[0.3,0.2,0.5],"data":["cat","fish","dog"]})}}",
+    "owner": "{{name.findName}}",
+    "city": "{{address.city}}",
+    "seen_at": "{{date.now("YYYY-MM-DD HH:mm:ss")}}"
+}"#,
+    ),
+];
+
+/// The answer to the last "Test template".
+#[derive(Clone, Debug, PartialEq)]
+pub enum Samples {
+    Records(Vec<(String, String)>),
+    /// Line, column and what is wrong.
+    Error(u64, u64, String),
+}
+
+pub fn fields(app: &App, ctx: &Context<App>) -> Html {
+    let form = app.form.clone();
+    let base = form.clone();
+    let oninput = ctx.link().callback(move |e: InputEvent| {
+        let area: HtmlTextAreaElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        next.record_template = area.value();
+        Msg::EditForm(Box::new(next))
+    });
+    let base = form.clone();
+    let onstarter = ctx.link().callback(move |e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        next.record_template = select
+            .value()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| STARTERS.get(i))
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
+        Msg::EditForm(Box::new(next))
+    });
+    let ontest = ctx.link().callback(|_| Msg::TestTemplate);
+    let samples = match &app.template_samples {
+        None => html! {},
+        Some(Samples::Records(records)) => html! {
+            <div class="template-samples" data-testid="template-samples">
+                <p class="muted">{ format!("The first {} records this stream will get (partition key, then data):", records.len()) }</p>
+                { for records.iter().map(|(key, data)| html! {
+                    <div class="sample">
+                        <span class="mono muted sample-key">{ key.clone() }</span>
+                        <pre class="mono">{ data.clone() }</pre>
+                    </div>
+                }) }
+            </div>
+        },
+        Some(Samples::Error(line, column, message)) => html! {
+            <p class="template-error" data-testid="template-error">
+                { format!("Line {line}, column {column}: {message}") }
+            </p>
+        },
+    };
+    html! {
+        <details class="template" open={!form.record_template.is_empty()}>
+            <summary>{ if form.record_template.trim().is_empty() {
+                "Record template: clickstream events (built in)".to_string()
+            } else {
+                "Record template: your own".to_string()
+            } }</summary>
+            <label class="field" for="template">
+                <span class="field-label">{"Template"}</span>
+                <textarea id="template" class="code" rows="9" spellcheck="false"
+                    value={form.record_template.clone()} {oninput} data-testid="template"
+                    placeholder={"{\"id\": {{random.number(100)}}, \"name\": \"{{name.firstName}}\"}  (empty: built-in clickstream events)"} />
+                <span class="hint">{"Amazon Kinesis Data Generator syntax: {{name.firstName}}, {{internet.ip}}, {{random.number({\"min\":1,\"max\":100})}}, {{random.arrayElement([...])}}, {{random.weightedArrayElement({...})}}, {{date.now(\"...\")}}. Seeded, and dates come from the virtual clock. Line breaks are removed, as the KDG removes them."}</span>
+            </label>
+            <div class="field-row">
+                <label class="field" for="template-starter">
+                    <span class="field-label">{"Start from"}</span>
+                    <select id="template-starter" onchange={onstarter} data-testid="template-starter">
+                        <option value="" selected={form.record_template.trim().is_empty()}>{"Built-in clickstream events (no template)"}</option>
+                        { for STARTERS.iter().enumerate().map(|(i, (label, t))| html! {
+                            <option value={i.to_string()} selected={form.record_template == *t}>{ *label }</option>
+                        }) }
+                        if !form.record_template.trim().is_empty() && !STARTERS.iter().any(|(_, t)| form.record_template == *t) {
+                            <option value="own" selected=true disabled=true>{"Your template (or the preset's)"}</option>
+                        }
+                    </select>
+                </label>
+                <button type="button" onclick={ontest} disabled={!app.ready || form.record_template.trim().is_empty()} data-testid="test-template">{"Test template"}</button>
+            </div>
+            { samples }
+        </details>
+    }
+}
