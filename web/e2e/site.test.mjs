@@ -439,6 +439,22 @@ test('a record template: test it, fix it, and the browser makes what `shardlab r
   assert.equal(await text('digest'), 'd836d70d61dcaa60');
 });
 
+test('KPL aggregation: 3,000 small records/s fit one shard, and the consumer unpacks them', async () => {
+  await page.getByTestId('preset').selectOption('kpl-aggregation.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '3000' &&
+    document.querySelector('[data-testid="aggregation"]')?.checked);
+  await createFromForm();
+  for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
+  assert.equal(await text('stat-produced'), '6,000');
+  assert.equal(await text('stat-kinesis-records'), '20');
+  assert.equal(await text('stat-throttled'), '0');
+  assert.equal(await text('consumer-user-records-0'), '6,000');
+  // `the_aggregation_preset_packs_small_records`' scenario, run natively
+  // for 2 s, gives this digest.
+  assert.equal(await text('digest'), 'dc3beff671d4abab');
+});
+
 test('a hot partition key makes one hot shard', async () => {
   // 3,000 records/s, half on one key: its shard is offered ~1,875/s, the
   // others ~375/s; after its one-second burst it is throttled, alone.

@@ -13,6 +13,7 @@ pub mod bench;
 mod error;
 pub mod fnv;
 mod hash_key;
+pub mod kpl;
 #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 mod md5_lanes;
 pub mod protocol;

@@ -132,6 +132,30 @@ fn the_template_presets_run_and_the_ticker_is_pinned() {
 }
 
 #[test]
+fn the_aggregation_preset_packs_small_records() {
+    let (ok, out, err) = shardlab(&["run", &preset("kpl-aggregation.json"), "--for", "10s"]);
+    assert!(ok, "{err}");
+    // 300 user records of about 160 bytes per tick: one 48 KB aggregated
+    // record each, well inside the shard's 1,000 records/s and 1 MiB/s.
+    assert!(out.contains("produced 30000, accepted 100 ("), "{out}");
+    assert!(out.contains("throttled 0\n"), "{out}");
+    assert!(
+        out.contains("aggregated (KPL): 30000 user records in 100 Kinesis records"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "kcl-app: GetRecords every 200 ms; 100 records delivered (30000 user records)"
+        ),
+        "{out}"
+    );
+    // The end-to-end test steps the same preset 2 s in the browser.
+    let (ok, out, err) = shardlab(&["run", &preset("kpl-aggregation.json"), "--for", "2s"]);
+    assert!(ok, "{err}");
+    assert!(out.ends_with("digest dc3beff671d4abab\n"), "{out}");
+}
+
+#[test]
 fn the_hot_key_preset_throttles_one_shard() {
     let (ok, out, err) = shardlab(&["run", &preset("hot-key.json"), "--for", "20s"]);
     assert!(ok, "{err}");

@@ -28,6 +28,7 @@ pub fn ingest_16_shards() -> Workload {
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: None,
+            aggregation: None,
             delivery_streams: Vec::new(),
             lambda_functions: Vec::new(),
         },

@@ -89,6 +89,7 @@ pub struct Consumer {
     /// Children waiting for all their parents to be read to the end.
     waiting: BTreeMap<u32, Vec<u32>>,
     delivered: u64,
+    user_records: u64,
     throttled: u64,
 }
 
@@ -98,6 +99,10 @@ pub struct ConsumerView {
     pub name: String,
     pub poll_ms: u64,
     pub delivered: u64,
+    /// User records in what was delivered, KPL aggregated records unpacked
+    /// as the KCL unpacks them (the same as `delivered` without them).
+    #[serde(default)]
+    pub user_records: u64,
     /// Calls refused by the shards' read limits.
     pub throttled: u64,
     /// The largest MillisBehindLatest over the shards it reads.
@@ -139,6 +144,7 @@ impl Consumer {
             readers,
             waiting: BTreeMap::new(),
             delivered: 0,
+            user_records: 0,
             throttled: 0,
         }
     }
@@ -214,6 +220,11 @@ impl Consumer {
                     out.records.iter().map(|r| r.sequence_number).collect();
                 reader.delivered += seqs.len() as u64;
                 self.delivered += seqs.len() as u64;
+                self.user_records += out
+                    .records
+                    .iter()
+                    .map(|r| shardlab_engine::kpl::user_record_count(&r.data))
+                    .sum::<u64>();
                 if let Some(last) = seqs.last() {
                     reader.last = Some(*last);
                 }
@@ -290,6 +301,7 @@ impl Consumer {
             name: self.spec.name.clone(),
             poll_ms: self.spec.poll_ms,
             delivered: self.delivered,
+            user_records: self.user_records,
             throttled: self.throttled,
             max_lag_ms: self.readers.values().map(|r| r.lag_ms).max().unwrap_or(0),
             shards: self

@@ -50,6 +50,21 @@ pub fn take_source_records(outcome: &mut Result<Output, ApiError>) -> Vec<(Vec<u
     }
 }
 
+/// Records read from a stream with each KPL aggregated record replaced by
+/// its user records (same arrival time), as Firehose and the KCL unpack
+/// them; a record that is not aggregated, or does not decode, stays as it
+/// is.
+pub fn deaggregate_source(records: Vec<(Vec<u8>, u64)>) -> Vec<(Vec<u8>, u64)> {
+    let mut out = Vec::with_capacity(records.len());
+    for (data, at) in records {
+        match shardlab_engine::kpl::deaggregate(&data) {
+            Some(Ok(users)) => out.extend(users.into_iter().map(|u| (u.data, at))),
+            _ => out.push((data, at)),
+        }
+    }
+    out
+}
+
 /// The consumer a delivery stream reads its source with. AWS starts at
 /// LATEST when the delivery stream is created; a scenario creates both at
 /// once, before any record, so there it starts at TRIM_HORIZON, which

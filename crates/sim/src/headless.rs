@@ -109,8 +109,13 @@ pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError>
 }
 
 fn consumer_line(c: &ConsumerView) -> String {
+    let users = if c.user_records == c.delivered {
+        String::new()
+    } else {
+        format!(" ({} user records)", c.user_records)
+    };
     format!(
-        "  {}: GetRecords every {} ms; {} records delivered, {} ms behind at most, {} reads throttled",
+        "  {}: GetRecords every {} ms; {} records delivered{users}, {} ms behind at most, {} reads throttled",
         c.name, c.poll_ms, c.delivered, c.max_lag_ms, c.throttled
     )
 }
@@ -135,6 +140,13 @@ impl fmt::Display for Report {
             "produced {}, accepted {} ({} bytes), throttled {}",
             s.records_produced, accepted, bytes, throttled
         )?;
+        if s.kinesis_records_put != s.records_produced {
+            writeln!(
+                f,
+                "aggregated (KPL): {} user records in {} Kinesis records",
+                s.records_produced, s.kinesis_records_put
+            )?;
+        }
         writeln!(f, "shards:")?;
         for shard in &s.shards {
             writeln!(

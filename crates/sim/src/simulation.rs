@@ -11,19 +11,20 @@
 //! host answered first.
 
 use serde::{Deserialize, Serialize};
-use shardlab_engine::api::{Planned, PutRecordsEntry, PutRecordsResult, ShardInfo};
+use shardlab_engine::api::{Planned, PutRecordsResult, ShardInfo};
 use shardlab_engine::protocol::{ShardBatch, ShardBatchReply};
 use shardlab_engine::store::{ShardKey, ShardOp, ShardOpResult};
 use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
 use std::collections::VecDeque;
 
+use crate::aggregation::{pack, Aggregation, Outgoing};
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{
     Consumer, ConsumerSpec, ConsumerView, Read, StartAt, MAX_POLL_MS, MIN_POLL_MS,
 };
 use crate::firehose_source::{
-    create_request, source_consumer, take_source_records, views, DeliveryStreamView,
-    MAX_DELIVERY_STREAMS,
+    create_request, deaggregate_source, source_consumer, take_source_records, views,
+    DeliveryStreamView, MAX_DELIVERY_STREAMS,
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
@@ -62,6 +63,9 @@ pub struct Scenario {
     /// syntax (see `template`); clickstream events without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_template: Option<String>,
+    /// KPL-style aggregation of the producer's records (off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregation: Option<Aggregation>,
     /// Firehose delivery streams reading the stream, each written as the
     /// CreateDeliveryStream request that makes it (DeliveryStreamName and
     /// an ExtendedS3DestinationConfiguration); the scenario fills in the
@@ -125,6 +129,9 @@ impl Scenario {
             )));
         }
         self.keys.validate().map_err(SimError::Scenario)?;
+        if let Some(a) = &self.aggregation {
+            a.validate().map_err(SimError::Scenario)?;
+        }
         self.rate_shape.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
             return Err(SimError::Scenario(format!(
@@ -271,6 +278,10 @@ pub struct Snapshot {
     pub elapsed_ms: u64,
     pub rate_per_sec: u64,
     pub records_produced: u64,
+    /// Kinesis records the producer put: fewer than `records_produced`
+    /// when it aggregates.
+    #[serde(default)]
+    pub kinesis_records_put: u64,
     pub shards: Vec<ShardView>,
     /// The consumer applications' progress (delivery streams' readers
     /// last, as `firehose/<name>`).
@@ -368,6 +379,8 @@ pub struct Simulation {
     sql_epoch: u64,
     /// The newest records produced, for discovering a SQL input schema.
     recent: VecDeque<Vec<u8>>,
+    /// Kinesis records put (with aggregation, fewer than user records).
+    kinesis_records_put: u64,
 }
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
@@ -464,6 +477,7 @@ impl Simulation {
             sql: None,
             sql_epoch: 0,
             recent: VecDeque::new(),
+            kinesis_records_put: 0,
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         sim.producer.set_template(sim.scenario.template()?);
@@ -482,6 +496,18 @@ impl Simulation {
         start: SqlStart,
         reference: Option<&crate::sql::ReferenceData>,
     ) -> Result<(), shardlab_sql::SqlError> {
+        if self.scenario.aggregation.is_some() {
+            return Err(shardlab_sql::SqlError {
+                line: 0,
+                column: 0,
+                token: None,
+                message: "The producer aggregates its records (KPL), and the playground's SQL \
+                          applications read Kinesis records as they are: AWS documents that \
+                          Firehose and the KCL de-aggregate, not that SQL applications do. \
+                          Create the stream without aggregation to query it."
+                    .into(),
+            });
+        }
         if self.recent.is_empty() {
             return Err(shardlab_sql::SqlError {
                 line: 0,
@@ -757,20 +783,27 @@ impl Simulation {
             }
         }
         let mut calls = std::mem::take(&mut self.queued);
-        let mut records = records.into_iter().peekable();
+        let outgoing: Vec<Outgoing> = match &self.scenario.aggregation {
+            Some(a) => pack(records, &self.shards, a.max_size),
+            None => records.into_iter().map(Outgoing::plain).collect(),
+        };
+        self.kinesis_records_put += outgoing.len() as u64;
+        let mut records = outgoing.into_iter().peekable();
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
             let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
-            for r in records.by_ref().take(PUT_RECORDS_MAX) {
-                let mut fp = fnv1a64_extend(FNV_OFFSET, r.partition_key.as_bytes());
-                fp = fnv1a64_extend(fp, &r.data);
-                fp = fnv1a64_extend(fp, &r.arrival_ms.to_le_bytes());
-                prints.push((fp, (r.partition_key.len() + r.data.len()) as u64));
-                entries.push(PutRecordsEntry {
-                    partition_key: r.partition_key,
-                    data: r.data,
-                    explicit_hash_key: None,
-                });
+            for Outgoing {
+                entry, arrival_ms, ..
+            } in records.by_ref().take(PUT_RECORDS_MAX)
+            {
+                let mut fp = fnv1a64_extend(FNV_OFFSET, entry.partition_key.as_bytes());
+                fp = fnv1a64_extend(fp, &entry.data);
+                fp = fnv1a64_extend(fp, &arrival_ms.to_le_bytes());
+                if let Some(ehk) = &entry.explicit_hash_key {
+                    fp = fnv1a64_extend(fp, ehk.as_bytes());
+                }
+                prints.push((fp, (entry.partition_key.len() + entry.data.len()) as u64));
+                entries.push(entry);
             }
             let planned =
                 self.kinesis
@@ -907,7 +940,9 @@ impl Simulation {
                             runner.push(records, flight.now_ms);
                         }
                     } else if let Some(reader) = consumer.checked_sub(self.first_reader) {
-                        let records = take_source_records(&mut outcome);
+                        // Firehose de-aggregates KPL records from a stream
+                        // before it buffers them (AWS's developer guide).
+                        let records = deaggregate_source(take_source_records(&mut outcome));
                         let name = self.readers.get(reader).cloned();
                         if let (Some(name), false) = (name, records.is_empty()) {
                             self.firehose
@@ -1148,6 +1183,7 @@ impl Simulation {
             elapsed_ms: self.now_ms - SCENARIO_EPOCH_MS,
             rate_per_sec: self.scenario.rate_per_sec,
             records_produced: self.producer.produced(),
+            kinesis_records_put: self.kinesis_records_put,
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
             delivery_streams: views(&self.firehose, self.now_ms),

@@ -17,6 +17,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         keys: Default::default(),
         rate_shape: Default::default(),
         record_template: None,
+        aggregation: None,
         delivery_streams: Vec::new(),
         lambda_functions: Vec::new(),
     }

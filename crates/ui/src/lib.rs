@@ -40,6 +40,8 @@ pub struct StreamForm {
     pub rate_shape: shardlab_sim::producer::RateShape,
     /// The producer's record template (KDG syntax); empty: clickstream events.
     pub record_template: String,
+    /// KPL-style aggregation (a preset's AggregationMaxSize is kept).
+    pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
     pub firehose: FirehoseForm,
 }
 
@@ -330,6 +332,7 @@ impl Default for StreamForm {
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: String::new(),
+            aggregation: None,
             firehose: FirehoseForm::default(),
         }
     }
@@ -383,6 +386,7 @@ impl StreamForm {
             record_template: Some(self.record_template.trim())
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
+            aggregation: self.aggregation.clone(),
             delivery_streams: self.firehose.requests()?,
             lambda_functions: self.firehose.functions(),
         };
@@ -408,6 +412,7 @@ impl From<&Scenario> for StreamForm {
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
+            aggregation: s.aggregation.clone(),
             firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }

@@ -133,6 +133,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { field("Producer rate", rate_hint(&form.rate_shape), "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { key_picker(&form, ctx) }
             { crate::template_view::fields(app, ctx) }
+            { aggregation_field(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             { crate::firehose_view::form_fields(&form, ctx) }
@@ -209,6 +210,9 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
             </div>
             <div class="stats">
                 { stat("Produced", thousands(s.records_produced), "records the producer sent", "produced") }
+                if s.kinesis_records_put != s.records_produced {
+                    { stat("Kinesis records", thousands(s.kinesis_records_put), "aggregated records put (KPL): what the shards count", "kinesis-records") }
+                }
                 { stat("Accepted", thousands(accepted), "acknowledged with a sequence number", "accepted") }
                 { stat("Throttled", thousands(throttled), "ProvisionedThroughputExceededException", "throttled") }
                 { stat("Ingest", format!("{}/s", thousands(per_second)), "records in the last virtual second", "per-second") }
@@ -432,12 +436,41 @@ fn consumers_panel(live: &LiveStream) -> Html {
                         <span class="muted">{ format!(" · GetRecords every {} ms on each of {} shards", c.poll_ms, reading) }</span>
                         <span class="consumer-figures">
                             <span>{"delivered "}<b class="mono" data-testid={format!("consumer-delivered-{i}")}>{ thousands(c.delivered) }</b></span>
+                            if c.user_records != c.delivered {
+                                <span title="KPL aggregated records unpacked, as the KCL unpacks them">{"user records "}<b class="mono" data-testid={format!("consumer-user-records-{i}")}>{ thousands(c.user_records) }</b></span>
+                            }
                             <span>{"behind "}<b class="mono" data-testid={format!("consumer-lag-{i}")}>{ format!("{} ms", thousands(c.max_lag_ms)) }</b></span>
                             <span class={classes!((c.throttled > 0).then_some("bad"))}>{"throttled reads "}<b class="mono">{ thousands(c.throttled) }</b></span>
                         </span>
                     </div>
                 }
             }) }
+        </div>
+    }
+}
+
+/// KPL-style aggregation: on or off (a preset's AggregationMaxSize kept).
+fn aggregation_field(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let base = form.clone();
+    let onchange = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        next.aggregation = input
+            .checked()
+            .then(|| base.aggregation.clone().unwrap_or_default());
+        Msg::EditForm(Box::new(next))
+    });
+    let size = form
+        .aggregation
+        .as_ref()
+        .map_or(shardlab_sim::aggregation::DEFAULT_MAX_SIZE, |a| a.max_size);
+    html! {
+        <div class="field">
+            <label class="check" for="aggregation">
+                <input id="aggregation" type="checkbox" checked={form.aggregation.is_some()} {onchange} data-testid="aggregation" />
+                <span>{"Aggregate like the KPL"}</span>
+            </label>
+            <span class="hint">{ format!("pack each shard's records of a tick into aggregated records of up to {} bytes (AggregationMaxSize): 1,000 records/s per shard stops binding small records", thousands(size)) }</span>
         </div>
     }
 }

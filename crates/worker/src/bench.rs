@@ -68,6 +68,7 @@ pub async fn bench_barrier(
         keys: Default::default(),
         rate_shape: Default::default(),
         record_template: None,
+        aggregation: None,
         delivery_streams: Vec::new(),
         lambda_functions: Vec::new(),
     };

@@ -1,0 +1,232 @@
+//! KPL-style aggregation in the simulated producer.
+//!
+//! With aggregation on, the producer does what the Kinesis Producer
+//! Library does with its defaults: it buffers a tick's user records (the
+//! tick is the KPL's default `RecordMaxBufferedTime`, 100 ms), groups them
+//! by the shard it predicts from the shard map, and packs each group into
+//! aggregated records of up to `AggregationMaxSize` bytes (51,200 by
+//! default). A container of one user record goes as it is, with its own
+//! partition key; a container of several goes with partition key `"a"`
+//! and an `ExplicitHashKey` equal to its first user record's hash key, so
+//! it lands where each of its records would have. The PutRecords calls
+//! then carry up to 500 Kinesis records each, as before: the point, seen in
+//! the shard table, is that a shard's 1,000 records/s stops binding small
+//! records.
+
+use serde::{Deserialize, Serialize};
+use shardlab_engine::api::{PutRecordsEntry, ShardInfo};
+use shardlab_engine::kpl::{aggregate, aggregated_len_bound, AGGREGATION_OVERHEAD};
+use shardlab_engine::{route, HashKey, HashKeyRange};
+
+use crate::producer::ProducedRecord;
+
+/// The KPL's default `AggregationMaxSize`.
+pub const DEFAULT_MAX_SIZE: u64 = 51_200;
+/// The KPL's range for it.
+pub const MAX_SIZE_RANGE: std::ops::RangeInclusive<u64> = 64..=1_048_576;
+
+/// The producer's aggregation settings, named as the KPL names them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregation {
+    #[serde(rename = "AggregationMaxSize", default = "default_max_size")]
+    pub max_size: u64,
+}
+
+fn default_max_size() -> u64 {
+    DEFAULT_MAX_SIZE
+}
+
+impl Default for Aggregation {
+    fn default() -> Self {
+        Aggregation {
+            max_size: DEFAULT_MAX_SIZE,
+        }
+    }
+}
+
+impl Aggregation {
+    pub fn validate(&self) -> Result<(), String> {
+        if MAX_SIZE_RANGE.contains(&self.max_size) {
+            Ok(())
+        } else {
+            Err(format!(
+                "aggregation's AggregationMaxSize runs from {} to {} bytes (the KPL's range), not {}",
+                MAX_SIZE_RANGE.start(),
+                MAX_SIZE_RANGE.end(),
+                self.max_size
+            ))
+        }
+    }
+}
+
+/// One Kinesis record for a PutRecords call.
+pub struct Outgoing {
+    pub entry: PutRecordsEntry,
+    /// The newest arrival among its user records.
+    pub arrival_ms: u64,
+    pub user_records: u64,
+}
+
+impl Outgoing {
+    pub fn plain(r: ProducedRecord) -> Outgoing {
+        Outgoing {
+            entry: PutRecordsEntry {
+                partition_key: r.partition_key,
+                data: r.data,
+                explicit_hash_key: None,
+            },
+            arrival_ms: r.arrival_ms,
+            user_records: 1,
+        }
+    }
+}
+
+/// Packs a tick's user records into Kinesis records, per predicted shard.
+/// Containers come out in the order they fill, then the rest in shard
+/// order, so a shard's records keep their order.
+pub fn pack(records: Vec<ProducedRecord>, shards: &[ShardInfo], max_size: u64) -> Vec<Outgoing> {
+    let max_size = max_size as usize;
+    let mut open: Vec<HashKeyRange> = shards
+        .iter()
+        .filter(|s| s.closed_ms.is_none())
+        .map(|s| s.range)
+        .collect();
+    open.sort_by_key(|r| r.starting_hash_key);
+    let keys: Vec<&[u8]> = records.iter().map(|r| r.partition_key.as_bytes()).collect();
+    let hashes = HashKey::from_partition_keys(&keys);
+    // Per predicted shard: the user records of its filling container and
+    // their size bound.
+    let mut filling: std::collections::BTreeMap<usize, (Vec<usize>, usize)> = Default::default();
+    let mut containers: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let cost = aggregated_len_bound(r.partition_key.len(), r.data.len());
+        if AGGREGATION_OVERHEAD + cost > max_size {
+            // Too big to share a container: the KPL sends it alone.
+            containers.push(vec![i]);
+            continue;
+        }
+        let shard = route(&open, hashes[i]).unwrap_or(0);
+        let (members, size) = filling.entry(shard).or_default();
+        if !members.is_empty() && AGGREGATION_OVERHEAD + *size + cost > max_size {
+            containers.push(std::mem::take(members));
+            *size = 0;
+        }
+        members.push(i);
+        *size += cost;
+    }
+    containers.extend(
+        filling
+            .into_values()
+            .map(|(m, _)| m)
+            .filter(|m| !m.is_empty()),
+    );
+    let mut records: Vec<Option<ProducedRecord>> = records.into_iter().map(Some).collect();
+    containers
+        .into_iter()
+        .filter_map(|members| {
+            if let [only] = members[..] {
+                return records[only].take().map(Outgoing::plain);
+            }
+            let users: Vec<ProducedRecord> =
+                members.iter().filter_map(|&i| records[i].take()).collect();
+            let first = *members.first()?;
+            Some(Outgoing {
+                entry: PutRecordsEntry {
+                    partition_key: "a".into(),
+                    data: aggregate(
+                        users
+                            .iter()
+                            .map(|u| (u.partition_key.as_str(), u.data.as_slice())),
+                    ),
+                    explicit_hash_key: Some(hashes[first].0.to_string()),
+                },
+                arrival_ms: users.iter().map(|u| u.arrival_ms).max().unwrap_or(0),
+                user_records: users.len() as u64,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shardlab_engine::kpl::deaggregate;
+    use shardlab_engine::store::ShardKey;
+
+    fn shards(n: u32) -> Vec<ShardInfo> {
+        HashKeyRange::even_split(n)
+            .into_iter()
+            .enumerate()
+            .map(|(i, range)| ShardInfo {
+                key: ShardKey {
+                    stream: 0,
+                    shard_index: i as u32,
+                },
+                shard_id: format!("shardId-{i:012}"),
+                range,
+                parent_shard_id: None,
+                adjacent_parent_shard_id: None,
+                closed_ms: None,
+            })
+            .collect()
+    }
+
+    fn produced(n: usize, data_len: usize) -> Vec<ProducedRecord> {
+        (0..n)
+            .map(|i| ProducedRecord {
+                partition_key: format!("key-{i}"),
+                data: vec![b'x'; data_len],
+                arrival_ms: i as u64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn containers_hold_one_shards_records_in_order_within_the_size() {
+        let map = shards(4);
+        let out = pack(produced(3_000, 100), &map, DEFAULT_MAX_SIZE);
+        let total: u64 = out.iter().map(|o| o.user_records).sum();
+        assert_eq!(total, 3_000);
+        // About 140 bytes per record in a 51,200-byte container: ~360 each,
+        // so a handful per shard.
+        assert!(out.len() <= 16, "{}", out.len());
+        let ranges: Vec<HashKeyRange> = map.iter().map(|s| s.range).collect();
+        let mut last_seen: std::collections::BTreeMap<usize, usize> = Default::default();
+        for o in &out {
+            assert!(o.entry.data.len() <= DEFAULT_MAX_SIZE as usize);
+            assert_eq!(o.entry.partition_key, "a");
+            let ehk = HashKey(o.entry.explicit_hash_key.as_ref().unwrap().parse().unwrap());
+            let shard = route(&ranges, ehk).unwrap();
+            for u in deaggregate(&o.entry.data).unwrap().unwrap() {
+                // Every user record belongs to the container's shard ...
+                let own = route(&ranges, HashKey::from_partition_key(&u.partition_key));
+                assert_eq!(own, Some(shard));
+                // ... and a shard's records come in production order.
+                let i: usize = u.partition_key[4..].parse().unwrap();
+                let before = last_seen.insert(shard, i);
+                assert!(before.is_none_or(|b| b < i), "{before:?} then {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_lone_or_oversized_record_goes_as_it_is() {
+        let map = shards(2);
+        let mut records = produced(1, 10);
+        records.push(ProducedRecord {
+            partition_key: "big".into(),
+            data: vec![0; 60_000],
+            arrival_ms: 5,
+        });
+        let out = pack(records, &map, DEFAULT_MAX_SIZE);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|o| o.user_records == 1 && o.entry.explicit_hash_key.is_none()));
+        assert!(out.iter().any(|o| o.entry.partition_key == "key-0"));
+        assert!(out.iter().any(|o| o.entry.partition_key == "big"));
+        assert!(Aggregation { max_size: 63 }.validate().is_err());
+        assert!(Aggregation::default().validate().is_ok());
+    }
+}
