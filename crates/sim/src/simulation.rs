@@ -306,8 +306,11 @@ struct ShardCounters {
     latest_sequence_number: Option<SequenceNumber>,
 }
 
-/// PutRecords takes at most 500 entries.
+/// PutRecords takes at most 500 entries...
 const PUT_RECORDS_MAX: usize = 500;
+/// ...and the producer sends at most 5 MiB in one (the KPL's
+/// CollectionMaxSize; the API itself now takes 10 MiB).
+const PUT_RECORDS_MAX_BYTES: usize = 5_242_880;
 
 /// What a planned call is, for finishing it.
 enum CallKind {
@@ -792,10 +795,19 @@ impl Simulation {
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
             let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
-            for Outgoing {
-                entry, arrival_ms, ..
-            } in records.by_ref().take(PUT_RECORDS_MAX)
-            {
+            let mut bytes = 0;
+            // Up to 500 records and 5 MiB per call (the KPL's collection
+            // limits; large template records or 50 KB aggregated ones
+            // reach the bytes first). A call always takes at least one.
+            while let Some(next) = records.next_if(|o| {
+                let size = o.entry.partition_key.len() + o.entry.data.len();
+                entries.is_empty()
+                    || entries.len() < PUT_RECORDS_MAX && bytes + size <= PUT_RECORDS_MAX_BYTES
+            }) {
+                let Outgoing {
+                    entry, arrival_ms, ..
+                } = next;
+                bytes += entry.partition_key.len() + entry.data.len();
                 let mut fp = fnv1a64_extend(FNV_OFFSET, entry.partition_key.as_bytes());
                 fp = fnv1a64_extend(fp, &entry.data);
                 fp = fnv1a64_extend(fp, &arrival_ms.to_le_bytes());

@@ -172,3 +172,25 @@ CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"
         .sum();
     assert!((1_900..=2_100).contains(&trades), "{trades}");
 }
+
+#[test]
+fn large_records_are_sent_in_calls_of_at_most_5_mib() {
+    // 100 KB records, 120 in a tick: 12 MB, more than one PutRecords may
+    // carry (10 MiB), so the producer splits it into calls of 5 MiB; the
+    // shard takes what its 1 MiB/s allows and refuses the rest.
+    let mut s = preset("orders.json");
+    s.shard_count = 1;
+    s.rate_per_sec = 1_200;
+    s.consumers.clear();
+    s.record_template = Some("{{random.alphaNumeric(1024)}}".repeat(100));
+    let mut sim = Simulation::new(s).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    run_tick(&mut sim, &mut host, 100).expect("tick");
+    let snap = sim.snapshot();
+    assert_eq!(snap.records_produced, 120);
+    let accepted: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+    let throttled: u64 = snap.shards.iter().map(|s| s.records_throttled).sum();
+    assert_eq!(accepted + throttled, 120);
+    assert!((1..=25).contains(&accepted), "{accepted}");
+}
