@@ -56,6 +56,9 @@ async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'ra
   await page.fill('#seed', String(seed));
   await page.fill('#consumer-poll', String(consumerPollMs));
   await page.getByTestId('keys').selectOption(keys);
+  // No record template and no aggregation, whatever a preset loaded before.
+  if (await page.getByTestId('template').inputValue()) await page.getByTestId('template').fill('');
+  await page.getByTestId('aggregation').setChecked(false);
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
   await page.waitForFunction(
