@@ -55,21 +55,26 @@ pub struct UserRecord {
     pub data: Vec<u8>,
 }
 
-/// Packs `records` (in order) into one aggregated record's bytes, each
-/// partition key written once in the key table.
-pub fn aggregate<'a>(records: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<u8> {
+/// Packs `records` (in order; their data moves in) into one aggregated
+/// record's bytes, each partition key written once in the key table.
+pub fn aggregate<K: AsRef<str>>(records: impl IntoIterator<Item = (K, Vec<u8>)>) -> Vec<u8> {
     let mut message = AggregatedRecord::default();
-    let mut index: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut index: std::collections::BTreeMap<String, u64> = Default::default();
     for (key, data) in records {
-        let next = index.len() as u64;
-        let i = *index.entry(key).or_insert_with(|| {
-            message.partition_key_table.push(key.to_string());
-            next
-        });
+        let key = key.as_ref();
+        let i = match index.get(key) {
+            Some(&i) => i,
+            None => {
+                let i = index.len() as u64;
+                index.insert(key.to_string(), i);
+                message.partition_key_table.push(key.to_string());
+                i
+            }
+        };
         message.records.push(Record {
             partition_key_index: i,
             explicit_hash_key_index: None,
-            data: data.to_vec(),
+            data,
             tags: Vec::new(),
         });
     }
@@ -161,7 +166,7 @@ mod tests {
     fn round_trip_with_a_shared_key_table() {
         let records: Vec<(&str, &[u8])> =
             vec![("user-1", b"first"), ("user-2", b""), ("user-1", b"third")];
-        let bytes = aggregate(records.iter().copied());
+        let bytes = aggregate(records.iter().map(|(k, d)| (*k, d.to_vec())));
         assert_eq!(bytes[..4], MAGIC);
         let back = deaggregate(&bytes).unwrap().unwrap();
         let pairs: Vec<(&str, &[u8])> = back
@@ -180,7 +185,7 @@ mod tests {
     fn the_bytes_are_the_kpl_format() {
         // One record, key "a", data "b": field 1 (key table) "a", field 3
         // (a Record: index 0 always written, data "b").
-        let bytes = aggregate([("a", b"b".as_slice())]);
+        let bytes = aggregate([("a", b"b".to_vec())]);
         let body = [0x0a, 0x01, b'a', 0x1a, 0x05, 0x08, 0x00, 0x1a, 0x01, b'b'];
         assert_eq!(&bytes[4..bytes.len() - 16], &body);
         assert_eq!(bytes[bytes.len() - 16..], md5_many::md5(&body));
@@ -190,7 +195,7 @@ mod tests {
     fn ordinary_and_damaged_records() {
         assert!(deaggregate(b"{\"json\": true}").is_none());
         assert_eq!(user_record_count(b"plain"), 1);
-        let mut bytes = aggregate([("k", b"v".as_slice())]);
+        let mut bytes = aggregate([("k", b"v".to_vec())]);
         let last = bytes.len() - 1;
         bytes[last] ^= 1; // the checksum no longer matches: an ordinary record
         assert!(deaggregate(&bytes).is_none());
@@ -207,7 +212,7 @@ mod tests {
         for (key, data) in [(1, 0), (36, 100), (256, 1_000_000), (10, 127), (10, 128)] {
             let k = "k".repeat(key);
             let d = vec![7u8; data];
-            let real = aggregate([(k.as_str(), d.as_slice())]).len();
+            let real = aggregate([(k.as_str(), d)]).len();
             assert!(
                 real <= AGGREGATION_OVERHEAD + aggregated_len_bound(key, data),
                 "{key}/{data}: {real}"

@@ -130,19 +130,17 @@ pub fn pack(records: Vec<ProducedRecord>, shards: &[ShardInfo], max_size: u64) -
             }
             let users: Vec<ProducedRecord> =
                 members.iter().filter_map(|&i| records[i].take()).collect();
+            let arrival_ms = users.iter().map(|u| u.arrival_ms).max().unwrap_or(0);
+            let user_records = users.len() as u64;
             let first = *members.first()?;
             Some(Outgoing {
                 entry: PutRecordsEntry {
                     partition_key: "a".into(),
-                    data: aggregate(
-                        users
-                            .iter()
-                            .map(|u| (u.partition_key.as_str(), u.data.as_slice())),
-                    ),
                     explicit_hash_key: Some(hashes[first].0.to_string()),
+                    data: aggregate(users.into_iter().map(|u| (u.partition_key, u.data))),
                 },
-                arrival_ms: users.iter().map(|u| u.arrival_ms).max().unwrap_or(0),
-                user_records: users.len() as u64,
+                arrival_ms,
+                user_records,
             })
         })
         .collect()

@@ -88,7 +88,8 @@ impl Scenario {
     /// and its delivery streams as CreateDeliveryStream does.
     pub fn validate(&self) -> Result<(), SimError> {
         self.validate_stream()?;
-        self.template()?;
+        self.template()
+            .map_err(|e| SimError::Scenario(e.to_string()))?;
         // Each must be a request Firehose accepts, as it would be on AWS.
         self.firehose()?;
         Ok(())
@@ -182,12 +183,11 @@ impl Scenario {
 impl Scenario {
     /// The producer's record template, compiled (checked here rather than
     /// in `validate_stream`, so the UI thread need not carry the fake data).
-    fn template(&self) -> Result<Option<RecordTemplate>, SimError> {
+    fn template(&self) -> Result<Option<RecordTemplate>, crate::template::TemplateError> {
         self.record_template
             .as_deref()
             .map(RecordTemplate::compile)
             .transpose()
-            .map_err(|e| SimError::Scenario(e.to_string()))
     }
 
     /// The scenario's Firehose with its delivery streams created.
@@ -220,11 +220,7 @@ impl Scenario {
         &self,
         n: usize,
     ) -> Result<Vec<crate::producer::ProducedRecord>, crate::template::TemplateError> {
-        let template = self
-            .record_template
-            .as_deref()
-            .map(RecordTemplate::compile)
-            .transpose()?;
+        let template = self.template()?;
         let mut producer = Producer::with_keys(
             self.seed,
             "producer-0",
@@ -483,7 +479,11 @@ impl Simulation {
             kinesis_records_put: 0,
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
-        sim.producer.set_template(sim.scenario.template()?);
+        let template = sim
+            .scenario
+            .template()
+            .map_err(|e| SimError::Scenario(e.to_string()))?;
+        sim.producer.set_template(template);
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         Ok(sim)

@@ -82,7 +82,12 @@ fn the_log_preset_makes_apache_combined_lines() {
         let status: u16 = fields.next().unwrap().parse().expect(line);
         assert!([200, 301, 404, 500].contains(&status), "{line}");
         assert!(fields.next().unwrap().parse::<u32>().is_ok(), "{line}");
-        assert!(fields.next().unwrap().starts_with("\"-\" \"Mozilla") || rest.contains("\"-\" \""));
+        // Referer "-", then a quoted user agent.
+        let agent = fields.next().unwrap().strip_prefix("\"-\" \"").expect(line);
+        assert!(
+            agent.len() > 10 && agent.ends_with('"') && !agent[..agent.len() - 1].contains('"'),
+            "{line}"
+        );
     }
 }
 
@@ -101,10 +106,6 @@ fn a_template_run_is_reproducible_and_seeded() {
     };
     assert_eq!(run(13), run(13));
     assert_ne!(run(13).digest, run(14).digest);
-    // Records from the run are the ones "Test template" shows.
-    let first = preset("orders.json").first_records(3).unwrap();
-    let again = preset("orders.json").first_records(3).unwrap();
-    assert_eq!(first, again);
 }
 
 #[test]
