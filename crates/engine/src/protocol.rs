@@ -67,6 +67,9 @@ pub enum HostReply {
         digest: u64,
         #[serde(with = "serde_bytes")]
         checkpoint: Option<Vec<u8>>,
+        /// What the host holds after the batch (bytes of its retained
+        /// records): the coordinator checkpoints once its log outgrows it.
+        state_bytes: u64,
     },
     Restored {
         shards: u32,
@@ -183,6 +186,7 @@ impl ShardServer {
                         results: ByteBuf::from(results),
                         checkpoint: checkpoint
                             .then(|| postcard::to_allocvec(&self.shards).unwrap_or_default()),
+                        state_bytes: self.shards.record_bytes(),
                     }
                 }
                 Err(reason) => HostReply::Failed { reason },
@@ -291,6 +295,7 @@ mod tests {
                 results,
                 digest,
                 checkpoint,
+                ..
             } => {
                 assert_eq!(digest, results_digest(&results));
                 let results = decode_results(&results).unwrap();

@@ -287,12 +287,21 @@ impl RecordLog {
     /// Drops the records that arrived before `horizon_ms`, and every chunk
     /// no remaining record is in (the newest stays, for the next record).
     fn expire_before(&mut self, horizon_ms: u64) {
+        // Usually nothing has expired: one look at the oldest record.
+        if self.arrival(0).is_none_or(|a| a >= horizon_ms) {
+            return;
+        }
         let n = self.first_arrived_at(horizon_ms);
         self.slots.drain(..n);
         self.dropped += n as u64;
         while self.chunks.len() > 1 && self.chunks[1].first <= self.dropped {
             self.chunks.pop_front();
         }
+    }
+
+    fn stored_bytes(&self) -> u64 {
+        let chunks: usize = self.chunks.iter().map(|c| c.bytes.len()).sum();
+        (chunks + self.slots.len() * std::mem::size_of::<Slot>()) as u64
     }
 
     fn heap_bytes(&self) -> u64 {
@@ -531,6 +540,12 @@ impl ShardDataPlane {
     /// fixed-size slot each and the unused tails of the byte chunks.
     pub fn record_heap_bytes(&self) -> u64 {
         self.records.heap_bytes()
+    }
+
+    /// Bytes of the retained records as stored: keys, data and slots,
+    /// without spare capacity (so the same after a restore).
+    pub fn record_bytes(&self) -> u64 {
+        self.records.stored_bytes()
     }
 
     /// The sequence number of the record at `index` that arrived at

@@ -186,6 +186,12 @@ impl LocalShards {
         self.planes.values().all(ShardDataPlane::check)
     }
 
+    /// Bytes of every shard's retained records (about what a checkpoint
+    /// of this store takes).
+    pub fn record_bytes(&self) -> u64 {
+        self.planes.values().map(|p| p.record_bytes()).sum()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.planes.is_empty()
     }

@@ -4,16 +4,49 @@
 /// Formats epoch milliseconds as ISO 8601 UTC with milliseconds, e.g.
 /// `2026-01-01T00:00:01.250Z`.
 pub fn iso8601(epoch_ms: u64) -> String {
+    let mut out = Vec::with_capacity(24);
+    write_iso8601(&mut out, epoch_ms);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `iso8601(epoch_ms)` to `out`, without the formatting machinery
+/// for years up to 9999: the simulation writes one per generated record.
+pub fn write_iso8601(out: &mut Vec<u8>, epoch_ms: u64) {
+    fn digits(out: &mut Vec<u8>, value: u64, width: u32) {
+        for p in (0..width).rev() {
+            out.push(b'0' + (value / 10u64.pow(p) % 10) as u8);
+        }
+    }
     let secs = epoch_ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        epoch_ms % 1000
-    )
+    if y > 9999 {
+        out.extend_from_slice(
+            format!(
+                "{y}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60,
+                epoch_ms % 1000
+            )
+            .as_bytes(),
+        );
+        return;
+    }
+    digits(out, y as u64, 4);
+    out.push(b'-');
+    digits(out, m as u64, 2);
+    out.push(b'-');
+    digits(out, d as u64, 2);
+    out.push(b'T');
+    digits(out, rem / 3600, 2);
+    out.push(b':');
+    digits(out, rem % 3600 / 60, 2);
+    out.push(b':');
+    digits(out, rem % 60, 2);
+    out.push(b'.');
+    digits(out, epoch_ms % 1000, 3);
+    out.push(b'Z');
 }
 
 /// AWS's date format in iterator-expiry messages: `Thu Jan 22 01:22:02 UTC 2015`.
@@ -52,6 +85,35 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso8601_matches_the_formatting_machinery() {
+        let reference = |ms: u64| {
+            let secs = ms / 1000;
+            let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+            let rem = secs % 86_400;
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60,
+                ms % 1000
+            )
+        };
+        let mut x: u64 = 1;
+        for i in 0..20_000u64 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            // Every scale: the epoch, recent years, and past year 9999.
+            let ms = match i % 3 {
+                0 => x % 1_000_000_000,
+                1 => 1_700_000_000_000 + x % 100_000_000_000,
+                _ => x >> (i % 20),
+            };
+            assert_eq!(iso8601(ms), reference(ms), "{ms}");
+        }
+        assert_eq!(iso8601(253_402_300_799_999), "9999-12-31T23:59:59.999Z");
+        assert_eq!(iso8601(253_402_300_800_000), "10000-01-01T00:00:00.000Z");
+    }
 
     #[test]
     fn dates_in_aws_format() {

@@ -11,10 +11,15 @@
 //! acknowledged only after its batch's reply, so every acknowledged record
 //! is in the checkpoint or the log.
 //!
-//! Checkpoints are requested once the log has grown as large as the last
-//! checkpoint (and at least [`MIN_CHECKPOINT_BYTES`]): the journal stays
-//! within about twice the host's state, and each byte is checkpointed a
-//! bounded number of times on average.
+//! A checkpoint is requested once the log holds twice what the host keeps
+//! (and at least [`MIN_CHECKPOINT_BYTES`]). While nothing expires the log
+//! is about the host's state, so no checkpoint is taken at all and each
+//! acknowledged byte is copied once, into the log. Once retention drops
+//! records (or throttled puts and reads fill the log), a checkpoint
+//! replaces the log: the journal stays within about three times the host's
+//! state, and each logged byte costs at most half a byte of checkpoint.
+//! (Checkpointing whenever the log reached the last checkpoint's size cost
+//! 45% of the shard workers' ingest rate: BENCHMARKS.md.)
 
 use shardlab_engine::protocol::{
     chain_digest, decode_results, ByteBuf, HostReply, HostRequest, ShardBatch, ShardBatchReply,
@@ -36,6 +41,8 @@ pub struct JournalStats {
     pub recoveries: u64,
     /// Operations this host ran, all time (its load).
     pub ops: u64,
+    /// What the host holds, as it last said (bytes of its records).
+    pub state_bytes: u64,
 }
 
 /// What the coordinator keeps to rebuild one shard host.
@@ -48,6 +55,8 @@ pub struct Journal {
     chain: u64,
     /// The encoded batch sent and not yet acknowledged, and its op count.
     in_flight: Option<(Vec<u8>, usize)>,
+    /// What the host said it holds, in its last reply.
+    state_bytes: u64,
     checkpoints: u64,
     recoveries: u64,
     ops: u64,
@@ -66,10 +75,8 @@ impl Journal {
     pub fn run_request(&mut self, batch: &ShardBatch) -> Vec<u8> {
         let bytes = batch.encode();
         let ops = batch.ops.len();
-        let wanted = self
-            .checkpoint
-            .as_ref()
-            .map_or(0, Vec::len)
+        let wanted = usize::try_from(self.state_bytes.saturating_mul(2))
+            .unwrap_or(usize::MAX)
             .max(MIN_CHECKPOINT_BYTES);
         let checkpoint = ops > 0 && self.log_bytes + bytes.len() >= wanted;
         let request = HostRequest::Run {
@@ -106,7 +113,9 @@ impl Journal {
                 results,
                 digest,
                 checkpoint,
+                state_bytes,
             } => {
+                self.state_bytes = state_bytes;
                 let results = decode_results(&results)
                     .map_err(|e| SimError::Host(format!("undecodable shard results: {e}")))?;
                 self.ops += ops as u64;
@@ -167,6 +176,7 @@ impl Journal {
             log_bytes: self.log_bytes as u64,
             recoveries: self.recoveries,
             ops: self.ops,
+            state_bytes: self.state_bytes,
         }
     }
 }

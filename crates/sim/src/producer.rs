@@ -13,9 +13,9 @@ use rand_core::RngCore;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::iso8601;
 use crate::rng::substream;
 use crate::template::RecordTemplate;
+use shardlab_engine::time::write_iso8601;
 
 /// Highest producer rate the simulation accepts, records per second.
 pub const MAX_RATE_PER_SEC: u64 = 100_000;
@@ -422,11 +422,11 @@ impl Keys {
     fn next(&self, rng: &mut ChaCha8Rng) -> String {
         match self {
             Keys::Random => uuid_v4(rng),
-            Keys::Entities(count) => format!("user-{}", rng.next_u32() % count),
+            Keys::Entities(count) => numbered("user-", rng.next_u32() % count),
             Keys::Zipf(cdf) => {
                 let x = rng.next_u64();
                 let i = cdf.partition_point(|&c| c < x).min(cdf.len() - 1);
-                format!("key-{i}")
+                numbered("key-", i)
             }
             Keys::HotKey(percent) => {
                 if rng.next_u32() % 100 < *percent {
@@ -609,17 +609,37 @@ impl Producer {
         let user = self.rng.next_u32() % 5000;
         let page = PAGES[(self.rng.next_u32() as usize) % PAGES.len()];
         let action = ACTIONS[(self.rng.next_u32() as usize) % ACTIONS.len()];
-        let data = format!(
-            r#"{{"event_id":{},"user_id":"user-{user}","page":"{page}","action":"{action}","event_time":"{}"}}"#,
-            self.produced,
-            iso8601(arrival_ms)
-        );
+        // {"event_id":N,"user_id":"user-N","page":"...","action":"...","event_time":"..."},
+        // written straight into the record's bytes.
+        let mut digits = itoa::Buffer::new();
+        let mut data = Vec::with_capacity(128);
+        data.extend_from_slice(br#"{"event_id":"#);
+        data.extend_from_slice(digits.format(self.produced).as_bytes());
+        data.extend_from_slice(br#","user_id":"user-"#);
+        data.extend_from_slice(digits.format(user).as_bytes());
+        data.extend_from_slice(br#"","page":""#);
+        data.extend_from_slice(page.as_bytes());
+        data.extend_from_slice(br#"","action":""#);
+        data.extend_from_slice(action.as_bytes());
+        data.extend_from_slice(br#"","event_time":""#);
+        write_iso8601(&mut data, arrival_ms);
+        data.extend_from_slice(br#""}"#);
         ProducedRecord {
             partition_key,
-            data: data.into_bytes(),
+            data,
             arrival_ms,
         }
     }
+}
+
+/// `prefix` followed by `n` in decimal (a partition key per entity).
+fn numbered(prefix: &str, n: impl itoa::Integer) -> String {
+    let mut digits = itoa::Buffer::new();
+    let n = digits.format(n);
+    let mut out = String::with_capacity(prefix.len() + n.len());
+    out.push_str(prefix);
+    out.push_str(n);
+    out
 }
 
 /// A random (version 4) UUID in its usual text form.

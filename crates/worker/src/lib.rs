@@ -8,6 +8,12 @@
 //! snapshots back. This is the only crate that knows about workers; the
 //! engine and the simulation stay pure.
 
+// Talc instead of Rust's default dlmalloc: faster frees and allocations
+// on the engine's hot paths (BENCHMARKS.md).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 mod bench;
 mod lambda_worker;
 mod shard_worker;

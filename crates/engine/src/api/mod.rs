@@ -263,11 +263,18 @@ impl Stream {
     }
 
     fn route(&self, key: HashKey) -> Option<u32> {
+        self.route_open(key).map(|(_, index)| index)
+    }
+
+    /// The open shard whose range holds `key`: its place in `open` and its
+    /// index.
+    fn route_open(&self, key: HashKey) -> Option<(usize, u32)> {
         let pos = self
             .open
-            .partition_point(|(r, _)| r.starting_hash_key <= key);
-        let (range, index) = self.open.get(pos.checked_sub(1)?)?;
-        range.contains(key).then_some(*index)
+            .partition_point(|(r, _)| r.starting_hash_key <= key)
+            .checked_sub(1)?;
+        let (range, index) = self.open.get(pos)?;
+        range.contains(key).then_some((pos, *index))
     }
 
     fn add_shard(
@@ -1828,17 +1835,20 @@ impl Kinesis {
         // once at its size. One Put per shard touched, in first-touch
         // order (its own op): (shard index, entries, bytes).
         let mut per_shard: Vec<(u32, usize, u64)> = Vec::new();
+        // The op of each open shard touched so far, by its place in `open`.
+        let mut op_of_open = vec![usize::MAX; s.open.len()];
         let mut shard_of = Vec::with_capacity(keys.len());
         for (key, e) in keys.iter().zip(&entries) {
-            let shard_index = s
-                .route(*key)
+            let (pos, shard_index) = s
+                .route_open(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
-            let op = match per_shard.iter().position(|(i, _, _)| *i == shard_index) {
-                Some(op) => op,
-                None => {
+            let op = match op_of_open[pos] {
+                usize::MAX => {
+                    op_of_open[pos] = per_shard.len();
                     per_shard.push((shard_index, 0, 0));
                     per_shard.len() - 1
                 }
+                op => op,
             };
             per_shard[op].1 += 1;
             per_shard[op].2 += (e.partition_key.len() + e.data.len()) as u64;
