@@ -469,6 +469,38 @@ test('a hot partition key makes one hot shard', async () => {
   assert.equal(throttled.filter((t) => t > 0).length, 1, `${throttled}`);
 });
 
+test('a lesson: its stream, a hint, a step done by hand and the rest done for me', async () => {
+  const picker = page.getByTestId('lesson-picker');
+  await picker.and(page.locator(':enabled')).waitFor();
+  await picker.selectOption('throughput-limits.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Throughput limits and throttling' }).waitFor();
+  // The lesson created its one-shard stream, paused at 0.
+  await page.locator('[data-shard="0"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 1 &&
+    document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0');
+  const state = (i) => page.getByTestId(`lesson-step-${i}`).getAttribute('data-state');
+  assert.equal(await state(0), 'current');
+  assert.match(await text('lesson-check'), /records_throttled > 0 \(now 0\)/);
+  await page.getByTestId('lesson-hint').click();
+  assert.match(await text('lesson-hint-text'), /accepted and throttled/);
+  // Step 1, done for me: 5 s pass and the shard throttles.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  assert.equal(await state(1), 'current');
+  // Step 2 by hand: a rate under the limit, then Run until the playground sees it.
+  await page.getByTestId('rate').fill('900');
+  await page.getByTestId('rate').dispatchEvent('change');
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  // Step 3, done for me: a faster rate and a split; then the lesson is complete.
+  await page.getByTestId('lesson-solve').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.equal(await page.locator('[data-shard]').count(), 3);
+  await page.screenshot({ path: join(ARTIFACTS, 'lesson.png'), fullPage: true });
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

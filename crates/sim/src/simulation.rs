@@ -261,6 +261,9 @@ pub struct ShardView {
     pub records_throttled: u64,
     /// Records accepted during the last second of virtual time.
     pub records_last_second: u64,
+    /// Records throttled during the last second of virtual time.
+    #[serde(default)]
+    pub records_throttled_last_second: u64,
     pub latest_sequence_number: Option<String>,
 }
 
@@ -352,8 +355,9 @@ pub struct Simulation {
     /// Ticks sent and not yet finished, oldest first (at most two: a host
     /// may plan the next tick while the shards run this one).
     in_flight: VecDeque<InFlight>,
-    /// (virtual time, accepted per shard) over the last second.
-    history: VecDeque<(u64, Vec<u64>)>,
+    /// (virtual time, accepted and throttled per shard) over the last
+    /// second.
+    history: VecDeque<(u64, Vec<(u64, u64)>)>,
     digest: u64,
     firehose: Firehose,
     /// Consumers from this index on are delivery streams' readers, in the
@@ -1035,7 +1039,10 @@ impl Simulation {
         }
         self.history.push_back((
             now,
-            self.counters.iter().map(|s| s.records_accepted).collect(),
+            self.counters
+                .iter()
+                .map(|s| (s.records_accepted, s.records_throttled))
+                .collect(),
         ));
         // Keep the newest entry at least a second old: the baseline for
         // records_last_second.
@@ -1166,11 +1173,10 @@ impl Simulation {
             .map(|info| {
                 let i = info.key.shard_index as usize;
                 let stats = self.counters.get(i).cloned().unwrap_or_default();
-                let before = second_ago
+                let (accepted_before, throttled_before) = second_ago
                     .as_ref()
                     .and_then(|c| c.get(i).copied())
-                    .unwrap_or(0)
-                    .min(stats.records_accepted);
+                    .unwrap_or((0, 0));
                 ShardView {
                     shard_id: info.shard_id.clone(),
                     host: self.host_of(info.key.shard_index),
@@ -1182,7 +1188,10 @@ impl Simulation {
                     records_accepted: stats.records_accepted,
                     bytes_accepted: stats.bytes_accepted,
                     records_throttled: stats.records_throttled,
-                    records_last_second: stats.records_accepted - before,
+                    records_last_second: stats.records_accepted
+                        - accepted_before.min(stats.records_accepted),
+                    records_throttled_last_second: stats.records_throttled
+                        - throttled_before.min(stats.records_throttled),
                     latest_sequence_number: stats.latest_sequence_number.map(|s| s.to_string()),
                 }
             })

@@ -7,6 +7,7 @@
 
 mod firehose_view;
 mod format;
+mod lessons_view;
 mod presets;
 mod sim_worker;
 mod sql_view;
@@ -488,6 +489,14 @@ pub enum Msg {
     /// "Test template": the first records of the form's scenario.
     TestTemplate,
     PresetsListed(Result<Vec<presets::Preset>, String>),
+    LessonsListed(Result<Vec<lessons_view::Entry>, String>),
+    /// Starts the lesson in this file (empty: leaves the lesson).
+    StartLesson(String),
+    LessonLoaded(Box<Result<(String, shardlab_lessons::Lesson, Scenario), String>>),
+    /// Shows the current step's next hint.
+    LessonHint,
+    /// "Do it for me": sends the current step's solution.
+    LessonSolve,
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
     DismissError,
@@ -507,6 +516,9 @@ pub struct App {
     sql: sql_view::SqlPanel,
     /// The answer to the last "Test template".
     template_samples: Option<template_view::Samples>,
+    /// The lessons the site lists, and the one being followed.
+    lessons: Vec<lessons_view::Entry>,
+    lesson: Option<lessons_view::Active>,
 }
 
 /// What the OpenSearch search box last found.
@@ -576,6 +588,8 @@ impl Component for App {
         };
         ctx.link()
             .send_future(async { Msg::PresetsListed(presets::list().await) });
+        ctx.link()
+            .send_future(async { Msg::LessonsListed(lessons_view::list().await) });
         App {
             worker,
             ready: false,
@@ -588,6 +602,8 @@ impl Component for App {
             search: None,
             sql: sql_view::SqlPanel::default(),
             template_samples: None,
+            lessons: Vec::new(),
+            lesson: None,
         }
     }
 
@@ -602,6 +618,9 @@ impl Component for App {
                 fast_forward_ms,
             }) => {
                 self.creating = false;
+                if let Some(lesson) = self.lesson.as_mut() {
+                    lesson.observe(&snapshot);
+                }
                 self.refresh_browser(&snapshot);
                 self.sql.absorb(snapshot.sql.as_deref());
                 self.live = Some(LiveStream {
@@ -691,6 +710,11 @@ impl Component for App {
             }
             Msg::Create => match self.form.scenario() {
                 Ok(scenario) => {
+                    // A lesson goes on with the new stream once it is there.
+                    if let Some(lesson) = self.lesson.as_mut() {
+                        lesson.armed = false;
+                        lesson.stream_name = scenario.stream_name.clone();
+                    }
                     self.error = None;
                     self.creating = true;
                     self.browser = None;
@@ -795,6 +819,45 @@ impl Component for App {
             }
             Msg::PresetLoaded(Err(e)) => self.error = Some(e),
             Msg::DismissError => self.error = None,
+            Msg::LessonsListed(Ok(list)) => self.lessons = list,
+            Msg::LessonsListed(Err(e)) => self.error = Some(e),
+            Msg::StartLesson(file) if file.is_empty() => self.lesson = None,
+            Msg::StartLesson(file) => ctx.link().send_future(async move {
+                Msg::LessonLoaded(Box::new(lessons_view::load(file).await))
+            }),
+            Msg::LessonLoaded(loaded) => match *loaded {
+                Ok((file, lesson, scenario)) => {
+                    self.error = None;
+                    self.template_samples = None;
+                    self.form = StreamForm::from(&scenario);
+                    self.lesson = Some(lessons_view::Active::new(
+                        file,
+                        lesson,
+                        scenario.stream_name.clone(),
+                    ));
+                    self.creating = true;
+                    self.browser = None;
+                    self.search = None;
+                    self.send(Command::CreateStream { scenario });
+                }
+                Err(e) => self.error = Some(e),
+            },
+            Msg::LessonHint => {
+                if let Some(lesson) = self.lesson.as_mut() {
+                    lesson.hints += 1;
+                }
+            }
+            Msg::LessonSolve => {
+                let commands: Vec<Command> = self
+                    .lesson
+                    .as_ref()
+                    .and_then(|l| l.lesson.steps.get(l.step))
+                    .map(|step| step.solution.iter().map(|a| a.command()).collect())
+                    .unwrap_or_default();
+                for command in commands {
+                    self.send(command);
+                }
+            }
         }
         true
     }

@@ -18,7 +18,9 @@ pub struct Preset {
     pub title: String,
 }
 
-async fn fetch_json(relative: &str) -> Result<JsValue, String> {
+/// Fetches a file of the site (relative to its base URL); an HTTP error
+/// is an error.
+pub(crate) async fn fetch(relative: &str) -> Result<Response, String> {
     let url = site_url(relative)?;
     let window = web_sys::window().ok_or("no window")?;
     let response: Response = JsFuture::from(window.fetch_with_str(&url))
@@ -32,6 +34,11 @@ async fn fetch_json(relative: &str) -> Result<JsValue, String> {
             response.status()
         ));
     }
+    Ok(response)
+}
+
+async fn fetch_json(relative: &str) -> Result<JsValue, String> {
+    let response = fetch(relative).await?;
     let json = response
         .json()
         .map_err(|e| format!("{relative} is not JSON: {e:?}"))?;

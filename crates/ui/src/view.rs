@@ -52,6 +52,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                 { create_form(app, ctx) }
             </aside>
             <section class="stream">
+                { crate::lessons_view::card(app, ctx) }
                 { match &app.live {
                     Some(live) => html! {
                         <>

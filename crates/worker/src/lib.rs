@@ -9,7 +9,7 @@
 //! engine and the simulation stay pure.
 
 // Talc instead of Rust's default dlmalloc: faster frees and allocations
-// on the engine's hot paths (BENCHMARKS.md).
+// on the engine's hot paths (README, Toolchain choices).
 #[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -1,0 +1,648 @@
+//! Lessons: Markdown files in `static/lessons/`, each a starting scenario
+//! and a series of steps a learner does in the playground, every step with
+//! a check on the running stream, hints, and a solution.
+//!
+//! ```markdown
+//! ---
+//! title: Partition keys and hot shards
+//! scenario: hot-key.json
+//! summary: Why one busy key throttles one shard.
+//! ---
+//!
+//! Text before the first step introduces the lesson.
+//!
+//! ## Run the stream
+//!
+//! Press **Run** and watch the shards' bars.
+//!
+//! check: elapsed_seconds >= 10 and records_throttled > 0
+//! hint: Run is at the top of the stream panel.
+//! do: run 10s
+//! ```
+//!
+//! The front matter names the lesson and its scenario (a file in
+//! `static/scenarios/`). Each `## ` heading starts a step. Inside a step,
+//! lines that begin with `check:`, `hint:` or `do:` (outside code blocks)
+//! are not shown: `check:` is the one condition that completes the step
+//! (see [`MEASURES`]), each `hint:` is revealed on demand, and the `do:`
+//! lines are the step's solution, which "Do it for me" performs and the
+//! tests play to prove every lesson can be completed. Everything else is
+//! Markdown.
+//!
+//! Pure: no platform crates. The UI fetches the files and renders the HTML
+//! this crate makes; the simulation worker runs the solutions' commands.
+
+use std::fmt;
+
+use shardlab_sim::control::Command;
+use shardlab_sim::headless::parse_duration;
+use shardlab_sim::sql::SqlStart;
+use shardlab_sim::Snapshot;
+
+/// A lesson, read from its file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lesson {
+    pub title: String,
+    /// The starting scenario: a file name in `static/scenarios/`.
+    pub scenario: String,
+    pub summary: Option<String>,
+    /// The text before the first step, as HTML.
+    pub intro_html: String,
+    pub steps: Vec<Step>,
+}
+
+/// One step: what to do, how the playground knows it is done, hints, and
+/// the solution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub title: String,
+    pub html: String,
+    pub check: Check,
+    /// Hints as HTML, in the order they are revealed.
+    pub hints: Vec<String>,
+    pub solution: Vec<Action>,
+}
+
+/// Something a solution does, as a learner would in the playground.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// `run 10s`: let virtual time pass (the playground fast-forwards).
+    Run { ms: u64 },
+    /// `rate 3000`: set the producer's records per second.
+    Rate { per_sec: u64 },
+    /// `split shardId-000000000000`: split a shard at its middle.
+    Split { shard_id: String },
+    /// `merge shardId-000000000001 shardId-000000000002`.
+    Merge {
+        shard_id: String,
+        adjacent_shard_id: String,
+    },
+    /// `sql`: start the step's ```sql block as the SQL application.
+    Sql { code: String },
+    /// `kill-worker 1`: terminate a shard worker.
+    KillWorker { worker: u32 },
+}
+
+impl Action {
+    /// The command the playground sends for it.
+    pub fn command(&self) -> Command {
+        match self {
+            Action::Run { ms } => Command::FastForward { ms: *ms },
+            Action::Rate { per_sec } => Command::SetRate {
+                rate_per_sec: *per_sec,
+            },
+            Action::Split { shard_id } => Command::SplitShard {
+                shard_id: shard_id.clone(),
+            },
+            Action::Merge {
+                shard_id,
+                adjacent_shard_id,
+            } => Command::MergeShards {
+                shard_id: shard_id.clone(),
+                adjacent_shard_id: adjacent_shard_id.clone(),
+            },
+            Action::Sql { code } => Command::StartSql {
+                code: code.clone(),
+                start: SqlStart::TrimHorizon,
+                reference: None,
+            },
+            Action::KillWorker { worker } => Command::KillWorker { worker: *worker },
+        }
+    }
+}
+
+/// What a lesson file got wrong, with its line (1-based).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LessonError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LessonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for LessonError {}
+
+/// The quantities a check can compare, with what each means (the README's
+/// table is made from this list).
+pub const MEASURES: &[(&str, &str)] = &[
+    (
+        "elapsed_seconds",
+        "virtual seconds since the stream was created",
+    ),
+    ("shards_open", "open shards (taking records)"),
+    (
+        "shards_closed",
+        "shards closed by a split or merge (still readable)",
+    ),
+    (
+        "rate_per_sec",
+        "the producer's rate setting, records per second",
+    ),
+    ("records_produced", "records the producer has made"),
+    ("records_accepted", "records the shards have accepted"),
+    (
+        "records_throttled",
+        "records refused with ProvisionedThroughputExceededException",
+    ),
+    (
+        "accepted_last_second",
+        "records accepted in the last virtual second, all shards",
+    ),
+    (
+        "throttled_last_second",
+        "records throttled in the last virtual second, all shards",
+    ),
+    (
+        "busiest_shard_percent",
+        "the busiest open shard's share of the last second's accepted records, in percent",
+    ),
+    (
+        "throttled_one_shard_percent",
+        "the largest share of all throttled records that one shard refused, in percent",
+    ),
+    (
+        "consumers",
+        "consumer applications reading the stream (not Firehose or SQL)",
+    ),
+    (
+        "consumer_records_min",
+        "records delivered to the consumer application that has had the fewest",
+    ),
+    (
+        "consumer_lag_ms_max",
+        "the largest MillisBehindLatest of any consumer application",
+    ),
+    (
+        "consumer_throttled",
+        "GetRecords calls refused by the shards' read limits, all consumers",
+    ),
+    (
+        "firehose_objects",
+        "objects Firehose has delivered to buckets",
+    ),
+    (
+        "firehose_buffered_records",
+        "records waiting in Firehose buffers",
+    ),
+    ("sql_rows_in", "rows the SQL application has read"),
+    (
+        "sql_rows_out",
+        "rows the SQL application's in-application streams have emitted",
+    ),
+];
+
+/// The value of measure `name` in `snap` (see [`MEASURES`]).
+pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
+    let readers = || {
+        snap.consumers
+            .iter()
+            .filter(|c| !c.name.starts_with("firehose/") && !c.name.starts_with("sql/"))
+    };
+    let open = || snap.shards.iter().filter(|s| s.open);
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
+    let value = match name {
+        "elapsed_seconds" => snap.elapsed_ms as f64 / 1000.0,
+        "shards_open" => open().count() as f64,
+        "shards_closed" => snap.shards.iter().filter(|s| !s.open).count() as f64,
+        "rate_per_sec" => snap.rate_per_sec as f64,
+        "records_produced" => snap.records_produced as f64,
+        "records_accepted" => snap.shards.iter().map(|s| s.records_accepted).sum::<u64>() as f64,
+        "records_throttled" => snap.shards.iter().map(|s| s.records_throttled).sum::<u64>() as f64,
+        "accepted_last_second" => open().map(|s| s.records_last_second).sum::<u64>() as f64,
+        "throttled_last_second" => snap
+            .shards
+            .iter()
+            .map(|s| s.records_throttled_last_second)
+            .sum::<u64>() as f64,
+        "busiest_shard_percent" => percent(
+            open().map(|s| s.records_last_second).max().unwrap_or(0),
+            open().map(|s| s.records_last_second).sum(),
+        ),
+        "throttled_one_shard_percent" => percent(
+            snap.shards
+                .iter()
+                .map(|s| s.records_throttled)
+                .max()
+                .unwrap_or(0),
+            snap.shards.iter().map(|s| s.records_throttled).sum(),
+        ),
+        "consumers" => readers().count() as f64,
+        "consumer_records_min" => readers().map(|c| c.delivered).min().unwrap_or(0) as f64,
+        "consumer_lag_ms_max" => readers().map(|c| c.max_lag_ms).max().unwrap_or(0) as f64,
+        "consumer_throttled" => readers().map(|c| c.throttled).sum::<u64>() as f64,
+        "firehose_objects" => snap
+            .delivery_streams
+            .iter()
+            .map(|d| d.bucket_objects)
+            .sum::<u64>() as f64,
+        "firehose_buffered_records" => snap
+            .delivery_streams
+            .iter()
+            .map(|d| d.buffered_records)
+            .sum::<u64>() as f64,
+        "sql_rows_in" => snap.sql.as_ref().map_or(0, |s| s.rows_in) as f64,
+        "sql_rows_out" => {
+            snap.sql
+                .as_ref()
+                .map_or(0, |s| s.streams.iter().map(|t| t.total).sum::<u64>()) as f64
+        }
+        _ => return None,
+    };
+    Some(value)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Ge,
+    Le,
+    Gt,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Ge => a >= b,
+            Op::Le => a <= b,
+            Op::Gt => a > b,
+            Op::Lt => a < b,
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Clause {
+    measure: &'static str,
+    op: Op,
+    value: f64,
+}
+
+/// A step's condition: comparisons of measures with numbers, joined by
+/// `and`, e.g. `shards_open >= 3 and records_throttled == 0`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// As written in the file.
+    pub text: String,
+    clauses: Vec<Clause>,
+}
+
+impl Check {
+    /// Reads a check; the error says which part is wrong and lists the
+    /// measures when a name is unknown.
+    pub fn parse(text: &str) -> Result<Check, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the check is empty; write e.g. `records_accepted > 0`".into());
+        }
+        let mut clauses = Vec::new();
+        for part in text.split(" and ") {
+            let words: Vec<&str> = part.split_whitespace().collect();
+            let [name, op, value] = words.as_slice() else {
+                return Err(format!(
+                    "`{}` is not a comparison; write `measure op number`, e.g. `shards_open >= 3`",
+                    part.trim()
+                ));
+            };
+            let measure = MEASURES
+                .iter()
+                .map(|(m, _)| *m)
+                .find(|m| m == name)
+                .ok_or_else(|| {
+                    format!(
+                        "there is no measure `{name}`; the measures are {}",
+                        MEASURES
+                            .iter()
+                            .map(|(m, _)| *m)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+            let op = match *op {
+                ">=" => Op::Ge,
+                "<=" => Op::Le,
+                ">" => Op::Gt,
+                "<" => Op::Lt,
+                "==" => Op::Eq,
+                "!=" => Op::Ne,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not a comparison; use >=, <=, >, <, == or !="
+                    ))
+                }
+            };
+            let value: f64 = value
+                .replace('_', "")
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| format!("`{value}` is not a number"))?;
+            clauses.push(Clause { measure, op, value });
+        }
+        Ok(Check {
+            text: text.to_string(),
+            clauses,
+        })
+    }
+
+    /// Whether the stream in `snap` satisfies every comparison.
+    pub fn holds(&self, snap: &Snapshot) -> bool {
+        self.clauses
+            .iter()
+            .all(|c| measure(c.measure, snap).is_some_and(|v| c.op.holds(v, c.value)))
+    }
+
+    /// Each comparison with the value it has now, for the step's status
+    /// line, e.g. `records_throttled > 0 (now 0)`.
+    pub fn progress(&self, snap: &Snapshot) -> Vec<(String, bool)> {
+        self.clauses
+            .iter()
+            .map(|c| {
+                let now = measure(c.measure, snap).unwrap_or(0.0);
+                let shown = if now.fract() == 0.0 {
+                    format!("{now:.0}")
+                } else {
+                    format!("{now:.1}")
+                };
+                let op = match c.op {
+                    Op::Ge => ">=",
+                    Op::Le => "<=",
+                    Op::Gt => ">",
+                    Op::Lt => "<",
+                    Op::Eq => "==",
+                    Op::Ne => "!=",
+                };
+                (
+                    format!("{} {op} {} (now {shown})", c.measure, c.value),
+                    c.op.holds(now, c.value),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Markdown to HTML (CommonMark with tables and strikethrough).
+pub fn markdown_html(text: &str) -> String {
+    use pulldown_cmark::{html, Options, Parser};
+    let mut out = String::new();
+    html::push_html(
+        &mut out,
+        Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH),
+    );
+    out
+}
+
+/// A step while it is being read.
+struct Draft {
+    title: String,
+    line: usize,
+    text: String,
+    check: Option<Check>,
+    hints: Vec<String>,
+    actions: Vec<(usize, String)>,
+    sql: Option<String>,
+}
+
+/// Reads a lesson file; every error names its line.
+pub fn parse(source: &str) -> Result<Lesson, LessonError> {
+    let err = |line: usize, message: String| LessonError { line, message };
+    let lines: Vec<&str> = source.lines().collect();
+    if lines.first().map(|l| l.trim()) != Some("---") {
+        return Err(err(
+            1,
+            "a lesson starts with front matter: a line `---`, then `title:` and `scenario:`, then `---`".into(),
+        ));
+    }
+    let end = lines
+        .iter()
+        .skip(1)
+        .position(|l| l.trim() == "---")
+        .map(|i| i + 1)
+        .ok_or_else(|| err(1, "the front matter has no closing `---` line".into()))?;
+    let (mut title, mut scenario, mut summary) = (None, None, None);
+    for (i, line) in lines.iter().enumerate().take(end).skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| err(i + 1, format!("`{line}` is not `key: value`")))?;
+        // A value may be quoted (as in YAML), for titles with a colon.
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value)
+            .to_string();
+        match key.trim() {
+            "title" => title = Some(value),
+            "scenario" => scenario = Some(value),
+            "summary" => summary = Some(value),
+            other => {
+                return Err(err(
+                    i + 1,
+                    format!("unknown front matter key `{other}` (keys: title, scenario, summary)"),
+                ))
+            }
+        }
+    }
+    let title = title
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| err(1, "the front matter needs a `title:`".into()))?;
+    let scenario = scenario.filter(|s| !s.is_empty()).ok_or_else(|| {
+        err(
+            1,
+            "the front matter needs a `scenario:` (a file in static/scenarios/)".into(),
+        )
+    })?;
+    if scenario.contains('/') || !scenario.ends_with(".json") {
+        return Err(err(
+            1,
+            format!("`scenario: {scenario}` must name a .json file in static/scenarios/"),
+        ));
+    }
+
+    let mut intro = String::new();
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut fence: Option<(String, String)> = None; // (marker, info)
+    let mut fenced = String::new();
+    for (i, line) in lines.iter().enumerate().skip(end + 1) {
+        let n = i + 1;
+        let trimmed = line.trim_start();
+        if let Some((marker, info)) = &fence {
+            let closing = trimmed.starts_with(marker.as_str())
+                && trimmed
+                    .trim_start_matches(marker.chars().next().unwrap_or('`'))
+                    .trim()
+                    .is_empty();
+            if closing {
+                if info == "sql" {
+                    if let Some(step) = drafts.last_mut() {
+                        step.sql.get_or_insert_with(|| fenced.clone());
+                    }
+                }
+                fence = None;
+                fenced.clear();
+            } else {
+                fenced.push_str(line);
+                fenced.push('\n');
+            }
+        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let marker: String = trimmed
+                .chars()
+                .take_while(|c| *c == '`' || *c == '~')
+                .collect();
+            let info = trimmed[marker.len()..].trim().to_lowercase();
+            fence = Some((marker, info));
+        } else if let Some(heading) = line.strip_prefix("## ") {
+            drafts.push(Draft {
+                title: heading.trim().to_string(),
+                line: n,
+                text: String::new(),
+                check: None,
+                hints: Vec::new(),
+                actions: Vec::new(),
+                sql: None,
+            });
+            continue;
+        } else if let Some(directive) = ["check:", "hint:", "do:"]
+            .iter()
+            .find(|d| line.starts_with(*d))
+        {
+            let value = line[directive.len()..].trim();
+            let step = drafts.last_mut().ok_or_else(|| {
+                err(
+                    n,
+                    format!("`{directive}` belongs inside a step (after a `## ` heading)"),
+                )
+            })?;
+            match *directive {
+                "check:" => {
+                    if step.check.is_some() {
+                        return Err(err(
+                            n,
+                            format!(
+                                "step \"{}\" has a second `check:`; join the conditions with `and`",
+                                step.title
+                            ),
+                        ));
+                    }
+                    step.check = Some(Check::parse(value).map_err(|m| err(n, m))?);
+                }
+                "hint:" => step.hints.push(markdown_html(value)),
+                _ => step.actions.push((n, value.to_string())),
+            }
+            continue;
+        }
+        match drafts.last_mut() {
+            Some(step) => {
+                step.text.push_str(line);
+                step.text.push('\n');
+            }
+            None => {
+                intro.push_str(line);
+                intro.push('\n');
+            }
+        }
+    }
+    if fence.is_some() {
+        return Err(err(lines.len(), "a code block is never closed".into()));
+    }
+    if drafts.is_empty() {
+        return Err(err(
+            lines.len(),
+            "the lesson has no steps; start each with a `## ` heading".into(),
+        ));
+    }
+    let mut steps = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let check = d
+            .check
+            .ok_or_else(|| err(d.line, format!("step \"{}\" has no `check:` line", d.title)))?;
+        if d.actions.is_empty() {
+            return Err(err(
+                d.line,
+                format!("step \"{}\" has no `do:` line (its solution)", d.title),
+            ));
+        }
+        let count = d.actions.len();
+        let mut solution = Vec::with_capacity(count);
+        for (k, (n, text)) in d.actions.iter().enumerate() {
+            let action = action(text, d.sql.as_deref()).map_err(|m| err(*n, m))?;
+            if matches!(action, Action::Run { .. }) && k + 1 != count {
+                return Err(err(
+                    *n,
+                    "`do: run` comes last in a step (time passes after the other actions)".into(),
+                ));
+            }
+            solution.push(action);
+        }
+        steps.push(Step {
+            title: d.title,
+            html: markdown_html(&d.text),
+            check,
+            hints: d.hints,
+            solution,
+        });
+    }
+    Ok(Lesson {
+        title,
+        scenario,
+        summary,
+        intro_html: markdown_html(&intro),
+        steps,
+    })
+}
+
+fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let number = |w: &str, what: &str| {
+        w.replace([',', '_'], "")
+            .parse::<u64>()
+            .map_err(|_| format!("`{w}` is not a whole number ({what})"))
+    };
+    match words.as_slice() {
+        ["run", duration] => Ok(Action::Run {
+            ms: parse_duration(duration)?,
+        }),
+        ["rate", n] => Ok(Action::Rate {
+            per_sec: number(n, "records per second")?,
+        }),
+        ["split", shard] => Ok(Action::Split {
+            shard_id: shard.to_string(),
+        }),
+        ["merge", a, b] => Ok(Action::Merge {
+            shard_id: a.to_string(),
+            adjacent_shard_id: b.to_string(),
+        }),
+        ["kill-worker", n] => Ok(Action::KillWorker {
+            worker: u32::try_from(number(n, "a worker")?)
+                .map_err(|_| format!("there is no worker {n}"))?,
+        }),
+        ["sql"] => sql
+            .map(|code| Action::Sql {
+                code: code.to_string(),
+            })
+            .ok_or_else(|| "`do: sql` starts the step's ```sql block, and this step has none".into()),
+        _ => Err(format!(
+            "`do: {text}` is not an action; the actions are `run 10s`, `rate 3000`, \
+             `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql` and `kill-worker <n>`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;
