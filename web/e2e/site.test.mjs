@@ -501,6 +501,25 @@ test('a lesson: its stream, a hint, a step done by hand and the rest done for me
   await page.screenshot({ path: join(ARTIFACTS, 'lesson.png'), fullPage: true });
 });
 
+test('a lesson whose solution creates the stream again from another scenario', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('kpl-aggregation.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Small records' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'current');
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  assert.ok(int(await text('stat-throttled')) > 0);
+  // Step 2's solution: the KPL preset, then 5 s: aggregated, nothing throttled.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  assert.equal(int(await text('stat-throttled')), 0);
+  assert.ok(await page.getByTestId('aggregation').isChecked());
+  await page.getByTestId('lesson-solve').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.ok(int(await text('consumer-user-records-0')) >= 25000);
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

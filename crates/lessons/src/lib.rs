@@ -81,12 +81,17 @@ pub enum Action {
     Sql { code: String },
     /// `kill-worker 1`: terminate a shard worker.
     KillWorker { worker: u32 },
+    /// `scenario kpl-aggregation.json`: create the stream again from
+    /// another scenario file (as the form's *Create stream* does).
+    Scenario { file: String },
 }
 
 impl Action {
-    /// The command the playground sends for it.
-    pub fn command(&self) -> Command {
-        match self {
+    /// The command the playground sends for it; `None` for
+    /// [`Action::Scenario`], whose file must be fetched first.
+    pub fn command(&self) -> Option<Command> {
+        Some(match self {
+            Action::Scenario { .. } => return None,
             Action::Run { ms } => Command::FastForward { ms: *ms },
             Action::Rate { per_sec } => Command::SetRate {
                 rate_per_sec: *per_sec,
@@ -107,7 +112,7 @@ impl Action {
                 reference: None,
             },
             Action::KillWorker { worker } => Command::KillWorker { worker: *worker },
-        }
+        })
     }
 }
 
@@ -165,12 +170,20 @@ pub const MEASURES: &[(&str, &str)] = &[
         "the largest share of all throttled records that one shard refused, in percent",
     ),
     (
+        "records_per_kinesis_record",
+        "user records per Kinesis record put (above 1 when the producer aggregates like the KPL)",
+    ),
+    (
         "consumers",
         "consumer applications reading the stream (not Firehose or SQL)",
     ),
     (
         "consumer_records_min",
         "records delivered to the consumer application that has had the fewest",
+    ),
+    (
+        "consumer_user_records_min",
+        "user records (aggregated records unpacked) delivered to the consumer application that has had the fewest",
     ),
     (
         "consumer_lag_ms_max",
@@ -236,8 +249,16 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
                 .unwrap_or(0),
             snap.shards.iter().map(|s| s.records_throttled).sum(),
         ),
+        "records_per_kinesis_record" => {
+            if snap.kinesis_records_put == 0 {
+                0.0
+            } else {
+                snap.records_produced as f64 / snap.kinesis_records_put as f64
+            }
+        }
         "consumers" => readers().count() as f64,
         "consumer_records_min" => readers().map(|c| c.delivered).min().unwrap_or(0) as f64,
+        "consumer_user_records_min" => readers().map(|c| c.user_records).min().unwrap_or(0) as f64,
         "consumer_lag_ms_max" => readers().map(|c| c.max_lag_ms).max().unwrap_or(0) as f64,
         "consumer_throttled" => readers().map(|c| c.throttled).sum::<u64>() as f64,
         "firehose_objects" => snap
@@ -632,14 +653,22 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             worker: u32::try_from(number(n, "a worker")?)
                 .map_err(|_| format!("there is no worker {n}"))?,
         }),
+        ["scenario", file] if file.ends_with(".json") && !file.contains('/') => {
+            Ok(Action::Scenario {
+                file: file.to_string(),
+            })
+        }
         ["sql"] => sql
             .map(|code| Action::Sql {
                 code: code.to_string(),
             })
-            .ok_or_else(|| "`do: sql` starts the step's ```sql block, and this step has none".into()),
+            .ok_or_else(|| {
+                "`do: sql` starts the step's ```sql block, and this step has none".into()
+            }),
         _ => Err(format!(
             "`do: {text}` is not an action; the actions are `run 10s`, `rate 3000`, \
-             `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql` and `kill-worker <n>`"
+             `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>` \
+             and `scenario <file in static/scenarios/>`"
         )),
     }
 }

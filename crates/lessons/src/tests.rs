@@ -16,6 +16,7 @@ check: elapsed_seconds >= 5 and records_accepted > 1_000
 hint: The *Run* button.
 hint: Or fast-forward.
 do: rate 3000
+do: scenario other.json
 do: run 5s
 
 ## Ask with SQL
@@ -48,7 +49,13 @@ fn reads_front_matter_steps_checks_hints_and_solutions() {
     assert!(run.hints[0].contains("<em>Run</em>"));
     assert_eq!(
         run.solution,
-        vec![Action::Rate { per_sec: 3000 }, Action::Run { ms: 5000 }]
+        vec![
+            Action::Rate { per_sec: 3000 },
+            Action::Scenario {
+                file: "other.json".into()
+            },
+            Action::Run { ms: 5000 }
+        ]
     );
     let sql = &lesson.steps[1];
     assert!(sql.html.contains("-- check: this line is SQL"));
@@ -171,6 +178,10 @@ fn mistakes_are_named_with_their_line() {
     let e = error(&format!("{front}## S\ncheck: shards_open > 1\ndo: jump\n"));
     assert!(e.message.contains("not an action"));
     let e = error(&format!(
+        "{front}## S\ncheck: shards_open > 1\ndo: scenario ../x.json\n"
+    ));
+    assert!(e.message.contains("not an action"));
+    let e = error(&format!(
         "{front}## S\ncheck: shards_open > 1\ndo: run soon\n"
     ));
     assert!(e.message.contains("not a duration"));
@@ -184,7 +195,14 @@ fn mistakes_are_named_with_their_line() {
 fn actions_are_the_playgrounds_commands() {
     assert_eq!(
         Action::Run { ms: 10_000 }.command(),
-        Command::FastForward { ms: 10_000 }
+        Some(Command::FastForward { ms: 10_000 })
+    );
+    assert_eq!(
+        Action::Scenario {
+            file: "a.json".into()
+        }
+        .command(),
+        None
     );
     assert_eq!(
         Action::Merge {
@@ -192,13 +210,13 @@ fn actions_are_the_playgrounds_commands() {
             adjacent_shard_id: "b".into()
         }
         .command(),
-        Command::MergeShards {
+        Some(Command::MergeShards {
             shard_id: "a".into(),
             adjacent_shard_id: "b".into()
-        }
+        })
     );
     assert_eq!(
         Action::KillWorker { worker: 2 }.command(),
-        Command::KillWorker { worker: 2 }
+        Some(Command::KillWorker { worker: 2 })
     );
 }

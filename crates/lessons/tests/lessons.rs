@@ -41,13 +41,19 @@ fn lesson(file: &str) -> Lesson {
         .unwrap_or_else(|e| panic!("lessons/{file}: {e}"))
 }
 
-/// Plays `lesson` from its scenario, step by step, as "Do it for me" does.
-fn play(file: &str, lesson: &Lesson) {
-    let scenario = parse_scenario(&read(static_dir().join("scenarios").join(&lesson.scenario)))
-        .unwrap_or_else(|e| panic!("{file}: {e}"));
+/// A stream created from a scenario file, as the playground creates it.
+fn create(lesson_file: &str, scenario: &str) -> (Simulation, InProcessHost) {
+    let scenario = parse_scenario(&read(static_dir().join("scenarios").join(scenario)))
+        .unwrap_or_else(|e| panic!("{lesson_file}: {e}"));
     let mut sim = Simulation::new(scenario).unwrap();
     let mut host = InProcessHost::new();
     open_shards(&mut sim, &mut host).unwrap();
+    (sim, host)
+}
+
+/// Plays `lesson` from its scenario, step by step, as "Do it for me" does.
+fn play(file: &str, lesson: &Lesson) {
+    let (mut sim, mut host) = create(file, &lesson.scenario);
     for step in &lesson.steps {
         let before = sim.snapshot();
         assert!(
@@ -74,6 +80,7 @@ fn play(file: &str, lesson: &Lesson) {
                     .start_sql(code, SqlStart::TrimHorizon, None)
                     .unwrap_or_else(|e| panic!("{file}, step \"{}\": {e}", step.title)),
                 Action::KillWorker { worker } => host.kill(*worker),
+                Action::Scenario { file: scenario } => (sim, host) = create(file, scenario),
             }
         }
         let after = sim.snapshot();

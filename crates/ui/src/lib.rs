@@ -497,6 +497,9 @@ pub enum Msg {
     LessonHint,
     /// "Do it for me": sends the current step's solution.
     LessonSolve,
+    /// A solution's `scenario` file is loaded: create the stream from it,
+    /// then go on with the rest of the solution.
+    LessonScenario(Result<Scenario, String>, Vec<shardlab_lessons::Action>),
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
     DismissError,
@@ -562,6 +565,39 @@ impl App {
         });
         browser.listing = true;
         self.send(Command::ListObjects { bucket, prefix });
+    }
+
+    /// Creates a lesson's stream (its start, or a solution's `scenario`):
+    /// the form shows it, and the lesson waits for its first snapshot.
+    fn create_lesson_stream(&mut self, scenario: Scenario) {
+        if let Some(lesson) = self.lesson.as_mut() {
+            lesson.armed = false;
+            lesson.stream_name = scenario.stream_name.clone();
+        }
+        self.error = None;
+        self.template_samples = None;
+        self.form = StreamForm::from(&scenario);
+        self.creating = true;
+        self.browser = None;
+        self.search = None;
+        self.send(Command::CreateStream { scenario });
+    }
+
+    /// Sends a lesson solution's commands in order; a `scenario` action
+    /// fetches its file first and the rest follows once it is created.
+    fn perform(&mut self, ctx: &Context<Self>, actions: Vec<shardlab_lessons::Action>) {
+        let mut actions = actions.into_iter();
+        while let Some(action) = actions.next() {
+            if let Some(command) = action.command() {
+                self.send(command);
+            } else if let shardlab_lessons::Action::Scenario { file } = action {
+                let rest: Vec<_> = actions.collect();
+                ctx.link().send_future(async move {
+                    Msg::LessonScenario(presets::load(file).await, rest)
+                });
+                return;
+            }
+        }
     }
 
     fn send(&mut self, command: Command) {
@@ -827,18 +863,12 @@ impl Component for App {
             }),
             Msg::LessonLoaded(loaded) => match *loaded {
                 Ok((file, lesson, scenario)) => {
-                    self.error = None;
-                    self.template_samples = None;
-                    self.form = StreamForm::from(&scenario);
                     self.lesson = Some(lessons_view::Active::new(
                         file,
                         lesson,
                         scenario.stream_name.clone(),
                     ));
-                    self.creating = true;
-                    self.browser = None;
-                    self.search = None;
-                    self.send(Command::CreateStream { scenario });
+                    self.create_lesson_stream(scenario);
                 }
                 Err(e) => self.error = Some(e),
             },
@@ -848,16 +878,19 @@ impl Component for App {
                 }
             }
             Msg::LessonSolve => {
-                let commands: Vec<Command> = self
+                let actions = self
                     .lesson
                     .as_ref()
                     .and_then(|l| l.lesson.steps.get(l.step))
-                    .map(|step| step.solution.iter().map(|a| a.command()).collect())
+                    .map(|step| step.solution.clone())
                     .unwrap_or_default();
-                for command in commands {
-                    self.send(command);
-                }
+                self.perform(ctx, actions);
             }
+            Msg::LessonScenario(Ok(scenario), rest) => {
+                self.create_lesson_stream(scenario);
+                self.perform(ctx, rest);
+            }
+            Msg::LessonScenario(Err(e), _) => self.error = Some(e),
         }
         true
     }
