@@ -520,6 +520,42 @@ test('a lesson whose solution creates the stream again from another scenario', a
   assert.ok(int(await text('consumer-user-records-0')) >= 25000);
 });
 
+test('several applications: poll intervals and a replay set by hand', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('consumer-apps.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Several applications' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelectorAll('[data-testid^="consumer-poll-"]').length === 3);
+  // Step 1 done for me: three applications at 200 ms share one shard's 5 reads/s.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  // Step 2 by hand: each polls once a second, then a minute passes.
+  for (const i of [0, 1, 2]) {
+    await page.getByTestId(`consumer-poll-${i}`).fill('1000');
+    await page.getByTestId(`consumer-poll-${i}`).dispatchEvent('change');
+  }
+  await page.waitForFunction(() => [0, 1, 2].every((i) =>
+    document.querySelector(`[data-testid="consumer-${i}"]`)?.textContent.includes('every 1000 ms')));
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  // A replay time that is not a time is refused with a clear message.
+  await page.getByTestId('consumer-replay-from-1').fill('soon');
+  await page.getByTestId('consumer-replay-from-1').dispatchEvent('change');
+  await page.getByTestId('consumer-replay-1').click();
+  await page.getByTestId('error').waitFor();
+  assert.match(await page.getByTestId('error').innerText(), /Replay from:.*TRIM_HORIZON/s);
+  await page.getByTestId('error').getByText('Dismiss').click();
+  // Step 3 by hand: the archiver replays from TRIM_HORIZON; the others carry on.
+  await page.getByTestId('consumer-replay-from-1').fill('');
+  await page.getByTestId('consumer-replay-from-1').dispatchEvent('change');
+  await page.getByTestId('consumer-replay-1').click();
+  await page.getByTestId('ff-minute').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.ok(int(await text('consumer-redelivered-1')) > 9000);
+  assert.equal(await page.getByTestId('consumer-redelivered-0').count(), 0);
+  assert.ok(int(await text('stat-retained')) > 0);
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

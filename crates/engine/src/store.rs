@@ -65,6 +65,11 @@ pub enum ShardOp {
     },
     Stats,
     Drop,
+    /// Drops what is past retention at `now_ms`, then counts what is left
+    /// (the playground shows each shard's retained records once a second).
+    Census {
+        now_ms: u64,
+    },
 }
 
 /// Records read by one GetRecords (or one fan-out event).
@@ -91,6 +96,11 @@ pub enum ShardOpResult {
     Throttled,
     /// No such shard in this store (a bug or a lost worker, never input).
     Missing,
+    /// What a shard retains: records, and the oldest one's arrival time.
+    Census {
+        records: u64,
+        oldest_arrival_ms: Option<u64>,
+    },
 }
 
 impl ShardDataPlane {
@@ -157,6 +167,13 @@ impl ShardDataPlane {
                 ShardOpResult::Done
             }
             ShardOp::Stats => ShardOpResult::Stats(self.stats().clone()),
+            ShardOp::Census { now_ms } => {
+                self.expire(now_ms);
+                ShardOpResult::Census {
+                    records: self.stats().records_retained,
+                    oldest_arrival_ms: self.arrival_at(self.first_index()),
+                }
+            }
         }
     }
 }

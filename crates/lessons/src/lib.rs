@@ -34,6 +34,8 @@
 
 use std::fmt;
 
+use shardlab_sim::clock::SCENARIO_EPOCH_MS;
+use shardlab_sim::consumer::Replay;
 use shardlab_sim::control::Command;
 use shardlab_sim::headless::parse_duration;
 use shardlab_sim::sql::SqlStart;
@@ -84,6 +86,17 @@ pub enum Action {
     /// `scenario kpl-aggregation.json`: create the stream again from
     /// another scenario file (as the form's *Create stream* does).
     Scenario { file: String },
+    /// `retention 48`: Increase- or DecreaseStreamRetentionPeriod.
+    Retention { hours: u32 },
+    /// `replay dashboard`: move a consumer application back to the oldest
+    /// records; `replay dashboard at 30m`: to those that arrived from 30
+    /// virtual minutes after the stream was created.
+    Replay {
+        consumer: String,
+        at_elapsed_ms: Option<u64>,
+    },
+    /// `poll dashboard 1000`: a consumer application's GetRecords interval.
+    Poll { consumer: String, ms: u64 },
 }
 
 impl Action {
@@ -112,6 +125,21 @@ impl Action {
                 reference: None,
             },
             Action::KillWorker { worker } => Command::KillWorker { worker: *worker },
+            Action::Retention { hours } => Command::SetRetention { hours: *hours },
+            Action::Replay {
+                consumer,
+                at_elapsed_ms,
+            } => Command::ReplayConsumer {
+                name: consumer.clone(),
+                from: match at_elapsed_ms {
+                    None => Replay::TrimHorizon,
+                    Some(ms) => Replay::AtTimestamp(SCENARIO_EPOCH_MS + ms),
+                },
+            },
+            Action::Poll { consumer, ms } => Command::SetConsumerPoll {
+                name: consumer.clone(),
+                poll_ms: *ms,
+            },
         })
     }
 }
@@ -146,6 +174,18 @@ pub const MEASURES: &[(&str, &str)] = &[
     (
         "rate_per_sec",
         "the producer's rate setting, records per second",
+    ),
+    (
+        "retention_hours",
+        "the stream's retention period, hours",
+    ),
+    (
+        "records_retained",
+        "records the shards still keep (not yet past retention), all shards",
+    ),
+    (
+        "oldest_record_age_seconds",
+        "age of the oldest record any shard keeps (the trim horizon), virtual seconds",
     ),
     ("records_produced", "records the producer has made"),
     ("records_accepted", "records the shards have accepted"),
@@ -194,6 +234,22 @@ pub const MEASURES: &[(&str, &str)] = &[
         "GetRecords calls refused by the shards' read limits, all consumers",
     ),
     (
+        "consumer_throttled_last_second",
+        "calls refused by the read limits in the last virtual second, all consumers",
+    ),
+    (
+        "consumer_redelivered",
+        "records delivered a second time after a replay, all consumers",
+    ),
+    (
+        "consumer_out_of_order",
+        "records delivered after a record that reached the stream later than they did (from another shard), all consumers",
+    ),
+    (
+        "consumer_out_of_order_last_second",
+        "the same, in the last virtual second",
+    ),
+    (
         "firehose_objects",
         "objects Firehose has delivered to buckets",
     ),
@@ -228,6 +284,14 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "shards_open" => open().count() as f64,
         "shards_closed" => snap.shards.iter().filter(|s| !s.open).count() as f64,
         "rate_per_sec" => snap.rate_per_sec as f64,
+        "retention_hours" => snap.retention_hours as f64,
+        "records_retained" => snap.shards.iter().map(|s| s.records_retained).sum::<u64>() as f64,
+        "oldest_record_age_seconds" => snap
+            .shards
+            .iter()
+            .filter_map(|s| s.oldest_arrival_ms)
+            .min()
+            .map_or(0.0, |t| snap.now_ms.saturating_sub(t) as f64 / 1000.0),
         "records_produced" => snap.records_produced as f64,
         "records_accepted" => snap.shards.iter().map(|s| s.records_accepted).sum::<u64>() as f64,
         "records_throttled" => snap.shards.iter().map(|s| s.records_throttled).sum::<u64>() as f64,
@@ -261,6 +325,10 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "consumer_user_records_min" => readers().map(|c| c.user_records).min().unwrap_or(0) as f64,
         "consumer_lag_ms_max" => readers().map(|c| c.max_lag_ms).max().unwrap_or(0) as f64,
         "consumer_throttled" => readers().map(|c| c.throttled).sum::<u64>() as f64,
+        "consumer_throttled_last_second" => snap.consumers_last_second.throttled as f64,
+        "consumer_redelivered" => readers().map(|c| c.redelivered).sum::<u64>() as f64,
+        "consumer_out_of_order" => readers().map(|c| c.out_of_order).sum::<u64>() as f64,
+        "consumer_out_of_order_last_second" => snap.consumers_last_second.out_of_order as f64,
         "firehose_objects" => snap
             .delivery_streams
             .iter()
@@ -653,6 +721,22 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             worker: u32::try_from(number(n, "a worker")?)
                 .map_err(|_| format!("there is no worker {n}"))?,
         }),
+        ["retention", hours] => Ok(Action::Retention {
+            hours: u32::try_from(number(hours, "hours")?)
+                .map_err(|_| format!("{hours} hours is far too long a retention period"))?,
+        }),
+        ["replay", consumer] => Ok(Action::Replay {
+            consumer: consumer.to_string(),
+            at_elapsed_ms: None,
+        }),
+        ["replay", consumer, "at", elapsed] => Ok(Action::Replay {
+            consumer: consumer.to_string(),
+            at_elapsed_ms: Some(parse_duration(elapsed)?),
+        }),
+        ["poll", consumer, ms] => Ok(Action::Poll {
+            consumer: consumer.to_string(),
+            ms: number(ms, "milliseconds")?,
+        }),
         ["scenario", file] if file.ends_with(".json") && !file.contains('/') => {
             Ok(Action::Scenario {
                 file: file.to_string(),
@@ -667,8 +751,9 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             }),
         _ => Err(format!(
             "`do: {text}` is not an action; the actions are `run 10s`, `rate 3000`, \
-             `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>` \
-             and `scenario <file in static/scenarios/>`"
+             `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>`, \
+             `retention <hours>`, `replay <consumer> [at <time since creation, e.g. 30m>]`, \
+             `poll <consumer> <milliseconds>` and `scenario <file in static/scenarios/>`"
         )),
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use shardlab_lessons::{parse, Action, Lesson};
+use shardlab_sim::control::Command;
 use shardlab_sim::headless::parse_scenario;
 use shardlab_sim::host::run_ticks_planning_ahead;
 use shardlab_sim::sql::SqlStart;
@@ -81,6 +82,14 @@ fn play(file: &str, lesson: &Lesson) {
                     .unwrap_or_else(|e| panic!("{file}, step \"{}\": {e}", step.title)),
                 Action::KillWorker { worker } => host.kill(*worker),
                 Action::Scenario { file: scenario } => (sim, host) = create(file, scenario),
+                Action::Retention { hours } => sim.set_retention(*hours).unwrap(),
+                Action::Poll { consumer, ms } => sim.set_consumer_poll(consumer, *ms).unwrap(),
+                Action::Replay { .. } => match action.command() {
+                    Some(Command::ReplayConsumer { name, from }) => {
+                        sim.replay_consumer(&name, from).unwrap()
+                    }
+                    other => panic!("a replay is sent as {other:?}"),
+                },
             }
         }
         let after = sim.snapshot();
@@ -97,7 +106,7 @@ fn play(file: &str, lesson: &Lesson) {
 #[test]
 fn every_lesson_is_listed_reads_and_can_be_completed() {
     let index = index();
-    assert!(index.len() >= 7, "{} lessons", index.len());
+    assert!(index.len() >= 12, "{} lessons", index.len());
     let mut files: Vec<String> = std::fs::read_dir(static_dir().join("lessons"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

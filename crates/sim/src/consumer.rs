@@ -60,6 +60,35 @@ pub const MIN_POLL_MS: u64 = 100;
 /// expired and gets a new one first, as a real consumer would.)
 pub const MAX_POLL_MS: u64 = 3_600_000;
 
+/// Where a consumer application is moved back to, to read again
+/// (replay): as a KCL application whose checkpoints are reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Replay {
+    /// The oldest record each shard retains.
+    TrimHorizon,
+    /// The first record that arrived at or after this time (epoch ms).
+    AtTimestamp(u64),
+}
+
+/// Where a shard reader starts when it has no iterator and has delivered
+/// nothing yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Origin {
+    #[default]
+    TrimHorizon,
+    Latest,
+    AtTimestamp(u64),
+}
+
+impl From<StartAt> for Origin {
+    fn from(s: StartAt) -> Self {
+        match s {
+            StartAt::TrimHorizon => Origin::TrimHorizon,
+            StartAt::Latest => Origin::Latest,
+        }
+    }
+}
+
 /// What a consumer call was, for finishing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Read {
@@ -77,7 +106,7 @@ struct ShardReader {
     lag_ms: u64,
     done: bool,
     /// Where to start when there is no iterator and nothing delivered yet.
-    start: StartAt,
+    start: Origin,
     /// When a call of this consumer on this shard last succeeded.
     served_ms: u64,
 }
@@ -91,6 +120,19 @@ pub struct Consumer {
     delivered: u64,
     user_records: u64,
     throttled: u64,
+    /// Per shard, one past the highest sequence index ever delivered: a
+    /// record below it is delivered again (after a replay).
+    high: BTreeMap<u32, u64>,
+    redelivered: u64,
+    /// The latest arrival time among records delivered so far, and how many
+    /// records were delivered after one that arrived later than them.
+    newest_arrival_ms: u64,
+    out_of_order: u64,
+    /// Where children of ended shards start: TRIM_HORIZON, or the replay's
+    /// timestamp.
+    children_from: Origin,
+    /// Counts replays: a call planned before one is not applied after it.
+    generation: u64,
 }
 
 /// What the UI shows about one consumer.
@@ -107,6 +149,15 @@ pub struct ConsumerView {
     pub throttled: u64,
     /// The largest MillisBehindLatest over the shards it reads.
     pub max_lag_ms: u64,
+    /// Records delivered again: read once before, then again after a
+    /// replay moved the application back.
+    #[serde(default)]
+    pub redelivered: u64,
+    /// Records delivered after a record that reached the stream later
+    /// than they did (from another shard: each shard is read in order,
+    /// the shards independently). Re-deliveries are not counted.
+    #[serde(default)]
+    pub out_of_order: u64,
     pub shards: Vec<ConsumerShardView>,
 }
 
@@ -133,7 +184,7 @@ impl Consumer {
                     i,
                     ShardReader {
                         next_poll_ms: now_ms,
-                        start: spec.start,
+                        start: spec.start.into(),
                         ..ShardReader::default()
                     },
                 )
@@ -146,6 +197,65 @@ impl Consumer {
             delivered: 0,
             user_records: 0,
             throttled: 0,
+            high: BTreeMap::new(),
+            redelivered: 0,
+            newest_arrival_ms: 0,
+            out_of_order: 0,
+            children_from: Origin::TrimHorizon,
+            generation: 0,
+        }
+    }
+
+    /// Calls refused by the read limits, and records delivered out of
+    /// arrival order, all time.
+    pub fn read_counts(&self) -> (u64, u64) {
+        (self.throttled, self.out_of_order)
+    }
+
+    /// Changes with every replay (see `CallKind::Consume`).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Moves the application back to read again from `from`, on `roots`:
+    /// the shards it must start on (those whose parents are gone), each
+    /// read before its children as at the start. Its counts carry on;
+    /// what it reads a second time counts as redelivered.
+    pub fn replay(&mut self, from: Replay, roots: impl IntoIterator<Item = u32>, now_ms: u64) {
+        let origin = match from {
+            Replay::TrimHorizon => Origin::TrimHorizon,
+            Replay::AtTimestamp(t) => Origin::AtTimestamp(t),
+        };
+        self.children_from = origin;
+        self.generation += 1;
+        self.waiting.clear();
+        // Served times carry over, so consumers sharing a shard stay fair.
+        let served: BTreeMap<u32, u64> = self
+            .readers
+            .iter()
+            .map(|(i, r)| (*i, r.served_ms))
+            .collect();
+        self.readers = roots
+            .into_iter()
+            .map(|i| {
+                (
+                    i,
+                    ShardReader {
+                        next_poll_ms: now_ms,
+                        start: origin,
+                        served_ms: served.get(&i).copied().unwrap_or(0),
+                        ..ShardReader::default()
+                    },
+                )
+            })
+            .collect();
+    }
+
+    /// Polls each shard every `poll_ms` from now on.
+    pub fn set_poll_ms(&mut self, poll_ms: u64) {
+        self.spec.poll_ms = poll_ms;
+        for r in self.readers.values_mut() {
+            r.next_poll_ms = r.next_poll_ms.min(r.served_ms + poll_ms);
         }
     }
 
@@ -173,10 +283,15 @@ impl Consumer {
                             request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
                             request["StartingSequenceNumber"] = json!(seq.to_string());
                         }
-                        (None, StartAt::TrimHorizon) => {
+                        (None, Origin::TrimHorizon) => {
                             request["ShardIteratorType"] = json!("TRIM_HORIZON")
                         }
-                        (None, StartAt::Latest) => request["ShardIteratorType"] = json!("LATEST"),
+                        (None, Origin::Latest) => request["ShardIteratorType"] = json!("LATEST"),
+                        (None, Origin::AtTimestamp(t)) => {
+                            request["ShardIteratorType"] = json!("AT_TIMESTAMP");
+                            // Epoch seconds, as the SDKs send a Date.
+                            request["Timestamp"] = json!(t as f64 / 1000.0);
+                        }
                     }
                     (i, Read::Iterator, request, r.served_ms)
                 }
@@ -220,6 +335,21 @@ impl Consumer {
                     out.records.iter().map(|r| r.sequence_number).collect();
                 reader.delivered += seqs.len() as u64;
                 self.delivered += seqs.len() as u64;
+                let next = self.high.entry(shard).or_insert(0);
+                for r in &out.records {
+                    let index = r.sequence_number.sequence_index;
+                    if index < *next {
+                        self.redelivered += 1;
+                        continue;
+                    }
+                    *next = index + 1;
+                    let arrival = (r.approximate_arrival_timestamp * 1000.0).round() as u64;
+                    if arrival < self.newest_arrival_ms {
+                        self.out_of_order += 1;
+                    } else {
+                        self.newest_arrival_ms = arrival;
+                    }
+                }
                 self.user_records += out
                     .records
                     .iter()
@@ -290,7 +420,7 @@ impl Consumer {
             self.waiting.remove(&c);
             self.readers.entry(c).or_insert(ShardReader {
                 next_poll_ms,
-                start: StartAt::TrimHorizon,
+                start: self.children_from,
                 ..ShardReader::default()
             });
         }
@@ -304,6 +434,8 @@ impl Consumer {
             user_records: self.user_records,
             throttled: self.throttled,
             max_lag_ms: self.readers.values().map(|r| r.lag_ms).max().unwrap_or(0),
+            redelivered: self.redelivered,
+            out_of_order: self.out_of_order,
             shards: self
                 .readers
                 .iter()

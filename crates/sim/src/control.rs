@@ -47,6 +47,20 @@ pub enum Command {
         shard_id: String,
         adjacent_shard_id: String,
     },
+    /// Increase- or DecreaseStreamRetentionPeriod (24 to 8,760 hours).
+    SetRetention {
+        hours: u32,
+    },
+    /// Moves a consumer application back to read the stream again.
+    ReplayConsumer {
+        name: String,
+        from: crate::consumer::Replay,
+    },
+    /// How often a consumer application calls GetRecords on each shard.
+    SetConsumerPoll {
+        name: String,
+        poll_ms: u64,
+    },
     /// Terminates a shard worker abruptly, as a crash would; the
     /// coordinator must notice and restore it (the durability lesson).
     KillWorker {

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use crate::aggregation::{pack, Aggregation, Outgoing};
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{
-    Consumer, ConsumerSpec, ConsumerView, Read, StartAt, MAX_POLL_MS, MIN_POLL_MS,
+    Consumer, ConsumerSpec, ConsumerView, Read, Replay, StartAt, MAX_POLL_MS, MIN_POLL_MS,
 };
 use crate::firehose_source::{
     create_request, deaggregate_source, source_consumer, take_source_records, views,
@@ -265,6 +265,13 @@ pub struct ShardView {
     #[serde(default)]
     pub records_throttled_last_second: u64,
     pub latest_sequence_number: Option<String>,
+    /// Records the shard still keeps (not yet past retention), counted by
+    /// the shard once a virtual second.
+    #[serde(default)]
+    pub records_retained: u64,
+    /// When its oldest retained record arrived (the trim horizon).
+    #[serde(default)]
+    pub oldest_arrival_ms: Option<u64>,
 }
 
 /// A compact picture of the whole run, sent to the UI at display rate.
@@ -276,6 +283,9 @@ pub struct Snapshot {
     pub now_ms: u64,
     pub elapsed_ms: u64,
     pub rate_per_sec: u64,
+    /// The stream's retention period (24 h unless changed).
+    #[serde(default = "default_retention_hours")]
+    pub retention_hours: u32,
     pub records_produced: u64,
     /// Kinesis records the producer put: fewer than `records_produced`
     /// when it aggregates.
@@ -285,6 +295,10 @@ pub struct Snapshot {
     /// The consumer applications' progress (delivery streams' readers
     /// last, as `firehose/<name>`).
     pub consumers: Vec<ConsumerView>,
+    /// The consumer applications (not Firehose's or SQL's readers) over
+    /// the last virtual second.
+    #[serde(default)]
+    pub consumers_last_second: ReadsLastSecond,
     /// Firehose delivery streams reading the stream.
     #[serde(default)]
     pub delivery_streams: Vec<DeliveryStreamView>,
@@ -296,6 +310,19 @@ pub struct Snapshot {
     pub digest: String,
 }
 
+/// What the consumer applications met during the last virtual second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadsLastSecond {
+    /// GetShardIterator and GetRecords calls refused by the read limits.
+    pub throttled: u64,
+    /// Records delivered after one that arrived later (another shard's).
+    pub out_of_order: u64,
+}
+
+fn default_retention_hours() -> u32 {
+    24
+}
+
 /// Per-shard counters the coordinator keeps from the calls' results.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct ShardCounters {
@@ -303,6 +330,9 @@ struct ShardCounters {
     bytes_accepted: u64,
     records_throttled: u64,
     latest_sequence_number: Option<SequenceNumber>,
+    /// From the last census: records retained and the oldest's arrival.
+    records_retained: u64,
+    oldest_arrival_ms: Option<u64>,
 }
 
 /// PutRecords takes at most 500 entries...
@@ -326,7 +356,12 @@ enum CallKind {
         /// while its reader's calls are out, the new reader (at the same
         /// index) must not get its predecessor's reads.
         epoch: u64,
+        /// The consumer's generation when planned: a replay since makes
+        /// the call's outcome stale.
+        generation: u64,
     },
+    /// A census of what the shards retain, by shard index.
+    Census(Vec<u32>),
 }
 
 /// A tick in flight: its planned calls and where each shard operation went.
@@ -358,6 +393,9 @@ pub struct Simulation {
     /// (virtual time, accepted and throttled per shard) over the last
     /// second.
     history: VecDeque<(u64, Vec<(u64, u64)>)>,
+    /// (virtual time, consumer applications' throttled calls and records
+    /// delivered out of arrival order) over the last second.
+    read_history: VecDeque<(u64, u64, u64)>,
     digest: u64,
     firehose: Firehose,
     /// Consumers from this index on are delivery streams' readers, in the
@@ -384,6 +422,7 @@ pub struct Simulation {
     recent: VecDeque<Vec<u8>>,
     /// Kinesis records put (with aggregation, fewer than user records).
     kinesis_records_put: u64,
+    retention_hours: u32,
 }
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
@@ -466,6 +505,7 @@ impl Simulation {
             counters: vec![ShardCounters::default(); n],
             in_flight: VecDeque::new(),
             history: VecDeque::new(),
+            read_history: VecDeque::new(),
             digest: FNV_OFFSET,
             kinesis,
             scenario,
@@ -481,6 +521,7 @@ impl Simulation {
             sql_epoch: 0,
             recent: VecDeque::new(),
             kinesis_records_put: 0,
+            retention_hours: default_retention_hours(),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         let template = sim
@@ -680,6 +721,90 @@ impl Simulation {
         )
     }
 
+    /// Increase- or DecreaseStreamRetentionPeriod, whichever the change
+    /// is (AWS's errors for out-of-range hours).
+    pub fn set_retention(&mut self, hours: u32) -> Result<(), SimError> {
+        let operation = if hours >= self.retention_hours {
+            "IncreaseStreamRetentionPeriod"
+        } else {
+            "DecreaseStreamRetentionPeriod"
+        };
+        self.queue_control(
+            operation,
+            serde_json::json!({
+                "StreamName": self.scenario.stream_name,
+                "RetentionPeriodHours": hours,
+            }),
+        )?;
+        self.retention_hours = hours;
+        Ok(())
+    }
+
+    /// The consumer application named `name` (not a delivery stream's or
+    /// the SQL application's reader).
+    fn consumer_mut(&mut self, name: &str) -> Result<&mut Consumer, SimError> {
+        let known: Vec<&str> = self.consumers[..self.first_reader]
+            .iter()
+            .map(|c| c.spec().name.as_str())
+            .collect();
+        let Some(i) = known.iter().position(|n| *n == name) else {
+            return Err(SimError::Scenario(if known.is_empty() {
+                format!("no consumer application named '{name}': this stream has none")
+            } else {
+                format!(
+                    "no consumer application named '{name}'; the stream's are: {}",
+                    known.join(", ")
+                )
+            }));
+        };
+        Ok(&mut self.consumers[i])
+    }
+
+    /// Moves a consumer application back to read the stream again from
+    /// `from` (its oldest records, or a time), as resetting a KCL
+    /// application's checkpoints does: every retained shard whose parents
+    /// are gone is read again from there, parents before children.
+    pub fn replay_consumer(&mut self, name: &str, from: Replay) -> Result<(), SimError> {
+        if let Replay::AtTimestamp(t) = from {
+            if t > self.now_ms {
+                return Err(SimError::Api(shardlab_engine::ApiError::invalid_argument(
+                    format!(
+                        "The timestampInMillis parameter cannot be greater than the \
+                         currentTimestampInMillis. timestampInMillis: {t}, \
+                         currentTimestampInMillis: {}",
+                        self.now_ms
+                    ),
+                )));
+            }
+        }
+        let retained: std::collections::BTreeSet<&str> =
+            self.shards.iter().map(|s| s.shard_id.as_str()).collect();
+        let roots: Vec<u32> = self
+            .shards
+            .iter()
+            .filter(|s| {
+                [&s.parent_shard_id, &s.adjacent_parent_shard_id]
+                    .iter()
+                    .all(|p| p.as_deref().is_none_or(|p| !retained.contains(p)))
+            })
+            .map(|s| s.key.shard_index)
+            .collect();
+        let now = self.now_ms;
+        self.consumer_mut(name)?.replay(from, roots, now);
+        Ok(())
+    }
+
+    /// How often a consumer application polls each shard.
+    pub fn set_consumer_poll(&mut self, name: &str, poll_ms: u64) -> Result<(), SimError> {
+        if !(MIN_POLL_MS..=MAX_POLL_MS).contains(&poll_ms) {
+            return Err(SimError::Scenario(format!(
+                "poll interval {poll_ms} ms is outside {MIN_POLL_MS}..={MAX_POLL_MS} ms"
+            )));
+        }
+        self.consumer_mut(name)?.set_poll_ms(poll_ms);
+        Ok(())
+    }
+
     /// How many shard hosts (workers) the shards are spread over.
     pub fn host_count(&self) -> u32 {
         self.hosts
@@ -757,7 +882,7 @@ impl Simulation {
             && self.in_flight.iter().all(|f| {
                 f.calls
                     .iter()
-                    .all(|(_, kind)| matches!(kind, CallKind::Put(_)))
+                    .all(|(_, kind)| matches!(kind, CallKind::Put(_) | CallKind::Census(_)))
             })
     }
 
@@ -851,6 +976,7 @@ impl Simulation {
                         shard,
                         read,
                         epoch: self.sql_epoch,
+                        generation: self.consumers[c].generation(),
                     },
                 )),
                 // Refused before reaching the shard (an expired iterator, a
@@ -859,6 +985,16 @@ impl Simulation {
                     self.consumers[c].finish(shard, read, Err(e), now);
                 }
             }
+        }
+        // Once a virtual second, every shard counts what it retains.
+        if from / 1000 != now / 1000 && !self.shards.is_empty() {
+            let keys: Vec<(ShardKey, ShardOp)> = self
+                .shards
+                .iter()
+                .map(|s| (s.key, ShardOp::Census { now_ms: now }))
+                .collect();
+            let indexes = self.shards.iter().map(|s| s.key.shard_index).collect();
+            calls.push((Planned::raw(keys), CallKind::Census(indexes)));
         }
         self.kinesis.set_now(self.now_ms);
         Ok(self.dispatch(calls))
@@ -942,8 +1078,17 @@ impl Simulation {
                     shard,
                     read,
                     epoch,
+                    generation,
                 } => {
                     let mut outcome = self.kinesis.finish_output(planned, results);
+                    if self
+                        .consumers
+                        .get(consumer)
+                        .is_some_and(|c| c.generation() != generation)
+                    {
+                        // Planned before the consumer was moved back.
+                        continue;
+                    }
                     let sql_reader = self.sql.as_ref().map(|(_, i)| *i);
                     let first_sql_index = self.first_reader + self.readers.len();
                     if consumer >= first_sql_index && epoch != self.sql_epoch {
@@ -973,6 +1118,31 @@ impl Simulation {
                                 fnv1a64_extend(self.digest, &seq.shard_index.to_le_bytes());
                             self.digest =
                                 fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+                        }
+                    }
+                    continue;
+                }
+                CallKind::Census(indexes) => {
+                    for (i, result) in indexes.into_iter().zip(results) {
+                        let c = self.counters.get_mut(i as usize);
+                        match (c, result) {
+                            (
+                                Some(c),
+                                ShardOpResult::Census {
+                                    records,
+                                    oldest_arrival_ms,
+                                },
+                            ) => {
+                                c.records_retained = records;
+                                c.oldest_arrival_ms = oldest_arrival_ms;
+                            }
+                            // A shard dropped (expired) since it was planned.
+                            (_, ShardOpResult::Missing) | (None, _) => {}
+                            (_, other) => {
+                                return Err(SimError::Host(format!(
+                                    "a shard answered a census with {other:?}"
+                                )))
+                            }
                         }
                     }
                     continue;
@@ -1048,6 +1218,15 @@ impl Simulation {
         // records_last_second.
         while self.history.get(1).is_some_and(|(t, _)| *t + 1000 <= now) {
             self.history.pop_front();
+        }
+        let (throttled, out_of_order) = self.reads_so_far();
+        self.read_history.push_back((now, throttled, out_of_order));
+        while self
+            .read_history
+            .get(1)
+            .is_some_and(|(t, ..)| *t + 1000 <= now)
+        {
+            self.read_history.pop_front();
         }
         Ok(())
     }
@@ -1159,6 +1338,15 @@ impl Simulation {
         }
     }
 
+    /// The consumer applications' throttled calls and out-of-order
+    /// deliveries, all time.
+    fn reads_so_far(&self) -> (u64, u64) {
+        self.consumers[..self.first_reader]
+            .iter()
+            .map(Consumer::read_counts)
+            .fold((0, 0), |(t, o), (ct, co)| (t + ct, o + co))
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         // Before the first second has passed the baseline is the start, zero.
         let second_ago = self
@@ -1193,6 +1381,8 @@ impl Simulation {
                     records_throttled_last_second: stats.records_throttled
                         - throttled_before.min(stats.records_throttled),
                     latest_sequence_number: stats.latest_sequence_number.map(|s| s.to_string()),
+                    records_retained: stats.records_retained,
+                    oldest_arrival_ms: stats.oldest_arrival_ms,
                 }
             })
             .collect();
@@ -1203,10 +1393,24 @@ impl Simulation {
             now_ms: self.now_ms,
             elapsed_ms: self.now_ms - SCENARIO_EPOCH_MS,
             rate_per_sec: self.scenario.rate_per_sec,
+            retention_hours: self.retention_hours,
             records_produced: self.producer.produced(),
             kinesis_records_put: self.kinesis_records_put,
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
+            consumers_last_second: {
+                let (throttled, out_of_order) = self.reads_so_far();
+                let (t0, o0) = self
+                    .read_history
+                    .iter()
+                    .rev()
+                    .find(|(t, ..)| *t + 1000 <= self.now_ms)
+                    .map_or((0, 0), |(_, t, o)| (*t, *o));
+                ReadsLastSecond {
+                    throttled: throttled - t0.min(throttled),
+                    out_of_order: out_of_order - o0.min(out_of_order),
+                }
+            },
             delivery_streams: views(&self.firehose, self.now_ms),
             sql: self.sql.as_ref().map(|(r, _)| Box::new(r.view())),
             digest: format!("{:016x}", self.digest),

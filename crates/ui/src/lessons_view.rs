@@ -10,7 +10,7 @@ use shardlab_sim::Snapshot;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
-use crate::{App, Msg};
+use crate::{App, LiveStream, Msg};
 
 /// One entry of `lessons/index.json`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -125,7 +125,7 @@ pub fn card(app: &App, ctx: &Context<App>) -> Html {
                 </select>
             </label>
             { match &app.lesson {
-                Some(active) => lesson(active, app.live.as_ref().map(|l| &l.snapshot), ctx),
+                Some(active) => lesson(active, app.live.as_ref(), busy, ctx),
                 None => html! {
                     <p class="muted">{"Each lesson creates its stream and walks you through it, one step at a time; the playground checks each step as you do it."}</p>
                 },
@@ -138,7 +138,11 @@ fn raw(html_text: &str) -> Html {
     Html::from_html_unchecked(AttrValue::from(html_text.to_string()))
 }
 
-fn lesson(active: &Active, snap: Option<&Snapshot>, ctx: &Context<App>) -> Html {
+/// The lesson being followed; `busy`: a stream is being created.
+fn lesson(active: &Active, live: Option<&LiveStream>, busy: bool, ctx: &Context<App>) -> Html {
+    let snap = live.map(|l| &l.snapshot);
+    // A solution already under way (a fast-forward) is not sent twice.
+    let solving = busy || live.is_some_and(|l| l.fast_forward_ms > 0);
     let l = &active.lesson;
     let total = l.steps.len();
     let steps = l.steps.iter().enumerate().map(|(i, step)| {
@@ -190,7 +194,7 @@ fn lesson(active: &Active, snap: Option<&Snapshot>, ctx: &Context<App>) -> Html 
                         if active.hints < step.hints.len() {
                             <button class="secondary" onclick={hint} data-testid="lesson-hint">{"Show a hint"}</button>
                         }
-                        <button class="secondary" onclick={solve} disabled={!active.armed} data-testid="lesson-solve" title="Performs this step's solution">{"Do it for me"}</button>
+                        <button class="secondary" onclick={solve} disabled={!active.armed || solving} data-testid="lesson-solve" title="Performs this step's solution">{"Do it for me"}</button>
                     </div>
                 </div>
             }

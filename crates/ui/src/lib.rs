@@ -14,6 +14,8 @@ mod sql_view;
 mod template_view;
 mod view;
 
+use shardlab_sim::clock::SCENARIO_EPOCH_MS;
+use shardlab_sim::consumer::Replay;
 use shardlab_sim::control::{Command, Event, WorkerView};
 use shardlab_sim::firehose_source::{ObjectPreview, ObjectView};
 use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
@@ -466,6 +468,12 @@ pub enum Msg {
     Split(String),
     Merge(String, String),
     KillWorker(u32),
+    SetRetention(String),
+    /// A consumer application's poll interval (name, ms as typed).
+    SetConsumerPoll(String, String),
+    /// Where a consumer's next replay starts (name, time as typed).
+    ReplayFrom(String, String),
+    Replay(String),
     /// The outage switch of a bucket or domain: down or not.
     SetOutage(Sink, bool),
     Browse(String, String),
@@ -513,6 +521,8 @@ pub struct App {
     live: Option<LiveStream>,
     error: Option<String>,
     presets: Vec<presets::Preset>,
+    /// What each consumer's "replay from" field holds, by consumer name.
+    replay_from: std::collections::BTreeMap<String, String>,
     browser: Option<Browser>,
     /// The last search's answer: (index, query, total, hits).
     search: Option<SearchResults>,
@@ -634,6 +644,7 @@ impl Component for App {
             live: None,
             error,
             presets: Vec::new(),
+            replay_from: Default::default(),
             browser: None,
             search: None,
             sql: sql_view::SqlPanel::default(),
@@ -786,6 +797,44 @@ impl Component for App {
                 adjacent_shard_id,
             }),
             Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
+            Msg::SetRetention(text) => match text.trim().parse::<u32>() {
+                Ok(hours) => self.send(Command::SetRetention { hours }),
+                Err(_) => {
+                    self.error = Some(format!(
+                        "The retention period is a whole number of hours, 24 to 8760, not '{text}'."
+                    ))
+                }
+            },
+            Msg::SetConsumerPoll(name, text) => match text.trim().parse::<u64>() {
+                Ok(poll_ms) => self.send(Command::SetConsumerPoll { name, poll_ms }),
+                Err(_) => {
+                    self.error = Some(format!(
+                        "The poll interval is a whole number of milliseconds, not '{text}'."
+                    ))
+                }
+            },
+            Msg::ReplayFrom(name, text) => {
+                self.replay_from.insert(name, text);
+                return false;
+            }
+            Msg::Replay(name) => {
+                let text = self.replay_from.get(&name).map_or("", |t| t.trim());
+                let from = if text.is_empty() {
+                    Ok(Replay::TrimHorizon)
+                } else {
+                    shardlab_sim::headless::parse_duration(text)
+                        .map(|ms| Replay::AtTimestamp(SCENARIO_EPOCH_MS + ms))
+                        .map_err(|e| {
+                            format!(
+                                "Replay from: {e}. Leave it empty for TRIM_HORIZON, or give a time since the stream was created, such as 30m."
+                            )
+                        })
+                };
+                match from {
+                    Ok(from) => self.send(Command::ReplayConsumer { name, from }),
+                    Err(e) => self.error = Some(e),
+                }
+            }
             Msg::SetOutage(sink, down) => self.send(Command::SetOutage { sink, down }),
             Msg::Browse(bucket, prefix) => {
                 if let Some(b) = self.browser.as_mut() {

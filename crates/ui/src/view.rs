@@ -170,6 +170,21 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
         let select: HtmlSelectElement = e.target_unchecked_into();
         Msg::SetSpeed(select.value())
     });
+    // The settings' inputs are not bound to the snapshot's values: the
+    // snapshots re-render the page at display rate, and a bound input would
+    // be reset under the learner's fingers. Each starts from the current
+    // value (defaultValue) and is made anew when that value changes.
+    let onretention = ctx.link().callback(|e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Msg::SetRetention(input.value())
+    });
+    let retained: u64 = s.shards.iter().map(|x| x.records_retained).sum();
+    let oldest_age = s
+        .shards
+        .iter()
+        .filter_map(|x| x.oldest_arrival_ms)
+        .min()
+        .map(|t| s.now_ms.saturating_sub(t));
     html! {
         <div class="card panel">
             <div class="panel-head">
@@ -197,8 +212,13 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 }) }
                 <label class="inline">
                     <span>{"Rate"}</span>
-                    <input type="number" min="0" value={s.rate_per_sec.to_string()} onchange={onrate} data-testid="rate" />
+                    <input type="number" min="0" key={format!("rate-{}", s.rate_per_sec)} ~defaultValue={s.rate_per_sec.to_string()} onchange={onrate} data-testid="rate" />
                     <span class="muted">{"rec/s"}</span>
+                </label>
+                <label class="inline" title="IncreaseStreamRetentionPeriod / DecreaseStreamRetentionPeriod: 24 to 8,760 hours">
+                    <span>{"Retention"}</span>
+                    <input type="number" min="24" max="8760" key={format!("retention-{}", s.retention_hours)} ~defaultValue={s.retention_hours.to_string()} onchange={onretention} data-testid="retention" />
+                    <span class="muted">{"h"}</span>
                 </label>
                 <label class="inline">
                     <span>{"Speed"}</span>
@@ -218,8 +238,10 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 { stat("Throttled", thousands(throttled), "ProvisionedThroughputExceededException", "throttled") }
                 { stat("Ingest", format!("{}/s", thousands(per_second)), "records in the last virtual second", "per-second") }
                 { stat("Stored", bytes(bytes_in), "data + partition keys", "bytes") }
+                { stat("Retained", thousands(retained), "records the shards still keep: older ones are past the retention period", "retained") }
+                { stat("Oldest", oldest_age.map_or("—".to_string(), elapsed), "age of the oldest retained record (the trim horizon)", "oldest") }
             </div>
-            { consumers_panel(live) }
+            { consumers_panel(live, ctx) }
             { keyspace(live) }
             <div class="table-scroll">
             <table class="shards" data-testid="shards">
@@ -422,11 +444,14 @@ fn workers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
 
 /// Each consumer application: what it has been delivered, how far behind
 /// it is, and how often the shards' read limits refused it.
-fn consumers_panel(live: &LiveStream) -> Html {
+fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
     let consumers = &live.snapshot.consumers;
     if consumers.is_empty() {
         return html! {};
     }
+    // A delivery stream's or the SQL application's reader is not moved by
+    // hand.
+    let own = |name: &str| !name.starts_with("firehose/") && !name.starts_with("sql/");
     html! {
         <div class="consumers">
             { for consumers.iter().enumerate().map(|(i, c)| {
@@ -442,11 +467,50 @@ fn consumers_panel(live: &LiveStream) -> Html {
                             }
                             <span>{"behind "}<b class="mono" data-testid={format!("consumer-lag-{i}")}>{ format!("{} ms", thousands(c.max_lag_ms)) }</b></span>
                             <span class={classes!((c.throttled > 0).then_some("bad"))}>{"throttled reads "}<b class="mono">{ thousands(c.throttled) }</b></span>
+                            if c.redelivered > 0 {
+                                <span title="records read a second time after a replay">{"redelivered "}<b class="mono" data-testid={format!("consumer-redelivered-{i}")}>{ thousands(c.redelivered) }</b></span>
+                            }
+                            if c.out_of_order > 0 {
+                                <span title="records delivered after one that reached the stream later (from another shard): each shard is read in order, the shards independently">{"out of arrival order "}<b class="mono">{ thousands(c.out_of_order) }</b></span>
+                            }
                         </span>
+                        if own(&c.name) {
+                            { consumer_controls(i, &c.name, c.poll_ms, ctx) }
+                        }
                     </div>
                 }
             }) }
         </div>
+    }
+}
+
+/// A consumer application's poll interval, and replay: back to
+/// TRIM_HORIZON, or AT_TIMESTAMP a time after the stream was created.
+fn consumer_controls(i: usize, name: &str, poll_ms: u64, ctx: &Context<App>) -> Html {
+    let (n1, n2, n3) = (name.to_string(), name.to_string(), name.to_string());
+    let onpoll = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Msg::SetConsumerPoll(n1.clone(), input.value())
+    });
+    let onfrom = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Msg::ReplayFrom(n2.clone(), input.value())
+    });
+    let replay = ctx.link().callback(move |_| Msg::Replay(n3.clone()));
+    html! {
+        <span class="consumer-controls">
+            <label class="inline" title="Milliseconds between GetRecords calls on each shard (the KCL's default is 1,000)">
+                <span>{"poll"}</span>
+                <input type="number" min="100" key={format!("poll-{i}-{poll_ms}")} ~defaultValue={poll_ms.to_string()} onchange={onpoll} data-testid={format!("consumer-poll-{i}")} />
+                <span class="muted">{"ms"}</span>
+            </label>
+            <label class="inline" title="Empty: from the oldest retained records (TRIM_HORIZON). A time since the stream was created, such as 30m or 1h: from the first record that arrived then (AT_TIMESTAMP).">
+                <span>{"replay from"}</span>
+                <input type="text" placeholder="TRIM_HORIZON" size="12" onchange={onfrom} data-testid={format!("consumer-replay-from-{i}")} />
+            </label>
+            <button class="secondary" onclick={replay} data-testid={format!("consumer-replay-{i}")}
+                title="Read the stream again from there; the other applications keep their positions">{"Replay"}</button>
+        </span>
     }
 }
 

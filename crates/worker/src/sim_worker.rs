@@ -188,6 +188,30 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::SetRetention { hours } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.set_retention(hours) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            Command::ReplayConsumer { name, from } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.replay_consumer(&name, from) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
+            Command::SetConsumerPoll { name, poll_ms } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Err(e) = stream.sim.set_consumer_poll(&name, poll_ms) {
+                        self.error(e.to_string());
+                    }
+                }
+                None => self.error("Create a stream first."),
+            },
             Command::KillWorker { worker } => match self.stream.as_ref() {
                 Some(stream) => {
                     if let Err(e) = stream.host.terminate(worker) {
