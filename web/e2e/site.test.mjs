@@ -564,6 +564,30 @@ test('bad input gets a clear error', async () => {
   assert.match(await error.innerText(), /ValidationException.*shardCount/s);
 });
 
+test('the Content-Security-Policy refuses inline scripts', async () => {
+  // A page of its own, so that the refusal it provokes is not one of the
+  // shared page's problems.
+  const other = await browser.context.newPage();
+  try {
+    await other.goto(siteUrl());
+    await other.getByTestId('create').and(other.locator(':enabled')).waitFor();
+    const policy = await other.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    assert.match(policy, /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.doesNotMatch(policy, /unsafe-inline'[^;]*;.*script-src|script-src[^;]*unsafe-inline/);
+    const outcome = await other.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(`refused: ${e.violatedDirective}`), { once: true });
+      const s = document.createElement('script');
+      s.textContent = 'window.inlineRan = true;';
+      document.head.append(s);
+      setTimeout(() => resolve(window.inlineRan ? 'ran' : 'not run, no report'), 2000);
+    }));
+    assert.match(outcome, /^refused: script-src/);
+    assert.equal(await other.evaluate(() => window.inlineRan), undefined);
+  } finally {
+    await other.close();
+  }
+});
+
 test('no console errors, page errors or failed requests', () => {
   assert.deepEqual(problems, []);
 });
