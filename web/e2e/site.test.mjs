@@ -556,6 +556,27 @@ test('several applications: poll intervals and a replay set by hand', async () =
   assert.ok(int(await text('stat-retained')) > 0);
 });
 
+test('move to AWS: the CLI script and CloudFormation template of the stream, to download', async () => {
+  await page.getByTestId('preset').selectOption('purchases-to-s3.json');
+  await page.waitForFunction(() => document.querySelector('#fh-name')?.value === 'purchases-to-s3');
+  await page.getByTestId('create').click();
+  await page.getByTestId('aws').waitFor();
+  await page.getByTestId('aws-cli').locator('summary').click();
+  const script = await page.getByTestId('aws-cli-text').innerText();
+  assert.match(script, /^#!\/bin\/sh\n/);
+  assert.match(script, /^aws kinesis create-stream --stream-name clickstream --shard-count 2 --stream-mode-details StreamMode=PROVISIONED$/m);
+  assert.match(script, /^aws lambda create-function --function-name transform --runtime nodejs24\.x /m);
+  assert.match(script, /^aws firehose create-delivery-stream --cli-input-json "\{\\"DeliveryStreamName\\":\\"purchases-to-s3\\"/m);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('aws-cli-download').click()]);
+  assert.equal(download.suggestedFilename(), 'clickstream-create.sh');
+  assert.equal(readFileSync(await download.path(), 'utf8').trim(), script.trim());
+  await page.getByTestId('aws-cloudformation').locator('summary').click();
+  const template = JSON.parse(await page.getByTestId('aws-cloudformation-text').innerText());
+  assert.equal(template.Resources.Stream.Type, 'AWS::Kinesis::Stream');
+  assert.equal(template.Resources.DeliveryStreamPurchasesToS3.Type, 'AWS::KinesisFirehose::DeliveryStream');
+  assert.match(template.Resources.FunctionTransform.Properties.Code.ZipFile, /exports\.handler/);
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

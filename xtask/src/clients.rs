@@ -87,6 +87,10 @@ pub fn test() -> Result<()> {
         .args(["-m", "unittest", "-v", "test_real_clients"])
         .env("SHARDLAB_ENDPOINT", &endpoint)
         .env(
+            "SHARDLAB_BIN",
+            crate::target_dir().join("release").join("shardlab"),
+        )
+        .env(
             "PATH",
             std::env::join_paths(dirs).map_err(|e| e.to_string())?,
         ));

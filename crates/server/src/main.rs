@@ -5,7 +5,9 @@
 //! the AWS CLI, boto3 and the AWS SDKs; `shardlab run
 //! <scenario.json> --for 1h` runs a scenario headless and prints a report;
 //! `shardlab sql --app app.sql --input records.jsonl` runs a SQL application
-//! over a JSON-lines file and prints its output rows.
+//! over a JSON-lines file and prints its output rows; `shardlab aws
+//! <scenario.json>` prints the AWS CLI script (or CloudFormation template)
+//! that creates the scenario on AWS.
 
 use std::process::ExitCode;
 
@@ -17,6 +19,7 @@ usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab run <scenario.json> [--for 1m]
        shardlab sql --app app.sql --input records.jsonl [--schema STREAM=schema.json] [--stream NAME]
        shardlab sql --app app.sql --to-flink [--input records.jsonl] [--kinesis-stream NAME]
+       shardlab aws <scenario.json> [--format script|cloudformation|steps]
 
 Serves the Kinesis Data Streams and Firehose APIs (JSON 1.1) on 127.0.0.1, and
 read-only S3 (path style) for the buckets Firehose delivers to. Point a client at it:
@@ -35,6 +38,10 @@ can, and prints what happened and the run digest, which the playground
 shows for the same scenario too.
 
   --for D          virtual time to run: 90s, 10m, 1h, 1h30m, 500ms (default 1m)
+
+`aws` prints what creates the scenario on AWS: a shell script of AWS CLI
+commands (the default), a CloudFormation template (JSON), or the script's steps
+as JSON ({\"aws\": [words after aws]}, {\"shell\": ...}, {\"note\": ...}).
 
 `sql` runs a Kinesis Data Analytics or Flink SQL application over records in a
 JSON-lines file and prints every row its streams produce, one JSON object per
@@ -71,6 +78,7 @@ fn run(args: &[String]) -> Result<(), String> {
         Some("serve") => {}
         Some("run") => return run_scenario(&args[1..]),
         Some("sql") => return run_sql(&args[1..]),
+        Some("aws") => return export_aws(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             return Ok(());
@@ -108,6 +116,57 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// A command's one scenario file argument (anything else is refused).
+fn scenario_arg(file: &mut Option<String>, arg: &str) -> Result<(), String> {
+    if arg.starts_with("--") {
+        return Err(format!("unknown option `{arg}`\n\n{USAGE}"));
+    }
+    if file.is_some() {
+        return Err(format!("one scenario file at a time, not also `{arg}`"));
+    }
+    *file = Some(arg.to_string());
+    Ok(())
+}
+
+fn read_scenario(file: Option<String>) -> Result<shardlab_sim::Scenario, String> {
+    let path = file.ok_or_else(|| format!("which scenario file?\n\n{USAGE}"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("could not read {path}: {e}"))?;
+    shardlab_sim::headless::parse_scenario(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+fn export_aws(args: &[String]) -> Result<(), String> {
+    let (mut file, mut format) = (None, "script".to_string());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--format" => {
+                format = it
+                    .next()
+                    .ok_or("--format needs script, cloudformation or steps")?
+                    .clone()
+            }
+            other => scenario_arg(&mut file, other)?,
+        }
+    }
+    let scenario = read_scenario(file)?;
+    use shardlab_sim::export;
+    let out = match format.as_str() {
+        "script" => export::cli_script(&scenario).map_err(|e| e.to_string())?,
+        "cloudformation" => export::cloudformation_text(&scenario).map_err(|e| e.to_string())?,
+        "steps" => {
+            let steps = export::cli_steps(&scenario).map_err(|e| e.to_string())?;
+            serde_json::to_string_pretty(&steps).map_err(|e| e.to_string())? + "\n"
+        }
+        other => {
+            return Err(format!(
+                "--format {other}: the formats are script, cloudformation and steps"
+            ))
+        }
+    };
+    print!("{out}");
+    Ok(())
+}
+
 fn run_scenario(args: &[String]) -> Result<(), String> {
     let mut file = None;
     let mut duration_ms = 60_000;
@@ -118,17 +177,10 @@ fn run_scenario(args: &[String]) -> Result<(), String> {
                 let v = it.next().ok_or("--for needs a duration, such as 10m")?;
                 duration_ms = shardlab_sim::headless::parse_duration(v)?;
             }
-            other if other.starts_with("--") => {
-                return Err(format!("unknown option `{other}`\n\n{USAGE}"))
-            }
-            path if file.is_none() => file = Some(path.to_string()),
-            extra => return Err(format!("one scenario file at a time, not also `{extra}`")),
+            other => scenario_arg(&mut file, other)?,
         }
     }
-    let path = file.ok_or_else(|| format!("which scenario file?\n\n{USAGE}"))?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("could not read {path}: {e}"))?;
-    let scenario =
-        shardlab_sim::headless::parse_scenario(&text).map_err(|e| format!("{path}: {e}"))?;
+    let scenario = read_scenario(file)?;
     let started = std::time::Instant::now();
     let report =
         shardlab_sim::headless::run_for(scenario, duration_ms).map_err(|e| e.to_string())?;

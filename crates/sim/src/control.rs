@@ -47,6 +47,11 @@ pub enum Command {
         shard_id: String,
         adjacent_shard_id: String,
     },
+    /// The AWS CLI script and CloudFormation template that create the
+    /// scenario on AWS (answered with `AwsExport`).
+    ExportAws {
+        scenario: Scenario,
+    },
     /// Increase- or DecreaseStreamRetentionPeriod (24 to 8,760 hours).
     SetRetention {
         hours: u32,
@@ -153,6 +158,12 @@ pub enum Event {
     },
     /// A command failed; the text is for the learner.
     Error { message: String },
+    /// The answer to `ExportAws`: the script and the template (JSON text),
+    /// or why the scenario cannot be exported.
+    AwsExport {
+        stream_name: String,
+        export: Result<(String, String), String>,
+    },
     /// The answer to `TranslateSql`.
     FlinkSql { sql: String, notes: Vec<String> },
     /// A SQL application did not compile: where and why.

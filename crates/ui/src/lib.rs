@@ -5,6 +5,7 @@
 //! worker posts. It never runs the simulation or touches record data, so
 //! nothing on this thread grows with the number of records.
 
+mod aws_view;
 mod firehose_view;
 mod format;
 mod lessons_view;
@@ -511,6 +512,8 @@ pub enum Msg {
     LoadPreset(String),
     PresetLoaded(Result<Scenario, String>),
     DismissError,
+    /// Offers a text as a file download (file name, text).
+    SaveText(String, String),
 }
 
 pub struct App {
@@ -529,6 +532,11 @@ pub struct App {
     sql: sql_view::SqlPanel,
     /// The answer to the last "Test template".
     template_samples: Option<template_view::Samples>,
+    /// The AWS CLI script and CloudFormation template of the scenario the
+    /// stream was last created from.
+    aws_export: Option<Result<aws_view::AwsExport, String>>,
+    /// The stream that export is of.
+    aws_export_of: String,
     /// The lessons the site lists, and the one being followed.
     lessons: Vec<lessons_view::Entry>,
     lesson: Option<lessons_view::Active>,
@@ -590,6 +598,10 @@ impl App {
         self.creating = true;
         self.browser = None;
         self.search = None;
+        self.aws_export = None;
+        self.send(Command::ExportAws {
+            scenario: scenario.clone(),
+        });
         self.send(Command::CreateStream { scenario });
     }
 
@@ -649,6 +661,8 @@ impl Component for App {
             search: None,
             sql: sql_view::SqlPanel::default(),
             template_samples: None,
+            aws_export: None,
+            aws_export_of: String::new(),
             lessons: Vec::new(),
             lesson: None,
         }
@@ -745,6 +759,17 @@ impl Component for App {
                 Ok(scenario) => self.send(Command::TestTemplate { scenario }),
                 Err(e) => self.error = Some(e),
             },
+            Msg::FromWorker(Event::AwsExport {
+                stream_name,
+                export,
+            }) => {
+                self.aws_export_of = stream_name.clone();
+                self.aws_export = Some(export.map(|(script, template)| aws_view::AwsExport {
+                    stream_name,
+                    script,
+                    template,
+                }));
+            }
             Msg::FromWorker(Event::SampleRecords { records }) => {
                 self.template_samples = Some(template_view::Samples::Records(records))
             }
@@ -766,6 +791,10 @@ impl Component for App {
                     self.creating = true;
                     self.browser = None;
                     self.search = None;
+                    self.aws_export = None;
+                    self.send(Command::ExportAws {
+                        scenario: scenario.clone(),
+                    });
                     self.send(Command::CreateStream { scenario });
                 }
                 Err(e) => self.error = Some(e),
@@ -904,6 +933,12 @@ impl Component for App {
             }
             Msg::PresetLoaded(Err(e)) => self.error = Some(e),
             Msg::DismissError => self.error = None,
+            Msg::SaveText(file, text) => {
+                if let Err(e) = save_file(&file, text.as_bytes()) {
+                    self.error = Some(format!("Could not save {file}: {e}"));
+                }
+                return false;
+            }
             Msg::LessonsListed(Ok(list)) => self.lessons = list,
             Msg::LessonsListed(Err(e)) => self.error = Some(e),
             Msg::StartLesson(file) if file.is_empty() => self.lesson = None,

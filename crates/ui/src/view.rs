@@ -59,6 +59,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                         { stream_panel(live, ctx) }
                         { crate::sql_view::panel(app, live, ctx) }
                         { crate::firehose_view::panel(app, live, ctx) }
+                        { crate::aws_view::card(app, ctx) }
                         </>
                     },
                     None => empty_state(),

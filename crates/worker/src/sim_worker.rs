@@ -188,6 +188,16 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::ExportAws { scenario } => {
+                use shardlab_sim::export;
+                let export = export::cli_script(&scenario)
+                    .and_then(|script| Ok((script, export::cloudformation_text(&scenario)?)))
+                    .map_err(|e| e.to_string());
+                self.post(&Event::AwsExport {
+                    stream_name: scenario.stream_name,
+                    export,
+                });
+            }
             Command::SetRetention { hours } => match self.stream.as_mut() {
                 Some(stream) => {
                     if let Err(e) = stream.sim.set_retention(hours) {

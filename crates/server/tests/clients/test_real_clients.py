@@ -340,5 +340,111 @@ class AwsCli(unittest.TestCase):
         self.assertRegex(listing, r"\d{4}/\d{2}/\d{2}/\d{2}/%s-1-" % name)
 
 
+SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "static", "scenarios")
+# Services the endpoint serves; the export's other commands (IAM, S3 bucket
+# creation, Lambda, OpenSearch) reach it too, and must get past the CLI's own
+# parameter checks: only the endpoint may refuse them.
+SERVED = {"kinesis", "firehose"}
+CLIENT_SIDE = ("Parameter validation failed", "Unknown options", "Error parsing parameter",
+               "Invalid JSON", "usage: aws", "Unable to load paramfile", "the following arguments are required")
+
+
+def shardlab(*args):
+    out = subprocess.run([os.environ["SHARDLAB_BIN"], *args], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise AssertionError(out.stderr)
+    return out.stdout
+
+
+class MoveToAws(unittest.TestCase):
+    """`shardlab aws`: every preset's commands run against the endpoint as
+    written, and its CloudFormation template passes cfn-lint."""
+
+    def presets(self):
+        return sorted(f for f in os.listdir(SCENARIOS) if f.endswith(".json") and f != "index.json")
+
+    def test_every_presets_cli_commands_run(self):
+        import tempfile
+        kinesis, (firehose, _) = client(), firehose_clients()
+        for preset in self.presets():
+            with self.subTest(preset=preset), tempfile.TemporaryDirectory() as work:
+                with open(os.path.join(SCENARIOS, preset)) as f:
+                    scenario = json.load(f)
+                # The endpoint runs no Lambda functions, so it refuses delivery
+                # streams with a Lambda processor (after the CLI has parsed them).
+                refused = set()
+                self.addCleanup(self.remove, kinesis, firehose, scenario)
+                steps = json.loads(shardlab("aws", os.path.join(SCENARIOS, preset), "--format", "steps"))
+                env = dict(ENV, ACCOUNT="123456789012", REGION="us-east-1")
+                for step in steps:
+                    if "shell" in step:
+                        if step["shell"].startswith("sleep "):
+                            continue
+                        out = subprocess.run(["sh", "-c", step["shell"]], cwd=work, env=env, capture_output=True, text=True)
+                        self.assertEqual(out.returncode, 0, out.stderr)
+                    elif "aws" in step:
+                        words = [w.replace("${ACCOUNT}", "123456789012").replace("${REGION}", "us-east-1") for w in step["aws"]]
+                        out = subprocess.run(["aws", "--endpoint-url", ENDPOINT, *words], cwd=work, env=env,
+                                             capture_output=True, text=True, timeout=120)
+                        if words[:2] == ["firehose", "create-delivery-stream"] and "This endpoint has no Lambda service" in out.stderr:
+                            refused.add(json.loads(words[3])["DeliveryStreamName"])
+                        elif words[0] in SERVED:
+                            self.assertEqual(out.returncode, 0, f"aws {' '.join(words)[:200]}: {out.stderr}")
+                        else:
+                            for sign in CLIENT_SIDE:
+                                self.assertNotIn(sign, out.stderr, f"aws {' '.join(words)[:200]}")
+                name = scenario["stream_name"]
+                summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+                self.assertEqual(summary["OpenShardCount"], scenario["shard_count"])
+                records = 0
+                for shard in kinesis.list_shards(StreamName=name)["Shards"]:
+                    it = kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+                    records += len(kinesis.get_records(ShardIterator=it["ShardIterator"])["Records"])
+                self.assertEqual(records, 1, "the producer's first record was put")
+                for spec in scenario.get("delivery_streams", []):
+                    if spec["DeliveryStreamName"] in refused:
+                        self.assertIn("lambda_functions", scenario)
+                        continue
+                    d = firehose.describe_delivery_stream(DeliveryStreamName=spec["DeliveryStreamName"])["DeliveryStreamDescription"]
+                    if spec.get("DeliveryStreamType") == "DirectPut":
+                        self.assertEqual(d["DeliveryStreamType"], "DirectPut")
+                    else:
+                        self.assertEqual(d["DeliveryStreamType"], "KinesisStreamAsSource")
+                        self.assertEqual(d["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+                                         summary["StreamARN"])
+                self.remove(kinesis, firehose, scenario)
+
+    def remove(self, kinesis, firehose, scenario):
+        """What a preset made, so that the next preset of the same name starts clean."""
+        for spec in scenario.get("delivery_streams", []):
+            try:
+                firehose.delete_delivery_stream(DeliveryStreamName=spec["DeliveryStreamName"])
+            except ClientError:
+                pass
+        try:
+            kinesis.delete_stream(StreamName=scenario["stream_name"])
+        except ClientError:
+            return
+        kinesis.get_waiter("stream_not_exists").wait(StreamName=scenario["stream_name"], WaiterConfig={"Delay": 1})
+
+    def test_every_presets_template_passes_cfn_lint(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as work:
+            paths = []
+            for preset in self.presets():
+                path = os.path.join(work, preset)
+                with open(path, "w") as f:
+                    f.write(shardlab("aws", os.path.join(SCENARIOS, preset), "--format", "cloudformation"))
+                paths.append(path)
+            out = subprocess.run(["cfn-lint", *paths], capture_output=True, text=True, timeout=600)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+    def test_a_bad_format_is_refused(self):
+        out = subprocess.run([os.environ["SHARDLAB_BIN"], "aws", os.path.join(SCENARIOS, "clickstream.json"), "--format", "yaml"],
+                             capture_output=True, text=True)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("the formats are script, cloudformation and steps", out.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

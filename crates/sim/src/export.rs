@@ -1,0 +1,854 @@
+//! Moving to AWS: the AWS CLI commands and the CloudFormation template that
+//! create on AWS what a scenario makes in the playground — its stream, the
+//! Firehose delivery streams with their buckets, OpenSearch domains and
+//! Lambda functions, and the IAM roles they need — with notes for what has
+//! no resource of its own (consumer applications, the producer).
+//!
+//! Names follow the scenario, except buckets: S3 bucket names are global,
+//! so each gets the account id as a suffix (`shardlab-lab` becomes
+//! `shardlab-lab-<account>`). Account and region are left to the shell
+//! (`${ACCOUNT}`, `${REGION}`) or to CloudFormation (`AWS::AccountId`).
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::lambda::{FunctionCode, LambdaFunction};
+use crate::{Scenario, SimError};
+
+/// One step of the CLI script.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// Words after `aws`, with `${ACCOUNT}` and `${REGION}` left for the shell.
+    Aws(Vec<String>),
+    /// A shell command (writing a Lambda function's source, zipping it).
+    Shell(String),
+    /// A comment for the reader.
+    Note(String),
+}
+
+/// The Node.js runtime the generated functions use.
+pub const LAMBDA_RUNTIME: &str = "nodejs24.x";
+/// The OpenSearch version and the smallest domain the generated ones use.
+pub const OPENSEARCH_VERSION: &str = "OpenSearch_2.11";
+
+const ACCOUNT: &str = "${ACCOUNT}";
+const REGION: &str = "${REGION}";
+
+/// What the scenario's delivery streams refer to, found in their requests.
+#[derive(Default)]
+struct Refs {
+    buckets: BTreeSet<String>,
+    domains: BTreeSet<String>,
+    functions: BTreeSet<String>,
+}
+
+fn arn_tail<'a>(s: &'a str, service: &str, resource: &str) -> Option<&'a str> {
+    let rest = s.strip_prefix(&format!("arn:aws:{service}:"))?;
+    // region:account:resource...
+    let mut parts = rest.splitn(3, ':');
+    let (_region, _account, tail) = (parts.next()?, parts.next()?, parts.next()?);
+    tail.strip_prefix(resource)
+}
+
+/// What an ARN in a delivery stream request points at.
+enum Target {
+    Stream,
+    Role,
+    Bucket(String),
+    Domain(String),
+    Function(String),
+}
+
+fn target(s: &str) -> Option<Target> {
+    if arn_tail(s, "kinesis", "stream/").is_some() {
+        return Some(Target::Stream);
+    }
+    if arn_tail(s, "iam", "role/").is_some() {
+        return Some(Target::Role);
+    }
+    if let Some(b) = s.strip_prefix("arn:aws:s3:::") {
+        return Some(Target::Bucket(b.to_string()));
+    }
+    if let Some(d) = arn_tail(s, "es", "domain/") {
+        return Some(Target::Domain(d.to_string()));
+    }
+    arn_tail(s, "lambda", "function:").map(|f| Target::Function(f.to_string()))
+}
+
+/// Rewrites every ARN in `value` with `map`, collecting what they name.
+fn rewrite(value: &Value, refs: &mut Refs, map: &dyn Fn(&Target) -> Value) -> Value {
+    match value {
+        Value::String(s) => match target(s) {
+            Some(t) => {
+                match &t {
+                    Target::Stream | Target::Role => {}
+                    Target::Bucket(b) => {
+                        refs.buckets.insert(b.clone());
+                    }
+                    Target::Domain(d) => {
+                        refs.domains.insert(d.clone());
+                    }
+                    Target::Function(f) => {
+                        refs.functions.insert(f.clone());
+                    }
+                }
+                map(&t)
+            }
+            None => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|v| rewrite(v, refs, map)).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), rewrite(v, refs, map)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn bucket_name(bucket: &str, account: &str) -> String {
+    format!("{bucket}-{account}")
+}
+
+fn firehose_role(scenario: &Scenario) -> String {
+    format!("{}-firehose", scenario.stream_name)
+}
+
+fn lambda_role(scenario: &Scenario) -> String {
+    format!("{}-lambda", scenario.stream_name)
+}
+
+/// A CloudFormation logical id from a name: letters and digits, each word
+/// capitalised (`purchases-to-s3` → `PurchasesToS3`).
+fn logical(prefix: &str, name: &str) -> String {
+    let mut out = prefix.to_string();
+    for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    out
+}
+
+/// The Node.js handler of a scenario function: its own source, or the
+/// built-in's behaviour written out (the playground runs built-ins in Rust;
+/// these do the same in Lambda's Node.js runtime).
+pub fn lambda_source(code: &FunctionCode) -> String {
+    const DECODE: &str = "\
+// Firehose's record transformation contract: each record back with its
+// recordId, a result (Ok, Dropped or ProcessingFailed) and base64 data.
+const decode = (r) => {
+  try {
+    const value = JSON.parse(Buffer.from(r.data, 'base64').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const failed = (r) => ({ recordId: r.recordId, result: 'ProcessingFailed', data: r.data });
+";
+    match code {
+        FunctionCode::Javascript(src) => src.clone(),
+        FunctionCode::SelectFields(fields) => format!(
+            "// Keeps only these fields of each JSON object record, in this order.\n\
+             const FIELDS = {fields};\n{DECODE}\
+             exports.handler = async (event) => ({{\n\
+             \x20 records: event.records.map((r) => {{\n\
+             \x20   const record = decode(r);\n\
+             \x20   if (record === undefined) return failed(r);\n\
+             \x20   const picked = {{}};\n\
+             \x20   for (const f of FIELDS) {{\n\
+             \x20     if (Object.prototype.hasOwnProperty.call(record, f)) picked[f] = record[f];\n\
+             \x20   }}\n\
+             \x20   return {{ recordId: r.recordId, result: 'Ok', data: Buffer.from(JSON.stringify(picked)).toString('base64') }};\n\
+             \x20 }}),\n\
+             }});\n",
+            fields = Value::from(fields.clone())
+        ),
+        FunctionCode::KeepIf { field, equals } => format!(
+            "// Keeps the JSON object records whose field {field} equals {equals}; drops the others.\n\
+             const FIELD = {field_json};\n\
+             const EQUALS = {equals};\n{DECODE}\
+             const same = (a, b) => {{\n\
+             \x20 if (a === b) return true;\n\
+             \x20 if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;\n\
+             \x20 if (Array.isArray(a) !== Array.isArray(b)) return false;\n\
+             \x20 const ka = Object.keys(a);\n\
+             \x20 return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));\n\
+             }};\n\
+             exports.handler = async (event) => ({{\n\
+             \x20 records: event.records.map((r) => {{\n\
+             \x20   const record = decode(r);\n\
+             \x20   if (record === undefined) return failed(r);\n\
+             \x20   const keep = Object.prototype.hasOwnProperty.call(record, FIELD) && same(record[FIELD], EQUALS);\n\
+             \x20   return {{ recordId: r.recordId, result: keep ? 'Ok' : 'Dropped', data: r.data }};\n\
+             \x20 }}),\n\
+             }});\n",
+            field_json = Value::from(field.as_str()),
+        ),
+    }
+}
+
+fn trust_policy(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// What the delivery streams' role may do, with `arn` making each ARN
+/// (CLI text, or CloudFormation's `Fn::Sub`).
+fn firehose_policy(scenario: &Scenario, refs: &Refs, sub: bool) -> Value {
+    let (account, region) = if sub {
+        ("${AWS::AccountId}", "${AWS::Region}")
+    } else {
+        (ACCOUNT, REGION)
+    };
+    let arn = |s: String| {
+        if sub {
+            json!({ "Fn::Sub": s })
+        } else {
+            json!(s)
+        }
+    };
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
+        "Resource": arn(format!("arn:aws:kinesis:{region}:{account}:stream/{}", scenario.stream_name)),
+    })];
+    if !refs.buckets.is_empty() {
+        let resources: Vec<Value> = refs
+            .buckets
+            .iter()
+            .flat_map(|b| {
+                let name = bucket_name(b, account);
+                [
+                    arn(format!("arn:aws:s3:::{name}")),
+                    arn(format!("arn:aws:s3:::{name}/*")),
+                ]
+            })
+            .collect();
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
+            "Resource": resources,
+        }));
+    }
+    if !refs.functions.is_empty() {
+        let resources: Vec<Value> = refs
+            .functions
+            .iter()
+            .map(|f| arn(format!("arn:aws:lambda:{region}:{account}:function:{f}")))
+            .collect();
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+            "Resource": resources,
+        }));
+    }
+    if !refs.domains.is_empty() {
+        let resources: Vec<Value> = refs
+            .domains
+            .iter()
+            .flat_map(|d| {
+                [
+                    arn(format!("arn:aws:es:{region}:{account}:domain/{d}")),
+                    arn(format!("arn:aws:es:{region}:{account}:domain/{d}/*")),
+                ]
+            })
+            .collect();
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["es:DescribeDomain", "es:DescribeDomains", "es:DescribeDomainConfig", "es:ESHttpGet", "es:ESHttpPost", "es:ESHttpPut"],
+            "Resource": resources,
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The delivery streams' CreateDeliveryStream requests as the scenario
+/// makes them (its source filled in).
+fn requests(scenario: &Scenario) -> Result<Vec<Value>, SimError> {
+    let arn = shardlab_engine::stream_arn(crate::simulation::REGION, &scenario.stream_name);
+    scenario
+        .delivery_streams
+        .iter()
+        .map(|spec| crate::firehose_source::create_request(spec, &arn).map_err(SimError::Api))
+        .collect()
+}
+
+fn consumer_notes(scenario: &Scenario) -> Vec<String> {
+    let mut notes: Vec<String> = scenario
+        .consumers
+        .iter()
+        .map(|c| {
+            format!(
+                "Consumer application '{}' is your code, not a resource: with the KCL, name the application '{}' (it creates its DynamoDB lease table of that name), set idleTimeBetweenReadsInMillis to {} and initialPositionInStream to {}.",
+                c.name,
+                c.name,
+                c.poll_ms,
+                match c.start {
+                    crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
+                    crate::consumer::StartAt::Latest => "LATEST",
+                }
+            )
+        })
+        .collect();
+    notes.push(format!(
+        "The producer is your code too: {} records/s, e.g. from the Amazon Kinesis Data Generator or the KPL; one of its records is put below (CLI v2 takes --data in base64).",
+        scenario.rate_per_sec
+    ));
+    notes
+}
+
+/// The scenario's Lambda function `name`.
+fn function<'a>(scenario: &'a Scenario, name: &str) -> Result<&'a LambdaFunction, SimError> {
+    scenario
+        .lambda_functions
+        .iter()
+        .find(|l| l.name == name)
+        .ok_or_else(|| {
+            SimError::Scenario(format!(
+                "a delivery stream names the Lambda function {name}, which the scenario does not define"
+            ))
+        })
+}
+
+/// The CLI steps that create the scenario on AWS, in order.
+pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
+    // The stream's checks only: the delivery streams are checked where
+    // they are created (this runs on the UI thread too, without Firehose).
+    scenario.validate_stream()?;
+    let name = &scenario.stream_name;
+    let aws = |words: &[&str]| Step::Aws(words.iter().map(|w| w.to_string()).collect());
+    let mut steps = vec![
+        Step::Note(format!(
+            "The data stream: {} provisioned shards, 24 h retention.",
+            scenario.shard_count
+        )),
+        aws(&[
+            "kinesis",
+            "create-stream",
+            "--stream-name",
+            name,
+            "--shard-count",
+            &scenario.shard_count.to_string(),
+            "--stream-mode-details",
+            "StreamMode=PROVISIONED",
+        ]),
+        aws(&["kinesis", "wait", "stream-exists", "--stream-name", name]),
+    ];
+    steps.extend(consumer_notes(scenario).into_iter().map(Step::Note));
+    if let Some(first) = scenario
+        .first_records(1)
+        .map_err(|e| SimError::Scenario(e.to_string()))?
+        .first()
+    {
+        steps.push(aws(&[
+            "kinesis",
+            "put-record",
+            "--stream-name",
+            name,
+            "--partition-key",
+            &first.partition_key,
+            "--data",
+            &base64::engine::general_purpose::STANDARD.encode(&first.data),
+        ]));
+    }
+
+    let mut refs = Refs::default();
+    let role_name = firehose_role(scenario);
+    let requests: Vec<Value> = requests(scenario)?
+        .iter()
+        .map(|r| {
+            rewrite(r, &mut refs, &|t| {
+                Value::String(match t {
+                    Target::Stream => {
+                        format!(
+                            "arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{}",
+                            scenario.stream_name
+                        )
+                    }
+                    Target::Role => format!("arn:aws:iam::{ACCOUNT}:role/{role_name}"),
+                    Target::Bucket(b) => format!("arn:aws:s3:::{}", bucket_name(b, ACCOUNT)),
+                    Target::Domain(d) => format!("arn:aws:es:{REGION}:{ACCOUNT}:domain/{d}"),
+                    Target::Function(f) => {
+                        format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{f}")
+                    }
+                })
+            })
+        })
+        .collect();
+    if requests.is_empty() {
+        return Ok(steps);
+    }
+    for b in &refs.buckets {
+        steps.push(Step::Note(format!(
+            "Bucket {b}, named {b}-<account> on AWS (bucket names are global)."
+        )));
+        steps.push(Step::Aws(vec![
+            "s3".into(),
+            "mb".into(),
+            format!("s3://{}", bucket_name(b, ACCOUNT)),
+        ]));
+    }
+    for d in &refs.domains {
+        steps.push(Step::Note(format!(
+            "OpenSearch domain {d}: one small node. Creating it takes 15 to 20 minutes; the delivery stream needs it active."
+        )));
+        steps.push(aws(&[
+            "opensearch",
+            "create-domain",
+            "--domain-name",
+            d,
+            "--engine-version",
+            OPENSEARCH_VERSION,
+            "--cluster-config",
+            "InstanceType=t3.small.search,InstanceCount=1",
+            "--ebs-options",
+            "EBSEnabled=true,VolumeType=gp3,VolumeSize=10",
+        ]));
+    }
+    if !refs.functions.is_empty() {
+        let lrole = lambda_role(scenario);
+        steps.push(Step::Note(format!(
+            "Lambda functions run as role {lrole}, which may write their logs."
+        )));
+        steps.push(Step::Aws(vec![
+            "iam".into(),
+            "create-role".into(),
+            "--role-name".into(),
+            lrole.clone(),
+            "--assume-role-policy-document".into(),
+            trust_policy("lambda.amazonaws.com").to_string(),
+        ]));
+        steps.push(aws(&[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            &lrole,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        ]));
+        steps.push(aws(&["iam", "wait", "role-exists", "--role-name", &lrole]));
+        steps.push(Step::Note(
+            "A new role takes a few seconds to reach the other services.".into(),
+        ));
+        steps.push(Step::Shell("sleep 10".into()));
+        for f in &refs.functions {
+            let function = function(scenario, f)?;
+            let source = lambda_source(&function.code);
+            let marker = "SHARDLAB_JS";
+            steps.push(Step::Shell(format!(
+                "mkdir -p lambda/{f} && cat > lambda/{f}/index.js <<'{marker}'\n{}\n{marker}",
+                source.trim_end()
+            )));
+            steps.push(Step::Shell(format!(
+                "python3 -m zipfile -c lambda/{f}.zip lambda/{f}/index.js"
+            )));
+            steps.push(Step::Aws(vec![
+                "lambda".into(),
+                "create-function".into(),
+                "--function-name".into(),
+                f.clone(),
+                "--runtime".into(),
+                LAMBDA_RUNTIME.into(),
+                "--handler".into(),
+                "index.handler".into(),
+                "--timeout".into(),
+                "60".into(),
+                "--role".into(),
+                format!("arn:aws:iam::{ACCOUNT}:role/{lrole}"),
+                "--zip-file".into(),
+                format!("fileb://lambda/{f}.zip"),
+            ]));
+        }
+    }
+    steps.push(Step::Note(format!(
+        "Firehose reads the stream and delivers as role {role_name}."
+    )));
+    steps.push(Step::Aws(vec![
+        "iam".into(),
+        "create-role".into(),
+        "--role-name".into(),
+        role_name.clone(),
+        "--assume-role-policy-document".into(),
+        trust_policy("firehose.amazonaws.com").to_string(),
+    ]));
+    steps.push(Step::Aws(vec![
+        "iam".into(),
+        "put-role-policy".into(),
+        "--role-name".into(),
+        role_name.clone(),
+        "--policy-name".into(),
+        "delivery".into(),
+        "--policy-document".into(),
+        firehose_policy(scenario, &refs, false).to_string(),
+    ]));
+    steps.push(aws(&[
+        "iam",
+        "wait",
+        "role-exists",
+        "--role-name",
+        &role_name,
+    ]));
+    steps.push(Step::Note(
+        "A new role takes a few seconds to reach the other services.".into(),
+    ));
+    steps.push(Step::Shell("sleep 10".into()));
+    for request in requests {
+        let name = request["DeliveryStreamName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        steps.push(Step::Note(format!("Delivery stream {name}.")));
+        steps.push(Step::Aws(vec![
+            "firehose".into(),
+            "create-delivery-stream".into(),
+            "--cli-input-json".into(),
+            request.to_string(),
+        ]));
+    }
+    Ok(steps)
+}
+
+/// A word for a POSIX shell: bare when safe, in double quotes when it
+/// carries `${ACCOUNT}` or `${REGION}` (which the shell fills in), else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        return word.to_string();
+    }
+    if word.contains(ACCOUNT) || word.contains(REGION) {
+        let mut out = String::from("\"");
+        let mut rest = word;
+        while let Some(c) = rest.chars().next() {
+            if rest.starts_with(ACCOUNT) || rest.starts_with(REGION) {
+                let n = if rest.starts_with(ACCOUNT) {
+                    ACCOUNT.len()
+                } else {
+                    REGION.len()
+                };
+                out.push_str(&rest[..n]);
+                rest = &rest[n..];
+                continue;
+            }
+            if "\"\\$`".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out.push('"');
+        return out;
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The CLI steps as a shell script.
+pub fn cli_script(scenario: &Scenario) -> Result<String, SimError> {
+    let steps = cli_steps(scenario)?;
+    let mut out = format!(
+        "#!/bin/sh\n\
+         # Creates on AWS what the Shardlab scenario for stream '{}' makes in the\n\
+         # playground. Needs the AWS CLI v2, credentials (aws configure) and python3.\n\
+         # Everything it creates costs money while it exists: delete it when done.\n\
+         set -eu\n\
+         ACCOUNT=$(aws sts get-caller-identity --query Account --output text)\n\
+         REGION=${{AWS_REGION:-$(aws configure get region || echo us-east-1)}}\n\
+         export AWS_REGION=\"$REGION\"\n",
+        scenario.stream_name
+    );
+    for step in steps {
+        match step {
+            Step::Note(text) => {
+                out.push('\n');
+                for line in wrap(&text, 76) {
+                    out.push_str("# ");
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            }
+            Step::Shell(cmd) => {
+                out.push_str(&cmd);
+                out.push('\n');
+            }
+            Step::Aws(words) => {
+                out.push_str("aws");
+                for w in words {
+                    out.push(' ');
+                    out.push_str(&shell_word(&w));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("a line");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}
+
+/// A CloudFormation template (JSON) with the same resources.
+pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
+    // The stream's checks only: the delivery streams are checked where
+    // they are created (this runs on the UI thread too, without Firehose).
+    scenario.validate_stream()?;
+    let mut resources = Map::new();
+    resources.insert(
+        "Stream".into(),
+        json!({
+            "Type": "AWS::Kinesis::Stream",
+            "Properties": {
+                "Name": scenario.stream_name,
+                "ShardCount": scenario.shard_count,
+                "RetentionPeriodHours": 24,
+                "StreamModeDetails": {"StreamMode": "PROVISIONED"}
+            }
+        }),
+    );
+    let mut refs = Refs::default();
+    let requests: Vec<Value> = requests(scenario)?
+        .iter()
+        .map(|r| {
+            rewrite(r, &mut refs, &|t| match t {
+                Target::Stream => json!({"Fn::GetAtt": ["Stream", "Arn"]}),
+                Target::Role => json!({"Fn::GetAtt": ["FirehoseRole", "Arn"]}),
+                Target::Bucket(b) => json!({"Fn::GetAtt": [logical("Bucket", b), "Arn"]}),
+                Target::Domain(d) => json!({"Fn::GetAtt": [logical("Domain", d), "Arn"]}),
+                Target::Function(f) => json!({"Fn::GetAtt": [logical("Function", f), "Arn"]}),
+            })
+        })
+        .collect();
+    for b in &refs.buckets {
+        resources.insert(
+            logical("Bucket", b),
+            json!({
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"BucketName": {"Fn::Sub": format!("{b}-${{AWS::AccountId}}")}}
+            }),
+        );
+    }
+    for d in &refs.domains {
+        resources.insert(
+            logical("Domain", d),
+            json!({
+                "Type": "AWS::OpenSearchService::Domain",
+                "Properties": {
+                    "DomainName": d,
+                    "EngineVersion": OPENSEARCH_VERSION,
+                    "ClusterConfig": {"InstanceType": "t3.small.search", "InstanceCount": 1},
+                    "EBSOptions": {"EBSEnabled": true, "VolumeType": "gp3", "VolumeSize": 10}
+                }
+            }),
+        );
+    }
+    if !refs.functions.is_empty() {
+        resources.insert(
+            "LambdaRole".into(),
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": trust_policy("lambda.amazonaws.com"),
+                    "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+                }
+            }),
+        );
+    }
+    for f in &refs.functions {
+        let function = function(scenario, f)?;
+        resources.insert(
+            logical("Function", f),
+            json!({
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "FunctionName": f,
+                    "Runtime": LAMBDA_RUNTIME,
+                    "Handler": "index.handler",
+                    "Timeout": 60,
+                    "Role": {"Fn::GetAtt": ["LambdaRole", "Arn"]},
+                    "Code": {"ZipFile": lambda_source(&function.code)}
+                }
+            }),
+        );
+    }
+    if !requests.is_empty() {
+        resources.insert(
+            "FirehoseRole".into(),
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": trust_policy("firehose.amazonaws.com"),
+                    "Policies": [{
+                        "PolicyName": "delivery",
+                        "PolicyDocument": firehose_policy(scenario, &refs, true)
+                    }]
+                }
+            }),
+        );
+    }
+    for request in requests {
+        let name = request["DeliveryStreamName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        resources.insert(
+            logical("DeliveryStream", &name),
+            json!({"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": request}),
+        );
+    }
+    Ok(json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": format!(
+            "What the Shardlab scenario for stream {} makes in the playground. {}",
+            scenario.stream_name,
+            consumer_notes(scenario).join(" ")
+        ),
+        "Resources": resources,
+        "Outputs": {
+            "StreamArn": {"Value": {"Fn::GetAtt": ["Stream", "Arn"]}}
+        }
+    }))
+}
+
+/// The template as indented JSON text, as it is saved to a file.
+pub fn cloudformation_text(scenario: &Scenario) -> Result<String, SimError> {
+    let template = cloudformation(scenario)?;
+    Ok(serde_json::to_string_pretty(&template).expect("a JSON value prints") + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headless::parse_scenario;
+
+    fn preset(file: &str) -> Scenario {
+        let path = format!(
+            "{}/../../static/scenarios/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        parse_scenario(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_plain_stream_is_one_create_stream() {
+        let s = preset("clickstream.json");
+        let steps = cli_steps(&s).unwrap();
+        let aws: Vec<&Vec<String>> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Aws(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            aws[0].join(" "),
+            "kinesis create-stream --stream-name clickstream --shard-count 4 --stream-mode-details StreamMode=PROVISIONED"
+        );
+        assert_eq!(aws[2][..3], ["kinesis", "put-record", "--stream-name"]);
+        assert!(!aws.iter().any(|w| w[0] == "iam" || w[0] == "firehose"));
+        let script = cli_script(&s).unwrap();
+        assert!(script.starts_with("#!/bin/sh\n"));
+        assert!(script.contains("# Consumer application"));
+        let template = cloudformation(&s).unwrap();
+        assert_eq!(template["Resources"].as_object().unwrap().len(), 1);
+        assert_eq!(
+            template["Resources"]["Stream"]["Properties"]["ShardCount"],
+            4
+        );
+    }
+
+    #[test]
+    fn delivery_streams_get_their_bucket_role_and_functions() {
+        let s = preset("purchases-to-s3.json");
+        let script = cli_script(&s).unwrap();
+        assert!(
+            script.contains("aws s3 mb \"s3://shardlab-lab-${ACCOUNT}\""),
+            "{script}"
+        );
+        assert!(script.contains("aws lambda create-function --function-name purchases-only"));
+        assert!(
+            script.contains("\\\"LambdaArn\\\""),
+            "the request is in double quotes"
+        );
+        let t = cloudformation(&s).unwrap();
+        let r = &t["Resources"];
+        assert_eq!(r["BucketShardlabLab"]["Type"], "AWS::S3::Bucket");
+        assert_eq!(
+            r["FunctionPurchasesOnly"]["Properties"]["Runtime"],
+            LAMBDA_RUNTIME
+        );
+        let d = &r["DeliveryStreamPurchasesToS3"]["Properties"];
+        assert_eq!(d["DeliveryStreamType"], "KinesisStreamAsSource");
+        assert_eq!(
+            d["KinesisStreamSourceConfiguration"]["KinesisStreamARN"],
+            json!({"Fn::GetAtt": ["Stream", "Arn"]})
+        );
+        let dest = &d["ExtendedS3DestinationConfiguration"];
+        assert_eq!(
+            dest["BucketARN"],
+            json!({"Fn::GetAtt": ["BucketShardlabLab", "Arn"]})
+        );
+        assert_eq!(
+            dest["ProcessingConfiguration"]["Processors"][0]["Parameters"][0]["ParameterValue"],
+            json!({"Fn::GetAtt": ["FunctionPurchasesOnly", "Arn"]})
+        );
+        assert_eq!(dest["Prefix"], "purchases/");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_for_posix_shells() {
+        assert_eq!(shell_word("clickstream"), "clickstream");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("{\"a\":1}"), "'{\"a\":1}'");
+        assert_eq!(
+            shell_word("{\"arn\":\"x:${ACCOUNT}\",\"p\":\"$HOME`\"}"),
+            "\"{\\\"arn\\\":\\\"x:${ACCOUNT}\\\",\\\"p\\\":\\\"\\$HOME\\`\\\"}\""
+        );
+    }
+
+    #[test]
+    fn every_preset_exports() {
+        let dir = format!("{}/../../static/scenarios", env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            if file == "index.json" {
+                continue;
+            }
+            let s = preset(&file);
+            cli_script(&s).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let t = cloudformation(&s).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(
+                t["Resources"].as_object().unwrap().len() > 1,
+                !s.delivery_streams.is_empty(),
+                "{file}"
+            );
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The Lambda functions the AWS export writes for the playground's built-in
+//! transforms do what the built-ins do: each is run under Node.js (as in
+//! Lambda's runtime) on the same Firehose transformation events, and must
+//! answer exactly what the playground's Rust version answers.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use shardlab_sim::export::lambda_source;
+use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
+
+fn b64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn event(datas: &[&str]) -> Value {
+    json!({
+        "invocationId": "inv-1",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/d",
+        "region": "us-east-1",
+        "records": datas.iter().enumerate().map(|(i, d)| json!({
+            "recordId": format!("r{i}"),
+            "approximateArrivalTimestamp": 1_767_225_600_000u64,
+            "data": b64(d),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The handler's answer under Node.js.
+fn node(source: &str, event: &Value) -> Value {
+    let dir = std::env::temp_dir().join(format!("shardlab-lambda-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("f{}.js", fnv(source)));
+    std::fs::write(&file, source).unwrap();
+    let runner = format!(
+        "const h = require({path});\n\
+         let input = '';\n\
+         process.stdin.on('data', (c) => input += c);\n\
+         process.stdin.on('end', async () => process.stdout.write(JSON.stringify(await h.handler(JSON.parse(input)))));\n",
+        path = Value::from(file.to_string_lossy().into_owned())
+    );
+    let mut child = Command::new("node")
+        .args(["-e", &runner])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect(
+            "node runs the exported functions (the machine's Node.js, as the end-to-end tests use)",
+        );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "node failed on {source}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+fn playground(code: &FunctionCode, event: &Value) -> Value {
+    let f = LambdaFunction {
+        name: "f".into(),
+        code: code.clone(),
+    };
+    let out = f
+        .run_builtin(event.to_string().as_bytes())
+        .expect("a built-in")
+        .expect("answers");
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn exported_built_ins_answer_as_the_playground_does() {
+    let records = [
+        r#"{"action":"purchase","user_id":"u-1","page":"/checkout","n":3}"#,
+        r#"{"action":"view","user_id":"u-2","n":4}"#,
+        r#"{"user_id":"u-3","nested":{"a":[1,2,{"b":null}]}}"#,
+        r#"{"action":{"kind":"purchase","x":[1,2]},"n":3}"#,
+        r#"[1,2,3]"#,
+        r#""just a string""#,
+        "not JSON at all",
+        r#"{"action":"purchase","n":true}"#,
+    ];
+    let event = event(&records);
+    let codes = [
+        FunctionCode::SelectFields(vec!["user_id".into(), "action".into(), "missing".into()]),
+        FunctionCode::KeepIf {
+            field: "action".into(),
+            equals: json!("purchase"),
+        },
+        FunctionCode::KeepIf {
+            field: "n".into(),
+            equals: json!(3),
+        },
+        FunctionCode::KeepIf {
+            field: "action".into(),
+            equals: json!({"x": [1, 2], "kind": "purchase"}),
+        },
+        FunctionCode::KeepIf {
+            field: "nested".into(),
+            equals: json!({"a": [1, 2, {"b": null}]}),
+        },
+    ];
+    for code in &codes {
+        let expected = playground(code, &event);
+        let got = node(&lambda_source(code), &event);
+        assert_eq!(got, expected, "{code:?}");
+    }
+    // And the results are the ones a learner would expect.
+    let kept = playground(&codes[1], &event);
+    let results: Vec<&str> = kept["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "Ok",
+            "Dropped",
+            "Dropped",
+            "Dropped",
+            "ProcessingFailed",
+            "ProcessingFailed",
+            "ProcessingFailed",
+            "Ok"
+        ]
+    );
+}
