@@ -577,6 +577,49 @@ test('move to AWS: the CLI script and CloudFormation template of the stream, to 
   assert.match(template.Resources.FunctionTransform.Properties.Code.ZipFile, /exports\.handler/);
 });
 
+test('share a workspace: a link and a file open the same stream and SQL; a damaged link says so', async () => {
+  await page.getByTestId('preset').selectOption('clickstream.json');
+  await page.waitForFunction(() => document.querySelector('#stream-name')?.value === 'clickstream');
+  await page.fill('#shard-count', '3');
+  await page.fill('#seed', '4242');
+  await page.getByTestId('create').click();
+  await page.getByTestId('share').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3);
+  await page.getByTestId('share-link-make').click();
+  const link = await page.getByTestId('share-link').inputValue();
+  assert.match(link, /\/shardlab\/#w=1\.[A-Za-z0-9_-]+$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('share-download').click()]);
+  assert.equal(download.suggestedFilename(), 'clickstream.shardlab.json');
+  const file = await download.path();
+  const saved = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(saved.version, 1);
+  assert.equal(saved.scenario.seed, 4242);
+
+  const other = await browser.context.newPage();
+  try {
+    // The link: the same stream, created.
+    await other.goto(link);
+    await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3 &&
+      document.querySelector('[data-testid="stream-name"]')?.textContent === 'clickstream');
+    assert.match(await other.locator('.badges').innerText(), /seed 4242/);
+    // A damaged link is refused, saying why.
+    await other.goto(link.slice(0, link.length - 20));
+    await other.reload();
+    await other.getByTestId('error').waitFor();
+    assert.match(await other.getByTestId('error').innerText(), /This link could not be opened: this link is damaged/);
+    // The file, opened from the share card of another stream.
+    await other.goto(siteUrl());
+    await other.getByTestId('create').and(other.locator(':enabled')).waitFor();
+    await other.getByTestId('create').click();
+    await other.getByTestId('share').waitFor();
+    await other.getByTestId('share-open').setInputFiles(file);
+    await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3 &&
+      document.querySelector('.badges')?.textContent.includes('seed 4242'));
+  } finally {
+    await other.close();
+  }
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

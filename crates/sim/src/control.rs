@@ -52,6 +52,21 @@ pub enum Command {
     ExportAws {
         scenario: Scenario,
     },
+    /// Packs a workspace into a link fragment and a file (answered with
+    /// `WorkspacePacked`).
+    PackWorkspace {
+        workspace: crate::share::Workspace,
+    },
+    /// Reads a workspace link's fragment (answered with `WorkspaceOpened`
+    /// or `WorkspaceError`).
+    OpenWorkspaceLink {
+        fragment: String,
+    },
+    /// Reads a workspace file.
+    OpenWorkspaceFile {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Increase- or DecreaseStreamRetentionPeriod (24 to 8,760 hours).
     SetRetention {
         hours: u32,
@@ -158,6 +173,16 @@ pub enum Event {
     },
     /// A command failed; the text is for the learner.
     Error { message: String },
+    /// The answer to `PackWorkspace`: the link's fragment and the file.
+    WorkspacePacked {
+        stream_name: String,
+        fragment: String,
+        file: String,
+    },
+    /// A workspace link or file, read and checked.
+    WorkspaceOpened { workspace: crate::share::Workspace },
+    /// Why a workspace link (`link`) or file could not be opened.
+    WorkspaceError { link: bool, message: String },
     /// The answer to `ExportAws`: the script and the template (JSON text),
     /// or why the scenario cannot be exported.
     AwsExport {

@@ -20,6 +20,7 @@ pub mod host;
 pub mod lambda;
 pub mod producer;
 pub mod rng;
+pub mod share;
 pub mod simulation;
 pub mod sql;
 pub mod template;

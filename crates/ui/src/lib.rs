@@ -10,6 +10,7 @@ mod firehose_view;
 mod format;
 mod lessons_view;
 mod presets;
+mod share_view;
 mod sim_worker;
 mod sql_view;
 mod template_view;
@@ -514,6 +515,12 @@ pub enum Msg {
     DismissError,
     /// Offers a text as a file download (file name, text).
     SaveText(String, String),
+    /// Puts the workspace in the URL and shows the link.
+    ShareLink,
+    DownloadWorkspace,
+    /// A workspace file was chosen in this input.
+    OpenWorkspaceFile(web_sys::HtmlInputElement),
+    WorkspaceFileRead(Result<Vec<u8>, String>),
 }
 
 pub struct App {
@@ -537,6 +544,14 @@ pub struct App {
     aws_export: Option<Result<aws_view::AwsExport, String>>,
     /// The stream that export is of.
     aws_export_of: String,
+    /// The scenario the stream was last created from (what is shared).
+    created_scenario: Option<Scenario>,
+    /// The last workspace link made.
+    share_link: Option<String>,
+    /// The page's workspace link, opened once the worker is ready.
+    pending_link: Option<String>,
+    /// What to do with the next packed workspace: download it (or link it).
+    pack_for_download: bool,
     /// The lessons the site lists, and the one being followed.
     lessons: Vec<lessons_view::Entry>,
     lesson: Option<lessons_view::Active>,
@@ -599,10 +614,24 @@ impl App {
         self.browser = None;
         self.search = None;
         self.aws_export = None;
+        self.created_scenario = Some(scenario.clone());
+        self.share_link = None;
         self.send(Command::ExportAws {
             scenario: scenario.clone(),
         });
         self.send(Command::CreateStream { scenario });
+    }
+
+    /// Opens a shared workspace: its stream, created, and its SQL in the
+    /// editor (not started: the learner runs it).
+    fn open_workspace(&mut self, w: shardlab_sim::share::Workspace) {
+        self.lesson = None;
+        if let Some(code) = w.sql {
+            self.sql.code = code;
+            self.sql.error = None;
+            self.sql.revision += 1;
+        }
+        self.create_lesson_stream(w.scenario);
     }
 
     /// Sends a lesson solution's commands in order; a `scenario` action
@@ -663,6 +692,10 @@ impl Component for App {
             template_samples: None,
             aws_export: None,
             aws_export_of: String::new(),
+            created_scenario: None,
+            share_link: None,
+            pending_link: share_view::fragment(),
+            pack_for_download: false,
             lessons: Vec::new(),
             lesson: None,
         }
@@ -670,7 +703,13 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::FromWorker(Event::Ready) => self.ready = true,
+            Msg::FromWorker(Event::Ready) => {
+                self.ready = true;
+                // A workspace link: the worker reads it.
+                if let Some(fragment) = self.pending_link.take() {
+                    self.send(Command::OpenWorkspaceLink { fragment });
+                }
+            }
             Msg::FromWorker(Event::Snapshot {
                 snapshot,
                 running,
@@ -792,6 +831,8 @@ impl Component for App {
                     self.browser = None;
                     self.search = None;
                     self.aws_export = None;
+                    self.created_scenario = Some(scenario.clone());
+                    self.share_link = None;
                     self.send(Command::ExportAws {
                         scenario: scenario.clone(),
                     });
@@ -933,6 +974,50 @@ impl Component for App {
             }
             Msg::PresetLoaded(Err(e)) => self.error = Some(e),
             Msg::DismissError => self.error = None,
+            Msg::ShareLink | Msg::DownloadWorkspace => {
+                self.pack_for_download = matches!(msg, Msg::DownloadWorkspace);
+                if let Some(workspace) = share_view::current(self) {
+                    self.send(Command::PackWorkspace { workspace });
+                }
+                return false;
+            }
+            Msg::FromWorker(Event::WorkspacePacked {
+                stream_name,
+                fragment,
+                file,
+            }) => {
+                if self.pack_for_download {
+                    let name = format!("{stream_name}.shardlab.json");
+                    if let Err(e) = save_file(&name, file.as_bytes()) {
+                        self.error = Some(format!("Could not save {name}: {e}"));
+                    }
+                    return false;
+                }
+                match share_view::set_fragment(&fragment) {
+                    Ok(link) => self.share_link = Some(link),
+                    Err(e) => self.error = Some(format!("Could not make the link: {e}")),
+                }
+            }
+            Msg::FromWorker(Event::WorkspaceOpened { workspace }) => self.open_workspace(workspace),
+            Msg::FromWorker(Event::WorkspaceError { link, message }) => {
+                self.error = Some(if link {
+                    format!("This link could not be opened: {message}.")
+                } else {
+                    format!("This workspace file could not be opened: {message}.")
+                })
+            }
+            Msg::OpenWorkspaceFile(input) => {
+                ctx.link().send_future(async move {
+                    Msg::WorkspaceFileRead(share_view::read_file(input).await)
+                });
+                return false;
+            }
+            Msg::WorkspaceFileRead(bytes) => match bytes {
+                Ok(bytes) => self.send(Command::OpenWorkspaceFile { bytes }),
+                Err(e) => {
+                    self.error = Some(format!("This workspace file could not be opened: {e}."))
+                }
+            },
             Msg::SaveText(file, text) => {
                 if let Err(e) = save_file(&file, text.as_bytes()) {
                     self.error = Some(format!("Could not save {file}: {e}"));

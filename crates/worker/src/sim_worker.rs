@@ -188,6 +188,29 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
+            Command::PackWorkspace { workspace } => self.post(&Event::WorkspacePacked {
+                stream_name: workspace.scenario.stream_name.clone(),
+                fragment: workspace.to_fragment(),
+                file: workspace.to_file(),
+            }),
+            Command::OpenWorkspaceLink { fragment } => self.post(
+                &match shardlab_sim::share::Workspace::from_fragment(&fragment) {
+                    Ok(workspace) => Event::WorkspaceOpened { workspace },
+                    Err(message) => Event::WorkspaceError {
+                        link: true,
+                        message,
+                    },
+                },
+            ),
+            Command::OpenWorkspaceFile { bytes } => {
+                self.post(&match shardlab_sim::share::Workspace::from_file(&bytes) {
+                    Ok(workspace) => Event::WorkspaceOpened { workspace },
+                    Err(message) => Event::WorkspaceError {
+                        link: false,
+                        message,
+                    },
+                })
+            }
             Command::ExportAws { scenario } => {
                 use shardlab_sim::export;
                 let export = export::cli_script(&scenario)

@@ -1,0 +1,91 @@
+//! Sharing the workspace (see `shardlab_sim::share`): a link that opens
+//! the same stream and SQL, a file to download, and opening either.
+
+use shardlab_sim::share::Workspace;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::{App, Msg};
+
+/// The workspace link's fragment in the page's URL, if any.
+pub fn fragment() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    hash.trim_start_matches('#')
+        .starts_with(shardlab_sim::share::FRAGMENT_KEY)
+        .then_some(hash)
+}
+
+/// Puts `fragment` in the address bar; returns the whole link.
+pub fn set_fragment(fragment: &str) -> Result<String, String> {
+    let location = web_sys::window().ok_or("no window")?.location();
+    location.set_hash(fragment).map_err(|e| format!("{e:?}"))?;
+    location.href().map_err(|e| format!("{e:?}"))
+}
+
+/// The bytes of the file chosen in a file input.
+pub async fn read_file(input: HtmlInputElement) -> Result<Vec<u8>, String> {
+    let file = input
+        .files()
+        .and_then(|f| f.get(0))
+        .ok_or("no file was chosen")?;
+    if file.size() > shardlab_sim::share::MAX_JSON_BYTES as f64 {
+        return Err(format!(
+            "this file is {} bytes; a workspace file is at most {}",
+            file.size(),
+            shardlab_sim::share::MAX_JSON_BYTES
+        ));
+    }
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("could not read the file: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// The workspace as it stands: the scenario the stream was created from
+/// and the SQL editor's code.
+pub fn current(app: &App) -> Option<Workspace> {
+    let scenario = app.created_scenario.clone()?;
+    Some(Workspace::new(scenario, Some(app.sql.code.clone())))
+}
+
+pub fn card(app: &App, ctx: &Context<App>) -> Html {
+    if app.live.is_none() || app.created_scenario.is_none() {
+        return html! {};
+    }
+    let share = ctx.link().callback(|_| Msg::ShareLink);
+    let download = ctx.link().callback(|_| Msg::DownloadWorkspace);
+    let open = ctx.link().callback(|e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Msg::OpenWorkspaceFile(input)
+    });
+    let select = Callback::from(|e: FocusEvent| {
+        if let Some(input) = e
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    });
+    html! {
+        <div class="card share" data-testid="share">
+            <h2>{"Share this workspace"}</h2>
+            <p class="muted">{"A link or a file with what you set up — the stream, its producer, consumers, delivery streams and seed, and the SQL you wrote — never the records, which the same seed makes again. The link keeps it after the # of the URL, so it never reaches a server."}</p>
+            <div class="controls">
+                <button class="secondary" onclick={share} data-testid="share-link-make">{"Make a link"}</button>
+                <button class="secondary" onclick={download} data-testid="share-download">{"Download the workspace"}</button>
+                <label class="inline file" title="A .shardlab.json file downloaded from here">
+                    <span>{"Open a workspace file"}</span>
+                    <input type="file" accept=".json,application/json" onchange={open} data-testid="share-open" />
+                </label>
+            </div>
+            if let Some(link) = &app.share_link {
+                <label class="field">
+                    <span>{"Link (copy it)"}</span>
+                    <input type="text" readonly=true value={link.clone()} onfocus={select} data-testid="share-link" />
+                </label>
+            }
+        </div>
+    }
+}
