@@ -4,7 +4,8 @@
 // running stream lands in web/e2e/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -615,6 +616,68 @@ test('share a workspace: a link and a file open the same stream and SQL; a damag
     await other.getByTestId('share-open').setInputFiles(file);
     await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3 &&
       document.querySelector('.badges')?.textContent.includes('seed 4242'));
+  } finally {
+    await other.close();
+  }
+});
+
+test('a graded exercise: opened from its link, failed, solved, graded by replay, the result downloaded; a file shared as a packed link', async () => {
+  const other = await browser.context.newPage();
+  other.setDefaultTimeout(TIMEOUT);
+  try {
+    await other.goto(`${siteUrl()}#exercise=no-throttling.md`);
+    await other.getByTestId('exercise-title').waitFor();
+    assert.equal(await other.getByTestId('exercise-title').innerText(), 'No throttling at 3,000 records per second');
+    // The exercise's stream: one shard, the exercise's seed.
+    await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 1 &&
+      document.querySelector('.badges')?.textContent.includes('seed 3000'));
+    await other.fill('#exercise-student', 'Ada Lovelace');
+    await other.getByTestId('exercise-grade').click();
+    await other.waitForFunction(() => document.querySelector('[data-testid="exercise-verdict"]')?.textContent === 'Not passed yet: 1 of 3');
+    assert.match(await other.getByTestId('exercise-result').innerText(), /records_throttled == 0 — now 119100/);
+    // The rate is not the student's to change: a lower one is graded at 3,000/s.
+    await other.fill('#shard-count', '3');
+    await other.fill('#rate', '100');
+    await other.getByTestId('create').click();
+    await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3);
+    await other.getByTestId('exercise-grade').click();
+    await other.waitForFunction(() => document.querySelector('[data-testid="exercise-verdict"]')?.textContent === 'Passed: 3 of 3');
+    const [download] = await Promise.all([other.waitForEvent('download'), other.getByTestId('exercise-download').click()]);
+    assert.equal(download.suggestedFilename(), 'no-throttling-at-3-000-records-per-second-ada-lovelace.result.json');
+    const result = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(result.format, 'shardlab-exercise-result');
+    assert.equal(result.student, 'Ada Lovelace');
+    assert.equal(result.report.passed, true);
+    assert.equal(result.submission.scenario.shard_count, 3);
+    // The same replay as cargo test's (crates/lessons/tests/exercises.rs).
+    assert.equal(result.report.run_digest, '62d656158cd975bd');
+    await other.getByTestId('exercise-share').click();
+    assert.match(await other.getByTestId('exercise-link').inputValue(), /\/shardlab\/#exercise=no-throttling\.md$/);
+
+    // An instructor's own exercise file: opened from disk, shared as a link
+    // that carries the whole file.
+    const mine = readFileSync(new URL('../../static/exercises/no-throttling.md', import.meta.url), 'utf8')
+      .replace('title: No throttling at 3,000 records per second', 'title: Class 3B, week 2')
+      .replace('grade: shards_open <= 3', 'grade: shards_open <= 2');
+    const path = join(mkdtempSync(join(tmpdir(), 'shardlab-')), 'week2.md');
+    writeFileSync(path, mine);
+    await other.getByTestId('exercise-open').setInputFiles(path);
+    await other.waitForFunction(() => document.querySelector('[data-testid="exercise-title"]')?.textContent === 'Class 3B, week 2');
+    await other.getByTestId('exercise-share').click();
+    const link = await other.getByTestId('exercise-link').inputValue();
+    assert.match(link, /\/shardlab\/#x=1\.[A-Za-z0-9_-]+$/);
+    const third = await browser.context.newPage();
+    try {
+      await third.goto(link);
+      await third.waitForFunction(() => document.querySelector('[data-testid="exercise-title"]')?.textContent === 'Class 3B, week 2');
+      assert.match(await third.locator('.exercise-grading').textContent(), /shards_open <= 2/);
+      await third.goto(link.slice(0, link.length - 12));
+      await third.reload();
+      await third.getByTestId('error').waitFor();
+      assert.match(await third.getByTestId('error').innerText(), /Exercise: this link is damaged/);
+    } finally {
+      await third.close();
+    }
   } finally {
     await other.close();
   }

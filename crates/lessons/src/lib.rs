@@ -34,6 +34,8 @@
 
 use std::fmt;
 
+pub mod exercise;
+
 use shardlab_sim::clock::SCENARIO_EPOCH_MS;
 use shardlab_sim::consumer::Replay;
 use shardlab_sim::control::Command;
@@ -494,6 +496,125 @@ pub fn markdown_html(text: &str) -> String {
     out
 }
 
+/// Markdown from a file anyone may have written (an exercise from a link)
+/// to HTML that can only be text and formatting: raw HTML is shown as
+/// text, and a link or image whose address is not http(s), mailto or
+/// relative becomes plain text.
+pub fn markdown_html_untrusted(text: &str) -> String {
+    use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
+    let safe = |url: &CowStr| {
+        let url = url.trim().to_ascii_lowercase();
+        match url.find(':') {
+            None => true,
+            // A colon after a slash, ? or # is not a scheme's.
+            Some(i) if url[..i].contains(['/', '?', '#']) => true,
+            Some(_) => ["http:", "https:", "mailto:"]
+                .iter()
+                .any(|s| url.starts_with(s)),
+        }
+    };
+    // Dropped tags' ends are dropped too (links and images do not nest).
+    let mut dropped: Vec<bool> = Vec::new();
+    let events = Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
+        .filter_map(|event| match event {
+            Event::Html(h) | Event::InlineHtml(h) => Some(Event::Text(h)),
+            Event::Start(Tag::Link { ref dest_url, .. })
+            | Event::Start(Tag::Image { ref dest_url, .. }) => {
+                let ok = safe(dest_url);
+                dropped.push(!ok);
+                ok.then_some(event)
+            }
+            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
+                (!dropped.pop().unwrap_or(false)).then_some(event)
+            }
+            other => Some(other),
+        });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
+}
+
+/// A front matter line: its number, key and value.
+pub(crate) type FrontLine = (usize, &'static str, String);
+
+/// Reads the front matter that opens a lesson or exercise file: the index
+/// of its closing `---` line, and each `key: value` with its line. `intro`
+/// says what a file without one should start with; keys outside `keys`
+/// and keys given twice are errors.
+pub(crate) fn front_matter(
+    lines: &[&str],
+    intro: &str,
+    keys: &[&'static str],
+) -> Result<(usize, Vec<FrontLine>), LessonError> {
+    let err = |line: usize, message: String| LessonError { line, message };
+    if lines.first().map(|l| l.trim()) != Some("---") {
+        return Err(err(1, intro.to_string()));
+    }
+    let end = lines
+        .iter()
+        .skip(1)
+        .position(|l| l.trim() == "---")
+        .map(|i| i + 1)
+        .ok_or_else(|| err(1, "the front matter has no closing `---` line".into()))?;
+    let mut out: Vec<FrontLine> = Vec::new();
+    for (i, line) in lines.iter().enumerate().take(end).skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| err(i + 1, format!("`{line}` is not `key: value`")))?;
+        let key = key.trim();
+        let key = *keys.iter().find(|k| **k == key).ok_or_else(|| {
+            err(
+                i + 1,
+                format!(
+                    "unknown front matter key `{key}` (keys: {})",
+                    keys.join(", ")
+                ),
+            )
+        })?;
+        if out.iter().any(|(_, k, _)| *k == key) {
+            return Err(err(i + 1, format!("`{key}:` is given twice")));
+        }
+        // A value may be quoted (as in YAML), for titles with a colon.
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        out.push((i + 1, key, value.to_string()));
+    }
+    Ok((end, out))
+}
+
+/// A fenced code block's opening line: its marker (```` ``` ```` or `~~~`,
+/// or longer) and its info string, lowercased, spaces collapsed.
+pub(crate) fn opens_fence(trimmed: &str) -> Option<(String, String)> {
+    if !trimmed.starts_with("```") && !trimmed.starts_with("~~~") {
+        return None;
+    }
+    let marker: String = trimmed
+        .chars()
+        .take_while(|c| *c == '`' || *c == '~')
+        .collect();
+    let info = trimmed[marker.len()..]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    Some((marker, info))
+}
+
+/// Whether a line closes the block `marker` opened.
+pub(crate) fn closes_fence(trimmed: &str, marker: &str) -> bool {
+    trimmed.starts_with(marker)
+        && trimmed
+            .trim_start_matches(marker.chars().next().unwrap_or('`'))
+            .trim()
+            .is_empty()
+}
+
 /// A step while it is being read.
 struct Draft {
     title: String,
@@ -509,43 +630,17 @@ struct Draft {
 pub fn parse(source: &str) -> Result<Lesson, LessonError> {
     let err = |line: usize, message: String| LessonError { line, message };
     let lines: Vec<&str> = source.lines().collect();
-    if lines.first().map(|l| l.trim()) != Some("---") {
-        return Err(err(
-            1,
-            "a lesson starts with front matter: a line `---`, then `title:` and `scenario:`, then `---`".into(),
-        ));
-    }
-    let end = lines
-        .iter()
-        .skip(1)
-        .position(|l| l.trim() == "---")
-        .map(|i| i + 1)
-        .ok_or_else(|| err(1, "the front matter has no closing `---` line".into()))?;
+    let (end, front) = front_matter(
+        &lines,
+        "a lesson starts with front matter: a line `---`, then `title:` and `scenario:`, then `---`",
+        &["title", "scenario", "summary"],
+    )?;
     let (mut title, mut scenario, mut summary) = (None, None, None);
-    for (i, line) in lines.iter().enumerate().take(end).skip(1) {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (key, value) = line
-            .split_once(':')
-            .ok_or_else(|| err(i + 1, format!("`{line}` is not `key: value`")))?;
-        // A value may be quoted (as in YAML), for titles with a colon.
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value)
-            .to_string();
-        match key.trim() {
+    for (_, key, value) in front {
+        match key {
             "title" => title = Some(value),
             "scenario" => scenario = Some(value),
-            "summary" => summary = Some(value),
-            other => {
-                return Err(err(
-                    i + 1,
-                    format!("unknown front matter key `{other}` (keys: title, scenario, summary)"),
-                ))
-            }
+            _ => summary = Some(value),
         }
     }
     let title = title
@@ -572,12 +667,7 @@ pub fn parse(source: &str) -> Result<Lesson, LessonError> {
         let n = i + 1;
         let trimmed = line.trim_start();
         if let Some((marker, info)) = &fence {
-            let closing = trimmed.starts_with(marker.as_str())
-                && trimmed
-                    .trim_start_matches(marker.chars().next().unwrap_or('`'))
-                    .trim()
-                    .is_empty();
-            if closing {
+            if closes_fence(trimmed, marker) {
                 if info == "sql" {
                     if let Some(step) = drafts.last_mut() {
                         step.sql.get_or_insert_with(|| fenced.clone());
@@ -589,12 +679,7 @@ pub fn parse(source: &str) -> Result<Lesson, LessonError> {
                 fenced.push_str(line);
                 fenced.push('\n');
             }
-        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            let marker: String = trimmed
-                .chars()
-                .take_while(|c| *c == '`' || *c == '~')
-                .collect();
-            let info = trimmed[marker.len()..].trim().to_lowercase();
+        } else if let Some((marker, info)) = opens_fence(trimmed) {
             fence = Some((marker, info));
         } else if let Some(heading) = line.strip_prefix("## ") {
             drafts.push(Draft {

@@ -7,7 +7,8 @@
 //! `shardlab sql --app app.sql --input records.jsonl` runs a SQL application
 //! over a JSON-lines file and prints its output rows; `shardlab aws
 //! <scenario.json>` prints the AWS CLI script (or CloudFormation template)
-//! that creates the scenario on AWS.
+//! that creates the scenario on AWS; `shardlab exercise` grades classroom
+//! exercises (a solution, or a student's result file, replayed).
 
 use std::process::ExitCode;
 
@@ -20,6 +21,8 @@ usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab sql --app app.sql --input records.jsonl [--schema STREAM=schema.json] [--stream NAME]
        shardlab sql --app app.sql --to-flink [--input records.jsonl] [--kinesis-stream NAME]
        shardlab aws <scenario.json> [--format script|cloudformation|steps]
+       shardlab exercise grade <exercise.md> (--sql FILE | --stream SCENARIO.json | RESULT.json)
+       shardlab exercise expect <exercise.md> --sql FILE
 
 Serves the Kinesis Data Streams and Firehose APIs (JSON 1.1) on 127.0.0.1, and
 read-only S3 (path style) for the buckets Firehose delivers to. Point a client at it:
@@ -42,6 +45,14 @@ shows for the same scenario too.
 `aws` prints what creates the scenario on AWS: a shell script of AWS CLI
 commands (the default), a CloudFormation template (JSON), or the script's steps
 as JSON ({\"aws\": [words after aws]}, {\"shell\": ...}, {\"note\": ...}).
+
+`exercise grade` replays an exercise (static/exercises/) with a solution, a SQL
+application or a stream's scenario file, and prints the grade; given a student's
+result file (downloaded from the playground) it grades the submission in it again
+and says whether the file's grade is the replay's. It exits with 1 when the
+grade fails or the file's grade is not the replay's.
+`exercise expect` prints the ```jsonl expected block of a SQL exercise: every row
+the stream named by `expect:` emits when the reference application runs.
 
 `sql` runs a Kinesis Data Analytics or Flink SQL application over records in a
 JSON-lines file and prints every row its streams produce, one JSON object per
@@ -79,6 +90,7 @@ fn run(args: &[String]) -> Result<(), String> {
         Some("run") => return run_scenario(&args[1..]),
         Some("sql") => return run_sql(&args[1..]),
         Some("aws") => return export_aws(&args[1..]),
+        Some("exercise") => return exercise(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             return Ok(());
@@ -164,6 +176,101 @@ fn export_aws(args: &[String]) -> Result<(), String> {
         }
     };
     print!("{out}");
+    Ok(())
+}
+
+fn exercise(args: &[String]) -> Result<(), String> {
+    use shardlab_lessons::exercise::{self, GradeResult, Submission};
+    let read = |path: &str| {
+        std::fs::read_to_string(path).map_err(|e| format!("could not read {path}: {e}"))
+    };
+    let (verb, rest) = args
+        .split_first()
+        .ok_or_else(|| format!("exercise grade or exercise expect?\n\n{USAGE}"))?;
+    let (path, rest) = rest
+        .split_first()
+        .ok_or_else(|| format!("which exercise file?\n\n{USAGE}"))?;
+    let ex = exercise::parse(&read(path)?).map_err(|e| format!("{path}: {e}"))?;
+    let (mut submission, mut result) = (Submission::default(), None);
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--sql" => submission.sql = Some(read(it.next().ok_or("--sql needs a file")?)?),
+            "--stream" => {
+                let file = it.next().ok_or("--stream needs a scenario file")?;
+                submission.scenario = Some(read_scenario(Some(file.clone()))?);
+            }
+            other if !other.starts_with("--") && result.is_none() => {
+                result = Some(
+                    GradeResult::from_file(&read(other)?).map_err(|e| format!("{other}: {e}"))?,
+                )
+            }
+            other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
+        }
+    }
+    match verb.as_str() {
+        "grade" => {
+            let (report, agrees) = match &result {
+                Some(r) => {
+                    let (report, agrees) = r.regrade(&ex)?;
+                    println!("{} by {}", ex.title, r.student);
+                    (report, Some(agrees))
+                }
+                None => (exercise::grade(&ex, &submission), None),
+            };
+            if let Some(e) = &report.error {
+                println!("FAIL: {e}");
+            }
+            for item in &report.items {
+                let mark = if item.passed { "pass" } else { "FAIL" };
+                println!("{mark}: {} ({})", item.what, item.detail);
+            }
+            println!(
+                "{}: {} of {}{}",
+                if report.passed {
+                    "PASSED"
+                } else {
+                    "NOT PASSED"
+                },
+                report.score,
+                report.items.len(),
+                report
+                    .run_digest
+                    .as_deref()
+                    .map(|d| format!(", run digest {d}"))
+                    .unwrap_or_default()
+            );
+            match agrees {
+                Some(true) => println!("the result file's grade is the replay's"),
+                Some(false) => {
+                    println!("the result file's grade is NOT the replay's: it was changed");
+                    return Err("the result file does not match its replay".into());
+                }
+                None => {}
+            }
+            if !report.passed {
+                return Err("the grade failed".into());
+            }
+        }
+        "expect" => {
+            if ex.expect.is_none() {
+                return Err(format!("{path} has no `expect:` line naming a stream"));
+            }
+            let run = exercise::run(&ex, &submission)?;
+            let capture = run.capture.ok_or_else(|| {
+                format!(
+                    "the application has no stream {}",
+                    ex.expect.as_ref().map_or("", |e| e.stream.as_str())
+                )
+            })?;
+            println!("```jsonl expected");
+            for line in exercise::expected_lines(&capture) {
+                println!("{line}");
+            }
+            println!("```");
+        }
+        other => return Err(format!("`exercise {other}`: grade or expect\n\n{USAGE}")),
+    }
     Ok(())
 }
 

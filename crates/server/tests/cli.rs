@@ -270,3 +270,101 @@ fn the_opensearch_preset_indexes_into_hourly_indices() {
         "{out}"
     );
 }
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn exercises_are_graded_and_result_files_regraded() {
+    let ex = repo("static/exercises/no-throttling.md");
+    let solution = repo("tests/exercises/no-throttling.solution.json");
+    let (ok, out, err) = shardlab(&["exercise", "grade", &ex, "--stream", &solution]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("pass: shards_open <= 3 (now 3)\n"), "{out}");
+    assert!(
+        out.ends_with("PASSED: 3 of 3, run digest 62d656158cd975bd\n"),
+        "{out}"
+    );
+    // The exercise's own stream fails, and the command says so by its code.
+    let (ok, out, _) = shardlab(&[
+        "exercise",
+        "grade",
+        &ex,
+        "--stream",
+        &preset("over-the-limit.json"),
+    ]);
+    assert!(!ok);
+    assert!(
+        out.contains("FAIL: records_throttled == 0 (now 119100)"),
+        "{out}"
+    );
+
+    // A student's result file, as the playground writes it.
+    use shardlab_lessons::exercise::{grade, parse, GradeResult, Submission};
+    let exercise = parse(&std::fs::read_to_string(&ex).unwrap()).unwrap();
+    let scenario =
+        shardlab_sim::headless::parse_scenario(&std::fs::read_to_string(&solution).unwrap())
+            .unwrap();
+    let submission = Submission {
+        scenario: Some(scenario),
+        sql: None,
+    };
+    let report = grade(&exercise, &submission);
+    let result = GradeResult::new(&exercise, "Ada Lovelace", submission, report);
+    let dir = std::env::temp_dir().join(format!("shardlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ada.result.json");
+    std::fs::write(&file, result.to_file()).unwrap();
+    let (ok, out, err) = shardlab(&["exercise", "grade", &ex, file.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.starts_with("No throttling at 3,000 records per second by Ada Lovelace\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("the result file's grade is the replay's\n"),
+        "{out}"
+    );
+    // A grade edited by hand is caught.
+    let mut forged = result.clone();
+    forged.submission.scenario.as_mut().unwrap().shard_count = 1;
+    std::fs::write(&file, forged.to_file()).unwrap();
+    let (ok, out, _) = shardlab(&["exercise", "grade", &ex, file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(out.contains("is NOT the replay's"), "{out}");
+    std::fs::write(&file, "{\"format\": \"something else\"}").unwrap();
+    let (ok, _, err) = shardlab(&["exercise", "grade", &ex, file.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("not a Shardlab exercise result"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_sql_exercises_expected_rows_are_what_its_solution_emits() {
+    let ex = repo("static/exercises/ticker-averages.md");
+    let (ok, out, err) = shardlab(&[
+        "exercise",
+        "expect",
+        &ex,
+        "--sql",
+        &repo("tests/exercises/ticker-averages.solution.sql"),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("```jsonl expected\n{\"ROWTIME\":\"2026-01-01 00:00:10.000\",\"TICKER_SYMBOL\":\"AAPL\","), "{out}");
+    // The block in the file is exactly that.
+    assert!(
+        std::fs::read_to_string(&ex).unwrap().contains(&out),
+        "{out}"
+    );
+    let (ok, _, err) = shardlab(&[
+        "exercise",
+        "expect",
+        &repo("static/exercises/no-throttling.md"),
+    ]);
+    assert!(!ok && err.contains("has no `expect:` line"), "{err}");
+    let (ok, _, err) = shardlab(&["exercise", "grade", &repo("static/lessons/hot-shards.md")]);
+    assert!(!ok && err.contains("front matter key `scenario`"), "{err}");
+}

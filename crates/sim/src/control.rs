@@ -67,6 +67,25 @@ pub enum Command {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    /// Reads an exercise link's fragment (`#x=1.…`; answered with
+    /// `ExerciseOpened` or `ExerciseError`).
+    OpenExerciseLink {
+        fragment: String,
+    },
+    /// Packs an exercise file into a link's fragment (`ExercisePacked`).
+    PackExercise {
+        source: String,
+    },
+    /// Grades a submission: replays the exercise (its file's text) with
+    /// the student's stream or SQL (answered with `ExerciseGraded`).
+    GradeExercise {
+        exercise: String,
+        student: String,
+        #[serde(default)]
+        scenario: Option<Scenario>,
+        #[serde(default)]
+        sql: Option<String>,
+    },
     /// Increase- or DecreaseStreamRetentionPeriod (24 to 8,760 hours).
     SetRetention {
         hours: u32,
@@ -172,7 +191,9 @@ pub enum Event {
         fast_forward_ms: u64,
     },
     /// A command failed; the text is for the learner.
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The answer to `PackWorkspace`: the link's fragment and the file.
     WorkspacePacked {
         stream_name: String,
@@ -180,9 +201,29 @@ pub enum Event {
         file: String,
     },
     /// A workspace link or file, read and checked.
-    WorkspaceOpened { workspace: crate::share::Workspace },
+    WorkspaceOpened {
+        workspace: crate::share::Workspace,
+    },
     /// Why a workspace link (`link`) or file could not be opened.
-    WorkspaceError { link: bool, message: String },
+    WorkspaceError {
+        link: bool,
+        message: String,
+    },
+    /// An exercise link's file.
+    ExerciseOpened {
+        source: String,
+    },
+    ExercisePacked {
+        fragment: String,
+    },
+    /// A graded submission: the result file's text (JSON).
+    ExerciseGraded {
+        result: String,
+    },
+    /// Why an exercise link could not be opened, or a grade not made.
+    ExerciseError {
+        message: String,
+    },
     /// The answer to `ExportAws`: the script and the template (JSON text),
     /// or why the scenario cannot be exported.
     AwsExport {
@@ -190,7 +231,10 @@ pub enum Event {
         export: Result<(String, String), String>,
     },
     /// The answer to `TranslateSql`.
-    FlinkSql { sql: String, notes: Vec<String> },
+    FlinkSql {
+        sql: String,
+        notes: Vec<String>,
+    },
     /// A SQL application did not compile: where and why.
     SqlError {
         line: u64,
@@ -200,7 +244,9 @@ pub enum Event {
     },
     /// The answer to `TestTemplate`: (partition key, data) of the first
     /// records, or where the template is wrong.
-    SampleRecords { records: Vec<(String, String)> },
+    SampleRecords {
+        records: Vec<(String, String)>,
+    },
     TemplateError {
         line: u64,
         column: u64,
@@ -216,7 +262,9 @@ pub enum Event {
         bucket_objects: u64,
     },
     /// The answer to `GetObject`.
-    Object { preview: ObjectPreview },
+    Object {
+        preview: ObjectPreview,
+    },
     /// The answer to `SearchIndex`: the first hits as JSON text.
     SearchResults {
         domain: String,

@@ -24,6 +24,64 @@ pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// The fragment's key: `#w=...`.
 pub const FRAGMENT_KEY: &str = "w=";
 
+/// The key of an exercise link's fragment: `#x=1.…` carries a whole
+/// exercise file, for exercises that are not on the site.
+pub const EXERCISE_KEY: &str = "x=";
+
+/// A link's fragment carrying `bytes`: `<key><VERSION>.<base64url of the
+/// raw-DEFLATE-compressed bytes>`.
+pub fn pack(key: &str, bytes: &[u8]) -> String {
+    let packed = miniz_oxide::deflate::compress_to_vec(bytes, 9);
+    format!(
+        "{key}{VERSION}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(packed)
+    )
+}
+
+/// The bytes a [`pack`]ed fragment (with or without its `#`) carries;
+/// `what` names them in errors ("workspace", "exercise").
+pub fn unpack(fragment: &str, key: &str, what: &str) -> Result<Vec<u8>, String> {
+    let fragment = fragment.trim().trim_start_matches('#');
+    let Some(body) = fragment.strip_prefix(key) else {
+        return Err(format!("this link holds no {what} (it has no #{key}...)"));
+    };
+    if body.len() > MAX_LINK_CHARS {
+        return Err(format!(
+            "this link's {what} is {} characters long; at most {MAX_LINK_CHARS} are read",
+            body.len()
+        ));
+    }
+    let (version, data) = body.split_once('.').ok_or_else(|| {
+        format!("this link is damaged: its {what} has no version (expected #{key}1.…)")
+    })?;
+    match version.parse::<u32>() {
+        Ok(VERSION) => {}
+        Ok(v) if v > VERSION => {
+            return Err(format!(
+                "this link was made by a newer Shardlab ({what} format {v}; this one reads {VERSION}): reload the page to get the newest"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "this link is damaged: `{version}` is not a {what} format version"
+            ))
+        }
+    }
+    let packed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(data)
+        .map_err(|e| {
+            format!("this link is damaged (cut short or changed?): its data is not base64url: {e}")
+        })?;
+    miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_JSON_BYTES).map_err(|e| match e
+        .status
+    {
+        miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+            format!("this link's {what} is larger than {MAX_JSON_BYTES} bytes once unpacked")
+        }
+        _ => "this link is damaged (cut short or changed?): its data does not unpack".to_string(),
+    })
+}
+
 /// What a shared workspace holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,11 +106,7 @@ impl Workspace {
     /// The fragment of a link that opens it (without the `#`).
     pub fn to_fragment(&self) -> String {
         let json = serde_json::to_vec(self).expect("a workspace is JSON");
-        let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
-        format!(
-            "{FRAGMENT_KEY}{VERSION}.{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(packed)
-        )
+        pack(FRAGMENT_KEY, &json)
     }
 
     /// The file's text: indented JSON.
@@ -62,47 +116,7 @@ impl Workspace {
 
     /// Reads a link's fragment (with or without its `#`).
     pub fn from_fragment(fragment: &str) -> Result<Workspace, String> {
-        let fragment = fragment.trim().trim_start_matches('#');
-        let Some(body) = fragment.strip_prefix(FRAGMENT_KEY) else {
-            return Err("this link holds no workspace (it has no #w=...)".into());
-        };
-        if body.len() > MAX_LINK_CHARS {
-            return Err(format!(
-                "this link's workspace is {} characters long; at most {MAX_LINK_CHARS} are read",
-                body.len()
-            ));
-        }
-        let (version, data) = body
-            .split_once('.')
-            .ok_or("this link is damaged: its workspace has no version (expected #w=1.…)")?;
-        match version.parse::<u32>() {
-            Ok(VERSION) => {}
-            Ok(v) if v > VERSION => {
-                return Err(format!(
-                    "this link was made by a newer Shardlab (workspace format {v}; this one reads {VERSION}): reload the page to get the newest"
-                ))
-            }
-            _ => {
-                return Err(format!(
-                    "this link is damaged: `{version}` is not a workspace format version"
-                ))
-            }
-        }
-        let packed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(data)
-            .map_err(|e| {
-                format!(
-                    "this link is damaged (cut short or changed?): its data is not base64url: {e}"
-                )
-            })?;
-        let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_JSON_BYTES)
-            .map_err(|e| match e.status {
-                miniz_oxide::inflate::TINFLStatus::HasMoreOutput => format!(
-                    "this link's workspace is larger than {MAX_JSON_BYTES} bytes once unpacked"
-                ),
-                _ => "this link is damaged (cut short or changed?): its data does not unpack"
-                    .to_string(),
-            })?;
+        let json = unpack(fragment, FRAGMENT_KEY, "workspace")?;
         Workspace::parse(&json, "this link's workspace")
     }
 

@@ -627,6 +627,16 @@ impl Simulation {
         shardlab_sql::flink::translate(code, &source)
     }
 
+    /// The running SQL application, if any (for graders, which read its
+    /// captured rows).
+    pub fn sql_runner(&self) -> Option<&SqlRunner> {
+        self.sql.as_ref().map(|(r, _)| r)
+    }
+
+    pub fn sql_runner_mut(&mut self) -> Option<&mut SqlRunner> {
+        self.sql.as_mut().map(|(r, _)| r)
+    }
+
     /// Stops the SQL application and its reader.
     pub fn stop_sql(&mut self) {
         self.sql_epoch += 1;

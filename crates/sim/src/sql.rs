@@ -181,7 +181,24 @@ pub struct SqlRunner {
     seq: u64,
     bound_ms: i64,
     reference: Option<(String, u64)>,
+    /// Every row of one stream, kept for grading (see `capture`).
+    capture: Option<Capture>,
 }
+
+/// The rows of one in-application stream, all of them (up to a limit),
+/// as an exercise's grader compares them with the expected output.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Capture {
+    pub stream: String,
+    pub columns: Vec<String>,
+    /// (ROWTIME, the row's values as JSON), in emission order.
+    pub rows: Vec<(i64, Vec<serde_json::Value>)>,
+    /// Rows beyond `CAPTURE_ROWS`, counted but not kept.
+    pub dropped: u64,
+}
+
+/// The most rows a capture keeps.
+pub const CAPTURE_ROWS: usize = 100_000;
 
 /// The input schema discovered from sample records, in the records' own
 /// column order (discovery sorts by name).
@@ -285,6 +302,7 @@ impl SqlRunner {
             seq: 0,
             bound_ms: start_ms,
             reference,
+            capture: None,
         })
     }
 
@@ -325,8 +343,51 @@ impl SqlRunner {
         }
     }
 
+    /// Keeps every row `stream` emits from now on; `false` when the
+    /// application has no such stream.
+    pub fn capture(&mut self, stream: &str) -> bool {
+        let Some(buf) = self
+            .streams
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(stream))
+        else {
+            return false;
+        };
+        self.capture = Some(Capture {
+            stream: buf.name.clone(),
+            columns: buf.columns.clone(),
+            ..Capture::default()
+        });
+        true
+    }
+
+    /// The rows captured so far.
+    pub fn captured(&self) -> Option<&Capture> {
+        self.capture.as_ref()
+    }
+
+    /// The application's output streams (not error_stream), with their
+    /// columns.
+    pub fn output_streams(&self) -> Vec<(String, Vec<String>)> {
+        self.streams
+            .iter()
+            .filter(|s| s.name != ERROR_STREAM)
+            .map(|s| (s.name.clone(), s.columns.clone()))
+            .collect()
+    }
+
     fn keep(&mut self, row: OutputRow) {
         self.seq += 1;
+        if let Some(c) = self.capture.as_mut().filter(|c| c.stream == row.stream) {
+            if c.rows.len() < CAPTURE_ROWS {
+                c.rows.push((
+                    row.rowtime,
+                    row.values.iter().map(|(_, v)| v.to_json()).collect(),
+                ));
+            } else {
+                c.dropped += 1;
+            }
+        }
         let Some(buf) = self.streams.iter_mut().find(|s| s.name == row.stream) else {
             return;
         };

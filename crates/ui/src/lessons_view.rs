@@ -69,7 +69,7 @@ impl Active {
     }
 }
 
-async fn fetch_text(relative: &str) -> Result<String, String> {
+pub(crate) async fn fetch_text(relative: &str) -> Result<String, String> {
     use wasm_bindgen_futures::JsFuture;
     let response = crate::presets::fetch(relative).await?;
     let text = response
@@ -134,7 +134,7 @@ pub fn card(app: &App, ctx: &Context<App>) -> Html {
     }
 }
 
-fn raw(html_text: &str) -> Html {
+pub(crate) fn raw(html_text: &str) -> Html {
     Html::from_html_unchecked(AttrValue::from(html_text.to_string()))
 }
 

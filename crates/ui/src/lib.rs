@@ -6,6 +6,7 @@
 //! nothing on this thread grows with the number of records.
 
 mod aws_view;
+mod exercise_view;
 mod firehose_view;
 mod format;
 mod lessons_view;
@@ -521,6 +522,17 @@ pub enum Msg {
     /// A workspace file was chosen in this input.
     OpenWorkspaceFile(web_sys::HtmlInputElement),
     WorkspaceFileRead(Result<Vec<u8>, String>),
+    ExercisesListed(Result<Vec<exercise_view::Entry>, String>),
+    /// Opens the site's exercise in this file (empty: leaves the exercise).
+    StartExercise(String),
+    /// An exercise file's text, and the site file it came from.
+    ExerciseLoaded(Result<(Option<String>, String), String>),
+    /// An exercise file was chosen in this input.
+    OpenExerciseFile(web_sys::HtmlInputElement),
+    ExerciseStudent(String),
+    GradeExercise,
+    DownloadExerciseResult,
+    ShareExercise,
 }
 
 pub struct App {
@@ -555,6 +567,9 @@ pub struct App {
     /// The lessons the site lists, and the one being followed.
     lessons: Vec<lessons_view::Entry>,
     lesson: Option<lessons_view::Active>,
+    /// The exercises the site lists, and the one being worked on.
+    exercises: Vec<exercise_view::Entry>,
+    exercise: Option<exercise_view::Active>,
 }
 
 /// What the OpenSearch search box last found.
@@ -626,6 +641,7 @@ impl App {
     /// editor (not started: the learner runs it).
     fn open_workspace(&mut self, w: shardlab_sim::share::Workspace) {
         self.lesson = None;
+        self.exercise = None;
         if let Some(code) = w.sql {
             self.sql.code = code;
             self.sql.error = None;
@@ -677,6 +693,8 @@ impl Component for App {
             .send_future(async { Msg::PresetsListed(presets::list().await) });
         ctx.link()
             .send_future(async { Msg::LessonsListed(lessons_view::list().await) });
+        ctx.link()
+            .send_future(async { Msg::ExercisesListed(exercise_view::list().await) });
         App {
             worker,
             ready: false,
@@ -698,6 +716,8 @@ impl Component for App {
             pack_for_download: false,
             lessons: Vec::new(),
             lesson: None,
+            exercises: Vec::new(),
+            exercise: None,
         }
     }
 
@@ -705,9 +725,19 @@ impl Component for App {
         match msg {
             Msg::FromWorker(Event::Ready) => {
                 self.ready = true;
-                // A workspace link: the worker reads it.
+                // A workspace or exercise link: the worker reads it.
                 if let Some(fragment) = self.pending_link.take() {
-                    self.send(Command::OpenWorkspaceLink { fragment });
+                    let key = fragment.trim_start_matches('#');
+                    if key.starts_with(shardlab_sim::share::EXERCISE_KEY) {
+                        self.send(Command::OpenExerciseLink { fragment });
+                    } else if let Some(file) = key.strip_prefix(share_view::SITE_EXERCISE_KEY) {
+                        let file = file.to_string();
+                        ctx.link().send_future(async move {
+                            Msg::ExerciseLoaded(exercise_view::load(file).await)
+                        });
+                    } else {
+                        self.send(Command::OpenWorkspaceLink { fragment });
+                    }
                 }
             }
             Msg::FromWorker(Event::Snapshot {
@@ -1018,6 +1048,125 @@ impl Component for App {
                     self.error = Some(format!("This workspace file could not be opened: {e}."))
                 }
             },
+            Msg::ExercisesListed(Ok(list)) => self.exercises = list,
+            Msg::ExercisesListed(Err(e)) => self.error = Some(e),
+            Msg::StartExercise(file) if file.is_empty() => self.exercise = None,
+            Msg::StartExercise(file) => ctx
+                .link()
+                .send_future(async move { Msg::ExerciseLoaded(exercise_view::load(file).await) }),
+            Msg::ExerciseLoaded(Err(e)) => self.error = Some(e),
+            Msg::ExerciseLoaded(Ok((file, source))) => {
+                match shardlab_lessons::exercise::parse(&source) {
+                    Ok(exercise) => {
+                        let scenario = exercise.scenario.clone();
+                        self.lesson = None;
+                        self.exercise = Some(exercise_view::Active::new(source, exercise, file));
+                        self.create_lesson_stream(scenario);
+                    }
+                    Err(e) => self.error = Some(format!("This exercise could not be opened: {e}.")),
+                }
+            }
+            Msg::OpenExerciseFile(input) => {
+                ctx.link().send_future(async move {
+                    Msg::ExerciseLoaded(share_view::read_file(input).await.and_then(|bytes| {
+                        String::from_utf8(bytes)
+                            .map(|text| (None, text))
+                            .map_err(|_| "This exercise file is not text (UTF-8).".to_string())
+                    }))
+                });
+                return false;
+            }
+            Msg::ExerciseStudent(name) => {
+                if let Some(x) = self.exercise.as_mut() {
+                    x.student = name;
+                }
+                return false;
+            }
+            Msg::GradeExercise => {
+                let Some(x) = self.exercise.as_mut() else {
+                    return false;
+                };
+                x.grading = true;
+                let (scenario, sql) = match x.exercise.submit {
+                    shardlab_lessons::exercise::Submit::Stream => {
+                        (self.created_scenario.clone(), None)
+                    }
+                    shardlab_lessons::exercise::Submit::Sql => (None, Some(self.sql.code.clone())),
+                };
+                let command = Command::GradeExercise {
+                    exercise: x.source.clone(),
+                    student: x.student.clone(),
+                    scenario,
+                    sql,
+                };
+                self.send(command);
+            }
+            Msg::FromWorker(Event::ExerciseGraded { result }) => {
+                if let Some(x) = self.exercise.as_mut() {
+                    x.grading = false;
+                    match shardlab_lessons::exercise::GradeResult::from_file(&result) {
+                        Ok(r) => {
+                            x.result = Some(r);
+                            x.result_file = Some(result);
+                        }
+                        Err(e) => self.error = Some(format!("The grade could not be read: {e}.")),
+                    }
+                }
+            }
+            Msg::DownloadExerciseResult => {
+                if let Some((name, text)) = self.exercise.as_ref().and_then(|x| {
+                    x.result_file
+                        .clone()
+                        .map(|t| (exercise_view::result_file_name(x), t))
+                }) {
+                    if let Err(e) = save_file(&name, text.as_bytes()) {
+                        self.error = Some(format!("Could not save {name}: {e}"));
+                    }
+                }
+                return false;
+            }
+            Msg::ShareExercise => match self.exercise.as_ref() {
+                Some(x) => match &x.file {
+                    Some(file) => {
+                        let fragment = format!("{}{file}", share_view::SITE_EXERCISE_KEY);
+                        match share_view::set_fragment(&fragment) {
+                            Ok(link) => {
+                                if let Some(x) = self.exercise.as_mut() {
+                                    x.link = Some(link);
+                                }
+                            }
+                            Err(e) => self.error = Some(format!("Could not make the link: {e}")),
+                        }
+                    }
+                    None => {
+                        let source = x.source.clone();
+                        self.send(Command::PackExercise { source });
+                        return false;
+                    }
+                },
+                None => return false,
+            },
+            Msg::FromWorker(Event::ExercisePacked { fragment }) => {
+                match share_view::set_fragment(&fragment) {
+                    Ok(link) => {
+                        if let Some(x) = self.exercise.as_mut() {
+                            x.link = Some(link);
+                        }
+                    }
+                    Err(e) => self.error = Some(format!("Could not make the link: {e}")),
+                }
+            }
+            Msg::FromWorker(Event::ExerciseOpened { source }) => {
+                ctx.link()
+                    .send_message(Msg::ExerciseLoaded(Ok((None, source))));
+                return false;
+            }
+            Msg::FromWorker(Event::ExerciseError { message }) => {
+                if let Some(x) = self.exercise.as_mut() {
+                    x.grading = false;
+                }
+                self.error = Some(format!("Exercise: {message}."));
+            }
             Msg::SaveText(file, text) => {
                 if let Err(e) = save_file(&file, text.as_bytes()) {
                     self.error = Some(format!("Could not save {file}: {e}"));
@@ -1032,6 +1181,7 @@ impl Component for App {
             }),
             Msg::LessonLoaded(loaded) => match *loaded {
                 Ok((file, lesson, scenario)) => {
+                    self.exercise = None;
                     self.lesson = Some(lessons_view::Active::new(
                         file,
                         lesson,

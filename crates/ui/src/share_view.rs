@@ -9,12 +9,21 @@ use yew::prelude::*;
 
 use crate::{App, Msg};
 
-/// The workspace link's fragment in the page's URL, if any.
+/// The fragment of a link to one of the site's exercises: `#exercise=<file>`.
+pub const SITE_EXERCISE_KEY: &str = "exercise=";
+
+/// The workspace or exercise link's fragment in the page's URL, if any.
 pub fn fragment() -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
-    hash.trim_start_matches('#')
-        .starts_with(shardlab_sim::share::FRAGMENT_KEY)
-        .then_some(hash)
+    let key = hash.trim_start_matches('#');
+    [
+        shardlab_sim::share::FRAGMENT_KEY,
+        shardlab_sim::share::EXERCISE_KEY,
+        SITE_EXERCISE_KEY,
+    ]
+    .iter()
+    .any(|k| key.starts_with(k))
+    .then_some(hash)
 }
 
 /// Puts `fragment` in the address bar; returns the whole link.

@@ -53,6 +53,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
             </aside>
             <section class="stream">
                 { crate::lessons_view::card(app, ctx) }
+                { crate::exercise_view::card(app, ctx) }
                 { match &app.live {
                     Some(live) => html! {
                         <>

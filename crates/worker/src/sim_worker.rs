@@ -211,6 +211,48 @@ impl Coordinator {
                     },
                 })
             }
+            Command::OpenExerciseLink { fragment } => {
+                self.post(&match shardlab_sim::share::unpack(
+                    &fragment,
+                    shardlab_sim::share::EXERCISE_KEY,
+                    "exercise",
+                )
+                .and_then(|bytes| {
+                    String::from_utf8(bytes)
+                        .map_err(|_| "this link is damaged: its exercise is not text".to_string())
+                }) {
+                    Ok(source) => Event::ExerciseOpened { source },
+                    Err(message) => Event::ExerciseError { message },
+                })
+            }
+            Command::PackExercise { source } => self.post(&Event::ExercisePacked {
+                fragment: shardlab_sim::share::pack(
+                    shardlab_sim::share::EXERCISE_KEY,
+                    source.as_bytes(),
+                ),
+            }),
+            Command::GradeExercise {
+                exercise,
+                student,
+                scenario,
+                sql,
+            } => {
+                use shardlab_lessons::exercise::{self, GradeResult, Submission};
+                // A replay of its own (in-process shards): the learner's
+                // stream goes on as it was.
+                self.post(&match exercise::parse(&exercise) {
+                    Ok(ex) => {
+                        let submission = Submission { scenario, sql };
+                        let report = exercise::grade(&ex, &submission);
+                        Event::ExerciseGraded {
+                            result: GradeResult::new(&ex, &student, submission, report).to_file(),
+                        }
+                    }
+                    Err(e) => Event::ExerciseError {
+                        message: format!("the exercise file, {e}"),
+                    },
+                })
+            }
             Command::ExportAws { scenario } => {
                 use shardlab_sim::export;
                 let export = export::cli_script(&scenario)
