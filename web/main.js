@@ -2,6 +2,12 @@
 // relative, so the site works under any sub-path (e.g. GitHub Pages).
 import init, { start_ui } from './pkg/shardlab_ui.js';
 
+// Offline after the first visit (see sw.js). Not where service workers
+// are unavailable (http: other than localhost, some private modes).
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').catch((e) => console.warn(`Shardlab works online only here: ${e}`));
+}
+
 await init();
 document.getElementById('app').replaceChildren();
 start_ui();

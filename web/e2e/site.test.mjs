@@ -683,6 +683,77 @@ test('a graded exercise: opened from its link, failed, solved, graded by replay,
   }
 });
 
+test('work in progress survives a reload, and the site works offline: the lesson at its step, the SQL, an exercise with its grade', async () => {
+  // A browser of its own: what it saves does not reach the other tests' pages.
+  const own = await launch();
+  try {
+    const p = own.context.pages()[0] ?? (await own.context.newPage());
+    p.setDefaultTimeout(TIMEOUT);
+    const saved = () => p.waitForFunction(() => document.querySelector('[data-testid="saved"]')?.textContent === 'Saved in this browser');
+    await p.goto(siteUrl());
+    const picker = p.getByTestId('lesson-picker');
+    await picker.and(p.locator(':enabled')).waitFor();
+    await picker.selectOption('hot-shards.md');
+    await p.getByTestId('lesson-solve').and(p.locator(':enabled')).waitFor();
+    await p.getByTestId('lesson-solve').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'current');
+    await p.getByTestId('lesson-hint').click();
+    await p.locator('#sql-editor .cm-content').fill('SELECT STREAM "partition_key" FROM "SOURCE_SQL_STREAM_001"');
+    const sql = await p.locator('#sql-editor .cm-content').textContent();
+    assert.match(sql, /partition_key/);
+    await saved();
+    await p.reload();
+    await p.getByTestId('notice').waitFor();
+    assert.match(await p.getByTestId('notice').innerText(), /Restored from this browser: the stream orders, your SQL, your lesson at step 2/);
+    await p.getByTestId('lesson-title').filter({ hasText: 'Partition keys and hot shards' }).waitFor();
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 4);
+    assert.equal(await p.getByTestId('lesson-step-0').getAttribute('data-state'), 'done');
+    assert.equal(await p.getByTestId('lesson-step-1').getAttribute('data-state'), 'current');
+    assert.equal(await p.getByTestId('lesson-hint-text').count(), 1);
+    await p.waitForFunction((code) => document.querySelector('#sql-editor .cm-content')?.textContent === code, sql);
+
+    // An exercise, its student and grade.
+    await p.getByTestId('exercise-picker').selectOption('no-throttling.md');
+    await p.getByTestId('exercise-title').waitFor();
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 1);
+    await p.fill('#exercise-student', 'Grace Hopper');
+    await p.fill('#shard-count', '3');
+    await p.getByTestId('create').click();
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3);
+    await p.getByTestId('exercise-grade').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="exercise-verdict"]')?.textContent === 'Passed: 3 of 3');
+    await saved();
+    await p.reload();
+    await p.getByTestId('exercise-title').waitFor();
+    assert.equal(await p.getByTestId('lesson').count() && await p.getByTestId('lesson-title').count(), 0);
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3);
+    assert.equal(await p.locator('#exercise-student').inputValue(), 'Grace Hopper');
+    assert.equal(await p.getByTestId('exercise-verdict').innerText(), 'Passed: 3 of 3');
+    const [download] = await Promise.all([p.waitForEvent('download'), p.getByTestId('exercise-download').click()]);
+    assert.equal(JSON.parse(readFileSync(await download.path(), 'utf8')).student, 'Grace Hopper');
+
+    // Offline: after the first visit the service worker has the whole site.
+    await p.evaluate(() => navigator.serviceWorker.ready);
+    await p.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const files = await p.evaluate(async () => (await (await caches.open((await caches.keys())[0])).keys()).length);
+    assert.ok(files > 40, `${files} files cached`);
+    await own.context.setOffline(true);
+    await p.reload();
+    await p.getByTestId('exercise-title').waitFor();
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 3);
+    assert.equal(await p.locator('#exercise-student').inputValue(), 'Grace Hopper');
+    // It runs: the shard workers came from the cache too.
+    await p.getByTestId('ff-minute').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0');
+    // A lesson it had never opened, from the cache.
+    await p.getByTestId('lesson-picker').selectOption('firehose-buffering.md');
+    await p.getByTestId('lesson-title').filter({ hasText: 'Firehose buffering' }).waitFor();
+    await own.context.setOffline(false);
+  } finally {
+    await own.close();
+  }
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

@@ -113,12 +113,73 @@ pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
         std::fs::write(&index, html)
             .map_err(|e| format!("could not write {}: {e}", index.display()))?;
     }
+    write_service_worker(out)?;
     eprintln!(
         "xtask: site built in {} (base {base}) in {:.0} s",
         out.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(out.to_path_buf())
+}
+
+/// Fills in `sw.js`'s list of files to cache (every file of the site but
+/// itself and the benchmark page) and its version, a hash of all of them:
+/// any change to the site is a new service worker, and a new cache.
+fn write_service_worker(out: &Path) -> Result<()> {
+    fn walk(dir: &Path, rel: &str, files: &mut Vec<String>) -> Result<()> {
+        for entry in read_dir(dir)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if entry.path().is_dir() {
+                walk(&entry.path(), &path, files)?;
+            } else {
+                files.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(out, "", &mut files)?;
+    files.retain(|f| !["sw.js", ".nojekyll", "bench.html", "bench.js"].contains(&f.as_str()));
+    files.sort();
+    // FNV-1a over names and contents: stable, and enough to tell builds apart.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in &files {
+        let bytes =
+            std::fs::read(out.join(file)).map_err(|e| format!("could not read {file}: {e}"))?;
+        for b in file
+            .as_bytes()
+            .iter()
+            .chain([0u8].iter())
+            .chain(bytes.iter())
+        {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let sw = out.join("sw.js");
+    let script = std::fs::read_to_string(&sw).map_err(|e| format!("could not read sw.js: {e}"))?;
+    let list = format!(
+        "[\n{}\n]",
+        files
+            .iter()
+            .map(|f| format!("  {f:?},"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let script = script
+        .replace("'__SHARDLAB_VERSION__'", &format!("'{hash:016x}'"))
+        .replace("__SHARDLAB_FILES__", &list);
+    std::fs::write(&sw, script).map_err(|e| format!("could not write sw.js: {e}"))?;
+    eprintln!(
+        "xtask: sw.js caches {} files for offline use (version {hash:016x})",
+        files.len()
+    );
+    Ok(())
 }
 
 /// Empties `out`, refusing to touch a folder that does not look like a

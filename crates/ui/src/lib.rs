@@ -10,6 +10,7 @@ mod exercise_view;
 mod firehose_view;
 mod format;
 mod lessons_view;
+mod persist;
 mod presets;
 mod share_view;
 mod sim_worker;
@@ -533,6 +534,19 @@ pub enum Msg {
     GradeExercise,
     DownloadExerciseResult,
     ShareExercise,
+    /// The work saved in this browser, read at start-up.
+    Restored(Result<Option<persist::Saved>, String>),
+    /// A restored lesson's file is loaded: resume it at (step, hints) on
+    /// the saved workspace's stream.
+    LessonResumed(
+        Box<Result<(String, shardlab_lessons::Lesson, Scenario), String>>,
+        usize,
+        usize,
+        Box<Scenario>,
+    ),
+    /// A save of this record finished.
+    WorkSaved(Result<String, String>),
+    DismissNotice,
 }
 
 pub struct App {
@@ -570,6 +584,16 @@ pub struct App {
     /// The exercises the site lists, and the one being worked on.
     exercises: Vec<exercise_view::Entry>,
     exercise: Option<exercise_view::Active>,
+    /// Saved work read at start-up, waiting for the worker to be ready.
+    restore: Option<persist::Saved>,
+    /// Until the saved work is read (and applied), nothing is saved over it.
+    restoring: bool,
+    /// The last record written (so only changes are written), and the last
+    /// one the database confirmed.
+    saved_json: String,
+    stored_json: String,
+    /// A message that is not an error (e.g. the work was restored).
+    notice: Option<String>,
 }
 
 /// What the OpenSearch search box last found.
@@ -667,6 +691,92 @@ impl App {
         }
     }
 
+    /// Brings back the work saved in this browser: the workspace's stream
+    /// (created again: the same seed makes the same records), its SQL in
+    /// the editor, and the lesson or exercise with its progress.
+    fn apply_restore(&mut self, ctx: &Context<Self>, saved: persist::Saved) {
+        let persist::Saved {
+            workspace,
+            lesson,
+            exercise,
+            ..
+        } = saved;
+        if let Some(code) = workspace.sql.clone() {
+            self.sql.code = code;
+            self.sql.revision += 1;
+        }
+        let mut what = vec![format!("the stream {}", workspace.scenario.stream_name)];
+        if workspace.sql.is_some() {
+            what.push("your SQL".into());
+        }
+        if let Some(l) = &lesson {
+            what.push(format!("your lesson at step {}", l.step + 1));
+        }
+        if let Some(x) = exercise {
+            if let Ok(ex) = shardlab_lessons::exercise::parse(&x.source) {
+                what.push(format!("the exercise \"{}\"", ex.title));
+                let mut active = exercise_view::Active::new(x.source, ex, x.file);
+                active.student = x.student;
+                active.result = x
+                    .result
+                    .as_deref()
+                    .and_then(|r| shardlab_lessons::exercise::GradeResult::from_file(r).ok());
+                active.result_file = x.result.filter(|_| active.result.is_some());
+                self.exercise = Some(active);
+            }
+        }
+        self.notice = Some(format!(
+            "Restored from this browser: {}. The stream starts again from its scenario (the same seed makes the same records).",
+            what.join(", ")
+        ));
+        match lesson {
+            Some(l) => {
+                let scenario = Box::new(workspace.scenario);
+                ctx.link().send_future(async move {
+                    Msg::LessonResumed(
+                        Box::new(lessons_view::load(l.file).await),
+                        l.step,
+                        l.hints,
+                        scenario,
+                    )
+                });
+            }
+            None => {
+                self.restoring = false;
+                self.create_lesson_stream(workspace.scenario);
+            }
+        }
+    }
+
+    /// Whether the work as it stands is what the database holds (`None`:
+    /// nothing to keep yet).
+    pub(crate) fn work_saved(&self) -> Option<bool> {
+        self.work().map(|w| w.to_json() == self.stored_json)
+    }
+
+    /// The work to keep, as it stands.
+    fn work(&self) -> Option<persist::Saved> {
+        let scenario = self.created_scenario.clone()?;
+        Some(persist::Saved::new(
+            // The editor's starting example is not the learner's work.
+            shardlab_sim::share::Workspace::new(
+                scenario,
+                Some(self.sql.code.clone()).filter(|c| c != sql_view::EXAMPLES[0].1),
+            ),
+            self.lesson.as_ref().map(|l| persist::SavedLesson {
+                file: l.file.clone(),
+                step: l.step,
+                hints: l.hints,
+            }),
+            self.exercise.as_ref().map(|x| persist::SavedExercise {
+                source: x.source.clone(),
+                file: x.file.clone(),
+                student: x.student.clone(),
+                result: x.result_file.clone(),
+            }),
+        ))
+    }
+
     fn send(&mut self, command: Command) {
         let result = match &self.worker {
             Some(w) => w.send(&command),
@@ -695,6 +805,13 @@ impl Component for App {
             .send_future(async { Msg::LessonsListed(lessons_view::list().await) });
         ctx.link()
             .send_future(async { Msg::ExercisesListed(exercise_view::list().await) });
+        let pending_link = share_view::fragment();
+        // A link says what to open; otherwise the work saved here comes back.
+        let restoring = pending_link.is_none();
+        if restoring {
+            ctx.link()
+                .send_future(async { Msg::Restored(persist::load().await) });
+        }
         App {
             worker,
             ready: false,
@@ -712,12 +829,17 @@ impl Component for App {
             aws_export_of: String::new(),
             created_scenario: None,
             share_link: None,
-            pending_link: share_view::fragment(),
+            pending_link,
             pack_for_download: false,
             lessons: Vec::new(),
             lesson: None,
             exercises: Vec::new(),
             exercise: None,
+            restore: None,
+            restoring,
+            saved_json: String::new(),
+            stored_json: String::new(),
+            notice: None,
         }
     }
 
@@ -725,6 +847,9 @@ impl Component for App {
         match msg {
             Msg::FromWorker(Event::Ready) => {
                 self.ready = true;
+                if let Some(saved) = self.restore.take() {
+                    self.apply_restore(ctx, saved);
+                }
                 // A workspace or exercise link: the worker reads it.
                 if let Some(fragment) = self.pending_link.take() {
                     let key = fragment.trim_start_matches('#');
@@ -1167,6 +1292,43 @@ impl Component for App {
                 }
                 self.error = Some(format!("Exercise: {message}."));
             }
+            Msg::Restored(Ok(Some(saved))) => {
+                if self.ready {
+                    self.apply_restore(ctx, saved);
+                } else {
+                    self.restore = Some(saved);
+                }
+            }
+            Msg::Restored(Ok(None)) => self.restoring = false,
+            Msg::Restored(Err(e)) => {
+                self.restoring = false;
+                self.notice = Some(format!("Your work will not be kept across reloads: {e}."));
+            }
+            Msg::LessonResumed(loaded, step, hints, scenario) => {
+                self.restoring = false;
+                match *loaded {
+                    Ok((file, lesson, _)) => {
+                        let mut active =
+                            lessons_view::Active::new(file, lesson, scenario.stream_name.clone());
+                        active.step = step.min(active.lesson.steps.len());
+                        active.hints = hints;
+                        self.lesson = Some(active);
+                    }
+                    Err(e) => {
+                        self.notice = Some(format!(
+                            "The lesson you were following could not be restored: {e}"
+                        ))
+                    }
+                }
+                self.create_lesson_stream(*scenario);
+            }
+            Msg::WorkSaved(Ok(json)) => self.stored_json = json,
+            Msg::WorkSaved(Err(e)) => {
+                self.notice = Some(format!(
+                    "Your work could not be saved in this browser: {e}."
+                ))
+            }
+            Msg::DismissNotice => self.notice = None,
             Msg::SaveText(file, text) => {
                 if let Err(e) = save_file(&file, text.as_bytes()) {
                     self.error = Some(format!("Could not save {file}: {e}"));
@@ -1212,6 +1374,22 @@ impl Component for App {
             Msg::LessonScenario(Err(e), _) => self.error = Some(e),
         }
         true
+    }
+
+    fn rendered(&mut self, ctx: &Context<Self>, _first_render: bool) {
+        if self.restoring {
+            return;
+        }
+        let Some(json) = self.work().map(|w| w.to_json()) else {
+            return;
+        };
+        if json != self.saved_json {
+            self.saved_json = json.clone();
+            ctx.link().send_future(async move {
+                let saved = persist::save(json.clone()).await;
+                Msg::WorkSaved(saved.map(|()| json))
+            });
+        }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {

@@ -42,6 +42,11 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                 <span class="tagline">{"Kinesis Data Streams, Firehose and streaming SQL, live in your browser"}</span>
             </div>
             <div class="topbar-right">
+                { match app.work_saved() {
+                    Some(true) => html! { <span class="saved" data-testid="saved" title="Your stream's settings, SQL, lesson and exercise are kept in this browser (IndexedDB) and come back when you reload">{"Saved in this browser"}</span> },
+                    Some(false) => html! { <span class="saved" data-testid="saved">{"Saving…"}</span> },
+                    None => html! {},
+                } }
                 { clock(app) }
                 { status }
             </div>
@@ -87,15 +92,28 @@ fn clock(app: &App) -> Html {
     }
 }
 
+/// The notice (information) and the error, each with a Dismiss button.
 fn error_banner(app: &App, ctx: &Context<App>) -> Html {
-    match &app.error {
-        Some(message) => html! {
-            <div class="error" role="alert" data-testid="error">
-                <span>{ message }</span>
-                <button class="link" onclick={ctx.link().callback(|_| Msg::DismissError)}>{"Dismiss"}</button>
-            </div>
-        },
-        None => html! {},
+    let banner =
+        |message: &Option<String>, class: &'static str, role, testid, dismiss: fn() -> Msg| {
+            match message {
+                Some(message) => {
+                    let onclick = ctx.link().callback(move |_| dismiss());
+                    html! {
+                        <div {class} {role} data-testid={testid}>
+                            <span>{ message }</span>
+                            <button class="link" {onclick}>{"Dismiss"}</button>
+                        </div>
+                    }
+                }
+                None => html! {},
+            }
+        };
+    html! {
+        <>
+        { banner(&app.notice, "notice", "status", "notice", || Msg::DismissNotice) }
+        { banner(&app.error, "error", "alert", "error", || Msg::DismissError) }
+        </>
     }
 }
 
