@@ -754,6 +754,84 @@ test('work in progress survives a reload, and the site works offline: the lesson
   }
 });
 
+test('accessibility: no serious axe-core violations, keyboard use, projector mode', async () => {
+  // A browser of its own, so the page starts from nothing saved.
+  const own = await launch();
+  const axe = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  try {
+    const p = own.context.pages()[0] ?? (await own.context.newPage());
+    p.setDefaultTimeout(TIMEOUT);
+    // axe-core is injected through the DevTools protocol, which the
+    // page's Content-Security-Policy does not govern.
+    const serious = async (state) => {
+      await p.evaluate(axe);
+      const result = await p.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+      const bad = result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${state}: ${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      assert.deepEqual(bad, []);
+    };
+    await p.goto(siteUrl());
+    await p.getByTestId('create').and(p.locator(':enabled')).waitFor();
+    await serious('the empty playground');
+
+    // Keyboard only: the skip link, the form (Enter creates the stream), a
+    // button by Space.
+    await p.keyboard.press('Tab');
+    assert.equal(await p.evaluate(() => document.activeElement?.textContent), 'Skip to the playground');
+    await p.keyboard.press('Enter');
+    assert.equal(await p.evaluate(() => document.activeElement?.id), 'main-content');
+    await p.locator('#shard-count').focus();
+    await p.keyboard.press('Control+A');
+    await p.keyboard.type('2');
+    await p.keyboard.press('Enter');
+    await p.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 2);
+    await p.getByTestId('toggle').focus();
+    await p.keyboard.press('Space');
+    await p.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Running');
+    await p.keyboard.press('Space');
+    await p.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+
+    // A stream with Firehose, SQL with its chart, a lesson and a graded exercise.
+    await p.getByTestId('preset').selectOption('clicks-to-s3.json');
+    await p.waitForFunction(() => document.querySelector('#stream-name')?.value === 'clickstream');
+    await p.getByTestId('create').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0');
+    await p.getByTestId('ff-minute').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
+      document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+    await p.getByTestId('sql-examples').selectOption('0');
+    await p.getByTestId('sql-run').click();
+    await p.getByTestId('ff-minute').click();
+    await p.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:02:00.0' &&
+      document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+    await p.locator('#sql-editor .cm-content').waitFor();
+    await serious('a stream with Firehose and SQL');
+    await p.getByTestId('lesson-picker').selectOption('hot-shards.md');
+    await p.getByTestId('lesson-hint').and(p.locator(':enabled')).waitFor();
+    await p.getByTestId('lesson-hint').click();
+    await p.getByTestId('exercise-picker').selectOption('no-throttling.md');
+    await p.getByTestId('exercise-grade').and(p.locator(':enabled')).waitFor();
+    await p.getByTestId('exercise-grade').click();
+    await p.getByTestId('exercise-result').waitFor();
+    await serious('a lesson and a graded exercise');
+
+    // Projector mode: larger, and kept across a reload.
+    const size = async () => p.evaluate(() => document.querySelector('[data-testid="exercise-title"]').getBoundingClientRect().height);
+    const before = await size();
+    await p.getByTestId('projector').click();
+    assert.equal(await p.getByTestId('projector').getAttribute('aria-pressed'), 'true');
+    assert.ok((await size()) > before * 1.2, 'projector mode makes text larger');
+    await serious('projector mode');
+    await p.reload();
+    await p.getByTestId('exercise-title').waitFor();
+    assert.equal(await p.getByTestId('projector').getAttribute('aria-pressed'), 'true');
+    await p.screenshot({ path: join(ARTIFACTS, 'projector.png') });
+  } finally {
+    await own.close();
+  }
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

@@ -103,9 +103,9 @@ pub struct Exercise {
     pub submit: Submit,
     /// For `submit: stream`: the scenario fields the student may change.
     pub change: Vec<String>,
-    /// The task as HTML (the file's text without its scenario, grades and
-    /// expected rows).
-    pub task_html: String,
+    /// The task in Markdown (the file's text without its scenario, grades
+    /// and expected rows); see [`Exercise::task_html`].
+    pub task: String,
     /// The exercise's stream, with the exercise's seed.
     pub scenario: Scenario,
     pub grades: Vec<Check>,
@@ -290,8 +290,15 @@ pub fn parse(source: &str) -> Result<Exercise, LessonError> {
                     if scenario.is_some() {
                         return Err(err(*start, "a second scenario block".into()));
                     }
-                    let s = shardlab_sim::headless::parse_scenario(&fenced)
-                        .map_err(|m| err(*start, format!("the scenario: {m}")))?;
+                    // The checks CreateStream makes; the template's and the
+                    // delivery streams' are made when the stream is created
+                    // (and by `Exercise::validate`), so that reading an
+                    // exercise does not need the fake data or Firehose (the
+                    // page reads exercises too).
+                    let s: Scenario = serde_json::from_str(&fenced)
+                        .map_err(|e| err(*start, format!("the scenario is not valid: {e}")))?;
+                    s.validate_stream()
+                        .map_err(|e| err(*start, format!("the scenario is not valid: {e}")))?;
                     scenario = Some(s);
                 }
                 "jsonl expected" => {
@@ -414,7 +421,7 @@ pub fn parse(source: &str) -> Result<Exercise, LessonError> {
         run_ms,
         submit,
         change,
-        task_html: markdown_html_untrusted(&task),
+        task,
         scenario,
         grades,
         expect,
@@ -423,6 +430,20 @@ pub fn parse(source: &str) -> Result<Exercise, LessonError> {
 }
 
 impl Exercise {
+    /// The task as HTML, for a file anyone may have written: Markdown
+    /// without raw HTML or unsafe links.
+    pub fn task_html(&self) -> String {
+        markdown_html_untrusted(&self.task)
+    }
+
+    /// Every check of the exercise's scenario, its record template and
+    /// delivery streams included (`parse` makes CreateStream's only).
+    pub fn validate(&self) -> Result<(), String> {
+        self.scenario
+            .validate()
+            .map_err(|e| format!("the scenario is not valid: {e}"))
+    }
+
     /// The scenario a stream submission runs: the exercise's, with the
     /// fields the student may change taken from theirs.
     pub fn submitted_scenario(&self, theirs: &Scenario) -> Result<Scenario, String> {

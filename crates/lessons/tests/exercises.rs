@@ -53,6 +53,7 @@ fn every_exercise_is_listed_reads_and_its_solution_passes() {
     );
     for (entry, file) in index.as_array().unwrap().iter().zip(&listed) {
         let ex = exercise(file);
+        ex.validate().unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(entry["title"].as_str(), Some(ex.title.as_str()), "{file}");
         let stem = file.trim_end_matches(".md");
         let solution = match ex.submit {

@@ -191,6 +191,7 @@ fn exercise(args: &[String]) -> Result<(), String> {
         .split_first()
         .ok_or_else(|| format!("which exercise file?\n\n{USAGE}"))?;
     let ex = exercise::parse(&read(path)?).map_err(|e| format!("{path}: {e}"))?;
+    ex.validate().map_err(|e| format!("{path}: {e}"))?;
     let (mut submission, mut result) = (Submission::default(), None);
     let mut it = rest.iter();
     while let Some(arg) = it.next() {

@@ -159,7 +159,7 @@ fn exercise(active: &Active, app: &App, ctx: &Context<App>) -> Html {
     html! {
         <div class="exercise-text">
             <h2 data-testid="exercise-title">{ ex.title.clone() }</h2>
-            <div class="lesson-intro">{ raw(&ex.task_html) }</div>
+            <div class="lesson-intro">{ raw(&ex.task_html()) }</div>
             <details class="exercise-grading">
                 <summary>{"How it is graded"}</summary>
                 <p>{ format!(

@@ -547,6 +547,7 @@ pub enum Msg {
     /// A save of this record finished.
     WorkSaved(Result<String, String>),
     DismissNotice,
+    ToggleProjector,
 }
 
 pub struct App {
@@ -594,6 +595,9 @@ pub struct App {
     stored_json: String,
     /// A message that is not an error (e.g. the work was restored).
     notice: Option<String>,
+    /// Projector mode: everything larger (a display setting of this
+    /// browser, kept in its localStorage).
+    projector: bool,
 }
 
 /// What the OpenSearch search box last found.
@@ -840,6 +844,7 @@ impl Component for App {
             saved_json: String::new(),
             stored_json: String::new(),
             notice: None,
+            projector: persist::projector(),
         }
     }
 
@@ -1329,6 +1334,10 @@ impl Component for App {
                 ))
             }
             Msg::DismissNotice => self.notice = None,
+            Msg::ToggleProjector => {
+                self.projector = !self.projector;
+                persist::set_projector(self.projector);
+            }
             Msg::SaveText(file, text) => {
                 if let Err(e) = save_file(&file, text.as_bytes()) {
                     self.error = Some(format!("Could not save {file}: {e}"));

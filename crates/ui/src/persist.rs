@@ -73,6 +73,24 @@ impl Saved {
     }
 }
 
+/// The localStorage key of projector mode.
+const PROJECTOR: &str = "shardlab.projector";
+
+/// Whether projector mode was on in this browser.
+pub fn projector() -> bool {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(PROJECTOR).ok().flatten())
+        .is_some_and(|v| v == "on")
+}
+
+/// Remembers projector mode (quietly: without storage it lasts the visit).
+pub fn set_projector(on: bool) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(PROJECTOR, if on { "on" } else { "off" });
+    }
+}
+
 fn error(e: rexie::Error) -> String {
     format!("this browser's storage (IndexedDB) refused: {e}")
 }

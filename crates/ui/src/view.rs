@@ -31,14 +31,16 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
             html! { <span class="pill pill-muted" data-testid="status">{"Ready"}</span> }
         }
     };
+    let projector = ctx.link().callback(|_| Msg::ToggleProjector);
     html! {
-        <>
+        <div class={classes!("shell", app.projector.then_some("projector"))} data-testid="shell">
+        <a class="skip-link" href="#main-content">{"Skip to the playground"}</a>
         <header class="topbar">
             <div class="brand">
                 <span class="logo" aria-hidden="true">
                     <span></span><span></span><span></span>
                 </span>
-                <span class="name">{"Shardlab"}</span>
+                <h1 class="name">{"Shardlab"}</h1>
                 <span class="tagline">{"Kinesis Data Streams, Firehose and streaming SQL, live in your browser"}</span>
             </div>
             <div class="topbar-right">
@@ -49,9 +51,10 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                 } }
                 { clock(app) }
                 { status }
+                <button class="topbar-toggle" onclick={projector} aria-pressed={app.projector.to_string()} title="Larger text and controls, for a projector or a big screen" data-testid="projector">{"Projector mode"}</button>
             </div>
         </header>
-        <main class="layout">
+        <main class="layout" id="main-content" tabindex="-1">
             { error_banner(app, ctx) }
             <aside class="card create">
                 { create_form(app, ctx) }
@@ -76,7 +79,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
         <footer class="footer">
             {"Everything runs in this tab: each shard in its own Web Worker, the simulation in another. Same seed, same numbers — every time."}
         </footer>
-        </>
+        </div>
     }
 }
 

@@ -24,10 +24,12 @@ fn an_exercise_reads_its_parts() {
     assert_eq!(ex.change, ["shard_count", "keys"]);
     assert_eq!(ex.grades.len(), 1);
     // The scenario and grades are not in the task; other code blocks are.
-    assert!(ex.task_html.contains("The task."));
-    assert!(ex.task_html.contains("SELECT 1;"));
-    assert!(!ex.task_html.contains("stream_name"));
-    assert!(!ex.task_html.contains("grade:"));
+    let html = ex.task_html();
+    assert!(html.contains("The task."));
+    assert!(html.contains("SELECT 1;"));
+    assert!(!html.contains("stream_name"));
+    assert!(!html.contains("grade:"));
+    assert!(ex.validate().is_ok());
     assert_eq!(ex.digest, digest(&text));
     assert_ne!(ex.digest, digest(&text.replace("30s", "31s")));
 }
