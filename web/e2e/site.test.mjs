@@ -832,6 +832,68 @@ test('accessibility: no serious axe-core violations, keyboard use, projector mod
   }
 });
 
+test('the SDK console: AWS SDK v3 code runs unchanged against the stream, errors as on AWS, Stop', async () => {
+  // A stream of its own (the form, not createStream: a fresh stream's
+  // digest is the previous fresh stream's, which that helper waits past).
+  await page.fill('#stream-name', 'clickstream');
+  await page.fill('#shard-count', '2');
+  await page.fill('#rate', '100');
+  await page.fill('#consumer-poll', '0');
+  await page.getByTestId('create').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 2 &&
+    document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  const output = () => page.getByTestId('console-output').innerText();
+  const runUntil = async (pattern) => {
+    await page.getByTestId('console-run').click();
+    await page.waitForFunction((p) => new RegExp(p).test(document.querySelector('[data-testid="console-output"]')?.textContent ?? ''), pattern.source);
+  };
+  // The example: PutRecord, GetShardIterator, GetRecords, with the stream paused.
+  await page.getByTestId('console').waitFor();
+  assert.match(await page.getByTestId('console-code').inputValue(), /const StreamName = 'clickstream';/);
+  await runUntil(/✓ Done\./);
+  assert.match(await output(), /PutRecord: shardId-00000000000[01] \d{56}/);
+  assert.match(await output(), /\d{56} user-42 \{"page":"\/checkout","action":"click"\}/);
+  // The shard's row counts the console's record as it counts the producer's.
+  const accepted = (await shardCounts()).reduce((a, b) => a + b, 0);
+  assert.equal(accepted, 1);
+  // Errors are the SDK's exceptions with AWS's names and messages; the
+  // playground's own controls are not the console's.
+  await page.getByTestId('console-code').fill(`
+const { KinesisClient, DescribeStreamSummaryCommand, SplitShardCommand, ListShardsCommand } = require('@aws-sdk/client-kinesis');
+const client = new KinesisClient({});
+const { Shards } = await client.send(new ListShardsCommand({ StreamName: 'clickstream' }));
+console.log(Shards.map((s) => s.ShardId).join(','));
+try {
+  await client.send(new DescribeStreamSummaryCommand({ StreamName: 'nope' }));
+} catch (e) {
+  console.log(e.name, e.message, e.$metadata.httpStatusCode);
+}
+await client.send(new SplitShardCommand({ StreamName: 'clickstream', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '1' }));`);
+  await runUntil(/InvalidArgumentException/);
+  assert.match(await output(), /shardId-000000000000,shardId-000000000001/);
+  assert.match(await output(), /ResourceNotFoundException Stream nope under account \d+ not found\. 400/);
+  assert.match(await output(), /✗ InvalidArgumentException: SplitShard is not open to the in-page console/);
+  // While the stream runs, calls are answered at the next tick.
+  await page.getByTestId('toggle').click();
+  await page.getByTestId('console-code').fill(`
+import * as k from '@aws-sdk/client-kinesis';
+const client = new k.KinesisClient({ region: 'eu-west-1' });
+const out = await client.send(new k.PutRecordsCommand({ StreamName: 'clickstream', Records: [
+  { PartitionKey: 'a', Data: Buffer.from('one') }, { PartitionKey: 'b', Data: Buffer.from('two') } ] }));
+console.log('FailedRecordCount', out.FailedRecordCount, out.Records.length);`);
+  await runUntil(/FailedRecordCount 0 2/);
+  await page.getByTestId('toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  // A loop that never ends is stopped.
+  await page.getByTestId('console-code').fill('while (true) {}');
+  await page.getByTestId('console-run').click();
+  await page.getByTestId('console-stop').and(page.locator(':enabled')).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="console-output"]')?.textContent.endsWith('Stopped.'));
+  await page.getByTestId('console-code').fill("import { x } from 'left-pad';");
+  await runUntil(/only @aws-sdk\/client-kinesis can be imported/);
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

@@ -15,30 +15,29 @@ use crate::{cargo, root, run, setup, Result};
 /// The two wasm packages: the UI (main thread) and the workers.
 pub const PACKAGES: [&str; 2] = ["shardlab_ui", "shardlab_worker"];
 
-/// The SQL editor (CodeMirror 6 from npm) bundled by esbuild into one ES
-/// module; without npm the page keeps its plain textarea.
-fn bundle_sql_editor(root: &Path, out: &Path) -> Result<()> {
+/// A script of `web/editor/` bundled by esbuild into one ES module of the
+/// site: the SQL editor (CodeMirror 6) and the console's AWS SDK
+/// (@aws-sdk/client-kinesis), both from npm. Without npm the site gets
+/// `fallback` instead (the SQL editor stays a textarea; the console says
+/// the SDK is missing).
+fn bundle(root: &Path, out: &Path, name: &str, fallback: &str) -> Result<()> {
     let esbuild = root.join("node_modules/.bin/esbuild");
-    let target = out.join("sql-editor.js");
+    let target = out.join(name);
     if esbuild.exists() {
         run(Command::new(esbuild)
-            .arg(root.join("web/editor/sql-editor.js"))
+            .arg(root.join("web/editor").join(name))
             .args([
                 "--bundle",
                 "--format=esm",
                 "--minify",
+                "--platform=browser",
                 "--legal-comments=none",
             ])
             .arg(format!("--outfile={}", target.display())))
     } else {
-        eprintln!(
-            "xtask: esbuild not installed (npm ci installs it); the SQL editor stays a textarea"
-        );
-        std::fs::write(
-            &target,
-            "// CodeMirror was not bundled (no npm): the SQL editor is the page's textarea.\nexport function watch() {}\n",
-        )
-        .map_err(|e| format!("could not write {}: {e}", target.display()))
+        eprintln!("xtask: esbuild not installed (npm ci installs it); {name} is a stand-in");
+        std::fs::write(&target, fallback)
+            .map_err(|e| format!("could not write {}: {e}", target.display()))
     }
 }
 
@@ -99,7 +98,18 @@ pub fn dist(base: &str, out: &Path) -> Result<PathBuf> {
             copy(&entry.path(), &out.join(&*name))?;
         }
     }
-    bundle_sql_editor(&root, out)?;
+    bundle(
+        &root,
+        out,
+        "sql-editor.js",
+        "// CodeMirror was not bundled (no npm): the SQL editor is the page's textarea.\nexport function watch() {}\n",
+    )?;
+    bundle(
+        &root,
+        out,
+        "sdk-kinesis.js",
+        "// The AWS SDK was not bundled (no npm).\nexport function consoleClientClass() { throw new Error('the AWS SDK for JavaScript was not bundled into this site (its build had no npm)'); }\n",
+    )?;
     copy_tree(&root.join("static"), out)?;
     std::fs::write(out.join(".nojekyll"), "")
         .map_err(|e| format!("could not write .nojekyll: {e}"))?;

@@ -86,6 +86,19 @@ impl ApiError {
         ApiError::LimitExceeded(message.into())
     }
 
+    /// The JSON 1.1 error body AWS sends: `{"__type": ..., "message": ...}`.
+    pub fn body(&self) -> Vec<u8> {
+        let body = match self {
+            ApiError::InternalFailure(m) if m.is_empty() => {
+                serde_json::json!({"__type": self.name()})
+            }
+            // SerializationException spells its message member with a capital M.
+            ApiError::Serialization(m) => serde_json::json!({"__type": self.name(), "Message": m}),
+            _ => serde_json::json!({"__type": self.name(), "message": self.message()}),
+        };
+        body.to_string().into_bytes()
+    }
+
     pub fn message(&self) -> &str {
         match self {
             ApiError::Validation(m)

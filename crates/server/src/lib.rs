@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
 use shardlab_engine::{ApiError, Kinesis, KinesisConfig};
 use tiny_http::{Header, Request, Response, StatusCode};
 
@@ -51,15 +50,7 @@ pub fn respond(result: Result<Vec<u8>, ApiError>, request_id: u64) -> (u16, Vec<
     let _ = request_id;
     match result {
         Ok(body) => (200, body),
-        Err(e) => {
-            let body = match &e {
-                ApiError::InternalFailure(m) if m.is_empty() => json!({"__type": e.name()}),
-                // SerializationException spells its message member with a capital M.
-                ApiError::Serialization(m) => json!({"__type": e.name(), "Message": m}),
-                _ => json!({"__type": e.name(), "message": e.message()}),
-            };
-            (e.http_status(), body.to_string().into_bytes())
-        }
+        Err(e) => (e.http_status(), e.body()),
     }
 }
 
@@ -299,6 +290,7 @@ impl Drop for Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use serde_json::Value;
 
     #[test]

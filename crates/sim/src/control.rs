@@ -86,6 +86,13 @@ pub enum Command {
         #[serde(default)]
         sql: Option<String>,
     },
+    /// A Kinesis API call from the in-page SDK console (answered with
+    /// `ApiReplies`, now or once the call's tick is done).
+    KinesisApi {
+        id: u64,
+        operation: String,
+        body: String,
+    },
     /// Increase- or DecreaseStreamRetentionPeriod (24 to 8,760 hours).
     SetRetention {
         hours: u32,
@@ -223,6 +230,10 @@ pub enum Event {
     /// Why an exercise link could not be opened, or a grade not made.
     ExerciseError {
         message: String,
+    },
+    /// Answers to console calls.
+    ApiReplies {
+        replies: Vec<crate::simulation::ApiReply>,
     },
     /// The answer to `ExportAws`: the script and the template (JSON text),
     /// or why the scenario cannot be exported.

@@ -42,6 +42,50 @@ pub const MAX_HOSTS: u32 = 8;
 /// The region simulated resources live in.
 pub const REGION: &str = "us-east-1";
 
+/// Operations the in-page console may not call: the playground creates,
+/// reshards and deletes its stream itself (its shard hosts and views
+/// follow those controls).
+pub const MANAGED_OPERATIONS: &[&str] = &[
+    "CreateStream",
+    "DeleteStream",
+    "SplitShard",
+    "MergeShards",
+    "UpdateShardCount",
+    "UpdateStreamMode",
+    "IncreaseStreamRetentionPeriod",
+    "DecreaseStreamRetentionPeriod",
+    "RegisterStreamConsumer",
+    "DeregisterStreamConsumer",
+    "SubscribeToShard",
+];
+
+/// The answer to an external API call: the HTTP status and body the
+/// endpoint would send (AWS's error body on failure).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiReply {
+    pub id: u64,
+    pub status: u16,
+    pub body: String,
+}
+
+impl ApiReply {
+    fn ok(id: u64, body: Vec<u8>) -> Self {
+        ApiReply {
+            id,
+            status: 200,
+            body: String::from_utf8(body).unwrap_or_default(),
+        }
+    }
+
+    fn error(id: u64, e: &shardlab_engine::ApiError) -> Self {
+        ApiReply {
+            id,
+            status: e.http_status(),
+            body: String::from_utf8(e.body()).unwrap_or_default(),
+        }
+    }
+}
+
 /// The inputs of a run: with the same scenario, every run is identical.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -347,6 +391,9 @@ enum CallKind {
     Put(Vec<(u64, u64)>),
     /// A control-plane call (CreateStream, SplitShard, MergeShards).
     Control(&'static str),
+    /// A call from outside the simulation (the in-page SDK console),
+    /// answered to `id` once its shard operations are done.
+    External { id: u64, operation: String },
     /// A consumer's GetShardIterator or GetRecords on a shard.
     Consume {
         consumer: usize,
@@ -382,6 +429,8 @@ pub struct Simulation {
     shards: Vec<ShardInfo>,
     /// Control-plane calls planned between ticks, sent with the next tick.
     queued: Vec<(Planned, CallKind)>,
+    /// Answers to external calls, to be taken by the host.
+    api_replies: Vec<ApiReply>,
     consumers: Vec<Consumer>,
     now_ms: u64,
     producer: Producer,
@@ -492,6 +541,7 @@ impl Simulation {
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
+            api_replies: Vec::new(),
             consumers,
             now_ms: SCENARIO_EPOCH_MS,
             producer: Producer::with_keys(
@@ -625,6 +675,93 @@ impl Simulation {
             columns,
         };
         shardlab_sql::flink::translate(code, &source)
+    }
+
+    /// A Kinesis API call from outside the simulation (the in-page SDK
+    /// console), as the endpoint takes it: the operation and the JSON
+    /// request body. Calls that touch no shard are answered now; the
+    /// others go out with the next tick and are answered when it finishes
+    /// (see [`Simulation::take_api_replies`]). They share the shards'
+    /// limits with the producer and the consumers, as on AWS.
+    pub fn api_call(&mut self, id: u64, operation: &str, body: &[u8]) -> Option<ApiReply> {
+        if MANAGED_OPERATIONS.contains(&operation) {
+            return Some(ApiReply::error(
+                id,
+                &shardlab_engine::ApiError::invalid_argument(format!(
+                    "{operation} is not open to the in-page console: the playground manages the \
+                     stream's shards and life cycle; use its controls (Create stream, Split, \
+                     Merge, Retention) for that"
+                )),
+            ));
+        }
+        let request = match shardlab_engine::api::request::parse_json(body) {
+            Ok(r) => r,
+            Err(e) => return Some(ApiReply::error(id, &e)),
+        };
+        let planned = match self.kinesis.plan(operation, &request, self.now_ms) {
+            Ok(p) => p,
+            Err(e) => return Some(ApiReply::error(id, &e)),
+        };
+        if planned.ops.is_empty() {
+            return Some(match self.kinesis.finish_output(planned, Vec::new()) {
+                Ok(output) => ApiReply::ok(id, output.to_bytes()),
+                Err(e) => ApiReply::error(id, &e),
+            });
+        }
+        self.queued.push((
+            planned,
+            CallKind::External {
+                id,
+                operation: operation.to_string(),
+            },
+        ));
+        None
+    }
+
+    /// Whether external calls wait for a tick (a paused host runs an empty
+    /// one to answer them).
+    pub fn api_calls_waiting(&self) -> bool {
+        self.queued
+            .iter()
+            .chain(self.in_flight.iter().flat_map(|f| f.calls.iter()))
+            .any(|(_, kind)| matches!(kind, CallKind::External { .. }))
+    }
+
+    /// The answers to external calls finished since the last take.
+    pub fn take_api_replies(&mut self) -> Vec<ApiReply> {
+        std::mem::take(&mut self.api_replies)
+    }
+
+    /// Counts records a console's PutRecord or PutRecords put, on their
+    /// shards' rows, as the producer's are.
+    fn count_external(&mut self, operation: &str, body: &[u8]) {
+        let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return;
+        };
+        let accepted: Vec<&serde_json::Value> = match operation {
+            "PutRecord" => vec![&response],
+            "PutRecords" => response["Records"]
+                .as_array()
+                .map(|r| r.iter().collect())
+                .unwrap_or_default(),
+            _ => return,
+        };
+        for r in accepted {
+            let shard = r["ShardId"]
+                .as_str()
+                .and_then(|s| s.strip_prefix("shardId-"))
+                .and_then(|n| n.parse::<usize>().ok());
+            let sequence = r["SequenceNumber"].as_str().and_then(SequenceNumber::parse);
+            if let (Some(c), None) = (
+                shard.and_then(|i| self.counters.get_mut(i)),
+                r["ErrorCode"].as_str(),
+            ) {
+                c.records_accepted += 1;
+                if sequence.is_some() {
+                    c.latest_sequence_number = sequence;
+                }
+            }
+        }
     }
 
     /// The running SQL application, if any (for graders, which read its
@@ -1155,6 +1292,21 @@ impl Simulation {
                             }
                         }
                     }
+                    continue;
+                }
+                CallKind::External { id, operation } => {
+                    let reply = match self.kinesis.finish_output(planned, results) {
+                        Ok(output) => {
+                            let body = output.to_bytes();
+                            self.count_external(&operation, &body);
+                            ApiReply::ok(id, body)
+                        }
+                        Err(e) => ApiReply::error(id, &e),
+                    };
+                    // What the console does is part of the run.
+                    self.digest = fnv1a64_extend(self.digest, operation.as_bytes());
+                    self.digest = fnv1a64_extend(self.digest, reply.body.as_bytes());
+                    self.api_replies.push(reply);
                     continue;
                 }
                 CallKind::Control(operation) => {

@@ -6,6 +6,7 @@
 //! nothing on this thread grows with the number of records.
 
 mod aws_view;
+mod console_view;
 mod exercise_view;
 mod firehose_view;
 mod format;
@@ -548,6 +549,11 @@ pub enum Msg {
     WorkSaved(Result<String, String>),
     DismissNotice,
     ToggleProjector,
+    ConsoleCode(String),
+    ConsoleRun,
+    ConsoleStop,
+    ConsoleClear,
+    FromConsole(console_view::FromConsole),
 }
 
 pub struct App {
@@ -595,6 +601,8 @@ pub struct App {
     stored_json: String,
     /// A message that is not an error (e.g. the work was restored).
     notice: Option<String>,
+    /// The in-page SDK console.
+    console: console_view::ConsolePanel,
     /// Projector mode: everything larger (a display setting of this
     /// browser, kept in its localStorage).
     projector: bool,
@@ -659,6 +667,7 @@ impl App {
         self.aws_export = None;
         self.created_scenario = Some(scenario.clone());
         self.share_link = None;
+        self.console.fail_pending();
         self.send(Command::ExportAws {
             scenario: scenario.clone(),
         });
@@ -845,6 +854,7 @@ impl Component for App {
             stored_json: String::new(),
             notice: None,
             projector: persist::projector(),
+            console: Default::default(),
         }
     }
 
@@ -993,6 +1003,7 @@ impl Component for App {
                     self.aws_export = None;
                     self.created_scenario = Some(scenario.clone());
                     self.share_link = None;
+                    self.console.fail_pending();
                     self.send(Command::ExportAws {
                         scenario: scenario.clone(),
                     });
@@ -1334,6 +1345,76 @@ impl Component for App {
                 ))
             }
             Msg::DismissNotice => self.notice = None,
+            Msg::ConsoleCode(code) => {
+                self.console.code = Some(code);
+                return false;
+            }
+            Msg::ConsoleRun => {
+                let stream = self
+                    .live
+                    .as_ref()
+                    .map(|l| l.snapshot.stream_name.clone())
+                    .unwrap_or_default();
+                let code = self.console.code(&stream);
+                self.console.output.push(console_view::LogLine {
+                    level: "run".into(),
+                    text: "▶ Run".into(),
+                });
+                if let Err(e) = self
+                    .console
+                    .run(&code, ctx.link().callback(Msg::FromConsole))
+                {
+                    self.error = Some(e);
+                    self.console.running = false;
+                }
+            }
+            Msg::ConsoleStop => {
+                self.console.stop();
+                self.console.output.push(console_view::LogLine {
+                    level: "error".into(),
+                    text: "Stopped.".into(),
+                });
+            }
+            Msg::ConsoleClear => self.console.output.clear(),
+            Msg::FromConsole(message) => {
+                use console_view::FromConsole;
+                match message {
+                    FromConsole::Api { api } => {
+                        self.console.pending.push(api.id);
+                        self.send(Command::KinesisApi {
+                            id: api.id,
+                            operation: api.operation,
+                            body: api.body,
+                        });
+                        return false;
+                    }
+                    FromConsole::Log { log } => self.console.output.push(log),
+                    FromConsole::Done { .. } => {
+                        self.console.running = false;
+                        self.console.output.push(console_view::LogLine {
+                            level: "done".into(),
+                            text: "✓ Done.".into(),
+                        });
+                    }
+                    FromConsole::Error { error } => {
+                        self.console.running = false;
+                        self.console.output.push(console_view::LogLine {
+                            level: "error".into(),
+                            text: format!("✗ {error}"),
+                        });
+                    }
+                    FromConsole::Ready { .. } => return false,
+                }
+                // Bounded: a loop that logs forever cannot fill the page.
+                let excess = self.console.output.len().saturating_sub(500);
+                self.console.output.drain(..excess);
+            }
+            Msg::FromWorker(Event::ApiReplies { replies }) => {
+                for reply in &replies {
+                    self.console.reply(reply);
+                }
+                return false;
+            }
             Msg::ToggleProjector => {
                 self.projector = !self.projector;
                 persist::set_projector(self.projector);

@@ -23,17 +23,23 @@ pub(crate) fn site_url(relative: &str) -> Result<String, String> {
         .map_err(|e| format!("Bad URL {relative}: {e:?}"))
 }
 
+/// Starts the module worker `relative` (a script of the site), named
+/// `name` (as browsers' task managers show it).
+pub(crate) fn module_worker(relative: &str, name: &str) -> Result<Worker, String> {
+    let url = site_url(relative)?;
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    options.set_name(name);
+    Worker::new_with_options(&url, &options)
+        .map_err(|e| format!("Could not start the {name} worker ({url}): {e:?}"))
+}
+
 impl SimWorker {
     pub fn start(
         on_event: Callback<Event>,
         on_failure: Callback<String>,
     ) -> Result<SimWorker, String> {
-        let url = site_url("./sim-worker.js")?;
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        options.set_name("simulation");
-        let worker = Worker::new_with_options(&url, &options)
-            .map_err(|e| format!("Could not start the simulation worker ({url}): {e:?}"))?;
+        let worker = module_worker("./sim-worker.js", "simulation")?;
         let bad_message = on_failure.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<Event>(event.data()) {

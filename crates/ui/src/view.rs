@@ -70,6 +70,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                         { crate::firehose_view::panel(app, live, ctx) }
                         { crate::aws_view::card(app, ctx) }
                         { crate::share_view::card(app, ctx) }
+                        { crate::console_view::card(app, ctx) }
                         </>
                     },
                     None => empty_state(),

@@ -211,6 +211,31 @@ impl Coordinator {
                     },
                 })
             }
+            Command::KinesisApi {
+                id,
+                operation,
+                body,
+            } => match self.stream.as_mut() {
+                Some(stream) => {
+                    if let Some(reply) = stream.sim.api_call(id, &operation, body.as_bytes()) {
+                        self.post(&Event::ApiReplies {
+                            replies: vec![reply],
+                        });
+                    }
+                }
+                None => {
+                    let e = shardlab_engine::ApiError::not_found(
+                        "There is no stream yet: create one in the playground first.",
+                    );
+                    self.post(&Event::ApiReplies {
+                        replies: vec![shardlab_sim::simulation::ApiReply {
+                            id,
+                            status: e.http_status(),
+                            body: String::from_utf8(e.body()).unwrap_or_default(),
+                        }],
+                    });
+                }
+            },
             Command::OpenExerciseLink { fragment } => {
                 self.post(&match shardlab_sim::share::unpack(
                     &fragment,
@@ -387,10 +412,35 @@ impl Coordinator {
     }
 
     async fn run_ticks(&mut self, ticks: u32) {
+        self.run_ticks_of(ticks, TICK_MS).await;
+    }
+
+    /// Console calls waiting while the clock stands still are answered by
+    /// an empty tick (no time passes, nothing is produced).
+    async fn answer_console(&mut self) {
+        if self.running || self.fast_forward_ms > 0 {
+            return;
+        }
+        if self
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.sim.api_calls_waiting())
+        {
+            self.run_ticks_of(1, 0).await;
+            self.post_snapshot();
+        }
+    }
+
+    async fn run_ticks_of(&mut self, ticks: u32, dt_ms: u64) {
         let Some(stream) = self.stream.as_mut() else {
             return;
         };
-        if let Err(e) = stream.host.run_ticks(&mut stream.sim, ticks, TICK_MS).await {
+        let result = stream.host.run_ticks(&mut stream.sim, ticks, dt_ms).await;
+        let replies = stream.sim.take_api_replies();
+        if !replies.is_empty() {
+            self.post(&Event::ApiReplies { replies });
+        }
+        if let Err(e) = result {
             // A failed tick leaves the workers and their journals out of
             // step with the simulation: the stream cannot go on safely.
             self.running = false;
@@ -468,6 +518,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
             for command in commands {
                 coordinator.handle(command).await;
             }
+            coordinator.answer_console().await;
             let t = now();
             let pause_ms = if coordinator.fast_forward_ms > 0 {
                 // As fast as possible, a slice at a time: commands (Pause)

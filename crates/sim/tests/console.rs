@@ -1,0 +1,128 @@
+//! Calls from the in-page SDK console: the Kinesis API on the playground's
+//! stream, answered as the endpoint answers, in step with the simulation.
+
+use serde_json::{json, Value};
+use shardlab_sim::simulation::ApiReply;
+use shardlab_sim::{open_shards, run_tick, InProcessHost, Scenario, Simulation};
+
+fn stream() -> (Simulation, InProcessHost) {
+    let scenario: Scenario = serde_json::from_value(json!({
+        "stream_name": "console", "shard_count": 2, "seed": 1, "rate_per_sec": 0
+    }))
+    .unwrap();
+    let mut sim = Simulation::new(scenario).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    (sim, host)
+}
+
+/// One call, answered now or after an empty tick (as a paused playground
+/// runs one for it).
+fn call(sim: &mut Simulation, host: &mut InProcessHost, op: &str, body: Value) -> (u16, Value) {
+    let reply = match sim.api_call(7, op, body.to_string().as_bytes()) {
+        Some(reply) => reply,
+        None => {
+            assert!(sim.api_calls_waiting());
+            run_tick(sim, host, 0).unwrap();
+            let mut replies = sim.take_api_replies();
+            assert_eq!(replies.len(), 1, "{replies:?}");
+            replies.remove(0)
+        }
+    };
+    let ApiReply { id, status, body } = reply;
+    assert_eq!(id, 7);
+    let value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&body).unwrap()
+    };
+    (status, value)
+}
+
+#[test]
+fn the_console_puts_and_gets_records_on_the_playgrounds_stream() {
+    let (mut sim, mut host) = stream();
+    let (status, summary) = call(
+        &mut sim,
+        &mut host,
+        "DescribeStreamSummary",
+        json!({"StreamName": "console"}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(summary["StreamDescriptionSummary"]["OpenShardCount"], 2);
+
+    let (status, put) = call(
+        &mut sim,
+        &mut host,
+        "PutRecord",
+        json!({"StreamName": "console", "PartitionKey": "k", "Data": "aGVsbG8="}),
+    );
+    assert_eq!(status, 200, "{put}");
+    let shard = put["ShardId"].as_str().unwrap().to_string();
+    // The shard's row counts it, as it counts the producer's.
+    let row = sim
+        .snapshot()
+        .shards
+        .into_iter()
+        .find(|s| s.shard_id == shard)
+        .unwrap();
+    assert_eq!(row.records_accepted, 1);
+    assert_eq!(
+        row.latest_sequence_number.as_deref(),
+        put["SequenceNumber"].as_str()
+    );
+
+    let (_, it) = call(
+        &mut sim,
+        &mut host,
+        "GetShardIterator",
+        json!({"StreamName": "console", "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    );
+    let (status, got) = call(
+        &mut sim,
+        &mut host,
+        "GetRecords",
+        json!({"ShardIterator": it["ShardIterator"]}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["Records"][0]["Data"], "aGVsbG8=");
+    assert_eq!(got["Records"][0]["PartitionKey"], "k");
+}
+
+#[test]
+fn bad_calls_get_aws_errors_and_managed_ones_say_why() {
+    let (mut sim, mut host) = stream();
+    let (status, e) = call(
+        &mut sim,
+        &mut host,
+        "DescribeStream",
+        json!({"StreamName": "nope"}),
+    );
+    assert_eq!(
+        (status, e["__type"].as_str()),
+        (400, Some("ResourceNotFoundException"))
+    );
+    let (status, e) = call(
+        &mut sim,
+        &mut host,
+        "PutRecord",
+        json!({"StreamName": "console", "PartitionKey": "", "Data": "aA=="}),
+    );
+    assert_eq!(
+        (status, e["__type"].as_str()),
+        (400, Some("ValidationException")),
+        "{e}"
+    );
+    let (_, e) = call(&mut sim, &mut host, "Frobnicate", json!({}));
+    assert_eq!(e["__type"], "UnknownOperationException");
+    let (status, e) = call(&mut sim, &mut host, "SplitShard", json!({}));
+    assert_eq!(status, 400);
+    assert_eq!(e["__type"], "InvalidArgumentException");
+    assert!(
+        e["message"].as_str().unwrap().contains("use its controls"),
+        "{e}"
+    );
+    let reply = sim.api_call(8, "PutRecord", b"{not json").unwrap();
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("SerializationException"), "{reply:?}");
+}
