@@ -371,6 +371,11 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   assert.match(flinkText, /'stream' = 'clickstream'/);
   assert.match(flinkText, /FROM TABLE\(TUMBLE\(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR\(`proc_time`\), INTERVAL '10' SECOND\)\)/);
   assert.match(flinkText, /GROUP BY window_start, window_end, `action`/);
+  // Move to AWS carries the same Flink SQL, to download.
+  await page.getByTestId('aws-flink').locator('summary').click();
+  assert.equal(await page.getByTestId('aws-flink-text').innerText(), await page.locator('[data-testid="sql-flink"] pre').innerText());
+  const [flinkFile] = await Promise.all([page.waitForEvent('download'), page.getByTestId('aws-flink-download').click()]);
+  assert.equal(flinkFile.suggestedFilename(), 'clickstream-flink.sql');
   await page.getByTestId('sql-start').selectOption('TRIM_HORIZON');
   await page.getByTestId('sql-run').click();
   await page.getByTestId('sql-schema').waitFor();
@@ -675,6 +680,11 @@ test('a graded exercise: opened from its link, failed, solved, graded by replay,
       await third.reload();
       await third.getByTestId('error').waitFor();
       assert.match(await third.getByTestId('error').innerText(), /Exercise: this link is damaged/);
+      // A lesson's link opens the lesson.
+      await third.goto(`${siteUrl()}#lesson=ordering.md`);
+      await third.reload();
+      await third.getByTestId('lesson-title').filter({ hasText: 'Ordering within a shard' }).waitFor();
+      assert.equal(await third.getByTestId('lesson-link').getAttribute('href'), '#lesson=ordering.md');
     } finally {
       await third.close();
     }

@@ -52,6 +52,42 @@ pub fn card(app: &App, ctx: &Context<App>) -> Html {
                 <button class="secondary" onclick={save(template_file, body.template.clone())} data-testid="aws-cloudformation-download">{"Download the template"}</button>
                 <pre class="mono export" data-testid="aws-cloudformation-text">{ &body.template }</pre>
             </details>
+            <details data-testid="aws-flink">
+                <summary>{"Flink SQL (Managed Service for Apache Flink)"}</summary>
+                { flink(app, ctx, &body.stream_name) }
+            </details>
         </div>
+    }
+}
+
+/// The SQL application as Flink SQL, for a Managed Service for Apache Flink
+/// Studio notebook or application: the SQL panel's translation (its *Show
+/// as Flink SQL*), made here too.
+fn flink(app: &App, ctx: &Context<App>, stream: &str) -> Html {
+    let translate = ctx.link().callback(|_| Msg::SqlTranslate);
+    match &app.sql.flink {
+        Some((sql, notes)) => {
+            let file = format!("{stream}-flink.sql");
+            let text = sql.clone();
+            let save = ctx
+                .link()
+                .callback(move |_| Msg::SaveText(file.clone(), text.clone()));
+            html! {
+                <>
+                <p class="muted">{"Kinesis Data Analytics for SQL is retired; its successor runs this. The source table reads the stream above with the columns discovered from its records."}</p>
+                <button class="secondary" onclick={save} data-testid="aws-flink-download">{"Download the Flink SQL"}</button>
+                <pre class="mono export" data-testid="aws-flink-text">{ sql.clone() }</pre>
+                if !notes.is_empty() {
+                    <ul class="muted">{ for notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
+                }
+                </>
+            }
+        }
+        None => html! {
+            <>
+            <p class="muted">{"The SQL panel's application, translated as AWS's migration guide maps Kinesis Data Analytics SQL to Flink SQL (untranslatable parts are listed)."}</p>
+            <button class="secondary" onclick={translate} data-testid="aws-flink-make">{"Translate the SQL panel's application"}</button>
+            </>
+        },
     }
 }

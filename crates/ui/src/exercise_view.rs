@@ -54,12 +54,13 @@ pub async fn list() -> Result<Vec<Entry>, String> {
         .map_err(|e| format!("exercises/index.json is not a list of exercises: {e}"))
 }
 
-/// A site exercise's file name from a link, if it is one (no paths).
+/// A site lesson's or exercise's file name from a link, if it is one (a
+/// `.md` name, no paths).
 pub fn site_file(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.is_empty() || name.contains(['/', '\\']) || !name.ends_with(".md") {
         return Err(format!(
-            "`{name}` is not an exercise of this site (a .md file in exercises/)"
+            "`{name}` is not a lesson or exercise of this site (a .md file name)"
         ));
     }
     Ok(name.to_string())

@@ -203,6 +203,7 @@ fn lesson(active: &Active, live: Option<&LiveStream>, busy: bool, ctx: &Context<
     html! {
         <div class="lesson-text">
             <h2 data-testid="lesson-title">{ l.title.clone() }</h2>
+            <a class="lesson-link" href={format!("#{}{}", crate::share_view::LESSON_KEY, active.file)} title="A link that opens this lesson: copy the address bar after clicking" data-testid="lesson-link">{"Link to this lesson"}</a>
             if active.step == 0 {
                 <div class="lesson-intro">{ raw(&l.intro_html) }</div>
             }

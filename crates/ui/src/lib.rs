@@ -870,6 +870,13 @@ impl Component for App {
                     let key = fragment.trim_start_matches('#');
                     if key.starts_with(shardlab_sim::share::EXERCISE_KEY) {
                         self.send(Command::OpenExerciseLink { fragment });
+                    } else if let Some(file) = key.strip_prefix(share_view::LESSON_KEY) {
+                        match exercise_view::site_file(file) {
+                            Ok(file) => ctx.link().send_message(Msg::StartLesson(file)),
+                            Err(e) => {
+                                self.error = Some(format!("This link could not be opened: {e}."))
+                            }
+                        }
                     } else if let Some(file) = key.strip_prefix(share_view::SITE_EXERCISE_KEY) {
                         let file = file.to_string();
                         ctx.link().send_future(async move {

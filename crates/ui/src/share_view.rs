@@ -11,6 +11,8 @@ use crate::{App, Msg};
 
 /// The fragment of a link to one of the site's exercises: `#exercise=<file>`.
 pub const SITE_EXERCISE_KEY: &str = "exercise=";
+/// The fragment of a link to one of the site's lessons: `#lesson=<file>`.
+pub const LESSON_KEY: &str = "lesson=";
 
 /// The workspace or exercise link's fragment in the page's URL, if any.
 pub fn fragment() -> Option<String> {
@@ -20,6 +22,7 @@ pub fn fragment() -> Option<String> {
         shardlab_sim::share::FRAGMENT_KEY,
         shardlab_sim::share::EXERCISE_KEY,
         SITE_EXERCISE_KEY,
+        LESSON_KEY,
     ]
     .iter()
     .any(|k| key.starts_with(k))
