@@ -33,8 +33,12 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
-    // Any page of the site is the one page (its routes are in the fragment).
-    const key = request.mode === 'navigate' ? new URL('index.html', self.registration.scope).href : request;
+    // The site's page, with or without index.html, is the cached page (its
+    // routes are in the fragment); anything else is itself, cached or not.
+    const scope = new URL(self.registration.scope).pathname;
+    const path = new URL(request.url).pathname;
+    const page = request.mode === 'navigate' && (path === scope || path === `${scope}index.html`);
+    const key = page ? new URL('index.html', self.registration.scope).href : request;
     const cached = await cache.match(key, { ignoreSearch: true });
     if (cached) return cached;
     return fetch(request);

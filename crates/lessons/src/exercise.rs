@@ -59,6 +59,9 @@ use crate::{closes_fence, front_matter, markdown_html_untrusted, opens_fence, Ch
 /// 0.32-0.39 s natively with `shardlab exercise grade` on the 2-core
 /// development machine).
 pub const MAX_RUN_MS: u64 = 10 * 60 * 1000;
+/// The most records a grade replays (rate × run), so that grading in the
+/// page stays quick and within memory.
+pub const MAX_GRADED_RECORDS: u64 = 2_000_000;
 /// The most expected rows an exercise may list.
 pub const MAX_EXPECTED_ROWS: usize = 10_000;
 /// Scenario fields a stream exercise may let the student change. The seed
@@ -192,6 +195,30 @@ pub fn digest(source: &str) -> String {
 
 /// Reads an exercise file; every error names its line.
 pub fn parse(source: &str) -> Result<Exercise, LessonError> {
+    parse_with(source, false)
+}
+
+/// `parse` for an author writing the expected rows: an `expect:` line may
+/// have no ```` ```jsonl expected ```` block yet (`shardlab exercise
+/// expect` writes it).
+pub fn parse_for_authoring(source: &str) -> Result<Exercise, LessonError> {
+    parse_with(source, true)
+}
+
+/// Whether `scenario` run for `run_ms` stays within what a grade replays.
+fn check_volume(scenario: &Scenario, run_ms: u64) -> Result<(), String> {
+    let records = scenario.rate_per_sec.saturating_mul(run_ms) / 1000;
+    if records > MAX_GRADED_RECORDS {
+        return Err(format!(
+            "{} records/s for {} s is {records} records; a grade replays at most {MAX_GRADED_RECORDS} (lower the rate or the run)",
+            scenario.rate_per_sec,
+            run_ms / 1000
+        ));
+    }
+    Ok(())
+}
+
+fn parse_with(source: &str, authoring: bool) -> Result<Exercise, LessonError> {
     let err = |line: usize, message: String| LessonError { line, message };
     let lines: Vec<&str> = source.lines().collect();
     let (end, front) = front_matter(
@@ -399,8 +426,13 @@ pub fn parse(source: &str) -> Result<Exercise, LessonError> {
         )
     })?;
     scenario.seed = seed;
+    check_volume(&scenario, run_ms).map_err(|m| err(1, m))?;
     let expect = match (expect, expected_rows) {
         (Some((_, stream)), Some(rows)) => Some(Expected { stream, rows }),
+        (Some((_, stream)), None) if authoring => Some(Expected {
+            stream,
+            rows: Vec::new(),
+        }),
         (Some((line, _)), None) => {
             return Err(err(
                 line,
@@ -466,6 +498,7 @@ impl Exercise {
         scenario
             .validate()
             .map_err(|e| format!("your stream cannot be created: {e}"))?;
+        check_volume(&scenario, self.run_ms)?;
         Ok(scenario)
     }
 

@@ -190,7 +190,13 @@ fn exercise(args: &[String]) -> Result<(), String> {
     let (path, rest) = rest
         .split_first()
         .ok_or_else(|| format!("which exercise file?\n\n{USAGE}"))?;
-    let ex = exercise::parse(&read(path)?).map_err(|e| format!("{path}: {e}"))?;
+    let source = read(path)?;
+    let ex = if verb == "expect" {
+        exercise::parse_for_authoring(&source)
+    } else {
+        exercise::parse(&source)
+    }
+    .map_err(|e| format!("{path}: {e}"))?;
     ex.validate().map_err(|e| format!("{path}: {e}"))?;
     let (mut submission, mut result) = (Submission::default(), None);
     let mut it = rest.iter();

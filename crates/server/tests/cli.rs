@@ -354,11 +354,22 @@ fn a_sql_exercises_expected_rows_are_what_its_solution_emits() {
     ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("```jsonl expected\n{\"ROWTIME\":\"2026-01-01 00:00:10.000\",\"TICKER_SYMBOL\":\"AAPL\","), "{out}");
-    // The block in the file is exactly that.
-    assert!(
-        std::fs::read_to_string(&ex).unwrap().contains(&out),
-        "{out}"
-    );
+    // The block in the file is exactly that, and an author's file without
+    // the block yet gets the same.
+    let text = std::fs::read_to_string(&ex).unwrap();
+    assert!(text.contains(&out), "{out}");
+    let draft = std::env::temp_dir().join(format!("shardlab-draft-{}.md", std::process::id()));
+    std::fs::write(&draft, text.replace(&out, "")).unwrap();
+    let (ok, again, err) = shardlab(&[
+        "exercise",
+        "expect",
+        draft.to_str().unwrap(),
+        "--sql",
+        &repo("tests/exercises/ticker-averages.solution.sql"),
+    ]);
+    let _ = std::fs::remove_file(&draft);
+    assert!(ok, "{err}");
+    assert_eq!(again, out);
     let (ok, _, err) = shardlab(&[
         "exercise",
         "expect",

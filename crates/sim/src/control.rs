@@ -56,6 +56,9 @@ pub enum Command {
     /// `WorkspacePacked`).
     PackWorkspace {
         workspace: crate::share::Workspace,
+        /// For a download (echoed in the answer), or for a link.
+        #[serde(default)]
+        download: bool,
     },
     /// Reads a workspace link's fragment (answered with `WorkspaceOpened`
     /// or `WorkspaceError`).
@@ -204,8 +207,10 @@ pub enum Event {
     /// The answer to `PackWorkspace`: the link's fragment and the file.
     WorkspacePacked {
         stream_name: String,
+        /// Empty when the workspace is too large for a link.
         fragment: String,
         file: String,
+        download: bool,
     },
     /// A workspace link or file, read and checked.
     WorkspaceOpened {

@@ -38,6 +38,11 @@ pub fn pack(key: &str, bytes: &[u8]) -> String {
     )
 }
 
+/// Whether a [`pack`]ed fragment is longer than [`unpack`] reads.
+pub fn too_long(fragment: &str) -> bool {
+    fragment.len() > MAX_LINK_CHARS
+}
+
 /// The bytes a [`pack`]ed fragment (with or without its `#`) carries;
 /// `what` names them in errors ("workspace", "exercise").
 pub fn unpack(fragment: &str, key: &str, what: &str) -> Result<Vec<u8>, String> {

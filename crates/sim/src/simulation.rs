@@ -727,6 +727,28 @@ impl Simulation {
             .any(|(_, kind)| matches!(kind, CallKind::External { .. }))
     }
 
+    /// Every external call still waiting, answered with an error: the
+    /// host is dropping the stream (a tick failed), and the code that made
+    /// them must not wait for ever.
+    pub fn abandon_api_calls(&mut self) -> Vec<ApiReply> {
+        let e = shardlab_engine::ApiError::InternalFailure(
+            "The playground's stream stopped before this call was answered.".into(),
+        );
+        let mut replies = std::mem::take(&mut self.api_replies);
+        for (_, kind) in self
+            .queued
+            .iter()
+            .chain(self.in_flight.iter().flat_map(|f| f.calls.iter()))
+        {
+            if let CallKind::External { id, .. } = kind {
+                replies.push(ApiReply::error(*id, &e));
+            }
+        }
+        self.queued
+            .retain(|(_, kind)| !matches!(kind, CallKind::External { .. }));
+        replies
+    }
+
     /// The answers to external calls finished since the last take.
     pub fn take_api_replies(&mut self) -> Vec<ApiReply> {
         std::mem::take(&mut self.api_replies)

@@ -126,3 +126,16 @@ fn bad_calls_get_aws_errors_and_managed_ones_say_why() {
     assert_eq!(reply.status, 400);
     assert!(reply.body.contains("SerializationException"), "{reply:?}");
 }
+
+#[test]
+fn calls_left_waiting_by_a_failed_tick_are_answered_with_an_error() {
+    let (mut sim, _host) = stream();
+    let body = json!({"StreamName": "console", "PartitionKey": "k", "Data": "aA=="}).to_string();
+    assert!(sim.api_call(9, "PutRecord", body.as_bytes()).is_none());
+    assert!(sim.api_calls_waiting());
+    let replies = sim.abandon_api_calls();
+    assert_eq!(replies.len(), 1);
+    assert_eq!((replies[0].id, replies[0].status), (9, 500));
+    assert!(replies[0].body.contains("InternalFailure"), "{replies:?}");
+    assert!(!sim.api_calls_waiting());
+}

@@ -54,11 +54,25 @@ console.log('MillisBehindLatest:', MillisBehindLatest);
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum FromConsole {
-    Api { api: ApiCall },
-    Log { log: LogLine },
-    Done { done: bool },
-    Error { error: String },
-    Ready { ready: bool },
+    Api {
+        api: ApiCall,
+    },
+    Log {
+        log: LogLine,
+    },
+    Done {
+        done: bool,
+    },
+    Error {
+        error: String,
+    },
+    Ready {
+        ready: bool,
+    },
+    /// The worker itself failed (its script did not load, or it crashed):
+    /// the next Run starts a new one.
+    #[serde(skip_deserializing)]
+    Crashed(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,8 +117,11 @@ pub struct ConsolePanel {
     pub output: Vec<LogLine>,
     pub running: bool,
     pub worker: Option<ConsoleWorker>,
-    /// Calls sent to the simulation and not yet answered.
-    pub pending: Vec<u64>,
+    /// Calls sent to the simulation and not yet answered: the page's id
+    /// (unique for the page's life, so a late answer to a stopped run's
+    /// call never reaches a new run's) and the console worker's.
+    pub pending: Vec<(u64, u64)>,
+    next_id: u64,
 }
 
 impl ConsolePanel {
@@ -128,9 +145,10 @@ impl ConsolePanel {
         });
         let onerror = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
             event.prevent_default();
-            on_error.emit(FromConsole::Error {
-                error: format!("the console stopped: {}", event.message()),
-            });
+            on_error.emit(FromConsole::Crashed(format!(
+                "the console stopped: {}",
+                event.message()
+            )));
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
@@ -164,14 +182,26 @@ impl ConsolePanel {
         self.pending.clear();
     }
 
+    /// A call from the console worker (its id `worker_id`), to send to the
+    /// simulation: the id to send it under.
+    pub fn track(&mut self, worker_id: u64) -> u64 {
+        self.next_id += 1;
+        self.pending.push((self.next_id, worker_id));
+        self.next_id
+    }
+
     /// Hands an answer to the code that is waiting for it.
     pub fn reply(&mut self, reply: &ApiReply) {
-        let Some(at) = self.pending.iter().position(|id| *id == reply.id) else {
+        let Some(at) = self.pending.iter().position(|(id, _)| *id == reply.id) else {
             return;
         };
-        self.pending.remove(at);
+        let (_, worker_id) = self.pending.remove(at);
+        let reply = ApiReply {
+            id: worker_id,
+            ..reply.clone()
+        };
         if let Some(w) = &self.worker {
-            if let Ok(value) = serde_wasm_bindgen::to_value(&Reply { reply }) {
+            if let Ok(value) = serde_wasm_bindgen::to_value(&Reply { reply: &reply }) {
                 let _ = w.worker.post_message(&value);
             }
         }
@@ -184,8 +214,8 @@ impl ConsolePanel {
             "message": "The playground's stream was created again while this call waited.",
         })
         .to_string();
-        for id in std::mem::take(&mut self.pending) {
-            self.pending.push(id);
+        let ids: Vec<u64> = self.pending.iter().map(|(id, _)| *id).collect();
+        for id in ids {
             self.reply(&ApiReply {
                 id,
                 status: 400,

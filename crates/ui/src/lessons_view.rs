@@ -33,6 +33,8 @@ pub struct Active {
     pub step: usize,
     /// Hints shown for the current step.
     pub hints: usize,
+    /// The lesson's link, once asked for.
+    pub link: Option<String>,
 }
 
 impl Active {
@@ -44,6 +46,7 @@ impl Active {
             armed: false,
             step: 0,
             hints: 0,
+            link: None,
         }
     }
 
@@ -203,7 +206,14 @@ fn lesson(active: &Active, live: Option<&LiveStream>, busy: bool, ctx: &Context<
     html! {
         <div class="lesson-text">
             <h2 data-testid="lesson-title">{ l.title.clone() }</h2>
-            <a class="lesson-link" href={format!("#{}{}", crate::share_view::LESSON_KEY, active.file)} title="A link that opens this lesson: copy the address bar after clicking" data-testid="lesson-link">{"Link to this lesson"}</a>
+            if let Some(link) = &active.link {
+                <label class="field lesson-link">
+                    <span class="field-label">{"Link to this lesson (copy it)"}</span>
+                    <input type="text" readonly=true value={link.clone()} data-testid="lesson-link" />
+                </label>
+            } else {
+                <button class="link lesson-link" onclick={ctx.link().callback(|_| Msg::LessonLink)} title="A link that opens this lesson, for a course page or a tutorial" data-testid="lesson-link-make">{"Link to this lesson"}</button>
+            }
             if active.step == 0 {
                 <div class="lesson-intro">{ raw(&l.intro_html) }</div>
             }

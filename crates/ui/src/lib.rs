@@ -508,6 +508,8 @@ pub enum Msg {
     LessonLoaded(Box<Result<(String, shardlab_lessons::Lesson, Scenario), String>>),
     /// Shows the current step's next hint.
     LessonHint,
+    /// Shows the link that opens the lesson.
+    LessonLink,
     /// "Do it for me": sends the current step's solution.
     LessonSolve,
     /// A solution's `scenario` file is loaded: create the stream from it,
@@ -583,8 +585,6 @@ pub struct App {
     share_link: Option<String>,
     /// The page's workspace link, opened once the worker is ready.
     pending_link: Option<String>,
-    /// What to do with the next packed workspace: download it (or link it).
-    pack_for_download: bool,
     /// The lessons the site lists, and the one being followed.
     lessons: Vec<lessons_view::Entry>,
     lesson: Option<lessons_view::Active>,
@@ -667,6 +667,7 @@ impl App {
         self.aws_export = None;
         self.created_scenario = Some(scenario.clone());
         self.share_link = None;
+        self.sql.flink = None;
         self.console.fail_pending();
         self.send(Command::ExportAws {
             scenario: scenario.clone(),
@@ -843,7 +844,6 @@ impl Component for App {
             created_scenario: None,
             share_link: None,
             pending_link,
-            pack_for_download: false,
             lessons: Vec::new(),
             lesson: None,
             exercises: Vec::new(),
@@ -867,6 +867,7 @@ impl Component for App {
                 }
                 // A workspace or exercise link: the worker reads it.
                 if let Some(fragment) = self.pending_link.take() {
+                    share_view::clear_fragment();
                     let key = fragment.trim_start_matches('#');
                     if key.starts_with(shardlab_sim::share::EXERCISE_KEY) {
                         self.send(Command::OpenExerciseLink { fragment });
@@ -1010,6 +1011,7 @@ impl Component for App {
                     self.aws_export = None;
                     self.created_scenario = Some(scenario.clone());
                     self.share_link = None;
+                    self.sql.flink = None;
                     self.console.fail_pending();
                     self.send(Command::ExportAws {
                         scenario: scenario.clone(),
@@ -1153,9 +1155,12 @@ impl Component for App {
             Msg::PresetLoaded(Err(e)) => self.error = Some(e),
             Msg::DismissError => self.error = None,
             Msg::ShareLink | Msg::DownloadWorkspace => {
-                self.pack_for_download = matches!(msg, Msg::DownloadWorkspace);
+                let download = matches!(msg, Msg::DownloadWorkspace);
                 if let Some(workspace) = share_view::current(self) {
-                    self.send(Command::PackWorkspace { workspace });
+                    self.send(Command::PackWorkspace {
+                        workspace,
+                        download,
+                    });
                 }
                 return false;
             }
@@ -1163,15 +1168,16 @@ impl Component for App {
                 stream_name,
                 fragment,
                 file,
+                download,
             }) => {
-                if self.pack_for_download {
+                if download {
                     let name = format!("{stream_name}.shardlab.json");
                     if let Err(e) = save_file(&name, file.as_bytes()) {
                         self.error = Some(format!("Could not save {name}: {e}"));
                     }
                     return false;
                 }
-                match share_view::set_fragment(&fragment) {
+                match share_view::link_for(&fragment) {
                     Ok(link) => self.share_link = Some(link),
                     Err(e) => self.error = Some(format!("Could not make the link: {e}")),
                 }
@@ -1186,7 +1192,7 @@ impl Component for App {
             }
             Msg::OpenWorkspaceFile(input) => {
                 ctx.link().send_future(async move {
-                    Msg::WorkspaceFileRead(share_view::read_file(input).await)
+                    Msg::WorkspaceFileRead(share_view::read_file(input, "workspace").await)
                 });
                 return false;
             }
@@ -1216,19 +1222,21 @@ impl Component for App {
             }
             Msg::OpenExerciseFile(input) => {
                 ctx.link().send_future(async move {
-                    Msg::ExerciseLoaded(share_view::read_file(input).await.and_then(|bytes| {
-                        String::from_utf8(bytes)
-                            .map(|text| (None, text))
-                            .map_err(|_| "This exercise file is not text (UTF-8).".to_string())
-                    }))
+                    Msg::ExerciseLoaded(share_view::read_file(input, "exercise").await.and_then(
+                        |bytes| {
+                            String::from_utf8(bytes)
+                                .map(|text| (None, text))
+                                .map_err(|_| "This exercise file is not text (UTF-8).".to_string())
+                        },
+                    ))
                 });
                 return false;
             }
+            // Rendered again so that the name is saved (see `rendered`).
             Msg::ExerciseStudent(name) => {
                 if let Some(x) = self.exercise.as_mut() {
                     x.student = name;
                 }
-                return false;
             }
             Msg::GradeExercise => {
                 let Some(x) = self.exercise.as_mut() else {
@@ -1253,6 +1261,8 @@ impl Component for App {
                 if let Some(x) = self.exercise.as_mut() {
                     x.grading = false;
                     match shardlab_lessons::exercise::GradeResult::from_file(&result) {
+                        // A grade of an exercise left since is not this one's.
+                        Ok(r) if r.exercise_digest != x.exercise.digest => {}
                         Ok(r) => {
                             x.result = Some(r);
                             x.result_file = Some(result);
@@ -1277,7 +1287,7 @@ impl Component for App {
                 Some(x) => match &x.file {
                     Some(file) => {
                         let fragment = format!("{}{file}", share_view::SITE_EXERCISE_KEY);
-                        match share_view::set_fragment(&fragment) {
+                        match share_view::link_for(&fragment) {
                             Ok(link) => {
                                 if let Some(x) = self.exercise.as_mut() {
                                     x.link = Some(link);
@@ -1295,7 +1305,7 @@ impl Component for App {
                 None => return false,
             },
             Msg::FromWorker(Event::ExercisePacked { fragment }) => {
-                match share_view::set_fragment(&fragment) {
+                match share_view::link_for(&fragment) {
                     Ok(link) => {
                         if let Some(x) = self.exercise.as_mut() {
                             x.link = Some(link);
@@ -1387,9 +1397,9 @@ impl Component for App {
                 use console_view::FromConsole;
                 match message {
                     FromConsole::Api { api } => {
-                        self.console.pending.push(api.id);
+                        let id = self.console.track(api.id);
                         self.send(Command::KinesisApi {
-                            id: api.id,
+                            id,
                             operation: api.operation,
                             body: api.body,
                         });
@@ -1405,6 +1415,13 @@ impl Component for App {
                     }
                     FromConsole::Error { error } => {
                         self.console.running = false;
+                        self.console.output.push(console_view::LogLine {
+                            level: "error".into(),
+                            text: format!("✗ {error}"),
+                        });
+                    }
+                    FromConsole::Crashed(error) => {
+                        self.console.stop();
                         self.console.output.push(console_view::LogLine {
                             level: "error".into(),
                             text: format!("✗ {error}"),
@@ -1450,6 +1467,18 @@ impl Component for App {
                 }
                 Err(e) => self.error = Some(e),
             },
+            Msg::LessonLink => {
+                if let Some(lesson) = self.lesson.as_mut() {
+                    match share_view::link_for(&format!(
+                        "{}{}",
+                        share_view::LESSON_KEY,
+                        lesson.file
+                    )) {
+                        Ok(link) => lesson.link = Some(link),
+                        Err(e) => self.error = Some(format!("Could not make the link: {e}")),
+                    }
+                }
+            }
             Msg::LessonHint => {
                 if let Some(lesson) = self.lesson.as_mut() {
                     lesson.hints += 1;

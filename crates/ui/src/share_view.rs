@@ -29,22 +29,41 @@ pub fn fragment() -> Option<String> {
     .then_some(hash)
 }
 
-/// Puts `fragment` in the address bar; returns the whole link.
-pub fn set_fragment(fragment: &str) -> Result<String, String> {
-    let location = web_sys::window().ok_or("no window")?.location();
-    location.set_hash(fragment).map_err(|e| format!("{e:?}"))?;
-    location.href().map_err(|e| format!("{e:?}"))
+/// The link to this page with `fragment` (the address bar is left alone:
+/// a link there would win over the saved work at the next reload).
+pub fn link_for(fragment: &str) -> Result<String, String> {
+    let href = web_sys::window()
+        .ok_or("no window")?
+        .location()
+        .href()
+        .map_err(|e| format!("{e:?}"))?;
+    let page = href.split('#').next().unwrap_or(&href);
+    Ok(format!("{page}#{fragment}"))
 }
 
-/// The bytes of the file chosen in a file input.
-pub async fn read_file(input: HtmlInputElement) -> Result<Vec<u8>, String> {
+/// Takes the link the page was opened with out of the address bar once it
+/// is read, so that a reload brings back the saved work, not the link.
+pub fn clear_fragment() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let (Ok(href), Ok(history)) = (window.location().href(), window.history()) else {
+        return;
+    };
+    let page = href.split('#').next().unwrap_or(&href).to_string();
+    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&page));
+}
+
+/// The bytes of the file chosen in a file input; `what` names the kind of
+/// file in errors ("workspace", "exercise").
+pub async fn read_file(input: HtmlInputElement, what: &str) -> Result<Vec<u8>, String> {
     let file = input
         .files()
         .and_then(|f| f.get(0))
         .ok_or("no file was chosen")?;
     if file.size() > shardlab_sim::share::MAX_JSON_BYTES as f64 {
         return Err(format!(
-            "this file is {} bytes; a workspace file is at most {}",
+            "this file is {} bytes; a {what} file is at most {}",
             file.size(),
             shardlab_sim::share::MAX_JSON_BYTES
         ));

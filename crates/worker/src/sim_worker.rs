@@ -188,11 +188,25 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
-            Command::PackWorkspace { workspace } => self.post(&Event::WorkspacePacked {
-                stream_name: workspace.scenario.stream_name.clone(),
-                fragment: workspace.to_fragment(),
-                file: workspace.to_file(),
-            }),
+            Command::PackWorkspace {
+                workspace,
+                download,
+            } => {
+                let fragment = workspace.to_fragment();
+                if !download && shardlab_sim::share::too_long(&fragment) {
+                    self.post(&Event::WorkspaceError {
+                        link: true,
+                        message: "this workspace is too large for a link (its SQL or template is long): download the workspace and share the file".into(),
+                    });
+                } else {
+                    self.post(&Event::WorkspacePacked {
+                        stream_name: workspace.scenario.stream_name.clone(),
+                        fragment,
+                        file: workspace.to_file(),
+                        download,
+                    })
+                }
+            }
             Command::OpenWorkspaceLink { fragment } => self.post(
                 &match shardlab_sim::share::Workspace::from_fragment(&fragment) {
                     Ok(workspace) => Event::WorkspaceOpened { workspace },
@@ -250,12 +264,17 @@ impl Coordinator {
                     Err(message) => Event::ExerciseError { message },
                 })
             }
-            Command::PackExercise { source } => self.post(&Event::ExercisePacked {
-                fragment: shardlab_sim::share::pack(
-                    shardlab_sim::share::EXERCISE_KEY,
-                    source.as_bytes(),
-                ),
-            }),
+            Command::PackExercise { source } => {
+                let fragment =
+                    shardlab_sim::share::pack(shardlab_sim::share::EXERCISE_KEY, source.as_bytes());
+                self.post(&if shardlab_sim::share::too_long(&fragment) {
+                    Event::ExerciseError {
+                        message: "this exercise is too large for a link (its expected rows are many): share the file instead".into(),
+                    }
+                } else {
+                    Event::ExercisePacked { fragment }
+                })
+            }
             Command::GradeExercise {
                 exercise,
                 student,
@@ -436,7 +455,11 @@ impl Coordinator {
             return;
         };
         let result = stream.host.run_ticks(&mut stream.sim, ticks, dt_ms).await;
-        let replies = stream.sim.take_api_replies();
+        let replies = if result.is_ok() {
+            stream.sim.take_api_replies()
+        } else {
+            stream.sim.abandon_api_calls()
+        };
         if !replies.is_empty() {
             self.post(&Event::ApiReplies { replies });
         }

@@ -73,6 +73,18 @@ fn bad_exercises_name_their_line() {
     assert!(e.message.contains("no measure `nonsense`"), "{e}");
     let e = err(&file(front, "expect: OUT"));
     assert!(e.message.contains("```jsonl expected"), "{e}");
+    // An author writing the rows may leave the block out for now.
+    let ex = parse_for_authoring(&file(front, "expect: OUT")).unwrap();
+    assert_eq!(
+        ex.expect.map(|e| (e.stream, e.rows.len())),
+        Some(("OUT".into(), 0))
+    );
+    let e = err(&file(
+        "title: T\nseed: 1\nrun: 10m\nsubmit: sql",
+        "grade: sql_rows_in > 0",
+    )
+    .replace("\"rate_per_sec\": 100", "\"rate_per_sec\": 5000"));
+    assert!(e.message.contains("a grade replays at most 2000000"), "{e}");
     let e = err(&file(
         front,
         "expect: OUT\n```jsonl expected\n{\"A\": 1}\n[1]\n```",
@@ -165,6 +177,27 @@ fn a_stream_submission_changes_only_what_the_exercise_allows() {
     );
     assert!(
         !r.passed && r.items[0].passed && !r.items[1].passed,
+        "{r:?}"
+    );
+    // A rate the student may change is bounded too.
+    let mut open = stream_exercise();
+    open.change.push("rate_per_sec".into());
+    let mut fast = ex.scenario.clone();
+    fast.rate_per_sec = 100_000;
+    fast.shard_count = 2;
+    open.run_ms = 60_000;
+    let r = grade(
+        &open,
+        &Submission {
+            scenario: Some(fast),
+            sql: None,
+        },
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("a grade replays at most"),
         "{r:?}"
     );
     theirs.shard_count = 99;
