@@ -599,6 +599,8 @@ pub struct App {
     /// one the database confirmed.
     saved_json: String,
     stored_json: String,
+    /// The work to keep as JSON, as of the last change (see `update`).
+    work_json: Option<String>,
     /// A message that is not an error (e.g. the work was restored).
     notice: Option<String>,
     /// The in-page SDK console.
@@ -765,7 +767,7 @@ impl App {
     /// Whether the work as it stands is what the database holds (`None`:
     /// nothing to keep yet).
     pub(crate) fn work_saved(&self) -> Option<bool> {
-        self.work().map(|w| w.to_json() == self.stored_json)
+        self.work_json.as_ref().map(|w| *w == self.stored_json)
     }
 
     /// The work to keep, as it stands.
@@ -852,6 +854,7 @@ impl Component for App {
             restoring,
             saved_json: String::new(),
             stored_json: String::new(),
+            work_json: None,
             notice: None,
             projector: persist::projector(),
             console: Default::default(),
@@ -859,6 +862,48 @@ impl Component for App {
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        // The work to keep is serialised again only when it may have
+        // changed: never for the display-rate snapshots (unless a lesson
+        // step moved on) nor the console's traffic, since an exercise
+        // with its expected rows can be large.
+        let quiet = matches!(
+            msg,
+            Msg::FromWorker(Event::Snapshot { .. })
+                | Msg::FromWorker(Event::ApiReplies { .. })
+                | Msg::FromConsole(_)
+                | Msg::WorkSaved(_)
+        );
+        let step = self.lesson.as_ref().map(|l| (l.step, l.hints));
+        let render = self.update_inner(ctx, msg);
+        if !quiet || self.lesson.as_ref().map(|l| (l.step, l.hints)) != step {
+            self.work_json = self.work().map(|w| w.to_json());
+        }
+        render
+    }
+
+    fn rendered(&mut self, ctx: &Context<Self>, _first_render: bool) {
+        if self.restoring {
+            return;
+        }
+        let Some(json) = self.work_json.clone() else {
+            return;
+        };
+        if json != self.saved_json {
+            self.saved_json = json.clone();
+            ctx.link().send_future(async move {
+                let saved = persist::save(json.clone()).await;
+                Msg::WorkSaved(saved.map(|()| json))
+            });
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        view::app(self, ctx)
+    }
+}
+
+impl App {
+    fn update_inner(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
             Msg::FromWorker(Event::Ready) => {
                 self.ready = true;
@@ -1500,26 +1545,6 @@ impl Component for App {
             Msg::LessonScenario(Err(e), _) => self.error = Some(e),
         }
         true
-    }
-
-    fn rendered(&mut self, ctx: &Context<Self>, _first_render: bool) {
-        if self.restoring {
-            return;
-        }
-        let Some(json) = self.work().map(|w| w.to_json()) else {
-            return;
-        };
-        if json != self.saved_json {
-            self.saved_json = json.clone();
-            ctx.link().send_future(async move {
-                let saved = persist::save(json.clone()).await;
-                Msg::WorkSaved(saved.map(|()| json))
-            });
-        }
-    }
-
-    fn view(&self, ctx: &Context<Self>) -> Html {
-        view::app(self, ctx)
     }
 }
 
