@@ -393,7 +393,13 @@ enum CallKind {
     Control(&'static str),
     /// A call from outside the simulation (the in-page SDK console),
     /// answered to `id` once its shard operations are done.
-    External { id: u64, operation: String },
+    External {
+        id: u64,
+        operation: String,
+        /// For PutRecord(s): each entry's shard as routed now and its size
+        /// (partition key and data), to count on the shard rows.
+        puts: Vec<(Option<u32>, u64)>,
+    },
     /// A consumer's GetShardIterator or GetRecords on a shard.
     Consume {
         consumer: usize,
@@ -708,14 +714,70 @@ impl Simulation {
                 Err(e) => ApiReply::error(id, &e),
             });
         }
+        let puts = self.routed_puts(operation, &request);
         self.queued.push((
             planned,
             CallKind::External {
                 id,
                 operation: operation.to_string(),
+                puts,
             },
         ));
         None
+    }
+
+    /// A PutRecord(s) request's entries: the shard each is routed to among
+    /// the open shards now, and its size.
+    fn routed_puts(&self, operation: &str, request: &serde_json::Value) -> Vec<(Option<u32>, u64)> {
+        use shardlab_engine::{route, HashKey};
+        let entries: Vec<&serde_json::Value> = match operation {
+            "PutRecord" => vec![request],
+            "PutRecords" => request["Records"]
+                .as_array()
+                .map(|r| r.iter().collect())
+                .unwrap_or_default(),
+            _ => return Vec::new(),
+        };
+        let open: Vec<&ShardInfo> = self
+            .shards
+            .iter()
+            .filter(|s| s.closed_ms.is_none())
+            .collect();
+        let ranges: Vec<_> = open.iter().map(|s| s.range).collect();
+        entries
+            .into_iter()
+            .map(|e| {
+                let key = e["PartitionKey"].as_str().unwrap_or("");
+                let hash = match e["ExplicitHashKey"].as_str() {
+                    Some(h) => HashKey::parse_explicit(h).ok(),
+                    None => Some(HashKey::from_partition_key(key)),
+                };
+                let shard = hash
+                    .and_then(|h| route(&ranges, h))
+                    .map(|i| open[i].key.shard_index);
+                // Base64: 3 bytes per 4 characters, less the padding.
+                let data = e["Data"].as_str().unwrap_or("");
+                let padding = data.bytes().rev().take_while(|b| *b == b'=').count();
+                let bytes = (data.len() / 4 * 3).saturating_sub(padding);
+                (shard, (key.len() + bytes) as u64)
+            })
+            .collect()
+    }
+
+    /// Counts routed puts on their shards: accepted where `accepted(i)`,
+    /// throttled otherwise.
+    fn count_puts(&mut self, puts: &[(Option<u32>, u64)], accepted: impl Fn(usize) -> bool) {
+        for (i, (shard, size)) in puts.iter().enumerate() {
+            let Some(c) = shard.and_then(|s| self.counters.get_mut(s as usize)) else {
+                continue;
+            };
+            if accepted(i) {
+                c.records_accepted += 1;
+                c.bytes_accepted += size;
+            } else {
+                c.records_throttled += 1;
+            }
+        }
     }
 
     /// Whether external calls wait for a tick (a paused host runs an empty
@@ -755,12 +817,13 @@ impl Simulation {
     }
 
     /// Counts records a console's PutRecord or PutRecords put, on their
-    /// shards' rows, as the producer's are.
-    fn count_external(&mut self, operation: &str, body: &[u8]) {
+    /// shards' rows, as the producer's are: accepted ones with their
+    /// sequence numbers, throttled ones too.
+    fn count_external(&mut self, operation: &str, body: &[u8], puts: &[(Option<u32>, u64)]) {
         let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
             return;
         };
-        let accepted: Vec<&serde_json::Value> = match operation {
+        let results: Vec<&serde_json::Value> = match operation {
             "PutRecord" => vec![&response],
             "PutRecords" => response["Records"]
                 .as_array()
@@ -768,20 +831,17 @@ impl Simulation {
                 .unwrap_or_default(),
             _ => return,
         };
-        for r in accepted {
+        self.count_puts(puts, |i| {
+            results.get(i).is_some_and(|r| r["ErrorCode"].is_null())
+        });
+        for r in results {
             let shard = r["ShardId"]
                 .as_str()
                 .and_then(|s| s.strip_prefix("shardId-"))
                 .and_then(|n| n.parse::<usize>().ok());
             let sequence = r["SequenceNumber"].as_str().and_then(SequenceNumber::parse);
-            if let (Some(c), None) = (
-                shard.and_then(|i| self.counters.get_mut(i)),
-                r["ErrorCode"].as_str(),
-            ) {
-                c.records_accepted += 1;
-                if sequence.is_some() {
-                    c.latest_sequence_number = sequence;
-                }
+            if let (Some(c), Some(seq)) = (shard.and_then(|i| self.counters.get_mut(i)), sequence) {
+                c.latest_sequence_number = Some(seq);
             }
         }
     }
@@ -1316,14 +1376,26 @@ impl Simulation {
                     }
                     continue;
                 }
-                CallKind::External { id, operation } => {
+                CallKind::External {
+                    id,
+                    operation,
+                    puts,
+                } => {
                     let reply = match self.kinesis.finish_output(planned, results) {
                         Ok(output) => {
                             let body = output.to_bytes();
-                            self.count_external(&operation, &body);
+                            self.count_external(&operation, &body, &puts);
                             ApiReply::ok(id, body)
                         }
-                        Err(e) => ApiReply::error(id, &e),
+                        Err(e) => {
+                            if matches!(
+                                e,
+                                shardlab_engine::ApiError::ProvisionedThroughputExceeded(_)
+                            ) {
+                                self.count_puts(&puts, |_| false);
+                            }
+                            ApiReply::error(id, &e)
+                        }
                     };
                     // What the console does is part of the run.
                     self.digest = fnv1a64_extend(self.digest, operation.as_bytes());

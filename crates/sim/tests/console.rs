@@ -139,3 +139,48 @@ fn calls_left_waiting_by_a_failed_tick_are_answered_with_an_error() {
     assert!(replies[0].body.contains("InternalFailure"), "{replies:?}");
     assert!(!sim.api_calls_waiting());
 }
+
+#[test]
+fn console_puts_over_the_limit_are_throttled_and_counted_on_their_shards() {
+    let (mut sim, mut host) = stream();
+    // 3,000 records of 3 bytes with 2-byte keys on two shards (1,000
+    // records/s each), all at one instant: PutRecords takes 500 at a time.
+    let mut accepted = 0;
+    let mut throttled = 0;
+    for call in 0..6 {
+        let records: Vec<Value> = (0..500)
+            .map(|i| json!({"PartitionKey": format!("{:02}", (call * 500 + i) % 100), "Data": "YWJj"}))
+            .collect();
+        let (status, out) = call_put(&mut sim, &mut host, records);
+        assert_eq!(status, 200, "{out}");
+        let failed = out["FailedRecordCount"].as_u64().unwrap();
+        throttled += failed;
+        accepted += 500 - failed;
+    }
+    let rows = sim.snapshot().shards;
+    assert_eq!(
+        rows.iter().map(|s| s.records_accepted).sum::<u64>(),
+        accepted
+    );
+    assert_eq!(
+        rows.iter().map(|s| s.records_throttled).sum::<u64>(),
+        throttled
+    );
+    assert!(
+        throttled >= 1000,
+        "3,000 records at once on two shards: {throttled} throttled"
+    );
+    assert_eq!(
+        rows.iter().map(|s| s.bytes_accepted).sum::<u64>(),
+        accepted * 5
+    );
+}
+
+fn call_put(sim: &mut Simulation, host: &mut InProcessHost, records: Vec<Value>) -> (u16, Value) {
+    call(
+        sim,
+        host,
+        "PutRecords",
+        json!({"StreamName": "console", "Records": records}),
+    )
+}
