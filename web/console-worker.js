@@ -7,6 +7,7 @@
 // Messages out: { log: { level, text } }, { api: { id, operation, body } },
 // { done: true } and { error: text }.
 import * as sdk from './sdk-kinesis.js';
+import { Buffer } from './node-buffer.js';
 
 let nextId = 1;
 const waiting = new Map();
@@ -41,25 +42,6 @@ const requestHandler = {
 const KinesisClient = sdk.consoleClientClass(requestHandler);
 const module = { ...sdk, KinesisClient };
 delete module.consoleClientClass;
-
-// Node's Buffer, as far as Kinesis examples use it: Buffer.from(text |
-// base64 | bytes) and .toString('utf8' | 'base64'); a Uint8Array, so the
-// SDK takes it as a record's Data.
-class Buffer extends Uint8Array {
-  static from(input, encoding) {
-    if (input instanceof Uint8Array) return new Buffer(input);
-    if (encoding === 'base64') return new Buffer(Uint8Array.from(atob(String(input)), (c) => c.charCodeAt(0)));
-    return new Buffer(new TextEncoder().encode(String(input)));
-  }
-  toString(encoding) {
-    if (encoding === 'base64') {
-      let s = '';
-      for (const b of this) s += String.fromCharCode(b);
-      return btoa(s);
-    }
-    return new TextDecoder().decode(this);
-  }
-}
 
 const show = (value) => {
   if (typeof value === 'string') return value;

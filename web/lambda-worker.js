@@ -4,27 +4,7 @@
 // its time limit. Each message is one invocation: { source, event } in,
 // { ok: <response JSON text> } or { error: <text> } out.
 
-// The part of Node's Buffer that transformation blueprints use:
-// Buffer.from(text | base64, encoding) and .toString('utf8' | 'base64').
-const wrap = (bytes) => ({
-  bytes,
-  length: bytes.length,
-  toString(encoding) {
-    if (encoding === 'base64') {
-      let s = '';
-      for (const b of bytes) s += String.fromCharCode(b);
-      return btoa(s);
-    }
-    return new TextDecoder().decode(bytes);
-  },
-});
-const Buffer = {
-  from(input, encoding) {
-    if (input && input.bytes instanceof Uint8Array) return wrap(input.bytes);
-    if (encoding === 'base64') return wrap(Uint8Array.from(atob(String(input)), (c) => c.charCodeAt(0)));
-    return wrap(new TextEncoder().encode(String(input)));
-  },
-};
+import { Buffer } from './node-buffer.js';
 
 const handlers = new Map();
 

@@ -49,8 +49,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shardlab_sim::headless::parse_duration;
 use shardlab_sim::host::run_ticks_planning_ahead;
+use shardlab_sim::host::start_in_process;
 use shardlab_sim::sql::{Capture, SqlStart};
-use shardlab_sim::{open_shards, InProcessHost, Scenario, Simulation, TICK_MS};
+use shardlab_sim::{Scenario, TICK_MS};
 
 use crate::{closes_fence, front_matter, markdown_html_untrusted, opens_fence, Check, LessonError};
 
@@ -589,9 +590,7 @@ pub fn run(ex: &Exercise, submission: &Submission) -> Result<Run, String> {
         }
         Submit::Stream => None,
     };
-    let mut sim = Simulation::new(scenario).map_err(|e| format!("the stream: {e}"))?;
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host).map_err(|e| e.to_string())?;
+    let (mut sim, mut host) = start_in_process(scenario).map_err(|e| format!("the stream: {e}"))?;
     let ticks = u32::try_from(ex.run_ms.div_ceil(TICK_MS)).map_err(|_| "too long a run")?;
     let mut done = 0;
     let mut streams = Vec::new();

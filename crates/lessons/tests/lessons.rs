@@ -9,9 +9,9 @@ use serde_json::Value;
 use shardlab_lessons::{parse, Action, Lesson};
 use shardlab_sim::control::Command;
 use shardlab_sim::headless::parse_scenario;
-use shardlab_sim::host::run_ticks_planning_ahead;
+use shardlab_sim::host::{run_ticks_planning_ahead, start_in_process};
 use shardlab_sim::sql::SqlStart;
-use shardlab_sim::{open_shards, InProcessHost, Simulation, TICK_MS};
+use shardlab_sim::{InProcessHost, Simulation, TICK_MS};
 
 fn static_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../static")
@@ -46,10 +46,7 @@ fn lesson(file: &str) -> Lesson {
 fn create(lesson_file: &str, scenario: &str) -> (Simulation, InProcessHost) {
     let scenario = parse_scenario(&read(static_dir().join("scenarios").join(scenario)))
         .unwrap_or_else(|e| panic!("{lesson_file}: {e}"));
-    let mut sim = Simulation::new(scenario).unwrap();
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host).unwrap();
-    (sim, host)
+    start_in_process(scenario).unwrap()
 }
 
 /// Plays `lesson` from its scenario, step by step, as "Do it for me" does.

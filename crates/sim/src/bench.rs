@@ -3,7 +3,7 @@
 //! crate's `bench_*` exports), so both measure exactly the same work.
 //! Timing is the caller's: this crate has no clock.
 
-use crate::host::{open_shards, run_tick, InProcessHost};
+use crate::host::{run_tick, start_in_process};
 use crate::{Scenario, SimError, Simulation, Snapshot, TICK_MS};
 
 /// A named workload: a seeded scenario run for a number of ticks.
@@ -24,13 +24,7 @@ pub fn ingest_16_shards() -> Workload {
             shard_count: 16,
             seed: 7,
             rate_per_sec: 16_000,
-            consumers: Vec::new(),
-            keys: Default::default(),
-            rate_shape: Default::default(),
-            record_template: None,
-            aggregation: None,
-            delivery_streams: Vec::new(),
-            lambda_functions: Vec::new(),
+            ..Default::default()
         },
         ticks: 600,
     }
@@ -39,9 +33,7 @@ pub fn ingest_16_shards() -> Workload {
 /// Runs `workload` with every shard in this thread and returns the final
 /// snapshot (its digest lets runs on other hosts be compared).
 pub fn run_in_process(workload: &Workload) -> Result<Snapshot, SimError> {
-    let mut sim = Simulation::new(workload.scenario.clone())?;
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host)?;
+    let (mut sim, mut host) = start_in_process(workload.scenario.clone())?;
     for _ in 0..workload.ticks {
         run_tick(&mut sim, &mut host, TICK_MS)?;
     }

@@ -170,7 +170,7 @@ pub struct ConsumerShardView {
     pub done: bool,
 }
 
-fn shard_index(id: &str) -> Option<u32> {
+pub(crate) fn shard_index(id: &str) -> Option<u32> {
     id.strip_prefix("shardId-")?.parse().ok()
 }
 

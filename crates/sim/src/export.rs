@@ -46,14 +46,6 @@ struct Refs {
     functions: BTreeSet<String>,
 }
 
-fn arn_tail<'a>(s: &'a str, service: &str, resource: &str) -> Option<&'a str> {
-    let rest = s.strip_prefix(&format!("arn:aws:{service}:"))?;
-    // region:account:resource...
-    let mut parts = rest.splitn(3, ':');
-    let (_region, _account, tail) = (parts.next()?, parts.next()?, parts.next()?);
-    tail.strip_prefix(resource)
-}
-
 /// What an ARN in a delivery stream request points at.
 enum Target {
     Stream,
@@ -63,20 +55,25 @@ enum Target {
     Function(String),
 }
 
+/// Read with the same helpers Firehose reads its requests with, so that
+/// whatever the playground accepts exports (a qualified function ARN,
+/// `...:function:name:$LATEST`, names the function).
 fn target(s: &str) -> Option<Target> {
-    if arn_tail(s, "kinesis", "stream/").is_some() {
+    use shardlab_firehose::opensearch::domain_name;
+    use shardlab_firehose::{bucket::bucket_name, config::lambda_function_name};
+    if s.starts_with("arn:aws:kinesis:") && crate::firehose_source::stream_name_of(s).is_some() {
         return Some(Target::Stream);
     }
-    if arn_tail(s, "iam", "role/").is_some() {
+    if s.starts_with("arn:aws:iam:") && s.contains(":role/") {
         return Some(Target::Role);
     }
-    if let Some(b) = s.strip_prefix("arn:aws:s3:::") {
+    if let Some(b) = bucket_name(s) {
         return Some(Target::Bucket(b.to_string()));
     }
-    if let Some(d) = arn_tail(s, "es", "domain/") {
+    if let Some(d) = domain_name(s).filter(|_| s.starts_with("arn:aws:es:")) {
         return Some(Target::Domain(d.to_string()));
     }
-    arn_tail(s, "lambda", "function:").map(|f| Target::Function(f.to_string()))
+    lambda_function_name(s).map(|f| Target::Function(f.to_string()))
 }
 
 /// Rewrites every ARN in `value` with `map`, collecting what they name.
@@ -819,6 +816,27 @@ mod tests {
             json!({"Fn::GetAtt": ["FunctionPurchasesOnly", "Arn"]})
         );
         assert_eq!(dest["Prefix"], "purchases/");
+    }
+
+    #[test]
+    fn a_qualified_function_arn_exports_as_the_playground_reads_it() {
+        let mut s = preset("purchases-to-s3.json");
+        let text = serde_json::to_string(&s.delivery_streams).unwrap();
+        assert!(text.contains(":function:purchases-only\""), "{text}");
+        s.delivery_streams = serde_json::from_str(&text.replace(
+            ":function:purchases-only\"",
+            ":function:purchases-only:$LATEST\"",
+        ))
+        .unwrap();
+        s.validate().unwrap();
+        let t = cloudformation(&s).unwrap();
+        let d = &t["Resources"]["DeliveryStreamPurchasesToS3"]["Properties"];
+        assert_eq!(
+            d["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]["Processors"][0]
+                ["Parameters"][0]["ParameterValue"],
+            json!({"Fn::GetAtt": ["FunctionPurchasesOnly", "Arn"]})
+        );
+        assert!(cli_script(&s).is_ok());
     }
 
     #[test]

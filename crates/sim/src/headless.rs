@@ -20,8 +20,8 @@
 use std::fmt;
 
 use crate::consumer::ConsumerView;
-use crate::host::{open_shards, run_ticks_planning_ahead, InProcessHost};
-use crate::{Scenario, SimError, Simulation, Snapshot, TICK_MS};
+use crate::host::{run_ticks_planning_ahead, start_in_process};
+use crate::{Scenario, SimError, Snapshot, TICK_MS};
 
 /// Reads a scenario file, naming the field and the problem when it is wrong.
 pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
@@ -94,9 +94,7 @@ pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError>
             f.name
         )));
     }
-    let mut sim = Simulation::new(scenario.clone())?;
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host)?;
+    let (mut sim, mut host) = start_in_process(scenario.clone())?;
     let ticks = duration_ms.div_ceil(TICK_MS);
     let ticks =
         u32::try_from(ticks).map_err(|_| SimError::Scenario("the duration is too long".into()))?;

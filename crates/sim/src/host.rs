@@ -11,7 +11,7 @@
 use shardlab_engine::protocol::{ShardBatch, ShardBatchReply, ShardServer};
 
 use crate::durability::{Journal, JournalStats};
-use crate::simulation::{ReadBackShard, Simulation};
+use crate::simulation::{ReadBackShard, Scenario, Simulation};
 use crate::SimError;
 
 /// A lost host is replaced at most this many times for one batch; losing
@@ -122,6 +122,15 @@ impl ShardHost for InProcessHost {
 pub fn open_shards(sim: &mut Simulation, host: &mut impl ShardHost) -> Result<(), SimError> {
     let replies = host.exchange(sim.open_requests())?;
     sim.check_opened(replies)
+}
+
+/// A simulation of `scenario` with every shard in this thread, opened:
+/// what tests, benchmarks, graders and `shardlab run` start from.
+pub fn start_in_process(scenario: Scenario) -> Result<(Simulation, InProcessHost), SimError> {
+    let mut sim = Simulation::new(scenario)?;
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host)?;
+    Ok((sim, host))
 }
 
 /// Runs one tick of `dt_ms` with the shards on `host`.

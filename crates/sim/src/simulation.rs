@@ -59,6 +59,19 @@ pub const MANAGED_OPERATIONS: &[&str] = &[
     "SubscribeToShard",
 ];
 
+/// The entries of a PutRecord (the request or response itself) or a
+/// PutRecords (its `Records`); none for other operations.
+fn put_entries<'a>(operation: &str, v: &'a serde_json::Value) -> Vec<&'a serde_json::Value> {
+    match operation {
+        "PutRecord" => vec![v],
+        "PutRecords" => v["Records"]
+            .as_array()
+            .map(|r| r.iter().collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// The answer to an external API call: the HTTP status and body the
 /// endpoint would send (AWS's error body on failure).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,7 +100,9 @@ impl ApiReply {
 }
 
 /// The inputs of a run: with the same scenario, every run is identical.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// (`Default` is for `..Default::default()` in code: a default scenario has
+/// no shards and is refused.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub stream_name: String,
@@ -364,7 +379,7 @@ pub struct ReadsLastSecond {
 }
 
 fn default_retention_hours() -> u32 {
-    24
+    (shardlab_engine::DEFAULT_RETENTION_MS / 3_600_000) as u32
 }
 
 /// Per-shard counters the coordinator keeps from the calls' results.
@@ -634,18 +649,15 @@ impl Simulation {
         self.stop_sql();
         // NOW reads the open shards; TRIM_HORIZON starts at the oldest
         // retained shards of every lineage and follows their children.
-        let retained: Vec<&str> = self.shards.iter().map(|s| s.shard_id.as_str()).collect();
-        let shards: Vec<u32> = self
-            .shards
-            .iter()
-            .filter(|s| match start {
-                SqlStart::Now => s.closed_ms.is_none(),
-                SqlStart::TrimHorizon => [&s.parent_shard_id, &s.adjacent_parent_shard_id]
-                    .iter()
-                    .all(|p| p.as_deref().is_none_or(|p| !retained.contains(&p))),
-            })
-            .map(|s| s.key.shard_index)
-            .collect();
+        let shards: Vec<u32> = match start {
+            SqlStart::Now => self
+                .shards
+                .iter()
+                .filter(|s| s.closed_ms.is_none())
+                .map(|s| s.key.shard_index)
+                .collect(),
+            SqlStart::TrimHorizon => self.lineage_roots(),
+        };
         self.consumers.push(Consumer::new(
             ConsumerSpec {
                 name: "sql/SOURCE_SQL_STREAM_001".into(),
@@ -730,14 +742,7 @@ impl Simulation {
     /// the open shards now, and its size.
     fn routed_puts(&self, operation: &str, request: &serde_json::Value) -> Vec<(Option<u32>, u64)> {
         use shardlab_engine::{route, HashKey};
-        let entries: Vec<&serde_json::Value> = match operation {
-            "PutRecord" => vec![request],
-            "PutRecords" => request["Records"]
-                .as_array()
-                .map(|r| r.iter().collect())
-                .unwrap_or_default(),
-            _ => return Vec::new(),
-        };
+        let entries = put_entries(operation, request);
         let open: Vec<&ShardInfo> = self
             .shards
             .iter()
@@ -823,22 +828,15 @@ impl Simulation {
         let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
             return;
         };
-        let results: Vec<&serde_json::Value> = match operation {
-            "PutRecord" => vec![&response],
-            "PutRecords" => response["Records"]
-                .as_array()
-                .map(|r| r.iter().collect())
-                .unwrap_or_default(),
-            _ => return,
-        };
+        let results = put_entries(operation, &response);
         self.count_puts(puts, |i| {
             results.get(i).is_some_and(|r| r["ErrorCode"].is_null())
         });
         for r in results {
             let shard = r["ShardId"]
                 .as_str()
-                .and_then(|s| s.strip_prefix("shardId-"))
-                .and_then(|n| n.parse::<usize>().ok());
+                .and_then(crate::consumer::shard_index)
+                .map(|i| i as usize);
             let sequence = r["SequenceNumber"].as_str().and_then(SequenceNumber::parse);
             if let (Some(c), Some(seq)) = (shard.and_then(|i| self.counters.get_mut(i)), sequence) {
                 c.latest_sequence_number = Some(seq);
@@ -1006,10 +1004,19 @@ impl Simulation {
                 )));
             }
         }
+        let roots = self.lineage_roots();
+        let now = self.now_ms;
+        self.consumer_mut(name)?.replay(from, roots, now);
+        Ok(())
+    }
+
+    /// The retained shards whose parents are gone (expired, or never
+    /// were): where reading from TRIM_HORIZON starts, children following
+    /// their parents.
+    fn lineage_roots(&self) -> Vec<u32> {
         let retained: std::collections::BTreeSet<&str> =
             self.shards.iter().map(|s| s.shard_id.as_str()).collect();
-        let roots: Vec<u32> = self
-            .shards
+        self.shards
             .iter()
             .filter(|s| {
                 [&s.parent_shard_id, &s.adjacent_parent_shard_id]
@@ -1017,10 +1024,7 @@ impl Simulation {
                     .all(|p| p.as_deref().is_none_or(|p| !retained.contains(p)))
             })
             .map(|s| s.key.shard_index)
-            .collect();
-        let now = self.now_ms;
-        self.consumer_mut(name)?.replay(from, roots, now);
-        Ok(())
+            .collect()
     }
 
     /// How often a consumer application polls each shard.

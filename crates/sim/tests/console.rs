@@ -2,18 +2,16 @@
 //! stream, answered as the endpoint answers, in step with the simulation.
 
 use serde_json::{json, Value};
+use shardlab_sim::host::start_in_process;
 use shardlab_sim::simulation::ApiReply;
-use shardlab_sim::{open_shards, run_tick, InProcessHost, Scenario, Simulation};
+use shardlab_sim::{run_tick, InProcessHost, Scenario, Simulation};
 
 fn stream() -> (Simulation, InProcessHost) {
     let scenario: Scenario = serde_json::from_value(json!({
         "stream_name": "console", "shard_count": 2, "seed": 1, "rate_per_sec": 0
     }))
     .unwrap();
-    let mut sim = Simulation::new(scenario).unwrap();
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host).unwrap();
-    (sim, host)
+    start_in_process(scenario).unwrap()
 }
 
 /// One call, answered now or after an empty tick (as a paused playground

@@ -13,13 +13,7 @@ fn scenario(shards: u32, rate: u64, seed: u64) -> Scenario {
         shard_count: shards,
         seed,
         rate_per_sec: rate,
-        consumers: Vec::new(),
-        keys: Default::default(),
-        rate_shape: Default::default(),
-        record_template: None,
-        aggregation: None,
-        delivery_streams: Vec::new(),
-        lambda_functions: Vec::new(),
+        ..Default::default()
     }
 }
 

@@ -656,13 +656,20 @@ impl App {
     /// Creates a lesson's stream (its start, or a solution's `scenario`):
     /// the form shows it, and the lesson waits for its first snapshot.
     fn create_lesson_stream(&mut self, scenario: Scenario) {
+        self.template_samples = None;
+        self.form = StreamForm::from(&scenario);
+        self.create_stream(scenario);
+    }
+
+    /// Creates the stream (from the form, a lesson, an exercise or saved
+    /// work): what showed the old one goes, and a lesson goes on with the
+    /// new stream once it is there.
+    fn create_stream(&mut self, scenario: Scenario) {
         if let Some(lesson) = self.lesson.as_mut() {
             lesson.armed = false;
             lesson.stream_name = scenario.stream_name.clone();
         }
         self.error = None;
-        self.template_samples = None;
-        self.form = StreamForm::from(&scenario);
         self.creating = true;
         self.browser = None;
         self.search = None;
@@ -1043,26 +1050,7 @@ impl App {
                 self.template_samples = Some(template_view::Samples::Error(line, column, message))
             }
             Msg::Create => match self.form.scenario() {
-                Ok(scenario) => {
-                    // A lesson goes on with the new stream once it is there.
-                    if let Some(lesson) = self.lesson.as_mut() {
-                        lesson.armed = false;
-                        lesson.stream_name = scenario.stream_name.clone();
-                    }
-                    self.error = None;
-                    self.creating = true;
-                    self.browser = None;
-                    self.search = None;
-                    self.aws_export = None;
-                    self.created_scenario = Some(scenario.clone());
-                    self.share_link = None;
-                    self.sql.flink = None;
-                    self.console.fail_pending();
-                    self.send(Command::ExportAws {
-                        scenario: scenario.clone(),
-                    });
-                    self.send(Command::CreateStream { scenario });
-                }
+                Ok(scenario) => self.create_stream(scenario),
                 Err(e) => self.error = Some(e),
             },
             Msg::Toggle => {

@@ -64,13 +64,7 @@ pub async fn bench_barrier(
         shard_count: workers,
         seed: 1,
         rate_per_sec: 0,
-        consumers: Vec::new(),
-        keys: Default::default(),
-        rate_shape: Default::default(),
-        record_template: None,
-        aggregation: None,
-        delivery_streams: Vec::new(),
-        lambda_functions: Vec::new(),
+        ..Default::default()
     };
     let mut sim = Simulation::with_hosts(scenario, workers).map_err(|e| fail(e.to_string()))?;
     let mut host = WorkerShardHost::spawn(&shard_script_url, workers)

@@ -14,7 +14,7 @@ use js_sys::{Function, Promise};
 use shardlab_sim::control::{
     browse, Command, Event, WorkerView, MAX_FAST_FORWARD_MS, MAX_SPEED, MIN_SPEED,
 };
-use shardlab_sim::{Simulation, TICK_MS};
+use shardlab_sim::{SimError, Simulation, TICK_MS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -59,6 +59,16 @@ impl Coordinator {
                 }
             }
             Err(e) => web_sys::console::error_1(&format!("unserialisable event: {e}").into()),
+        }
+    }
+
+    /// Runs a command on the stream's simulation, saying what went wrong
+    /// (or that there is no stream yet).
+    fn with_sim(&mut self, f: impl FnOnce(&mut Simulation) -> Result<(), SimError>) {
+        match self.stream.as_mut().map(|s| f(&mut s.sim)) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => self.error(e.to_string()),
+            None => self.error("Create a stream first."),
         }
     }
 
@@ -153,14 +163,7 @@ impl Coordinator {
                 self.running = false;
                 self.fast_forward_ms = ms.div_ceil(TICK_MS) * TICK_MS;
             }
-            Command::SetRate { rate_per_sec } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.set_rate(rate_per_sec) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
+            Command::SetRate { rate_per_sec } => self.with_sim(|sim| sim.set_rate(rate_per_sec)),
             Command::SetSpeed { speed } => {
                 if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
                     return self.error(format!(
@@ -169,25 +172,11 @@ impl Coordinator {
                 }
                 self.speed = speed;
             }
-            Command::SplitShard { shard_id } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.split_shard(&shard_id) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
+            Command::SplitShard { shard_id } => self.with_sim(|sim| sim.split_shard(&shard_id)),
             Command::MergeShards {
                 shard_id,
                 adjacent_shard_id,
-            } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.merge_shards(&shard_id, &adjacent_shard_id) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
+            } => self.with_sim(|sim| sim.merge_shards(&shard_id, &adjacent_shard_id)),
             Command::PackWorkspace {
                 workspace,
                 download,
@@ -307,30 +296,13 @@ impl Coordinator {
                     export,
                 });
             }
-            Command::SetRetention { hours } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.set_retention(hours) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
-            Command::ReplayConsumer { name, from } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.replay_consumer(&name, from) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
-            Command::SetConsumerPoll { name, poll_ms } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.set_consumer_poll(&name, poll_ms) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
+            Command::SetRetention { hours } => self.with_sim(|sim| sim.set_retention(hours)),
+            Command::ReplayConsumer { name, from } => {
+                self.with_sim(|sim| sim.replay_consumer(&name, from))
+            }
+            Command::SetConsumerPoll { name, poll_ms } => {
+                self.with_sim(|sim| sim.set_consumer_poll(&name, poll_ms))
+            }
             Command::KillWorker { worker } => match self.stream.as_ref() {
                 Some(stream) => {
                     if let Err(e) = stream.host.terminate(worker) {
@@ -339,14 +311,9 @@ impl Coordinator {
                 }
                 None => self.error("Create a stream first."),
             },
-            Command::SetOutage { sink, down } => match self.stream.as_mut() {
-                Some(stream) => {
-                    if let Err(e) = stream.sim.set_unavailable(&sink, down) {
-                        self.error(e.to_string());
-                    }
-                }
-                None => self.error("Create a stream first."),
-            },
+            Command::SetOutage { sink, down } => {
+                self.with_sim(|sim| sim.set_unavailable(&sink, down))
+            }
             Command::StartSql {
                 code,
                 start,

@@ -49,13 +49,7 @@ fn scenario(shards: u32, rate: u64) -> Scenario {
         shard_count: shards,
         seed: 42,
         rate_per_sec: rate,
-        consumers: Vec::new(),
-        keys: Default::default(),
-        rate_shape: Default::default(),
-        record_template: None,
-        aggregation: None,
-        delivery_streams: Vec::new(),
-        lambda_functions: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -349,7 +343,14 @@ async fn firehose_objects_are_the_same_in_wasm_and_in_workers() {
 fn lambda_script_url() -> String {
     let options = BlobPropertyBag::new();
     options.set_type("text/javascript");
-    let source = include_str!("../../../web/lambda-worker.js");
+    // A blob URL has no folder to import from: the Buffer module goes in
+    // inline.
+    let source = include_str!("../../../web/lambda-worker.js").replace(
+        "import { Buffer } from './node-buffer.js';",
+        &include_str!("../../../web/node-buffer.js").replace("export class", "class"),
+    );
+    assert!(source.contains("class Buffer extends Uint8Array"));
+    let source = source.as_str();
     let blob =
         Blob::new_with_str_sequence_and_options(&Array::of1(&JsValue::from_str(source)), &options)
             .unwrap();
