@@ -99,6 +99,13 @@ pub enum Action {
     },
     /// `poll dashboard 1000`: a consumer application's GetRecords interval.
     Poll { consumer: String, ms: u64 },
+    /// `stop billing worker-1`: stop a KCL application's worker (a crash);
+    /// `start billing worker-1`: start it again (or the next one).
+    KclWorker {
+        app: String,
+        worker: String,
+        start: bool,
+    },
 }
 
 impl Action {
@@ -142,6 +149,14 @@ impl Action {
                 name: consumer.clone(),
                 poll_ms: *ms,
             },
+            Action::KclWorker { app, worker, start } => {
+                let (app, worker) = (app.clone(), worker.clone());
+                if *start {
+                    Command::StartKclWorker { app, worker }
+                } else {
+                    Command::StopKclWorker { app, worker }
+                }
+            }
         })
     }
 }
@@ -252,6 +267,30 @@ pub const MEASURES: &[(&str, &str)] = &[
         "the same, in the last virtual second",
     ),
     (
+        "kcl_workers_running",
+        "running workers of the KCL applications",
+    ),
+    (
+        "kcl_leases_of_stopped_workers",
+        "leases the lease table still gives to stopped workers (nobody processes those shards)",
+    ),
+    (
+        "kcl_lease_spread",
+        "the most leases a running worker holds minus the fewest, per application, largest",
+    ),
+    (
+        "kcl_leases_stolen",
+        "leases stolen to balance the load, all KCL applications",
+    ),
+    (
+        "kcl_duplicates",
+        "records a KCL application processed again after a lease moved (from the last checkpoint)",
+    ),
+    (
+        "kcl_leases_waiting_for_parents",
+        "leases whose processor waits for a parent shard's SHARD_END",
+    ),
+    (
         "firehose_objects",
         "objects Firehose has delivered to buckets",
     ),
@@ -274,6 +313,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
             .filter(|c| !c.name.starts_with("firehose/") && !c.name.starts_with("sql/"))
     };
     let open = || snap.shards.iter().filter(|s| s.open);
+    let kcls = || readers().filter_map(|c| c.kcl.as_ref());
     let percent = |part: u64, whole: u64| {
         if whole == 0 {
             0.0
@@ -331,6 +371,31 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "consumer_redelivered" => readers().map(|c| c.redelivered).sum::<u64>() as f64,
         "consumer_out_of_order" => readers().map(|c| c.out_of_order).sum::<u64>() as f64,
         "consumer_out_of_order_last_second" => snap.consumers_last_second.out_of_order as f64,
+        "kcl_workers_running" => kcls().flat_map(|k| &k.workers).filter(|w| w.alive).count() as f64,
+        "kcl_leases_of_stopped_workers" => kcls()
+            .flat_map(|k| {
+                k.workers
+                    .iter()
+                    .filter(|w| !w.alive)
+                    .map(|w| w.leases as u64)
+            })
+            .sum::<u64>() as f64,
+        "kcl_lease_spread" => kcls()
+            .map(|k| {
+                let held = || k.workers.iter().filter(|w| w.alive).map(|w| w.leases);
+                held().max().unwrap_or(0) - held().min().unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0) as f64,
+        "kcl_leases_stolen" => kcls().map(|k| k.counts.stolen).sum::<u64>() as f64,
+        "kcl_duplicates" => readers()
+            .filter(|c| c.kcl.is_some())
+            .map(|c| c.redelivered)
+            .sum::<u64>() as f64,
+        "kcl_leases_waiting_for_parents" => kcls()
+            .flat_map(|k| &k.leases)
+            .filter(|l| l.blocked_on_parents)
+            .count() as f64,
         "firehose_objects" => snap
             .delivery_streams
             .iter()
@@ -822,6 +887,11 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             consumer: consumer.to_string(),
             ms: number(ms, "milliseconds")?,
         }),
+        [verb @ ("stop" | "start"), app, worker] => Ok(Action::KclWorker {
+            app: app.to_string(),
+            worker: worker.to_string(),
+            start: *verb == "start",
+        }),
         ["scenario", file] if file.ends_with(".json") && !file.contains('/') => {
             Ok(Action::Scenario {
                 file: file.to_string(),
@@ -838,7 +908,8 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             "`do: {text}` is not an action; the actions are `run 10s`, `rate 3000`, \
              `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>`, \
              `retention <hours>`, `replay <consumer> [at <time since creation, e.g. 30m>]`, \
-             `poll <consumer> <milliseconds>` and `scenario <file in static/scenarios/>`"
+             `poll <consumer> <milliseconds>`, `stop <KCL application> <worker>`, \
+             `start <KCL application> <worker>` and `scenario <file in static/scenarios/>`"
         )),
     }
 }

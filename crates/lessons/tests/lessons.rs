@@ -81,6 +81,12 @@ fn play(file: &str, lesson: &Lesson) {
                 Action::Scenario { file: scenario } => (sim, host) = create(file, scenario),
                 Action::Retention { hours } => sim.set_retention(*hours).unwrap(),
                 Action::Poll { consumer, ms } => sim.set_consumer_poll(consumer, *ms).unwrap(),
+                Action::KclWorker { app, worker, start } => if *start {
+                    sim.start_kcl_worker(app, worker)
+                } else {
+                    sim.stop_kcl_worker(app, worker)
+                }
+                .unwrap(),
                 Action::Replay { .. } => match action.command() {
                     Some(Command::ReplayConsumer { name, from }) => {
                         sim.replay_consumer(&name, from).unwrap()

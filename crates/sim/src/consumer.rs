@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 use shardlab_engine::api::Output;
 use shardlab_engine::{shard_id, ApiError, SequenceNumber};
 
+pub use crate::kcl::{Kcl, KclSpec, KclView};
+use crate::rng::substream;
+
 /// Where a consumer starts on the shards that are open when it starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StartAt {
@@ -39,6 +42,11 @@ pub struct ConsumerSpec {
     /// later (a SQL application's reader retries as KDA's does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_throttled_ms: Option<u64>,
+    /// Run as a KCL application on several workers sharing the shards
+    /// through a lease table (see `kcl`); `poll_ms` is then the KCL's
+    /// `idleTimeBetweenReadsInMillis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kcl: Option<KclSpec>,
 }
 
 impl ConsumerSpec {
@@ -49,6 +57,19 @@ impl ConsumerSpec {
             poll_ms,
             start: StartAt::TrimHorizon,
             retry_throttled_ms: None,
+            kcl: None,
+        }
+    }
+
+    /// A KCL application on `workers` workers, reading from TRIM_HORIZON
+    /// every `poll_ms` and checkpointing every `checkpoint_ms`.
+    pub fn kcl(name: impl Into<String>, poll_ms: u64, workers: u32, checkpoint_ms: u64) -> Self {
+        ConsumerSpec {
+            kcl: Some(KclSpec {
+                workers,
+                checkpoint_ms,
+            }),
+            ..ConsumerSpec::polling(name, poll_ms)
         }
     }
 }
@@ -73,7 +94,7 @@ pub enum Replay {
 /// Where a shard reader starts when it has no iterator and has delivered
 /// nothing yet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum Origin {
+pub(crate) enum Origin {
     #[default]
     TrimHorizon,
     Latest,
@@ -97,18 +118,60 @@ pub enum Read {
 }
 
 #[derive(Clone, Debug, Default)]
-struct ShardReader {
+pub(crate) struct ShardReader {
     iterator: Option<String>,
-    next_poll_ms: u64,
+    pub(crate) next_poll_ms: u64,
     /// The last sequence number delivered, to resume after it.
-    last: Option<SequenceNumber>,
+    pub(crate) last: Option<SequenceNumber>,
     delivered: u64,
     lag_ms: u64,
     done: bool,
     /// Where to start when there is no iterator and nothing delivered yet.
-    start: Origin,
+    pub(crate) start: Origin,
     /// When a call of this consumer on this shard last succeeded.
     served_ms: u64,
+}
+
+impl ShardReader {
+    /// The call that reads on: GetRecords with the iterator, or
+    /// GetShardIterator after the last record delivered (or at the start).
+    fn call(&self, stream: &str, shard: u32) -> (Read, Value) {
+        if let Some(it) = &self.iterator {
+            return (Read::Records, json!({"ShardIterator": it, "Limit": 10_000}));
+        }
+        let mut request = json!({"StreamName": stream, "ShardId": shard_id(shard)});
+        match (self.last, self.start) {
+            (Some(seq), _) => {
+                request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+                request["StartingSequenceNumber"] = json!(seq.to_string());
+            }
+            (None, Origin::TrimHorizon) => request["ShardIteratorType"] = json!("TRIM_HORIZON"),
+            (None, Origin::Latest) => request["ShardIteratorType"] = json!("LATEST"),
+            (None, Origin::AtTimestamp(t)) => {
+                request["ShardIteratorType"] = json!("AT_TIMESTAMP");
+                // Epoch seconds, as the SDKs send a Date.
+                request["Timestamp"] = json!(t as f64 / 1000.0);
+            }
+        }
+        (Read::Iterator, request)
+    }
+}
+
+/// Which reader of a consumer a call is for: a shard, and for a KCL
+/// application the worker whose record processor reads it (0 otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReaderId {
+    pub worker: u32,
+    pub shard: u32,
+}
+
+/// A call due: the reader, the operation, its request, and when a call on
+/// the shard last succeeded (consumers served longest ago go first).
+pub struct Due {
+    pub reader: ReaderId,
+    pub read: Read,
+    pub request: Value,
+    pub served_ms: u64,
 }
 
 /// One consumer application's progress.
@@ -133,6 +196,9 @@ pub struct Consumer {
     children_from: Origin,
     /// Counts replays: a call planned before one is not applied after it.
     generation: u64,
+    /// For a KCL application: its lease table, workers and record
+    /// processors (then `readers` and `waiting` stay empty).
+    kcl: Option<Kcl>,
 }
 
 /// What the UI shows about one consumer.
@@ -159,6 +225,11 @@ pub struct ConsumerView {
     #[serde(default)]
     pub out_of_order: u64,
     pub shards: Vec<ConsumerShardView>,
+    /// A KCL application's workers and lease table (`redelivered` then
+    /// counts its duplicates: records processed again after a failover or
+    /// a lease moving, from the last checkpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kcl: Option<KclView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,23 +245,63 @@ pub(crate) fn shard_index(id: &str) -> Option<u32> {
     id.strip_prefix("shardId-")?.parse().ok()
 }
 
+/// GetRecords' `ChildShards` as (child, parents) shard indexes.
+pub(crate) fn child_shards(children: &[Value]) -> Vec<(u32, Vec<u32>)> {
+    children
+        .iter()
+        .filter_map(|child| {
+            let c = child["ShardId"].as_str().and_then(shard_index)?;
+            let parents = child["ParentShards"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p.as_str().and_then(shard_index))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some((c, parents))
+        })
+        .collect()
+}
+
 impl Consumer {
-    /// A consumer that starts at `now_ms` on the shards `open`.
-    pub fn new(spec: ConsumerSpec, open: impl IntoIterator<Item = u32>, now_ms: u64) -> Self {
-        let readers = open
-            .into_iter()
-            .map(|i| {
-                (
-                    i,
-                    ShardReader {
-                        next_poll_ms: now_ms,
-                        start: spec.start.into(),
-                        ..ShardReader::default()
-                    },
-                )
-            })
-            .collect();
+    /// A consumer that starts at `now_ms` on the shards `open`; a KCL
+    /// application's random choices come from `seed`.
+    pub fn new(
+        spec: ConsumerSpec,
+        open: impl IntoIterator<Item = u32>,
+        now_ms: u64,
+        seed: u64,
+    ) -> Self {
+        let (readers, kcl) = match &spec.kcl {
+            Some(k) => (
+                BTreeMap::new(),
+                Some(Kcl::new(
+                    k.clone(),
+                    open,
+                    spec.start.into(),
+                    now_ms,
+                    substream(seed, &format!("kcl/{}", spec.name)),
+                )),
+            ),
+            None => (
+                open.into_iter()
+                    .map(|i| {
+                        (
+                            i,
+                            ShardReader {
+                                next_poll_ms: now_ms,
+                                start: spec.start.into(),
+                                ..ShardReader::default()
+                            },
+                        )
+                    })
+                    .collect(),
+                None,
+            ),
+        };
         Consumer {
+            kcl,
             spec,
             readers,
             waiting: BTreeMap::new(),
@@ -229,6 +340,10 @@ impl Consumer {
         self.children_from = origin;
         self.generation += 1;
         self.waiting.clear();
+        if let Some(kcl) = &mut self.kcl {
+            kcl.reset(origin, roots, now_ms);
+            return;
+        }
         // Served times carry over, so consumers sharing a shard stay fair.
         let served: BTreeMap<u32, u64> = self
             .readers
@@ -254,8 +369,53 @@ impl Consumer {
     /// Polls each shard every `poll_ms` from now on.
     pub fn set_poll_ms(&mut self, poll_ms: u64) {
         self.spec.poll_ms = poll_ms;
-        for r in self.readers.values_mut() {
+        let readers: Box<dyn Iterator<Item = &mut ShardReader>> = match &mut self.kcl {
+            Some(kcl) => Box::new(kcl.processors.values_mut().map(|p| &mut p.reader)),
+            None => Box::new(self.readers.values_mut()),
+        };
+        for r in readers {
             r.next_poll_ms = r.next_poll_ms.min(r.served_ms + poll_ms);
+        }
+    }
+
+    /// The KCL application's lease coordinator, if it is one.
+    pub fn kcl_mut(&mut self) -> Option<&mut Kcl> {
+        self.kcl.as_mut()
+    }
+
+    /// Runs what is due by `now_ms` besides reading: a KCL application's
+    /// lease renewals, lease takers and checkpoints.
+    pub fn advance(&mut self, now_ms: u64) {
+        if let Some(kcl) = &mut self.kcl {
+            kcl.advance(now_ms);
+        }
+    }
+
+    /// Every reader, by id: the shards, or a KCL application's record
+    /// processors that are not waiting for their parents.
+    fn readers(&self) -> Vec<(ReaderId, &ShardReader)> {
+        match &self.kcl {
+            Some(kcl) => kcl
+                .processors
+                .iter()
+                .filter(|(_, p)| p.reading())
+                .map(|(&(worker, shard), p)| (ReaderId { worker, shard }, &p.reader))
+                .collect(),
+            None => self
+                .readers
+                .iter()
+                .map(|(&shard, r)| (ReaderId { worker: 0, shard }, r))
+                .collect(),
+        }
+    }
+
+    fn reader_mut(&mut self, id: ReaderId) -> Option<&mut ShardReader> {
+        match &mut self.kcl {
+            Some(kcl) => kcl
+                .processors
+                .get_mut(&(id.worker, id.shard))
+                .map(|p| &mut p.reader),
+            None => self.readers.get_mut(&id.shard),
         }
     }
 
@@ -263,37 +423,18 @@ impl Consumer {
         &self.spec
     }
 
-    /// The calls due by `now_ms`: (shard index, operation, request, when
-    /// a call on the shard last succeeded).
-    pub fn due(&self, stream: &str, now_ms: u64) -> Vec<(u32, Read, Value, u64)> {
-        self.readers
-            .iter()
+    /// The calls due by `now_ms`.
+    pub fn due(&self, stream: &str, now_ms: u64) -> Vec<Due> {
+        self.readers()
+            .into_iter()
             .filter(|(_, r)| !r.done && r.next_poll_ms <= now_ms)
-            .map(|(&i, r)| match &r.iterator {
-                Some(it) => (
-                    i,
-                    Read::Records,
-                    json!({"ShardIterator": it, "Limit": 10_000}),
-                    r.served_ms,
-                ),
-                None => {
-                    let mut request = json!({"StreamName": stream, "ShardId": shard_id(i)});
-                    match (r.last, r.start) {
-                        (Some(seq), _) => {
-                            request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
-                            request["StartingSequenceNumber"] = json!(seq.to_string());
-                        }
-                        (None, Origin::TrimHorizon) => {
-                            request["ShardIteratorType"] = json!("TRIM_HORIZON")
-                        }
-                        (None, Origin::Latest) => request["ShardIteratorType"] = json!("LATEST"),
-                        (None, Origin::AtTimestamp(t)) => {
-                            request["ShardIteratorType"] = json!("AT_TIMESTAMP");
-                            // Epoch seconds, as the SDKs send a Date.
-                            request["Timestamp"] = json!(t as f64 / 1000.0);
-                        }
-                    }
-                    (i, Read::Iterator, request, r.served_ms)
+            .map(|(reader, r)| {
+                let (read, request) = r.call(stream, reader.shard);
+                Due {
+                    reader,
+                    read,
+                    request,
+                    served_ms: r.served_ms,
                 }
             })
             .collect()
@@ -301,9 +442,10 @@ impl Consumer {
 
     /// A call is being planned: the next poll on the shard is one interval
     /// later (unless its outcome says sooner).
-    pub fn polled(&mut self, shard: u32, now_ms: u64) {
-        if let Some(r) = self.readers.get_mut(&shard) {
-            r.next_poll_ms = now_ms + self.spec.poll_ms;
+    pub fn polled(&mut self, reader: ReaderId, now_ms: u64) {
+        let poll_ms = self.spec.poll_ms;
+        if let Some(r) = self.reader_mut(reader) {
+            r.next_poll_ms = now_ms + poll_ms;
         }
     }
 
@@ -311,96 +453,113 @@ impl Consumer {
     /// (shard, sequence number) in order, for the run digest.
     pub fn finish(
         &mut self,
-        shard: u32,
+        id: ReaderId,
         read: Read,
         outcome: Result<Output, ApiError>,
         now_ms: u64,
     ) -> Vec<SequenceNumber> {
-        let Some(reader) = self.readers.get_mut(&shard) else {
+        let retry_throttled_ms = self.spec.retry_throttled_ms;
+        let Some(reader) = self.reader_mut(id) else {
+            // A KCL processor that has stopped since (its lease was lost).
             return Vec::new();
         };
         if outcome.is_ok() {
             reader.served_ms = now_ms;
         }
-        match (read, outcome) {
+        let out = match (read, outcome) {
             (Read::Iterator, Ok(Output::Value(v))) => {
                 reader.iterator = v["ShardIterator"].as_str().map(str::to_string);
                 // Records follow at once (the next tick), not a whole poll
                 // interval later: an iterator lives only 5 minutes.
                 reader.next_poll_ms = now_ms;
-                Vec::new()
+                return Vec::new();
             }
-            (Read::Records, Ok(Output::Records(out))) => {
-                let seqs: Vec<SequenceNumber> =
-                    out.records.iter().map(|r| r.sequence_number).collect();
-                reader.delivered += seqs.len() as u64;
-                self.delivered += seqs.len() as u64;
-                let next = self.high.entry(shard).or_insert(0);
-                for r in &out.records {
-                    let index = r.sequence_number.sequence_index;
-                    if index < *next {
-                        self.redelivered += 1;
-                        continue;
-                    }
-                    *next = index + 1;
-                    let arrival = (r.approximate_arrival_timestamp * 1000.0).round() as u64;
-                    if arrival < self.newest_arrival_ms {
-                        self.out_of_order += 1;
-                    } else {
-                        self.newest_arrival_ms = arrival;
-                    }
-                }
-                self.user_records += out
-                    .records
-                    .iter()
-                    .map(|r| shardlab_engine::kpl::user_record_count(&r.data))
-                    .sum::<u64>();
-                if let Some(last) = seqs.last() {
-                    reader.last = Some(*last);
-                }
-                reader.lag_ms = out.millis_behind_latest;
-                reader.iterator = out.next_shard_iterator;
-                if let Some(children) = out.child_shards {
-                    reader.done = true;
-                    reader.lag_ms = 0;
-                    self.shard_ended(shard, &children);
-                }
-                seqs
-            }
+            (Read::Records, Ok(Output::Records(out))) => out,
             (_, Err(ApiError::ProvisionedThroughputExceeded(_))) => {
-                self.throttled += 1;
-                if let Some(retry) = self.spec.retry_throttled_ms {
+                if let Some(retry) = retry_throttled_ms {
                     reader.next_poll_ms = now_ms + retry;
                 }
-                Vec::new()
+                self.throttled += 1;
+                return Vec::new();
             }
             (_, Err(ApiError::ExpiredIterator(_))) => {
                 // Start again after the last record delivered, at once.
                 reader.iterator = None;
                 reader.next_poll_ms = now_ms;
-                Vec::new()
+                return Vec::new();
             }
             // A shard that expired before it was read is gone; anything
             // else is a bug the run digest would show.
-            (_, Err(_)) | (_, Ok(_)) => Vec::new(),
+            (_, Err(_)) | (_, Ok(_)) => return Vec::new(),
+        };
+        let seqs: Vec<SequenceNumber> = out.records.iter().map(|r| r.sequence_number).collect();
+        reader.delivered += seqs.len() as u64;
+        if let Some(last) = seqs.last() {
+            reader.last = Some(*last);
+        }
+        reader.lag_ms = out.millis_behind_latest;
+        reader.iterator = out.next_shard_iterator;
+        if out.child_shards.is_some() {
+            reader.done = true;
+            reader.lag_ms = 0;
+        }
+        self.count_delivered(id.shard, &out.records);
+        if let Some(kcl) = &mut self.kcl {
+            kcl.processed(
+                id.shard,
+                seqs.len() as u64,
+                out.millis_behind_latest,
+                now_ms,
+            );
+        }
+        if let Some(children) = out.child_shards {
+            match &mut self.kcl {
+                Some(kcl) => kcl.shard_ended(id.worker, id.shard, &children),
+                None => self.shard_ended(id.shard, &children),
+            }
+        }
+        seqs
+    }
+
+    /// Counts records delivered from `shard`: again (below its high-water
+    /// mark), out of arrival order, and the user records in them.
+    fn count_delivered(&mut self, shard: u32, records: &[shardlab_engine::api::RecordJson]) {
+        self.delivered += records.len() as u64;
+        let next = self.high.entry(shard).or_insert(0);
+        for r in records {
+            let index = r.sequence_number.sequence_index;
+            if index < *next {
+                self.redelivered += 1;
+                continue;
+            }
+            *next = index + 1;
+            let arrival = (r.approximate_arrival_timestamp * 1000.0).round() as u64;
+            if arrival < self.newest_arrival_ms {
+                self.out_of_order += 1;
+            } else {
+                self.newest_arrival_ms = arrival;
+            }
+        }
+        self.user_records += records
+            .iter()
+            .map(|r| shardlab_engine::kpl::user_record_count(&r.data))
+            .sum::<u64>();
+    }
+
+    /// How far behind the newest records it is, at most over its shards
+    /// (for a KCL application, shards nobody processes fall further behind
+    /// as time passes).
+    fn max_lag_ms(&self) -> u64 {
+        match &self.kcl {
+            Some(kcl) => kcl.max_lag_ms(),
+            None => self.readers.values().map(|r| r.lag_ms).max().unwrap_or(0),
         }
     }
 
     /// `shard` was read to its end: its children start once all their
     /// parents are done.
     fn shard_ended(&mut self, shard: u32, children: &[Value]) {
-        for child in children {
-            let Some(c) = child["ShardId"].as_str().and_then(shard_index) else {
-                continue;
-            };
-            let parents: Vec<u32> = child["ParentShards"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .filter_map(|p| p.as_str().and_then(shard_index))
-                        .collect()
-                })
-                .unwrap_or_default();
+        for (c, parents) in child_shards(children) {
             self.waiting.entry(c).or_insert(parents);
         }
         let done: BTreeSet<u32> = self
@@ -433,19 +592,20 @@ impl Consumer {
             delivered: self.delivered,
             user_records: self.user_records,
             throttled: self.throttled,
-            max_lag_ms: self.readers.values().map(|r| r.lag_ms).max().unwrap_or(0),
+            max_lag_ms: self.max_lag_ms(),
             redelivered: self.redelivered,
             out_of_order: self.out_of_order,
             shards: self
-                .readers
-                .iter()
-                .map(|(i, r)| ConsumerShardView {
-                    shard_id: shard_id(*i),
+                .readers()
+                .into_iter()
+                .map(|(id, r)| ConsumerShardView {
+                    shard_id: shard_id(id.shard),
                     delivered: r.delivered,
                     lag_ms: r.lag_ms,
                     done: r.done,
                 })
                 .collect(),
+            kcl: self.kcl.as_ref().map(Kcl::view),
         }
     }
 }

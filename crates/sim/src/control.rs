@@ -110,6 +110,16 @@ pub enum Command {
         name: String,
         poll_ms: u64,
     },
+    /// Stops a KCL application's worker (`worker-2`) as a crash would.
+    StopKclWorker {
+        app: String,
+        worker: String,
+    },
+    /// Starts a stopped KCL worker again, or adds the next one.
+    StartKclWorker {
+        app: String,
+        worker: String,
+    },
     /// Terminates a shard worker abruptly, as a crash would; the
     /// coordinator must notice and restore it (the durability lesson).
     KillWorker {

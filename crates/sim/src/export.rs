@@ -290,7 +290,7 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
         .consumers
         .iter()
         .map(|c| {
-            format!(
+            let mut note = format!(
                 "Consumer application '{}' is your code, not a resource: with the KCL, name the application '{}' (it creates its DynamoDB lease table of that name), set idleTimeBetweenReadsInMillis to {} and initialPositionInStream to {}.",
                 c.name,
                 c.name,
@@ -299,7 +299,14 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
                     crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
                     crate::consumer::StartAt::Latest => "LATEST",
                 }
-            )
+            );
+            if let Some(k) = &c.kcl {
+                note.push_str(&format!(
+                    " Run it on {} instances (each a KCL worker) and checkpoint every {} ms in your record processor.",
+                    k.workers, k.checkpoint_ms
+                ));
+            }
+            note
         })
         .collect();
     notes.push(format!(

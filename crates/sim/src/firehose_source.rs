@@ -13,7 +13,7 @@ use shardlab_engine::api::Output;
 use shardlab_engine::{ApiError, Kinesis};
 use shardlab_firehose::{Accounting, Bucket, Firehose, Flush, MinuteMetrics};
 
-use crate::consumer::{Consumer, ConsumerSpec, Read, StartAt};
+use crate::consumer::{Consumer, ConsumerSpec, Due, Read, StartAt};
 
 /// `CompressionFormat`'s values, for forms.
 pub const COMPRESSION_FORMATS: &[&str] = shardlab_firehose::compression::FORMATS;
@@ -81,9 +81,11 @@ pub fn source_consumer(
             poll_ms: SOURCE_POLL_MS,
             start,
             retry_throttled_ms: None,
+            kcl: None,
         },
         open_shards,
         now_ms,
+        0,
     )
 }
 
@@ -378,8 +380,14 @@ impl SourceReader {
             if due.is_empty() {
                 return;
             }
-            for (shard, read, request, _) in due {
-                self.consumer.polled(shard, now_ms);
+            for Due {
+                reader,
+                read,
+                request,
+                ..
+            } in due
+            {
+                self.consumer.polled(reader, now_ms);
                 let op = match read {
                     Read::Iterator => "GetShardIterator",
                     Read::Records => "GetRecords",
@@ -392,7 +400,7 @@ impl SourceReader {
                     // then there is nobody to deliver to.
                     let _ = firehose.ingest_from_source(&self.delivery_stream, records, now_ms);
                 }
-                self.consumer.finish(shard, read, outcome, now_ms);
+                self.consumer.finish(reader, read, outcome, now_ms);
             }
         }
     }

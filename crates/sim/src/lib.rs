@@ -17,6 +17,7 @@ pub mod export;
 pub mod firehose_source;
 pub mod headless;
 pub mod host;
+pub mod kcl;
 pub mod lambda;
 pub mod producer;
 pub mod rng;

@@ -20,7 +20,8 @@ use std::collections::VecDeque;
 use crate::aggregation::{pack, Aggregation, Outgoing};
 use crate::clock::SCENARIO_EPOCH_MS;
 use crate::consumer::{
-    Consumer, ConsumerSpec, ConsumerView, Read, Replay, StartAt, MAX_POLL_MS, MIN_POLL_MS,
+    Consumer, ConsumerSpec, ConsumerView, Due, Read, ReaderId, Replay, StartAt, MAX_POLL_MS,
+    MIN_POLL_MS,
 };
 use crate::firehose_source::{
     create_request, deaggregate_source, source_consumer, take_source_records, views,
@@ -227,6 +228,9 @@ impl Scenario {
                     i + 1
                 )));
             }
+            if let Some(k) = &c.kcl {
+                k.validate(&c.name).map_err(SimError::Scenario)?;
+            }
             if !(MIN_POLL_MS..=MAX_POLL_MS).contains(&c.poll_ms) {
                 return Err(SimError::Scenario(format!(
                     "consumer {} polls every {} ms; the shortest interval is {MIN_POLL_MS} ms \
@@ -400,6 +404,15 @@ const PUT_RECORDS_MAX: usize = 500;
 /// CollectionMaxSize; the API itself now takes 10 MiB).
 const PUT_RECORDS_MAX_BYTES: usize = 5_242_880;
 
+/// A KCL worker's index from its name (`worker-2`, or `2`).
+fn kcl_worker(name: &str) -> Result<u32, SimError> {
+    crate::kcl::worker_index(name).ok_or_else(|| {
+        SimError::Scenario(format!(
+            "'{name}' is not a worker's name: workers are worker-1, worker-2 ..."
+        ))
+    })
+}
+
 /// What a planned call is, for finishing it.
 enum CallKind {
     /// PutRecords: the fingerprint and size of each entry.
@@ -418,7 +431,7 @@ enum CallKind {
     /// A consumer's GetShardIterator or GetRecords on a shard.
     Consume {
         consumer: usize,
-        shard: u32,
+        reader: ReaderId,
         read: Read,
         /// `sql_epoch` when planned: should a SQL application be restarted
         /// while its reader's calls are out, the new reader (at the same
@@ -537,7 +550,14 @@ impl Simulation {
         let mut consumers: Vec<Consumer> = scenario
             .consumers
             .iter()
-            .map(|spec| Consumer::new(spec.clone(), open.iter().copied(), SCENARIO_EPOCH_MS))
+            .map(|spec| {
+                Consumer::new(
+                    spec.clone(),
+                    open.iter().copied(),
+                    SCENARIO_EPOCH_MS,
+                    scenario.seed,
+                )
+            })
             .collect();
         let firehose = scenario.firehose()?;
         let first_reader = consumers.len();
@@ -666,9 +686,11 @@ impl Simulation {
                 // Throttled by other consumers sharing the 5 reads/s, it
                 // tries again at the next tick rather than a second later.
                 retry_throttled_ms: Some(100),
+                kcl: None,
             },
             shards,
             self.now_ms,
+            0,
         ));
         self.sql = Some((runner, self.consumers.len() - 1));
         Ok(())
@@ -1038,6 +1060,33 @@ impl Simulation {
         Ok(())
     }
 
+    /// Stops a KCL application's worker abruptly (`worker-2`), as a crash
+    /// does: its leases expire and the other workers take them.
+    pub fn stop_kcl_worker(&mut self, app: &str, worker: &str) -> Result<(), SimError> {
+        let w = kcl_worker(worker)?;
+        self.kcl_mut(app)?
+            .stop_worker(w)
+            .map_err(SimError::Scenario)
+    }
+
+    /// Starts a stopped worker again, or a new one when `worker` is the
+    /// next name (`worker-3` for an application of two).
+    pub fn start_kcl_worker(&mut self, app: &str, worker: &str) -> Result<(), SimError> {
+        let w = kcl_worker(worker)?;
+        let now = self.now_ms;
+        self.kcl_mut(app)?
+            .start_worker(w, now)
+            .map_err(SimError::Scenario)
+    }
+
+    fn kcl_mut(&mut self, app: &str) -> Result<&mut crate::kcl::Kcl, SimError> {
+        self.consumer_mut(app)?.kcl_mut().ok_or_else(|| {
+            SimError::Scenario(format!(
+                "consumer application '{app}' is not a KCL application: it has no workers"
+            ))
+        })
+    }
+
     /// How many shard hosts (workers) the shards are spread over.
     pub fn host_count(&self) -> u32 {
         self.hosts
@@ -1188,25 +1237,35 @@ impl Simulation {
         // shard, the consumer served longest ago goes first, so consumers
         // sharing its 5 reads/s share them fairly.
         let now = self.now_ms;
-        let mut due: Vec<(u64, usize, u32, Read, serde_json::Value)> = Vec::new();
-        for (c, consumer) in self.consumers.iter().enumerate() {
-            for (shard, read, request, served_ms) in consumer.due(&self.scenario.stream_name, now) {
-                due.push((served_ms, c, shard, read, request));
+        let mut due: Vec<(usize, Due)> = Vec::new();
+        for (c, consumer) in self.consumers.iter_mut().enumerate() {
+            consumer.advance(now);
+            for d in consumer.due(&self.scenario.stream_name, now) {
+                due.push((c, d));
             }
         }
-        due.sort_by_key(|(served_ms, c, shard, _, _)| (*shard, *served_ms, *c));
-        for (_, c, shard, read, request) in due {
+        due.sort_by_key(|(c, d)| (d.reader.shard, d.served_ms, *c, d.reader.worker));
+        for (
+            c,
+            Due {
+                reader,
+                read,
+                request,
+                ..
+            },
+        ) in due
+        {
             let operation = match read {
                 Read::Iterator => "GetShardIterator",
                 Read::Records => "GetRecords",
             };
-            self.consumers[c].polled(shard, now);
+            self.consumers[c].polled(reader, now);
             match self.kinesis.plan(operation, &request, now) {
                 Ok(planned) => calls.push((
                     planned,
                     CallKind::Consume {
                         consumer: c,
-                        shard,
+                        reader,
                         read,
                         epoch: self.sql_epoch,
                         generation: self.consumers[c].generation(),
@@ -1215,7 +1274,7 @@ impl Simulation {
                 // Refused before reaching the shard (an expired iterator, a
                 // shard gone): the consumer recovers.
                 Err(e) => {
-                    self.consumers[c].finish(shard, read, Err(e), now);
+                    self.consumers[c].finish(reader, read, Err(e), now);
                 }
             }
         }
@@ -1308,7 +1367,7 @@ impl Simulation {
                 CallKind::Put(prints) => prints,
                 CallKind::Consume {
                     consumer,
-                    shard,
+                    reader: reader_id,
                     read,
                     epoch,
                     generation,
@@ -1344,7 +1403,7 @@ impl Simulation {
                         }
                     }
                     if let Some(c) = self.consumers.get_mut(consumer) {
-                        for seq in c.finish(shard, read, outcome, flight.now_ms) {
+                        for seq in c.finish(reader_id, read, outcome, flight.now_ms) {
                             self.digest =
                                 fnv1a64_extend(self.digest, &(consumer as u64).to_le_bytes());
                             self.digest =

@@ -10,6 +10,7 @@ mod console_view;
 mod exercise_view;
 mod firehose_view;
 mod format;
+mod kcl_view;
 mod lessons_view;
 mod persist;
 mod presets;
@@ -43,6 +44,14 @@ pub struct StreamForm {
     pub consumer_polls: String,
     /// Their names, from a loaded preset (generated when they do not match).
     pub consumer_names: Vec<String>,
+    /// Workers of a KCL application (0 or empty: none), and how often its
+    /// record processors checkpoint (ms).
+    pub kcl_workers: String,
+    pub kcl_checkpoint_ms: String,
+    /// The KCL application's name and poll interval from a loaded preset,
+    /// and any further KCL applications it has (kept as they are).
+    pub kcl_app: Option<shardlab_sim::consumer::ConsumerSpec>,
+    pub kcl_more: Vec<shardlab_sim::consumer::ConsumerSpec>,
     pub keys: shardlab_sim::producer::KeyStrategy,
     /// Kept from a loaded preset (the form has no control for it yet).
     pub rate_shape: shardlab_sim::producer::RateShape,
@@ -337,6 +346,10 @@ impl Default for StreamForm {
             rate_per_sec: "2000".into(),
             consumer_polls: "200".into(),
             consumer_names: Vec::new(),
+            kcl_workers: "0".into(),
+            kcl_checkpoint_ms: shardlab_sim::kcl::DEFAULT_CHECKPOINT_MS.to_string(),
+            kcl_app: None,
+            kcl_more: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: String::new(),
@@ -383,6 +396,8 @@ impl StreamForm {
                 Ok(shardlab_sim::consumer::ConsumerSpec::polling(name, poll_ms))
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let mut consumers = consumers;
+        consumers.extend(self.kcl()?);
         let scenario = Scenario {
             stream_name: self.stream_name.trim().to_string(),
             shard_count,
@@ -403,20 +418,66 @@ impl StreamForm {
     }
 }
 
+impl StreamForm {
+    /// The form's KCL applications: the one its fields describe (when it
+    /// has workers), then any others a preset had.
+    fn kcl(&self) -> Result<Vec<shardlab_sim::consumer::ConsumerSpec>, String> {
+        let text = self.kcl_workers.trim();
+        let workers = if text.is_empty() {
+            0
+        } else {
+            text.parse::<u32>().map_err(|_| {
+                format!(
+                    "KCL workers is a whole number, 1 to {} (0 for no KCL application); `{text}` is not.",
+                    shardlab_sim::kcl::MAX_WORKERS
+                )
+            })?
+        };
+        let mut apps = Vec::new();
+        if workers > 0 {
+            let text = self.kcl_checkpoint_ms.trim();
+            let checkpoint_ms = text.parse::<u64>().map_err(|_| {
+                format!("The KCL checkpoint interval is a whole number of milliseconds; `{text}` is not.")
+            })?;
+            let mut app = self.kcl_app.clone().unwrap_or_else(|| {
+                shardlab_sim::consumer::ConsumerSpec::kcl("kcl-app", 1000, workers, checkpoint_ms)
+            });
+            app.kcl = Some(shardlab_sim::kcl::KclSpec {
+                workers,
+                checkpoint_ms,
+            });
+            apps.push(app);
+        }
+        apps.extend(self.kcl_more.iter().cloned());
+        Ok(apps)
+    }
+}
+
 impl From<&Scenario> for StreamForm {
     fn from(s: &Scenario) -> Self {
+        let (kcl, polling): (Vec<_>, Vec<_>) = s.consumers.iter().partition(|c| c.kcl.is_some());
+        let first = kcl.first().map(|c| (*c).clone());
+        let spec = first.as_ref().and_then(|c| c.kcl.clone());
         StreamForm {
+            kcl_workers: spec.as_ref().map_or(0, |k| k.workers).to_string(),
+            kcl_checkpoint_ms: spec
+                .as_ref()
+                .map_or(shardlab_sim::kcl::DEFAULT_CHECKPOINT_MS, |k| {
+                    k.checkpoint_ms
+                })
+                .to_string(),
+            kcl_app: first,
+            kcl_more: kcl.iter().skip(1).map(|c| (*c).clone()).collect(),
             stream_name: s.stream_name.clone(),
             shard_count: s.shard_count.to_string(),
             seed: s.seed.to_string(),
             rate_per_sec: s.rate_per_sec.to_string(),
-            consumer_polls: s
-                .consumers
+            consumer_polls: polling
                 .iter()
                 .map(|c| c.poll_ms.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            consumer_names: s.consumers.iter().map(|c| c.name.clone()).collect(),
+            consumer_names: polling.iter().map(|c| c.name.clone()).collect(),
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
@@ -479,6 +540,9 @@ pub enum Msg {
     /// Where a consumer's next replay starts (name, time as typed).
     ReplayFrom(String, String),
     Replay(String),
+    /// Stops (false) or starts (true) a KCL application's worker: (app,
+    /// worker, start).
+    KclWorker(String, String, bool),
     /// The outage switch of a bucket or domain: down or not.
     SetOutage(Sink, bool),
     Browse(String, String),
@@ -1118,6 +1182,11 @@ impl App {
                     Err(e) => self.error = Some(e),
                 }
             }
+            Msg::KclWorker(app, worker, start) => self.send(if start {
+                Command::StartKclWorker { app, worker }
+            } else {
+                Command::StopKclWorker { app, worker }
+            }),
             Msg::SetOutage(sink, down) => self.send(Command::SetOutage { sink, down }),
             Msg::Browse(bucket, prefix) => {
                 if let Some(b) = self.browser.as_mut() {

@@ -162,6 +162,10 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { aggregation_field(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
+            { field("KCL application workers", format!("a KCL application sharing the shards over 1 to {} workers through a lease table; 0 for none", shardlab_sim::kcl::MAX_WORKERS), "kcl-workers", "number", form.kcl_workers.clone(), |f, v| f.kcl_workers = v) }
+            if form.kcl_workers.trim().parse::<u32>().is_ok_and(|n| n > 0) {
+                { field("KCL checkpoint every", "ms between each record processor's checkpoints (the KCL samples: 60,000)".into(), "kcl-checkpoint", "number", form.kcl_checkpoint_ms.clone(), |f, v| f.kcl_checkpoint_ms = v) }
+            }
             { crate::firehose_view::form_fields(&form, ctx) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
@@ -492,7 +496,9 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                             }
                             <span>{"behind "}<b class="mono" data-testid={format!("consumer-lag-{i}")}>{ format!("{} ms", thousands(c.max_lag_ms)) }</b></span>
                             <span class={classes!((c.throttled > 0).then_some("bad"))}>{"throttled reads "}<b class="mono">{ thousands(c.throttled) }</b></span>
-                            if c.redelivered > 0 {
+                            if c.kcl.is_some() {
+                                <span class={classes!((c.redelivered > 0).then_some("warn"))} title="records processed again: after a lease moved (a failover or a steal), from the last checkpoint">{"duplicates "}<b class="mono" data-testid={format!("consumer-redelivered-{i}")}>{ thousands(c.redelivered) }</b></span>
+                            } else if c.redelivered > 0 {
                                 <span title="records read a second time after a replay">{"redelivered "}<b class="mono" data-testid={format!("consumer-redelivered-{i}")}>{ thousands(c.redelivered) }</b></span>
                             }
                             if c.out_of_order > 0 {
@@ -501,6 +507,9 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                         </span>
                         if own(&c.name) {
                             { consumer_controls(i, &c.name, c.poll_ms, ctx) }
+                        }
+                        if let Some(kcl) = &c.kcl {
+                            { crate::kcl_view::panel(i, &c.name, kcl, ctx) }
                         }
                     </div>
                 }

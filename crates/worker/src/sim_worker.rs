@@ -303,6 +303,12 @@ impl Coordinator {
             Command::SetConsumerPoll { name, poll_ms } => {
                 self.with_sim(|sim| sim.set_consumer_poll(&name, poll_ms))
             }
+            Command::StopKclWorker { app, worker } => {
+                self.with_sim(|sim| sim.stop_kcl_worker(&app, &worker))
+            }
+            Command::StartKclWorker { app, worker } => {
+                self.with_sim(|sim| sim.start_kcl_worker(&app, &worker))
+            }
             Command::KillWorker { worker } => match self.stream.as_ref() {
                 Some(stream) => {
                     if let Err(e) = stream.host.terminate(worker) {

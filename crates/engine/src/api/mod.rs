@@ -29,8 +29,8 @@ use crate::{
     CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
 pub use fanout::Subscription;
-pub use output::Output;
-use output::{GetRecordsOutput, PutRecordsResponse, PutResultJson, RecordJson};
+use output::{GetRecordsOutput, PutRecordsResponse, PutResultJson};
+pub use output::{Output, RecordJson};
 
 pub use request::Validation;
 use request::{is_decimal, is_name, Body, HASH_KEY_PATTERN, SEQUENCE_NUMBER_PATTERN};
