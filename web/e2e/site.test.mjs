@@ -562,6 +562,57 @@ test('several applications: poll intervals and a replay set by hand', async () =
   assert.ok(int(await text('stat-retained')) > 0);
 });
 
+test('a KCL application: leases balanced, a worker stopped by hand, failover with duplicates, started again', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('kcl-failover.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'KCL leases' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelector('[data-testid="kcl-0"]'));
+  // Step 1 done for me: 30 s, the four leases two and two.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  const owners = async () => (await page.getByTestId('kcl-0-leases').locator('tbody tr td:nth-child(2)').allInnerTexts())
+    .map((t) => t.trim());
+  assert.deepEqual((await owners()).sort(), ['worker-1', 'worker-1', 'worker-2', 'worker-2']);
+  // The same 30 s as `shardlab run kcl-app.json --for 30s` (crates/server/tests/cli.rs):
+  // the leases' random choices are seeded, the same in wasm as natively.
+  assert.equal(await text('digest'), '0af1233352279b6c');
+  // Step 2 by hand: stop worker-1, then 5 s in 100 ms steps.
+  await page.getByTestId('kcl-0-worker-1-toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="kcl-0-worker-1"]')?.textContent.includes('stopped'));
+  for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  // The table still names the stopped worker; nobody processes its shards.
+  assert.equal((await owners()).filter((o) => o === 'worker-1').length, 2);
+  assert.match(await text('kcl-0-worker-1'), /processing nothing/);
+  // Step 3: a minute on, worker-2 has taken them and processed some records twice.
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-2"]')?.dataset.state === 'done');
+  assert.ok(int(await text('consumer-redelivered-0')) > 0);
+  // Step 4 by hand: start worker-1 again; it steals its share back.
+  await page.getByTestId('kcl-0-worker-1-toggle').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="kcl-0-worker-1"]')?.textContent.includes('running'));
+  await page.getByTestId('ff-minute').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.deepEqual((await owners()).sort(), ['worker-1', 'worker-1', 'worker-2', 'worker-2']);
+  // A third worker joins with Add.
+  await page.getByTestId('kcl-0-add').click();
+  await page.getByTestId('kcl-0-worker-3').waitFor();
+});
+
+test('the form makes a KCL application with the workers asked for', async () => {
+  await page.getByTestId('preset').selectOption('clickstream.json');
+  await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200');
+  await page.locator('#kcl-workers').fill('3');
+  await page.locator('#kcl-checkpoint').fill('5000');
+  await createFromForm();
+  await page.getByTestId('kcl-1').waitFor();
+  assert.equal(await page.getByTestId('kcl-1').locator('.kcl-worker').count(), 3);
+  assert.match(await text('kcl-1'), /checkpoint every 5 s/);
+  // Back to none for the tests that follow.
+  await page.locator('#kcl-workers').fill('0');
+});
+
 test('move to AWS: the CLI script and CloudFormation template of the stream, to download', async () => {
   await page.getByTestId('preset').selectOption('purchases-to-s3.json');
   await page.waitForFunction(() => document.querySelector('#fh-name')?.value === 'purchases-to-s3');

@@ -53,6 +53,16 @@ fn the_presets_run_and_report() {
     let (_, again, _) = shardlab(&["run", &preset("over-the-limit.json"), "--for", "30s"]);
     assert_eq!(out, again);
 
+    // A KCL application's leases after 30 s; the KCL lesson's first step
+    // reaches the same digest in the browser (web/e2e/site.test.mjs).
+    let (ok, out, err) = shardlab(&["run", &preset("kcl-app.json"), "--for", "30s"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("KCL on 2 workers: leases worker-1 2, worker-2 2; 4 taken, 2 stolen, 2 lost"),
+        "{out}"
+    );
+    assert!(out.ends_with("digest 0af1233352279b6c\n"), "{out}");
+
     let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "5s"]);
     assert!(ok, "{err}");
     assert!(

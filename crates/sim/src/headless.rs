@@ -112,10 +112,27 @@ fn consumer_line(c: &ConsumerView) -> String {
     } else {
         format!(" ({} user records)", c.user_records)
     };
-    format!(
+    let line = format!(
         "  {}: GetRecords every {} ms; {} records delivered{users}, {} ms behind at most, {} reads throttled",
         c.name, c.poll_ms, c.delivered, c.max_lag_ms, c.throttled
-    )
+    );
+    match &c.kcl {
+        None => line,
+        Some(k) => format!(
+            "{line}\n    KCL on {} workers: leases {}; {} taken, {} stolen, {} lost; {} checkpoints; {} duplicates",
+            k.workers.len(),
+            k.workers
+                .iter()
+                .map(|w| format!("{} {}{}", w.worker_id, w.leases, if w.alive { "" } else { " (stopped)" }))
+                .collect::<Vec<_>>()
+                .join(", "),
+            k.counts.taken,
+            k.counts.stolen,
+            k.counts.lost,
+            k.counts.checkpoints,
+            c.redelivered
+        ),
+    }
 }
 
 impl fmt::Display for Report {
