@@ -600,6 +600,34 @@ test('a KCL application: leases balanced, a worker stopped by hand, failover wit
   await page.getByTestId('kcl-0-worker-3').waitFor();
 });
 
+test('enhanced fan-out: two applications registered by hand stop sharing the shard, one moved back', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('enhanced-fan-out.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Enhanced fan-out' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelectorAll('[data-testid^="consumer-fan-out-"]').length === 3);
+  // Step 1 done for me: three polling applications are throttled.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  // Step 2 by hand: the dashboard and the alerts use enhanced fan-out.
+  for (const i of [0, 2]) {
+    await page.getByTestId(`consumer-fan-out-${i}`).click();
+    await page.waitForFunction((i) => document.querySelector(`[data-testid="consumer-mode-${i}"]`)?.textContent.includes('SubscribeToShard'), i);
+  }
+  assert.equal(await page.getByTestId('consumer-poll-0').count(), 0, 'no poll interval when records are pushed');
+  assert.match(await text('consumer-mode-1'), /GetRecords every 1000 ms/);
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  // Step 3 by hand: the dashboard goes back to GetRecords.
+  await page.getByTestId('consumer-fan-out-0').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="consumer-mode-0"]')?.textContent.includes('GetRecords every'));
+  await page.getByTestId('ff-minute').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  // Nothing was read twice across the switches.
+  assert.equal(await page.getByTestId('consumer-redelivered-0').count(), 0);
+  assert.equal(await page.getByTestId('consumer-redelivered-2').count(), 0);
+});
+
 test('the form makes a KCL application with the workers asked for', async () => {
   await page.getByTestId('preset').selectOption('clickstream.json');
   await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200');

@@ -99,6 +99,9 @@ pub enum Action {
     },
     /// `poll dashboard 1000`: a consumer application's GetRecords interval.
     Poll { consumer: String, ms: u64 },
+    /// `fan-out dashboard on`: register a consumer application for
+    /// enhanced fan-out (`off`: back to shared GetRecords).
+    FanOut { consumer: String, on: bool },
     /// `stop billing worker-1`: stop a KCL application's worker (a crash);
     /// `start billing worker-1`: start it again (or the next one).
     KclWorker {
@@ -148,6 +151,10 @@ impl Action {
             Action::Poll { consumer, ms } => Command::SetConsumerPoll {
                 name: consumer.clone(),
                 poll_ms: *ms,
+            },
+            Action::FanOut { consumer, on } => Command::SetConsumerFanOut {
+                name: consumer.clone(),
+                fan_out: *on,
             },
             Action::KclWorker { app, worker, start } => {
                 let (app, worker) = (app.clone(), worker.clone());
@@ -247,6 +254,10 @@ pub const MEASURES: &[(&str, &str)] = &[
         "the largest MillisBehindLatest of any consumer application",
     ),
     (
+        "consumer_records_behind_max",
+        "records the shards accepted that a consumer application has not received yet, the most behind application",
+    ),
+    (
         "consumer_throttled",
         "GetRecords calls refused by the shards' read limits, all consumers",
     ),
@@ -265,6 +276,10 @@ pub const MEASURES: &[(&str, &str)] = &[
     (
         "consumer_out_of_order_last_second",
         "the same, in the last virtual second",
+    ),
+    (
+        "consumers_fan_out",
+        "consumer applications reading with enhanced fan-out (SubscribeToShard)",
     ),
     (
         "kcl_workers_running",
@@ -335,7 +350,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
             .min()
             .map_or(0.0, |t| snap.now_ms.saturating_sub(t) as f64 / 1000.0),
         "records_produced" => snap.records_produced as f64,
-        "records_accepted" => snap.shards.iter().map(|s| s.records_accepted).sum::<u64>() as f64,
+        "records_accepted" => snap.records_accepted() as f64,
         "records_throttled" => snap.shards.iter().map(|s| s.records_throttled).sum::<u64>() as f64,
         "accepted_last_second" => open().map(|s| s.records_last_second).sum::<u64>() as f64,
         "throttled_last_second" => snap
@@ -366,11 +381,19 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "consumer_records_min" => readers().map(|c| c.delivered).min().unwrap_or(0) as f64,
         "consumer_user_records_min" => readers().map(|c| c.user_records).min().unwrap_or(0) as f64,
         "consumer_lag_ms_max" => readers().map(|c| c.max_lag_ms).max().unwrap_or(0) as f64,
+        "consumer_records_behind_max" => {
+            let accepted = snap.records_accepted();
+            readers()
+                .map(|c| accepted.saturating_sub(c.delivered - c.redelivered))
+                .max()
+                .unwrap_or(0) as f64
+        }
         "consumer_throttled" => readers().map(|c| c.throttled).sum::<u64>() as f64,
         "consumer_throttled_last_second" => snap.consumers_last_second.throttled as f64,
         "consumer_redelivered" => readers().map(|c| c.redelivered).sum::<u64>() as f64,
         "consumer_out_of_order" => readers().map(|c| c.out_of_order).sum::<u64>() as f64,
         "consumer_out_of_order_last_second" => snap.consumers_last_second.out_of_order as f64,
+        "consumers_fan_out" => readers().filter(|c| c.fan_out).count() as f64,
         "kcl_workers_running" => kcls().flat_map(|k| &k.workers).filter(|w| w.alive).count() as f64,
         "kcl_leases_of_stopped_workers" => kcls()
             .flat_map(|k| {
@@ -887,6 +910,10 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             consumer: consumer.to_string(),
             ms: number(ms, "milliseconds")?,
         }),
+        ["fan-out", consumer, state @ ("on" | "off")] => Ok(Action::FanOut {
+            consumer: consumer.to_string(),
+            on: *state == "on",
+        }),
         [verb @ ("stop" | "start"), app, worker] => Ok(Action::KclWorker {
             app: app.to_string(),
             worker: worker.to_string(),
@@ -908,7 +935,8 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             "`do: {text}` is not an action; the actions are `run 10s`, `rate 3000`, \
              `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>`, \
              `retention <hours>`, `replay <consumer> [at <time since creation, e.g. 30m>]`, \
-             `poll <consumer> <milliseconds>`, `stop <KCL application> <worker>`, \
+             `poll <consumer> <milliseconds>`, `fan-out <consumer> on|off`, \
+             `stop <KCL application> <worker>`, \
              `start <KCL application> <worker>` and `scenario <file in static/scenarios/>`"
         )),
     }

@@ -81,6 +81,7 @@ fn play(file: &str, lesson: &Lesson) {
                 Action::Scenario { file: scenario } => (sim, host) = create(file, scenario),
                 Action::Retention { hours } => sim.set_retention(*hours).unwrap(),
                 Action::Poll { consumer, ms } => sim.set_consumer_poll(consumer, *ms).unwrap(),
+                Action::FanOut { consumer, on } => sim.set_consumer_fan_out(consumer, *on).unwrap(),
                 Action::KclWorker { app, worker, start } => if *start {
                     sim.start_kcl_worker(app, worker)
                 } else {

@@ -55,7 +55,7 @@ pub fn split_merge_split(t: u32, sim: &mut Simulation) -> Result<(), SimError> {
 
 /// Records the shards accepted, summed.
 pub fn records_accepted(snapshot: &Snapshot) -> u64 {
-    snapshot.shards.iter().map(|s| s.records_accepted).sum()
+    snapshot.records_accepted()
 }
 
 #[cfg(test)]

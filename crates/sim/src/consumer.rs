@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use shardlab_engine::api::Output;
+use shardlab_engine::api::{Output, SubscribeEvent, Subscription};
 use shardlab_engine::{shard_id, ApiError, SequenceNumber};
 
 pub use crate::kcl::{Kcl, KclSpec, KclView};
@@ -34,7 +34,9 @@ pub enum StartAt {
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub name: String,
-    /// Milliseconds of virtual time between GetRecords calls on a shard.
+    /// Milliseconds of virtual time between GetRecords calls on a shard
+    /// (1,000, the KCL's default, when left out).
+    #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
     #[serde(default)]
     pub start: StartAt,
@@ -47,6 +49,16 @@ pub struct ConsumerSpec {
     /// `idleTimeBetweenReadsInMillis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kcl: Option<KclSpec>,
+    /// An enhanced fan-out consumer: registered with
+    /// RegisterStreamConsumer, it gets records pushed through
+    /// SubscribeToShard with its own 2 MiB/s per shard, and does not share
+    /// the shards' 5 GetRecords calls per second (`poll_ms` is then unused).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fan_out: bool,
+}
+
+fn default_poll_ms() -> u64 {
+    1000
 }
 
 impl ConsumerSpec {
@@ -58,6 +70,15 @@ impl ConsumerSpec {
             start: StartAt::TrimHorizon,
             retry_throttled_ms: None,
             kcl: None,
+            fan_out: false,
+        }
+    }
+
+    /// An enhanced fan-out consumer reading from TRIM_HORIZON.
+    pub fn fan_out(name: impl Into<String>) -> Self {
+        ConsumerSpec {
+            fan_out: true,
+            ..ConsumerSpec::polling(name, default_poll_ms())
         }
     }
 
@@ -115,6 +136,21 @@ impl From<StartAt> for Origin {
 pub enum Read {
     Iterator,
     Records,
+    /// SubscribeToShard (enhanced fan-out).
+    Subscribe,
+    /// The next event of a subscription.
+    Event,
+}
+
+impl Read {
+    /// The API operation, for the calls that are one.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Read::Iterator => "GetShardIterator",
+            Read::Records => "GetRecords",
+            Read::Subscribe | Read::Event => "SubscribeToShard",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -130,30 +166,52 @@ pub(crate) struct ShardReader {
     pub(crate) start: Origin,
     /// When a call of this consumer on this shard last succeeded.
     served_ms: u64,
+    /// An enhanced fan-out consumer's open subscription (taken out while
+    /// its next event is being read).
+    subscription: Option<Subscription>,
 }
 
 impl ShardReader {
     /// The call that reads on: GetRecords with the iterator, or
-    /// GetShardIterator after the last record delivered (or at the start).
-    fn call(&self, stream: &str, shard: u32) -> (Read, Value) {
+    /// GetShardIterator after the last record delivered (or at the start);
+    /// for an enhanced fan-out consumer (`arn`), the subscription's next
+    /// event, or SubscribeToShard from the same position.
+    fn call(&self, stream: &str, shard: u32, arn: Option<&str>) -> (Read, Value) {
+        if let Some(arn) = arn {
+            if self.subscription.is_some() {
+                return (Read::Event, Value::Null);
+            }
+            let mut position = json!({});
+            self.position(&mut position, "Type", "SequenceNumber");
+            return (
+                Read::Subscribe,
+                json!({"ConsumerARN": arn, "ShardId": shard_id(shard), "StartingPosition": position}),
+            );
+        }
         if let Some(it) = &self.iterator {
             return (Read::Records, json!({"ShardIterator": it, "Limit": 10_000}));
         }
         let mut request = json!({"StreamName": stream, "ShardId": shard_id(shard)});
+        self.position(&mut request, "ShardIteratorType", "StartingSequenceNumber");
+        (Read::Iterator, request)
+    }
+
+    /// Writes where to read from into `request`: after the last record
+    /// delivered, or at the start.
+    fn position(&self, request: &mut Value, kind: &str, sequence: &str) {
         match (self.last, self.start) {
             (Some(seq), _) => {
-                request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
-                request["StartingSequenceNumber"] = json!(seq.to_string());
+                request[kind] = json!("AFTER_SEQUENCE_NUMBER");
+                request[sequence] = json!(seq.to_string());
             }
-            (None, Origin::TrimHorizon) => request["ShardIteratorType"] = json!("TRIM_HORIZON"),
-            (None, Origin::Latest) => request["ShardIteratorType"] = json!("LATEST"),
+            (None, Origin::TrimHorizon) => request[kind] = json!("TRIM_HORIZON"),
+            (None, Origin::Latest) => request[kind] = json!("LATEST"),
             (None, Origin::AtTimestamp(t)) => {
-                request["ShardIteratorType"] = json!("AT_TIMESTAMP");
+                request[kind] = json!("AT_TIMESTAMP");
                 // Epoch seconds, as the SDKs send a Date.
                 request["Timestamp"] = json!(t as f64 / 1000.0);
             }
         }
-        (Read::Iterator, request)
     }
 }
 
@@ -199,6 +257,8 @@ pub struct Consumer {
     /// For a KCL application: its lease table, workers and record
     /// processors (then `readers` and `waiting` stay empty).
     kcl: Option<Kcl>,
+    /// For an enhanced fan-out consumer: its consumer ARN, once registered.
+    arn: Option<String>,
 }
 
 /// What the UI shows about one consumer.
@@ -225,6 +285,9 @@ pub struct ConsumerView {
     #[serde(default)]
     pub out_of_order: u64,
     pub shards: Vec<ConsumerShardView>,
+    /// Reading with enhanced fan-out (SubscribeToShard).
+    #[serde(default)]
+    pub fan_out: bool,
     /// A KCL application's workers and lease table (`redelivered` then
     /// counts its duplicates: records processed again after a failover or
     /// a lease moving, from the last checkpoint).
@@ -301,6 +364,7 @@ impl Consumer {
             ),
         };
         Consumer {
+            arn: None,
             kcl,
             spec,
             readers,
@@ -369,11 +433,7 @@ impl Consumer {
     /// Polls each shard every `poll_ms` from now on.
     pub fn set_poll_ms(&mut self, poll_ms: u64) {
         self.spec.poll_ms = poll_ms;
-        let readers: Box<dyn Iterator<Item = &mut ShardReader>> = match &mut self.kcl {
-            Some(kcl) => Box::new(kcl.processors.values_mut().map(|p| &mut p.reader)),
-            None => Box::new(self.readers.values_mut()),
-        };
-        for r in readers {
+        for r in self.readers_mut() {
             r.next_poll_ms = r.next_poll_ms.min(r.served_ms + poll_ms);
         }
     }
@@ -409,6 +469,14 @@ impl Consumer {
         }
     }
 
+    /// Every reader, those waiting for their parents too.
+    fn readers_mut(&mut self) -> Box<dyn Iterator<Item = &mut ShardReader> + '_> {
+        match &mut self.kcl {
+            Some(kcl) => Box::new(kcl.processors.values_mut().map(|p| &mut p.reader)),
+            None => Box::new(self.readers.values_mut()),
+        }
+    }
+
     fn reader_mut(&mut self, id: ReaderId) -> Option<&mut ShardReader> {
         match &mut self.kcl {
             Some(kcl) => kcl
@@ -429,7 +497,7 @@ impl Consumer {
             .into_iter()
             .filter(|(_, r)| !r.done && r.next_poll_ms <= now_ms)
             .map(|(reader, r)| {
-                let (read, request) = r.call(stream, reader.shard);
+                let (read, request) = r.call(stream, reader.shard, self.arn.as_deref());
                 Due {
                     reader,
                     read,
@@ -443,7 +511,14 @@ impl Consumer {
     /// A call is being planned: the next poll on the shard is one interval
     /// later (unless its outcome says sooner).
     pub fn polled(&mut self, reader: ReaderId, now_ms: u64) {
-        let poll_ms = self.spec.poll_ms;
+        // Records are pushed to a subscription as they arrive: its next
+        // event is read at the next tick. A refused SubscribeToShard is
+        // tried again a second later.
+        let poll_ms = if self.arn.is_some() {
+            0
+        } else {
+            self.spec.poll_ms
+        };
         if let Some(r) = self.reader_mut(reader) {
             r.next_poll_ms = now_ms + poll_ms;
         }
@@ -492,33 +567,130 @@ impl Consumer {
             // else is a bug the run digest would show.
             (_, Err(_)) | (_, Ok(_)) => return Vec::new(),
         };
-        let seqs: Vec<SequenceNumber> = out.records.iter().map(|r| r.sequence_number).collect();
-        reader.delivered += seqs.len() as u64;
-        if let Some(last) = seqs.last() {
-            reader.last = Some(*last);
-        }
-        reader.lag_ms = out.millis_behind_latest;
         reader.iterator = out.next_shard_iterator;
-        if out.child_shards.is_some() {
-            reader.done = true;
-            reader.lag_ms = 0;
+        self.delivered_from(
+            id,
+            &out.records,
+            out.millis_behind_latest,
+            out.child_shards,
+            now_ms,
+        )
+    }
+
+    /// Records delivered to reader `id`, how far behind it is, and the
+    /// shard's children when it has read to the shard's end.
+    fn delivered_from(
+        &mut self,
+        id: ReaderId,
+        records: &[shardlab_engine::api::RecordJson],
+        lag_ms: u64,
+        child_shards: Option<Vec<Value>>,
+        now_ms: u64,
+    ) -> Vec<SequenceNumber> {
+        let seqs: Vec<SequenceNumber> = records.iter().map(|r| r.sequence_number).collect();
+        if let Some(reader) = self.reader_mut(id) {
+            reader.delivered += seqs.len() as u64;
+            if let Some(last) = seqs.last() {
+                reader.last = Some(*last);
+            }
+            reader.lag_ms = lag_ms;
+            if child_shards.is_some() {
+                reader.done = true;
+                reader.lag_ms = 0;
+            }
         }
-        self.count_delivered(id.shard, &out.records);
+        self.count_delivered(id.shard, records);
         if let Some(kcl) = &mut self.kcl {
-            kcl.processed(
-                id.shard,
-                seqs.len() as u64,
-                out.millis_behind_latest,
-                now_ms,
-            );
+            kcl.processed(id.shard, seqs.len() as u64, lag_ms, now_ms);
         }
-        if let Some(children) = out.child_shards {
+        if let Some(children) = child_shards {
             match &mut self.kcl {
                 Some(kcl) => kcl.shard_ended(id.worker, id.shard, &children),
                 None => self.shard_ended(id.shard, &children),
             }
         }
         seqs
+    }
+
+    /// The open subscription of an enhanced fan-out reader, taken out to
+    /// read its next event (given back by `finish_event`).
+    pub fn take_subscription(&mut self, id: ReaderId) -> Option<Subscription> {
+        self.reader_mut(id)?.subscription.take()
+    }
+
+    /// A SubscribeToShard's outcome: the subscription, whose events are
+    /// read from the next tick on.
+    pub fn subscribed(
+        &mut self,
+        id: ReaderId,
+        outcome: Result<Subscription, ApiError>,
+        now_ms: u64,
+    ) {
+        let Some(reader) = self.reader_mut(id) else {
+            return;
+        };
+        match outcome {
+            Ok(sub) => {
+                reader.served_ms = now_ms;
+                reader.subscription = Some(sub);
+                reader.next_poll_ms = now_ms;
+            }
+            // Refused (not ACTIVE yet, subscribed again too soon, a shard
+            // gone): it tries again a second later.
+            Err(_) => reader.next_poll_ms = now_ms + 1000,
+        }
+    }
+
+    /// An event's outcome: the records delivered; the subscription goes
+    /// back unless it is over (5 minutes, the shard's end, an error), and
+    /// the reader then subscribes again after the last record delivered.
+    pub fn finish_event(
+        &mut self,
+        id: ReaderId,
+        mut sub: Option<Subscription>,
+        outcome: Option<Result<SubscribeEvent, ApiError>>,
+        now_ms: u64,
+    ) -> Vec<SequenceNumber> {
+        let event = match outcome {
+            Some(Ok(event)) => event,
+            // Over, or refused: subscribe again.
+            Some(Err(_)) | None => return Vec::new(),
+        };
+        if event.child_shards.is_some() {
+            sub = None;
+        }
+        let fan_out = self.arn.is_some();
+        if let Some(reader) = self.reader_mut(id) {
+            reader.served_ms = now_ms;
+            if fan_out {
+                reader.subscription = sub;
+            }
+        }
+        self.delivered_from(
+            id,
+            &event.records,
+            event.millis_behind_latest,
+            event.child_shards,
+            now_ms,
+        )
+    }
+
+    /// Switches between shared-throughput polling and enhanced fan-out
+    /// (`arn`: the registered consumer's ARN), keeping each shard's
+    /// position: the next read starts after the last record delivered.
+    pub fn set_fan_out(&mut self, arn: Option<String>) {
+        self.arn = arn;
+        self.spec.fan_out = self.arn.is_some();
+        self.generation += 1;
+        for r in self.readers_mut() {
+            r.iterator = None;
+            r.subscription = None;
+        }
+    }
+
+    /// The consumer ARN it reads with, when it uses enhanced fan-out.
+    pub fn fan_out_arn(&self) -> Option<&str> {
+        self.arn.as_deref()
     }
 
     /// Counts records delivered from `shard`: again (below its high-water
@@ -606,6 +778,7 @@ impl Consumer {
                 })
                 .collect(),
             kcl: self.kcl.as_ref().map(Kcl::view),
+            fan_out: self.arn.is_some(),
         }
     }
 }

@@ -110,6 +110,12 @@ pub enum Command {
         name: String,
         poll_ms: u64,
     },
+    /// Registers a consumer application for enhanced fan-out (or
+    /// deregisters it, back to shared GetRecords).
+    SetConsumerFanOut {
+        name: String,
+        fan_out: bool,
+    },
     /// Stops a KCL application's worker (`worker-2`) as a crash would.
     StopKclWorker {
         app: String,

@@ -354,6 +354,20 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
         aws(&["kinesis", "wait", "stream-exists", "--stream-name", name]),
     ];
     steps.extend(consumer_notes(scenario).into_iter().map(Step::Note));
+    for c in scenario.consumers.iter().filter(|c| c.fan_out) {
+        steps.push(Step::Note(format!(
+            "Consumer '{}' reads with enhanced fan-out: register it (SubscribeToShard then needs its ConsumerARN).",
+            c.name
+        )));
+        steps.push(aws(&[
+            "kinesis",
+            "register-stream-consumer",
+            "--stream-arn",
+            &format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}"),
+            "--consumer-name",
+            &c.name,
+        ]));
+    }
     if let Some(first) = scenario
         .first_records(1)
         .map_err(|e| SimError::Scenario(e.to_string()))?
@@ -636,6 +650,18 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             }
         }),
     );
+    for c in scenario.consumers.iter().filter(|c| c.fan_out) {
+        resources.insert(
+            logical("Consumer", &c.name),
+            json!({
+                "Type": "AWS::Kinesis::StreamConsumer",
+                "Properties": {
+                    "ConsumerName": c.name,
+                    "StreamARN": {"Fn::GetAtt": ["Stream", "Arn"]}
+                }
+            }),
+        );
+    }
     let mut refs = Refs::default();
     let requests: Vec<Value> = requests(scenario)?
         .iter()

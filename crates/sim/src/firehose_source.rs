@@ -13,7 +13,7 @@ use shardlab_engine::api::Output;
 use shardlab_engine::{ApiError, Kinesis};
 use shardlab_firehose::{Accounting, Bucket, Firehose, Flush, MinuteMetrics};
 
-use crate::consumer::{Consumer, ConsumerSpec, Due, Read, StartAt};
+use crate::consumer::{Consumer, ConsumerSpec, Due, StartAt};
 
 /// `CompressionFormat`'s values, for forms.
 pub const COMPRESSION_FORMATS: &[&str] = shardlab_firehose::compression::FORMATS;
@@ -82,6 +82,7 @@ pub fn source_consumer(
             start,
             retry_throttled_ms: None,
             kcl: None,
+            fan_out: false,
         },
         open_shards,
         now_ms,
@@ -388,10 +389,7 @@ impl SourceReader {
             } in due
             {
                 self.consumer.polled(reader, now_ms);
-                let op = match read {
-                    Read::Iterator => "GetShardIterator",
-                    Read::Records => "GetRecords",
-                };
+                let op = read.operation();
                 let mut outcome = kinesis.call_output(op, &request, now_ms);
                 let mut records = take_source_records(&mut outcome);
                 records.retain(|(_, arrival)| *arrival >= self.start_ms);

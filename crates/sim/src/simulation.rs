@@ -11,7 +11,7 @@
 //! host answered first.
 
 use serde::{Deserialize, Serialize};
-use shardlab_engine::api::{Planned, PutRecordsResult, ShardInfo};
+use shardlab_engine::api::{Planned, PutRecordsResult, ShardInfo, Subscription};
 use shardlab_engine::protocol::{ShardBatch, ShardBatchReply};
 use shardlab_engine::store::{ShardKey, ShardOp, ShardOpResult};
 use shardlab_engine::{stream_arn, Kinesis, KinesisConfig, SequenceNumber};
@@ -373,6 +373,13 @@ pub struct Snapshot {
     pub digest: String,
 }
 
+impl Snapshot {
+    /// Records the shards have accepted, all shards.
+    pub fn records_accepted(&self) -> u64 {
+        self.shards.iter().map(|s| s.records_accepted).sum()
+    }
+}
+
 /// What the consumer applications met during the last virtual second.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadsLastSecond {
@@ -443,6 +450,20 @@ enum CallKind {
     },
     /// A census of what the shards retain, by shard index.
     Census(Vec<u32>),
+    /// An enhanced fan-out consumer's SubscribeToShard or next event.
+    FanOut {
+        consumer: usize,
+        reader: ReaderId,
+        generation: u64,
+        call: FanOutCall,
+    },
+}
+
+/// The subscription a fan-out call is about: the one being opened, or the
+/// open one whose next event is read (it travels with the call).
+enum FanOutCall {
+    Subscribe(Box<Subscription>),
+    Event(Box<Subscription>),
 }
 
 /// A tick in flight: its planned calls and where each shard operation went.
@@ -622,6 +643,12 @@ impl Simulation {
         sim.producer.set_template(template);
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
+        for c in 0..sim.first_reader {
+            if sim.consumers[c].spec().fan_out {
+                let arn = sim.register_consumer(c)?;
+                sim.consumers[c].set_fan_out(Some(arn));
+            }
+        }
         Ok(sim)
     }
 
@@ -687,6 +714,7 @@ impl Simulation {
                 // tries again at the next tick rather than a second later.
                 retry_throttled_ms: Some(100),
                 kcl: None,
+                fan_out: false,
             },
             shards,
             self.now_ms,
@@ -992,21 +1020,25 @@ impl Simulation {
     /// The consumer application named `name` (not a delivery stream's or
     /// the SQL application's reader).
     fn consumer_mut(&mut self, name: &str) -> Result<&mut Consumer, SimError> {
-        let known: Vec<&str> = self.consumers[..self.first_reader]
-            .iter()
-            .map(|c| c.spec().name.as_str())
-            .collect();
-        let Some(i) = known.iter().position(|n| *n == name) else {
-            return Err(SimError::Scenario(if known.is_empty() {
-                format!("no consumer application named '{name}': this stream has none")
-            } else {
-                format!(
-                    "no consumer application named '{name}'; the stream's are: {}",
-                    known.join(", ")
-                )
-            }));
-        };
+        let i = self.consumer_index(name)?;
         Ok(&mut self.consumers[i])
+    }
+
+    fn consumer_index(&self, name: &str) -> Result<usize, SimError> {
+        let own = &self.consumers[..self.first_reader];
+        own.iter()
+            .position(|c| c.spec().name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = own.iter().map(|c| c.spec().name.as_str()).collect();
+                SimError::Scenario(if known.is_empty() {
+                    format!("no consumer application named '{name}': this stream has none")
+                } else {
+                    format!(
+                        "no consumer application named '{name}'; the stream's are: {}",
+                        known.join(", ")
+                    )
+                })
+            })
     }
 
     /// Moves a consumer application back to read the stream again from
@@ -1085,6 +1117,54 @@ impl Simulation {
                 "consumer application '{app}' is not a KCL application: it has no workers"
             ))
         })
+    }
+
+    /// Registers consumer `c` for enhanced fan-out (RegisterStreamConsumer,
+    /// sent with the next tick); its consumer ARN.
+    fn register_consumer(&mut self, c: usize) -> Result<String, SimError> {
+        let name = self.consumers[c].spec().name.clone();
+        let stream = self.scenario.stream_name.clone();
+        let planned = self.kinesis.plan(
+            "RegisterStreamConsumer",
+            &serde_json::json!({
+                "StreamARN": stream_arn(REGION, &stream),
+                "ConsumerName": name,
+            }),
+            self.now_ms,
+        )?;
+        self.queued
+            .push((planned, CallKind::Control("RegisterStreamConsumer")));
+        self.kinesis
+            .consumer_arn(&stream, &name)
+            .ok_or_else(|| SimError::Host(format!("consumer {name} was not registered")))
+    }
+
+    /// Moves a consumer application to enhanced fan-out (registering it)
+    /// or back to shared-throughput GetRecords (deregistering it); it reads
+    /// on from where it is on every shard.
+    pub fn set_consumer_fan_out(&mut self, name: &str, fan_out: bool) -> Result<(), SimError> {
+        let c = self.consumer_index(name)?;
+        if self.consumers[c].fan_out_arn().is_some() == fan_out {
+            return Ok(());
+        }
+        if fan_out {
+            let arn = self.register_consumer(c)?;
+            self.consumers[c].set_fan_out(Some(arn));
+        } else {
+            let arn = self.consumers[c]
+                .fan_out_arn()
+                .unwrap_or_default()
+                .to_string();
+            let planned = self.kinesis.plan(
+                "DeregisterStreamConsumer",
+                &serde_json::json!({ "ConsumerARN": arn }),
+                self.now_ms,
+            )?;
+            self.queued
+                .push((planned, CallKind::Control("DeregisterStreamConsumer")));
+            self.consumers[c].set_fan_out(None);
+        }
+        Ok(())
     }
 
     /// How many shard hosts (workers) the shards are spread over.
@@ -1255,12 +1335,42 @@ impl Simulation {
             },
         ) in due
         {
-            let operation = match read {
-                Read::Iterator => "GetShardIterator",
-                Read::Records => "GetRecords",
-            };
             self.consumers[c].polled(reader, now);
-            match self.kinesis.plan(operation, &request, now) {
+            let generation = self.consumers[c].generation();
+            let fan_out = |call| CallKind::FanOut {
+                consumer: c,
+                reader,
+                generation,
+                call,
+            };
+            match read {
+                Read::Subscribe => {
+                    match self.kinesis.plan_subscribe_to_shard(&request, now) {
+                        Ok((planned, sub)) => {
+                            calls.push((planned, fan_out(FanOutCall::Subscribe(Box::new(sub)))))
+                        }
+                        Err(e) => self.consumers[c].subscribed(reader, Err(e), now),
+                    }
+                    continue;
+                }
+                Read::Event => {
+                    let Some(mut sub) = self.consumers[c].take_subscription(reader) else {
+                        continue;
+                    };
+                    match self.kinesis.plan_next_event(&mut sub, now) {
+                        Ok(Some(planned)) => {
+                            calls.push((planned, fan_out(FanOutCall::Event(Box::new(sub)))))
+                        }
+                        // Over (5 minutes) or refused: it subscribes again.
+                        Ok(None) | Err(_) => {
+                            self.consumers[c].finish_event(reader, None, None, now);
+                        }
+                    }
+                    continue;
+                }
+                Read::Iterator | Read::Records => {}
+            }
+            match self.kinesis.plan(read.operation(), &request, now) {
                 Ok(planned) => calls.push((
                     planned,
                     CallKind::Consume {
@@ -1403,13 +1513,44 @@ impl Simulation {
                         }
                     }
                     if let Some(c) = self.consumers.get_mut(consumer) {
-                        for seq in c.finish(reader_id, read, outcome, flight.now_ms) {
-                            self.digest =
-                                fnv1a64_extend(self.digest, &(consumer as u64).to_le_bytes());
-                            self.digest =
-                                fnv1a64_extend(self.digest, &seq.shard_index.to_le_bytes());
-                            self.digest =
-                                fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+                        let seqs = c.finish(reader_id, read, outcome, flight.now_ms);
+                        self.fold_deliveries(consumer, &seqs);
+                    }
+                    continue;
+                }
+                CallKind::FanOut {
+                    consumer,
+                    reader,
+                    generation,
+                    call,
+                } => {
+                    let now = flight.now_ms;
+                    let current = self
+                        .consumers
+                        .get(consumer)
+                        .is_some_and(|c| c.generation() == generation);
+                    match call {
+                        FanOutCall::Subscribe(draft) => {
+                            let outcome = self
+                                .kinesis
+                                .finish_subscribe_to_shard(planned, *draft, results);
+                            if current {
+                                self.consumers[consumer].subscribed(reader, outcome, now);
+                            }
+                        }
+                        FanOutCall::Event(mut sub) => {
+                            let outcome = self
+                                .kinesis
+                                .finish_next_event(planned, &mut sub, results, now);
+                            if current {
+                                let seqs = self.consumers[consumer].finish_event(
+                                    reader,
+                                    Some(*sub),
+                                    Some(outcome),
+                                    now,
+                                );
+                                self.fold_deliveries(consumer, &seqs);
+                            }
                         }
                     }
                     continue;
@@ -1548,6 +1689,15 @@ impl Simulation {
             self.read_history.pop_front();
         }
         Ok(())
+    }
+
+    /// Folds records delivered to consumer `consumer` into the digest.
+    fn fold_deliveries(&mut self, consumer: usize, seqs: &[SequenceNumber]) {
+        for seq in seqs {
+            self.digest = fnv1a64_extend(self.digest, &(consumer as u64).to_le_bytes());
+            self.digest = fnv1a64_extend(self.digest, &seq.shard_index.to_le_bytes());
+            self.digest = fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+        }
     }
 
     /// Runs the Lambda invocations Firehose has issued: built-ins at once,

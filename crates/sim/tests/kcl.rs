@@ -36,11 +36,7 @@ fn spread(sim: &Simulation) -> Vec<u32> {
 }
 
 fn accepted(sim: &Simulation) -> u64 {
-    sim.snapshot()
-        .shards
-        .iter()
-        .map(|s| s.records_accepted)
-        .sum()
+    sim.snapshot().records_accepted()
 }
 
 /// Records processed at least once.

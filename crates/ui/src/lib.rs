@@ -44,6 +44,9 @@ pub struct StreamForm {
     pub consumer_polls: String,
     /// Their names, from a loaded preset (generated when they do not match).
     pub consumer_names: Vec<String>,
+    /// Which of them read with enhanced fan-out, from a loaded preset (kept
+    /// with the names).
+    pub consumer_fan_out: Vec<bool>,
     /// Workers of a KCL application (0 or empty: none), and how often its
     /// record processors checkpoint (ms).
     pub kcl_workers: String,
@@ -346,6 +349,7 @@ impl Default for StreamForm {
             rate_per_sec: "2000".into(),
             consumer_polls: "200".into(),
             consumer_names: Vec::new(),
+            consumer_fan_out: Vec::new(),
             kcl_workers: "0".into(),
             kcl_checkpoint_ms: shardlab_sim::kcl::DEFAULT_CHECKPOINT_MS.to_string(),
             kcl_app: None,
@@ -388,12 +392,15 @@ impl StreamForm {
                          consumer, separated by commas (0 for no consumer); `{text}` is not."
                     )
                 })?;
+                let preset = self.consumer_names.len() == polls.len();
                 let name = match self.consumer_names.get(i) {
-                    Some(n) if self.consumer_names.len() == polls.len() => n.clone(),
+                    Some(n) if preset => n.clone(),
                     _ if polls.len() == 1 => "consumer-app".to_string(),
                     _ => format!("consumer-app-{}", i + 1),
                 };
-                Ok(shardlab_sim::consumer::ConsumerSpec::polling(name, poll_ms))
+                let mut spec = shardlab_sim::consumer::ConsumerSpec::polling(name, poll_ms);
+                spec.fan_out = preset && self.consumer_fan_out.get(i).copied().unwrap_or(false);
+                Ok(spec)
             })
             .collect::<Result<Vec<_>, String>>()?;
         let mut consumers = consumers;
@@ -478,6 +485,7 @@ impl From<&Scenario> for StreamForm {
                 .collect::<Vec<_>>()
                 .join(", "),
             consumer_names: polling.iter().map(|c| c.name.clone()).collect(),
+            consumer_fan_out: polling.iter().map(|c| c.fan_out).collect(),
             keys: s.keys.clone(),
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
@@ -540,6 +548,9 @@ pub enum Msg {
     /// Where a consumer's next replay starts (name, time as typed).
     ReplayFrom(String, String),
     Replay(String),
+    /// Registers a consumer application for enhanced fan-out (true) or
+    /// moves it back to shared GetRecords (false).
+    SetFanOut(String, bool),
     /// Stops (false) or starts (true) a KCL application's worker: (app,
     /// worker, start).
     KclWorker(String, String, bool),
@@ -1181,6 +1192,9 @@ impl App {
                     Ok(from) => self.send(Command::ReplayConsumer { name, from }),
                     Err(e) => self.error = Some(e),
                 }
+            }
+            Msg::SetFanOut(name, fan_out) => {
+                self.send(Command::SetConsumerFanOut { name, fan_out })
             }
             Msg::KclWorker(app, worker, start) => self.send(if start {
                 Command::StartKclWorker { app, worker }

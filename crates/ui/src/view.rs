@@ -488,7 +488,11 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 html! {
                     <div class="consumer" data-testid={format!("consumer-{i}")}>
                         <strong>{ &c.name }</strong>
-                        <span class="muted">{ format!(" · GetRecords every {} ms on each of {} shards", c.poll_ms, reading) }</span>
+                        if c.fan_out {
+                            <span class="muted" data-testid={format!("consumer-mode-{i}")}>{ format!(" · enhanced fan-out: records pushed through SubscribeToShard on each of {reading} shards, 2 MiB/s each of its own") }</span>
+                        } else {
+                            <span class="muted" data-testid={format!("consumer-mode-{i}")}>{ format!(" · GetRecords every {} ms on each of {} shards", c.poll_ms, reading) }</span>
+                        }
                         <span class="consumer-figures">
                             <span>{"delivered "}<b class="mono" data-testid={format!("consumer-delivered-{i}")}>{ thousands(c.delivered) }</b></span>
                             if c.user_records != c.delivered {
@@ -506,7 +510,7 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                             }
                         </span>
                         if own(&c.name) {
-                            { consumer_controls(i, &c.name, c.poll_ms, ctx) }
+                            { consumer_controls(i, c, ctx) }
                         }
                         if let Some(kcl) = &c.kcl {
                             { crate::kcl_view::panel(i, &c.name, kcl, ctx) }
@@ -520,8 +524,19 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
 
 /// A consumer application's poll interval, and replay: back to
 /// TRIM_HORIZON, or AT_TIMESTAMP a time after the stream was created.
-fn consumer_controls(i: usize, name: &str, poll_ms: u64, ctx: &Context<App>) -> Html {
+fn consumer_controls(
+    i: usize,
+    c: &shardlab_sim::consumer::ConsumerView,
+    ctx: &Context<App>,
+) -> Html {
+    let (name, poll_ms) = (&c.name, c.poll_ms);
     let (n1, n2, n3) = (name.to_string(), name.to_string(), name.to_string());
+    let fan_out = c.fan_out;
+    let toggle = {
+        let name = name.to_string();
+        ctx.link()
+            .callback(move |_| Msg::SetFanOut(name.clone(), !fan_out))
+    };
     let onpoll = ctx.link().callback(move |e: Event| {
         let input: HtmlInputElement = e.target_unchecked_into();
         Msg::SetConsumerPoll(n1.clone(), input.value())
@@ -533,17 +548,23 @@ fn consumer_controls(i: usize, name: &str, poll_ms: u64, ctx: &Context<App>) -> 
     let replay = ctx.link().callback(move |_| Msg::Replay(n3.clone()));
     html! {
         <span class="consumer-controls">
-            <label class="inline" title="Milliseconds between GetRecords calls on each shard (the KCL's default is 1,000)">
-                <span>{"poll"}</span>
-                <input type="number" min="100" key={format!("poll-{i}-{poll_ms}")} ~defaultValue={poll_ms.to_string()} onchange={onpoll} data-testid={format!("consumer-poll-{i}")} />
-                <span class="muted">{"ms"}</span>
-            </label>
+            if !fan_out {
+                <label class="inline" title="Milliseconds between GetRecords calls on each shard (the KCL's default is 1,000)">
+                    <span>{"poll"}</span>
+                    <input type="number" min="100" key={format!("poll-{i}-{poll_ms}")} ~defaultValue={poll_ms.to_string()} onchange={onpoll} data-testid={format!("consumer-poll-{i}")} />
+                    <span class="muted">{"ms"}</span>
+                </label>
+            }
             <label class="inline" title="Empty: from the oldest retained records (TRIM_HORIZON). A time since the stream was created, such as 30m or 1h: from the first record that arrived then (AT_TIMESTAMP).">
                 <span>{"replay from"}</span>
                 <input type="text" placeholder="TRIM_HORIZON" size="12" onchange={onfrom} data-testid={format!("consumer-replay-from-{i}")} />
             </label>
             <button class="secondary" onclick={replay} data-testid={format!("consumer-replay-{i}")}
                 title="Read the stream again from there; the other applications keep their positions">{"Replay"}</button>
+            <button class="secondary" onclick={toggle} data-testid={format!("consumer-fan-out-{i}")}
+                title={ if fan_out { "DeregisterStreamConsumer: poll with GetRecords again, sharing each shard's 5 reads and 2 MiB per second" } else { "RegisterStreamConsumer: get records pushed through SubscribeToShard, with 2 MiB/s per shard of its own" } }>
+                { if fan_out { "Use shared GetRecords" } else { "Use enhanced fan-out" } }
+            </button>
         </span>
     }
 }

@@ -303,6 +303,9 @@ impl Coordinator {
             Command::SetConsumerPoll { name, poll_ms } => {
                 self.with_sim(|sim| sim.set_consumer_poll(&name, poll_ms))
             }
+            Command::SetConsumerFanOut { name, fan_out } => {
+                self.with_sim(|sim| sim.set_consumer_fan_out(&name, fan_out))
+            }
             Command::StopKclWorker { app, worker } => {
                 self.with_sim(|sim| sim.stop_kcl_worker(&app, &worker))
             }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::output::RecordJson;
 use super::request::{Body, Validation};
-use super::{epoch_secs, Kinesis, StreamStatus};
+use super::{epoch_secs, Finish, Kinesis, Planned, StreamStatus};
 use crate::shard::DebtBucket;
 use crate::store::{ShardOp, ShardOpResult, ShardStore};
 use crate::{shard_id, ApiError, SequenceNumber};
@@ -71,6 +71,42 @@ impl Subscription {
     pub fn shard_id(&self) -> String {
         shard_id(self.shard_index)
     }
+
+    /// The shard it reads, by index.
+    pub fn shard_index(&self) -> u32 {
+        self.shard_index
+    }
+}
+
+/// A `SubscribeToShardEvent`, typed.
+#[derive(Debug)]
+pub struct SubscribeEvent {
+    pub records: Vec<RecordJson>,
+    pub continuation_sequence_number: SequenceNumber,
+    pub millis_behind_latest: u64,
+    /// At the end of a closed shard: its children (and the subscription
+    /// is over).
+    pub child_shards: Option<Vec<Value>>,
+}
+
+impl SubscribeEvent {
+    /// The event as the JSON protocol's `SubscribeToShardEvent`.
+    pub fn to_json(self) -> Value {
+        let records: Vec<Value> = self
+            .records
+            .into_iter()
+            .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+            .collect();
+        let mut event = json!({
+            "Records": records,
+            "ContinuationSequenceNumber": self.continuation_sequence_number.to_string(),
+            "MillisBehindLatest": self.millis_behind_latest,
+        });
+        if let Some(children) = self.child_shards {
+            event["ChildShards"] = Value::Array(children);
+        }
+        event
+    }
 }
 
 impl Kinesis {
@@ -91,6 +127,12 @@ impl Kinesis {
             "ConsumerStatus": self.consumer_status(c).as_str(),
             "ConsumerCreationTimestamp": epoch_secs(c.created_ms),
         })
+    }
+
+    /// The ARN of the stream consumer `name` registered on `stream`.
+    pub fn consumer_arn(&self, stream: &str, name: &str) -> Option<String> {
+        let c = self.streams.get(stream)?.consumers.get(name)?;
+        c.deregistered_ms.is_none().then(|| c.arn.clone())
     }
 
     /// Removes consumers whose deregistration has finished.
@@ -254,12 +296,25 @@ impl Kinesis {
 
     /// Opens a subscription of `consumer_arn` to one shard, from
     /// `StartingPosition` (`Type` and its `SequenceNumber` or `Timestamp`),
-    /// with AWS's checks.
+    /// with AWS's checks, on the in-process shards.
     pub fn subscribe_to_shard(
         &mut self,
         request: &Value,
         now_ms: u64,
     ) -> Result<Subscription, ApiError> {
+        let (mut planned, sub) = self.plan_subscribe_to_shard(request, now_ms)?;
+        let results = self.local.run(planned.take_ops());
+        self.finish_subscribe_to_shard(planned, sub, results)
+    }
+
+    /// `subscribe_to_shard` in two halves, for shards that run elsewhere:
+    /// the checks and the shard operation that finds the starting
+    /// position; the subscription is finished with its result.
+    pub fn plan_subscribe_to_shard(
+        &mut self,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<(Planned, Subscription), ApiError> {
         self.set_now(now_ms);
         let body = Body::new(request)?;
         let mut v = Validation::new();
@@ -311,71 +366,105 @@ impl Kinesis {
         let s = self.stream(&stream)?;
         let created = s.created_ms;
         let shard_key = s.key(shard_index);
-        // Fan-out subscriptions run on the in-process shards.
-        let side = self.take_side_ops();
-        self.local.run(side);
-        let position = match self.local.run_one(
+        self.subscriptions.insert(key, now_ms);
+        self.own_ops.clear();
+        self.own_ops.push((
             shard_key,
             ShardOp::Position {
                 at,
                 now_ms,
                 charge: false,
             },
-        ) {
-            ShardOpResult::Position(p) => p,
-            _ => return Err(ApiError::InternalFailure(String::new())),
-        };
-        self.subscriptions.insert(key, now_ms);
-        Ok(Subscription {
-            stream,
-            stream_created_ms: created,
-            consumer_arn,
-            shard_index,
-            position,
-            started_ms: now_ms,
-            budget: DebtBucket::new(FANOUT_BYTES_PER_SEC, now_ms),
-            finished: false,
-        })
+        ));
+        let planned = self.planned(Finish::Ready(Value::Null));
+        Ok((
+            planned,
+            Subscription {
+                stream,
+                stream_created_ms: created,
+                consumer_arn,
+                shard_index,
+                position: 0,
+                started_ms: now_ms,
+                budget: DebtBucket::new(FANOUT_BYTES_PER_SEC, now_ms),
+                finished: false,
+            },
+        ))
+    }
+
+    /// Finishes a planned `SubscribeToShard` with its shard's answer.
+    pub fn finish_subscribe_to_shard(
+        &mut self,
+        planned: Planned,
+        mut sub: Subscription,
+        results: Vec<ShardOpResult>,
+    ) -> Result<Subscription, ApiError> {
+        match planned.own_results(results).next() {
+            Some(ShardOpResult::Position(p)) => {
+                sub.position = p;
+                Ok(sub)
+            }
+            Some(ShardOpResult::Missing) => Err(self.subscription_gone(&sub)),
+            _ => Err(ApiError::InternalFailure(String::new())),
+        }
+    }
+
+    fn subscription_gone(&self, sub: &Subscription) -> ApiError {
+        ApiError::not_found(format!(
+            "Shard {} in stream {} under account {} does not exist",
+            shard_id(sub.shard_index),
+            sub.stream,
+            self.config.account_id
+        ))
     }
 
     /// The next `SubscribeToShardEvent` at `now_ms`, or `None` once the
-    /// subscription's 5 minutes are over (or its shard has ended).
+    /// subscription's 5 minutes are over (or its shard has ended), on the
+    /// in-process shards.
     pub fn next_event(
         &mut self,
         sub: &mut Subscription,
         now_ms: u64,
     ) -> Result<Option<Value>, ApiError> {
+        let Some(mut planned) = self.plan_next_event(sub, now_ms)? else {
+            return Ok(None);
+        };
+        let results = self.local.run(planned.take_ops());
+        self.finish_next_event(planned, sub, results, now_ms)
+            .map(|e| Some(e.to_json()))
+    }
+
+    /// `next_event` in two halves: the shard read that 2 MiB/s allows now
+    /// (`None` once the subscription is over), then the event from it.
+    pub fn plan_next_event(
+        &mut self,
+        sub: &mut Subscription,
+        now_ms: u64,
+    ) -> Result<Option<Planned>, ApiError> {
         self.set_now(now_ms);
         if sub.finished || now_ms >= sub.started_ms + SUBSCRIPTION_MS {
             return Ok(None);
         }
-        let gone = || {
-            ApiError::not_found(format!(
-                "Shard {} in stream {} under account {} does not exist",
-                shard_id(sub.shard_index),
-                sub.stream,
-                self.config.account_id
-            ))
-        };
         let (_, name) = self.parse_consumer_arn(&sub.consumer_arn)?;
+        let gone = self.subscription_gone(sub);
         let s = self
             .streams
             .get_mut(&sub.stream)
             .filter(|s| s.created_ms == sub.stream_created_ms && s.consumers.contains_key(&name))
-            .ok_or_else(gone)?;
+            .ok_or(gone.clone())?;
         s.expire_shards(now_ms);
-        let shard = s.shards.get(&sub.shard_index).ok_or_else(gone)?;
-        let created_secs = shard.created_ms / 1000;
+        if !s.shards.contains_key(&sub.shard_index) {
+            return Err(gone);
+        }
         let shard_key = s.key(sub.shard_index);
-        let side = self.take_side_ops();
-        self.local.run(side);
         // Deliver what 2 MiB/s allows; the records after it wait.
         let limit = if sub.budget.positive(now_ms) {
             crate::shard::READ_MAX_RECORDS_PER_CALL as u32
         } else {
             0
         };
-        let batch = match self.local.run_one(
+        self.own_ops.clear();
+        self.own_ops.push((
             shard_key,
             ShardOp::Read {
                 from: sub.position,
@@ -383,10 +472,32 @@ impl Kinesis {
                 now_ms,
                 enforce: false,
             },
-        ) {
-            ShardOpResult::Read(batch) => batch,
+        ));
+        Ok(Some(self.planned(Finish::Ready(Value::Null))))
+    }
+
+    /// Finishes a planned event read: moves the subscription on and
+    /// returns the event.
+    pub fn finish_next_event(
+        &mut self,
+        planned: Planned,
+        sub: &mut Subscription,
+        results: Vec<ShardOpResult>,
+        now_ms: u64,
+    ) -> Result<SubscribeEvent, ApiError> {
+        let batch = match planned.own_results(results).next() {
+            Some(ShardOpResult::Read(batch)) => batch,
+            Some(ShardOpResult::Missing) => return Err(self.subscription_gone(sub)),
             _ => return Err(ApiError::InternalFailure(String::new())),
         };
+        let stream = self
+            .streams
+            .get(&sub.stream)
+            .ok_or_else(|| self.subscription_gone(sub))?;
+        let created_secs = stream
+            .shards
+            .get(&sub.shard_index)
+            .map_or(0, |s| s.created_ms / 1000);
         let bytes: u64 = batch
             .records
             .iter()
@@ -405,28 +516,19 @@ impl Kinesis {
             },
             |r| r.sequence_number,
         );
-        // The records move into the event: no copy per record.
-        let records: Vec<Value> = batch
-            .records
-            .into_iter()
-            .map(|r| serde_json::to_value(RecordJson::from(r)).unwrap_or(Value::Null))
-            .collect();
-        let behind = batch
+        let millis_behind_latest = batch
             .next_arrival_ms
             .map_or(0, |arrival| now_ms.saturating_sub(arrival));
-        let at_end = batch.at_shard_end;
-        let mut event = json!({
-            "Records": records,
-            "ContinuationSequenceNumber": continuation.to_string(),
-            "MillisBehindLatest": behind,
-        });
-        if at_end {
+        let child_shards = batch.at_shard_end.then(|| {
             sub.finished = true;
-            event["ChildShards"] = Value::Array(Self::child_shards(
-                &self.streams[&sub.stream],
-                sub.shard_index,
-            ));
-        }
-        Ok(Some(event))
+            Self::child_shards(stream, sub.shard_index)
+        });
+        Ok(SubscribeEvent {
+            // The records move into the event: no copy per record.
+            records: batch.records.into_iter().map(RecordJson::from).collect(),
+            continuation_sequence_number: continuation,
+            millis_behind_latest,
+            child_shards,
+        })
     }
 }

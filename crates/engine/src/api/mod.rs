@@ -28,7 +28,7 @@ use crate::{
     shard_id, HashKey, HashKeyRange, PutEntry, PutOutcome, SequenceNumber, ShardConfig,
     CLOSING_SEQUENCE_INDEX, MAX_HASH_KEY,
 };
-pub use fanout::Subscription;
+pub use fanout::{SubscribeEvent, Subscription};
 use output::{GetRecordsOutput, PutRecordsResponse, PutResultJson};
 pub use output::{Output, RecordJson};
 
@@ -477,6 +477,11 @@ impl Planned {
     /// The operations to run, moved out (the plan keeps what `finish` needs).
     pub fn take_ops(&mut self) -> Vec<(ShardKey, ShardOp)> {
         std::mem::take(&mut self.ops)
+    }
+
+    /// The results of the call's own operations (after the side effects).
+    fn own_results(&self, results: Vec<ShardOpResult>) -> impl Iterator<Item = ShardOpResult> {
+        results.into_iter().skip(self.own)
     }
 }
 

@@ -53,7 +53,7 @@ fn decimal<S: Serializer>(seq: &SequenceNumber, s: S) -> Result<S::Ok, S::Error>
 }
 
 /// One record as GetRecords and SubscribeToShard deliver it.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RecordJson {
     /// Epoch seconds with millisecond precision.

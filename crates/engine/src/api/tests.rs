@@ -1397,6 +1397,58 @@ fn fan_out_delivers_two_mebibytes_per_second_per_consumer() {
     assert_eq!(count(&mut k, &mut sub, T0 + 3800), 11);
 }
 
+#[test]
+fn fan_out_reads_do_not_spend_the_shared_read_throughput() {
+    let mut k = Kinesis::new(KinesisConfig::default());
+    create(&mut k, "s", 1);
+    // 2.5 MiB in 512 KiB records, within 1 MiB/s in.
+    let big = "x".repeat(512 * 1024 - 1);
+    for i in 0..5 {
+        put(&mut k, "s", "k", &big, T0 + i * 500);
+    }
+    let now = T0 + 3000;
+    let arn = format!("arn:aws:kinesis:us-east-1:{A}:stream/s");
+    let c = ok(
+        &mut k,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "app"}),
+        now,
+    );
+    let mut sub = k
+        .subscribe_to_shard(&json!({"ConsumerARN": c["Consumer"]["ConsumerARN"], "ShardId": "shardId-000000000000", "StartingPosition": {"Type": "TRIM_HORIZON"}}), now)
+        .unwrap();
+    assert_eq!(
+        records(&k.next_event(&mut sub, now).unwrap().unwrap()).len(),
+        5
+    );
+    // The subscription's 2.5 MiB came out of its own 2 MiB/s: a polling
+    // reader still has the shard's.
+    let it = ok(
+        &mut k,
+        "GetShardIterator",
+        json!({"StreamName": "s", "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"}),
+        now,
+    );
+    let got = ok(
+        &mut k,
+        "GetRecords",
+        json!({"ShardIterator": it["ShardIterator"]}),
+        now,
+    );
+    assert_eq!(records(&got).len(), 5);
+    // Its own 2.5 MiB are charged to the shard: the next call is refused.
+    let e = err(
+        &mut k,
+        "GetRecords",
+        json!({"ShardIterator": got["NextShardIterator"]}),
+        now + 200,
+    );
+    assert!(
+        matches!(e, ApiError::ProvisionedThroughputExceeded(_)),
+        "{e:?}"
+    );
+}
+
 /// Offers `kib_per_sec` KiB/s to the shard holding hash key 0 of `name`
 /// (100 KiB records at explicit hash key 0) for `seconds` seconds from `from`.
 fn offer(k: &mut Kinesis, name: &str, kib_per_sec: usize, from: u64, seconds: u64) {

@@ -422,7 +422,7 @@ class MoveToAws(unittest.TestCase):
             except ClientError:
                 pass
         try:
-            kinesis.delete_stream(StreamName=scenario["stream_name"])
+            kinesis.delete_stream(StreamName=scenario["stream_name"], EnforceConsumerDeletion=True)
         except ClientError:
             return
         kinesis.get_waiter("stream_not_exists").wait(StreamName=scenario["stream_name"], WaiterConfig={"Delay": 1})
