@@ -76,6 +76,7 @@ pub const CHANGEABLE: &[&str] = &[
     "rate_shape",
     "record_template",
     "aggregation",
+    "retries",
     "delivery_streams",
     "lambda_functions",
 ];

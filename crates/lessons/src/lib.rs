@@ -218,6 +218,18 @@ pub const MEASURES: &[(&str, &str)] = &[
         "records refused with ProvisionedThroughputExceededException",
     ),
     (
+        "records_retried",
+        "throttled records the producer sent again (with retries on)",
+    ),
+    (
+        "records_awaiting_retry",
+        "throttled records waiting for their next send",
+    ),
+    (
+        "records_failed",
+        "records the producer gave up on (after its last attempt, or with its retry buffer full)",
+    ),
+    (
         "accepted_last_second",
         "records accepted in the last virtual second, all shards",
     ),
@@ -352,6 +364,9 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "records_produced" => snap.records_produced as f64,
         "records_accepted" => snap.records_accepted() as f64,
         "records_throttled" => snap.shards.iter().map(|s| s.records_throttled).sum::<u64>() as f64,
+        "records_retried" => snap.records_retried as f64,
+        "records_awaiting_retry" => snap.records_awaiting_retry as f64,
+        "records_failed" => snap.records_failed as f64,
         "accepted_last_second" => open().map(|s| s.records_last_second).sum::<u64>() as f64,
         "throttled_last_second" => snap
             .shards

@@ -61,6 +61,7 @@ impl Aggregation {
 }
 
 /// One Kinesis record for a PutRecords call.
+#[derive(Clone, Debug)]
 pub struct Outgoing {
     pub entry: PutRecordsEntry,
     /// The newest arrival among its user records.

@@ -138,7 +138,7 @@ fn consumer_line(c: &ConsumerView) -> String {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.snapshot;
-        let accepted: u64 = s.shards.iter().map(|x| x.records_accepted).sum();
+        let accepted = s.records_accepted();
         let throttled: u64 = s.shards.iter().map(|x| x.records_throttled).sum();
         let bytes: u64 = s.shards.iter().map(|x| x.bytes_accepted).sum();
         writeln!(
@@ -155,6 +155,13 @@ impl fmt::Display for Report {
             "produced {}, accepted {} ({} bytes), throttled {}",
             s.records_produced, accepted, bytes, throttled
         )?;
+        if self.scenario.retries.is_some() {
+            writeln!(
+                f,
+                "retries: {} sends again, {} records given up, {} waiting",
+                s.records_retried, s.records_failed, s.records_awaiting_retry
+            )?;
+        }
         if s.kinesis_records_put != s.records_produced {
             writeln!(
                 f,

@@ -29,6 +29,7 @@ use crate::firehose_source::{
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
+use crate::retry::{Retries, RetryQueue};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
 use crate::template::RecordTemplate;
@@ -135,6 +136,11 @@ pub struct Scenario {
     /// Functions the delivery streams' Lambda processors name by ARN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lambda_functions: Vec<LambdaFunction>,
+    /// How the producer retries throttled records (with backoff and
+    /// jitter); without it they are dropped, as a producer that ignores
+    /// `FailedRecordCount` would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
 }
 
 /// At most this many Lambda functions per scenario.
@@ -192,6 +198,9 @@ impl Scenario {
         self.keys.validate().map_err(SimError::Scenario)?;
         if let Some(a) = &self.aggregation {
             a.validate().map_err(SimError::Scenario)?;
+        }
+        if let Some(r) = &self.retries {
+            r.validate().map_err(SimError::Scenario)?;
         }
         self.rate_shape.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
@@ -354,6 +363,14 @@ pub struct Snapshot {
     /// when it aggregates.
     #[serde(default)]
     pub kinesis_records_put: u64,
+    /// Throttled records the producer sent again, gave up on, and has
+    /// waiting for a retry now (all 0 without retries).
+    #[serde(default)]
+    pub records_retried: u64,
+    #[serde(default)]
+    pub records_failed: u64,
+    #[serde(default)]
+    pub records_awaiting_retry: u64,
     pub shards: Vec<ShardView>,
     /// The consumer applications' progress (delivery streams' readers
     /// last, as `firehose/<name>`).
@@ -422,8 +439,12 @@ fn kcl_worker(name: &str) -> Result<u32, SimError> {
 
 /// What a planned call is, for finishing it.
 enum CallKind {
-    /// PutRecords: the fingerprint and size of each entry.
-    Put(Vec<(u64, u64)>),
+    /// PutRecords: the fingerprint and size of each entry, and when the
+    /// producer retries, each record with its sends so far.
+    Put {
+        prints: Vec<(u64, u64)>,
+        sent: Vec<(Outgoing, u32)>,
+    },
     /// A control-plane call (CreateStream, SplitShard, MergeShards).
     Control(&'static str),
     /// A call from outside the simulation (the in-page SDK console),
@@ -527,6 +548,9 @@ pub struct Simulation {
     /// Kinesis records put (with aggregation, fewer than user records).
     kinesis_records_put: u64,
     retention_hours: u32,
+    /// Throttled records waiting to be sent again (see `retry`).
+    retry_queue: RetryQueue,
+    retry_rng: rand_chacha::ChaCha8Rng,
 }
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
@@ -600,6 +624,7 @@ impl Simulation {
             .filter(|s| matches!(s.source, shardlab_firehose::Source::DirectPut))
             .map(|s| s.name.clone())
             .collect();
+        let scenario_seed = scenario.seed;
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
@@ -634,6 +659,8 @@ impl Simulation {
             recent: VecDeque::new(),
             kinesis_records_put: 0,
             retention_hours: default_retention_hours(),
+            retry_queue: RetryQueue::default(),
+            retry_rng: crate::rng::substream(scenario_seed, "producer-0/retries"),
         };
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         let template = sim
@@ -1244,7 +1271,7 @@ impl Simulation {
             && self.in_flight.iter().all(|f| {
                 f.calls
                     .iter()
-                    .all(|(_, kind)| matches!(kind, CallKind::Put(_) | CallKind::Census(_)))
+                    .all(|(_, kind)| matches!(kind, CallKind::Put { .. } | CallKind::Census(_)))
             })
     }
 
@@ -1282,19 +1309,28 @@ impl Simulation {
             None => records.into_iter().map(Outgoing::plain).collect(),
         };
         self.kinesis_records_put += outgoing.len() as u64;
-        let mut records = outgoing.into_iter().peekable();
+        // Throttled records due for another send go first, then the new ones.
+        let mut sends = self.retry_queue.due(self.now_ms);
+        sends.extend(outgoing.into_iter().map(|o| (o, 0)));
+        let keep = self.scenario.retries.is_some();
+        let mut records = sends.into_iter().peekable();
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
             let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
+            let mut sent = Vec::new();
             let mut bytes = 0;
             // Up to 500 records and 5 MiB per call (the KPL's collection
             // limits; large template records or 50 KB aggregated ones
             // reach the bytes first). A call always takes at least one.
-            while let Some(next) = records.next_if(|o| {
+            while let Some((next, attempts)) = records.next_if(|(o, _)| {
                 let size = o.entry.partition_key.len() + o.entry.data.len();
                 entries.is_empty()
                     || entries.len() < PUT_RECORDS_MAX && bytes + size <= PUT_RECORDS_MAX_BYTES
             }) {
+                if keep {
+                    // Kept to be sent again should it be throttled.
+                    sent.push((next.clone(), attempts + 1));
+                }
                 let Outgoing {
                     entry, arrival_ms, ..
                 } = next;
@@ -1311,7 +1347,7 @@ impl Simulation {
             let planned =
                 self.kinesis
                     .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
-            calls.push((planned, CallKind::Put(prints)));
+            calls.push((planned, CallKind::Put { prints, sent }));
         }
         // Consumers read what is there at the end of the interval. On a
         // shard, the consumer served longest ago goes first, so consumers
@@ -1473,8 +1509,8 @@ impl Simulation {
     pub fn finish_tick(&mut self, replies: Vec<ShardBatchReply>) -> Result<(), SimError> {
         let (flight, results) = self.results_per_call(replies)?;
         for ((planned, kind), results) in flight.calls.into_iter().zip(results) {
-            let prints = match kind {
-                CallKind::Put(prints) => prints,
+            let (prints, sent) = match kind {
+                CallKind::Put { prints, sent } => (prints, sent),
                 CallKind::Consume {
                     consumer,
                     reader: reader_id,
@@ -1623,7 +1659,9 @@ impl Simulation {
                     prints.len()
                 )));
             }
+            let mut sent = sent.into_iter();
             for (r, (fp, size)) in out.records.iter().zip(prints) {
+                let kept = sent.next();
                 self.digest = fnv1a64_extend(self.digest, &fp.to_le_bytes());
                 match r {
                     PutRecordsResult::Accepted {
@@ -1651,6 +1689,17 @@ impl Simulation {
                         self.digest = fnv1a64_extend(self.digest, b"throttled");
                         if let Some(c) = self.counters.get_mut(*shard_index as usize) {
                             c.records_throttled += 1;
+                        }
+                        if let (Some(policy), Some((record, attempts))) =
+                            (&self.scenario.retries, kept)
+                        {
+                            self.retry_queue.throttled(
+                                policy,
+                                record,
+                                attempts,
+                                flight.now_ms,
+                                &mut self.retry_rng,
+                            );
                         }
                     }
                 }
@@ -1865,6 +1914,9 @@ impl Simulation {
             retention_hours: self.retention_hours,
             records_produced: self.producer.produced(),
             kinesis_records_put: self.kinesis_records_put,
+            records_retried: self.retry_queue.retried,
+            records_failed: self.retry_queue.failed,
+            records_awaiting_retry: self.retry_queue.waiting(),
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
             consumers_last_second: {

@@ -62,6 +62,8 @@ pub struct StreamForm {
     pub record_template: String,
     /// KPL-style aggregation (a preset's AggregationMaxSize is kept).
     pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
+    /// Retries of throttled records (a preset's policy is kept).
+    pub retries: Option<shardlab_sim::retry::Retries>,
     pub firehose: FirehoseForm,
 }
 
@@ -358,6 +360,7 @@ impl Default for StreamForm {
             rate_shape: Default::default(),
             record_template: String::new(),
             aggregation: None,
+            retries: None,
             firehose: FirehoseForm::default(),
         }
     }
@@ -417,6 +420,7 @@ impl StreamForm {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
             aggregation: self.aggregation.clone(),
+            retries: self.retries.clone(),
             delivery_streams: self.firehose.requests()?,
             lambda_functions: self.firehose.functions(),
         };
@@ -490,6 +494,7 @@ impl From<&Scenario> for StreamForm {
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
             aggregation: s.aggregation.clone(),
+            retries: s.retries.clone(),
             firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }

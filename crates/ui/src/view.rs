@@ -160,6 +160,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { key_picker(&form, ctx) }
             { crate::template_view::fields(app, ctx) }
             { aggregation_field(&form, ctx) }
+            { retries_field(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             { field("KCL application workers", format!("a KCL application sharing the shards over 1 to {} workers through a lease table; 0 for none", shardlab_sim::kcl::MAX_WORKERS), "kcl-workers", "number", form.kcl_workers.clone(), |f, v| f.kcl_workers = v) }
@@ -265,6 +266,11 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 }
                 { stat("Accepted", thousands(accepted), "acknowledged with a sequence number", "accepted") }
                 { stat("Throttled", thousands(throttled), "ProvisionedThroughputExceededException", "throttled") }
+                if s.records_retried + s.records_failed + s.records_awaiting_retry > 0 {
+                    { stat("Retried", thousands(s.records_retried), "throttled records the producer sent again, after a backoff with jitter (each gets a new sequence number)", "retried") }
+                    { stat("Awaiting retry", thousands(s.records_awaiting_retry), "throttled records waiting for their next send", "awaiting-retry") }
+                    { stat("Failed", thousands(s.records_failed), "records the producer gave up on after its last attempt (or with its retry buffer full): lost", "failed") }
+                }
                 { stat("Ingest", format!("{}/s", thousands(per_second)), "records in the last virtual second", "per-second") }
                 { stat("Stored", bytes(bytes_in), "data + partition keys", "bytes") }
                 { stat("Retained", thousands(retained), "records the shards still keep: older ones are past the retention period", "retained") }
@@ -591,6 +597,32 @@ fn aggregation_field(form: &StreamForm, ctx: &Context<App>) -> Html {
                 <span>{"Aggregate like the KPL"}</span>
             </label>
             <span class="hint">{ format!("pack each shard's records of a tick into aggregated records of up to {} bytes (AggregationMaxSize): 1,000 records/s per shard stops binding small records", thousands(size)) }</span>
+        </div>
+    }
+}
+
+/// Retries of throttled records: on or off (a preset's policy kept).
+fn retries_field(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let base = form.clone();
+    let onchange = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        next.retries = input
+            .checked()
+            .then(|| base.retries.clone().unwrap_or_default());
+        Msg::EditForm(Box::new(next))
+    });
+    let policy = form.retries.clone().unwrap_or_default();
+    html! {
+        <div class="field">
+            <label class="check" for="retries">
+                <input id="retries" type="checkbox" checked={form.retries.is_some()} {onchange} data-testid="retries" />
+                <span>{"Retry throttled records"}</span>
+            </label>
+            <span class="hint">{ format!(
+                "send each throttled record again after a random wait of up to {} ms, doubling per retry up to {} ms (full jitter), {} sends at most; off: throttled records are lost",
+                thousands(policy.base_delay_ms), thousands(policy.max_backoff_ms), policy.max_attempts
+            ) }</span>
         </div>
     }
 }
