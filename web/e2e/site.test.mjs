@@ -202,9 +202,18 @@ test('a consumer application reads the stream and shows how far behind it is', a
   assert.match(await page.getByTestId('consumer-0').innerText(), /consumer-app\s*· GetRecords every 200 ms on each of 2 shards/);
 });
 
+// Loads a preset into the form and waits until it is there: the stream
+// name is first set to something no preset has, so a form that already
+// showed the preset cannot pass for the loaded one.
+async function selectPreset(file, streamName) {
+  await page.fill('#stream-name', 'not-loaded-yet');
+  await page.getByTestId('preset').selectOption(file);
+  await page.waitForFunction((name) => document.querySelector('#stream-name')?.value === name, streamName);
+}
+
 // Loads the clickstream preset into the form and creates its stream.
 async function createClickstreamPreset() {
-  await page.getByTestId('preset').selectOption('clickstream.json');
+  await selectPreset('clickstream.json', 'clickstream');
   await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200' &&
     document.querySelector('#rate')?.value === '2000' &&
     !document.querySelector('[data-testid="firehose-enabled"]')?.checked);
@@ -340,6 +349,17 @@ test('fast-forward runs a minute as fast as it can, with the same result as `sha
     document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
   // `the_presets_run_and_report` pins the native run of the same file for 1 min.
   assert.equal(await text('digest'), 'a335779432ac68a9');
+});
+
+test('creating a stream stops the previous stream\'s fast-forward', async () => {
+  await createClickstreamPreset();
+  await page.getByTestId('ff-hour').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent !== '0:00:00.0');
+  await createFromForm();
+  // The new stream stays where it was created: one step is 100 ms.
+  await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.1');
+  assert.equal(await text('status'), 'Paused');
 });
 
 test('continuous SQL: a tumbling window over the stream, its rows, chart and window ends', async () => {
@@ -500,11 +520,17 @@ test('a lesson: its stream, a hint, a step done by hand and the rest done for me
   await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
   await page.getByTestId('toggle').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
-  // Step 3, done for me: a faster rate and a split; then the lesson is complete.
+  // Step 3, done for me: a faster rate and a split.
   await page.getByTestId('lesson-solve').click();
-  await page.getByTestId('lesson-complete').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-2"]')?.dataset.state === 'done');
   assert.equal(await page.locator('[data-shard]').count(), 3);
   await page.screenshot({ path: join(ARTIFACTS, 'lesson.png'), fullPage: true });
+  // Step 4, done for me: a producer that retries with backoff gets a burst
+  // through; then the lesson is complete.
+  await page.getByTestId('lesson-solve').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.ok(int(await text('stat-retried')) > 100);
+  assert.equal(await text('stat-failed'), '0');
 });
 
 test('a lesson whose solution creates the stream again from another scenario', async () => {
@@ -628,9 +654,31 @@ test('enhanced fan-out: two applications registered by hand stop sharing the sha
   assert.equal(await page.getByTestId('consumer-redelivered-2').count(), 0);
 });
 
+test('Kinesis vs SQS vs SNS: queues consume and delete, FIFO keeps order, failures come back after the visibility timeout', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('kinesis-sqs-sns.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Kinesis vs SQS' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelector('[data-testid="queue-work.fifo"]'));
+  // Steps 1 to 3 done for me.
+  for (const step of [0, 1, 2]) {
+    await page.getByTestId('lesson-solve').click();
+    await page.waitForFunction((s) => document.querySelector(`[data-testid="lesson-step-${s}"]`)?.dataset.state === 'done', step);
+  }
+  assert.ok(int(await text('queue-work-out-of-order')) > 0);
+  assert.equal(await text('queue-work.fifo-out-of-order'), '0');
+  assert.match(await text('topic'), /SNS topic order-events: [\d,]+ published, each pushed to email and billing/);
+  // Step 4 by hand: the work queue's consumers fail 30%; a minute later, failed messages came back.
+  await page.getByTestId('queue-work-fail').fill('30');
+  await page.getByTestId('queue-work-fail').dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('[data-testid="queue-work-fail"]')?.value === '30');
+  await page.getByTestId('ff-minute').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.ok(int(await text('queue-work-redelivered')) > 100);
+});
+
 test('the form makes a KCL application with the workers asked for', async () => {
-  await page.getByTestId('preset').selectOption('clickstream.json');
-  await page.waitForFunction(() => document.querySelector('#consumer-poll')?.value === '200');
+  await selectPreset('clickstream.json', 'clickstream');
   await page.locator('#kcl-workers').fill('3');
   await page.locator('#kcl-checkpoint').fill('5000');
   await createFromForm();
@@ -663,8 +711,7 @@ test('move to AWS: the CLI script and CloudFormation template of the stream, to 
 });
 
 test('share a workspace: a link and a file open the same stream and SQL; a damaged link says so', async () => {
-  await page.getByTestId('preset').selectOption('clickstream.json');
-  await page.waitForFunction(() => document.querySelector('#stream-name')?.value === 'clickstream');
+  await selectPreset('clickstream.json', 'clickstream');
   await page.fill('#shard-count', '3');
   await page.fill('#seed', '4242');
   await page.getByTestId('create').click();

@@ -99,6 +99,9 @@ pub enum Action {
     },
     /// `poll dashboard 1000`: a consumer application's GetRecords interval.
     Poll { consumer: String, ms: u64 },
+    /// `queue-failures work 20`: the percentage of messages an SQS queue's
+    /// consumers fail to process.
+    QueueFailures { queue: String, percent: u32 },
     /// `fan-out dashboard on`: register a consumer application for
     /// enhanced fan-out (`off`: back to shared GetRecords).
     FanOut { consumer: String, on: bool },
@@ -151,6 +154,10 @@ impl Action {
             Action::Poll { consumer, ms } => Command::SetConsumerPoll {
                 name: consumer.clone(),
                 poll_ms: *ms,
+            },
+            Action::QueueFailures { queue, percent } => Command::SetQueueFailures {
+                queue: queue.clone(),
+                percent: *percent,
             },
             Action::FanOut { consumer, on } => Command::SetConsumerFanOut {
                 name: consumer.clone(),
@@ -318,6 +325,39 @@ pub const MEASURES: &[(&str, &str)] = &[
         "leases whose processor waits for a parent shard's SHARD_END",
     ),
     (
+        "sqs_messages_deleted",
+        "messages SQS queues' consumers processed and deleted, all queues",
+    ),
+    (
+        "sqs_messages_in_queues",
+        "messages the SQS queues hold now (visible, in flight or delayed), all queues",
+    ),
+    (
+        "sqs_redelivered",
+        "messages received again after their visibility timeout ran out, all queues",
+    ),
+    (
+        "sqs_duplicates",
+        "extra copies standard queues delivered (at-least-once), all queues",
+    ),
+    (
+        "sqs_out_of_order_standard",
+        "messages processed after one sent later, standard queues",
+    ),
+    (
+        "sqs_out_of_order_fifo",
+        "messages processed after one of their group sent later, FIFO queues",
+    ),
+    (
+        "sqs_consumer_share_max_percent",
+        "the largest share of a queue's messages one of its competing consumers received, in percent (queues with two consumers or more)",
+    ),
+    ("sns_published", "messages published to the SNS topic"),
+    (
+        "sns_copies_min",
+        "messages the subscribed queue that got the fewest was sent by the topic",
+    ),
+    (
         "firehose_objects",
         "objects Firehose has delivered to buckets",
     ),
@@ -341,6 +381,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
     };
     let open = || snap.shards.iter().filter(|s| s.open);
     let kcls = || readers().filter_map(|c| c.kcl.as_ref());
+    let queues = || snap.messaging.iter().flat_map(|m| &m.queues);
     let percent = |part: u64, whole: u64| {
         if whole == 0 {
             0.0
@@ -434,6 +475,35 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
             .flat_map(|k| &k.leases)
             .filter(|l| l.blocked_on_parents)
             .count() as f64,
+        "sqs_messages_deleted" => queues().map(|q| q.counts.deleted).sum::<u64>() as f64,
+        "sqs_messages_in_queues" => queues()
+            .map(|q| q.visible + q.in_flight + q.delayed)
+            .sum::<u64>() as f64,
+        "sqs_redelivered" => queues().map(|q| q.counts.redelivered).sum::<u64>() as f64,
+        "sqs_duplicates" => queues().map(|q| q.counts.duplicates).sum::<u64>() as f64,
+        "sqs_out_of_order_standard" => queues()
+            .filter(|q| !q.fifo)
+            .map(|q| q.counts.out_of_order)
+            .sum::<u64>() as f64,
+        "sqs_out_of_order_fifo" => queues()
+            .filter(|q| q.fifo)
+            .map(|q| q.counts.out_of_order)
+            .sum::<u64>() as f64,
+        "sqs_consumer_share_max_percent" => queues()
+            .filter(|q| q.processed_per_consumer.len() > 1)
+            .map(|q| {
+                percent(
+                    q.processed_per_consumer.iter().copied().max().unwrap_or(0),
+                    q.processed_per_consumer.iter().sum(),
+                )
+            })
+            .fold(0.0, f64::max),
+        "sns_published" => snap.messaging.as_ref().map_or(0, |m| m.published) as f64,
+        "sns_copies_min" => queues()
+            .filter(|q| q.from_topic)
+            .map(|q| q.counts.sent)
+            .min()
+            .unwrap_or(0) as f64,
         "firehose_objects" => snap
             .delivery_streams
             .iter()
@@ -925,6 +995,11 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             consumer: consumer.to_string(),
             ms: number(ms, "milliseconds")?,
         }),
+        ["queue-failures", queue, percent] => Ok(Action::QueueFailures {
+            queue: queue.to_string(),
+            percent: u32::try_from(number(percent, "a percentage")?)
+                .map_err(|_| format!("{percent} is not a percentage"))?,
+        }),
         ["fan-out", consumer, state @ ("on" | "off")] => Ok(Action::FanOut {
             consumer: consumer.to_string(),
             on: *state == "on",
@@ -951,6 +1026,7 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
              `split <shard id>`, `merge <shard id> <adjacent shard id>`, `sql`, `kill-worker <n>`, \
              `retention <hours>`, `replay <consumer> [at <time since creation, e.g. 30m>]`, \
              `poll <consumer> <milliseconds>`, `fan-out <consumer> on|off`, \
+             `queue-failures <queue> <percent>`, \
              `stop <KCL application> <worker>`, \
              `start <KCL application> <worker>` and `scenario <file in static/scenarios/>`"
         )),

@@ -82,6 +82,9 @@ fn play(file: &str, lesson: &Lesson) {
                 Action::Retention { hours } => sim.set_retention(*hours).unwrap(),
                 Action::Poll { consumer, ms } => sim.set_consumer_poll(consumer, *ms).unwrap(),
                 Action::FanOut { consumer, on } => sim.set_consumer_fan_out(consumer, *on).unwrap(),
+                Action::QueueFailures { queue, percent } => {
+                    sim.set_queue_failures(queue, *percent).unwrap()
+                }
                 Action::KclWorker { app, worker, start } => if *start {
                     sim.start_kcl_worker(app, worker)
                 } else {

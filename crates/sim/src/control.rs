@@ -116,6 +116,12 @@ pub enum Command {
         name: String,
         fan_out: bool,
     },
+    /// The percentage of messages an SQS queue's consumers fail to
+    /// process (not deleted: back after the visibility timeout).
+    SetQueueFailures {
+        queue: String,
+        percent: u32,
+    },
     /// Stops a KCL application's worker (`worker-2`) as a crash would.
     StopKclWorker {
         app: String,

@@ -187,6 +187,31 @@ impl fmt::Display for Report {
                 writeln!(f, "{}", consumer_line(c))?;
             }
         }
+        if let Some(m) = &s.messaging {
+            writeln!(f, "queues:")?;
+            if let Some(t) = &m.topic {
+                writeln!(f, "  SNS topic {t}: {} published", m.published)?;
+            }
+            for q in &m.queues {
+                let c = &q.counts;
+                writeln!(
+                    f,
+                    "  {} ({}): {} sent, {} received, {} deleted, {} redelivered, {} duplicates, \
+                     {} out of order; {} visible, {} in flight, {} delayed",
+                    q.name,
+                    if q.fifo { "FIFO" } else { "standard" },
+                    c.sent,
+                    c.received,
+                    c.deleted,
+                    c.redelivered,
+                    c.duplicates,
+                    c.out_of_order,
+                    q.visible,
+                    q.in_flight,
+                    q.delayed
+                )?;
+            }
+        }
         if !s.delivery_streams.is_empty() {
             writeln!(f, "firehose:")?;
             for d in &s.delivery_streams {

@@ -20,6 +20,7 @@ pub mod host;
 pub mod kcl;
 pub mod lambda;
 pub mod producer;
+pub mod queues;
 pub mod retry;
 pub mod rng;
 pub mod share;

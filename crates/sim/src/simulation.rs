@@ -29,6 +29,7 @@ use crate::firehose_source::{
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
+use crate::queues::{Messaging, MessagingView, Queues};
 use crate::retry::{Retries, RetryQueue};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
@@ -141,6 +142,10 @@ pub struct Scenario {
     /// `FailedRecordCount` would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<Retries>,
+    /// SQS queues and an SNS topic next to the stream, fed by the same
+    /// producer (to compare them with Kinesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging: Option<Messaging>,
 }
 
 /// At most this many Lambda functions per scenario.
@@ -201,6 +206,9 @@ impl Scenario {
         }
         if let Some(r) = &self.retries {
             r.validate().map_err(SimError::Scenario)?;
+        }
+        if let Some(m) = &self.messaging {
+            m.validate().map_err(SimError::Scenario)?;
         }
         self.rate_shape.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
@@ -371,6 +379,9 @@ pub struct Snapshot {
     pub records_failed: u64,
     #[serde(default)]
     pub records_awaiting_retry: u64,
+    /// The scenario's SQS queues and SNS topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messaging: Option<MessagingView>,
     pub shards: Vec<ShardView>,
     /// The consumer applications' progress (delivery streams' readers
     /// last, as `firehose/<name>`).
@@ -551,6 +562,8 @@ pub struct Simulation {
     /// Throttled records waiting to be sent again (see `retry`).
     retry_queue: RetryQueue,
     retry_rng: rand_chacha::ChaCha8Rng,
+    /// The scenario's SQS queues and SNS topic.
+    queues: Option<Queues>,
 }
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
@@ -661,7 +674,15 @@ impl Simulation {
             retention_hours: default_retention_hours(),
             retry_queue: RetryQueue::default(),
             retry_rng: crate::rng::substream(scenario_seed, "producer-0/retries"),
+            queues: None,
         };
+        sim.queues = sim.scenario.messaging.as_ref().map(|m| {
+            Queues::new(
+                m,
+                SCENARIO_EPOCH_MS,
+                crate::rng::substream(scenario_seed, "queues"),
+            )
+        });
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
         let template = sim
             .scenario
@@ -1194,6 +1215,16 @@ impl Simulation {
         Ok(())
     }
 
+    /// The percentage of messages a queue's consumers fail to process
+    /// (they come back after the visibility timeout).
+    pub fn set_queue_failures(&mut self, queue: &str, percent: u32) -> Result<(), SimError> {
+        self.queues
+            .as_mut()
+            .ok_or_else(|| SimError::Scenario("this stream's scenario has no queues".into()))?
+            .set_fail_percent(queue, percent)
+            .map_err(SimError::Scenario)
+    }
+
     /// How many shard hosts (workers) the shards are spread over.
     pub fn host_count(&self) -> u32 {
         self.hosts
@@ -1294,6 +1325,20 @@ impl Simulation {
                 self.recent.pop_front();
             }
             self.recent.push_back(r.data.clone());
+        }
+        // The producer sends each record to the scenario's queues and topic
+        // too; their consumers run.
+        if let Some(q) = self.queues.as_mut() {
+            q.produce(
+                records.iter().map(|r| r.partition_key.as_str()),
+                self.now_ms,
+            );
+            q.tick(self.now_ms);
+            for c in q.counts() {
+                for n in [c.sent, c.received, c.deleted, c.out_of_order] {
+                    self.digest = fnv1a64_extend(self.digest, &n.to_le_bytes());
+                }
+            }
         }
         // Direct PUT: the producer also sends each record to these
         // delivery streams, in PutRecordBatch calls of up to 500.
@@ -1917,6 +1962,7 @@ impl Simulation {
             records_retried: self.retry_queue.retried,
             records_failed: self.retry_queue.failed,
             records_awaiting_retry: self.retry_queue.waiting(),
+            messaging: self.queues.as_ref().map(|q| q.view(self.now_ms)),
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),
             consumers_last_second: {

@@ -14,6 +14,7 @@ mod kcl_view;
 mod lessons_view;
 mod persist;
 mod presets;
+mod queues_view;
 mod share_view;
 mod sim_worker;
 mod sql_view;
@@ -64,6 +65,9 @@ pub struct StreamForm {
     pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
     /// Retries of throttled records (a preset's policy is kept).
     pub retries: Option<shardlab_sim::retry::Retries>,
+    /// A preset's SQS queues and SNS topic (kept; the form has no
+    /// controls for them).
+    pub messaging: Option<shardlab_sim::queues::Messaging>,
     pub firehose: FirehoseForm,
 }
 
@@ -361,6 +365,7 @@ impl Default for StreamForm {
             record_template: String::new(),
             aggregation: None,
             retries: None,
+            messaging: None,
             firehose: FirehoseForm::default(),
         }
     }
@@ -421,6 +426,7 @@ impl StreamForm {
                 .map(str::to_string),
             aggregation: self.aggregation.clone(),
             retries: self.retries.clone(),
+            messaging: self.messaging.clone(),
             delivery_streams: self.firehose.requests()?,
             lambda_functions: self.firehose.functions(),
         };
@@ -495,6 +501,7 @@ impl From<&Scenario> for StreamForm {
             record_template: s.record_template.clone().unwrap_or_default(),
             aggregation: s.aggregation.clone(),
             retries: s.retries.clone(),
+            messaging: s.messaging.clone(),
             firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }
@@ -553,6 +560,8 @@ pub enum Msg {
     /// Where a consumer's next replay starts (name, time as typed).
     ReplayFrom(String, String),
     Replay(String),
+    /// The percentage of messages a queue's consumers fail (queue, as typed).
+    SetQueueFailures(String, String),
     /// Registers a consumer application for enhanced fan-out (true) or
     /// moves it back to shared GetRecords (false).
     SetFanOut(String, bool),
@@ -1198,6 +1207,14 @@ impl App {
                     Err(e) => self.error = Some(e),
                 }
             }
+            Msg::SetQueueFailures(queue, text) => match text.trim().parse::<u32>() {
+                Ok(percent) => self.send(Command::SetQueueFailures { queue, percent }),
+                Err(_) => {
+                    self.error = Some(format!(
+                        "The failure rate is a whole percentage, 0 to 100, not '{text}'."
+                    ))
+                }
+            },
             Msg::SetFanOut(name, fan_out) => {
                 self.send(Command::SetConsumerFanOut { name, fan_out })
             }

@@ -277,6 +277,7 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 { stat("Oldest", oldest_age.map_or("—".to_string(), elapsed), "age of the oldest retained record (the trim horizon)", "oldest") }
             </div>
             { consumers_panel(live, ctx) }
+            { crate::queues_view::panel(live.snapshot.messaging.as_ref(), ctx) }
             { keyspace(live) }
             <div class="table-scroll">
             <table class="shards" data-testid="shards">

@@ -116,9 +116,11 @@ impl Coordinator {
     async fn handle(&mut self, command: Command) {
         match command {
             Command::CreateStream { scenario } => {
-                // Stop the old stream's workers before starting new ones.
+                // Stop the old stream's workers before starting new ones;
+                // a fast-forward in progress was the old stream's.
                 self.stream = None;
                 self.running = false;
+                self.fast_forward_ms = 0;
                 self.owed_ms = 0.0;
                 let mut sim = match Simulation::new(scenario) {
                     Ok(sim) => sim,
@@ -305,6 +307,9 @@ impl Coordinator {
             }
             Command::SetConsumerFanOut { name, fan_out } => {
                 self.with_sim(|sim| sim.set_consumer_fan_out(&name, fan_out))
+            }
+            Command::SetQueueFailures { queue, percent } => {
+                self.with_sim(|sim| sim.set_queue_failures(&queue, percent))
             }
             Command::StopKclWorker { app, worker } => {
                 self.with_sim(|sim| sim.stop_kcl_worker(&app, &worker))
