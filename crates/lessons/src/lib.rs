@@ -440,7 +440,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "consumer_records_behind_max" => {
             let accepted = snap.records_accepted();
             readers()
-                .map(|c| accepted.saturating_sub(c.delivered - c.redelivered))
+                .map(|c| accepted.saturating_sub(c.delivered.saturating_sub(c.redelivered)))
                 .max()
                 .unwrap_or(0) as f64
         }

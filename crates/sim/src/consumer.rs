@@ -660,11 +660,13 @@ impl Consumer {
             sub = None;
         }
         let fan_out = self.arn.is_some();
-        if let Some(reader) = self.reader_mut(id) {
-            reader.served_ms = now_ms;
-            if fan_out {
-                reader.subscription = sub;
-            }
+        let Some(reader) = self.reader_mut(id) else {
+            // A KCL processor that has stopped since (its lease was lost).
+            return Vec::new();
+        };
+        reader.served_ms = now_ms;
+        if fan_out {
+            reader.subscription = sub;
         }
         self.delivered_from(
             id,

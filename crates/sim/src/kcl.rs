@@ -331,6 +331,9 @@ impl Kcl {
                 }
             };
             match lease.owner {
+                // A worker started again finds leases that still name it
+                // but that it no longer holds: they are its to take.
+                Some(o) if o == w && !worker.held.contains_key(&s) => expired.push(s),
                 Some(o) if now_ms.saturating_sub(since) <= FAILOVER_MS => {
                     load.entry(o).or_default().push(s)
                 }

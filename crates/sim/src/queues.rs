@@ -167,6 +167,13 @@ impl Messaging {
                     q.name
                 ));
             }
+            if q.source == QueueSource::Topic && q.fifo() {
+                return Err(format!(
+                    "queue {} is a FIFO queue: only a FIFO topic delivers to one, and the \
+                     playground's topic is a standard topic",
+                    q.name
+                ));
+            }
         }
         if let Some(t) = &self.topic {
             if t.is_empty()
@@ -195,6 +202,8 @@ struct Message {
     receive_count: u32,
     /// Received and not deleted (hidden for the visibility timeout).
     in_flight: bool,
+    /// An extra copy a standard queue delivers (at least once).
+    copy: bool,
 }
 
 /// What a queue has done, all time, and holds now.
@@ -261,6 +270,7 @@ impl Queue {
                 visible_at_ms: now_ms + self.spec.delay_ms,
                 receive_count: 0,
                 in_flight: false,
+                copy: false,
             },
         );
         self.counts.sent += 1;
@@ -375,6 +385,7 @@ impl Queue {
                 receive_count: 0,
                 in_flight: false,
                 visible_at_ms: now_ms,
+                copy: true,
                 ..m.clone()
             });
             if let Some(copy) = copy {
@@ -395,6 +406,10 @@ impl Queue {
             return;
         };
         self.counts.deleted += 1;
+        if m.copy {
+            // A duplicate is counted as one, not as out of order.
+            return;
+        }
         let newest = self.newest.entry(m.group.unwrap_or_default()).or_insert(0);
         if m.record < *newest {
             self.counts.out_of_order += 1;

@@ -1296,7 +1296,10 @@ impl Simulation {
     pub fn can_plan_ahead(&self) -> bool {
         // Direct PUT hands records to Firehose while planning; Firehose's
         // clock must not run ahead of the tick it is finishing.
+        // Throttled records a retrying producer sends again are scheduled
+        // when their call finishes, so the next tick waits for it.
         self.direct_puts.is_empty()
+            && self.scenario.retries.is_none()
             && self.queued.is_empty()
             && self.in_flight.len() < 2
             && self.in_flight.iter().all(|f| {

@@ -290,3 +290,21 @@ fn move_to_aws_says_how_to_run_the_application() {
         "{script}"
     );
 }
+
+#[test]
+fn a_worker_started_again_at_once_takes_back_the_leases_that_still_name_it() {
+    let (mut sim, mut host) = start_in_process(scenario(4, 2, 10_000)).unwrap();
+    run(&mut sim, &mut host, 45_000);
+    assert_eq!(spread(&sim), [2, 2]);
+    sim.stop_kcl_worker("billing", "worker-1").unwrap();
+    run(&mut sim, &mut host, 2_000);
+    sim.start_kcl_worker("billing", "worker-1").unwrap();
+    run(&mut sim, &mut host, 100);
+    // Its taker ran at once: the leases that still named it are its again,
+    // and its processors read them (from their checkpoints).
+    let view = kcl(&sim);
+    assert_eq!(spread(&sim), [2, 2]);
+    assert_eq!(view.workers[0].processing.len(), 2, "{view:#?}");
+    run(&mut sim, &mut host, 3_000);
+    assert!(app(&sim).max_lag_ms <= 1_000);
+}

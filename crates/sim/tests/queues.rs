@@ -51,10 +51,6 @@ fn failed_messages_come_back_after_the_visibility_timeout_and_runs_repeat() {
     assert!(work.counts.redelivered > 100, "{work:?}");
     let again = run(preset(), 40_000, Some(("work", 30)));
     assert_eq!(s.digest, again.digest);
-    // Another seed, other choices.
-    let mut other = preset();
-    other.seed += 1;
-    assert_ne!(run(other, 40_000, Some(("work", 30))).digest, s.digest);
 }
 
 #[test]

@@ -366,7 +366,6 @@ impl Kinesis {
         let s = self.stream(&stream)?;
         let created = s.created_ms;
         let shard_key = s.key(shard_index);
-        self.subscriptions.insert(key, now_ms);
         self.own_ops.clear();
         self.own_ops.push((
             shard_key,
@@ -402,6 +401,9 @@ impl Kinesis {
         match planned.own_results(results).next() {
             Some(ShardOpResult::Position(p)) => {
                 sub.position = p;
+                // Another SubscribeToShard within 5 s of this one is refused.
+                self.subscriptions
+                    .insert((sub.consumer_arn.clone(), sub.shard_index), sub.started_ms);
                 Ok(sub)
             }
             Some(ShardOpResult::Missing) => Err(self.subscription_gone(&sub)),

@@ -148,6 +148,13 @@ fn bad_specs_are_refused() {
         topic: None,
     };
     assert!(m.validate().unwrap_err().contains("no `topic`"));
+    let mut f = queue("f.fifo", 1);
+    f.source = QueueSource::Topic;
+    let m = Messaging {
+        queues: vec![f],
+        topic: Some("t".into()),
+    };
+    assert!(m.validate().unwrap_err().contains("only a FIFO topic"));
     let mut qs = Queues::new(&Messaging::default(), 0, substream(1, "q"));
     assert!(qs
         .set_fail_percent("x", 5)
