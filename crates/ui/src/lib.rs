@@ -56,6 +56,9 @@ pub struct StreamForm {
     /// and any further KCL applications it has (kept as they are).
     pub kcl_app: Option<shardlab_sim::consumer::ConsumerSpec>,
     pub kcl_more: Vec<shardlab_sim::consumer::ConsumerSpec>,
+    /// A preset's consumers in order, true where a KCL application was
+    /// (so the form gives back the preset's order, which the run follows).
+    pub consumer_kcl_order: Vec<bool>,
     pub keys: shardlab_sim::producer::KeyStrategy,
     /// Kept from a loaded preset (the form has no control for it yet).
     pub rate_shape: shardlab_sim::producer::RateShape,
@@ -360,6 +363,7 @@ impl Default for StreamForm {
             kcl_checkpoint_ms: shardlab_sim::kcl::DEFAULT_CHECKPOINT_MS.to_string(),
             kcl_app: None,
             kcl_more: Vec::new(),
+            consumer_kcl_order: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: String::new(),
@@ -411,8 +415,7 @@ impl StreamForm {
                 Ok(spec)
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let mut consumers = consumers;
-        consumers.extend(self.kcl()?);
+        let consumers = interleave(consumers, self.kcl()?, &self.consumer_kcl_order);
         let scenario = Scenario {
             stream_name: self.stream_name.trim().to_string(),
             shard_count,
@@ -470,6 +473,21 @@ impl StreamForm {
     }
 }
 
+/// The polling consumers and the KCL applications in a preset's `order`
+/// (true where a KCL application goes) when the counts still match it;
+/// otherwise the polling ones first.
+fn interleave<T>(polling: Vec<T>, kcl: Vec<T>, order: &[bool]) -> Vec<T> {
+    let kcls = order.iter().filter(|k| **k).count();
+    if kcls != kcl.len() || order.len() - kcls != polling.len() {
+        return polling.into_iter().chain(kcl).collect();
+    }
+    let (mut p, mut k) = (polling.into_iter(), kcl.into_iter());
+    order
+        .iter()
+        .filter_map(|is_kcl| if *is_kcl { k.next() } else { p.next() })
+        .collect()
+}
+
 impl From<&Scenario> for StreamForm {
     fn from(s: &Scenario) -> Self {
         let (kcl, polling): (Vec<_>, Vec<_>) = s.consumers.iter().partition(|c| c.kcl.is_some());
@@ -485,6 +503,7 @@ impl From<&Scenario> for StreamForm {
                 .to_string(),
             kcl_app: first,
             kcl_more: kcl.iter().skip(1).map(|c| (*c).clone()).collect(),
+            consumer_kcl_order: s.consumers.iter().map(|c| c.kcl.is_some()).collect(),
             stream_name: s.stream_name.clone(),
             shard_count: s.shard_count.to_string(),
             seed: s.seed.to_string(),
@@ -1681,4 +1700,47 @@ pub fn start_ui() {
 
 fn mount_point() -> Option<web_sys::Element> {
     web_sys::window()?.document()?.get_element_by_id("app")
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+    use shardlab_sim::consumer::ConsumerSpec;
+
+    #[test]
+    fn the_form_gives_back_a_presets_consumers_in_their_order() {
+        let scenario = Scenario {
+            stream_name: "orders".into(),
+            shard_count: 2,
+            seed: 1,
+            rate_per_sec: 10,
+            consumers: vec![
+                ConsumerSpec::kcl("billing", 1000, 2, 10_000),
+                ConsumerSpec::polling("dashboard", 200),
+                ConsumerSpec::fan_out("alerts"),
+            ],
+            ..Default::default()
+        };
+        let form = StreamForm::from(&scenario);
+        assert_eq!(form.scenario().unwrap(), scenario);
+        // A form changed since (a consumer more) puts polling ones first.
+        let mut changed = form.clone();
+        changed.consumer_polls.push_str(", 500");
+        let names: Vec<String> = changed
+            .scenario()
+            .unwrap()
+            .consumers
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "consumer-app-1",
+                "consumer-app-2",
+                "consumer-app-3",
+                "billing"
+            ]
+        );
+    }
 }
