@@ -436,7 +436,28 @@ test('a preset shows its partition keys and rate shape in words', async () => {
   assert.equal(await page.locator('#keys option:checked').innerText(),
     'From the preset: 500 entities (user-0 … user-499)');
   assert.equal(await page.locator('label[for="rate"] .hint').innerText(),
-    'records per second; from the preset: Poisson arrivals around the rate');
+    'records per second, varied over time: Poisson arrivals around the rate');
+  assert.equal(await page.locator('#rate-shape').inputValue(), 'poisson');
+});
+
+test('the rate over time is set in the form: a preset\'s bursts, then a ramp of our own', async () => {
+  await selectPreset('flash-sale.json', 'checkout');
+  assert.equal(await page.locator('#rate-shape').inputValue(), 'bursts');
+  assert.deepEqual(
+    [await page.locator('#burst-every').inputValue(), await page.locator('#burst-for').inputValue(), await page.locator('#burst-factor').inputValue()],
+    ['30', '5', '4']);
+  await page.locator('#rate-shape').selectOption('ramp');
+  await page.locator('#ramp-to').fill('300');
+  await page.waitForFunction(() => document.querySelector('label[for="rate"] .hint')?.textContent.includes('300'));
+  await createFromForm();
+  // The stream was made with the ramp: the workspace file says so.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('share-download').click()]);
+  const saved = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.deepEqual(saved.scenario.rate_shape, { type: 'Ramp', from_percent: 10, to_percent: 300, over_ms: 60000 });
+  // One step, so that the next stream's digest differs from this one's
+  // (createFromForm waits for the digest to change).
+  await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.1');
 });
 
 test('a record template: test it, fix it, and the browser makes what `shardlab run` makes', async () => {

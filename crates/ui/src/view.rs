@@ -157,6 +157,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { field("Stream name", "1–128 of a–z A–Z 0–9 _ . -".into(), "stream-name", "text", form.stream_name.clone(), |f, v| f.stream_name = v) }
             { field("Shards", "1 to 32; a Web Worker per shard, up to 8".into(), "shard-count", "number", form.shard_count.clone(), |f, v| f.shard_count = v) }
             { field("Producer rate", rate_hint(&form.rate_shape), "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
+            { shape_picker(&form, ctx) }
             { key_picker(&form, ctx) }
             { crate::template_view::fields(app, ctx) }
             { aggregation_field(&form, ctx) }
@@ -657,7 +658,119 @@ fn preset_picker(app: &App, ctx: &Context<App>) -> Html {
 fn rate_hint(shape: &RateShape) -> String {
     match shape {
         RateShape::Constant => "records per second".into(),
-        shape => format!("records per second; from the preset: {}", shape.describe()),
+        shape => format!("records per second, varied over time: {}", shape.describe()),
+    }
+}
+
+/// The rate shapes the form offers, with their starting parameters.
+fn shape_choices() -> [(&'static str, &'static str, RateShape); 4] {
+    [
+        ("constant", "Constant", RateShape::Constant),
+        (
+            "bursts",
+            "Bursts (a flash sale)",
+            RateShape::Bursts {
+                every_ms: 30_000,
+                burst_ms: 5_000,
+                factor: 4,
+            },
+        ),
+        (
+            "ramp",
+            "Ramp (a launch)",
+            RateShape::Ramp {
+                from_percent: 10,
+                to_percent: 200,
+                over_ms: 60_000,
+            },
+        ),
+        ("poisson", "Poisson (random arrivals)", RateShape::Poisson),
+    ]
+}
+
+/// How the producer's rate varies: a kind, and the numbers of a burst or
+/// a ramp (seconds and percentages as people write them).
+fn shape_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let base = form.clone();
+    let onchange = ctx.link().callback(move |e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        if let Some((_, _, shape)) = shape_choices()
+            .into_iter()
+            .find(|(id, _, _)| *id == select.value())
+        {
+            next.rate_shape = shape;
+        }
+        Msg::EditForm(Box::new(next))
+    });
+    let kind = |s: &RateShape| std::mem::discriminant(s);
+    let current = shape_choices()
+        .iter()
+        .find(|(_, _, s)| kind(s) == kind(&form.rate_shape))
+        .map(|(id, _, _)| *id);
+    // One number of the shape: (label, value, unit, how to set it).
+    type Setter = fn(&mut RateShape, u64);
+    let number = |label: &'static str,
+                  value: u64,
+                  unit: &'static str,
+                  id: &'static str,
+                  set: Setter| {
+        let base = form.clone();
+        let oninput = ctx.link().callback(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            if let Ok(v) = input.value().trim().parse::<u64>() {
+                set(&mut next.rate_shape, v);
+            }
+            Msg::EditForm(Box::new(next))
+        });
+        html! {
+            <label class="inline" for={id}>
+                <span>{ label }</span>
+                <input id={id} type="number" min="0" value={value.to_string()} {oninput} data-testid={id} />
+                <span class="muted">{ unit }</span>
+            </label>
+        }
+    };
+    let params = match &form.rate_shape {
+        RateShape::Bursts {
+            every_ms,
+            burst_ms,
+            factor,
+        } => html! {
+            <span class="shape-params">
+                { number("every", every_ms / 1000, "s", "burst-every", |s, v| if let RateShape::Bursts { every_ms, .. } = s { *every_ms = v * 1000 }) }
+                { number("for", burst_ms / 1000, "s", "burst-for", |s, v| if let RateShape::Bursts { burst_ms, .. } = s { *burst_ms = v * 1000 }) }
+                { number("at", *factor, "× the rate", "burst-factor", |s, v| if let RateShape::Bursts { factor, .. } = s { *factor = v }) }
+            </span>
+        },
+        RateShape::Ramp {
+            from_percent,
+            to_percent,
+            over_ms,
+        } => html! {
+            <span class="shape-params">
+                { number("from", *from_percent, "%", "ramp-from", |s, v| if let RateShape::Ramp { from_percent, .. } = s { *from_percent = v }) }
+                { number("to", *to_percent, "%", "ramp-to", |s, v| if let RateShape::Ramp { to_percent, .. } = s { *to_percent = v }) }
+                { number("over", over_ms / 1000, "s", "ramp-over", |s, v| if let RateShape::Ramp { over_ms, .. } = s { *over_ms = v * 1000 }) }
+            </span>
+        },
+        _ => html! {},
+    };
+    html! {
+        <div class="field">
+            <label class="field-label" for="rate-shape">{"Rate over time"}</label>
+            <select id="rate-shape" {onchange} data-testid="rate-shape">
+                { for shape_choices().into_iter().map(|(id, label, _)| html! {
+                    <option value={id} selected={current == Some(id)}>{ label }</option>
+                }) }
+                if current.is_none() {
+                    <option value="preset" selected=true>{ format!("From the preset: {}", form.rate_shape.describe()) }</option>
+                }
+            </select>
+            { params }
+            <span class="hint">{"computed from virtual time alone: the same records however the run is cut into ticks; an hour-of-week curve comes from scenario files"}</span>
+        </div>
     }
 }
 
