@@ -450,12 +450,7 @@ impl ShardDataPlane {
         }
         self.read_calls.take(1);
         let batch = self.read_unlimited(from, limit, now_ms)?;
-        let bytes: u64 = batch
-            .records
-            .iter()
-            .map(|r| (r.partition_key.len() + r.data.len()) as u64)
-            .sum();
-        self.read_bytes.take(bytes);
+        self.read_bytes.take(batch.bytes());
         Ok(batch)
     }
 

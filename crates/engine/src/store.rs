@@ -85,6 +85,16 @@ pub struct ReadResult {
     pub next_arrival_ms: Option<u64>,
 }
 
+impl ReadResult {
+    /// Bytes of data and partition keys read: what read throughput counts.
+    pub fn bytes(&self) -> u64 {
+        self.records
+            .iter()
+            .map(|r| (r.partition_key.len() + r.data.len()) as u64)
+            .sum()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ShardOpResult {
     Done,

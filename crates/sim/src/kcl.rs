@@ -214,10 +214,6 @@ impl Kcl {
         }
     }
 
-    pub fn spec(&self) -> &KclSpec {
-        &self.spec
-    }
-
     /// Runs the workers' lease renewals, lease takers and checkpoints due
     /// by `now_ms`, in worker order.
     pub(crate) fn advance(&mut self, now_ms: u64) {

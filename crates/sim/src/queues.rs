@@ -233,6 +233,10 @@ pub struct Queue {
     consumers: Vec<(u64, u64)>,
     /// The newest record processed so far, per group (FIFO) or overall.
     newest: BTreeMap<String, u64>,
+    /// Messages in flight, by when they become visible again, and per
+    /// message group how many (so that neither needs a scan of the queue).
+    in_flight: BTreeSet<(u64, u64)>,
+    busy_groups: BTreeMap<String, u32>,
 }
 
 impl Queue {
@@ -245,11 +249,9 @@ impl Queue {
             counts: QueueCounts::default(),
             consumers,
             newest: BTreeMap::new(),
+            in_flight: BTreeSet::new(),
+            busy_groups: BTreeMap::new(),
         }
-    }
-
-    pub fn spec(&self) -> &QueueSpec {
-        &self.spec
     }
 
     /// SendMessage: record `record`, with its partition key as the message
@@ -281,9 +283,14 @@ impl Queue {
     /// processes them, and deletes those it did not fail.
     pub fn tick(&mut self, now_ms: u64, rng: &mut ChaCha8Rng) {
         // Messages whose visibility timeout ran out come back.
-        for m in self.messages.values_mut() {
-            if m.in_flight && m.visible_at_ms <= now_ms {
+        while let Some(&(at, id)) = self.in_flight.first() {
+            if at > now_ms {
+                break;
+            }
+            self.in_flight.pop_first();
+            if let Some(m) = self.messages.get_mut(&id) {
                 m.in_flight = false;
+                Self::release(&mut self.busy_groups, m.group.as_deref());
             }
         }
         // Competing consumers call at the same moments; which one's call
@@ -323,12 +330,7 @@ impl Queue {
             // In order within each group, and none of a group while one of
             // its messages is in flight (or a delayed one holds it back); a
             // batch may take several of one group, in order.
-            let mut blocked: BTreeSet<&str> = self
-                .messages
-                .values()
-                .filter(|m| m.in_flight)
-                .filter_map(|m| m.group.as_deref())
-                .collect();
+            let mut blocked: BTreeSet<&str> = self.busy_groups.keys().map(String::as_str).collect();
             for m in self.messages.values() {
                 if picked.len() == MAX_RECEIVE {
                     break;
@@ -376,6 +378,10 @@ impl Queue {
             m.receive_count += 1;
             m.in_flight = true;
             m.visible_at_ms = now_ms + self.spec.visibility_timeout_ms;
+            self.in_flight.insert((m.visible_at_ms, id));
+            if let Some(g) = &m.group {
+                *self.busy_groups.entry(g.clone()).or_default() += 1;
+            }
             self.counts.received += 1;
             if m.receive_count > 1 {
                 self.counts.redelivered += 1;
@@ -405,6 +411,10 @@ impl Queue {
         let Some(m) = self.messages.remove(&id) else {
             return;
         };
+        if m.in_flight {
+            self.in_flight.remove(&(m.visible_at_ms, id));
+            Self::release(&mut self.busy_groups, m.group.as_deref());
+        }
         self.counts.deleted += 1;
         if m.copy {
             // A duplicate is counted as one, not as out of order.
@@ -418,6 +428,17 @@ impl Queue {
         }
     }
 
+    /// One fewer message of `group` in flight.
+    fn release(busy: &mut BTreeMap<String, u32>, group: Option<&str>) {
+        let Some(g) = group else { return };
+        if let Some(n) = busy.get_mut(g) {
+            *n -= 1;
+            if *n == 0 {
+                busy.remove(g);
+            }
+        }
+    }
+
     pub fn set_fail_percent(&mut self, percent: u32) -> Result<(), String> {
         if percent > 100 {
             return Err(format!("{percent}% is not a percentage (0 to 100)"));
@@ -427,7 +448,7 @@ impl Queue {
     }
 
     pub fn view(&self, now_ms: u64) -> QueueView {
-        let in_flight = self.messages.values().filter(|m| m.in_flight).count() as u64;
+        let in_flight = self.in_flight.len() as u64;
         let delayed = self
             .messages
             .values()

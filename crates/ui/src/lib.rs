@@ -908,6 +908,20 @@ impl App {
         ))
     }
 
+    /// Sends the command a field's whole number makes, or says what the
+    /// field takes (`what`) when the text is not one.
+    fn send_number<T: std::str::FromStr>(
+        &mut self,
+        text: &str,
+        what: &str,
+        command: impl FnOnce(T) -> Command,
+    ) {
+        match text.trim().parse::<T>() {
+            Ok(n) => self.send(command(n)),
+            Err(_) => self.error = Some(format!("{what}, not '{text}'.")),
+        }
+    }
+
     fn send(&mut self, command: Command) {
         let result = match &self.worker {
             Some(w) => w.send(&command),
@@ -1188,22 +1202,16 @@ impl App {
                 adjacent_shard_id,
             }),
             Msg::KillWorker(worker) => self.send(Command::KillWorker { worker }),
-            Msg::SetRetention(text) => match text.trim().parse::<u32>() {
-                Ok(hours) => self.send(Command::SetRetention { hours }),
-                Err(_) => {
-                    self.error = Some(format!(
-                        "The retention period is a whole number of hours, 24 to 8760, not '{text}'."
-                    ))
-                }
-            },
-            Msg::SetConsumerPoll(name, text) => match text.trim().parse::<u64>() {
-                Ok(poll_ms) => self.send(Command::SetConsumerPoll { name, poll_ms }),
-                Err(_) => {
-                    self.error = Some(format!(
-                        "The poll interval is a whole number of milliseconds, not '{text}'."
-                    ))
-                }
-            },
+            Msg::SetRetention(text) => self.send_number(
+                &text,
+                "The retention period is a whole number of hours, 24 to 8760",
+                |hours| Command::SetRetention { hours },
+            ),
+            Msg::SetConsumerPoll(name, text) => self.send_number(
+                &text,
+                "The poll interval is a whole number of milliseconds",
+                |poll_ms| Command::SetConsumerPoll { name, poll_ms },
+            ),
             Msg::ReplayFrom(name, text) => {
                 self.replay_from.insert(name, text);
                 return false;
@@ -1226,14 +1234,11 @@ impl App {
                     Err(e) => self.error = Some(e),
                 }
             }
-            Msg::SetQueueFailures(queue, text) => match text.trim().parse::<u32>() {
-                Ok(percent) => self.send(Command::SetQueueFailures { queue, percent }),
-                Err(_) => {
-                    self.error = Some(format!(
-                        "The failure rate is a whole percentage, 0 to 100, not '{text}'."
-                    ))
-                }
-            },
+            Msg::SetQueueFailures(queue, text) => self.send_number(
+                &text,
+                "The failure rate is a whole percentage, 0 to 100",
+                |percent| Command::SetQueueFailures { queue, percent },
+            ),
             Msg::SetFanOut(name, fan_out) => {
                 self.send(Command::SetConsumerFanOut { name, fan_out })
             }

@@ -30,7 +30,7 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
             <div class="table-scroll">
                 <table class="sql-table">
                     <thead><tr>
-                        <th>{"queue"}</th><th>{"type"}</th>
+                        <th>{"queue"}</th>
                         <th class="num" title="waiting to be received">{"visible"}</th>
                         <th class="num" title="received, not yet deleted: hidden for the visibility timeout">{"in flight"}</th>
                         <th class="num" title="DelaySeconds: not visible yet">{"delayed"}</th>
@@ -51,13 +51,14 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
                             let c = &q.counts;
                             html! {
                                 <tr data-testid={format!("queue-{}", q.name)}>
-                                    <td class="mono">{ &q.name }</td>
-                                    <td>{ format!(
-                                        "{}{}{}",
-                                        if q.fifo { "FIFO" } else { "standard" },
-                                        if q.from_topic { ", from the topic" } else { "" },
-                                        if q.delay_ms > 0 { format!(", {} s delay", q.delay_ms / 1000) } else { String::new() },
-                                    ) }</td>
+                                    <td><span class="mono">{ &q.name }</span>
+                                        <div class="muted small">{ format!(
+                                            "{}{}{}",
+                                            if q.fifo { "FIFO" } else { "standard" },
+                                            if q.from_topic { ", from the topic" } else { "" },
+                                            if q.delay_ms > 0 { format!(", {} s delay", q.delay_ms / 1000) } else { String::new() },
+                                        ) }</div>
+                                    </td>
                                     <td class="num mono">{ thousands(q.visible) }</td>
                                     <td class="num mono">{ thousands(q.in_flight) }</td>
                                     <td class="num mono">{ thousands(q.delayed) }</td>

@@ -71,11 +71,6 @@ impl Subscription {
     pub fn shard_id(&self) -> String {
         shard_id(self.shard_index)
     }
-
-    /// The shard it reads, by index.
-    pub fn shard_index(&self) -> u32 {
-        self.shard_index
-    }
 }
 
 /// A `SubscribeToShardEvent`, typed.
@@ -500,12 +495,7 @@ impl Kinesis {
             .shards
             .get(&sub.shard_index)
             .map_or(0, |s| s.created_ms / 1000);
-        let bytes: u64 = batch
-            .records
-            .iter()
-            .map(|r| (r.data.len() + r.partition_key.len()) as u64)
-            .sum();
-        sub.budget.take(bytes);
+        sub.budget.take(batch.bytes());
         sub.position = batch.next_index;
         // The last record delivered, or, with none, a number at the same
         // position that advances with time (resuming AFTER it reads on).

@@ -161,3 +161,20 @@ fn bad_specs_are_refused() {
         .unwrap_err()
         .contains("no queue named 'x'"));
 }
+
+#[test]
+fn copies_are_received_and_deleted_once_the_consumers_have_time() {
+    let mut rng = substream(1, "queues");
+    let mut spec = queue("work", 1);
+    spec.receive_every_ms = 100;
+    let mut q = Queue::new(spec, 0);
+    let mut record = 0;
+    run(&mut q, 100, 4, 20, &mut rng, &mut record);
+    for t in 0..100 {
+        q.tick(20_000 + t * 100, &mut rng);
+    }
+    let v = q.view(40_000);
+    assert!(v.counts.duplicates > 0);
+    assert_eq!(v.visible + v.in_flight, 0);
+    assert_eq!(v.counts.deleted, v.counts.sent + v.counts.duplicates);
+}
