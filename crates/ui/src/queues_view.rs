@@ -31,6 +31,7 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
                 <table class="sql-table">
                     <thead><tr>
                         <th>{"queue"}</th>
+                        <th title="percent of messages the consumers fail to process (not deleted)">{"fail %"}</th>
                         <th class="num" title="waiting to be received">{"visible"}</th>
                         <th class="num" title="received, not yet deleted: hidden for the visibility timeout">{"in flight"}</th>
                         <th class="num" title="DelaySeconds: not visible yet">{"delayed"}</th>
@@ -39,7 +40,6 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
                         <th class="num" title="extra copies (standard queues deliver at least once)">{"duplicates"}</th>
                         <th class="num" title="processed after a message sent later (of the same group, for FIFO)">{"out of order"}</th>
                         <th title="messages each competing consumer received">{"consumers"}</th>
-                        <th title="percent of messages the consumers fail to process (not deleted)">{"fail %"}</th>
                     </tr></thead>
                     <tbody>
                         { for m.queues.iter().map(|q| {
@@ -59,6 +59,9 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
                                             if q.delay_ms > 0 { format!(", {} s delay", q.delay_ms / 1000) } else { String::new() },
                                         ) }</div>
                                     </td>
+                                    <td><input type="number" min="0" max="100" class="narrow" aria-label={format!("fail percent of {}", q.name)}
+                                        key={format!("fail-{}-{}", q.name, q.fail_percent)} ~defaultValue={q.fail_percent.to_string()} {onchange}
+                                        data-testid={format!("queue-{}-fail", q.name)} /></td>
                                     <td class="num mono">{ thousands(q.visible) }</td>
                                     <td class="num mono">{ thousands(q.in_flight) }</td>
                                     <td class="num mono">{ thousands(q.delayed) }</td>
@@ -69,9 +72,6 @@ pub fn panel(messaging: Option<&MessagingView>, ctx: &Context<App>) -> Html {
                                     <td class="num mono">{ thousands(c.duplicates) }</td>
                                     <td class="num mono" data-testid={format!("queue-{}-out-of-order", q.name)}>{ thousands(c.out_of_order) }</td>
                                     <td class="mono">{ q.processed_per_consumer.iter().map(|n| thousands(*n)).collect::<Vec<_>>().join(" / ") }</td>
-                                    <td><input type="number" min="0" max="100" class="narrow" aria-label={format!("fail percent of {}", q.name)}
-                                        key={format!("fail-{}-{}", q.name, q.fail_percent)} ~defaultValue={q.fail_percent.to_string()} {onchange}
-                                        data-testid={format!("queue-{}-fail", q.name)} /></td>
                                 </tr>
                             }
                         }) }
