@@ -112,6 +112,14 @@ pub enum Action {
         worker: String,
         start: bool,
     },
+    /// `mapping process-orders retries 2`: UpdateEventSourceMapping on a
+    /// Lambda event source mapping (`batch-size`, `window`,
+    /// `parallelization`, `bisect on|off`, `retries`, `max-age`,
+    /// `report-failures on|off`).
+    Mapping {
+        consumer: String,
+        update: shardlab_sim::esm::EsmUpdate,
+    },
 }
 
 impl Action {
@@ -162,6 +170,10 @@ impl Action {
             Action::FanOut { consumer, on } => Command::SetConsumerFanOut {
                 name: consumer.clone(),
                 fan_out: *on,
+            },
+            Action::Mapping { consumer, update } => Command::UpdateEventSourceMapping {
+                name: consumer.clone(),
+                update: update.clone(),
             },
             Action::KclWorker { app, worker, start } => {
                 let (app, worker) = (app.clone(), worker.clone());
@@ -325,6 +337,50 @@ pub const MEASURES: &[(&str, &str)] = &[
         "leases whose processor waits for a parent shard's SHARD_END",
     ),
     (
+        "lambda_invocations",
+        "invocations of the Lambda event source mappings' functions, retries included",
+    ),
+    (
+        "lambda_errors",
+        "invocations that failed (an error, a timeout or reported item failures)",
+    ),
+    (
+        "lambda_processed",
+        "records the functions processed successfully",
+    ),
+    (
+        "lambda_invoked_again",
+        "records sent to a function more than once (retries: at least once)",
+    ),
+    (
+        "lambda_discarded",
+        "records the mappings discarded (retries exhausted or too old)",
+    ),
+    (
+        "lambda_last_discard_records",
+        "records in the newest discarded batch (0 before any)",
+    ),
+    (
+        "lambda_retrying_shards",
+        "shards whose batch is being retried after an error (blocked)",
+    ),
+    (
+        "lambda_iterator_age_ms",
+        "IteratorAge of the newest invocation: how old its last record was (ms), largest over the mappings",
+    ),
+    (
+        "lambda_parallelization",
+        "the largest ParallelizationFactor among the mappings",
+    ),
+    (
+        "lambda_records_waiting",
+        "records the mappings have read and not yet processed or discarded",
+    ),
+    (
+        "lambda_concurrent",
+        "invocations running now (concurrent executions), all mappings",
+    ),
+    (
         "sqs_messages_deleted",
         "messages SQS queues' consumers processed and deleted, all queues",
     ),
@@ -381,6 +437,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
     };
     let open = || snap.shards.iter().filter(|s| s.open);
     let kcls = || readers().filter_map(|c| c.kcl.as_ref());
+    let mappings = || readers().filter_map(|c| c.lambda.as_ref());
     let queues = || snap.messaging.iter().flat_map(|m| &m.queues);
     let percent = |part: u64, whole: u64| {
         if whole == 0 {
@@ -475,6 +532,30 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
             .flat_map(|k| &k.leases)
             .filter(|l| l.blocked_on_parents)
             .count() as f64,
+        "lambda_invocations" => mappings().map(|m| m.invocations).sum::<u64>() as f64,
+        "lambda_errors" => mappings().map(|m| m.errors).sum::<u64>() as f64,
+        "lambda_processed" => mappings().map(|m| m.processed).sum::<u64>() as f64,
+        "lambda_invoked_again" => mappings().map(|m| m.invoked_again).sum::<u64>() as f64,
+        "lambda_discarded" => mappings().map(|m| m.discarded).sum::<u64>() as f64,
+        "lambda_last_discard_records" => mappings()
+            .filter_map(|m| m.failures.last())
+            .map(|d| d.records)
+            .max()
+            .unwrap_or(0) as f64,
+        "lambda_retrying_shards" => mappings()
+            .flat_map(|m| &m.shards)
+            .filter(|s| s.retries > 0)
+            .count() as f64,
+        "lambda_iterator_age_ms" => mappings().map(|m| m.iterator_age_ms).max().unwrap_or(0) as f64,
+        "lambda_parallelization" => mappings()
+            .map(|m| m.spec.parallelization_factor)
+            .max()
+            .unwrap_or(0) as f64,
+        "lambda_records_waiting" => mappings()
+            .flat_map(|m| &m.shards)
+            .map(|s| s.waiting)
+            .sum::<u64>() as f64,
+        "lambda_concurrent" => mappings().map(|m| u64::from(m.concurrent)).sum::<u64>() as f64,
         "sqs_messages_deleted" => queues().map(|q| q.counts.deleted).sum::<u64>() as f64,
         "sqs_messages_in_queues" => queues()
             .map(|q| q.visible + q.in_flight + q.delayed)
@@ -1004,6 +1085,10 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
             consumer: consumer.to_string(),
             on: *state == "on",
         }),
+        ["mapping", consumer, setting, value] => Ok(Action::Mapping {
+            consumer: consumer.to_string(),
+            update: mapping_update(setting, value)?,
+        }),
         [verb @ ("stop" | "start"), app, worker] => Ok(Action::KclWorker {
             app: app.to_string(),
             worker: worker.to_string(),
@@ -1027,10 +1112,47 @@ fn action(text: &str, sql: Option<&str>) -> Result<Action, String> {
              `retention <hours>`, `replay <consumer> [at <time since creation, e.g. 30m>]`, \
              `poll <consumer> <milliseconds>`, `fan-out <consumer> on|off`, \
              `queue-failures <queue> <percent>`, \
+             `mapping <event source mapping> <setting> <value>`, \
              `stop <KCL application> <worker>`, \
              `start <KCL application> <worker>` and `scenario <file in static/scenarios/>`"
         )),
     }
+}
+
+/// One setting of `do: mapping <name> <setting> <value>`.
+fn mapping_update(setting: &str, value: &str) -> Result<shardlab_sim::esm::EsmUpdate, String> {
+    let mut u = shardlab_sim::esm::EsmUpdate::default();
+    let whole = || {
+        value
+            .parse::<i32>()
+            .map_err(|_| format!("`{value}` is not a whole number"))
+    };
+    let switch = || match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("`{setting}` is `on` or `off`, not `{value}`")),
+    };
+    let count = || {
+        value
+            .parse::<u32>()
+            .map_err(|_| format!("`{value}` is not a whole number"))
+    };
+    match setting {
+        "batch-size" => u.batch_size = Some(count()?),
+        "window" => u.maximum_batching_window_s = Some(count()?),
+        "parallelization" => u.parallelization_factor = Some(count()?),
+        "bisect" => u.bisect_batch_on_function_error = Some(switch()?),
+        "retries" => u.maximum_retry_attempts = Some(whole()?),
+        "max-age" => u.maximum_record_age_s = Some(whole()?),
+        "report-failures" => u.report_batch_item_failures = Some(switch()?),
+        _ => {
+            return Err(format!(
+                "`{setting}` is not a mapping setting; they are batch-size, window, \
+                 parallelization, bisect, retries, max-age and report-failures"
+            ))
+        }
+    }
+    Ok(u)
 }
 
 #[cfg(test)]

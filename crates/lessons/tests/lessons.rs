@@ -85,6 +85,9 @@ fn play(file: &str, lesson: &Lesson) {
                 Action::QueueFailures { queue, percent } => {
                     sim.set_queue_failures(queue, *percent).unwrap()
                 }
+                Action::Mapping { consumer, update } => {
+                    sim.update_event_source_mapping(consumer, update).unwrap()
+                }
                 Action::KclWorker { app, worker, start } => if *start {
                     sim.start_kcl_worker(app, worker)
                 } else {

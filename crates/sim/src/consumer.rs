@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use shardlab_engine::api::{Output, SubscribeEvent, Subscription};
 use shardlab_engine::{shard_id, ApiError, SequenceNumber};
 
+use crate::esm::{Esm, EsmSpec, EsmView};
 pub use crate::kcl::{Kcl, KclSpec, KclView};
 use crate::rng::substream;
 
@@ -55,6 +56,11 @@ pub struct ConsumerSpec {
     /// the shards' 5 GetRecords calls per second (`poll_ms` is then unused).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fan_out: bool,
+    /// A Lambda event source mapping: what it reads goes to a function in
+    /// batches (see `esm`); `poll_ms` is then Lambda's once a second, and
+    /// `start` its StartingPosition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<EsmSpec>,
 }
 
 fn default_poll_ms() -> u64 {
@@ -71,6 +77,7 @@ impl ConsumerSpec {
             retry_throttled_ms: None,
             kcl: None,
             fan_out: false,
+            lambda: None,
         }
     }
 
@@ -259,6 +266,8 @@ pub struct Consumer {
     kcl: Option<Kcl>,
     /// For an enhanced fan-out consumer: its consumer ARN, once registered.
     arn: Option<String>,
+    /// For a Lambda event source mapping: its batches and invocations.
+    esm: Option<Esm>,
 }
 
 /// What the UI shows about one consumer.
@@ -293,6 +302,9 @@ pub struct ConsumerView {
     /// a lease moving, from the last checkpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kcl: Option<KclView>,
+    /// A Lambda event source mapping's batches, invocations and failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<EsmView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -365,6 +377,7 @@ impl Consumer {
         };
         Consumer {
             arn: None,
+            esm: None,
             kcl,
             spec,
             readers,
@@ -379,6 +392,27 @@ impl Consumer {
             children_from: Origin::TrimHorizon,
             generation: 0,
         }
+    }
+
+    /// Starts the Lambda event source mapping its spec declares, on the
+    /// stream `stream_arn` (nothing for other consumers).
+    pub fn start_mapping(&mut self, stream_arn: &str) {
+        if let Some(l) = &self.spec.lambda {
+            self.esm = Some(Esm::new(l.clone(), &self.spec.name, stream_arn));
+        }
+    }
+
+    /// New settings for its event source mapping.
+    pub fn update_mapping(&mut self, spec: EsmSpec) {
+        if let Some(esm) = &mut self.esm {
+            esm.update(spec.clone());
+            self.spec.lambda = Some(spec);
+        }
+    }
+
+    /// The event source mapping, if it is one.
+    pub fn esm_mut(&mut self) -> Option<&mut Esm> {
+        self.esm.as_mut()
     }
 
     /// Calls refused by the read limits, and records delivered out of
@@ -404,6 +438,9 @@ impl Consumer {
         self.children_from = origin;
         self.generation += 1;
         self.waiting.clear();
+        if let Some(esm) = &mut self.esm {
+            esm.reset();
+        }
         if let Some(kcl) = &mut self.kcl {
             kcl.reset(origin, roots, now_ms);
             return;
@@ -496,6 +533,7 @@ impl Consumer {
         self.readers()
             .into_iter()
             .filter(|(_, r)| !r.done && r.next_poll_ms <= now_ms)
+            .filter(|(id, _)| self.esm.as_ref().is_none_or(|e| e.wants(id.shard)))
             .map(|(reader, r)| {
                 let (read, request) = r.call(stream, reader.shard, self.arn.as_deref());
                 Due {
@@ -600,6 +638,12 @@ impl Consumer {
             }
         }
         self.count_delivered(id.shard, records);
+        if let Some(esm) = &mut self.esm {
+            esm.received(id.shard, records);
+            if let Some(children) = &child_shards {
+                esm.shard_ended(id.shard, &self::child_shards(children));
+            }
+        }
         if let Some(kcl) = &mut self.kcl {
             kcl.processed(id.shard, seqs.len() as u64, lag_ms, now_ms);
         }
@@ -780,6 +824,7 @@ impl Consumer {
                 })
                 .collect(),
             kcl: self.kcl.as_ref().map(Kcl::view),
+            lambda: self.esm.as_ref().map(Esm::view),
             fan_out: self.arn.is_some(),
         }
     }

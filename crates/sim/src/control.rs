@@ -116,6 +116,12 @@ pub enum Command {
         name: String,
         fan_out: bool,
     },
+    /// UpdateEventSourceMapping: new settings for a Lambda event source
+    /// mapping (those left out stay).
+    UpdateEventSourceMapping {
+        name: String,
+        update: crate::esm::EsmUpdate,
+    },
     /// The percentage of messages an SQS queue's consumers fail to
     /// process (not deleted: back after the visibility timeout).
     SetQueueFailures {

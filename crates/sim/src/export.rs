@@ -151,6 +151,16 @@ const decode = (r) => {
 };
 const failed = (r) => ({ recordId: r.recordId, result: 'ProcessingFailed', data: r.data });
 ";
+    // Deep equality of JSON values, as serde_json compares them.
+    const SAME: &str = "\
+const same = (a, b) => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));
+};
+";
     match code {
         FunctionCode::Javascript(src) => src.clone(),
         FunctionCode::SelectFields(fields) => format!(
@@ -173,13 +183,7 @@ const failed = (r) => ({ recordId: r.recordId, result: 'ProcessingFailed', data:
             "// Keeps the JSON object records whose field {field} equals {equals}; drops the others.\n\
              const FIELD = {field_json};\n\
              const EQUALS = {equals};\n{DECODE}\
-             const same = (a, b) => {{\n\
-             \x20 if (a === b) return true;\n\
-             \x20 if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;\n\
-             \x20 if (Array.isArray(a) !== Array.isArray(b)) return false;\n\
-             \x20 const ka = Object.keys(a);\n\
-             \x20 return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));\n\
-             }};\n\
+             {SAME}\
              exports.handler = async (event) => ({{\n\
              \x20 records: event.records.map((r) => {{\n\
              \x20   const record = decode(r);\n\
@@ -188,6 +192,49 @@ const failed = (r) => ({ recordId: r.recordId, result: 'ProcessingFailed', data:
              \x20   return {{ recordId: r.recordId, result: keep ? 'Ok' : 'Dropped', data: r.data }};\n\
              \x20 }}),\n\
              }});\n",
+            field_json = Value::from(field.as_str()),
+        ),
+        FunctionCode::FailIf {
+            field,
+            equals,
+            report_item_failures,
+        } => format!(
+            "// Fails on the JSON object records whose field {field} equals {equals}, and on\n\
+             // records that are not JSON objects. From Kinesis (an event source mapping) it\n\
+             // {kinesis}; as a Firehose transform it marks them ProcessingFailed.\n\
+             const FIELD = {field_json};\n\
+             const EQUALS = {equals};\n\
+             const REPORT = {report_item_failures};\n{DECODE}\
+             {SAME}\
+             // Why a record fails, or undefined when it does not.\n\
+             const why = (data, id) => {{\n\
+             \x20 const record = decode({{ data }});\n\
+             \x20 if (record === undefined) return `record ${{id}} is not a JSON object`;\n\
+             \x20 const has = Object.prototype.hasOwnProperty.call(record, FIELD) && same(record[FIELD], EQUALS);\n\
+             \x20 return has ? `record ${{id}} has ${{FIELD}} = ${{JSON.stringify(EQUALS)}}` : undefined;\n\
+             }};\n\
+             const bad = (data) => why(data, '') !== undefined;\n\
+             exports.handler = async (event) => {{\n\
+             \x20 if (event.Records) {{\n\
+             \x20   const failures = [];\n\
+             \x20   for (const r of event.Records) {{\n\
+             \x20     const reason = why(r.kinesis.data, r.kinesis.sequenceNumber);\n\
+             \x20     if (reason === undefined) continue;\n\
+             \x20     if (!REPORT) throw new Error(reason);\n\
+             \x20     failures.push({{ itemIdentifier: r.kinesis.sequenceNumber }});\n\
+             \x20   }}\n\
+             \x20   return {{ batchItemFailures: failures }};\n\
+             \x20 }}\n\
+             \x20 return {{\n\
+             \x20   records: event.records.map((r) =>\n\
+             \x20     bad(r.data) ? failed(r) : {{ recordId: r.recordId, result: 'Ok', data: r.data }}),\n\
+             \x20 }};\n\
+             }};\n",
+            kinesis = if *report_item_failures {
+                "returns them as batchItemFailures (ReportBatchItemFailures)"
+            } else {
+                "throws, failing the whole batch"
+            },
             field_json = Value::from(field.as_str()),
         ),
     }
@@ -204,21 +251,28 @@ fn trust_policy(service: &str) -> Value {
     })
 }
 
-/// What the delivery streams' role may do, with `arn` making each ARN
-/// (CLI text, or CloudFormation's `Fn::Sub`).
-fn firehose_policy(scenario: &Scenario, refs: &Refs, sub: bool) -> Value {
+/// The account and region placeholders of a policy, and what makes an ARN
+/// from text with them: CloudFormation's `Fn::Sub` (`sub`), or CLI text.
+fn arn_maker(sub: bool) -> (&'static str, &'static str, impl Fn(String) -> Value) {
     let (account, region) = if sub {
         ("${AWS::AccountId}", "${AWS::Region}")
     } else {
         (ACCOUNT, REGION)
     };
-    let arn = |s: String| {
+    let arn = move |s: String| {
         if sub {
             json!({ "Fn::Sub": s })
         } else {
             json!(s)
         }
     };
+    (account, region, arn)
+}
+
+/// What the delivery streams' role may do, with `arn` making each ARN
+/// (CLI text, or CloudFormation's `Fn::Sub`).
+fn firehose_policy(scenario: &Scenario, refs: &Refs, sub: bool) -> Value {
+    let (account, region, arn) = arn_maker(sub);
     let mut statements = vec![json!({
         "Effect": "Allow",
         "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"],
@@ -290,6 +344,12 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
         .consumers
         .iter()
         .map(|c| {
+            if let Some(l) = &c.lambda {
+                return format!(
+                    "Consumer '{}' is a Lambda event source mapping of function {} (below). In the playground the function takes {} ms per invocation plus {} ms per record; on AWS it takes what its code takes.",
+                    c.name, l.function, l.invocation_ms, l.ms_per_record
+                );
+            }
             let mut note = format!(
                 "Consumer application '{}' is your code, not a resource: with the KCL, name the application '{}' (it creates its DynamoDB lease table of that name), set idleTimeBetweenReadsInMillis to {} and initialPositionInStream to {}.",
                 c.name,
@@ -314,6 +374,62 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
         scenario.rate_per_sec
     ));
     notes
+}
+
+/// The event source mappings' functions (in scenario order), and the SQS
+/// queues their failures go to.
+fn mapping_refs(scenario: &Scenario) -> (Vec<String>, Vec<String>) {
+    let mut functions = Vec::new();
+    let mut queues = Vec::new();
+    for l in scenario.consumers.iter().filter_map(|c| c.lambda.as_ref()) {
+        if !functions.contains(&l.function) {
+            functions.push(l.function.clone());
+        }
+        if let Some(q) = &l.on_failure {
+            if !queues.contains(q) {
+                queues.push(q.clone());
+            }
+        }
+    }
+    (functions, queues)
+}
+
+/// The longest timeout among the mappings that invoke `function` (60 s for
+/// a function only Firehose invokes).
+fn function_timeout(scenario: &Scenario, function: &str) -> u32 {
+    scenario
+        .consumers
+        .iter()
+        .filter_map(|c| c.lambda.as_ref())
+        .filter(|l| l.function == function)
+        .map(|l| l.timeout_s)
+        .max()
+        .unwrap_or(60)
+}
+
+/// What the Lambda role may do besides writing logs: read the stream (for
+/// event source mappings) and send to their failure queues.
+fn mapping_policy(scenario: &Scenario, queues: &[String], sub: bool) -> Value {
+    let (account, region, arn) = arn_maker(sub);
+    let mut statements = vec![json!({
+        "Effect": "Allow",
+        "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards", "kinesis:ListStreams", "kinesis:SubscribeToShard"],
+        "Resource": [
+            arn(format!("arn:aws:kinesis:{region}:{account}:stream/{}", scenario.stream_name)),
+            arn(format!("arn:aws:kinesis:{region}:{account}:stream/{}/consumer/*", scenario.stream_name)),
+        ],
+    })];
+    if !queues.is_empty() {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": queues
+                .iter()
+                .map(|q| arn(format!("arn:aws:sqs:{region}:{account}:{q}")))
+                .collect::<Vec<_>>(),
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 /// The scenario's Lambda function `name`.
@@ -408,8 +524,12 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             })
         })
         .collect();
-    if requests.is_empty() {
-        return Ok(steps);
+    let (mapping_functions, failure_queues) = mapping_refs(scenario);
+    let mut functions: Vec<String> = refs.functions.iter().cloned().collect();
+    for f in mapping_functions {
+        if !functions.contains(&f) {
+            functions.push(f);
+        }
     }
     for b in &refs.buckets {
         steps.push(Step::Note(format!(
@@ -438,7 +558,7 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             "EBSEnabled=true,VolumeType=gp3,VolumeSize=10",
         ]));
     }
-    if !refs.functions.is_empty() {
+    if !functions.is_empty() {
         let lrole = lambda_role(scenario);
         steps.push(Step::Note(format!(
             "Lambda functions run as role {lrole}, which may write their logs."
@@ -459,12 +579,28 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             "--policy-arn",
             "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         ]));
+        if scenario.consumers.iter().any(|c| c.lambda.is_some()) {
+            steps.push(Step::Note(
+                "Event source mappings read the stream as the function's role, and send descriptions of discarded batches to their queues."
+                    .into(),
+            ));
+            steps.push(Step::Aws(vec![
+                "iam".into(),
+                "put-role-policy".into(),
+                "--role-name".into(),
+                lrole.clone(),
+                "--policy-name".into(),
+                "event-source".into(),
+                "--policy-document".into(),
+                mapping_policy(scenario, &failure_queues, false).to_string(),
+            ]));
+        }
         steps.push(aws(&["iam", "wait", "role-exists", "--role-name", &lrole]));
         steps.push(Step::Note(
             "A new role takes a few seconds to reach the other services.".into(),
         ));
         steps.push(Step::Shell("sleep 10".into()));
-        for f in &refs.functions {
+        for f in &functions {
             let function = function(scenario, f)?;
             let source = lambda_source(&function.code);
             let marker = "SHARDLAB_JS";
@@ -485,13 +621,99 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
                 "--handler".into(),
                 "index.handler".into(),
                 "--timeout".into(),
-                "60".into(),
+                function_timeout(scenario, f).to_string(),
                 "--role".into(),
                 format!("arn:aws:iam::{ACCOUNT}:role/{lrole}"),
                 "--zip-file".into(),
                 format!("fileb://lambda/{f}.zip"),
             ]));
         }
+    }
+    for q in &failure_queues {
+        steps.push(Step::Note(format!(
+            "SQS queue {q}: where event source mappings describe the batches they discard."
+        )));
+        steps.push(aws(&["sqs", "create-queue", "--queue-name", q]));
+    }
+    for c in &scenario.consumers {
+        let Some(l) = &c.lambda else {
+            continue;
+        };
+        steps.push(Step::Note(format!(
+            "Event source mapping '{}': function {} reads the stream in batches.",
+            c.name, l.function
+        )));
+        let source = if c.fan_out {
+            format!(
+                "arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}/consumer/{}",
+                c.name
+            )
+        } else {
+            format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name}")
+        };
+        if c.fan_out {
+            steps.push(Step::Note(format!(
+                "It reads with enhanced fan-out: its event source is the consumer registered above. Its ARN ends in the registration time; take it from `aws kinesis describe-stream-consumer --stream-arn arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{name} --consumer-name {}` and put it in place of the ARN below.",
+                c.name
+            )));
+        }
+        let mut words: Vec<String> = [
+            "lambda",
+            "create-event-source-mapping",
+            "--function-name",
+            &l.function,
+            "--event-source-arn",
+            &source,
+            "--starting-position",
+            match c.start {
+                crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
+                crate::consumer::StartAt::Latest => "LATEST",
+            },
+            "--batch-size",
+            &l.batch_size.to_string(),
+            "--maximum-batching-window-in-seconds",
+            &l.maximum_batching_window_s.to_string(),
+            "--parallelization-factor",
+            &l.parallelization_factor.to_string(),
+            if l.bisect_batch_on_function_error {
+                "--bisect-batch-on-function-error"
+            } else {
+                "--no-bisect-batch-on-function-error"
+            },
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        // -1 (AWS's default): no limit.
+        if l.maximum_retry_attempts >= 0 {
+            words.extend([
+                "--maximum-retry-attempts".into(),
+                l.maximum_retry_attempts.to_string(),
+            ]);
+        }
+        if l.maximum_record_age_s >= 0 {
+            words.extend([
+                "--maximum-record-age-in-seconds".into(),
+                l.maximum_record_age_s.to_string(),
+            ]);
+        }
+        if l.report_batch_item_failures {
+            words.extend([
+                "--function-response-types".into(),
+                "ReportBatchItemFailures".into(),
+            ]);
+        }
+        if let Some(q) = &l.on_failure {
+            words.extend([
+                "--destination-config".into(),
+                json!({"OnFailure": {"Destination": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{q}")}})
+                    .to_string(),
+            ]);
+        }
+        steps.push(Step::Aws(words));
+    }
+    if requests.is_empty() {
+        return Ok(steps);
     }
     steps.push(Step::Note(format!(
         "Firehose reads the stream and delivers as role {role_name}."
@@ -698,19 +920,76 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             }),
         );
     }
-    if !refs.functions.is_empty() {
+    let (mapping_functions, failure_queues) = mapping_refs(scenario);
+    let mut functions: Vec<String> = refs.functions.iter().cloned().collect();
+    for f in mapping_functions {
+        if !functions.contains(&f) {
+            functions.push(f);
+        }
+    }
+    if !functions.is_empty() {
+        let mut role = json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": trust_policy("lambda.amazonaws.com"),
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+            }
+        });
+        if scenario.consumers.iter().any(|c| c.lambda.is_some()) {
+            role["Properties"]["Policies"] = json!([{
+                "PolicyName": "event-source",
+                "PolicyDocument": mapping_policy(scenario, &failure_queues, true)
+            }]);
+        }
+        resources.insert("LambdaRole".into(), role);
+    }
+    for q in &failure_queues {
         resources.insert(
-            "LambdaRole".into(),
-            json!({
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": trust_policy("lambda.amazonaws.com"),
-                    "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
-                }
-            }),
+            logical("Queue", q),
+            json!({"Type": "AWS::SQS::Queue", "Properties": {"QueueName": q}}),
         );
     }
-    for f in &refs.functions {
+    for c in &scenario.consumers {
+        let Some(l) = &c.lambda else {
+            continue;
+        };
+        let source = if c.fan_out {
+            json!({"Fn::GetAtt": [logical("Consumer", &c.name), "ConsumerARN"]})
+        } else {
+            json!({"Fn::GetAtt": ["Stream", "Arn"]})
+        };
+        let mut props = json!({
+            "FunctionName": {"Ref": logical("Function", &l.function)},
+            "EventSourceArn": source,
+            "StartingPosition": match c.start {
+                crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
+                crate::consumer::StartAt::Latest => "LATEST",
+            },
+            "BatchSize": l.batch_size,
+            "MaximumBatchingWindowInSeconds": l.maximum_batching_window_s,
+            "ParallelizationFactor": l.parallelization_factor,
+            "BisectBatchOnFunctionError": l.bisect_batch_on_function_error,
+        });
+        // -1 (AWS's default): no limit.
+        if l.maximum_retry_attempts >= 0 {
+            props["MaximumRetryAttempts"] = json!(l.maximum_retry_attempts);
+        }
+        if l.maximum_record_age_s >= 0 {
+            props["MaximumRecordAgeInSeconds"] = json!(l.maximum_record_age_s);
+        }
+        if l.report_batch_item_failures {
+            props["FunctionResponseTypes"] = json!(["ReportBatchItemFailures"]);
+        }
+        if let Some(q) = &l.on_failure {
+            props["DestinationConfig"] =
+                json!({"OnFailure": {"Destination": {"Fn::GetAtt": [logical("Queue", q), "Arn"]}}});
+        }
+        resources.insert(
+            logical("Mapping", &c.name),
+            json!({"Type": "AWS::Lambda::EventSourceMapping", "Properties": props}),
+        );
+    }
+    for f in &functions {
         let function = function(scenario, f)?;
         resources.insert(
             logical("Function", f),
@@ -720,7 +999,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
                     "FunctionName": f,
                     "Runtime": LAMBDA_RUNTIME,
                     "Handler": "index.handler",
-                    "Timeout": 60,
+                    "Timeout": function_timeout(scenario, f),
                     "Role": {"Fn::GetAtt": ["LambdaRole", "Arn"]},
                     "Code": {"ZipFile": lambda_source(&function.code)}
                 }
@@ -895,11 +1174,17 @@ mod tests {
             let s = preset(&file);
             cli_script(&s).unwrap_or_else(|e| panic!("{file}: {e}"));
             let t = cloudformation(&s).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let resources = t["Resources"].as_object().unwrap();
+            let fan_out = s.consumers.iter().filter(|c| c.fan_out).count();
             assert_eq!(
-                t["Resources"].as_object().unwrap().len() > 1,
-                !s.delivery_streams.is_empty(),
+                resources.len() > 1 + fan_out,
+                !s.delivery_streams.is_empty() || s.consumers.iter().any(|c| c.lambda.is_some()),
                 "{file}"
             );
+            for c in s.consumers.iter().filter(|c| c.lambda.is_some()) {
+                let m = &resources[&logical("Mapping", &c.name)];
+                assert_eq!(m["Type"], "AWS::Lambda::EventSourceMapping", "{file}");
+            }
         }
     }
 }

@@ -83,6 +83,7 @@ pub fn source_consumer(
             retry_throttled_ms: None,
             kcl: None,
             fan_out: false,
+            lambda: None,
         },
         open_shards,
         now_ms,

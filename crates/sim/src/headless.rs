@@ -116,6 +116,22 @@ fn consumer_line(c: &ConsumerView) -> String {
         "  {}: GetRecords every {} ms; {} records delivered{users}, {} ms behind at most, {} reads throttled",
         c.name, c.poll_ms, c.delivered, c.max_lag_ms, c.throttled
     );
+    if let Some(l) = &c.lambda {
+        return format!(
+            "{line}\n    Lambda {} (batch {}, parallelization {}): {} invocations, {} errors; {} records processed, \
+             {} invoked again, {} discarded; IteratorAge {} ms (at most {} ms)",
+            l.spec.function,
+            l.spec.batch_size,
+            l.spec.parallelization_factor,
+            l.invocations,
+            l.errors,
+            l.processed,
+            l.invoked_again,
+            l.discarded,
+            l.iterator_age_ms,
+            l.max_iterator_age_ms
+        );
+    }
     match &c.kcl {
         None => line,
         Some(k) => format!(

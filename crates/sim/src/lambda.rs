@@ -32,6 +32,17 @@ pub enum FunctionCode {
     /// Keeps records whose `field` equals `equals` (`Ok`, unchanged) and
     /// drops the others (`Dropped`); not a JSON object: `ProcessingFailed`.
     KeepIf { field: String, equals: Value },
+    /// Fails on records whose `field` equals `equals` (and on records that
+    /// are not JSON objects): a bad record to watch retries, bisection
+    /// and discards with. For an event source mapping it throws, or with
+    /// `report_item_failures` returns them as `batchItemFailures`; as a
+    /// Firehose transform it marks them `ProcessingFailed`.
+    FailIf {
+        field: String,
+        equals: Value,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        report_item_failures: bool,
+    },
     /// A handler in JavaScript, as written for AWS Lambda's Node.js
     /// runtime (`exports.handler = async (event) => ...`); runs in the
     /// browser only.
@@ -96,6 +107,13 @@ impl LambdaFunction {
                         ("Dropped", data.to_vec())
                     }
                 }
+                FunctionCode::FailIf { field, equals, .. } => {
+                    if obj.get(field) == Some(equals) {
+                        ("ProcessingFailed", data.to_vec())
+                    } else {
+                        ("Ok", data.to_vec())
+                    }
+                }
                 FunctionCode::Javascript(_) => ("ProcessingFailed", data.to_vec()),
             }
         };
@@ -121,10 +139,58 @@ impl LambdaFunction {
     }
 }
 
+impl LambdaFunction {
+    /// A built-in's answer to an event source mapping's Kinesis event
+    /// (`{"Records": [...]}`, as JSON text): its response (empty: none) or
+    /// the error it throws; `None` for JavaScript, which the host runs.
+    /// Only `fail_if` fails; the others process every record.
+    pub fn run_stream_builtin(&self, event: &str) -> Option<Result<Vec<u8>, String>> {
+        let (field, equals, report) = match &self.code {
+            FunctionCode::Javascript(_) => return None,
+            FunctionCode::FailIf {
+                field,
+                equals,
+                report_item_failures,
+            } => (field, equals, *report_item_failures),
+            FunctionCode::SelectFields(_) | FunctionCode::KeepIf { .. } => {
+                return Some(Ok(Vec::new()))
+            }
+        };
+        let event: Value = match serde_json::from_str(event) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(format!("SyntaxError: {e}"))),
+        };
+        let mut failed = Vec::new();
+        for r in event["Records"].as_array().into_iter().flatten() {
+            let seq = r["kinesis"]["sequenceNumber"].as_str().unwrap_or("");
+            let data = r["kinesis"]["data"]
+                .as_str()
+                .and_then(|d| BASE64.decode(d).ok())
+                .unwrap_or_default();
+            let why = match serde_json::from_slice::<Value>(&data) {
+                Ok(Value::Object(obj)) if obj.get(field) == Some(equals) => {
+                    format!("record {seq} has {field} = {equals}")
+                }
+                Ok(Value::Object(_)) => continue,
+                _ => format!("record {seq} is not a JSON object"),
+            };
+            if !report {
+                return Some(Err(format!("Error: {why}")));
+            }
+            failed.push(json!({ "itemIdentifier": seq }));
+        }
+        Some(Ok(json!({ "batchItemFailures": failed })
+            .to_string()
+            .into_bytes()))
+    }
+}
+
 /// A JavaScript invocation for the host to run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JsInvocation {
-    pub delivery_stream: String,
+    /// Who invoked: a delivery stream's name, or `esm/` and an event source
+    /// mapping's name.
+    pub caller: String,
     pub id: u64,
     pub function: String,
     pub source: String,

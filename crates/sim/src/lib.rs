@@ -13,6 +13,7 @@ pub mod clock;
 pub mod consumer;
 pub mod control;
 pub mod durability;
+pub mod esm;
 pub mod export;
 pub mod firehose_source;
 pub mod headless;

@@ -59,6 +59,9 @@ pub enum QueueSource {
     Producer,
     /// The queue is subscribed to the scenario's SNS topic.
     Topic,
+    /// Only what is sent to it as a destination: a Lambda event source
+    /// mapping's `on_failure` descriptions of discarded batches.
+    Destination,
 }
 
 /// A queue in a scenario, with its consumers.
@@ -116,9 +119,9 @@ impl QueueSpec {
                 self.name
             ));
         }
-        if !(1..=MAX_QUEUE_CONSUMERS).contains(&self.consumers) {
+        if !(0..=MAX_QUEUE_CONSUMERS).contains(&self.consumers) {
             return Err(format!(
-                "queue {}: 1 to {MAX_QUEUE_CONSUMERS} consumers",
+                "queue {}: 0 to {MAX_QUEUE_CONSUMERS} consumers (0: messages wait, as in a dead-letter queue)",
                 self.name
             ));
         }
@@ -528,11 +531,25 @@ impl Queues {
                 let fed = match q.spec.source {
                     QueueSource::Producer => true,
                     QueueSource::Topic => self.topic.is_some(),
+                    QueueSource::Destination => false,
                 };
                 if fed {
                     q.send(record, key, now_ms);
                 }
             }
+        }
+    }
+
+    /// Sends one message to the queue named `queue` (a destination's);
+    /// false when there is no such queue or it is full.
+    pub fn send_to(&mut self, queue: &str, key: &str, now_ms: u64) -> bool {
+        let record = self.records;
+        match self.queues.iter_mut().find(|q| q.spec.name == queue) {
+            Some(q) => {
+                self.records += 1;
+                q.send(record, key, now_ms)
+            }
+            None => false,
         }
     }
 

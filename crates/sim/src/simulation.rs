@@ -248,6 +248,39 @@ impl Scenario {
             if let Some(k) = &c.kcl {
                 k.validate(&c.name).map_err(SimError::Scenario)?;
             }
+            if let Some(l) = &c.lambda {
+                l.validate(&c.name).map_err(SimError::Scenario)?;
+                if c.kcl.is_some() {
+                    return Err(SimError::Scenario(format!(
+                        "consumer {} is both a KCL application and a Lambda event source \
+                         mapping; it can be one of them",
+                        c.name
+                    )));
+                }
+                if !self.lambda_functions.iter().any(|f| f.name == l.function) {
+                    return Err(SimError::Scenario(format!(
+                        "event source mapping {}: there is no Lambda function named '{}' in \
+                         lambda_functions",
+                        c.name, l.function
+                    )));
+                }
+                if let Some(q) = &l.on_failure {
+                    let queue = self
+                        .messaging
+                        .as_ref()
+                        .and_then(|m| m.queues.iter().find(|x| &x.name == q));
+                    if let Some(queue) = queue {
+                        if queue.source != crate::queues::QueueSource::Destination {
+                            return Err(SimError::Scenario(format!(
+                                "event source mapping {}: its on_failure queue {q} must have \
+                                 \"source\": \"Destination\" (it would also get the producer's \
+                                 records)",
+                                c.name
+                            )));
+                        }
+                    }
+                }
+            }
             if !(MIN_POLL_MS..=MAX_POLL_MS).contains(&c.poll_ms) {
                 return Err(SimError::Scenario(format!(
                     "consumer {} polls every {} ms; the shortest interval is {MIN_POLL_MS} ms \
@@ -566,6 +599,48 @@ pub struct Simulation {
     queues: Option<Queues>,
 }
 
+/// The caller of an event source mapping's JavaScript invocation is this
+/// followed by the mapping's name (a delivery stream's name has no `/`).
+const ESM_CALLER: &str = "esm/";
+
+/// Invokes `function` for `caller`'s invocation `id`: a built-in answers at
+/// once (`builtin`); JavaScript is queued for the host with the `event`
+/// text (`js`: the outbox and the invocations awaiting an outcome), and
+/// then there is no outcome yet. `arn` names a missing function in its
+/// error.
+#[allow(clippy::too_many_arguments)]
+fn invoke(
+    functions: &[LambdaFunction],
+    js: (&mut Vec<JsInvocation>, &mut Vec<(String, u64)>),
+    (caller, id): (&str, u64),
+    arn: &str,
+    function: &str,
+    event: impl FnOnce() -> String,
+    builtin: impl FnOnce(&LambdaFunction) -> Option<Result<Vec<u8>, String>>,
+) -> Option<Result<Vec<u8>, String>> {
+    let Some(f) = functions.iter().find(|f| f.name == function) else {
+        return Some(Err(format!(
+            "ResourceNotFoundException: Function not found: {arn}"
+        )));
+    };
+    if let Some(outcome) = builtin(f) {
+        return Some(outcome);
+    }
+    let source = match &f.code {
+        FunctionCode::Javascript(src) => src.clone(),
+        _ => String::new(),
+    };
+    js.0.push(JsInvocation {
+        caller: caller.to_string(),
+        id,
+        function: function.to_string(),
+        source,
+        event: event(),
+    });
+    js.1.push((caller.to_string(), id));
+    None
+}
+
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
 pub const NO_JAVASCRIPT: &str =
     "JavaScript functions run in the browser; this host has no JavaScript runtime";
@@ -691,7 +766,9 @@ impl Simulation {
         sim.producer.set_template(template);
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
+        let stream_arn = shardlab_engine::stream_arn(REGION, &sim.scenario.stream_name);
         for c in 0..sim.first_reader {
+            sim.consumers[c].start_mapping(&stream_arn);
             if sim.consumers[c].spec().fan_out {
                 let arn = sim.register_consumer(c)?;
                 sim.consumers[c].set_fan_out(Some(arn));
@@ -763,6 +840,7 @@ impl Simulation {
                 retry_throttled_ms: Some(100),
                 kcl: None,
                 fan_out: false,
+                lambda: None,
             },
             shards,
             self.now_ms,
@@ -1211,6 +1289,26 @@ impl Simulation {
             self.queued
                 .push((planned, CallKind::Control("DeregisterStreamConsumer")));
             self.consumers[c].set_fan_out(None);
+        }
+        Ok(())
+    }
+
+    /// UpdateEventSourceMapping: new settings for the mapping `name`,
+    /// checked as CreateEventSourceMapping checks them.
+    pub fn update_event_source_mapping(
+        &mut self,
+        name: &str,
+        update: &crate::esm::EsmUpdate,
+    ) -> Result<(), SimError> {
+        let c = self.consumer_index(name)?;
+        let current = self.consumers[c].spec().lambda.clone().ok_or_else(|| {
+            SimError::Scenario(format!("{name} is not a Lambda event source mapping"))
+        })?;
+        let mapping = update.apply(&current);
+        mapping.validate(name).map_err(SimError::Scenario)?;
+        self.consumers[c].update_mapping(mapping.clone());
+        if let Some(spec) = self.scenario.consumers.iter_mut().find(|s| s.name == name) {
+            spec.lambda = Some(mapping);
         }
         Ok(())
     }
@@ -1759,6 +1857,7 @@ impl Simulation {
         self.apply_js_outcomes(now);
         self.firehose.tick(now);
         self.run_invocations(now);
+        self.run_mappings(now);
         self.fold_new_objects();
         if let Some((runner, _)) = self.sql.as_mut() {
             runner.bound(now);
@@ -1809,37 +1908,57 @@ impl Simulation {
                 return;
             }
             for (stream, call) in calls {
-                let function = self
-                    .scenario
-                    .lambda_functions
-                    .iter()
-                    .find(|f| f.name == call.function);
-                let outcome = match function {
-                    None => Err(format!(
-                        "ResourceNotFoundException: Function not found: {}",
-                        call.function_arn
-                    )),
-                    Some(f) => match f.run_builtin(&call.payload) {
-                        Some(outcome) => outcome,
-                        None => {
-                            let source = match &f.code {
-                                FunctionCode::Javascript(src) => src.clone(),
-                                _ => String::new(),
-                            };
-                            self.js_outbox.push(JsInvocation {
-                                delivery_stream: stream.clone(),
-                                id: call.id,
-                                function: call.function.clone(),
-                                source,
-                                event: String::from_utf8_lossy(&call.payload).into_owned(),
-                            });
-                            self.js_outstanding.push((stream, call.id));
-                            continue;
-                        }
-                    },
+                let Some(outcome) = invoke(
+                    &self.scenario.lambda_functions,
+                    (&mut self.js_outbox, &mut self.js_outstanding),
+                    (&stream, call.id),
+                    &call.function_arn,
+                    &call.function,
+                    || String::from_utf8_lossy(&call.payload).into_owned(),
+                    |f| f.run_builtin(&call.payload),
+                ) else {
+                    continue;
                 };
                 self.firehose
                     .complete_invocation(&stream, call.id, outcome, now);
+            }
+        }
+    }
+
+    /// Runs the Lambda event source mappings: applies what finished,
+    /// invokes what is due (built-ins at once, JavaScript by the host before
+    /// the next tick finishes), and sends discarded batches' descriptions to
+    /// their queue.
+    fn run_mappings(&mut self, now: u64) {
+        let retention_ms = u64::from(self.retention_hours) * 3_600_000;
+        for c in 0..self.first_reader {
+            let name = self.consumers[c].spec().name.clone();
+            let Some(esm) = self.consumers[c].esm_mut() else {
+                continue;
+            };
+            esm.advance(now, retention_ms);
+            let caller = format!("{ESM_CALLER}{name}");
+            for call in esm.take_invocations() {
+                let Some(outcome) = invoke(
+                    &self.scenario.lambda_functions,
+                    (&mut self.js_outbox, &mut self.js_outstanding),
+                    (&caller, call.id),
+                    &call.function,
+                    &call.function,
+                    || call.event.clone(),
+                    |f| f.run_stream_builtin(&call.event),
+                ) else {
+                    continue;
+                };
+                esm.complete(call.id, outcome);
+            }
+            let discards = esm.take_discards();
+            self.digest = fnv1a64_extend(self.digest, &esm.digest().to_le_bytes());
+            let destination = esm.spec().on_failure.clone();
+            if let (Some(queues), Some(queue)) = (self.queues.as_mut(), destination) {
+                for d in discards {
+                    queues.send_to(&queue, &d.shard_id, now);
+                }
             }
         }
     }
@@ -1852,14 +1971,8 @@ impl Simulation {
 
     /// A JavaScript invocation's outcome: the handler's response as JSON
     /// bytes, or why it failed (an exception, the time limit).
-    pub fn provide_js_outcome(
-        &mut self,
-        delivery_stream: &str,
-        id: u64,
-        outcome: Result<Vec<u8>, String>,
-    ) {
-        self.js_outcomes
-            .insert((delivery_stream.to_string(), id), outcome);
+    pub fn provide_js_outcome(&mut self, caller: &str, id: u64, outcome: Result<Vec<u8>, String>) {
+        self.js_outcomes.insert((caller.to_string(), id), outcome);
     }
 
     /// Applies last tick's JavaScript outcomes at this tick's time, in the
@@ -1872,6 +1985,17 @@ impl Simulation {
                 .js_outcomes
                 .remove(&key)
                 .unwrap_or_else(|| Err(NO_JAVASCRIPT.to_string()));
+            if let Some(mapping) = key.0.strip_prefix(ESM_CALLER) {
+                let esm = self
+                    .consumers
+                    .iter_mut()
+                    .find(|c| c.spec().name == mapping)
+                    .and_then(Consumer::esm_mut);
+                if let Some(esm) = esm {
+                    esm.complete(key.1, outcome);
+                }
+                continue;
+            }
             self.firehose
                 .complete_invocation(&key.0, key.1, outcome, now);
         }

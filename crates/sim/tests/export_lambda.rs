@@ -38,7 +38,11 @@ fn node(source: &str, event: &Value) -> Value {
         "const h = require({path});\n\
          let input = '';\n\
          process.stdin.on('data', (c) => input += c);\n\
-         process.stdin.on('end', async () => process.stdout.write(JSON.stringify(await h.handler(JSON.parse(input)))));\n",
+         process.stdin.on('end', async () => {{\n\
+         \x20 let out;\n\
+         \x20 try {{ out = await h.handler(JSON.parse(input)); }} catch (e) {{ out = {{ errorMessage: e.message }}; }}\n\
+         \x20 process.stdout.write(JSON.stringify(out === undefined ? null : out));\n\
+         }});\n",
         path = Value::from(file.to_string_lossy().into_owned())
     );
     let mut child = Command::new("node")
@@ -136,4 +140,59 @@ fn exported_built_ins_answer_as_the_playground_does() {
             "Ok"
         ]
     );
+}
+
+/// A Kinesis event as an event source mapping sends it.
+fn kinesis_event(datas: &[&str]) -> Value {
+    json!({"Records": datas.iter().enumerate().map(|(i, d)| json!({
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "k",
+            "sequenceNumber": format!("4959033827149025660855969253836157109592157598913658889{i}"),
+            "data": b64(d),
+            "approximateArrivalTimestamp": 1_767_225_600.0,
+        },
+        "eventSource": "aws:kinesis",
+        "eventID": format!("shardId-000000000000:{i}"),
+    })).collect::<Vec<_>>()})
+}
+
+#[test]
+fn an_exported_fail_if_answers_firehose_and_kinesis_as_the_playground_does() {
+    let records = [
+        r#"{"status":"new","n":1}"#,
+        r#"{"status":"corrupt","n":2}"#,
+        "not JSON",
+        r#"{"status":{"deep":[1]},"n":4}"#,
+    ];
+    for report in [false, true] {
+        for equals in [json!("corrupt"), json!({"deep": [1]})] {
+            let code = FunctionCode::FailIf {
+                field: "status".into(),
+                equals,
+                report_item_failures: report,
+            };
+            let f = LambdaFunction {
+                name: "f".into(),
+                code: code.clone(),
+            };
+            let source = lambda_source(&code);
+            // Firehose: ProcessingFailed for the failing records.
+            assert_eq!(
+                node(&source, &event(&records)),
+                playground(&code, &event(&records))
+            );
+            // Kinesis: the same batchItemFailures, or the same error.
+            for batch in [&records[..1], &records[..]] {
+                let e = kinesis_event(batch);
+                let expected = match f.run_stream_builtin(&e.to_string()).unwrap() {
+                    Ok(bytes) => serde_json::from_slice::<Value>(&bytes).unwrap(),
+                    Err(message) => {
+                        json!({"errorMessage": message.strip_prefix("Error: ").unwrap()})
+                    }
+                };
+                assert_eq!(node(&source, &e), expected, "{code:?} on {batch:?}");
+            }
+        }
+    }
 }

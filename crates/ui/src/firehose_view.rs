@@ -146,6 +146,10 @@ fn transform_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
             "keep-if",
             "Lambda: keep records where a field has a value (built-in)",
         ),
+        (
+            "fail-if",
+            "Lambda: fail records where a field has a value (built-in)",
+        ),
         ("javascript", "Lambda: your JavaScript function"),
     ];
     html! {
@@ -167,7 +171,7 @@ fn transform_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <span class="hint">{"comma-separated; a record that is not a JSON object fails"}</span>
                 </label>
             },
-            "keep-if" => html! {
+            "keep-if" | "fail-if" => html! {
                 <div class="field-row">
                     <label class="field" for="fh-keep-field">
                         <span class="field-label">{"Field"}</span>

@@ -11,6 +11,7 @@ mod exercise_view;
 mod firehose_view;
 mod format;
 mod kcl_view;
+mod lambda_view;
 mod lessons_view;
 mod persist;
 mod presets;
@@ -56,9 +57,14 @@ pub struct StreamForm {
     /// and any further KCL applications it has (kept as they are).
     pub kcl_app: Option<shardlab_sim::consumer::ConsumerSpec>,
     pub kcl_more: Vec<shardlab_sim::consumer::ConsumerSpec>,
-    /// A preset's consumers in order, true where a KCL application was
-    /// (so the form gives back the preset's order, which the run follows).
-    pub consumer_kcl_order: Vec<bool>,
+    /// A preset's consumers in order, by kind (so the form gives back the
+    /// preset's order, which the run follows).
+    pub consumer_order: Vec<ConsumerKind>,
+    /// A preset's Lambda event source mappings and the functions they
+    /// invoke (kept as they are; their settings change on the mapping's
+    /// row once the stream runs).
+    pub mappings: Vec<shardlab_sim::consumer::ConsumerSpec>,
+    pub mapping_functions: Vec<LambdaFunction>,
     pub keys: shardlab_sim::producer::KeyStrategy,
     /// Kept from a loaded preset (the form has no control for it yet).
     pub rate_shape: shardlab_sim::producer::RateShape,
@@ -157,6 +163,12 @@ const DEFAULT_BUCKET_ARN: &str = "arn:aws:s3:::shardlab-lab";
 impl FirehoseForm {
     /// The transform function the form describes, if any.
     fn function(&self) -> Option<LambdaFunction> {
+        // A value that parses as JSON (a number, true) compares as that;
+        // anything else as text.
+        let equals = || {
+            serde_json::from_str(self.keep_value.trim())
+                .unwrap_or_else(|_| serde_json::json!(self.keep_value.trim()))
+        };
         let code = match self.transform.as_str() {
             "select-fields" => FunctionCode::SelectFields(
                 self.select_fields
@@ -167,10 +179,12 @@ impl FirehoseForm {
             ),
             "keep-if" => FunctionCode::KeepIf {
                 field: self.keep_field.trim().to_string(),
-                // A value that parses as JSON (a number, true) compares as
-                // that; anything else as text.
-                equals: serde_json::from_str(self.keep_value.trim())
-                    .unwrap_or_else(|_| serde_json::json!(self.keep_value.trim())),
+                equals: equals(),
+            },
+            "fail-if" => FunctionCode::FailIf {
+                field: self.keep_field.trim().to_string(),
+                equals: equals(),
+                report_item_failures: false,
             },
             "javascript" => FunctionCode::Javascript(self.javascript.clone()),
             _ => return None,
@@ -221,6 +235,18 @@ impl FirehoseForm {
                 m.remove("DeliveryStreamType");
             }
             _ => {}
+        }
+        // The form's fields are an S3 destination's: a preset's delivery
+        // stream to another destination (OpenSearch) is kept as it is.
+        let other_destination = request.as_object().is_some_and(|m| {
+            m.keys().any(|k| {
+                k.ends_with("DestinationConfiguration") && k != "ExtendedS3DestinationConfiguration"
+            })
+        });
+        if other_destination {
+            let mut all = vec![request];
+            all.extend(self.more.iter().cloned());
+            return Ok(all);
         }
         let dest = &mut request["ExtendedS3DestinationConfiguration"];
         if !dest.is_object() {
@@ -304,6 +330,13 @@ impl FirehoseForm {
                     .as_str()
                     .map_or_else(|| equals.to_string(), str::to_string);
             }
+            Some(FunctionCode::FailIf { field, equals, .. }) => {
+                form.transform = "fail-if".into();
+                form.keep_field = field.clone();
+                form.keep_value = equals
+                    .as_str()
+                    .map_or_else(|| equals.to_string(), str::to_string);
+            }
             Some(FunctionCode::Javascript(src)) => {
                 form.transform = "javascript".into();
                 form.javascript = src.clone();
@@ -363,7 +396,9 @@ impl Default for StreamForm {
             kcl_checkpoint_ms: shardlab_sim::kcl::DEFAULT_CHECKPOINT_MS.to_string(),
             kcl_app: None,
             kcl_more: Vec::new(),
-            consumer_kcl_order: Vec::new(),
+            consumer_order: Vec::new(),
+            mappings: Vec::new(),
+            mapping_functions: Vec::new(),
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: String::new(),
@@ -415,7 +450,18 @@ impl StreamForm {
                 Ok(spec)
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let consumers = interleave(consumers, self.kcl()?, &self.consumer_kcl_order);
+        let consumers = interleave(
+            consumers,
+            self.kcl()?,
+            self.mappings.clone(),
+            &self.consumer_order,
+        );
+        let mut lambda_functions = self.firehose.functions();
+        for f in &self.mapping_functions {
+            if !lambda_functions.iter().any(|g| g.name == f.name) {
+                lambda_functions.push(f.clone());
+            }
+        }
         let scenario = Scenario {
             stream_name: self.stream_name.trim().to_string(),
             shard_count,
@@ -431,7 +477,7 @@ impl StreamForm {
             retries: self.retries.clone(),
             messaging: self.messaging.clone(),
             delivery_streams: self.firehose.requests()?,
-            lambda_functions: self.firehose.functions(),
+            lambda_functions,
         };
         scenario.validate_stream().map_err(|e| e.to_string())?;
         Ok(scenario)
@@ -473,24 +519,63 @@ impl StreamForm {
     }
 }
 
-/// The polling consumers and the KCL applications in a preset's `order`
-/// (true where a KCL application goes) when the counts still match it;
-/// otherwise the polling ones first.
-fn interleave<T>(polling: Vec<T>, kcl: Vec<T>, order: &[bool]) -> Vec<T> {
-    let kcls = order.iter().filter(|k| **k).count();
-    if kcls != kcl.len() || order.len() - kcls != polling.len() {
-        return polling.into_iter().chain(kcl).collect();
+/// What a consumer of a preset was, for keeping their order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumerKind {
+    Polling,
+    Kcl,
+    Lambda,
+}
+
+impl ConsumerKind {
+    fn of(c: &shardlab_sim::consumer::ConsumerSpec) -> Self {
+        if c.kcl.is_some() {
+            ConsumerKind::Kcl
+        } else if c.lambda.is_some() {
+            ConsumerKind::Lambda
+        } else {
+            ConsumerKind::Polling
+        }
     }
-    let (mut p, mut k) = (polling.into_iter(), kcl.into_iter());
+}
+
+/// The polling consumers, KCL applications and event source mappings in a
+/// preset's `order` when the counts still match it; otherwise in that
+/// order of kinds.
+fn interleave<T>(polling: Vec<T>, kcl: Vec<T>, lambda: Vec<T>, order: &[ConsumerKind]) -> Vec<T> {
+    let count = |k| order.iter().filter(|o| **o == k).count();
+    if count(ConsumerKind::Polling) != polling.len()
+        || count(ConsumerKind::Kcl) != kcl.len()
+        || count(ConsumerKind::Lambda) != lambda.len()
+    {
+        return polling.into_iter().chain(kcl).chain(lambda).collect();
+    }
+    let (mut p, mut k, mut l) = (polling.into_iter(), kcl.into_iter(), lambda.into_iter());
     order
         .iter()
-        .filter_map(|is_kcl| if *is_kcl { k.next() } else { p.next() })
+        .filter_map(|kind| match kind {
+            ConsumerKind::Polling => p.next(),
+            ConsumerKind::Kcl => k.next(),
+            ConsumerKind::Lambda => l.next(),
+        })
         .collect()
 }
 
 impl From<&Scenario> for StreamForm {
     fn from(s: &Scenario) -> Self {
-        let (kcl, polling): (Vec<_>, Vec<_>) = s.consumers.iter().partition(|c| c.kcl.is_some());
+        let (kcl, others): (Vec<_>, Vec<_>) = s.consumers.iter().partition(|c| c.kcl.is_some());
+        let (mappings, polling): (Vec<_>, Vec<_>) =
+            others.into_iter().partition(|c| c.lambda.is_some());
+        let mapping_functions = s
+            .lambda_functions
+            .iter()
+            .filter(|f| {
+                mappings
+                    .iter()
+                    .any(|m| m.lambda.as_ref().is_some_and(|l| l.function == f.name))
+            })
+            .cloned()
+            .collect();
         let first = kcl.first().map(|c| (*c).clone());
         let spec = first.as_ref().and_then(|c| c.kcl.clone());
         StreamForm {
@@ -503,7 +588,9 @@ impl From<&Scenario> for StreamForm {
                 .to_string(),
             kcl_app: first,
             kcl_more: kcl.iter().skip(1).map(|c| (*c).clone()).collect(),
-            consumer_kcl_order: s.consumers.iter().map(|c| c.kcl.is_some()).collect(),
+            consumer_order: s.consumers.iter().map(ConsumerKind::of).collect(),
+            mappings: mappings.into_iter().cloned().collect(),
+            mapping_functions,
             stream_name: s.stream_name.clone(),
             shard_count: s.shard_count.to_string(),
             seed: s.seed.to_string(),
@@ -587,6 +674,8 @@ pub enum Msg {
     /// Stops (false) or starts (true) a KCL application's worker: (app,
     /// worker, start).
     KclWorker(String, String, bool),
+    /// UpdateEventSourceMapping on a Lambda event source mapping.
+    UpdateMapping(String, shardlab_sim::esm::EsmUpdate),
     /// The outage switch of a bucket or domain: down or not.
     SetOutage(Sink, bool),
     Browse(String, String),
@@ -1247,6 +1336,9 @@ impl App {
             } else {
                 Command::StopKclWorker { app, worker }
             }),
+            Msg::UpdateMapping(name, update) => {
+                self.send(Command::UpdateEventSourceMapping { name, update })
+            }
             Msg::SetOutage(sink, down) => self.send(Command::SetOutage { sink, down }),
             Msg::Browse(bucket, prefix) => {
                 if let Some(b) = self.browser.as_mut() {
@@ -1711,6 +1803,36 @@ fn mount_point() -> Option<web_sys::Element> {
 mod form_tests {
     use super::*;
     use shardlab_sim::consumer::ConsumerSpec;
+
+    #[test]
+    fn every_preset_comes_back_from_the_form() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../static/scenarios");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n == "index.json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let scenario = shardlab_sim::headless::parse_scenario(&text).unwrap();
+            let back = StreamForm::from(&scenario).scenario().unwrap();
+            if scenario.delivery_streams.is_empty() {
+                assert_eq!(back, scenario, "{}", path.display());
+            } else {
+                // The form names its transform function `transform`, and
+                // writes the processor with only its ARN.
+                assert_eq!(back.consumers, scenario.consumers, "{}", path.display());
+                assert_eq!(
+                    back.delivery_streams.len(),
+                    scenario.delivery_streams.len(),
+                    "{}",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked} presets");
+    }
 
     #[test]
     fn the_form_gives_back_a_presets_consumers_in_their_order() {

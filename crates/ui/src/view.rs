@@ -523,6 +523,9 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                         if let Some(kcl) = &c.kcl {
                             { crate::kcl_view::panel(i, &c.name, kcl, ctx) }
                         }
+                        if let Some(mapping) = &c.lambda {
+                            { crate::lambda_view::panel(i, &c.name, mapping, ctx) }
+                        }
                     </div>
                 }
             }) }

@@ -308,6 +308,9 @@ impl Coordinator {
             Command::SetConsumerFanOut { name, fan_out } => {
                 self.with_sim(|sim| sim.set_consumer_fan_out(&name, fan_out))
             }
+            Command::UpdateEventSourceMapping { name, update } => {
+                self.with_sim(|sim| sim.update_event_source_mapping(&name, &update))
+            }
             Command::SetQueueFailures { queue, percent } => {
                 self.with_sim(|sim| sim.set_queue_failures(&queue, percent))
             }

@@ -414,7 +414,7 @@ impl WorkerShardHost {
                 Some(runner) => runner.invoke(&call).await,
                 None => Err(shardlab_sim::simulation::NO_JAVASCRIPT.to_string()),
             };
-            sim.provide_js_outcome(&call.delivery_stream, call.id, outcome);
+            sim.provide_js_outcome(&call.caller, call.id, outcome);
         }
     }
 

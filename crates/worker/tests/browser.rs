@@ -359,7 +359,7 @@ fn lambda_script_url() -> String {
 
 fn js_call(source: &str, event: &str) -> shardlab_sim::lambda::JsInvocation {
     shardlab_sim::lambda::JsInvocation {
-        delivery_stream: "d".into(),
+        caller: "d".into(),
         id: 1,
         function: "f".into(),
         source: source.into(),

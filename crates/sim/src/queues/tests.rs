@@ -136,8 +136,9 @@ fn a_topic_copies_each_message_to_every_subscribed_queue() {
 fn bad_specs_are_refused() {
     let mut bad = queue("no spaces", 1);
     assert!(bad.validate().unwrap_err().contains("alphanumeric"));
-    bad = queue("q", 0);
-    assert!(bad.validate().unwrap_err().contains("1 to 8 consumers"));
+    bad = queue("q", 9);
+    assert!(bad.validate().unwrap_err().contains("0 to 8 consumers"));
+    assert!(queue("dead-letters", 0).validate().is_ok());
     bad = queue("q", 1);
     bad.delay_ms = 901_000;
     assert!(bad.validate().unwrap_err().contains("DelaySeconds"));

@@ -1,0 +1,197 @@
+//! Lambda event source mappings in whole runs: every record read is
+//! processed, discarded or still waiting; resharding and host counts change
+//! nothing; discarded batches reach their queue.
+
+use shardlab_sim::consumer::ConsumerSpec;
+use shardlab_sim::esm::{EsmSpec, EsmUpdate, EsmView};
+use shardlab_sim::headless::parse_scenario;
+use shardlab_sim::lambda::{FunctionCode, LambdaFunction};
+use shardlab_sim::{open_shards, run_tick, InProcessHost, Scenario, Simulation};
+
+fn mapping_scenario(code: FunctionCode, spec: EsmSpec) -> Scenario {
+    let mut consumer = ConsumerSpec::polling("process", 1000);
+    consumer.lambda = Some(spec);
+    Scenario {
+        stream_name: "orders".into(),
+        shard_count: 4,
+        seed: 3,
+        rate_per_sec: 400,
+        consumers: vec![consumer],
+        lambda_functions: vec![LambdaFunction {
+            name: "f".into(),
+            code,
+        }],
+        ..Default::default()
+    }
+}
+
+/// Runs `ticks` of 100 ms on `hosts` hosts, resharding along the way when
+/// `reshard`, with the producer stopped for the last 30 s.
+fn run(s: Scenario, hosts: u32, ticks: u32, reshard: bool) -> Simulation {
+    let mut sim = Simulation::with_hosts(s, hosts).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    for t in 0..ticks {
+        if reshard {
+            shardlab_sim::bench::split_merge_split(t, &mut sim).unwrap();
+        }
+        if t + 300 == ticks {
+            sim.set_rate(0).unwrap();
+        }
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    sim
+}
+
+fn mapping(sim: &Simulation) -> (u64, EsmView) {
+    let snap = sim.snapshot();
+    let c = &snap.consumers[0];
+    (c.delivered, c.lambda.clone().unwrap())
+}
+
+/// Nothing read is lost: processed, discarded, expired or waiting.
+fn accounted(delivered: u64, m: &EsmView) {
+    let waiting: u64 = m.shards.iter().map(|s| s.waiting).sum();
+    assert_eq!(
+        delivered,
+        m.processed + m.discarded + m.expired + waiting,
+        "{m:?}"
+    );
+}
+
+#[test]
+fn every_record_is_processed_once_across_splits_and_merges_on_any_host_count() {
+    let spec = EsmSpec {
+        batch_size: 50,
+        parallelization_factor: 2,
+        ..EsmSpec::new("f")
+    };
+    let s = mapping_scenario(FunctionCode::SelectFields(vec!["x".into()]), spec);
+    let mut digests = Vec::new();
+    for (hosts, reshard) in [(1, true), (3, true), (2, false)] {
+        let sim = run(s.clone(), hosts, 700, reshard);
+        let snap = sim.snapshot();
+        let accepted = snap.records_accepted();
+        let (delivered, m) = mapping(&sim);
+        assert!(accepted > 15_000, "{accepted}");
+        assert_eq!(delivered, accepted, "hosts {hosts}, reshard {reshard}");
+        assert_eq!((m.processed, m.errors, m.invoked_again), (accepted, 0, 0));
+        accounted(delivered, &m);
+        // Batches of at most 50 records, from one shard each.
+        assert!(m.log.iter().all(|l| l.records <= 50), "{:?}", m.log);
+        if reshard {
+            assert!(m.shards.len() > 4, "children are processed too");
+            digests.push(snap.digest);
+        }
+    }
+    assert_eq!(digests[0], digests[1], "the host count changes nothing");
+}
+
+/// The lesson's preset with bisection, one retry and 4 batches per shard,
+/// run for two virtual minutes.
+fn lesson_preset_bisecting() -> Simulation {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../static/scenarios/lambda-orders.json"),
+    )
+    .unwrap();
+    let mut sim = Simulation::new(parse_scenario(&text).unwrap()).unwrap();
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).unwrap();
+    sim.update_event_source_mapping(
+        "process-orders",
+        &EsmUpdate {
+            bisect_batch_on_function_error: Some(true),
+            maximum_retry_attempts: Some(1),
+            parallelization_factor: Some(4),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for _ in 0..1200 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    sim
+}
+
+#[test]
+fn the_lesson_preset_discards_only_bad_records_once_bisecting_and_queues_them() {
+    let sim = lesson_preset_bisecting();
+    let (delivered, m) = mapping(&sim);
+    accounted(delivered, &m);
+    assert!(m.discarded >= 3, "{m:?}");
+    // Bisection isolates each corrupt order: every discarded batch is one
+    // record, and the queue got one message per discarded batch.
+    assert!(
+        m.failures.iter().all(|d| d.records == 1),
+        "{:?}",
+        m.failures
+    );
+    assert_eq!(m.discards, m.discarded);
+    let snap = sim.snapshot();
+    let queue = &snap.messaging.as_ref().unwrap().queues[0];
+    assert_eq!(queue.counts.sent, m.discards);
+    let doc: serde_json::Value = serde_json::from_str(&m.failures[0].document).unwrap();
+    assert_eq!(doc["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(doc["KinesisBatchInfo"]["batchSize"], 1);
+    // The same run again gives the same digest.
+    assert_eq!(lesson_preset_bisecting().snapshot().digest, snap.digest);
+}
+
+#[test]
+fn a_javascript_handler_fails_clearly_where_there_is_no_javascript() {
+    let spec = EsmSpec {
+        maximum_retry_attempts: 0,
+        ..EsmSpec::new("f")
+    };
+    let s = mapping_scenario(
+        FunctionCode::Javascript("exports.handler = async () => {};".into()),
+        spec,
+    );
+    let sim = run(s, 1, 320, false);
+    let (delivered, m) = mapping(&sim);
+    accounted(delivered, &m);
+    assert!(m.errors > 0 && m.processed == 0, "{m:?}");
+    assert_eq!(m.log[0].result, shardlab_sim::simulation::NO_JAVASCRIPT);
+}
+
+#[test]
+fn bad_mappings_are_refused_naming_the_problem() {
+    let ok = mapping_scenario(
+        FunctionCode::SelectFields(vec!["x".into()]),
+        EsmSpec::new("f"),
+    );
+    assert!(ok.validate().is_ok());
+    let mut s = ok.clone();
+    s.consumers[0].lambda.as_mut().unwrap().function = "missing".into();
+    let e = s.validate().unwrap_err().to_string();
+    assert!(e.contains("no Lambda function named 'missing'"), "{e}");
+    let mut s = ok.clone();
+    s.consumers[0].lambda.as_mut().unwrap().batch_size = 0;
+    assert!(s.validate().unwrap_err().to_string().contains("batch_size"));
+    let mut s = ok.clone();
+    s.consumers[0].kcl = Some(shardlab_sim::kcl::KclSpec {
+        workers: 1,
+        checkpoint_ms: 1000,
+    });
+    assert!(s
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("one of them"));
+    let mut sim = Simulation::new(ok).unwrap();
+    let e = sim
+        .update_event_source_mapping(
+            "process",
+            &EsmUpdate {
+                parallelization_factor: Some(11),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("parallelization_factor is 11"), "{e}");
+    assert!(sim
+        .update_event_source_mapping("nobody", &EsmUpdate::default())
+        .is_err());
+}
