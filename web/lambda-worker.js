@@ -1,8 +1,9 @@
-// Runs a learner's Firehose transformation function (AWS Lambda's Node.js
-// handler shape) off the page and off the simulation: a worker of its own,
-// with no DOM, that the simulation terminates if the function runs past
-// its time limit. Each message is one invocation: { source, event } in,
-// { ok: <response JSON text> } or { error: <text> } out.
+// Runs a learner's Lambda function (a Firehose transformation, or an event
+// source mapping's handler, in AWS Lambda's Node.js handler shape) off the
+// page and off the simulation: a worker of its own, with no DOM, that the
+// simulation terminates if the function runs past its time limit. Each
+// message is one invocation: { source, event } in, { ok: <response JSON
+// text> } or { error: <text> } out.
 
 import { Buffer } from './node-buffer.js';
 

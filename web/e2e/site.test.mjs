@@ -675,6 +675,60 @@ test('enhanced fan-out: two applications registered by hand stop sharing the sha
   assert.equal(await page.getByTestId('consumer-redelivered-2').count(), 0);
 });
 
+test('a Lambda event source mapping: a bad record blocks its shard, retries and bisect set by hand, then your JavaScript deployed', async () => {
+  await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
+  await page.getByTestId('lesson-picker').selectOption('lambda-esm.md');
+  await page.getByTestId('lesson-title').filter({ hasText: 'Lambda reading a stream' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.0' &&
+    document.querySelector('[data-testid="lambda-0"]'));
+  // Step 1 done for me: 30 s, a shard blocked by a corrupt order.
+  await page.getByTestId('lesson-solve').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-0"]')?.dataset.state === 'done');
+  // The same 30 s as `shardlab run lambda-orders.json --for 30s` (crates/server/tests/cli.rs),
+  // once the 30 s have run (the step's check holds before the end).
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:30.0');
+  assert.equal(await text('digest'), 'd942512f85fff53a');
+  const retries = await page.getByTestId('lambda-0-shards').locator('tbody tr td:nth-child(4)').allInnerTexts();
+  assert.ok(retries.some((r) => Number(r) > 0), `a shard is retrying: ${retries}`);
+  assert.match(await text('lambda-0-log'), /record \d+ has status = "corrupt"/);
+  // Step 2 by hand: two retries, then the whole batch is discarded to the queue.
+  await page.getByTestId('lambda-0-retries').selectOption('2');
+  await page.waitForFunction(() => document.querySelector('[data-testid="lambda-0-retries"]')?.value === '2' &&
+    document.querySelector('[data-testid="lambda-0"]')?.textContent.includes('2'));
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-1"]')?.dataset.state === 'done');
+  assert.match(await page.getByTestId('lambda-0-failure').locator('pre').textContent(), /"condition": "RetryAttemptsExhausted"/);
+  // Step 3 by hand: bisect isolates the corrupt order.
+  await page.getByTestId('lambda-0-bisect').selectOption('true');
+  await page.waitForFunction(() => document.querySelector('[data-testid="lambda-0-bisect"]')?.value === 'true');
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="lesson-step-2"]')?.dataset.state === 'done');
+  assert.match(await page.getByTestId('lambda-0-failure').locator('summary').textContent(), /Newest discarded batch: 1 record of/);
+  // Step 4 done for me: parallelization 4 drains the backlog.
+  await page.getByTestId('lesson-solve').click();
+  await page.getByTestId('lesson-complete').waitFor();
+  assert.equal(await page.getByTestId('lambda-0-parallelization').inputValue(), '4');
+  // Your JavaScript: the built-in shows as Node.js; a handler that throws is
+  // deployed, runs in its own worker, and fails every batch with its message.
+  await page.getByTestId('lambda-0-code').locator('summary').click();
+  assert.match(await page.getByTestId('lambda-0-source').inputValue(), /exports\.handler = async \(event\)/);
+  await page.getByTestId('lambda-0-source').fill("exports.handler = async (event) => {\n  throw new Error(`boom from JS on ${event.Records.length} records`);\n};\n");
+  await page.getByTestId('lambda-0-deploy').click();
+  const errors = int(await text('lambda-0-errors'));
+  for (let i = 0; i < 30; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => /boom from JS on \d+ records/.test(document.querySelector('[data-testid="lambda-0-log"]')?.textContent ?? ''));
+  assert.ok(int(await text('lambda-0-errors')) > errors);
+  // One that succeeds: the shards move again.
+  await page.getByTestId('lambda-0-source').fill('exports.handler = async (event) => ({ batchItemFailures: [] });\n');
+  await page.getByTestId('lambda-0-deploy').click();
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => {
+    const log = document.querySelector('[data-testid="lambda-0-log"]');
+    const results = [...(log?.querySelectorAll('tbody tr td:last-child') ?? [])].map((td) => td.textContent);
+    return results.length > 0 && results.every((r) => r === 'Ok');
+  });
+});
+
 test('Kinesis vs SQS vs SNS: queues consume and delete, FIFO keeps order, failures come back after the visibility timeout', async () => {
   await page.getByTestId('lesson-picker').and(page.locator(':enabled')).waitFor();
   await page.getByTestId('lesson-picker').selectOption('kinesis-sqs-sns.md');

@@ -63,6 +63,16 @@ fn the_presets_run_and_report() {
     );
     assert!(out.ends_with("digest 0af1233352279b6c\n"), "{out}");
 
+    // A Lambda event source mapping blocked by a bad record after 30 s;
+    // the Lambda lesson's first step reaches the same digest in the browser.
+    let (ok, out, err) = shardlab(&["run", &preset("lambda-orders.json"), "--for", "30s"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Lambda process-order (batch 100, parallelization 1)"),
+        "{out}"
+    );
+    assert!(out.ends_with("digest d942512f85fff53a\n"), "{out}");
+
     let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "5s"]);
     assert!(ok, "{err}");
     assert!(

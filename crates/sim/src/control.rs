@@ -122,6 +122,12 @@ pub enum Command {
         name: String,
         update: crate::esm::EsmUpdate,
     },
+    /// UpdateFunctionCode: new code for one of the scenario's Lambda
+    /// functions.
+    UpdateFunctionCode {
+        function: String,
+        code: crate::lambda::FunctionCode,
+    },
     /// The percentage of messages an SQS queue's consumers fail to
     /// process (not deleted: back after the visibility timeout).
     SetQueueFailures {

@@ -1293,6 +1293,28 @@ impl Simulation {
         Ok(())
     }
 
+    /// UpdateFunctionCode: new code for the scenario's Lambda function
+    /// `name`, which its next invocations run (Firehose processors and
+    /// event source mappings alike).
+    pub fn update_function_code(&mut self, name: &str, code: FunctionCode) -> Result<(), SimError> {
+        let f = LambdaFunction {
+            name: name.to_string(),
+            code,
+        };
+        f.validate().map_err(SimError::Scenario)?;
+        let functions = &mut self.scenario.lambda_functions;
+        let Some(i) = functions.iter().position(|g| g.name == name) else {
+            let known: Vec<&str> = functions.iter().map(|f| f.name.as_str()).collect();
+            return Err(SimError::Scenario(format!(
+                "ResourceNotFoundException: Function not found: {name} (the scenario's functions: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        };
+        let slot = &mut functions[i];
+        *slot = f;
+        Ok(())
+    }
+
     /// UpdateEventSourceMapping: new settings for the mapping `name`,
     /// checked as CreateEventSourceMapping checks them.
     pub fn update_event_source_mapping(
@@ -1395,9 +1417,12 @@ impl Simulation {
         // Direct PUT hands records to Firehose while planning; Firehose's
         // clock must not run ahead of the tick it is finishing.
         // Throttled records a retrying producer sends again are scheduled
-        // when their call finishes, so the next tick waits for it.
+        // when their call finishes, so the next tick waits for it. An event
+        // source mapping reads a shard only when its batches have room,
+        // which finishing a tick decides.
         self.direct_puts.is_empty()
             && self.scenario.retries.is_none()
+            && self.scenario.consumers.iter().all(|c| c.lambda.is_none())
             && self.queued.is_empty()
             && self.in_flight.len() < 2
             && self.in_flight.iter().all(|f| {

@@ -195,3 +195,29 @@ fn bad_mappings_are_refused_naming_the_problem() {
         .update_event_source_mapping("nobody", &EsmUpdate::default())
         .is_err());
 }
+
+#[test]
+fn planning_ticks_ahead_changes_nothing() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../static/scenarios/lambda-orders.json"),
+    )
+    .unwrap();
+    let s = parse_scenario(&text).unwrap();
+    let mut digests = Vec::new();
+    for ahead in [false, true] {
+        let mut sim = Simulation::new(s.clone()).unwrap();
+        let mut host = InProcessHost::new();
+        open_shards(&mut sim, &mut host).unwrap();
+        if ahead {
+            shardlab_sim::host::run_ticks_planning_ahead(&mut sim, &mut host, 300, 100, |_, _| {})
+                .unwrap();
+        } else {
+            for _ in 0..300 {
+                run_tick(&mut sim, &mut host, 100).unwrap();
+            }
+        }
+        digests.push(sim.snapshot().digest);
+    }
+    assert_eq!(digests[0], digests[1]);
+}

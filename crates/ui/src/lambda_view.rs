@@ -3,7 +3,8 @@
 
 use shardlab_sim::clock::SCENARIO_EPOCH_MS;
 use shardlab_sim::esm::{EsmUpdate, EsmView};
-use web_sys::HtmlSelectElement;
+use shardlab_sim::lambda::FunctionCode;
+use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::format::{elapsed, thousands};
@@ -51,12 +52,12 @@ fn setting(
 /// The mapping's settings (each a control that sends
 /// UpdateEventSourceMapping), its figures, each shard's batches, the
 /// newest invocations, and the newest discarded batch's description.
-pub fn panel(i: usize, name: &str, m: &EsmView, ctx: &Context<App>) -> Html {
+pub fn panel(i: usize, name: &str, m: &EsmView, app: &App, ctx: &Context<App>) -> Html {
     let s = &m.spec;
     let on_off = |on: bool| options(&[("true", "on"), ("false", "off")], &on.to_string());
     let retries = options(
         &[
-            ("-1", "-1 (until the records expire)"),
+            ("-1", "-1 (until expired)"),
             ("0", "0"),
             ("1", "1"),
             ("2", "2"),
@@ -164,12 +165,13 @@ pub fn panel(i: usize, name: &str, m: &EsmView, ctx: &Context<App>) -> Html {
                                 <td class="num mono">{ l.records }</td>
                                 <td class="num mono">{ thousands(l.duration_ms) }</td>
                                 <td class="num mono">{ l.attempt }</td>
-                                <td class="small">{ &l.result }</td>
+                                <td class="small" title={l.result.clone()}>{ &l.result }</td>
                             </tr>
                         }) }
                     </tbody>
                 </table>
             </div>
+            { function_editor(i, &s.function, app, ctx) }
             if let Some(d) = latest_failure {
                 <details class="small" data-testid={format!("lambda-{i}-failure")}>
                     <summary>{ format!(
@@ -184,5 +186,50 @@ pub fn panel(i: usize, name: &str, m: &EsmView, ctx: &Context<App>) -> Html {
                 </details>
             }
         </div>
+    }
+}
+
+/// The function's code as JavaScript for Lambda's Node.js runtime (a
+/// built-in as the Node.js function Move to AWS writes for it), editable,
+/// and Deploy (UpdateFunctionCode): its next invocations run the new code,
+/// in a worker of its own.
+fn function_editor(i: usize, function: &str, app: &App, ctx: &Context<App>) -> Html {
+    let current = app.function_code(function);
+    let Some(code) = current else {
+        return html! {};
+    };
+    let builtin = !matches!(code, FunctionCode::Javascript(_));
+    let source = app
+        .function_draft(function)
+        .unwrap_or_else(|| shardlab_sim::export::lambda_source(&code));
+    let oninput = {
+        let function = function.to_string();
+        ctx.link().callback(move |e: InputEvent| {
+            let area = e.target_unchecked_into::<HtmlTextAreaElement>();
+            Msg::FunctionDraft(function.clone(), area.value())
+        })
+    };
+    let deploy = {
+        let (function, source) = (function.to_string(), source.clone());
+        ctx.link().batch_callback(move |_| {
+            vec![
+                Msg::FunctionDraft(function.clone(), source.clone()),
+                Msg::DeployFunction(function.clone()),
+            ]
+        })
+    };
+    html! {
+        <details class="small" data-testid={format!("lambda-{i}-code")}>
+            <summary>{ format!(
+                "Function {function}: {}",
+                if builtin { "a built-in, shown as the Node.js function it is on AWS; edit it and Deploy to run your JavaScript" } else { "your JavaScript (Node.js runtime)" }
+            ) }</summary>
+            <textarea class="code" rows="16" spellcheck="false" value={source} {oninput} data-testid={format!("lambda-{i}-source")} />
+            <div>
+                <button class="secondary" onclick={deploy} data-testid={format!("lambda-{i}-deploy")}
+                    title="UpdateFunctionCode: the next invocations run this code, in a Web Worker of its own with a 3 s limit">{"Deploy"}</button>
+                <span class="muted">{" exports.handler receives Lambda's Kinesis event ({Records: [{kinesis: {data, partitionKey, sequenceNumber, ...}, eventID, ...}]}); throw to fail the batch, or return {batchItemFailures: [...]}."}</span>
+            </div>
+        </details>
     }
 }

@@ -676,6 +676,10 @@ pub enum Msg {
     KclWorker(String, String, bool),
     /// UpdateEventSourceMapping on a Lambda event source mapping.
     UpdateMapping(String, shardlab_sim::esm::EsmUpdate),
+    /// A Lambda function's JavaScript as edited: (function, source).
+    FunctionDraft(String, String),
+    /// UpdateFunctionCode with the function's edited JavaScript.
+    DeployFunction(String),
     /// The outage switch of a bucket or domain: down or not.
     SetOutage(Sink, bool),
     Browse(String, String),
@@ -776,8 +780,12 @@ pub struct App {
     aws_export: Option<Result<aws_view::AwsExport, String>>,
     /// The stream that export is of.
     aws_export_of: String,
-    /// The scenario the stream was last created from (what is shared).
+    /// The scenario the stream was last created from (what is shared),
+    /// with the event source mappings' settings and the functions' code as
+    /// they were changed since.
     created_scenario: Option<Scenario>,
+    /// Lambda functions' JavaScript being edited, by function name.
+    function_drafts: std::collections::BTreeMap<String, String>,
     /// The last workspace link made.
     share_link: Option<String>,
     /// The page's workspace link, opened once the worker is ready.
@@ -872,6 +880,7 @@ impl App {
         self.search = None;
         self.aws_export = None;
         self.created_scenario = Some(scenario.clone());
+        self.function_drafts.clear();
         self.share_link = None;
         self.sql.flink = None;
         self.console.fail_pending();
@@ -968,6 +977,21 @@ impl App {
         }
     }
 
+    /// The code of the running scenario's Lambda function `name`.
+    pub(crate) fn function_code(&self, name: &str) -> Option<FunctionCode> {
+        self.created_scenario
+            .as_ref()?
+            .lambda_functions
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.code.clone())
+    }
+
+    /// The function's JavaScript as being edited, if it is.
+    pub(crate) fn function_draft(&self, name: &str) -> Option<String> {
+        self.function_drafts.get(name).cloned()
+    }
+
     /// Whether the work as it stands is what the database holds (`None`:
     /// nothing to keep yet).
     pub(crate) fn work_saved(&self) -> Option<bool> {
@@ -1062,6 +1086,7 @@ impl Component for App {
             aws_export: None,
             aws_export_of: String::new(),
             created_scenario: None,
+            function_drafts: Default::default(),
             share_link: None,
             pending_link,
             lessons: Vec::new(),
@@ -1337,7 +1362,46 @@ impl App {
                 Command::StopKclWorker { app, worker }
             }),
             Msg::UpdateMapping(name, update) => {
-                self.send(Command::UpdateEventSourceMapping { name, update })
+                // What is shared and moved to AWS follows (when the worker
+                // will accept it: the same check).
+                let changed = self.created_scenario.as_mut().and_then(|s| {
+                    let c = s.consumers.iter_mut().find(|c| c.name == name)?;
+                    let next = update.apply(c.lambda.as_ref()?);
+                    next.validate(&name).ok()?;
+                    c.lambda = Some(next);
+                    Some(s.clone())
+                });
+                self.send(Command::UpdateEventSourceMapping { name, update });
+                if let Some(scenario) = changed {
+                    self.send(Command::ExportAws { scenario });
+                }
+            }
+            Msg::FunctionDraft(function, source) => {
+                self.function_drafts.insert(function, source);
+            }
+            Msg::DeployFunction(function) => {
+                let Some(source) = self.function_drafts.get(&function).cloned() else {
+                    return false;
+                };
+                let code = FunctionCode::Javascript(source);
+                let checked = LambdaFunction {
+                    name: function.clone(),
+                    code: code.clone(),
+                }
+                .validate();
+                if let Err(e) = checked {
+                    self.error = Some(e);
+                    return true;
+                }
+                let changed = self.created_scenario.as_mut().and_then(|s| {
+                    let f = s.lambda_functions.iter_mut().find(|f| f.name == function)?;
+                    f.code = code.clone();
+                    Some(s.clone())
+                });
+                self.send(Command::UpdateFunctionCode { function, code });
+                if let Some(scenario) = changed {
+                    self.send(Command::ExportAws { scenario });
+                }
             }
             Msg::SetOutage(sink, down) => self.send(Command::SetOutage { sink, down }),
             Msg::Browse(bucket, prefix) => {

@@ -65,7 +65,7 @@ pub fn app(app: &App, ctx: &Context<App>) -> Html {
                 { match &app.live {
                     Some(live) => html! {
                         <>
-                        { stream_panel(live, ctx) }
+                        { stream_panel(app, live, ctx) }
                         { crate::sql_view::panel(app, live, ctx) }
                         { crate::firehose_view::panel(app, live, ctx) }
                         { crate::aws_view::card(app, ctx) }
@@ -185,7 +185,7 @@ fn empty_state() -> Html {
     }
 }
 
-fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
+fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
     let s = &live.snapshot;
     let accepted: u64 = s.shards.iter().map(|x| x.records_accepted).sum();
     let throttled: u64 = s.shards.iter().map(|x| x.records_throttled).sum();
@@ -277,7 +277,7 @@ fn stream_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                 { stat("Retained", thousands(retained), "records the shards still keep: older ones are past the retention period", "retained") }
                 { stat("Oldest", oldest_age.map_or("—".to_string(), elapsed), "age of the oldest retained record (the trim horizon)", "oldest") }
             </div>
-            { consumers_panel(live, ctx) }
+            { consumers_panel(app, live, ctx) }
             { crate::queues_view::panel(live.snapshot.messaging.as_ref(), ctx) }
             { keyspace(live) }
             <div class="table-scroll">
@@ -481,7 +481,7 @@ fn workers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
 
 /// Each consumer application: what it has been delivered, how far behind
 /// it is, and how often the shards' read limits refused it.
-fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
+fn consumers_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
     let consumers = &live.snapshot.consumers;
     if consumers.is_empty() {
         return html! {};
@@ -524,7 +524,7 @@ fn consumers_panel(live: &LiveStream, ctx: &Context<App>) -> Html {
                             { crate::kcl_view::panel(i, &c.name, kcl, ctx) }
                         }
                         if let Some(mapping) = &c.lambda {
-                            { crate::lambda_view::panel(i, &c.name, mapping, ctx) }
+                            { crate::lambda_view::panel(i, &c.name, mapping, app, ctx) }
                         }
                     </div>
                 }

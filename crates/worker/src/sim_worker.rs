@@ -311,6 +311,9 @@ impl Coordinator {
             Command::UpdateEventSourceMapping { name, update } => {
                 self.with_sim(|sim| sim.update_event_source_mapping(&name, &update))
             }
+            Command::UpdateFunctionCode { function, code } => {
+                self.with_sim(|sim| sim.update_function_code(&function, code))
+            }
             Command::SetQueueFailures { queue, percent } => {
                 self.with_sim(|sim| sim.set_queue_failures(&queue, percent))
             }
