@@ -514,6 +514,16 @@ test('a hot partition key makes one hot shard', async () => {
   const throttled = await page.$$eval('[data-testid^="throttled-"]', (cells) =>
     cells.map((c) => Number(c.textContent.replace(/[^0-9]/g, ''))));
   assert.equal(throttled.filter((t) => t > 0).length, 1, `${throttled}`);
+  // The metrics: two datapoints a second apart; the stream's refused writes,
+  // and one shard's chart with its throttled line above zero.
+  await page.getByTestId('metrics').waitFor();
+  const legend = await page.getByTestId('metric-incoming-records').innerText();
+  assert.match(legend, /limit 4,000\/s/);
+  assert.match(legend, /WriteProvisionedThroughputExceeded [1-9][\d,]*\/s/);
+  const shardCharts = await page.$$eval('[data-testid^="metric-shardId-"]', (figs) =>
+    figs.map((f) => /throttled ([\d,]+)\/s/.exec(f.textContent)?.[1] ?? '0'));
+  assert.equal(shardCharts.length, 4);
+  assert.equal(shardCharts.filter((t) => t !== '0').length, 1, `${shardCharts}`);
 });
 
 test('a lesson: its stream, a hint, a step done by hand and the rest done for me', async () => {

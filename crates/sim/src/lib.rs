@@ -20,6 +20,7 @@ pub mod headless;
 pub mod host;
 pub mod kcl;
 pub mod lambda;
+pub mod metrics;
 pub mod producer;
 pub mod queues;
 pub mod retry;

@@ -429,6 +429,10 @@ pub struct Snapshot {
     /// The SQL application reading the stream, when one runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<Box<SqlView>>,
+    /// CloudWatch-like metrics, one datapoint a second, for the last
+    /// minute.
+    #[serde(default)]
+    pub metrics: Box<crate::metrics::MetricsView>,
     /// FNV-1a over every record and its outcome, in request order, and
     /// every consumer delivery.
     pub digest: String,
@@ -597,6 +601,8 @@ pub struct Simulation {
     retry_rng: rand_chacha::ChaCha8Rng,
     /// The scenario's SQS queues and SNS topic.
     queues: Option<Queues>,
+    /// The last minute of CloudWatch-like metrics.
+    metrics: crate::metrics::Metrics,
 }
 
 /// The caller of an event source mapping's JavaScript invocation is this
@@ -750,6 +756,7 @@ impl Simulation {
             retry_queue: RetryQueue::default(),
             retry_rng: crate::rng::substream(scenario_seed, "producer-0/retries"),
             queues: None,
+            metrics: Default::default(),
         };
         sim.queues = sim.scenario.messaging.as_ref().map(|m| {
             Queues::new(
@@ -1900,6 +1907,10 @@ impl Simulation {
         while self.history.get(1).is_some_and(|(t, _)| *t + 1000 <= now) {
             self.history.pop_front();
         }
+        let elapsed_s = (now - SCENARIO_EPOCH_MS) / 1000;
+        if elapsed_s > self.metrics.end_s() {
+            self.sample_metrics(elapsed_s, now);
+        }
         let (throttled, out_of_order) = self.reads_so_far();
         self.read_history.push_back((now, throttled, out_of_order));
         while self
@@ -1910,6 +1921,78 @@ impl Simulation {
             self.read_history.pop_front();
         }
         Ok(())
+    }
+
+    /// Samples the counters and the readers' positions for the second
+    /// ending at elapsed second `end_s` (see `metrics`).
+    fn sample_metrics(&mut self, end_s: u64, now: u64) {
+        let views: Vec<ConsumerView> = self.consumers.iter().map(Consumer::view).collect();
+        let mut ages: std::collections::BTreeMap<&str, u64> = Default::default();
+        for c in &views {
+            for sh in &c.shards {
+                let age = ages.entry(sh.shard_id.as_str()).or_default();
+                *age = (*age).max(sh.lag_ms);
+            }
+        }
+        // The shard list may already hold what the next tick, planned
+        // ahead, did (a split at `now`): what was open during the second
+        // is read from the shards' times, a shard closed at `now` still
+        // open and its children not yet, so the metrics do not depend on
+        // planning.
+        let closed_at = |id: &str| {
+            self.shards
+                .iter()
+                .find(|s| s.shard_id == id)
+                .and_then(|s| s.closed_ms)
+        };
+        let open_at_now = |info: &shardlab_engine::api::ShardInfo| {
+            let created = info
+                .parent_shard_id
+                .as_deref()
+                .and_then(closed_at)
+                .unwrap_or(0);
+            created < now && info.closed_ms.is_none_or(|c| c >= now)
+        };
+        let open = self.shards.iter().filter(|s| open_at_now(s)).count() as u64;
+        let sample = crate::metrics::Sample {
+            shards: self
+                .shards
+                .iter()
+                .filter(|info| open_at_now(info) || info.closed_ms.is_some_and(|c| c + 1000 > now))
+                .map(|info| {
+                    let c = self
+                        .counters
+                        .get(info.key.shard_index as usize)
+                        .cloned()
+                        .unwrap_or_default();
+                    (
+                        info.key.shard_index,
+                        (
+                            info.shard_id.clone(),
+                            [c.records_accepted, c.bytes_accepted, c.records_throttled],
+                            ages.get(info.shard_id.as_str()).copied().unwrap_or(0),
+                        ),
+                    )
+                })
+                .collect(),
+            consumers: views
+                .iter()
+                .map(|c| match &c.lambda {
+                    Some(l) => (
+                        c.name.clone(),
+                        [l.processed, l.invoked_again, c.throttled],
+                        l.iterator_age_ms,
+                    ),
+                    None => (
+                        c.name.clone(),
+                        [c.delivered, c.redelivered, c.throttled],
+                        c.max_lag_ms,
+                    ),
+                })
+                .collect(),
+            limits: (open * 1000, open * 1024 * 1024),
+        };
+        self.metrics.record(end_s, sample);
     }
 
     /// Folds records delivered to consumer `consumer` into the digest.
@@ -2133,6 +2216,7 @@ impl Simulation {
             delivery_streams: views(&self.firehose, self.now_ms),
             sql: self.sql.as_ref().map(|(r, _)| Box::new(r.view())),
             digest: format!("{:016x}", self.digest),
+            metrics: Box::new(self.metrics.view()),
         }
     }
 }

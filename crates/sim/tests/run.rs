@@ -936,3 +936,40 @@ fn a_direct_put_delivery_stream_takes_the_producers_records_itself() {
     assert_eq!(ds.bucket_objects, 1);
     assert!(ds.accounting.balanced());
 }
+
+#[test]
+fn metrics_count_each_second_what_the_shards_counted() {
+    let s = with_consumers(
+        with_keys(
+            scenario(4, 3000, 3),
+            shardlab_sim::producer::KeyStrategy::HotKey { percent: 50 },
+        ),
+        &[200],
+    );
+    let snap = run(s, 50, 100);
+    let m = &snap.metrics;
+    assert_eq!(m.end_s, 5);
+    assert_eq!(m.incoming_records.len(), 5);
+    let accepted: u64 = snap.shards.iter().map(|s| s.records_accepted).sum();
+    let throttled: u64 = snap.shards.iter().map(|s| s.records_throttled).sum();
+    let bytes: u64 = snap.shards.iter().map(|s| s.bytes_accepted).sum();
+    assert_eq!(m.incoming_records.iter().sum::<u64>(), accepted);
+    assert_eq!(m.write_throttled.iter().sum::<u64>(), throttled);
+    assert_eq!(m.incoming_bytes.iter().sum::<u64>(), bytes);
+    assert!(throttled > 0);
+    assert_eq!(m.records_limit, [4000; 5]);
+    assert_eq!(m.bytes_limit, [4 << 20; 5]);
+    // Per shard: the hot shard is the one throttled, and over the 5 s it
+    // took no more than its 1,000 records/s and a second's burst.
+    let hot: Vec<_> = m
+        .shards
+        .iter()
+        .filter(|s| s.write_throttled.iter().any(|n| *n > 0))
+        .collect();
+    assert_eq!(hot.len(), 1);
+    assert!(hot[0].incoming_records.iter().sum::<u64>() <= 6000);
+    // The consumer's records add up to what it was delivered.
+    let c = &snap.consumers[0];
+    assert_eq!(m.consumers[0].name, c.name);
+    assert_eq!(m.consumers[0].records.iter().sum::<u64>(), c.delivered);
+}

@@ -13,6 +13,7 @@ mod format;
 mod kcl_view;
 mod lambda_view;
 mod lessons_view;
+mod metrics_view;
 mod persist;
 mod presets;
 mod queues_view;

@@ -279,6 +279,7 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             </div>
             { consumers_panel(app, live, ctx) }
             { crate::queues_view::panel(live.snapshot.messaging.as_ref(), ctx) }
+            { crate::metrics_view::panel(&live.snapshot.metrics) }
             { keyspace(live) }
             <div class="table-scroll">
             <table class="shards" data-testid="shards">
