@@ -524,6 +524,11 @@ test('a hot partition key makes one hot shard', async () => {
     figs.map((f) => /throttled ([\d,]+)\/s/.exec(f.textContent)?.[1] ?? '0'));
   assert.equal(shardCharts.length, 4);
   assert.equal(shardCharts.filter((t) => t !== '0').length, 1, `${shardCharts}`);
+  // Over the shards' bar, where the last second's records hashed: the hot
+  // key's 256th of the space got about half of them.
+  const label = await page.getByTestId('key-histogram').getAttribute('aria-label');
+  const [, all, busiest] = /: ([\d,]+) in all, .* \) ([\d,]+)$/.exec(label) ?? [];
+  assert.ok(int(busiest) * 5 >= int(all) * 2, label);
 });
 
 test('a lesson: its stream, a hint, a step done by hand and the rest done for me', async () => {

@@ -438,9 +438,6 @@ impl Consumer {
         self.children_from = origin;
         self.generation += 1;
         self.waiting.clear();
-        if let Some(esm) = &mut self.esm {
-            esm.reset();
-        }
         if let Some(kcl) = &mut self.kcl {
             kcl.reset(origin, roots, now_ms);
             return;
@@ -639,7 +636,7 @@ impl Consumer {
         }
         self.count_delivered(id.shard, records);
         if let Some(esm) = &mut self.esm {
-            esm.received(id.shard, records);
+            esm.received(id.shard, records, now_ms);
             if let Some(children) = &child_shards {
                 esm.shard_ended(id.shard, &self::child_shards(children));
             }

@@ -9,7 +9,7 @@
 //! section 7.2):
 //! - a batch holds records of one shard, at most `batch_size`, and is sent
 //!   when it is full, when `maximum_batching_window_s` has passed since its
-//!   first record arrived, or at once with a window of 0;
+//!   first record was read, or at once with a window of 0;
 //! - `parallelization_factor` batches of a shard run at once, records with
 //!   the same partition key always in the same one, in order;
 //! - a function error retries the whole batch (a second later), splitting
@@ -26,7 +26,8 @@
 //!
 //! The function's own duration is simulated (`invocation_ms` plus
 //! `ms_per_record` per record, cut at `timeout_s`), so a run is the same
-//! whichever host answers the invocation and however fast.
+//! whichever host answers the invocation and however fast (short of the
+//! browser stopping a JavaScript handler that runs 3 s of real time).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -146,6 +147,11 @@ impl EsmUpdate {
 
 /// A synchronous invocation's payload limit (6 MB).
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+/// A Kinesis event record's JSON besides its data and partition key: about
+/// 530 bytes with a short stream name (its ARN, a role ARN, a 56-digit
+/// sequence number twice, the field names); rounded up for stream names up
+/// to 128 characters.
+const EVENT_RECORD_BYTES: usize = 700;
 
 impl EsmSpec {
     /// A mapping of `function` with AWS's defaults.
@@ -234,8 +240,18 @@ struct Rec {
     key: String,
     data: Vec<u8>,
     arrival_ms: u64,
+    /// When the mapping read it (the batching window counts from here).
+    read_ms: u64,
     /// Times it was in an invocation.
     invoked: u32,
+}
+
+impl Rec {
+    /// What it adds to an invocation's payload: its data in base64 and its
+    /// record's JSON around it (the event's ARNs, ids and names).
+    fn payload_bytes(&self) -> usize {
+        self.data.len().div_ceil(3) * 4 + self.key.len() + EVENT_RECORD_BYTES
+    }
 }
 
 /// A batch being worked through: invoked, retried, split.
@@ -256,8 +272,8 @@ struct InFlight {
     piece: Piece,
     started_ms: u64,
     done_ms: u64,
-    /// The function's answer (a JSON response, or its error) once it came.
-    outcome: Option<Result<Value, String>>,
+    /// The function's answer (its response, or its error) once it came.
+    outcome: Option<Result<Vec<u8>, String>>,
     /// It ran past the timeout: whatever it answers, it failed.
     timed_out: bool,
 }
@@ -274,6 +290,11 @@ struct Lane {
 }
 
 impl Lane {
+    fn push(&mut self, r: Rec) {
+        self.pending_bytes += r.payload_bytes();
+        self.pending.push_back(r);
+    }
+
     fn records(&self) -> usize {
         self.pending.len()
             + self.work.iter().map(|p| p.records.len()).sum::<usize>()
@@ -302,9 +323,7 @@ impl ShardState {
         waiting.sort_by_key(|r| r.seq.sequence_index);
         self.lanes = vec![Lane::default(); lanes];
         for r in waiting {
-            let l = &mut self.lanes[lane_of(&r.key, lanes)];
-            l.pending_bytes += r.data.len() + r.key.len();
-            l.pending.push_back(r);
+            self.lanes[lane_of(&r.key, lanes)].push(r);
         }
     }
 }
@@ -341,7 +360,7 @@ pub struct InvocationView {
     pub shard_id: String,
     pub records: u64,
     pub duration_ms: u64,
-    /// `Ok`, `Partial: n failed`, or the error.
+    /// `Ok`, `Partial: n reported, retrying m`, or the error.
     pub result: String,
     /// Which try of these records it was (1 the first).
     pub attempt: u32,
@@ -458,12 +477,6 @@ impl Esm {
         self.spec = spec;
     }
 
-    /// The application was moved back (a replay): what it holds is read
-    /// again; invocations in flight finish unheeded.
-    pub fn reset(&mut self) {
-        self.shards.clear();
-    }
-
     fn shard(&mut self, shard: u32) -> &mut ShardState {
         let lanes = self.spec.parallelization_factor.max(1) as usize;
         self.shards.entry(shard).or_insert_with(|| ShardState {
@@ -492,18 +505,18 @@ impl Esm {
         }
     }
 
-    /// Records GetRecords (or a subscription) returned for `shard`.
-    pub fn received(&mut self, shard: u32, records: &[RecordJson]) {
+    /// Records GetRecords (or a subscription) returned for `shard` at
+    /// `now_ms`.
+    pub fn received(&mut self, shard: u32, records: &[RecordJson], now_ms: u64) {
         let s = self.shard(shard);
         let lanes = s.lanes.len();
         for r in records {
-            let l = &mut s.lanes[lane_of(&r.partition_key, lanes)];
-            l.pending_bytes += r.data.len() + r.partition_key.len();
-            l.pending.push_back(Rec {
+            s.lanes[lane_of(&r.partition_key, lanes)].push(Rec {
                 seq: r.sequence_number,
                 key: r.partition_key.clone(),
                 data: r.data.clone(),
                 arrival_ms: (r.approximate_arrival_timestamp * 1000.0).round() as u64,
+                read_ms: now_ms,
                 invoked: 0,
             });
         }
@@ -534,15 +547,25 @@ impl Esm {
                 self.finish_lane(shard, lane, now_ms);
             }
             let s = self.shards.get_mut(&shard).expect("shard");
-            if s.lanes.len() != factor
+            // A new factor waits for the shard's batches to finish; none
+            // starts meanwhile, so it cannot be put off for ever.
+            let relaning = s.lanes.len() != factor;
+            if relaning
                 && s.lanes
                     .iter()
                     .all(|l| l.in_flight.is_none() && l.work.is_empty())
             {
                 s.relane(factor);
             }
+            let form = s.lanes.len() == factor;
             for lane in 0..s.lanes.len() {
-                self.start_lane(shard, lane, now_ms, retention_ms);
+                self.start_lane(shard, lane, now_ms, retention_ms, form);
+            }
+            // A shard with nothing waiting is not behind (AWS reports no
+            // IteratorAge for it).
+            let s = self.shards.get_mut(&shard).expect("shard");
+            if s.lanes.iter().all(|l| l.records() == 0) {
+                s.iterator_age_ms = 0;
             }
         }
     }
@@ -551,6 +574,12 @@ impl Esm {
     /// each is answered with `complete`.
     pub fn take_invocations(&mut self) -> Vec<EsmInvocation> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// How many of the discarded batches' descriptions the destination
+    /// took (a full queue refuses them).
+    pub fn sent_to_destination(&mut self, n: u64) {
+        self.discards += n;
     }
 
     /// Batches discarded since the last call, for the destination.
@@ -562,12 +591,6 @@ impl Esm {
     /// empty for none) or its error. It applies once the invocation's
     /// simulated duration is over.
     pub fn complete(&mut self, id: u64, outcome: Result<Vec<u8>, String>) {
-        let outcome = outcome.and_then(|bytes| {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Null);
-            }
-            serde_json::from_slice(&bytes).map_err(|e| format!("the response is not JSON: {e}"))
-        });
         for s in self.shards.values_mut() {
             for l in &mut s.lanes {
                 if let Some(f) = l.in_flight.as_mut().filter(|f| f.id == id) {
@@ -578,27 +601,32 @@ impl Esm {
         }
     }
 
-    fn start_lane(&mut self, shard: u32, lane: usize, now_ms: u64, retention_ms: u64) {
+    /// Invokes the lane's next batch if it is idle: a retry or a half of a
+    /// split, or (when `form`) a new batch from what waits.
+    fn start_lane(&mut self, shard: u32, lane: usize, now_ms: u64, retention_ms: u64, form: bool) {
         let spec = self.spec.clone();
         let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
         if l.in_flight.is_some() {
             return;
         }
         if l.work.is_empty() {
+            if !form {
+                return;
+            }
             let Some(first) = l.pending.front() else {
                 return;
             };
             let full =
                 l.pending.len() >= spec.batch_size as usize || l.pending_bytes >= MAX_PAYLOAD_BYTES;
             let window_over =
-                now_ms >= first.arrival_ms + u64::from(spec.maximum_batching_window_s) * 1000;
+                now_ms >= first.read_ms + u64::from(spec.maximum_batching_window_s) * 1000;
             if !full && !window_over {
                 return;
             }
             let mut records = Vec::new();
             let mut bytes = 0;
             while let Some(r) = l.pending.front() {
-                let size = r.data.len() + r.key.len();
+                let size = r.payload_bytes();
                 if records.len() == spec.batch_size as usize
                     || (!records.is_empty() && bytes + size > MAX_PAYLOAD_BYTES)
                 {
@@ -708,19 +736,27 @@ impl Esm {
             f.outcome.expect("outcome")
         };
         let mut piece = f.piece;
-        let attempt = piece.retries + 1;
+        // Which try of these records this was (a split's halves were in
+        // the batch before).
+        let attempt = piece.records.iter().map(|r| r.invoked).max().unwrap_or(1);
         let total = piece.records.len();
-        // How many records at the front succeeded.
-        let (ok, result) = match &outcome {
-            Err(e) => (0, e.clone()),
-            Ok(response) if self.spec.report_batch_item_failures => {
-                match failed_from(response, &piece.records) {
-                    Ok(None) => (total, "Ok".to_string()),
-                    Ok(Some(i)) => (i, format!("Partial: {} failed", total - i)),
-                    Err(e) => (0, e),
+        // How many records at the front succeeded, and whether the whole
+        // invocation failed (an error, or a response Lambda cannot use);
+        // without ReportBatchItemFailures the response is not read.
+        let (ok, result, failed) = match &outcome {
+            Err(e) => (0, e.clone(), true),
+            Ok(bytes) if self.spec.report_batch_item_failures => {
+                match failed_from(bytes, &piece.records) {
+                    Ok(None) => (total, "Ok".to_string(), false),
+                    Ok(Some((i, reported))) => (
+                        i,
+                        format!("Partial: {reported} reported, retrying {}", total - i),
+                        false,
+                    ),
+                    Err(e) => (0, e, true),
                 }
             }
-            Ok(_) => (total, "Ok".to_string()),
+            Ok(_) => (total, "Ok".to_string(), false),
         };
         for n in [f.id, ok as u64, total as u64] {
             self.digest = fnv1a64_extend(self.digest, &n.to_le_bytes());
@@ -742,10 +778,13 @@ impl Esm {
         if piece.records.is_empty() {
             return;
         }
-        self.errors += 1;
-        let function_error = outcome.is_err() || ok == 0;
-        let bisect =
-            self.spec.bisect_batch_on_function_error && function_error && piece.records.len() > 1;
+        // AWS's Errors metric counts function errors, not partial batch
+        // responses; a partial response is retried from its lowest failed
+        // record, never bisected.
+        if failed {
+            self.errors += 1;
+        }
+        let bisect = self.spec.bisect_batch_on_function_error && failed && piece.records.len() > 1;
         let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
         if bisect {
             let second = piece.records.split_off(piece.records.len() / 2);
@@ -827,7 +866,6 @@ impl Esm {
             document: serde_json::to_string_pretty(&document).unwrap_or_default(),
         };
         if self.spec.on_failure.is_some() {
-            self.discards += 1;
             self.discards_out.push(discard.clone());
         }
         self.failures.push_back(discard);
@@ -917,10 +955,16 @@ impl Esm {
 }
 
 /// Reads a ReportBatchItemFailures response: `None` when every record
-/// succeeded, else the index of the lowest failed record; an item that
-/// names no record of the batch fails the whole batch, as on AWS.
-fn failed_from(response: &Value, records: &[Rec]) -> Result<Option<usize>, String> {
-    let items = match response {
+/// succeeded, else the index of the lowest failed record and how many were
+/// reported; an item that names no record of the batch, or a response that
+/// is not JSON, fails the whole batch, as on AWS.
+fn failed_from(bytes: &[u8], records: &[Rec]) -> Result<Option<(usize, usize)>, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let response: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the response is not JSON: {e}"))?;
+    let items = match &response {
         Value::Null => return Ok(None),
         Value::Object(o) => match o.get("batchItemFailures") {
             None | Some(Value::Null) => return Ok(None),
@@ -942,7 +986,7 @@ fn failed_from(response: &Value, records: &[Rec]) -> Result<Option<usize>, Strin
         };
         lowest = Some(lowest.map_or(i, |l| l.min(i)));
     }
-    Ok(lowest)
+    Ok(lowest.map(|i| (i, items.len())))
 }
 
 /// A request id in UUID form from 64 bits.

@@ -355,10 +355,7 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
                 c.name,
                 c.name,
                 c.poll_ms,
-                match c.start {
-                    crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
-                    crate::consumer::StartAt::Latest => "LATEST",
-                }
+                starting_position(c)
             );
             if let Some(k) = &c.kcl {
                 note.push_str(&format!(
@@ -376,10 +373,11 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
     notes
 }
 
-/// The event source mappings' functions (in scenario order), and the SQS
-/// queues their failures go to.
-fn mapping_refs(scenario: &Scenario) -> (Vec<String>, Vec<String>) {
-    let mut functions = Vec::new();
+/// Every function to create (the delivery streams', then the event source
+/// mappings' in scenario order), and the SQS queues the mappings' failures
+/// go to.
+fn mapping_refs(scenario: &Scenario, refs: &Refs) -> (Vec<String>, Vec<String>) {
+    let mut functions: Vec<String> = refs.functions.iter().cloned().collect();
     let mut queues = Vec::new();
     for l in scenario.consumers.iter().filter_map(|c| c.lambda.as_ref()) {
         if !functions.contains(&l.function) {
@@ -394,17 +392,29 @@ fn mapping_refs(scenario: &Scenario) -> (Vec<String>, Vec<String>) {
     (functions, queues)
 }
 
-/// The longest timeout among the mappings that invoke `function` (60 s for
-/// a function only Firehose invokes).
-fn function_timeout(scenario: &Scenario, function: &str) -> u32 {
+/// A function's timeout: the longest among the mappings that invoke it,
+/// and at least 60 s when a delivery stream invokes it too (`refs`).
+fn function_timeout(scenario: &Scenario, refs: &Refs, function: &str) -> u32 {
+    let firehose = if refs.functions.contains(function) {
+        60
+    } else {
+        0
+    };
     scenario
         .consumers
         .iter()
         .filter_map(|c| c.lambda.as_ref())
         .filter(|l| l.function == function)
         .map(|l| l.timeout_s)
-        .max()
-        .unwrap_or(60)
+        .fold(firehose, u32::max)
+}
+
+/// A consumer's StartingPosition, as the APIs name it.
+fn starting_position(c: &crate::consumer::ConsumerSpec) -> &'static str {
+    match c.start {
+        crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
+        crate::consumer::StartAt::Latest => "LATEST",
+    }
 }
 
 /// What the Lambda role may do besides writing logs: read the stream (for
@@ -524,13 +534,7 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             })
         })
         .collect();
-    let (mapping_functions, failure_queues) = mapping_refs(scenario);
-    let mut functions: Vec<String> = refs.functions.iter().cloned().collect();
-    for f in mapping_functions {
-        if !functions.contains(&f) {
-            functions.push(f);
-        }
-    }
+    let (functions, failure_queues) = mapping_refs(scenario, &refs);
     for b in &refs.buckets {
         steps.push(Step::Note(format!(
             "Bucket {b}, named {b}-<account> on AWS (bucket names are global)."
@@ -621,7 +625,7 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
                 "--handler".into(),
                 "index.handler".into(),
                 "--timeout".into(),
-                function_timeout(scenario, f).to_string(),
+                function_timeout(scenario, &refs, f).to_string(),
                 "--role".into(),
                 format!("arn:aws:iam::{ACCOUNT}:role/{lrole}"),
                 "--zip-file".into(),
@@ -665,10 +669,7 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             "--event-source-arn",
             &source,
             "--starting-position",
-            match c.start {
-                crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
-                crate::consumer::StartAt::Latest => "LATEST",
-            },
+            starting_position(c),
             "--batch-size",
             &l.batch_size.to_string(),
             "--maximum-batching-window-in-seconds",
@@ -920,13 +921,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             }),
         );
     }
-    let (mapping_functions, failure_queues) = mapping_refs(scenario);
-    let mut functions: Vec<String> = refs.functions.iter().cloned().collect();
-    for f in mapping_functions {
-        if !functions.contains(&f) {
-            functions.push(f);
-        }
-    }
+    let (functions, failure_queues) = mapping_refs(scenario, &refs);
     if !functions.is_empty() {
         let mut role = json!({
             "Type": "AWS::IAM::Role",
@@ -961,10 +956,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         let mut props = json!({
             "FunctionName": {"Ref": logical("Function", &l.function)},
             "EventSourceArn": source,
-            "StartingPosition": match c.start {
-                crate::consumer::StartAt::TrimHorizon => "TRIM_HORIZON",
-                crate::consumer::StartAt::Latest => "LATEST",
-            },
+            "StartingPosition": starting_position(c),
             "BatchSize": l.batch_size,
             "MaximumBatchingWindowInSeconds": l.maximum_batching_window_s,
             "ParallelizationFactor": l.parallelization_factor,
@@ -999,7 +991,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
                     "FunctionName": f,
                     "Runtime": LAMBDA_RUNTIME,
                     "Handler": "index.handler",
-                    "Timeout": function_timeout(scenario, f),
+                    "Timeout": function_timeout(scenario, &refs, f),
                     "Role": {"Fn::GetAtt": ["LambdaRole", "Arn"]},
                     "Code": {"ZipFile": lambda_source(&function.code)}
                 }

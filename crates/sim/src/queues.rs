@@ -499,6 +499,8 @@ pub struct Queues {
     published: u64,
     /// The producer's records sent so far (their numbers).
     records: u64,
+    /// Messages sent to destination queues so far (their numbers).
+    destination_messages: u64,
     rng: ChaCha8Rng,
 }
 
@@ -513,6 +515,7 @@ impl Queues {
             topic: spec.topic.clone(),
             published: 0,
             records: 0,
+            destination_messages: 0,
             rng,
         }
     }
@@ -543,14 +546,19 @@ impl Queues {
     /// Sends one message to the queue named `queue` (a destination's);
     /// false when there is no such queue or it is full.
     pub fn send_to(&mut self, queue: &str, key: &str, now_ms: u64) -> bool {
-        let record = self.records;
         match self.queues.iter_mut().find(|q| q.spec.name == queue) {
             Some(q) => {
-                self.records += 1;
-                q.send(record, key, now_ms)
+                // Numbered apart from the producer's records.
+                self.destination_messages += 1;
+                q.send(self.destination_messages, key, now_ms)
             }
             None => false,
         }
+    }
+
+    /// Whether the scenario has a queue named `queue`.
+    pub fn has(&self, queue: &str) -> bool {
+        self.queues.iter().any(|q| q.spec.name == queue)
     }
 
     /// Each queue's counts, in scenario order.

@@ -264,7 +264,21 @@ impl Scenario {
                         c.name, l.function
                     )));
                 }
+                if c.poll_ms != default_lambda_poll_ms() {
+                    return Err(SimError::Scenario(format!(
+                        "event source mapping {}: Lambda polls each shard once a second; leave \
+                         poll_ms out (it is {})",
+                        c.name, c.poll_ms
+                    )));
+                }
                 if let Some(q) = &l.on_failure {
+                    if q.ends_with(".fifo") {
+                        return Err(SimError::Scenario(format!(
+                            "event source mapping {}: its on_failure queue {q} is a FIFO queue; \
+                             an on-failure destination is a standard queue or an SNS topic",
+                            c.name
+                        )));
+                    }
                     let queue = self
                         .messaging
                         .as_ref()
@@ -433,6 +447,10 @@ pub struct Snapshot {
     /// minute.
     #[serde(default)]
     pub metrics: Box<crate::metrics::MetricsView>,
+    /// Records offered in the last whole second, by where their hash keys
+    /// fall: 256 equal parts of the hash-key space, in order.
+    #[serde(default)]
+    pub key_histogram: Vec<u64>,
     /// FNV-1a over every record and its outcome, in request order, and
     /// every consumer delivery.
     pub digest: String,
@@ -603,6 +621,16 @@ pub struct Simulation {
     queues: Option<Queues>,
     /// The last minute of CloudWatch-like metrics.
     metrics: crate::metrics::Metrics,
+    /// Records offered by where their hash keys fall (see
+    /// `Kinesis::take_key_histogram`): the second being planned, and the
+    /// last whole second.
+    keys_now: Vec<u64>,
+    keys_last_second: Vec<u64>,
+}
+
+/// Lambda polls each shard once a second.
+fn default_lambda_poll_ms() -> u64 {
+    1000
 }
 
 /// The caller of an event source mapping's JavaScript invocation is this
@@ -757,6 +785,8 @@ impl Simulation {
             retry_rng: crate::rng::substream(scenario_seed, "producer-0/retries"),
             queues: None,
             metrics: Default::default(),
+            keys_now: vec![0; shardlab_engine::api::KEY_BUCKETS],
+            keys_last_second: vec![0; shardlab_engine::api::KEY_BUCKETS],
         };
         sim.queues = sim.scenario.messaging.as_ref().map(|m| {
             Queues::new(
@@ -1191,9 +1221,24 @@ impl Simulation {
                 )));
             }
         }
+        self.not_a_mapping(
+            name,
+            "be moved back: delete it and create a new one at TRIM_HORIZON or AT_TIMESTAMP",
+        )?;
         let roots = self.lineage_roots();
         let now = self.now_ms;
         self.consumer_mut(name)?.replay(from, roots, now);
+        Ok(())
+    }
+
+    /// Refuses what a Lambda event source mapping cannot do (`what`).
+    fn not_a_mapping(&self, name: &str, what: &str) -> Result<(), SimError> {
+        let c = self.consumer_index(name)?;
+        if self.consumers[c].spec().lambda.is_some() {
+            return Err(SimError::Scenario(format!(
+                "{name} is a Lambda event source mapping, which cannot {what}"
+            )));
+        }
         Ok(())
     }
 
@@ -1221,6 +1266,10 @@ impl Simulation {
                 "poll interval {poll_ms} ms is outside {MIN_POLL_MS}..={MAX_POLL_MS} ms"
             )));
         }
+        self.not_a_mapping(
+            name,
+            "poll at another rate: Lambda polls each shard once a second",
+        )?;
         self.consumer_mut(name)?.set_poll_ms(poll_ms);
         Ok(())
     }
@@ -1276,6 +1325,10 @@ impl Simulation {
     /// or back to shared-throughput GetRecords (deregistering it); it reads
     /// on from where it is on every shard.
     pub fn set_consumer_fan_out(&mut self, name: &str, fan_out: bool) -> Result<(), SimError> {
+        self.not_a_mapping(
+            name,
+            "change its event source: delete it and create one on the stream consumer's ARN",
+        )?;
         let c = self.consumer_index(name)?;
         if self.consumers[c].fan_out_arn().is_some() == fan_out {
             return Ok(());
@@ -1612,8 +1665,25 @@ impl Simulation {
             let indexes = self.shards.iter().map(|s| s.key.shard_index).collect();
             calls.push((Planned::raw(keys), CallKind::Census(indexes)));
         }
+        self.count_keys(from / 1000 != now / 1000);
         self.kinesis.set_now(self.now_ms);
         Ok(self.dispatch(calls))
+    }
+
+    /// Adds the records planned so far to the hash-key histogram of the
+    /// current second; a tick that reaches a new second completes it.
+    fn count_keys(&mut self, crossed_second: bool) {
+        for (n, k) in self
+            .keys_now
+            .iter_mut()
+            .zip(self.kinesis.take_key_histogram())
+        {
+            *n += k;
+        }
+        if crossed_second {
+            let zeros = vec![0; self.keys_now.len()];
+            self.keys_last_second = std::mem::replace(&mut self.keys_now, zeros);
+        }
     }
 
     /// Takes the oldest tick in flight and puts every host's results back
@@ -1928,7 +1998,9 @@ impl Simulation {
     fn sample_metrics(&mut self, end_s: u64, now: u64) {
         let views: Vec<ConsumerView> = self.consumers.iter().map(Consumer::view).collect();
         let mut ages: std::collections::BTreeMap<&str, u64> = Default::default();
-        for c in &views {
+        // GetRecords.IteratorAgeMilliseconds: readers that call GetRecords
+        // (enhanced fan-out reports its own MillisBehindLatest).
+        for c in views.iter().filter(|c| !c.fan_out) {
             for sh in &c.shards {
                 let age = ages.entry(sh.shard_id.as_str()).or_default();
                 *age = (*age).max(sh.lag_ms);
@@ -2047,11 +2119,16 @@ impl Simulation {
             esm.advance(now, retention_ms);
             let caller = format!("{ESM_CALLER}{name}");
             for call in esm.take_invocations() {
+                let arn = format!(
+                    "arn:aws:lambda:{REGION}:{}:function:{}",
+                    shardlab_engine::ACCOUNT_ID,
+                    call.function
+                );
                 let Some(outcome) = invoke(
                     &self.scenario.lambda_functions,
                     (&mut self.js_outbox, &mut self.js_outstanding),
                     (&caller, call.id),
-                    &call.function,
+                    &arn,
                     &call.function,
                     || call.event.clone(),
                     |f| f.run_stream_builtin(&call.event),
@@ -2062,12 +2139,19 @@ impl Simulation {
             }
             let discards = esm.take_discards();
             self.digest = fnv1a64_extend(self.digest, &esm.digest().to_le_bytes());
-            let destination = esm.spec().on_failure.clone();
-            if let (Some(queues), Some(queue)) = (self.queues.as_mut(), destination) {
-                for d in discards {
-                    queues.send_to(&queue, &d.shard_id, now);
-                }
-            }
+            let Some(destination) = esm.spec().on_failure.clone() else {
+                continue;
+            };
+            // A queue of the scenario gets a message for each; another
+            // destination only lists them. A full queue refuses it.
+            let sent = match self.queues.as_mut() {
+                Some(queues) if queues.has(&destination) => discards
+                    .iter()
+                    .filter(|d| queues.send_to(&destination, &d.shard_id, now))
+                    .count(),
+                _ => discards.len(),
+            };
+            esm.sent_to_destination(sent as u64);
         }
     }
 
@@ -2217,6 +2301,7 @@ impl Simulation {
             sql: self.sql.as_ref().map(|(r, _)| Box::new(r.view())),
             digest: format!("{:016x}", self.digest),
             metrics: Box::new(self.metrics.view()),
+            key_histogram: self.keys_last_second.clone(),
         }
     }
 }

@@ -968,6 +968,13 @@ fn metrics_count_each_second_what_the_shards_counted() {
         .collect();
     assert_eq!(hot.len(), 1);
     assert!(hot[0].incoming_records.iter().sum::<u64>() <= 6000);
+    // Where the last second's records landed in the hash-key space: all
+    // of them (accepted or not), half on the hot key's one 256th.
+    let offered = m.incoming_records[4] + m.write_throttled[4];
+    assert_eq!(snap.key_histogram.len(), 256);
+    assert_eq!(snap.key_histogram.iter().sum::<u64>(), offered);
+    let hottest = *snap.key_histogram.iter().max().unwrap();
+    assert!(hottest * 5 >= offered * 2, "{hottest} of {offered}");
     // The consumer's records add up to what it was delivered.
     let c = &snap.consumers[0];
     assert_eq!(m.consumers[0].name, c.name);

@@ -367,6 +367,7 @@ fn keyspace(live: &LiveStream) -> Html {
                 <span>{"Hash-key space"}</span>
                 <span class="mono">{"0 … 2¹²⁸−1"}</span>
             </div>
+            { key_histogram(&live.snapshot.key_histogram) }
             <div class="keyspace-bar">
                 { for shards.iter().enumerate().filter(|(_, s)| s.open).map(|(i, s)| {
                     let (left, width) = key_space_percent(&s.starting_hash_key, &s.ending_hash_key);
@@ -380,6 +381,38 @@ fn keyspace(live: &LiveStream) -> Html {
                 }) }
             </div>
         </div>
+    }
+}
+
+/// Where the last second's records landed in the hash-key space, drawn
+/// over the shards' bar: one column per 256th of the space, as tall as the
+/// records that hashed into it (a hot key is one tall column).
+fn key_histogram(counts: &[u64]) -> Html {
+    let top = counts.iter().copied().max().unwrap_or(0);
+    if top == 0 {
+        return html! {};
+    }
+    let n = counts.len() as f64;
+    let total: u64 = counts.iter().sum();
+    let (hot, hottest) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| **c)
+        .map(|(i, c)| (i, *c))
+        .unwrap_or((0, 0));
+    html! {
+        <svg class="key-histogram" viewBox={format!("0 0 {n} 40")} preserveAspectRatio="none" role="img"
+            data-testid="key-histogram"
+            aria-label={format!("Records of the last second by hash key: {} in all, the busiest 256th of the space (from {:.1}%) {}", thousands(total), hot as f64 * 100.0 / n, thousands(hottest))}>
+            <title>{ format!(
+                "Records offered in the last second by where their partition key hashes: {} in all; the busiest 256th of the hash-key space (from {:.1}%) got {}",
+                thousands(total), hot as f64 * 100.0 / n, thousands(hottest)
+            ) }</title>
+            { for counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| {
+                let h = (*c as f64 / top as f64 * 40.0).max(1.0);
+                html! { <rect x={i.to_string()} y={format!("{:.2}", 40.0 - h)} width="1" height={format!("{h:.2}")} /> }
+            }) }
+        </svg>
     }
 }
 
@@ -518,7 +551,9 @@ fn consumers_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                                 <span title="records delivered after one that reached the stream later (from another shard): each shard is read in order, the shards independently">{"out of arrival order "}<b class="mono">{ thousands(c.out_of_order) }</b></span>
                             }
                         </span>
-                        if own(&c.name) {
+                        // A Lambda mapping polls once a second from where it
+                        // was created; it is not moved or switched.
+                        if own(&c.name) && c.lambda.is_none() {
                             { consumer_controls(i, c, ctx) }
                         }
                         if let Some(kcl) = &c.kcl {

@@ -434,6 +434,11 @@ pub struct ShardInfo {
     pub closed_ms: Option<u64>,
 }
 
+/// Buckets of `Kinesis::take_key_histogram`: the hash-key space in 256
+/// equal parts.
+pub const KEY_BUCKETS: usize = 1 << KEY_BUCKET_BITS;
+const KEY_BUCKET_BITS: u32 = 8;
+
 /// The service: every stream of the simulated account.
 pub struct Kinesis {
     config: KinesisConfig,
@@ -446,6 +451,10 @@ pub struct Kinesis {
     orphan_ops: Vec<(ShardKey, ShardOp)>,
     /// The shard operations of the call being planned.
     own_ops: Vec<(ShardKey, ShardOp)>,
+    /// Records offered to PutRecord(s) since `take_key_histogram`, by the
+    /// top 8 bits of their hash key: where in the hash-key space records
+    /// land (a hot key is one tall bucket).
+    key_histogram: Box<[u64; KEY_BUCKETS]>,
     /// The shards of `call`; empty when a caller runs shards elsewhere
     /// through `plan` and `finish`.
     local: LocalShards,
@@ -525,6 +534,7 @@ impl Kinesis {
             next_stream_id: 1,
             orphan_ops: Vec::new(),
             own_ops: Vec::new(),
+            key_histogram: Box::new([0; KEY_BUCKETS]),
             local: LocalShards::new(),
         }
     }
@@ -1742,6 +1752,13 @@ impl Kinesis {
     /// 1–256 characters); sizes, explicit hash keys and the stream's state
     /// are checked here, and a malformed entry fails the whole request
     /// before anything is written.
+    /// Records offered to PutRecord(s) since the last call, by where their
+    /// hash keys fall: bucket `i` holds the keys whose top 8 bits are `i`
+    /// (1/256 of the hash-key space each). Clears the counts.
+    pub fn take_key_histogram(&mut self) -> [u64; KEY_BUCKETS] {
+        std::mem::replace(&mut *self.key_histogram, [0; KEY_BUCKETS])
+    }
+
     pub fn plan_put_records(
         &mut self,
         stream: &str,
@@ -1843,6 +1860,9 @@ impl Kinesis {
             if e.explicit_hash_key.is_none() {
                 *key = digests.next().unwrap_or(HashKey(0));
             }
+        }
+        for key in &keys {
+            self.key_histogram[(key.0 >> (128 - KEY_BUCKET_BITS)) as usize] += 1;
         }
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
