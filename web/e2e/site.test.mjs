@@ -200,6 +200,14 @@ test('a consumer application reads the stream and shows how far behind it is', a
   assert.match(lag, /^\d[\d,]* ms$/);
   assert.ok(int(lag) <= 1000, lag);
   assert.match(await page.getByTestId('consumer-0').innerText(), /consumer-app\s*· GetRecords every 200 ms on each of 2 shards/);
+  // Each shard's lane: what it keeps, the last second's records, and the
+  // consumer's position on it.
+  for (const id of ['shardId-000000000000', 'shardId-000000000001']) {
+    const lane = page.getByTestId(`lane-${id}`);
+    assert.match(await lane.locator('svg').getAttribute('aria-label'), new RegExp(`${id}: [\\d,]+ records kept, the oldest from 0:00:00`));
+    assert.equal(await lane.locator('rect.reader').count(), 1);
+    assert.ok(await lane.locator('rect.records').count() >= 1);
+  }
 });
 
 // Loads a preset into the form and waits until it is there: the stream

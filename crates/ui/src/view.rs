@@ -281,6 +281,7 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             { crate::queues_view::panel(live.snapshot.messaging.as_ref(), ctx) }
             { crate::metrics_view::panel(&live.snapshot.metrics) }
             { keyspace(live) }
+            { shard_lanes(live) }
             <div class="table-scroll">
             <table class="shards" data-testid="shards">
                 <thead>
@@ -380,6 +381,95 @@ fn keyspace(live: &LiveStream) -> Html {
                     }
                 }) }
             </div>
+        </div>
+    }
+}
+
+/// Each retained shard as a lane of time, from when the stream was
+/// created (or the retention period ago, once that is later) to now: what
+/// it still keeps (from its trim horizon), the records of the last minute
+/// second by second, and where each consumer application is on it (how
+/// far behind the newest record its last read was).
+fn shard_lanes(live: &LiveStream) -> Html {
+    let s = &live.snapshot;
+    if s.shards.is_empty() || s.elapsed_ms == 0 {
+        return html! {};
+    }
+    let now = s.now_ms;
+    let created = now - s.elapsed_ms;
+    let retention = u64::from(s.retention_hours) * 3_600_000;
+    // Once records have expired, the axis starts a tenth of the retention
+    // period before the retention edge, so the trimmed part shows.
+    let trimming = s.elapsed_ms > retention;
+    let start = if trimming {
+        now - retention - retention / 10
+    } else {
+        created
+    };
+    let span = (now - start).max(1) as f64;
+    let x = |t: u64| (t.saturating_sub(start) as f64 / span * 1000.0).clamp(0.0, 1000.0);
+    let readers: Vec<(usize, &shardlab_sim::consumer::ConsumerView)> = s
+        .consumers
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.shards.is_empty())
+        .collect();
+    const COLOURS: &[&str] = &[
+        "#8250df", "#0a7d55", "#bf8700", "#cf222e", "#1b7c83", "#a40e26", "#6e7781", "#1f6feb",
+    ];
+    html! {
+        <div class="shard-lanes" data-testid="shard-lanes">
+            <div class="keyspace-label muted">
+                <span>{ if trimming {
+                    format!("Shards over time: the last {} h (retention {} h; the grey part is past it, trimmed)", thousands(u64::from(s.retention_hours) * 11 / 10), s.retention_hours)
+                } else {
+                    format!("Shards over time: since the stream was created, {} ago (retention {} h: nothing trimmed yet)", elapsed(s.elapsed_ms), s.retention_hours)
+                } }</span>
+                <span class="lane-legend small">
+                    { for readers.iter().map(|(i, c)| html! {
+                        <span><i style={format!("background:{}", COLOURS[*i % COLOURS.len()])} />{ &c.name }</span>
+                    }) }
+                </span>
+            </div>
+            { for s.shards.iter().filter(|sh| sh.records_retained > 0 || sh.open).map(|sh| {
+                let kept_from = sh.oldest_arrival_ms.map_or(1000.0, x);
+                let per_second = s.metrics.shards.iter().find(|m| m.shard_id == sh.shard_id);
+                let top = per_second.and_then(|m| m.incoming_records.iter().max().copied()).unwrap_or(0).max(1);
+                let seconds = per_second.map_or(0, |m| m.incoming_records.len()) as u64;
+                let first_second = (s.metrics.end_s.saturating_sub(seconds)) * 1000 + created;
+                html! {
+                    <div class="lane" data-testid={format!("lane-{}", sh.shard_id)}>
+                        <span class="lane-label mono small">{ short_id(&sh.shard_id) }{ if sh.open { "" } else { " (closed)" } }</span>
+                        <svg viewBox="0 0 1000 24" preserveAspectRatio="none" role="img"
+                            aria-label={format!("{}: {} records kept{}", sh.shard_id, thousands(sh.records_retained),
+                                sh.oldest_arrival_ms.map_or(String::new(), |t| format!(", the oldest from {} after creation", elapsed(t.saturating_sub(created)))))}>
+                            if trimming {
+                                <rect class="trimmed" x="0" y="0" width={format!("{:.1}", x(now - retention))} height="24" />
+                                <line class="retention-edge" x1={format!("{:.1}", x(now - retention))} x2={format!("{:.1}", x(now - retention))} y1="0" y2="24" />
+                            }
+                            <rect class="kept" x={format!("{kept_from:.1}")} y="6" width={format!("{:.1}", (1000.0 - kept_from).max(0.0))} height="12" />
+                            if let Some(m) = per_second {
+                                { for m.incoming_records.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| {
+                                    let (a, b) = (x(first_second + k as u64 * 1000), x(first_second + (k as u64 + 1) * 1000));
+                                    let h = *n as f64 / top as f64 * 12.0;
+                                    html! { <rect class="records" x={format!("{a:.2}")} y={format!("{:.2}", 18.0 - h)} width={format!("{:.2}", (b - a).max(0.5))} height={format!("{h:.2}")} /> }
+                                }) }
+                            }
+                            { for readers.iter().filter_map(|(i, c)| {
+                                let r = c.shards.iter().find(|r| r.shard_id == sh.shard_id)?;
+                                // A reader done with a closed shard has read it all.
+                                let at = if r.done { 1000.0 } else { x(now.saturating_sub(r.lag_ms)) };
+                                Some(html! {
+                                    <rect class="reader" x={format!("{:.1}", (at - 3.0).max(0.0))} y="0" width="6" height="24"
+                                        fill={COLOURS[*i % COLOURS.len()]}>
+                                        <title>{ format!("{}: {} behind the newest record", c.name, elapsed(r.lag_ms)) }</title>
+                                    </rect>
+                                })
+                            }) }
+                        </svg>
+                    </div>
+                }
+            }) }
         </div>
     }
 }
