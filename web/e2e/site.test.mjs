@@ -57,8 +57,9 @@ async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'ra
   await page.fill('#seed', String(seed));
   await page.fill('#consumer-poll', String(consumerPollMs));
   await page.getByTestId('keys').selectOption(keys);
-  // No record template and no aggregation, whatever a preset loaded before.
+  // No record template, agent file or aggregation, whatever a preset loaded before.
   if (await page.getByTestId('template').inputValue()) await page.getByTestId('template').fill('');
+  if (await page.getByTestId('agent-remove').count()) await page.getByTestId('agent-remove').click();
   await page.getByTestId('aggregation').setChecked(false);
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
@@ -495,6 +496,34 @@ test('a record template: test it, fix it, and the browser makes what `shardlab r
   // `the_template_presets_run_and_the_ticker_is_pinned` in
   // crates/server/tests/cli.rs pins the native run of the same file.
   assert.equal(await text('digest'), 'd836d70d61dcaa60');
+});
+
+test('the agent: a CSV file streamed as JSON records, the same as `shardlab run`; a file of our own', async () => {
+  await selectPreset('agent-orders.json', 'orders-file');
+  await page.waitForFunction(() => document.querySelector('[data-testid="agent-samples"]')?.textContent.includes('{"order_id":"1001","customer":"Ada Lovelace"'));
+  assert.match(await text('agent-samples'), /orders\.csv: 13 lines, 12 records, sent over and over/);
+  await createFromForm();
+  for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
+  // `shardlab run static/scenarios/agent-orders.json --for 5s` (crates/server/tests/cli.rs).
+  assert.equal(await text('digest'), '75fa4993c9a0a98c');
+  // A JSON-lines file of our own, each line as it is, sent once.
+  await page.getByTestId('agent-file').setInputFiles({
+    name: 'events.jsonl', mimeType: 'application/x-ndjson',
+    buffer: Buffer.from('{"e":1}\n{"e":2}\n\n{"e":3}\n'),
+  });
+  await page.getByTestId('agent-format').selectOption('lines');
+  await page.getByTestId('agent-repeat').setChecked(false);
+  await page.waitForFunction(() => /events\.jsonl: 4 lines, 3 records, sent once/.test(document.querySelector('[data-testid="agent-samples"]')?.textContent ?? ''));
+  await createFromForm();
+  for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
+  assert.equal(int(await text('stat-accepted')), 3);
+  // A file that is not text is refused, saying why; then the agent is removed.
+  await page.getByTestId('agent-file').setInputFiles({ name: 'blank.log', mimeType: 'text/plain', buffer: Buffer.from('\n \n') });
+  await page.waitForFunction(() => document.body.textContent.includes('The agent cannot send this file: blank.log has no records to send'));
+  await page.getByTestId('agent-remove').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="agent-samples"]'));
 });
 
 test('KPL aggregation: 3,000 small records/s fit one shard, and the consumer unpacks them', async () => {

@@ -73,6 +73,13 @@ fn the_presets_run_and_report() {
     );
     assert!(out.ends_with("digest d942512f85fff53a\n"), "{out}");
 
+    // The agent's CSV file as JSON records; the agent's end-to-end test
+    // reaches the same digest in the browser.
+    let (ok, out, err) = shardlab(&["run", &preset("agent-orders.json"), "--for", "5s"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("produced 100, accepted 100"), "{out}");
+    assert!(out.ends_with("digest 75fa4993c9a0a98c\n"), "{out}");
+
     let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "5s"]);
     assert!(ok, "{err}");
     assert!(

@@ -366,11 +366,43 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
             note
         })
         .collect();
-    notes.push(format!(
-        "The producer is your code too: {} records/s, e.g. from the Amazon Kinesis Data Generator or the KPL; one of its records is put below (CLI v2 takes --data in base64).",
-        scenario.rate_per_sec
-    ));
+    match &scenario.agent {
+        Some(agent) => notes.push(agent_note(scenario, agent)),
+        None => notes.push(format!(
+            "The producer is your code too: {} records/s, e.g. from the Amazon Kinesis Data Generator or the KPL; one of its records is put below (CLI v2 takes --data in base64).",
+            scenario.rate_per_sec
+        )),
+    }
     notes
+}
+
+/// How the Amazon Kinesis Agent sends the agent's file: its flow in
+/// /etc/aws-kinesis/agent.json.
+fn agent_note(scenario: &Scenario, agent: &crate::agent::AgentFile) -> String {
+    let mut flow = json!({
+        "filePattern": format!("/var/log/shardlab/{}*", agent.name),
+        "kinesisStream": scenario.stream_name,
+        "partitionKeyOption": "RANDOM",
+    });
+    if agent.format == crate::agent::AgentFormat::CsvToJson {
+        let names: Vec<String> = agent
+            .lines
+            .first()
+            .map(|h| {
+                h.split(',')
+                    .map(|f| f.trim().trim_matches('"').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        flow["skipHeaderLines"] = json!(1);
+        flow["dataProcessingOptions"] =
+            json!([{"optionName": "CSVTOJSON", "customFieldNames": names, "delimiter": ","}]);
+    }
+    format!(
+        "The records come from the file {}, one a line, as the Amazon Kinesis Agent sends a file it tails: put the file in /var/log/shardlab/ and give the agent this flow in /etc/aws-kinesis/agent.json: {}. One of the records is put below (CLI v2 takes --data in base64).",
+        agent.name,
+        json!({"flows": [flow]})
+    )
 }
 
 /// Every function to create (the delivery streams', then the event source

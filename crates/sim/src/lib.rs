@@ -7,6 +7,7 @@
 //! web-sys or any platform crate; the browser's worker host lives in the
 //! `worker` crate and drives the same two-step tick.
 
+pub mod agent;
 pub mod aggregation;
 pub mod bench;
 pub mod clock;

@@ -458,6 +458,9 @@ pub struct Producer {
     curve: Option<WeeklyCurve>,
     /// The learner's record template; without one, clickstream events.
     template: Option<RecordTemplate>,
+    /// An agent's file: its records in order, and whether to start again
+    /// after the last (see `agent`).
+    lines: Option<(Vec<Vec<u8>>, bool)>,
 }
 
 const PAGES: [&str; 6] = [
@@ -504,12 +507,19 @@ impl Producer {
             next_arrival_us: None,
             curve: None,
             template: None,
+            lines: None,
         }
     }
 
     /// Makes records from `template` from now on (clickstream events
     /// without one). Keys are drawn first, then the template's values, from
     /// the same stream.
+    /// Sends these records in order from now on (the agent's file), from
+    /// the first again after the last when `repeat`, else no more.
+    pub fn set_lines(&mut self, lines: Option<(Vec<Vec<u8>>, bool)>) {
+        self.lines = lines.filter(|(l, _)| !l.is_empty());
+    }
+
     pub fn set_template(&mut self, template: Option<RecordTemplate>) {
         self.template = template;
     }
@@ -561,7 +571,9 @@ impl Producer {
                 }
             };
             let arrival_ms = next / 1000;
-            if arrival_ms > until_ms {
+            let file_done =
+                matches!(&self.lines, Some((lines, false)) if self.produced >= lines.len() as u64);
+            if arrival_ms > until_ms || file_done {
                 return out;
             }
             out.push(self.next_record(arrival_ms));
@@ -585,8 +597,12 @@ impl Producer {
         let weighted = self
             .shape
             .weighted(self.curve.as_ref(), self.anchor_ms, elapsed);
-        let due = self.produced_at_anchor
+        let mut due = self.produced_at_anchor
             + (weighted * u128::from(self.rate_per_sec)).div_ceil(1000 * self.shape.unit()) as u64;
+        if let Some((lines, false)) = &self.lines {
+            // The file once: no more after its last record.
+            due = due.min(lines.len() as u64);
+        }
         let mut out = Vec::with_capacity(due.saturating_sub(self.produced) as usize);
         while self.produced < due {
             let k = self.produced - self.produced_at_anchor;
@@ -599,6 +615,13 @@ impl Producer {
 
     fn next_record(&mut self, arrival_ms: u64) -> ProducedRecord {
         let partition_key = self.keys.next(&mut self.rng);
+        if let Some((lines, _)) = &self.lines {
+            return ProducedRecord {
+                partition_key,
+                data: lines[(self.produced % lines.len() as u64) as usize].clone(),
+                arrival_ms,
+            };
+        }
         if let Some(template) = &self.template {
             return ProducedRecord {
                 partition_key,

@@ -146,6 +146,10 @@ pub struct Scenario {
     /// producer (to compare them with Kinesis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging: Option<Messaging>,
+    /// A file whose lines the producer sends as records, as the Kinesis
+    /// Agent does (instead of a record template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::agent::AgentFile>,
 }
 
 /// At most this many Lambda functions per scenario.
@@ -209,6 +213,16 @@ impl Scenario {
         }
         if let Some(m) = &self.messaging {
             m.validate().map_err(SimError::Scenario)?;
+        }
+        if let Some(a) = &self.agent {
+            a.validate().map_err(SimError::Scenario)?;
+            if self.record_template.is_some() {
+                return Err(SimError::Scenario(
+                    "the producer sends either the agent's file or records from a template, \
+                     not both: leave out record_template or agent"
+                        .into(),
+                ));
+            }
         }
         self.rate_shape.validate().map_err(SimError::Scenario)?;
         if self.consumers.len() > MAX_CONSUMERS {
@@ -342,7 +356,7 @@ pub const SAMPLE_RECORDS: usize = 5;
 impl Scenario {
     /// The first records its producer makes, exactly as a run makes them
     /// (same keys, same data, the same virtual times); at least one record
-    /// per second when the rate is 0.
+    /// per second when the rate is 0; the agent's file's when it has one.
     pub fn first_records(
         &self,
         n: usize,
@@ -357,6 +371,10 @@ impl Scenario {
         );
         producer.set_shape(self.rate_shape.clone());
         producer.set_template(template);
+        if let Some(records) = self.agent.as_ref().and_then(|a| a.records().ok()) {
+            let repeat = self.agent.as_ref().is_none_or(|a| a.repeat);
+            producer.set_lines(Some((records, repeat)));
+        }
         let mut out = Vec::with_capacity(n);
         let mut until = SCENARIO_EPOCH_MS;
         // A shape may leave long stretches empty (a weekly curve's quiet
@@ -801,6 +819,10 @@ impl Simulation {
             .template()
             .map_err(|e| SimError::Scenario(e.to_string()))?;
         sim.producer.set_template(template);
+        if let Some(a) = &sim.scenario.agent {
+            let records = a.records().map_err(SimError::Scenario)?;
+            sim.producer.set_lines(Some((records, a.repeat)));
+        }
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
         let stream_arn = shardlab_engine::stream_arn(REGION, &sim.scenario.stream_name);

@@ -78,6 +78,9 @@ pub struct StreamForm {
     /// A preset's SQS queues and SNS topic (kept; the form has no
     /// controls for them).
     pub messaging: Option<shardlab_sim::queues::Messaging>,
+    /// The agent's file, whose lines the producer sends (instead of the
+    /// record template).
+    pub agent: Option<shardlab_sim::agent::AgentFile>,
     pub firehose: FirehoseForm,
 }
 
@@ -406,6 +409,7 @@ impl Default for StreamForm {
             aggregation: None,
             retries: None,
             messaging: None,
+            agent: None,
             firehose: FirehoseForm::default(),
         }
     }
@@ -477,6 +481,7 @@ impl StreamForm {
             aggregation: self.aggregation.clone(),
             retries: self.retries.clone(),
             messaging: self.messaging.clone(),
+            agent: self.agent.clone(),
             delivery_streams: self.firehose.requests()?,
             lambda_functions,
         };
@@ -609,6 +614,7 @@ impl From<&Scenario> for StreamForm {
             aggregation: s.aggregation.clone(),
             retries: s.retries.clone(),
             messaging: s.messaging.clone(),
+            agent: s.agent.clone(),
             firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
         }
     }
@@ -728,6 +734,12 @@ pub enum Msg {
     /// A workspace file was chosen in this input.
     OpenWorkspaceFile(web_sys::HtmlInputElement),
     WorkspaceFileRead(Result<Vec<u8>, String>),
+    /// A file input for the agent: read it.
+    OpenAgentFile(web_sys::HtmlInputElement),
+    /// The agent's file as read: its name and bytes.
+    AgentFileRead(Result<(String, Vec<u8>), String>),
+    /// How the agent turns the file's lines into records.
+    AgentFormat(shardlab_sim::agent::AgentFormat),
     ExercisesListed(Result<Vec<exercise_view::Entry>, String>),
     /// Opens the site's exercise in this file (empty: leaves the exercise).
     StartExercise(String),
@@ -1508,6 +1520,51 @@ impl App {
                 } else {
                     format!("This workspace file could not be opened: {message}.")
                 })
+            }
+            Msg::OpenAgentFile(input) => {
+                ctx.link().send_future(async move {
+                    Msg::AgentFileRead(
+                        share_view::read_file_up_to(input, "agent", shardlab_sim::agent::MAX_BYTES)
+                            .await,
+                    )
+                });
+                return false;
+            }
+            Msg::AgentFileRead(read) => {
+                let format = self
+                    .form
+                    .agent
+                    .as_ref()
+                    .map(|a| a.format)
+                    .unwrap_or_default();
+                let file = read.and_then(|(name, bytes)| {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| format!("{name} is not UTF-8 text"))?;
+                    shardlab_sim::agent::AgentFile::from_text(&name, &text, format)
+                });
+                match file {
+                    Ok(file) => {
+                        self.form.agent = Some(file);
+                        // The file's lines replace the template's records.
+                        self.form.record_template.clear();
+                        self.error = None;
+                    }
+                    Err(e) => self.error = Some(format!("The agent cannot send this file: {e}")),
+                }
+            }
+            Msg::AgentFormat(format) => {
+                if let Some(a) = &self.form.agent {
+                    let next = shardlab_sim::agent::AgentFile {
+                        format,
+                        ..a.clone()
+                    };
+                    match next.validate() {
+                        Ok(()) => self.form.agent = Some(next),
+                        Err(e) => {
+                            self.error = Some(format!("The agent cannot send this file: {e}"))
+                        }
+                    }
+                }
             }
             Msg::OpenWorkspaceFile(input) => {
                 ctx.link().send_future(async move {

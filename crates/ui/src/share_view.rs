@@ -57,21 +57,32 @@ pub fn clear_fragment() {
 /// The bytes of the file chosen in a file input; `what` names the kind of
 /// file in errors ("workspace", "exercise").
 pub async fn read_file(input: HtmlInputElement, what: &str) -> Result<Vec<u8>, String> {
+    read_file_up_to(input, what, shardlab_sim::share::MAX_JSON_BYTES)
+        .await
+        .map(|(_, bytes)| bytes)
+}
+
+/// The name and bytes of the file chosen in a file input, if it is at
+/// most `max` bytes.
+pub async fn read_file_up_to(
+    input: HtmlInputElement,
+    what: &str,
+    max: usize,
+) -> Result<(String, Vec<u8>), String> {
     let file = input
         .files()
         .and_then(|f| f.get(0))
         .ok_or("no file was chosen")?;
-    if file.size() > shardlab_sim::share::MAX_JSON_BYTES as f64 {
+    if file.size() > max as f64 {
         return Err(format!(
-            "this file is {} bytes; a {what} file is at most {}",
+            "this file is {} bytes; a {what} file is at most {max}",
             file.size(),
-            shardlab_sim::share::MAX_JSON_BYTES
         ));
     }
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("could not read the file: {e:?}"))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    Ok((file.name(), js_sys::Uint8Array::new(&buffer).to_vec()))
 }
 
 /// The workspace as it stands: the scenario the stream was created from

@@ -3,9 +3,10 @@
 //! the simulation worker for the first records the stream would get (the
 //! fake data lives in the worker's wasm, not the page's).
 
-use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use crate::format::thousands;
 use crate::{App, Msg};
 
 /// Templates to start from: (label, template). The first two are the
@@ -130,6 +131,93 @@ pub fn fields(app: &App, ctx: &Context<App>) -> Html {
                 <button type="button" onclick={ontest} disabled={!app.ready || form.record_template.trim().is_empty()} data-testid="test-template">{"Test template"}</button>
             </div>
             { samples }
+        </details>
+    }
+}
+
+/// The agent: a file dropped or chosen, whose lines the producer sends as
+/// records (as the Kinesis Agent tails a file), with the conversion, a
+/// repeat switch, and the first records it makes.
+pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
+    use shardlab_sim::agent::AgentFormat;
+    let form = app.form.clone();
+    let onfile = ctx.link().batch_callback(|e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        input
+            .files()
+            .filter(|f| f.length() > 0)
+            .map(|_| Msg::OpenAgentFile(input))
+    });
+    let onformat = ctx.link().callback(|e: Event| {
+        let select: HtmlSelectElement = e.target_unchecked_into();
+        Msg::AgentFormat(if select.value() == "csv" {
+            AgentFormat::CsvToJson
+        } else {
+            AgentFormat::Lines
+        })
+    });
+    let base = form.clone();
+    let onrepeat = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        if let Some(a) = next.agent.as_mut() {
+            a.repeat = input.checked();
+        }
+        Msg::EditForm(Box::new(next))
+    });
+    let base = form.clone();
+    let onremove = ctx.link().callback(move |_| {
+        let mut next = base.clone();
+        next.agent = None;
+        Msg::EditForm(Box::new(next))
+    });
+    let summary = match &form.agent {
+        None => "Agent: stream a file's lines (off)".to_string(),
+        Some(a) => format!("Agent: streaming {}", a.name),
+    };
+    let records = form.agent.as_ref().and_then(|a| a.records().ok());
+    html! {
+        <details class="template" open={form.agent.is_some()} data-testid="agent">
+            <summary>{ summary }</summary>
+            <label class="field" for="agent-file">
+                <span class="field-label">{"File"}</span>
+                <input id="agent-file" type="file" accept=".log,.txt,.csv,.json,.jsonl,.ndjson,text/*" onchange={onfile} data-testid="agent-file" />
+                <span class="hint">{ format!(
+                    "A log, CSV or JSON-lines file (up to {} lines, {} MiB): each line becomes a record, sent in order at the producer's rate with its partition keys, as the Amazon Kinesis Agent sends a file's lines. It stays in this browser and in the stream's scenario.",
+                    thousands(shardlab_sim::agent::MAX_LINES as u64),
+                    shardlab_sim::agent::MAX_BYTES / (1024 * 1024)
+                ) }</span>
+            </label>
+            if let Some(a) = &form.agent {
+                <div class="field-row">
+                    <label class="field" for="agent-format">
+                        <span class="field-label">{"Each line"}</span>
+                        <select id="agent-format" onchange={onformat} data-testid="agent-format">
+                            <option value="lines" selected={a.format == AgentFormat::Lines}>{"as it is (SINGLELINE)"}</option>
+                            <option value="csv" selected={a.format == AgentFormat::CsvToJson}>{"CSV to JSON: the first line names the columns (CSVTOJSON)"}</option>
+                        </select>
+                    </label>
+                    <label class="check">
+                        <input type="checkbox" checked={a.repeat} onchange={onrepeat} data-testid="agent-repeat" />
+                        {" From the first line again after the last"}
+                    </label>
+                    <button type="button" class="secondary" onclick={onremove} data-testid="agent-remove">{"Remove the file"}</button>
+                </div>
+                if let Some(records) = &records {
+                    <div class="template-samples" data-testid="agent-samples">
+                        <p class="muted">{ format!(
+                            "{}: {} lines, {} records{}. The first ones:",
+                            a.name,
+                            thousands(a.lines.len() as u64),
+                            thousands(records.len() as u64),
+                            if a.repeat { ", sent over and over" } else { ", sent once" }
+                        ) }</p>
+                        { for records.iter().take(3).map(|r| html! {
+                            <pre class="mono">{ String::from_utf8_lossy(r).into_owned() }</pre>
+                        }) }
+                    </div>
+                }
+            }
         </details>
     }
 }

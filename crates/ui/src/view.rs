@@ -160,6 +160,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { shape_picker(&form, ctx) }
             { key_picker(&form, ctx) }
             { crate::template_view::fields(app, ctx) }
+            { crate::template_view::agent_fields(app, ctx) }
             { aggregation_field(&form, ctx) }
             { retries_field(&form, ctx) }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }

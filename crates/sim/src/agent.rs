@@ -1,0 +1,220 @@
+//! The agent: a file's lines streamed in as records, as the Amazon Kinesis
+//! Agent tails a log file and sends each line.
+//!
+//! A learner drops a file (a log, CSV or JSON lines) and the producer sends
+//! its lines in order at the scenario's rate, with its partition keys, one
+//! record each, from the first line again once the last was sent (or only
+//! once, without `repeat`). Like the Kinesis Agent's `dataProcessingOptions`,
+//! lines may be converted first: `CsvToJson` makes each row after the
+//! header a JSON object of the header's names (`CSVTOJSON`), and `Lines`
+//! sends them as they are (`SINGLELINE` with blank lines skipped). The lines
+//! are part of the scenario, so a run is as reproducible and shareable as
+//! any other.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The most lines and bytes a scenario's file may carry.
+pub const MAX_LINES: usize = 20_000;
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// How the agent turns lines into records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentFormat {
+    /// Each non-blank line is a record, as it is.
+    #[default]
+    Lines,
+    /// The first line names the columns; each later row becomes a JSON
+    /// object of them (values as text, as the agent's CSVTOJSON does).
+    CsvToJson,
+}
+
+/// The file the agent streams.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentFile {
+    /// The file's name, as dropped (shown, not used).
+    pub name: String,
+    pub lines: Vec<String>,
+    #[serde(default)]
+    pub format: AgentFormat,
+    /// Start again from the first record after the last (on by default);
+    /// off, the producer stops after the file.
+    #[serde(default = "yes")]
+    pub repeat: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AgentFile {
+    /// A file's text as the agent reads it: its lines (`\n` or `\r\n`).
+    pub fn from_text(name: &str, text: &str, format: AgentFormat) -> Result<Self, String> {
+        if text.len() > MAX_BYTES {
+            return Err(format!(
+                "{name} is {} bytes; the playground's agent takes files up to {} MiB",
+                text.len(),
+                MAX_BYTES / (1024 * 1024)
+            ));
+        }
+        let file = AgentFile {
+            name: name.to_string(),
+            lines: text.lines().map(str::to_string).collect(),
+            format,
+            repeat: true,
+        };
+        file.validate()?;
+        Ok(file)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let n = &self.name;
+        if self.lines.len() > MAX_LINES {
+            return Err(format!(
+                "{n} has {} lines; the playground's agent takes at most {MAX_LINES}",
+                self.lines.len()
+            ));
+        }
+        let bytes: usize = self.lines.iter().map(|l| l.len() + 1).sum();
+        if bytes > MAX_BYTES {
+            return Err(format!(
+                "{n} is {bytes} bytes; the playground's agent takes files up to {} MiB",
+                MAX_BYTES / (1024 * 1024)
+            ));
+        }
+        if self.records()?.is_empty() {
+            return Err(format!("{n} has no records to send: every line is blank"));
+        }
+        Ok(())
+    }
+
+    /// The records the file makes, in order, or why a line cannot be one.
+    pub fn records(&self) -> Result<Vec<Vec<u8>>, String> {
+        match self.format {
+            AgentFormat::Lines => Ok(self
+                .lines
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.as_bytes().to_vec())
+                .collect()),
+            AgentFormat::CsvToJson => self.csv_to_json(),
+        }
+    }
+
+    fn csv_to_json(&self) -> Result<Vec<Vec<u8>>, String> {
+        let text = self.lines.join("\n");
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| format!("{}: the header line: {e}", self.name))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        if headers.iter().all(String::is_empty) {
+            return Err(format!(
+                "{}: the first line must name the columns (CSV to JSON)",
+                self.name
+            ));
+        }
+        let mut out = Vec::new();
+        for (i, row) in reader.records().enumerate() {
+            let row = row.map_err(|e| format!("{}: row {}: {e}", self.name, i + 2))?;
+            if row.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            // In the columns' order (a JSON map would sort them).
+            let fields: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(k, field)| {
+                    let name = headers
+                        .get(k)
+                        .filter(|h| !h.is_empty())
+                        .cloned()
+                        .unwrap_or_else(|| format!("column{}", k + 1));
+                    format!(
+                        "{}:{}",
+                        Value::String(name),
+                        Value::String(field.to_string())
+                    )
+                })
+                .collect();
+            out.push(format!("{{{}}}", fields.join(",")).into_bytes());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_csv_rows_become_records() {
+        let logs = AgentFile::from_text(
+            "app.log",
+            "GET / 200\r\n\r\nPOST /cart 201\n",
+            AgentFormat::Lines,
+        )
+        .unwrap();
+        assert_eq!(
+            logs.records().unwrap(),
+            [b"GET / 200".to_vec(), b"POST /cart 201".to_vec()]
+        );
+        let csv = AgentFile::from_text(
+            "orders.csv",
+            "order_id,customer,amount\n1,\"Lovelace, Ada\",12.50\n2,Turing\n\n",
+            AgentFormat::CsvToJson,
+        )
+        .unwrap();
+        let records: Vec<String> = csv
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|r| String::from_utf8(r).unwrap())
+            .collect();
+        assert_eq!(
+            records,
+            [
+                r#"{"order_id":"1","customer":"Lovelace, Ada","amount":"12.50"}"#,
+                r#"{"order_id":"2","customer":"Turing"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn the_producer_sends_the_lines_in_order_over_and_over_or_once() {
+        use crate::producer::Producer;
+        let file = AgentFile::from_text("a.log", "one\ntwo\nthree\n", AgentFormat::Lines).unwrap();
+        let data = |p: &mut Producer, until: u64| -> Vec<String> {
+            p.produce_until(until)
+                .into_iter()
+                .map(|r| String::from_utf8(r.data).unwrap())
+                .collect()
+        };
+        let mut p = Producer::new(1, "producer-0", 10, 0);
+        p.set_lines(Some((file.records().unwrap(), true)));
+        assert_eq!(
+            data(&mut p, 799),
+            ["one", "two", "three", "one", "two", "three", "one", "two"]
+        );
+        let mut once = Producer::new(1, "producer-0", 10, 0);
+        once.set_lines(Some((file.records().unwrap(), false)));
+        assert_eq!(data(&mut once, 799), ["one", "two", "three"]);
+        assert!(data(&mut once, 5_000).is_empty());
+    }
+
+    #[test]
+    fn bad_files_are_refused_saying_why() {
+        let e = AgentFile::from_text("empty.txt", "\n  \n", AgentFormat::Lines).unwrap_err();
+        assert!(e.contains("every line is blank"), "{e}");
+        let big = "x\n".repeat(MAX_LINES + 1);
+        let e = AgentFile::from_text("big.log", &big, AgentFormat::Lines).unwrap_err();
+        assert!(e.contains("at most 20000"), "{e}");
+        let e = AgentFile::from_text("blank.csv", ",\n1,2\n", AgentFormat::CsvToJson).unwrap_err();
+        assert!(e.contains("must name the columns"), "{e}");
+    }
+}
