@@ -511,15 +511,15 @@ impl Producer {
         }
     }
 
-    /// Makes records from `template` from now on (clickstream events
-    /// without one). Keys are drawn first, then the template's values, from
-    /// the same stream.
     /// Sends these records in order from now on (the agent's file), from
     /// the first again after the last when `repeat`, else no more.
     pub fn set_lines(&mut self, lines: Option<(Vec<Vec<u8>>, bool)>) {
         self.lines = lines.filter(|(l, _)| !l.is_empty());
     }
 
+    /// Makes records from `template` from now on (clickstream events
+    /// without one). Keys are drawn first, then the template's values, from
+    /// the same stream.
     pub fn set_template(&mut self, template: Option<RecordTemplate>) {
         self.template = template;
     }
