@@ -1861,12 +1861,12 @@ impl Kinesis {
                 *key = digests.next().unwrap_or(HashKey(0));
             }
         }
-        for key in &keys {
-            self.key_histogram[(key.0 >> (128 - KEY_BUCKET_BITS)) as usize] += 1;
-        }
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
-        let s = self.stream_mut(stream)?;
+        let missing = self.stream_not_found(stream);
+        // Where the keys land is counted in the routing loop: one pass.
+        let histogram = &mut *self.key_histogram;
+        let s = self.streams.get_mut(stream).ok_or(missing)?;
         // Route first and count per shard, so each shard's Put is allocated
         // once at its size. One Put per shard touched, in first-touch
         // order (its own op): (shard index, entries, bytes).
@@ -1875,6 +1875,7 @@ impl Kinesis {
         let mut op_of_open = vec![usize::MAX; s.open.len()];
         let mut shard_of = Vec::with_capacity(keys.len());
         for (key, e) in keys.iter().zip(&entries) {
+            histogram[(key.0 >> (128 - KEY_BUCKET_BITS)) as usize & (KEY_BUCKETS - 1)] += 1;
             let (pos, shard_index) = s
                 .route_open(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
