@@ -145,6 +145,9 @@ impl EsmUpdate {
     }
 }
 
+/// Lambda's poller reads each shard once a second.
+pub const POLL_MS: u64 = 1000;
+
 /// A synchronous invocation's payload limit (6 MB).
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// A Kinesis event record's JSON besides its data and partition key: about
@@ -604,7 +607,13 @@ impl Esm {
     /// Invokes the lane's next batch if it is idle: a retry or a half of a
     /// split, or (when `form`) a new batch from what waits.
     fn start_lane(&mut self, shard: u32, lane: usize, now_ms: u64, retention_ms: u64, form: bool) {
-        let spec = self.spec.clone();
+        // The settings this needs, copied (not the spec: this runs for
+        // every lane every tick).
+        let batch_size = self.spec.batch_size as usize;
+        let window_ms = u64::from(self.spec.maximum_batching_window_s) * 1000;
+        let max_age_s = self.spec.maximum_record_age_s;
+        let (invocation_ms, ms_per_record) = (self.spec.invocation_ms, self.spec.ms_per_record);
+        let timeout_ms = u64::from(self.spec.timeout_s) * 1000;
         let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
         if l.in_flight.is_some() {
             return;
@@ -616,10 +625,8 @@ impl Esm {
             let Some(first) = l.pending.front() else {
                 return;
             };
-            let full =
-                l.pending.len() >= spec.batch_size as usize || l.pending_bytes >= MAX_PAYLOAD_BYTES;
-            let window_over =
-                now_ms >= first.read_ms + u64::from(spec.maximum_batching_window_s) * 1000;
+            let full = l.pending.len() >= batch_size || l.pending_bytes >= MAX_PAYLOAD_BYTES;
+            let window_over = now_ms >= first.read_ms + window_ms;
             if !full && !window_over {
                 return;
             }
@@ -627,7 +634,7 @@ impl Esm {
             let mut bytes = 0;
             while let Some(r) = l.pending.front() {
                 let size = r.payload_bytes();
-                if records.len() == spec.batch_size as usize
+                if records.len() == batch_size
                     || (!records.is_empty() && bytes + size > MAX_PAYLOAD_BYTES)
                 {
                     break;
@@ -661,8 +668,8 @@ impl Esm {
             piece.records.drain(..expired);
             self.expired += expired as u64;
         }
-        if spec.maximum_record_age_s >= 0 {
-            let max_age = spec.maximum_record_age_s as u64 * 1000;
+        if max_age_s >= 0 {
+            let max_age = max_age_s as u64 * 1000;
             let old = piece
                 .records
                 .iter()
@@ -687,8 +694,7 @@ impl Esm {
         self.next_id += 1;
         let event = self.event(shard, &piece.records);
         let records = piece.records.len() as u64;
-        let run_ms = spec.invocation_ms + spec.ms_per_record * records;
-        let timeout_ms = u64::from(spec.timeout_s) * 1000;
+        let run_ms = invocation_ms + ms_per_record * records;
         let age = now_ms.saturating_sub(piece.records.last().map_or(now_ms, |r| r.arrival_ms));
         self.shards.get_mut(&shard).expect("shard").iterator_age_ms = age;
         self.max_iterator_age_ms = self.max_iterator_age_ms.max(age);
@@ -702,7 +708,7 @@ impl Esm {
         piece.invocations += 1;
         self.outbox.push(EsmInvocation {
             id,
-            function: spec.function.clone(),
+            function: self.spec.function.clone(),
             event,
         });
         let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];

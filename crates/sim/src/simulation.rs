@@ -278,7 +278,7 @@ impl Scenario {
                         c.name, l.function
                     )));
                 }
-                if c.poll_ms != default_lambda_poll_ms() {
+                if c.poll_ms != crate::esm::POLL_MS {
                     return Err(SimError::Scenario(format!(
                         "event source mapping {}: Lambda polls each shard once a second; leave \
                          poll_ms out (it is {})",
@@ -644,11 +644,6 @@ pub struct Simulation {
     /// last whole second.
     keys_now: Vec<u64>,
     keys_last_second: Vec<u64>,
-}
-
-/// Lambda polls each shard once a second.
-fn default_lambda_poll_ms() -> u64 {
-    1000
 }
 
 /// The caller of an event source mapping's JavaScript invocation is this

@@ -14,6 +14,12 @@ const PALETTE: &[&str] = &[
     "#1f6feb", "#8250df", "#0a7d55", "#bf8700", "#cf222e", "#6e7781", "#1b7c83", "#a40e26",
 ];
 
+/// A consumer application's colour, the same in the charts and on the
+/// shard lanes (`i`: its place among the snapshot's consumers).
+pub fn consumer_colour(i: usize) -> &'static str {
+    PALETTE[(i + 1) % PALETTE.len()]
+}
+
 const W: f64 = 300.0;
 const H: f64 = 110.0;
 const PAD_LEFT: f64 = 4.0;
@@ -122,7 +128,7 @@ pub fn panel(m: &MetricsView) -> Html {
         return html! {};
     }
     let consumers: Vec<_> = m.consumers.iter().enumerate().collect();
-    let colour = |i: usize| PALETTE[i % PALETTE.len()];
+    let colour = consumer_colour;
     html! {
         <details class="metrics" open=true data-testid="metrics">
             <summary>

@@ -415,9 +415,6 @@ fn shard_lanes(live: &LiveStream) -> Html {
         .enumerate()
         .filter(|(_, c)| !c.shards.is_empty())
         .collect();
-    const COLOURS: &[&str] = &[
-        "#8250df", "#0a7d55", "#bf8700", "#cf222e", "#1b7c83", "#a40e26", "#6e7781", "#1f6feb",
-    ];
     html! {
         <div class="shard-lanes" data-testid="shard-lanes">
             <div class="keyspace-label muted">
@@ -428,7 +425,7 @@ fn shard_lanes(live: &LiveStream) -> Html {
                 } }</span>
                 <span class="lane-legend small">
                     { for readers.iter().map(|(i, c)| html! {
-                        <span><i style={format!("background:{}", COLOURS[*i % COLOURS.len()])} />{ &c.name }</span>
+                        <span><i style={format!("background:{}", crate::metrics_view::consumer_colour(*i))} />{ &c.name }</span>
                     }) }
                 </span>
             </div>
@@ -462,7 +459,7 @@ fn shard_lanes(live: &LiveStream) -> Html {
                                 let at = if r.done { 1000.0 } else { x(now.saturating_sub(r.lag_ms)) };
                                 Some(html! {
                                     <rect class="reader" x={format!("{:.1}", (at - 3.0).max(0.0))} y="0" width="6" height="24"
-                                        fill={COLOURS[*i % COLOURS.len()]}>
+                                        fill={crate::metrics_view::consumer_colour(*i)}>
                                         <title>{ format!("{}: {} behind the newest record", c.name, elapsed(r.lag_ms)) }</title>
                                     </rect>
                                 })
