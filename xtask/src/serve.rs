@@ -4,65 +4,33 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
-use tiny_http::{Header, Request, Response, StatusCode};
+use shardlab_server::http::{self, Request, Response};
 
 use crate::Result;
 
-pub struct Server {
-    http: Arc<tiny_http::Server>,
-    port: u16,
-    threads: Vec<JoinHandle<()>>,
-}
+/// The site's server: a thread per connection (see
+/// `shardlab_server::http` for why not a pool).
+pub struct Server(http::Server);
 
 impl Server {
     /// Starts serving `dir` under `base` on 127.0.0.1:`port` (0 picks a
     /// free port; see [`Server::port`]).
     pub fn start(dir: &Path, base: &str, port: u16) -> Result<Server> {
-        let http = tiny_http::Server::http(("127.0.0.1", port))
-            .map_err(|e| format!("could not listen on 127.0.0.1:{port}: {e}"))?;
-        let port = http
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or("the server is not on an IP address")?;
-        let http = Arc::new(http);
-        let site = Arc::new(Site {
+        let fail = |e: std::io::Error| format!("could not listen on 127.0.0.1:{port}: {e}");
+        let site = Site {
             dir: dir.to_path_buf(),
             base: base.to_string(),
-        });
-        let threads = (0..4)
-            .map(|_| {
-                let http = http.clone();
-                let site = site.clone();
-                std::thread::spawn(move || {
-                    while let Ok(request) = http.recv() {
-                        site.answer(request);
-                    }
-                })
-            })
-            .collect();
-        Ok(Server {
-            http,
-            port,
-            threads,
-        })
+        };
+        let listener = http::Server::listen(port).map_err(fail)?;
+        let handler = Arc::new(move |request: Request| site.answer(&request));
+        Ok(Server(
+            http::Server::start(listener, handler).map_err(fail)?,
+        ))
     }
 
     pub fn port(&self) -> u16 {
-        self.port
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        for _ in &self.threads {
-            self.http.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
+        self.0.port()
     }
 }
 
@@ -72,9 +40,7 @@ pub fn serve_forever(dir: &Path, base: &str, port: u16) -> Result<()> {
         "\nShardlab is being served at http://127.0.0.1:{}{base}  (Ctrl+C stops it)",
         server.port()
     );
-    for t in std::mem::take(&mut { server }.threads) {
-        let _ = t.join();
-    }
+    server.0.wait();
     Ok(())
 }
 
@@ -84,26 +50,26 @@ struct Site {
 }
 
 impl Site {
-    fn answer(&self, request: Request) {
-        let path = request
-            .url()
-            .split(['?', '#'])
-            .next()
-            .unwrap_or("/")
-            .to_string();
-        let response = match self.resolve(&path) {
+    fn answer(&self, request: &Request) -> Response {
+        let path = request.target.split(['?', '#']).next().unwrap_or("/");
+        if request.method != "GET" && request.method != "HEAD" {
+            return Response::new(
+                405,
+                format!("405: {} is not served here\n", request.method).into_bytes(),
+            )
+            .header("Allow", "GET, HEAD")
+            .header("Content-Type", "text/plain; charset=utf-8");
+        }
+        match self.resolve(path) {
             Resolved::File(file) => match std::fs::read(&file) {
-                Ok(bytes) => Response::from_data(bytes)
-                    .with_header(header("Content-Type", mime(&file)))
-                    .with_header(header("Cache-Control", "no-cache")),
-                Err(_) => not_found(&path),
+                Ok(bytes) => Response::new(200, bytes)
+                    .header("Content-Type", mime(&file))
+                    .header("Cache-Control", "no-cache"),
+                Err(_) => not_found(path),
             },
-            Resolved::Redirect(to) => Response::from_data(Vec::new())
-                .with_status_code(StatusCode(301))
-                .with_header(header("Location", &to)),
-            Resolved::NotFound => not_found(&path),
-        };
-        let _ = request.respond(response);
+            Resolved::Redirect(to) => Response::new(301, Vec::new()).header("Location", to),
+            Resolved::NotFound => not_found(path),
+        }
     }
 
     fn resolve(&self, path: &str) -> Resolved {
@@ -138,14 +104,12 @@ enum Resolved {
     NotFound,
 }
 
-fn not_found(path: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    Response::from_string(format!("404: {path} is not part of the site\n"))
-        .with_status_code(StatusCode(404))
-        .with_header(header("Content-Type", "text/plain; charset=utf-8"))
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+fn not_found(path: &str) -> Response {
+    Response::new(
+        404,
+        format!("404: {path} is not part of the site\n").into_bytes(),
+    )
+    .header("Content-Type", "text/plain; charset=utf-8")
 }
 
 pub fn mime(file: &Path) -> &'static str {

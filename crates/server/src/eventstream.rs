@@ -145,21 +145,11 @@ impl EventBody {
         (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
     }
 
-    /// Writes the HTTP response itself, chunked, flushing after every
-    /// message so each event reaches the client when it is produced.
-    /// Returns when the subscription ends or the client goes away.
-    pub fn serve(mut self, mut out: impl Write, request_id: &str) {
-        let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n\
-             Transfer-Encoding: chunked\r\nx-amzn-RequestId: {request_id}\r\n\r\n"
-        );
-        if out
-            .write_all(head.as_bytes())
-            .and_then(|_| out.flush())
-            .is_err()
-        {
-            return;
-        }
+    /// Writes the response's body, chunked (the head is written by the
+    /// caller), flushing after every message so each event reaches the
+    /// client when it is produced. Returns when the subscription ends or the
+    /// client goes away.
+    pub fn serve(mut self, out: &mut dyn Write) {
         while let Some(m) = self.next_message() {
             let chunk = [format!("{:x}\r\n", m.len()).as_bytes(), &m, b"\r\n"].concat();
             if out.write_all(&chunk).and_then(|_| out.flush()).is_err() {

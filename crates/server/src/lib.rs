@@ -8,6 +8,7 @@
 //! without checking, as local emulators do. Time is the wall clock.
 
 mod eventstream;
+pub mod http;
 mod s3;
 mod source;
 
@@ -15,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use http::{Body, Request, Response};
 use shardlab_engine::{ApiError, Kinesis, KinesisConfig};
-use tiny_http::{Header, Request, Response, StatusCode};
 
 const KINESIS_PREFIX: &str = "Kinesis_20131202.";
 const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
@@ -26,9 +27,8 @@ const JSON_11: &str = "application/x-amz-json-1.1";
 
 /// A running endpoint; dropping it stops the server.
 pub struct Endpoint {
-    http: Arc<tiny_http::Server>,
+    http: Option<http::Server>,
     port: u16,
-    threads: Vec<JoinHandle<()>>,
     service: Arc<Service>,
     ticker: Option<JoinHandle<()>>,
 }
@@ -38,10 +38,6 @@ pub(crate) fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-fn header(name: &str, value: &str) -> Header {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("static header names are valid")
 }
 
 /// The HTTP response for an API result: 200 with the JSON body (empty for
@@ -62,45 +58,27 @@ pub(crate) struct Service {
 }
 
 impl Service {
-    fn answer(self: &Arc<Self>, mut request: Request) {
+    fn answer(self: &Arc<Self>, request: Request) -> Response {
         let id = self
             .requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let target = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("X-Amz-Target"))
-            .map(|h| h.value.as_str().to_string());
-        let content_type = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Content-Type"))
-            .map(|h| h.value.as_str().to_string())
-            .unwrap_or_default();
-        if target.is_none() && request.method() != &tiny_http::Method::Post {
-            let method = request.method().as_str().to_string();
-            let url = request.url().to_string();
+        let target = request.header("X-Amz-Target").map(str::to_string);
+        let content_type = request.header("Content-Type").unwrap_or_default();
+        if target.is_none() && request.method != "POST" {
             let answer = match self.firehose_now() {
-                Ok(side) => s3::answer(&side.firehose, &method, &url),
-                Err(_) => s3::internal_error(&url),
+                Ok(side) => s3::answer(&side.firehose, &request.method, &request.target),
+                Err(_) => s3::internal_error(&request.target),
             };
-            let mut response = Response::from_data(answer.body)
-                .with_status_code(StatusCode(answer.status))
-                .with_header(header("Content-Type", answer.content_type))
-                .with_header(header("x-amz-request-id", &format!("{id:016x}")));
+            let mut response = Response::new(answer.status, answer.body)
+                .header("Content-Type", answer.content_type)
+                .header("x-amz-request-id", format!("{id:016x}"));
             for (name, value) in answer.headers {
-                response = response.with_header(header(name, &value));
+                response = response.header(name, value);
             }
-            let _ = request.respond(response);
-            return;
+            return response;
         }
-        let mut body = Vec::new();
-        let read = std::io::Read::read_to_end(request.as_reader(), &mut body);
-        let result = if read.is_err() {
-            Err(ApiError::Serialization(
-                "could not read the request body".into(),
-            ))
-        } else if request.method() != &tiny_http::Method::Post {
+        let body = &request.body;
+        let result = if request.method != "POST" {
             Err(ApiError::Serialization(
                 "Kinesis requests are POSTs to / with an X-Amz-Target header".into(),
             ))
@@ -115,25 +93,29 @@ impl Service {
                 .as_deref()
                 .and_then(|t| t.strip_prefix(FIREHOSE_PREFIX))
             {
-                Some(op) => self.firehose_call(op, &body),
+                Some(op) => self.firehose_call(op, body),
                 None => match target
                     .as_deref()
                     .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
                 {
-                    Some("SubscribeToShard") => match self.subscribe(&body) {
+                    Some("SubscribeToShard") => match self.subscribe(body) {
                         Ok(subscription) => {
-                            // The response streams for up to 5 minutes: on its
-                            // own thread, so it holds no request thread.
+                            // The response streams for up to 5 minutes, on
+                            // its connection's own thread.
                             let body = eventstream::EventBody::new(self.clone(), subscription);
-                            let request_id = format!("{id:016x}-shardlab");
-                            let writer = request.into_writer();
-                            std::thread::spawn(move || body.serve(writer, &request_id));
-                            return;
+                            return Response {
+                                status: 200,
+                                headers: Vec::new(),
+                                body: Body::Stream(Box::new(move |out| body.serve(out))),
+                            }
+                            .header("Content-Type", "application/vnd.amazon.eventstream")
+                            .header("Transfer-Encoding", "chunked")
+                            .header("x-amzn-RequestId", format!("{id:016x}-shardlab"));
                         }
                         Err(e) => Err(e),
                     },
                     Some(op) => match self.kinesis.lock() {
-                        Ok(mut k) => k.serve_bytes(op, &body, now_ms()),
+                        Ok(mut k) => k.serve_bytes(op, body, now_ms()),
                         Err(_) => Err(ApiError::InternalFailure(String::new())),
                     },
                     None => Err(ApiError::UnknownOperation(format!(
@@ -145,11 +127,9 @@ impl Service {
             }
         };
         let (status, bytes) = respond(result, id);
-        let response = Response::from_data(bytes)
-            .with_status_code(StatusCode(status))
-            .with_header(header("Content-Type", JSON_11))
-            .with_header(header("x-amzn-RequestId", &format!("{id:016x}-shardlab")));
-        let _ = request.respond(response);
+        Response::new(status, bytes)
+            .header("Content-Type", JSON_11)
+            .header("x-amzn-RequestId", format!("{id:016x}-shardlab"))
     }
 }
 
@@ -205,16 +185,10 @@ fn listen(port: u16) -> Result<std::net::TcpListener, String> {
 }
 
 impl Endpoint {
-    /// Serves on 127.0.0.1:`port` (0 picks a free port).
-    pub fn start(port: u16, config: KinesisConfig, threads: usize) -> Result<Endpoint, String> {
-        let http = tiny_http::Server::from_listener(listen(port)?, None)
-            .map_err(|e| format!("could not serve on 127.0.0.1:{port}: {e}"))?;
-        let port = http
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or("not listening on an IP address")?;
-        let http = Arc::new(http);
+    /// Serves on 127.0.0.1:`port` (0 picks a free port), a thread per
+    /// connection (see [`http`]).
+    pub fn start(port: u16, config: KinesisConfig) -> Result<Endpoint, String> {
+        let listener = listen(port)?;
         let firehose = shardlab_firehose::Firehose::new(shardlab_firehose::FirehoseConfig {
             region: config.region.clone(),
             account_id: config.account_id.clone(),
@@ -238,21 +212,15 @@ impl Endpoint {
                 }
             })
         };
-        let threads = (0..threads.max(1))
-            .map(|_| {
-                let http = http.clone();
-                let service = service.clone();
-                std::thread::spawn(move || {
-                    while let Ok(request) = http.recv() {
-                        service.answer(request);
-                    }
-                })
-            })
-            .collect();
+        let handler = {
+            let service = service.clone();
+            Arc::new(move |request| service.answer(request))
+        };
+        let http = http::Server::start(listener, handler)
+            .map_err(|e| format!("could not serve on 127.0.0.1:{port}: {e}"))?;
         Ok(Endpoint {
-            http,
-            port,
-            threads,
+            port: http.port(),
+            http: Some(http),
             service,
             ticker: Some(ticker),
         })
@@ -264,8 +232,8 @@ impl Endpoint {
 
     /// Blocks until the server stops (it does not stop by itself).
     pub fn wait(mut self) {
-        for t in std::mem::take(&mut self.threads) {
-            let _ = t.join();
+        if let Some(http) = self.http.take() {
+            http.wait();
         }
     }
 }
@@ -278,12 +246,7 @@ impl Drop for Endpoint {
         if let Some(t) = self.ticker.take() {
             let _ = t.join();
         }
-        for _ in &self.threads {
-            self.http.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
+        self.http.take();
     }
 }
 

@@ -118,8 +118,7 @@ fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let endpoint = Endpoint::start(port, config, threads)?;
+    let endpoint = Endpoint::start(port, config)?;
     println!(
         "shardlab: Kinesis, Firehose and S3 endpoint listening on http://127.0.0.1:{}",
         endpoint.port()
