@@ -1,5 +1,6 @@
 // Opens the built site's bench.html in headless Chromium, waits for the
 // figures and prints them as JSON on stdout (read by `cargo xtask bench`).
+import { readFileSync } from 'node:fs';
 import { launch, siteUrl } from './chromium.mjs';
 
 const { context, close } = await launch();
@@ -14,9 +15,56 @@ try {
   const barrier = await page.evaluate(() => window.benchBarrier ?? null);
   const browser = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
   const ui = await uiFrames(context, errors);
-  console.log(JSON.stringify({ browser, results, barrier, ui, errors }));
+  const fastForward = await fastForwardHour(context, errors);
+  console.log(JSON.stringify({ browser, results, barrier, ui, fast_forward: fastForward, errors }));
 } finally {
   await close();
+}
+
+// A new page of the playground with a stream of `shards` shards made by
+// the form at `rate` records/s.
+async function playground(context, errors, shards, rate) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(siteUrl());
+  await page.getByTestId('create').and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
+  await page.fill('#shard-count', String(shards));
+  await page.fill('#rate', String(rate));
+  await page.getByTestId('create').click();
+  await page.locator(`[data-shard="${shards - 1}"]`).waitFor({ timeout: 60_000 });
+  return page;
+}
+
+// The playground's "+1 h" on a 4-shard stream at 4,000 records/s (the
+// form's defaults otherwise: random keys, one consumer polling every
+// 200 ms): the wall time until the hour is done, and the run digest, which
+// `cargo xtask bench` checks against `shardlab run` of the same scenario
+// (the workspace file the page downloads). A run that has not finished
+// after LIMIT_S reports how far it got.
+async function fastForwardHour(context, errors) {
+  const LIMIT_S = 600;
+  const page = await playground(context, errors, 4, 4000);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('share-download').click()]);
+  const scenario = JSON.parse(readFileSync(await download.path(), 'utf8')).scenario;
+  const started = Date.now();
+  await page.getByTestId('ff-hour').click();
+  let finished = true;
+  try {
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="clock"]')?.textContent === '1:00:00.0'
+        && !document.querySelector('[data-testid="status"]')?.textContent.startsWith('Fast-forward'),
+      null,
+      { timeout: LIMIT_S * 1000, polling: 100 },
+    );
+  } catch {
+    finished = false;
+  }
+  const wall_s = (Date.now() - started) / 1000;
+  const [h, m, sec] = (await page.getByTestId('clock').innerText()).split(':');
+  const virtual_s = (Number(h) * 60 + Number(m)) * 60 + Number(sec);
+  const digest = await page.getByTestId('digest').innerText();
+  await page.close();
+  return { scenario, finished, wall_s, virtual_s, digest };
 }
 
 // The UI thread while the playground simulates 32 shards at 1,000 records/s
@@ -25,14 +73,7 @@ try {
 // (a task posted then runs after the frame's rendering and any snapshot
 // handling queued before it), and the interval between frames.
 async function uiFrames(context, errors) {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(siteUrl());
-  await page.getByTestId('create').and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
-  await page.fill('#shard-count', '32');
-  await page.fill('#rate', '32000');
-  await page.getByTestId('create').click();
-  await page.locator('[data-shard="31"]').waitFor({ timeout: 60_000 });
+  const page = await playground(context, errors, 32, 32000);
   await page.getByTestId('toggle').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.textContent === 'Running');
   const clock = async () => {

@@ -80,6 +80,7 @@ fn native() -> Result<(Vec<Figure>, Option<f64>)> {
 struct BrowserExtras {
     barrier: Value,
     ui: Value,
+    fast_forward: Value,
 }
 
 fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
@@ -116,11 +117,67 @@ fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
     let extras = BrowserExtras {
         barrier: json["barrier"].clone(),
         ui: json["ui"].clone(),
+        fast_forward: json["fast_forward"].clone(),
     };
     Ok((
         json["browser"].as_str().unwrap_or("?").to_string(),
         figures,
         extras,
+    ))
+}
+
+/// The playground's "+1 h" (measured by the browser run) against
+/// `shardlab run --for 1h` of the same scenario, natively: a paragraph for
+/// BENCHMARKS.md. The digests must agree when the browser finished.
+fn fast_forward(browser: &Value) -> Result<String> {
+    let scenario = browser["scenario"].clone();
+    if scenario.is_null() {
+        return Err(format!("the browser measured no fast-forward: {browser}"));
+    }
+    let file = crate::target_dir().join("bench-fast-forward.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec_pretty(&scenario).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("could not write {}: {e}", file.display()))?;
+    crate::run(cargo().args(["build", "--release", "-p", "shardlab-server"]))?;
+    let started = std::time::Instant::now();
+    let report = output(
+        Command::new(crate::target_dir().join("release").join("shardlab"))
+            .arg("run")
+            .arg(&file)
+            .args(["--for", "1h"]),
+    )?;
+    let native_s = started.elapsed().as_secs_f64();
+    let native_digest = report
+        .trim_end()
+        .rsplit_once("digest ")
+        .map(|(_, d)| d.trim().to_string())
+        .ok_or_else(|| format!("`shardlab run` printed no digest: {report}"))?;
+    let finished = browser["finished"].as_bool().unwrap_or(false);
+    let wall_s = browser["wall_s"].as_f64().unwrap_or(f64::NAN);
+    let virtual_s = browser["virtual_s"].as_f64().unwrap_or(f64::NAN);
+    let digest = browser["digest"].as_str().unwrap_or("");
+    if finished && digest != native_digest {
+        return Err(format!(
+            "the playground's hour reached digest {digest}, `shardlab run` {native_digest}: they disagree"
+        ));
+    }
+    let browser_text = if finished {
+        format!("{wall_s:.1} s in Chromium (digest {digest}, the same)")
+    } else {
+        format!(
+            "not finished in Chromium after {wall_s:.0} s: {virtual_s:.0} virtual seconds of 3,600 \
+             ({:.1} virtual s per wall s)",
+            virtual_s / wall_s
+        )
+    };
+    Ok(format!(
+        "- Fast-forward: the playground's **+1 h** on a 4-shard stream at 4,000 records/s (14.4 M \
+         records; random keys, one consumer polling every 200 ms; the shards in 4 workers, each \
+         batch journaled), one run each: {browser_text}; `shardlab run --for 1h` of the same \
+         scenario natively (one thread): {native_s:.1} s (digest {native_digest}). Target: ≤ 10 s \
+         in Chromium.\n"
     ))
 }
 
@@ -163,6 +220,7 @@ pub fn run() -> Result<()> {
     let (mut figures, memory) = native()?;
     let (browser, in_browser, extras) = browser()?;
     figures.extend(in_browser);
+    let fast_forward_text = fast_forward(&extras.fast_forward)?;
     // The comparison needs tools a machine may not have (wrk comes from
     // apt, which needs root): without them it is reported, not fatal.
     let (endpoints, endpoints_missing) = match endpoints::compare() {
@@ -258,7 +316,7 @@ pub fn run() -> Result<()> {
          - UI thread while the playground simulates {} shards at {} records/s in total, at 1×, \
          over {} display frames: p95 frame work {:.2} ms (from a frame's requestAnimationFrame \
          callback until the thread is free again; target ≤ 16.7 ms), p95 frame interval {:.2} ms; \
-         the simulation kept {:.2} virtual ms per wall ms.\n",
+         the simulation kept {:.2} virtual ms per wall ms.\n{fast_forward_text}",
         fh_wasm / fh_native,
         sql_wasm / sql_native,
         memory.unwrap_or(f64::NAN),

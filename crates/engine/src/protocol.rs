@@ -83,13 +83,26 @@ pub enum HostReply {
 /// The digest chain's starting value (FNV-1a's offset basis).
 pub const DIGEST_START: u64 = FNV_OFFSET;
 
-/// A fingerprint of one batch's encoded results (FNV-1a).
+/// A fingerprint of one batch's encoded results (XXH3, 64 bits): a
+/// replayed host must reproduce it. Internal to the journal, so not part
+/// of any run digest; XXH3 rather than FNV-1a because the results carry
+/// every record consumers read (FNV-1a over them was 5% of a fast-forward).
 pub fn results_digest(encoded: &[u8]) -> u64 {
-    fnv1a64_extend(DIGEST_START, encoded)
+    xxhash_rust::xxh3::xxh3_64_with_seed(encoded, DIGEST_START)
+}
+
+/// Encodes into a buffer of the exact size, measured first: growing a Vec
+/// from empty reallocates and copies a batch of records several times
+/// (11% of a fast-forward, profiled natively). Encoding plain data into a
+/// Vec cannot fail.
+fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let size =
+        postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default()).unwrap_or(0);
+    postcard::to_extend(value, Vec::with_capacity(size)).unwrap_or_default()
 }
 
 fn encode_results(results: &[ShardOpResult]) -> Vec<u8> {
-    postcard::to_allocvec(results).unwrap_or_default()
+    encode(results)
 }
 
 /// The results a [`HostReply::Ran`] carries.
@@ -104,8 +117,7 @@ pub fn chain_digest(chain: u64, digest: u64) -> u64 {
 
 impl ShardBatch {
     pub fn encode(&self) -> Vec<u8> {
-        // Encoding plain data into a Vec cannot fail.
-        postcard::to_allocvec(self).unwrap_or_default()
+        encode(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
@@ -115,7 +127,7 @@ impl ShardBatch {
 
 impl ShardBatchReply {
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+        encode(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
@@ -125,7 +137,7 @@ impl ShardBatchReply {
 
 impl HostRequest {
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+        encode(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
@@ -135,7 +147,7 @@ impl HostRequest {
 
 impl HostReply {
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).unwrap_or_default()
+        encode(self)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
@@ -184,8 +196,7 @@ impl ShardServer {
                     HostReply::Ran {
                         digest: results_digest(&results),
                         results: ByteBuf::from(results),
-                        checkpoint: checkpoint
-                            .then(|| postcard::to_allocvec(&self.shards).unwrap_or_default()),
+                        checkpoint: checkpoint.then(|| encode(&self.shards)),
                         state_bytes: self.shards.record_bytes(),
                     }
                 }
