@@ -1164,6 +1164,40 @@ console.log('FailedRecordCount', out.FailedRecordCount, out.Records.length);`);
   await runUntil(/only @aws-sdk\/client-kinesis can be imported/);
 });
 
+test('a stream that outgrows the browser stops with a message, and nothing is lost', async () => {
+  // The page's ?memory-limit-mb= lowers the simulation's heap budget (2.5 GiB
+  // on the site) so that a few virtual minutes reach it.
+  const other = await browser.context.newPage();
+  try {
+    other.setDefaultTimeout(TIMEOUT);
+    await other.goto(`${siteUrl()}?memory-limit-mb=48`);
+    await other.getByTestId('create').and(other.locator(':enabled')).waitFor();
+    await other.fill('#stream-name', 'big');
+    await other.fill('#shard-count', '4');
+    await other.fill('#rate', '2000');
+    await other.getByTestId('create').click();
+    await other.waitForFunction(() => document.querySelectorAll('[data-shard]').length === 4);
+    await other.getByTestId('ff-hour').click();
+    const error = other.getByTestId('error');
+    await error.waitFor({ timeout: 120_000 });
+    const message = await error.innerText();
+    assert.match(message, /Stopped at 0:\d\d:\d\d: this stream's records and their journal fill \d+ MiB of the simulation's memory, its limit in a browser \(48 MiB;.*Nothing is lost/s);
+    await other.waitForFunction(() => !document.querySelector('[data-testid="status"]')?.textContent.startsWith('Fast-forward'));
+    const [h, m] = (await other.getByTestId('clock').innerText()).split(':').map(Number);
+    assert.ok(h === 0 && m >= 1, `stopped at ${h}:${m}`);
+    // Every record the stream accepted is still there, and it still runs a step.
+    const accepted = int(await other.getByTestId('stat-accepted').innerText());
+    assert.ok(accepted > 100_000, `${accepted} accepted`);
+    assert.equal(int(await other.getByTestId('stat-produced').innerText()), accepted);
+    const before = await other.getByTestId('clock').innerText();
+    await error.getByText('Dismiss').click();
+    await other.getByTestId('step').click();
+    await other.waitForFunction((b) => document.querySelector('[data-testid="clock"]')?.textContent !== b, before);
+  } finally {
+    await other.close();
+  }
+});
+
 test('bad input gets a clear error', async () => {
   await page.fill('#shard-count', '33');
   await page.getByTestId('create').click();

@@ -35,6 +35,13 @@ pub enum Command {
     SetRate {
         rate_per_sec: u64,
     },
+    /// The simulation worker's heap budget in bytes: past it, running and
+    /// fast-forwarding stop with a message (the site uses 2.5 GiB of the
+    /// 4 GiB a WebAssembly worker addresses; the end-to-end tests lower it
+    /// with the page's `?memory-limit-mb=` parameter).
+    SetMemoryLimit {
+        bytes: u64,
+    },
     SetSpeed {
         speed: f64,
     },

@@ -1163,6 +1163,16 @@ impl App {
         match msg {
             Msg::FromWorker(Event::Ready) => {
                 self.ready = true;
+                // `?memory-limit-mb=N`: a smaller heap budget for the
+                // simulation (the end-to-end tests use it).
+                if let Some(mb) = web_sys::window()
+                    .and_then(|w| w.location().search().ok())
+                    .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
+                    .and_then(|p| p.get("memory-limit-mb"))
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    self.send(Command::SetMemoryLimit { bytes: mb << 20 });
+                }
                 if let Some(saved) = self.restore.take() {
                     self.apply_restore(ctx, saved);
                 }

@@ -31,6 +31,15 @@ const MIN_ROUND_MS: f64 = 16.0;
 const FAST_FORWARD_SLICE: u64 = 200;
 /// The longest pause while idle; a command ends it at once anyway.
 const IDLE_ROUND_MS: f64 = 250.0;
+/// The simulation worker's heap budget: a WebAssembly worker addresses at
+/// most 4 GiB, and this worker keeps every shard's journal (a copy of what
+/// the shards hold, see `shardlab_sim::durability`), so running and
+/// fast-forwarding stop here, before an allocation fails and the worker
+/// dies with the stream.
+pub const MEMORY_LIMIT_BYTES: u64 = 5 << 29;
+/// Past the budget by this much, Start and fast-forward are refused (each
+/// start runs one round before the next check).
+const MEMORY_REFUSE_MARGIN: u64 = 512 << 20;
 
 struct Stream {
     sim: Simulation,
@@ -48,6 +57,8 @@ struct Coordinator {
     owed_ms: f64,
     /// Virtual milliseconds a fast-forward still has to run.
     fast_forward_ms: u64,
+    /// See [`MEMORY_LIMIT_BYTES`]; tests lower it.
+    memory_limit: u64,
 }
 
 impl Coordinator {
@@ -69,6 +80,57 @@ impl Coordinator {
             Some(Ok(())) => {}
             Some(Err(e)) => self.error(e.to_string()),
             None => self.error("Create a stream first."),
+        }
+    }
+
+    /// Why the stream may not run on, if its records fill more than `limit`
+    /// of this worker's heap.
+    fn memory_full(&self, limit: u64) -> Option<String> {
+        let in_use = crate::heap_in_use() as u64;
+        let stream = self.stream.as_ref()?;
+        (in_use > limit).then(|| {
+            let gib = |b: u64| match b {
+                0..0x4000_0000 => format!("{} MiB", b >> 20),
+                _ => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+            };
+            let s = (stream.sim.now_ms() - shardlab_sim::clock::SCENARIO_EPOCH_MS) / 1000;
+            format!(
+                "Stopped at {}:{:02}:{:02}: this stream's records and their journal fill {} of \
+                 the simulation's memory, its limit in a browser ({}; a WebAssembly worker \
+                 addresses at most 4 GiB). Nothing is lost: the stream stays here to read and \
+                 inspect. Records leave only once they pass the retention period (24 h at \
+                 least), so to run further create the stream again with a lower rate, or run \
+                 its scenario natively with `shardlab run`.",
+                s / 3600,
+                s / 60 % 60,
+                s % 60,
+                gib(in_use),
+                gib(self.memory_limit)
+            )
+        })
+    }
+
+    /// Stops running or fast-forwarding, saying why, once the heap is past
+    /// its budget.
+    fn stop_if_memory_full(&mut self) {
+        if !(self.running || self.fast_forward_ms > 0) {
+            return;
+        }
+        if let Some(message) = self.memory_full(self.memory_limit) {
+            self.running = false;
+            self.fast_forward_ms = 0;
+            self.error(message);
+        }
+    }
+
+    /// Refuses to start when the heap is well past its budget.
+    fn refuse_if_memory_full(&self) -> bool {
+        match self.memory_full(self.memory_limit + MEMORY_REFUSE_MARGIN) {
+            Some(message) => {
+                self.error(message);
+                true
+            }
+            None => false,
         }
     }
 
@@ -141,6 +203,9 @@ impl Coordinator {
                 if self.stream.is_none() {
                     return self.error("Create a stream first.");
                 }
+                if self.refuse_if_memory_full() {
+                    return;
+                }
                 self.running = true;
                 self.owed_ms = 0.0;
             }
@@ -162,8 +227,15 @@ impl Coordinator {
                         MAX_FAST_FORWARD_MS / 3_600_000
                     ));
                 }
+                if self.refuse_if_memory_full() {
+                    return;
+                }
                 self.running = false;
                 self.fast_forward_ms = ms.div_ceil(TICK_MS) * TICK_MS;
+            }
+            Command::SetMemoryLimit { bytes } => {
+                self.memory_limit = bytes;
+                return;
             }
             Command::SetRate { rate_per_sec } => self.with_sim(|sim| sim.set_rate(rate_per_sec)),
             Command::SetSpeed { speed } => {
@@ -517,6 +589,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
         speed: 1.0,
         owed_ms: 0.0,
         fast_forward_ms: 0,
+        memory_limit: MEMORY_LIMIT_BYTES,
     };
     coordinator.post(&Event::Ready);
     wasm_bindgen_futures::spawn_local(async move {
@@ -539,6 +612,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
                 if coordinator.stream.is_none() {
                     coordinator.fast_forward_ms = 0;
                 }
+                coordinator.stop_if_memory_full();
                 coordinator.post_snapshot();
                 0.0
             } else if coordinator.running {
@@ -550,6 +624,7 @@ pub fn simulation_worker_start() -> Result<(), JsValue> {
                     (coordinator.owed_ms - f64::from(ticks) * TICK_MS as f64).min(TICK_MS as f64);
                 if ticks > 0 {
                     coordinator.run_ticks(ticks).await;
+                    coordinator.stop_if_memory_full();
                     coordinator.post_snapshot();
                 }
                 let until_next = (TICK_MS as f64 - coordinator.owed_ms) / coordinator.speed;
