@@ -50,9 +50,10 @@ async function fastForwardHour(context, errors) {
   await page.getByTestId('ff-hour').click();
   let finished = true;
   try {
+    // Done, or stopped (the memory budget, a failure): whichever is first.
     await page.waitForFunction(
-      () => document.querySelector('[data-testid="clock"]')?.textContent === '1:00:00.0'
-        && !document.querySelector('[data-testid="status"]')?.textContent.startsWith('Fast-forward'),
+      () => !document.querySelector('[data-testid="status"]')?.textContent.startsWith('Fast-forward')
+        || document.querySelector('[data-testid="error"]') !== null,
       null,
       { timeout: LIMIT_S * 1000, polling: 100 },
     );
@@ -60,6 +61,9 @@ async function fastForwardHour(context, errors) {
     finished = false;
   }
   const wall_s = (Date.now() - started) / 1000;
+  const stopped = await page.getByTestId('error').allInnerTexts();
+  if (stopped.length) errors.push(`the fast-forward stopped: ${stopped.join(' ')}`);
+  finished &&= (await page.getByTestId('clock').innerText()) === '1:00:00.0';
   const [h, m, sec] = (await page.getByTestId('clock').innerText()).split(':');
   const virtual_s = (Number(h) * 60 + Number(m)) * 60 + Number(sec);
   const digest = await page.getByTestId('digest').innerText();

@@ -88,7 +88,7 @@ pub const DIGEST_START: u64 = FNV_OFFSET;
 /// of any run digest; XXH3 rather than FNV-1a because the results carry
 /// every record consumers read (FNV-1a over them was 5% of a fast-forward).
 pub fn results_digest(encoded: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(encoded, DIGEST_START)
+    xxhash_rust::xxh3::xxh3_64(encoded)
 }
 
 /// Encodes into a buffer of the exact size, measured first: growing a Vec

@@ -83,9 +83,11 @@ pub type WriteBody = Box<dyn FnOnce(&mut dyn Write) + Send>;
 
 pub type Handler = dyn Fn(Request) -> Response + Send + Sync;
 
-/// A running server; dropping it stops accepting (connections being served
-/// finish their current request).
+/// A running server; dropping it stops accepting new connections. Open
+/// connections are not cut: each ends when its client closes it, after its
+/// next response, or after [`IDLE`] without a request.
 pub struct Server {
+    address: std::net::SocketAddr,
     port: u16,
     stopping: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -94,7 +96,8 @@ pub struct Server {
 impl Server {
     /// Serves `listener` with `handler`, a thread per connection.
     pub fn start(listener: TcpListener, handler: Arc<Handler>) -> std::io::Result<Server> {
-        let port = listener.local_addr()?.port();
+        let address = listener.local_addr()?;
+        let port = address.port();
         let stopping = Arc::new(AtomicBool::new(false));
         let stop = stopping.clone();
         let accept = std::thread::spawn(move || {
@@ -102,13 +105,28 @@ impl Server {
                 if stop.load(Ordering::Acquire) {
                     break;
                 }
-                let Ok(stream) = stream else { continue };
+                let stream = match stream {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: back off instead of
+                        // spinning, and try again.
+                        eprintln!("shardlab: could not accept a connection: {e}");
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                };
                 let handler = handler.clone();
                 let stop = stop.clone();
-                std::thread::spawn(move || serve_connection(stream, &*handler, &stop));
+                let spawned = std::thread::Builder::new()
+                    .spawn(move || serve_connection(stream, &*handler, &stop));
+                if let Err(e) = spawned {
+                    // The connection is dropped (closed); the server goes on.
+                    eprintln!("shardlab: no thread for a connection: {e}");
+                }
             }
         });
         Ok(Server {
+            address,
             port,
             stopping,
             accept: Some(accept),
@@ -137,7 +155,7 @@ impl Drop for Server {
         self.stopping.store(true, Ordering::Release);
         if let Some(t) = self.accept.take() {
             // The accept loop is blocked in accept(): a connection wakes it.
-            let _ = TcpStream::connect(("127.0.0.1", self.port));
+            let _ = TcpStream::connect(self.address);
             let _ = t.join();
         }
     }
@@ -208,7 +226,8 @@ fn read_request(
     let mut head = Vec::new();
     loop {
         let before = head.len();
-        match input.read_until(b'\n', &mut head) {
+        let room = (MAX_HEAD + 1).saturating_sub(head.len()) as u64;
+        match input.by_ref().take(room).read_until(b'\n', &mut head) {
             Ok(0) if head.is_empty() => return Ok(None),
             Ok(0) => return Err(refused(400, "the request ended inside its head")),
             Ok(_) => {}
@@ -261,25 +280,33 @@ fn read_request(
             .headers
             .push(("Connection".to_string(), "close".to_string()));
     }
+    let chunked = request
+        .header("Transfer-Encoding")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    let length = match request.header("Content-Length") {
+        Some(v) if !chunked => {
+            let n: usize = v
+                .trim()
+                .parse()
+                .map_err(|_| refused(400, format!("Content-Length `{v}` is not a number")))?;
+            if n > MAX_BODY {
+                return Err(refused(413, "the request's body is larger than 32 MiB"));
+            }
+            Some(n)
+        }
+        _ => None,
+    };
+    // The client waits for this before it sends the body (a body too large
+    // was refused above, before it was sent).
     if request
         .header("Expect")
         .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
     {
         let _ = out.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
-    let chunked = request
-        .header("Transfer-Encoding")
-        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
     if chunked {
         request.body = read_chunked(input)?;
-    } else if let Some(length) = request.header("Content-Length") {
-        let length: usize = length
-            .trim()
-            .parse()
-            .map_err(|_| refused(400, format!("Content-Length `{length}` is not a number")))?;
-        if length > MAX_BODY {
-            return Err(refused(413, "the request's body is larger than 32 MiB"));
-        }
+    } else if let Some(length) = length {
         request.body = vec![0; length];
         input
             .read_exact(&mut request.body)
@@ -288,24 +315,35 @@ fn read_request(
     Ok(Some(request))
 }
 
+/// Reads a line of at most [`MAX_HEAD`] bytes.
+fn read_short_line(input: &mut BufReader<TcpStream>, line: &mut String) -> std::io::Result<usize> {
+    let n = input.by_ref().take(MAX_HEAD as u64).read_line(line)?;
+    if n == MAX_HEAD && !line.ends_with('\n') {
+        return Err(std::io::Error::other("line too long"));
+    }
+    Ok(n)
+}
+
 fn read_chunked(input: &mut BufReader<TcpStream>) -> Result<Vec<u8>, Refused> {
     let cut = || refused(400, "the request's chunked body is cut short or malformed");
     let mut body = Vec::new();
     loop {
         let mut line = String::new();
-        input.read_line(&mut line).map_err(|_| cut())?;
+        read_short_line(input, &mut line).map_err(|_| cut())?;
         let size = line.trim().split(';').next().unwrap_or("");
         let size = usize::from_str_radix(size.trim(), 16).map_err(|_| cut())?;
         if size == 0 {
             // Trailers, then the blank line.
             loop {
                 line.clear();
-                if input.read_line(&mut line).map_err(|_| cut())? == 0 || line.trim().is_empty() {
+                if read_short_line(input, &mut line).map_err(|_| cut())? == 0
+                    || line.trim().is_empty()
+                {
                     return Ok(body);
                 }
             }
         }
-        if body.len() + size > MAX_BODY {
+        if size > MAX_BODY - body.len() {
             return Err(refused(413, "the request's body is larger than 32 MiB"));
         }
         let start = body.len();
@@ -379,6 +417,7 @@ fn reason(status: u16) -> &'static str {
         416 => "Range Not Satisfiable",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         503 => "Service Unavailable",
         _ => "",
     }
@@ -517,6 +556,76 @@ mod tests {
                 "closed after {request:?}"
             );
         }
+    }
+
+    #[test]
+    fn pipelined_requests_and_head() {
+        let server = echo();
+        let mut s = connect(&server);
+        let mut input = BufReader::new(s.try_clone().unwrap());
+        // Two requests in one write: two responses, in order.
+        s.write_all(b"GET /one HTTP/1.1\r\n\r\nPOST /two HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+            .unwrap();
+        assert_eq!(read_response(&mut input).1, "GET /one 0");
+        assert_eq!(read_response(&mut input).1, "POST /two 3");
+        // HEAD: the length of the body GET would send, and no body.
+        s.write_all(b"HEAD /three HTTP/1.1\r\n\r\nGET /four HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut status = String::new();
+        input.read_line(&mut status).unwrap();
+        assert_eq!(status, "HTTP/1.1 200 OK\r\n");
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            input.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length: ") {
+                length = Some(v.trim().to_string());
+            }
+        }
+        assert_eq!(
+            length.as_deref(),
+            Some("13"),
+            "the length of `HEAD /three 0`"
+        );
+        assert_eq!(read_response(&mut input).1, "GET /four 0");
+    }
+
+    #[test]
+    fn oversized_input_is_refused_without_a_panic() {
+        let server = echo();
+        // A chunk size that would overflow the body's length.
+        let mut s = connect(&server);
+        s.write_all(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n")
+            .unwrap();
+        assert_eq!(
+            read_response(&mut BufReader::new(s)).0,
+            "HTTP/1.1 413 Content Too Large"
+        );
+        // A body announced too large is refused before any 100 Continue.
+        let mut s = connect(&server);
+        s.write_all(
+            b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999999\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_response(&mut BufReader::new(s)).0,
+            "HTTP/1.1 413 Content Too Large"
+        );
+        // A head line without an end.
+        let mut s = connect(&server);
+        let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEAD + 10));
+        s.write_all(long.as_bytes()).unwrap();
+        assert_eq!(
+            read_response(&mut BufReader::new(s)).0,
+            "HTTP/1.1 431 Request Header Fields Too Large"
+        );
+        // The server still answers.
+        let mut s = connect(&server);
+        get(&mut s, "/after");
+        assert_eq!(read_response(&mut BufReader::new(s)).1, "GET /after 0");
     }
 
     #[test]

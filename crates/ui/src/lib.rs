@@ -1170,8 +1170,9 @@ impl App {
                     .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
                     .and_then(|p| p.get("memory-limit-mb"))
                     .and_then(|v| v.parse::<u64>().ok())
+                    .and_then(|mb| mb.checked_mul(1 << 20))
                 {
-                    self.send(Command::SetMemoryLimit { bytes: mb << 20 });
+                    self.send(Command::SetMemoryLimit { bytes: mb });
                 }
                 if let Some(saved) = self.restore.take() {
                     self.apply_restore(ctx, saved);

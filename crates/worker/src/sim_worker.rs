@@ -38,8 +38,10 @@ const IDLE_ROUND_MS: f64 = 250.0;
 /// dies with the stream.
 pub const MEMORY_LIMIT_BYTES: u64 = 5 << 29;
 /// Past the budget by this much, Start and fast-forward are refused (each
-/// start runs one round before the next check).
-const MEMORY_REFUSE_MARGIN: u64 = 512 << 20;
+/// start runs one round before the next check). The budget counts the
+/// bytes asked for; the allocator's own overhead, and the growth of a
+/// checkpoint once records expire, need the rest of the 4 GiB.
+const MEMORY_REFUSE_MARGIN: u64 = 256 << 20;
 
 struct Stream {
     sim: Simulation,
@@ -125,7 +127,7 @@ impl Coordinator {
 
     /// Refuses to start when the heap is well past its budget.
     fn refuse_if_memory_full(&self) -> bool {
-        match self.memory_full(self.memory_limit + MEMORY_REFUSE_MARGIN) {
+        match self.memory_full(self.memory_limit.saturating_add(MEMORY_REFUSE_MARGIN)) {
             Some(message) => {
                 self.error(message);
                 true
