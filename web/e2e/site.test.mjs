@@ -214,6 +214,30 @@ test('a consumer application reads the stream and shows how far behind it is', a
 // Loads a preset into the form and waits until it is there: the stream
 // name is first set to something no preset has, so a form that already
 // showed the preset cannot pass for the loaded one.
+/** Down the bucket browser's prefix tree through `names`, then, with
+ * `deepest`, into the first folder until there is none. */
+async function openFolders(names, deepest = false) {
+  for (const folder of names) {
+    await page.getByTestId('folder').filter({ hasText: folder }).click();
+    await page.locator('.crumbs').filter({ hasText: folder }).waitFor();
+  }
+  for (let i = 0; deepest && i < 8; i++) {
+    const folder = page.getByTestId('folder');
+    if (!(await folder.count())) break;
+    const label = await folder.first().innerText();
+    await folder.first().click();
+    await page.locator('.crumbs').filter({ hasText: label }).waitFor();
+  }
+}
+
+/** `n` clicks of +1 min from 0:00, each waited for. */
+async function fastForwardMinutes(n) {
+  for (let i = 1; i <= n; i++) {
+    await page.getByTestId('ff-minute').click();
+    await page.waitForFunction((t) => document.querySelector('[data-testid="clock"]')?.textContent === t, `0:0${i}:00.0`);
+  }
+}
+
 async function selectPreset(file, streamName) {
   await page.fill('#stream-name', 'not-loaded-yet');
   await page.getByTestId('preset').selectOption(file);
@@ -281,10 +305,7 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
   assert.match(await text('ds-compare-0'), /landed 6\d\.\d s after its oldest record arrived/);
   // Down the prefix tree to the object, and open it: GZIP undone, one
   // JSON record per line.
-  for (const folder of ['clicks/', 'year=2026/', 'month=01/', 'day=01/']) {
-    await page.getByTestId('folder').filter({ hasText: folder }).click();
-    await page.locator('.crumbs').filter({ hasText: folder }).waitFor();
-  }
+  await openFolders(['clicks/', 'year=2026/', 'month=01/', 'day=01/']);
   await page.getByTestId('object').first().click();
   const preview = page.getByTestId('object-preview');
   await preview.waitFor();
@@ -297,6 +318,52 @@ test('Firehose buffers for its interval, then an object lands in the bucket and 
   assert.match(download.suggestedFilename(), /^clicks-to-s3-1-2026-01-01-00-00-00-[0-9a-f-]{36}\.gz$/);
   const saved = readFileSync(await download.path());
   assert.match(gunzipSync(saved).toString('utf8'), /^\{"event_id":\d+,/);
+});
+
+test('Firehose converts JSON to Parquet with a Glue table: the same bytes as natively, rows in the preview', async () => {
+  await page.getByTestId('preset').selectOption('ticks-to-parquet.json');
+  await page.waitForFunction(() => document.querySelector('#fh-size')?.value === '64');
+  // The form shows the conversion: the preset's Glue table and its columns,
+  // the object itself UNCOMPRESSED (Parquet compresses inside).
+  assert.match(await page.locator('.firehose-fields').innerText(), /the AWS Glue table analytics\.stock_ticks/);
+  assert.ok(await page.getByTestId('firehose-parquet').isChecked());
+  assert.match(await page.getByTestId('firehose-columns').inputValue(), /^ticker_symbol string\nsector string\nchange double\nprice decimal\(10,2\)\nevent_time timestamp$/);
+  assert.equal(await page.locator('#fh-compression').inputValue(), 'UNCOMPRESSED');
+  await page.getByTestId('create').click();
+  await page.getByTestId('firehose').waitFor();
+  await fastForwardMinutes(2);
+  // `the_parquet_preset...` in crates/server/tests/cli.rs: `shardlab run
+  // ticks-to-parquet.json --for 2m` reaches this digest, which folds in every
+  // object's bytes: the Parquet file is byte for byte the native one.
+  assert.equal(await text('digest'), 'f05f38814a370da7');
+  assert.equal(await text('ds-delivered-0'), '12,040');
+  await openFolders(['ticks/', 'year=2026/', 'month=01/', 'day=01/']);
+  await page.getByTestId('object').first().click();
+  const preview = page.getByTestId('object-preview');
+  await preview.waitFor();
+  const body = await preview.innerText();
+  assert.match(body, /ticks-to-parquet-1-2026-01-01-00-00-00-[0-9a-f-]{36}\.parquet/);
+  assert.match(body, /Apache Parquet: .* stored, 12,040 records; rows shown as JSON/);
+  // Typed columns in the table's order: the JSON keys were upper case.
+  assert.match(body, /^\{"ticker_symbol":"[A-Z]+","sector":"[A-Z]+","change":-?\d+(\.\d+)?,"price":"?\d+\.\d\d"?,"event_time":"2026-01-01 00:00:0\d/m);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()]);
+  const saved = readFileSync(await download.path());
+  assert.equal(saved.subarray(0, 4).toString(), 'PAR1');
+  assert.equal(saved.subarray(saved.length - 4).toString(), 'PAR1');
+  // A column the records cannot fill: every record fails conversion and
+  // is filed under format-conversion-failed/ with the reason.
+  await page.getByTestId('firehose-columns').fill('ticker_symbol string\nsector int');
+  await page.getByTestId('create').click();
+  await page.getByTestId('firehose').waitFor();
+  await fastForwardMinutes(2);
+  assert.equal(await text('ds-delivered-0'), '0');
+  await openFolders(['errors/', 'format-conversion-failed/'], true);
+  await page.getByTestId('object').first().click();
+  assert.match(await page.getByTestId('object-preview').innerText(),
+    /"lastErrorCode":"DataFormatConversion\.MalformedData","lastErrorMessage":"Data does not match the schema\. For input string: \\"[A-Z]+\\""/);
+  // Back to no conversion and no Firehose for the tests that follow.
+  await page.getByTestId('firehose-parquet').uncheck();
+  await page.getByTestId('firehose-enabled').uncheck();
 });
 
 test('a JavaScript transform runs in its own worker and shapes what lands in S3', async () => {
@@ -315,13 +382,7 @@ test('a JavaScript transform runs in its own worker and shapes what lands in S3'
   await page.getByTestId('toggle').click();
   assert.ok(page.workers().some((w) => w.url().endsWith('/lambda-worker.js')), 'the function has a worker of its own');
   assert.match(await text('ds-transform-0'), /Lambda transform: .* [1-9][\d,]* Ok, [1-9][\d,]* dropped, 0 failed/);
-  for (let i = 0; i < 5; i++) {
-    const folder = page.getByTestId('folder');
-    if (!(await folder.count())) break;
-    const label = await folder.first().innerText();
-    await folder.first().click();
-    await page.locator('.crumbs').filter({ hasText: label }).waitFor();
-  }
+  await openFolders([], true);
   await page.getByTestId('object').first().click();
   const body = await page.getByTestId('object-preview').innerText();
   assert.match(body, /^\{"user":"user-\d+","action":"(click|purchase|add_to_cart)","page":/m);

@@ -35,6 +35,15 @@ pub enum ApiError {
     /// Firehose's answer to an update against a stale version id.
     #[error("ConcurrentModificationException: {0}")]
     ConcurrentModification(String),
+    /// AWS Glue: a database or table that does not exist.
+    #[error("EntityNotFoundException: {0}")]
+    EntityNotFound(String),
+    /// AWS Glue: a database or table created twice.
+    #[error("AlreadyExistsException: {0}")]
+    AlreadyExists(String),
+    /// AWS Glue: a request it cannot take.
+    #[error("InvalidInputException: {0}")]
+    InvalidInput(String),
 }
 
 impl ApiError {
@@ -62,6 +71,9 @@ impl ApiError {
             ApiError::InternalFailure(_) => "InternalFailure",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailableException",
             ApiError::ConcurrentModification(_) => "ConcurrentModificationException",
+            ApiError::EntityNotFound(_) => "EntityNotFoundException",
+            ApiError::AlreadyExists(_) => "AlreadyExistsException",
+            ApiError::InvalidInput(_) => "InvalidInputException",
         }
     }
 
@@ -92,8 +104,12 @@ impl ApiError {
             ApiError::InternalFailure(m) if m.is_empty() => {
                 serde_json::json!({"__type": self.name()})
             }
-            // SerializationException spells its message member with a capital M.
-            ApiError::Serialization(m) => serde_json::json!({"__type": self.name(), "Message": m}),
+            // SerializationException and AWS Glue's errors spell their
+            // message member with a capital M.
+            ApiError::Serialization(m)
+            | ApiError::EntityNotFound(m)
+            | ApiError::AlreadyExists(m)
+            | ApiError::InvalidInput(m) => serde_json::json!({"__type": self.name(), "Message": m}),
             _ => serde_json::json!({"__type": self.name(), "message": self.message()}),
         };
         body.to_string().into_bytes()
@@ -113,7 +129,10 @@ impl ApiError {
             | ApiError::UnknownOperation(m)
             | ApiError::InternalFailure(m)
             | ApiError::ServiceUnavailable(m)
-            | ApiError::ConcurrentModification(m) => m,
+            | ApiError::ConcurrentModification(m)
+            | ApiError::EntityNotFound(m)
+            | ApiError::AlreadyExists(m)
+            | ApiError::InvalidInput(m) => m,
         }
     }
 }

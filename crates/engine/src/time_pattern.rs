@@ -164,6 +164,97 @@ impl TimestampPattern {
     }
 }
 
+impl TimestampPattern {
+    /// Reads `text` written in this pattern back into epoch milliseconds
+    /// (UTC), or `None` when it does not match: numbers take one digit or
+    /// more (a number right before another takes exactly its width), names
+    /// match in full.
+    /// Weekdays are checked for shape only; a missing date part is 1970-01-01.
+    pub fn read(&self, text: &str) -> Option<i64> {
+        let b = text.as_bytes();
+        let mut at = 0;
+        let (mut year, mut month, mut day, mut doy) = (1970i64, 1u32, 1u32, None);
+        let (mut hour, mut minute, mut second, mut millis) = (0u32, 0u32, 0u32, 0u32);
+        let number = |at: &mut usize, min: usize, max: usize| -> Option<i64> {
+            let start = *at;
+            while *at < b.len() && *at - start < max && b[*at].is_ascii_digit() {
+                *at += 1;
+            }
+            (*at - start >= min).then(|| text[start..*at].parse().ok())?
+        };
+        let name = |at: &mut usize, names: &[&str], short: bool| -> Option<usize> {
+            names.iter().position(|n| {
+                let n = if short { &n[..3] } else { n };
+                let ok = text[*at..].len() >= n.len()
+                    && text[*at..*at + n.len()].eq_ignore_ascii_case(n);
+                if ok {
+                    *at += n.len();
+                }
+                ok
+            })
+        };
+        for (i, f) in self.fields.iter().enumerate() {
+            // A number followed straight by another takes its width only
+            // ("yyyyMMdd"), as Java's adjacent value parsing does.
+            let adjacent = !matches!(
+                self.fields.get(i + 1),
+                None | Some(Field::Literal(_)) | Some(Field::Weekday(_))
+            );
+            let wide = |n: usize, max: usize| if adjacent { n.max(1) } else { max };
+            // Otherwise Joda's leniency: any digits from one (Hive's
+            // TimestampFormats are Joda patterns).
+            let least = |n: usize| if adjacent { n } else { 1 };
+            match *f {
+                Field::Literal(ref s) => {
+                    if !text[at..].starts_with(s.as_str()) {
+                        return None;
+                    }
+                    at += s.len();
+                }
+                Field::Year(2) => year = 2000 + number(&mut at, 2, 2)?,
+                Field::Year(n) => year = number(&mut at, least(n.min(4)), wide(n, 9))?,
+                Field::Month(3) => month = name(&mut at, &MONTHS, true)? as u32 + 1,
+                Field::Month(4) => month = name(&mut at, &MONTHS, false)? as u32 + 1,
+                Field::Month(n) => month = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::Day(n) => day = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::DayOfYear(n) => doy = Some(number(&mut at, least(n), wide(n, 3))?),
+                Field::Hour(n) => hour = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::Minute(n) => minute = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::Second(n) => second = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::Fraction(n) => {
+                    let start = at;
+                    let f = number(&mut at, n, n)?;
+                    millis = (f * 10i64.pow(3 - (at - start) as u32)) as u32;
+                }
+                Field::Weekday(n) => {
+                    name(&mut at, &WEEKDAYS, n < 4)?;
+                }
+            }
+        }
+        let valid = at == b.len()
+            && (1..=12).contains(&month)
+            && (1..=31).contains(&day)
+            && hour < 24
+            && minute < 60
+            && second < 60;
+        if !valid {
+            return None;
+        }
+        let days = match doy {
+            Some(d) if (1..=366).contains(&d) => days_from_civil(year, 1, 1) + d - 1,
+            Some(_) => return None,
+            None => days_from_civil(year, month, day),
+        };
+        Some(
+            days * 86_400_000
+                + i64::from(hour) * 3_600_000
+                + i64::from(minute) * 60_000
+                + i64::from(second) * 1000
+                + i64::from(millis),
+        )
+    }
+}
+
 /// An instant broken down in UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Civil {
@@ -225,6 +316,29 @@ mod tests {
 
     // 2018-08-27 10:30:00 UTC, the instant of AWS's prefix examples.
     const AUG_27: u64 = 1_535_365_800_000;
+
+    #[test]
+    fn patterns_read_back_what_they_write() {
+        for pattern in [
+            "yyyy-MM-dd HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ss.SSS",
+            "dd/MMM/yyyy:HH:mm:ss",
+            "EEEE, d MMMM yyyy HH:mm",
+            "yyyyDDD HHmmss",
+            "yyyyMMddHHmmss",
+        ] {
+            let p = TimestampPattern::parse(pattern).unwrap();
+            let text = p.format(AUG_27 + 123);
+            let back = p.read(&text).unwrap_or_else(|| panic!("{pattern}: {text}"));
+            let kept = if pattern.contains('S') { 123 } else { 0 };
+            assert_eq!(back, (AUG_27 + kept) as i64, "{pattern}");
+        }
+        let p = TimestampPattern::parse("yyyy-MM-dd HH:mm:ss").unwrap();
+        assert_eq!(p.read("2018-8-27 10:30:00"), Some(AUG_27 as i64));
+        assert_eq!(p.read("2018-08-27 10:30"), None);
+        assert_eq!(p.read("2018-13-27 10:30:00"), None);
+        assert_eq!(p.read("2018-08-27 10:30:00 extra"), None);
+    }
 
     #[test]
     fn aws_prefix_examples() {

@@ -16,7 +16,9 @@ use shardlab_engine::{ApiError, TokenBucket};
 
 use crate::bucket::Bucket;
 use crate::config::S3Destination;
+use crate::convert::SchemaSource;
 use crate::delivery::{DeliveryPath, Target, Trigger};
+use crate::glue::Catalog;
 use crate::opensearch::Domain;
 
 /// The operations this service answers.
@@ -141,6 +143,9 @@ pub struct Firehose {
     streams: BTreeMap<String, DeliveryStream>,
     buckets: BTreeMap<String, Bucket>,
     domains: BTreeMap<String, Domain>,
+    /// The account's AWS Glue Data Catalog: the tables format conversion
+    /// reads its schemas from.
+    glue: Catalog,
     now_ms: u64,
 }
 
@@ -151,6 +156,7 @@ fn epoch_seconds(ms: u64) -> Value {
 impl Firehose {
     pub fn new(config: FirehoseConfig) -> Self {
         Firehose {
+            glue: Catalog::new(&config.account_id),
             config,
             streams: BTreeMap::new(),
             buckets: BTreeMap::new(),
@@ -173,6 +179,22 @@ impl Firehose {
 
     pub fn bucket(&self, name: &str) -> Option<&Bucket> {
         self.buckets.get(name)
+    }
+
+    /// The Glue Data Catalog whose tables conversions read.
+    pub fn glue(&self) -> &Catalog {
+        &self.glue
+    }
+
+    /// An AWS Glue operation (`AWSGlue.<Operation>`) on the catalog.
+    pub fn glue_call(
+        &mut self,
+        operation: &str,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<Value, ApiError> {
+        let now = self.advance(now_ms);
+        self.glue.call(operation, request, now)
     }
 
     pub fn domain(&self, name: &str) -> Option<&Domain> {
@@ -341,6 +363,14 @@ impl Firehose {
         Ok(name.unwrap_or_default())
     }
 
+    fn schemas(&self) -> SchemaSource<'_> {
+        SchemaSource {
+            catalog: &self.glue,
+            region: &self.config.region,
+            account: &self.config.account_id,
+        }
+    }
+
     fn live(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
         if !self.streams.contains_key(name) {
             return Err(self.not_found(name));
@@ -399,8 +429,13 @@ impl Firehose {
                 opensearch.as_ref().expect("checked"),
                 "amazonopensearchserviceDestinationConfiguration",
             )?,
-            (Some(e), _) => S3Destination::read(e, "extendedS3DestinationConfiguration", None)?,
-            (None, Some(p)) => S3Destination::read(p, "s3DestinationConfiguration", None)?,
+            (Some(e), _) => S3Destination::read(
+                e,
+                "extendedS3DestinationConfiguration",
+                None,
+                Some(&self.schemas()),
+            )?,
+            (None, Some(p)) => S3Destination::read(p, "s3DestinationConfiguration", None, None)?,
             (None, None) => {
                 return Err(ApiError::invalid_argument(
                     "A destination configuration is required: \
@@ -681,7 +716,15 @@ impl Firehose {
         v.required(&version, "currentDeliveryStreamVersionId");
         v.required(&dest_id, "destinationId");
         v.finish()?;
-        let s = self.live(name)?;
+        if !self.streams.contains_key(name) {
+            return Err(self.not_found(name));
+        }
+        let schemas = SchemaSource {
+            catalog: &self.glue,
+            region: &self.config.region,
+            account: &self.config.account_id,
+        };
+        let s = self.streams.get_mut(name).expect("checked above");
         if dest_id != Some(DESTINATION_ID) {
             return Err(ApiError::invalid_argument(format!(
                 "Destination {} not found; this delivery stream has {DESTINATION_ID}.",
@@ -708,12 +751,18 @@ impl Firehose {
                 body.object("ExtendedS3DestinationUpdate")?,
                 body.object("S3DestinationUpdate")?,
             ) {
-                (Some(e), _) => {
-                    S3Destination::read(&e, "extendedS3DestinationUpdate", Some(&s.destination))?
-                }
-                (None, Some(p)) => {
-                    S3Destination::read(&p, "s3DestinationUpdate", Some(&s.destination))?
-                }
+                (Some(e), _) => S3Destination::read(
+                    &e,
+                    "extendedS3DestinationUpdate",
+                    Some(&s.destination),
+                    Some(&schemas),
+                )?,
+                (None, Some(p)) => S3Destination::read(
+                    &p,
+                    "s3DestinationUpdate",
+                    Some(&s.destination),
+                    Some(&schemas),
+                )?,
                 (None, None) => return Err(ApiError::invalid_argument(
                     "UpdateDestination needs ExtendedS3DestinationUpdate or S3DestinationUpdate \
                      for an S3 destination.",

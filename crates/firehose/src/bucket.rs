@@ -20,6 +20,10 @@ pub struct S3Object {
     /// Order of the PUTs into this bucket (1, 2, ...), for "newest first"
     /// and for checking delivery order.
     pub sequence: u64,
+    /// A Parquet object's first rows as JSON lines, rendered when it was
+    /// written, for the bucket browser (the page need not carry a Parquet
+    /// reader).
+    pub rows: Option<String>,
 }
 
 /// A bucket, addressed by name (`arn:aws:s3:::name`).
@@ -145,6 +149,7 @@ mod tests {
                     records: 0,
                     writer: "s".into(),
                     sequence: 0,
+                    rows: None,
                 },
             );
         }
@@ -166,6 +171,7 @@ mod tests {
             records: 1,
             writer: "s".into(),
             sequence: 0,
+            rows: None,
         };
         b.put("b".into(), object(1));
         b.put("a".into(), object(2));

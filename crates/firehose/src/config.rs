@@ -11,6 +11,7 @@ use shardlab_engine::ApiError;
 
 use crate::bucket::bucket_name;
 use crate::compression::{Compression, FORMATS};
+use crate::convert::{Conversion, ConversionConfig, SchemaSource};
 use crate::jq::Query;
 use crate::opensearch::{domain_name, OpenSearchTarget, Rotation, ROTATIONS};
 use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
@@ -218,6 +219,9 @@ pub struct S3Destination {
     /// Set when the destination is an OpenSearch domain; the bucket and
     /// prefixes above are then its backup (`S3Configuration`).
     pub opensearch: Option<OpenSearchTarget>,
+    /// `DataFormatConversionConfiguration` (extended S3 only): kept when
+    /// disabled, active when enabled.
+    pub conversion: Option<ConversionConfig>,
 }
 
 const PROCESSOR_TYPES: &[&str] = &[
@@ -246,6 +250,7 @@ impl S3Destination {
         body: &Body,
         path: &str,
         update: Option<&S3Destination>,
+        schemas: Option<&SchemaSource>,
     ) -> Result<S3Destination, ApiError> {
         let mut v = Validation::new();
         let p = |m: &str| format!("{path}.{m}");
@@ -283,10 +288,32 @@ impl S3Destination {
         }
         let hints = HintsInput::read(body, path, MAX_SIZE_MB, &mut v)?;
         v.finish()?;
-        let hints = hints.resolve(update.map(|b| b.hints).unwrap_or_default())?;
-        if body.object("DataFormatConversionConfiguration")?.is_some() {
-            return Err(unsupported("DataFormatConversionConfiguration"));
+        // Format conversion: as given, or as it was before an update (the
+        // merged configuration is checked again).
+        if path.starts_with("s3Destination")
+            && body.raw("DataFormatConversionConfiguration").is_some()
+        {
+            return Err(ApiError::invalid_argument(
+                "DataFormatConversionConfiguration is only available on the extended S3 \
+                 destination (ExtendedS3DestinationConfiguration or ExtendedS3DestinationUpdate).",
+            ));
         }
+        let conversion_raw = body
+            .raw("DataFormatConversionConfiguration")
+            .cloned()
+            .or_else(|| update.and_then(|u| u.conversion.as_ref().map(|c| c.echo.clone())));
+        let converting = conversion_raw
+            .as_ref()
+            .is_some_and(|c| c.get("Enabled") != Some(&Value::Bool(false)));
+        let default_hints = match update {
+            Some(b) => b.hints,
+            None if converting => BufferingHints {
+                size_mb: crate::convert::DEFAULT_SIZE_MB,
+                interval_s: DEFAULT_INTERVAL_S,
+            },
+            None => BufferingHints::default(),
+        };
+        let hints = hints.resolve(default_hints)?;
         let dynamic_partitioning = match body.object("DynamicPartitioningConfiguration")? {
             Some(dp) => {
                 let enabled = dp.bool("Enabled")?.unwrap_or(false);
@@ -402,6 +429,27 @@ impl S3Destination {
                  partitioning.",
             ));
         }
+        let compression = compression
+            .and_then(Compression::parse)
+            .or(base.map(|b| b.compression))
+            .unwrap_or(Compression::Uncompressed);
+        let conversion = match (conversion_raw, schemas) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ApiError::invalid_argument(
+                    "DataFormatConversionConfiguration is only available on the extended S3 \
+                     destination (ExtendedS3DestinationConfiguration or \
+                     ExtendedS3DestinationUpdate).",
+                ))
+            }
+            (Some(raw), Some(schemas)) => Some(ConversionConfig::read(
+                &raw,
+                &p("dataFormatConversionConfiguration"),
+                compression.as_str(),
+                hints.size_mb,
+                schemas,
+            )?),
+        };
         Ok(S3Destination {
             role_arn: pick(role, base.map(|b| b.role_arn.as_str())).unwrap_or_default(),
             bucket: bucket_name(&bucket_arn).unwrap_or_default().to_string(),
@@ -409,16 +457,14 @@ impl S3Destination {
             keys,
             error_output_prefix: error_prefix,
             hints,
-            compression: compression
-                .and_then(Compression::parse)
-                .or(base.map(|b| b.compression))
-                .unwrap_or(Compression::Uncompressed),
+            compression,
             processing_enabled,
             processing_json,
             processors,
             file_extension: pick(extension, base.and_then(|b| b.file_extension.as_deref())),
             dynamic_partitioning,
             opensearch: None,
+            conversion,
         })
     }
 
@@ -476,7 +522,7 @@ impl S3Destination {
         })?;
         let hints = hints.resolve(BufferingHints::default())?;
         let s3 = s3.expect("required above");
-        let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None)?;
+        let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None, None)?;
         if !dest.processors.is_empty() || dest.processing_enabled {
             return Err(ApiError::invalid_argument(
                 "ProcessingConfiguration belongs to the OpenSearch destination, not to its \
@@ -515,11 +561,19 @@ impl S3Destination {
         Ok(dest)
     }
 
-    /// The extension of delivered objects.
+    /// The extension of delivered objects: `FileExtension`, else
+    /// `.parquet` when converting, else the compression's.
     pub fn extension(&self) -> &str {
-        self.file_extension
-            .as_deref()
-            .unwrap_or(self.compression.extension())
+        match (&self.file_extension, self.active_conversion()) {
+            (Some(e), _) => e,
+            (None, Some(c)) => c.extension(),
+            (None, None) => self.compression.extension(),
+        }
+    }
+
+    /// The record format conversion, when it is enabled.
+    pub fn active_conversion(&self) -> Option<&Conversion> {
+        self.conversion.as_ref().and_then(|c| c.active.as_ref())
     }
 
     /// The processors that run: none unless processing is enabled.
@@ -605,6 +659,9 @@ impl S3Destination {
             }
             if let Some(e) = &self.file_extension {
                 m.insert("FileExtension".into(), json!(e));
+            }
+            if let Some(c) = &self.conversion {
+                m.insert("DataFormatConversionConfiguration".into(), c.echo.clone());
             }
             m.insert("CustomTimeZone".into(), json!("UTC"));
             if let Some(dp) = &self.dynamic_partitioning {

@@ -24,6 +24,7 @@ use crate::opensearch::Domain;
 use base64::Engine as _;
 
 use crate::config::{finish, split, S3Destination};
+use crate::convert::FORMAT_CONVERSION_FAILED;
 use crate::prefix::{object_name, KeyContext};
 use crate::transform::{Invocation, TransformStage, Verdict};
 
@@ -34,6 +35,10 @@ const FIRST_BACKOFF_MS: u64 = 1_000;
 const MAX_BACKOFF_MS: u64 = 120_000;
 /// Recent flushes kept for the UI's timeline.
 const RECENT_FLUSHES: usize = 64;
+/// A Parquet object's rows kept for the bucket browser: at most this many,
+/// in at most this many bytes.
+const ROWS_SHOWN: usize = 50;
+const ROWS_SHOWN_BYTES: usize = 4096;
 
 /// The delivery stream a data path belongs to: its name, its destination
 /// and its version (which object names carry).
@@ -147,6 +152,8 @@ struct Pending {
     /// Under dynamic partitioning, the partition it holds: still active
     /// until delivered.
     partition: Option<PartitionKeys>,
+    /// A Parquet object's first rows, for the bucket browser.
+    rows: Option<String>,
 }
 
 impl Pending {
@@ -177,6 +184,7 @@ impl Pending {
             backup: false,
             bucket: String::new(),
             partition: None,
+            rows: None,
         }
     }
 }
@@ -238,6 +246,17 @@ pub struct Accounting {
     /// waited past the retry duration: to the backup bucket's error output.
     #[serde(default)]
     pub delivery_failed: u64,
+    /// Records format conversion could not read (not JSON, or not fitting
+    /// the table): to the error output as `format-conversion-failed`.
+    #[serde(default)]
+    pub conversion_failed: u64,
+    /// SucceedConversion.Records / .Bytes and FailedConversion.Bytes.
+    #[serde(default)]
+    pub converted_records: u64,
+    #[serde(default)]
+    pub converted_bytes: u64,
+    #[serde(default)]
+    pub conversion_failed_bytes: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -275,10 +294,12 @@ impl Accounting {
                     + self.expired_records
                     + self.partition_failed
                     + self.delivery_failed
+                    + self.conversion_failed
             && self.processing_failed
                 + self.transform_failed
                 + self.partition_failed
                 + self.delivery_failed
+                + self.conversion_failed
                 == self.error_delivered + self.error_pending + self.error_expired
     }
 }
@@ -311,6 +332,16 @@ pub struct MinuteMetrics {
     pub data_freshness_ms: u64,
     /// SucceedProcessing.Records (a Lambda transform's Ok records).
     pub succeed_processing_records: u64,
+    /// SucceedConversion.Records / .Bytes, FailedConversion.Records /
+    /// .Bytes (format conversion).
+    #[serde(default)]
+    pub succeed_conversion_records: u64,
+    #[serde(default)]
+    pub succeed_conversion_bytes: u64,
+    #[serde(default)]
+    pub failed_conversion_records: u64,
+    #[serde(default)]
+    pub failed_conversion_bytes: u64,
 }
 
 /// How many minutes of metrics a delivery stream keeps.
@@ -655,8 +686,26 @@ impl DeliveryPath {
         now_ms: u64,
     ) {
         let lambda_arn = to.dest.lambda().map(|l| l.arn.clone());
+        let catalog_table = (error_type == FORMAT_CONVERSION_FAILED)
+            .then(|| to.dest.active_conversion().map(|c| c.catalog_table()))
+            .flatten();
         let mut body = Vec::new();
         for f in &failures {
+            if let Some(table) = &catalog_table {
+                // The conversion's own document: lastErrorCode and the table.
+                let error = serde_json::json!({
+                    "attemptsMade": f.attempts,
+                    "arrivalTimestamp": f.arrival_ms,
+                    "lastErrorCode": f.code,
+                    "lastErrorMessage": f.message,
+                    "attemptEndingTimestamp": now_ms,
+                    "rawData": base64::engine::general_purpose::STANDARD.encode(&f.raw),
+                    "dataCatalogTable": table,
+                });
+                body.extend_from_slice(error.to_string().as_bytes());
+                body.push(b'\n');
+                continue;
+            }
             let mut error = serde_json::json!({
                 "attemptsMade": f.attempts,
                 "arrivalTimestamp": f.arrival_ms,
@@ -772,10 +821,64 @@ impl DeliveryPath {
                 return;
             }
         }
-        let mut raw = Vec::with_capacity(raw_bytes as usize);
-        for r in &records {
-            raw.extend_from_slice(&r.data);
-        }
+        // Format conversion: the records that fit the table become one
+        // Parquet file; the others go to the error output.
+        let (records, raw_bytes, converted) = match dest.active_conversion() {
+            None => (records, raw_bytes, None),
+            Some(conversion) => {
+                let mut rows = conversion.rows();
+                let mut kept = Vec::with_capacity(records.len());
+                let mut failures = Vec::new();
+                for r in records {
+                    match rows.add(&r.data) {
+                        Ok(_) => kept.push(r),
+                        Err(e) => failures.push(Failure {
+                            raw: r.data,
+                            arrival_ms: r.arrival_ms,
+                            code: e.code,
+                            message: e.message,
+                            attempts: 1,
+                            document: None,
+                        }),
+                    }
+                }
+                let shown = rows.json_lines(ROWS_SHOWN, ROWS_SHOWN_BYTES);
+                let file = match rows.write() {
+                    Ok(file) => Some((file, shown)),
+                    // Writing rows that were read cannot fail in practice;
+                    // if it ever did, the records go to the error output
+                    // rather than being lost.
+                    Err(message) => {
+                        failures.extend(kept.drain(..).map(|r| Failure {
+                            raw: r.data,
+                            arrival_ms: r.arrival_ms,
+                            code: "DataFormatConversion.InternalError",
+                            message: message.clone(),
+                            attempts: 1,
+                            document: None,
+                        }));
+                        None
+                    }
+                };
+                let failed_bytes: u64 = failures.iter().map(|f| f.raw.len() as u64).sum();
+                let kept_bytes: u64 = kept.iter().map(|r| r.data.len() as u64).sum();
+                let a = &mut self.accounting;
+                a.buffered_records -= failures.len() as u64;
+                a.conversion_failed += failures.len() as u64;
+                a.conversion_failed_bytes += failed_bytes;
+                a.converted_records += kept.len() as u64;
+                a.converted_bytes += kept_bytes;
+                if !failures.is_empty() {
+                    self.fail_records(to, FORMAT_CONVERSION_FAILED, failures, now_ms);
+                    self.flush_failures(to, now_ms);
+                }
+                if kept.is_empty() {
+                    return;
+                }
+                (kept, kept_bytes, file)
+            }
+        };
+        let oldest = records[0].arrival_ms;
         let ctx = KeyContext {
             oldest_arrival_ms: oldest,
             query_keys: &partition.query,
@@ -789,14 +892,26 @@ impl DeliveryPath {
         let uuid = uuid(&mut self.rng);
         let name = object_name(stream, version.max(1), oldest, &uuid, dest.extension());
         let entry = object_name(stream, version.max(1), oldest, &uuid, "");
-        let body = dest
-            .compression
-            .compress(&raw, &entry)
-            // Compression of bytes in memory cannot fail in practice; if it
-            // ever did, deliver them as they are rather than lose them.
-            .unwrap_or(raw);
+        let (body, rows) = match converted {
+            Some((file, shown)) => (file, Some(shown)),
+            None => {
+                let mut raw = Vec::with_capacity(raw_bytes as usize);
+                for r in &records {
+                    raw.extend_from_slice(&r.data);
+                }
+                let body = dest
+                    .compression
+                    .compress(&raw, &entry)
+                    // Compression of bytes in memory cannot fail in
+                    // practice; if it ever did, deliver them as they are
+                    // rather than lose them.
+                    .unwrap_or(raw);
+                (body, None)
+            }
+        };
         self.pending.push_back(Pending {
             body,
+            rows,
             raw_bytes,
             compression: dest.compression,
             bucket: dest.bucket.clone(),
@@ -972,6 +1087,7 @@ impl DeliveryPath {
                     records: done.records,
                     writer: stream.to_string(),
                     sequence: 0,
+                    rows: done.rows,
                 },
             );
         }
@@ -1029,6 +1145,10 @@ impl DeliveryPath {
                         .then(|| (a.delivery_successes - b.delivery_successes) * 1000 / attempts),
                     data_freshness_ms: self.minute_freshness_ms,
                     succeed_processing_records: a.transformed_records - b.transformed_records,
+                    succeed_conversion_records: a.converted_records - b.converted_records,
+                    succeed_conversion_bytes: a.converted_bytes - b.converted_bytes,
+                    failed_conversion_records: a.conversion_failed - b.conversion_failed,
+                    failed_conversion_bytes: a.conversion_failed_bytes - b.conversion_failed_bytes,
                 };
                 let closed = m.minute_ms;
                 let freshness = m.data_freshness_ms;

@@ -1454,3 +1454,264 @@ fn a_partition_stays_active_until_its_object_is_delivered() {
     f.tick(T0 + 300_000);
     assert_eq!(f.stream("dp").unwrap().path.active_partitions(), 0);
 }
+
+/// A Glue table `lab.trades` and a delivery stream converting to Parquet
+/// with a 60-second interval.
+fn parquet_stream(f: &mut Firehose, name: &str) {
+    f.glue_call(
+        "CreateDatabase",
+        &json!({"DatabaseInput": {"Name": "lab"}}),
+        T0,
+    )
+    .unwrap();
+    f.glue_call(
+        "CreateTable",
+        &json!({"DatabaseName": "lab", "TableInput": {"Name": "trades", "StorageDescriptor": {
+        "Columns": [
+            {"Name": "ticker", "Type": "string"},
+            {"Name": "price", "Type": "double"},
+            {"Name": "qty", "Type": "int"}
+        ]}}}),
+        T0,
+    )
+    .unwrap();
+    create(
+        f,
+        name,
+        s3(json!({
+            "Prefix": "trades/",
+            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+            "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 60},
+            "DataFormatConversionConfiguration": {
+                "SchemaConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose", "DatabaseName": "lab", "TableName": "trades"},
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}}
+            }
+        })),
+    );
+}
+
+#[test]
+fn format_conversion_writes_parquet_and_files_what_does_not_fit() {
+    let mut f = service();
+    parquet_stream(&mut f, "trades");
+    let d = describe(&mut f, "trades");
+    let ext =
+        &d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"];
+    assert_eq!(ext["DataFormatConversionConfiguration"]["Enabled"], true);
+    assert_eq!(
+        ext["DataFormatConversionConfiguration"]["SchemaConfiguration"]["TableName"],
+        "trades"
+    );
+    put_batch(
+        &mut f,
+        "trades",
+        &[
+            br#"{"ticker":"AMZN","price":181.5,"qty":10}"#,
+            br#"{"ticker":"MSFT","price":"410.25","qty":"3","venue":"X"}"#,
+            br#"{"ticker":"BAD","qty":"lots"}"#,
+            b"not json",
+        ],
+        T0,
+    );
+    // Nothing before the interval: the buffer holds all four.
+    f.tick(T0 + 59_000);
+    assert!(objects(&f).is_empty());
+    f.tick(T0 + 60_000);
+    let objs = objects(&f);
+    let (key, body) = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("trades/"))
+        .expect("a Parquet object");
+    assert!(
+        key.starts_with("trades/2018/08/27/10/trades-1-2018-08-27-10-30-00-"),
+        "{key}"
+    );
+    assert!(key.ends_with(".parquet"), "{key}");
+    let (rows, total) = crate::convert::read_rows(body, 10).unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(rows[0], r#"{"ticker":"AMZN","price":181.5,"qty":10}"#);
+    assert_eq!(rows[1], r#"{"ticker":"MSFT","price":410.25,"qty":3}"#);
+    let (err_key, errors) = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("errors/"))
+        .expect("an error object");
+    assert!(
+        err_key.starts_with("errors/format-conversion-failed/"),
+        "{err_key}"
+    );
+    let docs: Vec<Value> = String::from_utf8(errors.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(
+        docs[0]["lastErrorCode"],
+        "DataFormatConversion.MalformedData"
+    );
+    assert_eq!(
+        docs[0]["lastErrorMessage"],
+        "Data does not match the schema. For input string: \"lots\""
+    );
+    assert_eq!(docs[0]["dataCatalogTable"]["tableName"], "trades");
+    assert_eq!(docs[0]["dataCatalogTable"]["versionId"], "LATEST");
+    assert_eq!(
+        BASE64.decode(docs[1]["rawData"].as_str().unwrap()).unwrap(),
+        b"not json"
+    );
+    assert_eq!(docs[1]["lastErrorCode"], "DataFormatConversion.ParseError");
+    let a = &f.stream("trades").unwrap().path.accounting;
+    assert!(a.balanced(), "{a:?}");
+    assert_eq!((a.converted_records, a.conversion_failed), (2, 2));
+    assert_eq!(a.delivered_records, 2);
+    assert_eq!(a.error_delivered, 2);
+}
+
+#[test]
+fn format_conversion_is_checked_as_aws_checks_it() {
+    let mut f = service();
+    parquet_stream(&mut f, "trades");
+    let conversion = json!({
+        "SchemaConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose", "DatabaseName": "lab", "TableName": "trades"},
+        "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+        "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "GZIP"}}}
+    });
+    let request =
+        |s3: Value| json!({"DeliveryStreamName": "x", "ExtendedS3DestinationConfiguration": s3});
+    // No hints given: 128 MiB / 300 s.
+    create(
+        &mut f,
+        "defaults",
+        s3(json!({"DataFormatConversionConfiguration": conversion})),
+    );
+    let d = describe(&mut f, "defaults");
+    assert_eq!(
+        d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+            ["BufferingHints"],
+        json!({"SizeInMBs": 128, "IntervalInSeconds": 300})
+    );
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &request(s3(
+            json!({"CompressionFormat": "GZIP", "DataFormatConversionConfiguration": conversion}),
+        )),
+    );
+    assert_eq!(e.name(), "InvalidArgumentException");
+    assert!(e.message().contains("must be set to UNCOMPRESSED"));
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &request(s3(
+            json!({"BufferingHints": {"SizeInMBs": 5, "IntervalInSeconds": 60}, "DataFormatConversionConfiguration": conversion}),
+        )),
+    );
+    assert_eq!(
+        e.message(),
+        "BufferingHints.SizeInMBs must be at least 64 when data format conversion is enabled."
+    );
+    let e = fail(
+        &mut f,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "x", "S3DestinationConfiguration": s3(json!({"DataFormatConversionConfiguration": conversion}))}),
+    );
+    assert!(e.message().contains("only available on the extended S3"));
+    // A stream with 5 MiB buffers cannot start converting without new hints.
+    create(&mut f, "plain", s3(json!({})));
+    let e = fail(
+        &mut f,
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": "1",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"DataFormatConversionConfiguration": conversion}}),
+    );
+    assert!(e
+        .message()
+        .starts_with("BufferingHints.SizeInMBs must be at least 64"));
+    f.call(
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": "1",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 0},
+                    "DataFormatConversionConfiguration": conversion}}),
+        T0,
+    )
+    .unwrap();
+    put_batch(&mut f, "plain", &[br#"{"ticker":"A","price":1}"#], T0);
+    f.tick(T0 + 1);
+    let objs = objects(&f);
+    let (key, body) = objs.iter().find(|(k, _)| k.contains("plain-2-")).unwrap();
+    assert!(key.ends_with(".parquet"));
+    assert_eq!(
+        crate::convert::read_rows(body, 1).unwrap().0,
+        vec![r#"{"ticker":"A","price":1.0,"qty":null}"#.to_string()]
+    );
+    // Switching compression on while converting is refused (the merged
+    // configuration is checked).
+    let e = fail(
+        &mut f,
+        "UpdateDestination",
+        &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": "2",
+                "DestinationId": "destinationId-000000000001",
+                "ExtendedS3DestinationUpdate": {"CompressionFormat": "GZIP"}}),
+    );
+    assert!(
+        e.message().contains("must be set to UNCOMPRESSED"),
+        "{}",
+        e.message()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// With format conversion, under outages, every record is converted or
+    /// filed as failed, and accounted for at every tick.
+    #[test]
+    fn conversion_loses_nothing(
+        steps in prop::collection::vec(prop_oneof![
+            3 => prop::collection::vec(prop_oneof![
+                (0u32..1000, -5.0f64..5.0).prop_map(|(q, p)| format!(r#"{{"ticker":"T{}","price":{p},"qty":{q}}}"#, q % 5).into_bytes()),
+                Just(br#"{"qty":"x"}"#.to_vec()),
+                Just(b"[1,2]".to_vec()),
+                Just(br#"{"ticker":"A"}{"ticker":"B","qty":"7"}"#.to_vec()),
+            ], 1..30).prop_map(Step::Put),
+            2 => (0u64..90_000).prop_map(Step::Advance),
+            1 => any::<bool>().prop_map(Step::Outage),
+        ], 1..30),
+    ) {
+        let mut f = service();
+        parquet_stream(&mut f, "p");
+        let mut now = T0;
+        let mut put = 0u64;
+        for s in steps {
+            match s {
+                Step::Put(records) => {
+                    let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+                    put_batch(&mut f, "p", &refs, now);
+                    put += records.len() as u64;
+                }
+                Step::Advance(ms) => now += ms,
+                Step::Outage(on) => { f.set_unavailable(&Sink::Bucket("lab-bucket".into()), on); }
+            }
+            f.tick(now);
+            let a = &f.stream("p").unwrap().path.accounting;
+            prop_assert!(a.balanced(), "{a:?}");
+        }
+        f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
+        f.tick(now + 1_000_000);
+        let a = f.stream("p").unwrap().path.accounting.clone();
+        prop_assert!(a.balanced());
+        prop_assert_eq!(a.buffered_records, 0);
+        prop_assert_eq!(a.converted_records + a.conversion_failed, put);
+        prop_assert_eq!(a.delivered_records, a.converted_records);
+        prop_assert_eq!(a.error_delivered, a.conversion_failed);
+        // Every row written is in a readable Parquet object.
+        let rows: u64 = f.bucket("lab-bucket").unwrap().objects.iter()
+            .filter(|(k, _)| k.starts_with("trades/"))
+            .map(|(_, o)| crate::convert::read_rows(&o.body, 0).unwrap().1)
+            .sum();
+        prop_assert!(rows >= a.converted_records);
+    }
+}

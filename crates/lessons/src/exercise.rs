@@ -78,6 +78,7 @@ pub const CHANGEABLE: &[&str] = &[
     "aggregation",
     "retries",
     "delivery_streams",
+    "glue_tables",
     "lambda_functions",
 ];
 

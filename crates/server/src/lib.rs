@@ -1,7 +1,8 @@
 //! Shardlab's native endpoint: the engine's Kinesis API and the Firehose
 //! API over HTTP, as AWS serves them (the JSON 1.1 protocol: `POST /` with
 //! `X-Amz-Target: Kinesis_20131202.<Operation>` or
-//! `Firehose_20150804.<Operation>` and
+//! `Firehose_20150804.<Operation>` (with `AWSGlue.<Operation>` for the
+//! Data Catalog tables Firehose's format conversion reads) and
 //! `Content-Type: application/x-amz-json-1.1`), so the AWS CLI, boto3 and
 //! the AWS SDKs work against it unchanged; plus read-only S3 (GET, path
 //! style) for the buckets Firehose delivers to. Signatures are accepted
@@ -21,6 +22,8 @@ use shardlab_engine::{ApiError, Kinesis, KinesisConfig};
 
 const KINESIS_PREFIX: &str = "Kinesis_20131202.";
 const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
+/// AWS Glue's Data Catalog: the tables Firehose's format conversion reads.
+const GLUE_PREFIX: &str = "AWSGlue.";
 /// How often buffers are checked against their interval, in wall-clock ms.
 const FIREHOSE_TICK_MS: u64 = 100;
 const JSON_11: &str = "application/x-amz-json-1.1";
@@ -94,6 +97,13 @@ impl Service {
                 .and_then(|t| t.strip_prefix(FIREHOSE_PREFIX))
             {
                 Some(op) => self.firehose_call(op, body),
+                None if target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(GLUE_PREFIX)) =>
+                {
+                    let op = &target.as_deref().unwrap_or_default()[GLUE_PREFIX.len()..];
+                    self.glue_call(op, body)
+                }
                 None => match target
                     .as_deref()
                     .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
@@ -119,8 +129,8 @@ impl Service {
                         Err(_) => Err(ApiError::InternalFailure(String::new())),
                     },
                     None => Err(ApiError::UnknownOperation(format!(
-                        "X-Amz-Target must be {KINESIS_PREFIX}<Operation> or \
-                     {FIREHOSE_PREFIX}<Operation>, got {}",
+                        "X-Amz-Target must be {KINESIS_PREFIX}<Operation>, \
+                     {FIREHOSE_PREFIX}<Operation> or {GLUE_PREFIX}<Operation>, got {}",
                         target.as_deref().unwrap_or("nothing")
                     ))),
                 },
@@ -157,6 +167,13 @@ impl Service {
             .lock()
             .map_err(|_| ApiError::InternalFailure(String::new()))?;
         side.serve(&kinesis, operation, body, now_ms())
+    }
+
+    fn glue_call(&self, operation: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let request = shardlab_engine::api::request::parse_json(body)?;
+        let mut side = self.firehose_now()?;
+        let answer = side.firehose.glue_call(operation, &request, now_ms())?;
+        Ok(answer.to_string().into_bytes())
     }
 
     fn subscribe(&self, body: &[u8]) -> Result<shardlab_engine::api::Subscription, ApiError> {

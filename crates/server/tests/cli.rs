@@ -406,3 +406,21 @@ fn a_sql_exercises_expected_rows_are_what_its_solution_emits() {
     let (ok, _, err) = shardlab(&["exercise", "grade", &repo("static/lessons/hot-shards.md")]);
     assert!(!ok && err.contains("front matter key `scenario`"), "{err}");
 }
+
+#[test]
+fn the_parquet_preset_converts_every_tick_with_its_glue_table() {
+    let (ok, out, err) = shardlab(&["run", &preset("ticks-to-parquet.json"), "--for", "3m"]);
+    assert!(ok, "{err}");
+    // 200 ticks/s, far below 64 MiB a minute: the 60-second interval
+    // seals each buffer; every record fits the table, none fails.
+    assert!(
+        out.contains("Apache Parquet (SNAPPY) with AWS Glue table analytics.stock_ticks"),
+        "{out}"
+    );
+    assert!(out.contains(", 0 to the error output"), "{out}");
+    assert!(
+        out.contains("ticks/year=2026/month=01/day=01/ticks-to-parquet-1-2026-01-01-00-0"),
+        "{out}"
+    );
+    assert!(out.contains(".parquet"), "{out}");
+}

@@ -325,7 +325,33 @@ fn firehose_policy(scenario: &Scenario, refs: &Refs, sub: bool) -> Value {
             "Resource": resources,
         }));
     }
+    let databases = glue_databases(scenario);
+    if !databases.is_empty() {
+        // Format conversion reads its schema from these tables.
+        let mut resources = vec![arn(format!("arn:aws:glue:{region}:{account}:catalog"))];
+        for d in &databases {
+            resources.push(arn(format!("arn:aws:glue:{region}:{account}:database/{d}")));
+            resources.push(arn(format!("arn:aws:glue:{region}:{account}:table/{d}/*")));
+        }
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+            "Resource": resources,
+        }));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The Glue databases the scenario's tables are in, in lower case (as
+/// Glue stores names), each once.
+fn glue_databases(scenario: &Scenario) -> Vec<String> {
+    let names: BTreeSet<String> = scenario
+        .glue_tables
+        .iter()
+        .filter_map(|t| t.get("DatabaseName").and_then(Value::as_str))
+        .map(str::to_lowercase)
+        .collect();
+    names.into_iter().collect()
 }
 
 /// The delivery streams' CreateDeliveryStream requests as the scenario
@@ -780,6 +806,28 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
         "A new role takes a few seconds to reach the other services.".into(),
     ));
     steps.push(Step::Shell("sleep 10".into()));
+    let databases = glue_databases(scenario);
+    if !databases.is_empty() {
+        steps.push(Step::Note(
+            "AWS Glue tables: the schemas format conversion writes Parquet with (Athena can query the objects with the same tables).".into(),
+        ));
+    }
+    for d in &databases {
+        steps.push(Step::Aws(vec![
+            "glue".into(),
+            "create-database".into(),
+            "--database-input".into(),
+            json!({"Name": d}).to_string(),
+        ]));
+    }
+    for t in &scenario.glue_tables {
+        steps.push(Step::Aws(vec![
+            "glue".into(),
+            "create-table".into(),
+            "--cli-input-json".into(),
+            t.to_string(),
+        ]));
+    }
     for request in requests {
         let name = request["DeliveryStreamName"]
             .as_str()
@@ -1045,15 +1093,48 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             }),
         );
     }
+    let mut tables = Vec::new();
+    for d in glue_databases(scenario) {
+        resources.insert(
+            logical("GlueDatabase", &d),
+            json!({
+                "Type": "AWS::Glue::Database",
+                "Properties": {"CatalogId": {"Ref": "AWS::AccountId"}, "DatabaseInput": {"Name": d}}
+            }),
+        );
+    }
+    for t in &scenario.glue_tables {
+        let database = t["DatabaseName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        let table = t["TableInput"]["Name"].as_str().unwrap_or_default();
+        let id = logical("GlueTable", &format!("{database}-{table}"));
+        resources.insert(
+            id.clone(),
+            json!({
+                "Type": "AWS::Glue::Table",
+                "Properties": {
+                    "CatalogId": {"Ref": "AWS::AccountId"},
+                    "DatabaseName": {"Ref": logical("GlueDatabase", &database)},
+                    "TableInput": t["TableInput"]
+                }
+            }),
+        );
+        tables.push(id);
+    }
     for request in requests {
         let name = request["DeliveryStreamName"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        resources.insert(
-            logical("DeliveryStream", &name),
-            json!({"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": request}),
-        );
+        let mut resource =
+            json!({"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": request});
+        if !tables.is_empty() {
+            // Format conversion reads its table when the stream is made.
+            resource["DependsOn"] = json!(tables);
+        }
+        resources.insert(logical("DeliveryStream", &name), resource);
     }
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",

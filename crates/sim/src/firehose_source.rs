@@ -227,7 +227,15 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
             DeliveryStreamView {
                 name: s.name.clone(),
                 bucket: s.destination.bucket.clone(),
-                compression: s.destination.compression.as_str().into(),
+                compression: match s.destination.active_conversion() {
+                    Some(c) => format!(
+                        "Apache Parquet ({}) with AWS Glue table {}.{}",
+                        c.parquet.compression.as_str(),
+                        c.database,
+                        c.table
+                    ),
+                    None => s.destination.compression.as_str().into(),
+                },
                 prefix: s.destination.keys.raw_prefix().into(),
                 size_hint_bytes: s.destination.hints.size_bytes(),
                 interval_ms: s.destination.hints.interval_ms(),
@@ -319,6 +327,20 @@ pub fn preview(firehose: &Firehose, bucket: &str, key: &str) -> Result<ObjectPre
         .objects
         .get(key)
         .ok_or_else(|| format!("there is no object {key} in {bucket}"))?;
+    if let Some(rows) = &o.rows {
+        // Parquet: its first rows as JSON lines, in the table's column
+        // order, as they were written.
+        return Ok(ObjectPreview {
+            bucket: bucket.into(),
+            key: key.into(),
+            compression: "Apache Parquet".into(),
+            stored_bytes: o.body.len() as u64,
+            original_bytes: o.body.len() as u64,
+            records: o.records,
+            text: rows.clone(),
+            truncated: (rows.lines().count() as u64) < o.records,
+        });
+    }
     let raw = o.compression.decompress(&o.body)?;
     Ok(ObjectPreview {
         bucket: bucket.into(),

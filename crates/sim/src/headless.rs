@@ -28,7 +28,8 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
     let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
-             rate_per_sec, keys, rate_shape, consumers, delivery_streams, lambda_functions)"
+             rate_per_sec, keys, rate_shape, consumers, delivery_streams, glue_tables, \
+             lambda_functions)"
         )
     })?;
     scenario

@@ -134,6 +134,14 @@ pub struct Scenario {
     /// source.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub delivery_streams: Vec<serde_json::Value>,
+    /// AWS Glue tables that delivery streams' format conversion reads
+    /// (`DataFormatConversionConfiguration.SchemaConfiguration`), each
+    /// written as the Glue CreateTable request that makes it
+    /// (`{"DatabaseName": ..., "TableInput": {"Name": ..., "StorageDescriptor":
+    /// {"Columns": [{"Name": ..., "Type": ...}]}}}`); their databases are
+    /// created with them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub glue_tables: Vec<serde_json::Value>,
     /// Functions the delivery streams' Lambda processors name by ARN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lambda_functions: Vec<LambdaFunction>,
@@ -338,6 +346,36 @@ impl Scenario {
             seed: self.seed,
             ..FirehoseConfig::default()
         });
+        for (i, table) in self.glue_tables.iter().enumerate() {
+            let named = |e: shardlab_engine::ApiError| {
+                SimError::Scenario(format!("glue_tables[{i}]: {}: {}", e.name(), e.message()))
+            };
+            let database = table
+                .get("DatabaseName")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let exists = database.as_str().is_some_and(|d| {
+                firehose
+                    .glue_call(
+                        "GetDatabase",
+                        &serde_json::json!({"Name": d}),
+                        SCENARIO_EPOCH_MS,
+                    )
+                    .is_ok()
+            });
+            if !exists {
+                firehose
+                    .glue_call(
+                        "CreateDatabase",
+                        &serde_json::json!({"DatabaseInput": {"Name": database}}),
+                        SCENARIO_EPOCH_MS,
+                    )
+                    .map_err(named)?;
+            }
+            firehose
+                .glue_call("CreateTable", table, SCENARIO_EPOCH_MS)
+                .map_err(named)?;
+        }
         let arn = stream_arn(REGION, &self.stream_name);
         for spec in &self.delivery_streams {
             firehose.call(

@@ -88,7 +88,7 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <label class="field" for="fh-size">
                         <span class="field-label">{"Buffer size"}</span>
                         <input id="fh-size" type="number" value={f.size_mb.clone()} oninput={edit(|n, v| n.firehose.size_mb = v)} data-testid="firehose-size" />
-                        <span class="hint">{"MiB, 1–128 (AWS default 5)"}</span>
+                        <span class="hint">{ if f.parquet { "MiB, 64–128 with conversion (AWS default 128)" } else { "MiB, 1–128 (AWS default 5)" } }</span>
                     </label>
                     <label class="field" for="fh-interval">
                         <span class="field-label">{"Buffer interval"}</span>
@@ -98,12 +98,16 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                 </div>
                 <label class="field" for="fh-compression">
                     <span class="field-label">{"Compression"}</span>
-                    <select id="fh-compression" onchange={oncompression}>
+                    <select id="fh-compression" onchange={oncompression} disabled={f.parquet}>
                         { for COMPRESSION_FORMATS.iter().map(|c| html! {
-                            <option value={*c} selected={f.compression == *c}>{ *c }</option>
+                            <option value={*c} selected={f.compression == *c && !f.parquet || f.parquet && *c == "UNCOMPRESSED"}>{ *c }</option>
                         }) }
                     </select>
+                    { if f.parquet { html! {
+                        <span class="hint">{"UNCOMPRESSED: with Parquet, AWS compresses inside the file instead"}</span>
+                    } } else { html! {} } }
                 </label>
+                { parquet_fields(form, ctx) }
                 <label class="field" for="fh-prefix">
                     <span class="field-label">{"Prefix"}</span>
                     <input id="fh-prefix" type="text" value={f.prefix.clone()} oninput={edit(|n, v| n.firehose.prefix = v)} placeholder="e.g. clicks/ or year=!{timestamp:yyyy}/" autocomplete="off" spellcheck="false" />
@@ -117,6 +121,72 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                 </>
             } } }
         </fieldset>
+    }
+}
+
+/// Record format conversion: JSON to Apache Parquet with a Glue table's
+/// columns.
+fn parquet_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let f = &form.firehose;
+    // As the AWS console does: turning conversion on raises a buffer below
+    // its 64 MiB minimum to the 128 MiB default.
+    let ontoggle = on_change(
+        form,
+        ctx,
+        |i: &HtmlInputElement| i.checked(),
+        |n, v| {
+            n.firehose.parquet = v;
+            let small = n
+                .firehose
+                .size_mb
+                .trim()
+                .parse::<u32>()
+                .map_or(true, |s| s < 64);
+            if v && small {
+                n.firehose.size_mb = "128".into();
+            }
+        },
+    );
+    let oncolumns = {
+        let base = form.clone();
+        ctx.link().callback(move |e: InputEvent| {
+            let area: web_sys::HtmlTextAreaElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            next.firehose.columns = area.value();
+            Msg::EditForm(Box::new(next))
+        })
+    };
+    let oncodec = on_change(
+        form,
+        ctx,
+        |s: &HtmlSelectElement| s.value(),
+        |n, v| n.firehose.parquet_compression = v,
+    );
+    html! {
+        <>
+        <label class="check">
+            <input type="checkbox" checked={f.parquet} onchange={ontoggle} data-testid="firehose-parquet" />
+            <span>{"Convert JSON records to Apache Parquet (record format conversion)"}</span>
+        </label>
+        { if f.parquet { html! {
+            <>
+            <label class="field" for="fh-columns">
+                <span class="field-label">{"Columns"}</span>
+                <textarea id="fh-columns" class="code" rows="6" spellcheck="false" value={f.columns.clone()} oninput={oncolumns} data-testid="firehose-columns" />
+                <span class="hint">{"one per line: a name and a Hive type (string, int, bigint, double, boolean, timestamp, date, decimal(10,2), …). They make the AWS Glue table "}<code>{ format!("{}.{}", f.database_name(), f.table_name()) }</code>{"; fields not listed are dropped, and a record that does not fit goes to "}<code>{"format-conversion-failed/"}</code></span>
+            </label>
+            <label class="field" for="fh-parquet-compression">
+                <span class="field-label">{"Parquet compression"}</span>
+                <select id="fh-parquet-compression" onchange={oncodec}>
+                    { for ["SNAPPY", "GZIP", "UNCOMPRESSED"].iter().map(|c| html! {
+                        <option value={*c} selected={f.parquet_compression == *c}>{ *c }</option>
+                    }) }
+                </select>
+                <span class="hint">{"buffers of 64–128 MiB (AWS's minimum with conversion); the interval usually seals them"}</span>
+            </label>
+            </>
+        } } else { html! {} } }
+        </>
     }
 }
 
@@ -536,7 +606,12 @@ fn browser(b: &Browser, ctx: &Context<App>) -> Html {
                                     <button class="link" onclick={close}>{"Close"}</button>
                                 </span>
                             </div>
-                            <div class="muted small">{ format!("{}: {} stored, {} original, {} records{}", p.compression, bytes(p.stored_bytes), bytes(p.original_bytes), thousands(p.records), if p.truncated { "; first 4 KiB shown" } else { "" }) }</div>
+                            <div class="muted small">{ if p.compression.starts_with("Apache Parquet") {
+                                // Columns in the file; shown here as JSON lines.
+                                format!("{}: {} stored, {} records; rows shown as JSON{}", p.compression, bytes(p.stored_bytes), thousands(p.records), if p.truncated { ", the first ones" } else { "" })
+                            } else {
+                                format!("{}: {} stored, {} original, {} records{}", p.compression, bytes(p.stored_bytes), bytes(p.original_bytes), thousands(p.records), if p.truncated { "; first 4 KiB shown" } else { "" })
+                            } }</div>
                             <pre class="mono">{ &p.text }</pre>
                         </div>
                     }

@@ -113,7 +113,25 @@ pub struct FirehoseForm {
     pub javascript: String,
     /// The preset's functions, kept for the delivery streams that use them.
     pub functions: Vec<LambdaFunction>,
+    /// Record format conversion to Apache Parquet, with the AWS Glue
+    /// table's columns one per line (`name type`) and the Parquet SerDe's
+    /// compression.
+    pub parquet: bool,
+    pub columns: String,
+    pub parquet_compression: String,
+    /// The preset's Glue tables other than the form's, kept as they are.
+    pub glue_tables: Vec<serde_json::Value>,
+    /// The Glue database and table a preset's conversion names (the form
+    /// keeps them); without one, `shardlab` and the delivery stream's name.
+    pub glue_table: Option<(String, String)>,
 }
+
+/// The Glue database the form's tables go in.
+const FORM_GLUE_DATABASE: &str = "shardlab";
+
+/// The columns the form starts from: the built-in clickstream records'.
+pub const DEFAULT_COLUMNS: &str =
+    "event_id bigint\nuser_id string\npage string\naction string\nevent_time timestamp";
 
 /// The transform the form starts a JavaScript function from: AWS's
 /// blueprint shape, on the producer's click records.
@@ -158,6 +176,11 @@ impl Default for FirehoseForm {
             keep_value: "purchase".into(),
             javascript: JAVASCRIPT_BLUEPRINT.into(),
             functions: Vec::new(),
+            parquet: false,
+            columns: DEFAULT_COLUMNS.into(),
+            parquet_compression: "SNAPPY".into(),
+            glue_tables: Vec::new(),
+            glue_table: None,
         }
     }
 }
@@ -214,6 +237,67 @@ impl FirehoseForm {
         out
     }
 
+    /// The Glue table the form's conversion reads: its name (from the
+    /// delivery stream's), in the form's database.
+    pub fn table_name(&self) -> String {
+        if let Some((_, table)) = &self.glue_table {
+            return table.clone();
+        }
+        self.name
+            .trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    }
+
+    /// The Glue database the form's table is in.
+    pub fn database_name(&self) -> &str {
+        self.glue_table
+            .as_ref()
+            .map_or(FORM_GLUE_DATABASE, |(d, _)| d.as_str())
+    }
+
+    /// The Glue CreateTable requests the scenario needs: the form's table
+    /// when it converts to Parquet, then the preset's others.
+    fn glue_tables(&self) -> Result<Vec<serde_json::Value>, String> {
+        use serde_json::json;
+        if !self.enabled {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        if self.parquet {
+            let mut columns = Vec::new();
+            for (i, line) in self.columns.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let (name, ty) = line
+                    .split_once(|c: char| c.is_whitespace() || c == ':')
+                    .map(|(n, t)| (n.trim(), t.trim()))
+                    .filter(|(n, t)| !n.is_empty() && !t.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "Parquet columns, line {}: write a column name and a Hive type, e.g. \
+                             `price double`.",
+                            i + 1
+                        )
+                    })?;
+                columns.push(json!({"Name": name, "Type": ty}));
+            }
+            out.push(json!({
+                "DatabaseName": self.database_name(),
+                "TableInput": {
+                    "Name": self.table_name(),
+                    "StorageDescriptor": {"Columns": columns}
+                }
+            }));
+        }
+        out.extend(self.glue_tables.iter().cloned());
+        Ok(out)
+    }
+
     /// The CreateDeliveryStream requests the form describes.
     fn requests(&self) -> Result<Vec<serde_json::Value>, String> {
         use serde_json::{json, Value};
@@ -264,6 +348,24 @@ impl FirehoseForm {
         }
         dest["BufferingHints"] = json!({"SizeInMBs": size, "IntervalInSeconds": interval});
         dest["CompressionFormat"] = json!(self.compression);
+        if self.parquet {
+            // Parquet compresses inside the file: the object itself must
+            // be UNCOMPRESSED, as AWS requires.
+            dest["CompressionFormat"] = json!("UNCOMPRESSED");
+            dest["DataFormatConversionConfiguration"] = json!({
+                "SchemaConfiguration": {
+                    "RoleARN": dest["RoleARN"].clone(),
+                    "DatabaseName": self.database_name(),
+                    "TableName": self.table_name(),
+                },
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {
+                    "Compression": self.parquet_compression,
+                }}},
+            });
+        } else if let Value::Object(m) = dest {
+            m.remove("DataFormatConversionConfiguration");
+        }
         match self.prefix.trim() {
             "" => {
                 if let Value::Object(m) = dest {
@@ -302,14 +404,68 @@ impl FirehoseForm {
 
     /// The form for a preset's delivery streams (the first is editable)
     /// and the functions they use.
-    fn from_requests(requests: &[serde_json::Value], functions: &[LambdaFunction]) -> Self {
+    fn from_requests(
+        requests: &[serde_json::Value],
+        functions: &[LambdaFunction],
+        glue_tables: &[serde_json::Value],
+    ) -> Self {
         let Some(first) = requests.first() else {
             return FirehoseForm::default();
         };
         let mut form = FirehoseForm {
             functions: functions.to_vec(),
+            glue_tables: glue_tables.to_vec(),
             ..FirehoseForm::default()
         };
+        // Conversion: the form edits the table the first delivery stream
+        // reads (it moves to the form's database and name).
+        let conversion =
+            &first["ExtendedS3DestinationConfiguration"]["DataFormatConversionConfiguration"];
+        if conversion.is_object() && conversion["Enabled"] != false {
+            let schema = &conversion["SchemaConfiguration"];
+            let same = |v: &serde_json::Value, key: &str| {
+                v.as_str()
+                    .zip(schema[key].as_str())
+                    .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+            };
+            if let Some(i) = form.glue_tables.iter().position(|t| {
+                same(&t["DatabaseName"], "DatabaseName")
+                    && same(&t["TableInput"]["Name"], "TableName")
+            }) {
+                let table = form.glue_tables.remove(i);
+                form.parquet = true;
+                form.glue_table = Some((
+                    table["DatabaseName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    table["TableInput"]["Name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+                form.columns = table["TableInput"]["StorageDescriptor"]["Columns"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| {
+                                format!(
+                                    "{} {}",
+                                    c["Name"].as_str().unwrap_or(""),
+                                    c["Type"].as_str().unwrap_or("")
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .unwrap_or_default();
+                form.parquet_compression = conversion["OutputFormatConfiguration"]["Serializer"]
+                    ["ParquetSerDe"]["Compression"]
+                    .as_str()
+                    .unwrap_or("SNAPPY")
+                    .into();
+            }
+        }
         let lambda_arn = first["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]
             ["Processors"]
             .as_array()
@@ -483,6 +639,7 @@ impl StreamForm {
             messaging: self.messaging.clone(),
             agent: self.agent.clone(),
             delivery_streams: self.firehose.requests()?,
+            glue_tables: self.firehose.glue_tables()?,
             lambda_functions,
         };
         scenario.validate_stream().map_err(|e| e.to_string())?;
@@ -615,7 +772,11 @@ impl From<&Scenario> for StreamForm {
             retries: s.retries.clone(),
             messaging: s.messaging.clone(),
             agent: s.agent.clone(),
-            firehose: FirehoseForm::from_requests(&s.delivery_streams, &s.lambda_functions),
+            firehose: FirehoseForm::from_requests(
+                &s.delivery_streams,
+                &s.lambda_functions,
+                &s.glue_tables,
+            ),
         }
     }
 }

@@ -35,6 +35,11 @@ impl<'a> Body<'a> {
         self.map.get(member).filter(|v| !v.is_null())
     }
 
+    /// A member's JSON as sent (absent or null: None).
+    pub fn raw(&self, member: &str) -> Option<&'a Value> {
+        self.present(member)
+    }
+
     pub fn str(&self, member: &str) -> Result<Option<&'a str>, ApiError> {
         match self.present(member) {
             None => Ok(None),

@@ -245,6 +245,85 @@ class Firehose(unittest.TestCase):
         f.delete_delivery_stream(DeliveryStreamName=name)
         self.assertNotIn(name, f.list_delivery_streams(Limit=100)["DeliveryStreamNames"])
 
+    def test_records_converted_to_parquet_with_a_glue_table(self):
+        """JSON in, Parquet out: pyarrow (an independent reader) reads the
+        objects with the Glue table's types, and a record that does not fit
+        is in the error output."""
+        import pyarrow.parquet as pq
+        import io
+        import datetime
+        f, s3 = self.firehose, self.s3
+        glue = boto3.client("glue", endpoint_url=ENDPOINT, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        db = "lab_" + uuid.uuid4().hex[:8]
+        glue.create_database(DatabaseInput={"Name": db})
+        glue.create_table(DatabaseName=db, TableInput={
+            "Name": "Trades",
+            "StorageDescriptor": {"Columns": [
+                {"Name": "ticker", "Type": "string"},
+                {"Name": "price", "Type": "decimal(10,2)"},
+                {"Name": "qty", "Type": "int"},
+                {"Name": "at", "Type": "timestamp"},
+                {"Name": "day", "Type": "date"},
+            ]},
+        })
+        self.assertEqual(glue.get_table(DatabaseName=db, Name="trades")["Table"]["StorageDescriptor"]["Columns"][2], {"Name": "qty", "Type": "int"})
+        with self.assertRaises(glue.exceptions.EntityNotFoundException) as caught:
+            glue.get_table(DatabaseName=db, Name="nope")
+        self.assertEqual(caught.exception.response["Error"]["Message"], "Table nope not found.")
+        with self.assertRaises(glue.exceptions.AlreadyExistsException):
+            glue.create_database(DatabaseInput={"Name": db})
+        name = "fh-pq-" + uuid.uuid4().hex[:8]
+        bucket = "lab-" + uuid.uuid4().hex[:10]
+        conversion = {
+            "SchemaConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose", "DatabaseName": db, "TableName": "trades"},
+            "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+            "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {"Compression": "SNAPPY"}}},
+        }
+        with self.assertRaises(f.exceptions.InvalidArgumentException) as caught:
+            f.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_destination(
+                bucket, 0, Prefix="t/", DataFormatConversionConfiguration=conversion))
+        self.assertEqual(caught.exception.response["Error"]["Message"],
+                         "BufferingHints.SizeInMBs must be at least 64 when data format conversion is enabled.")
+        f.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=dict(
+            s3_destination(bucket, 0, Prefix="t/", ErrorOutputPrefix="err/!{firehose:error-output-type}/",
+                           DataFormatConversionConfiguration=conversion),
+            BufferingHints={"SizeInMBs": 64, "IntervalInSeconds": 0}))
+        f.put_record_batch(DeliveryStreamName=name, Records=[
+            {"Data": b'{"ticker":"AMZN","price":181.505,"qty":10,"at":"2026-12-05T09:30:00.250Z","day":"2026-12-05"}'},
+            {"Data": b'{"TICKER":"MSFT","price":"410","qty":"3","at":1796463000}'},
+            {"Data": b'{"ticker":"BAD","qty":"lots"}'},
+        ])
+        keys = []
+        for key in (o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])):
+            keys.append(key)
+        parquet = [k for k in keys if k.startswith("t/")]
+        errors = [k for k in keys if k.startswith("err/format-conversion-failed/")]
+        self.assertTrue(parquet and errors, keys)
+        rows = []
+        for key in parquet:
+            self.assertTrue(key.endswith(".parquet"), key)
+            table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+            self.assertEqual([(fld.name, str(fld.type)) for fld in table.schema], [
+                ("ticker", "string"), ("price", "decimal128(10, 2)"), ("qty", "int32"),
+                ("at", "timestamp[ns]"), ("day", "date32[day]")])
+            rows.extend(table.to_pylist())
+        rows.sort(key=lambda r: r["ticker"])
+        import decimal
+        self.assertEqual(rows[0]["ticker"], "AMZN")
+        self.assertEqual(rows[0]["price"], decimal.Decimal("181.51"))
+        self.assertEqual(rows[0]["at"], datetime.datetime(2026, 12, 5, 9, 30, 0, 250000))
+        self.assertEqual(rows[0]["day"], datetime.date(2026, 12, 5))
+        self.assertEqual((rows[1]["ticker"], rows[1]["price"], rows[1]["qty"], rows[1]["day"]),
+                         ("MSFT", decimal.Decimal("410.00"), 3, None))
+        self.assertEqual(rows[1]["at"], datetime.datetime(2026, 12, 5, 9, 30))
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=errors[0])["Body"].read().splitlines()[0])
+        self.assertEqual(doc["lastErrorCode"], "DataFormatConversion.MalformedData")
+        self.assertEqual(doc["dataCatalogTable"]["databaseName"], db)
+        d = f.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        ext = d["Destinations"][0]["ExtendedS3DestinationDescription"]
+        self.assertTrue(ext["DataFormatConversionConfiguration"]["Enabled"])
+        f.delete_delivery_stream(DeliveryStreamName=name)
+
     def test_errors_carry_aws_names_and_messages(self):
         f, s3 = self.firehose, self.s3
         with self.assertRaises(f.exceptions.ResourceNotFoundException) as caught:
@@ -344,7 +423,7 @@ SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 # Services the endpoint serves; the export's other commands (IAM, S3 bucket
 # creation, Lambda, OpenSearch) reach it too, and must get past the CLI's own
 # parameter checks: only the endpoint may refuse them.
-SERVED = {"kinesis", "firehose"}
+SERVED = {"kinesis", "firehose", "glue"}
 CLIENT_SIDE = ("Parameter validation failed", "Unknown options", "Error parsing parameter",
                "Invalid JSON", "usage: aws", "Unable to load paramfile", "the following arguments are required")
 
@@ -419,6 +498,12 @@ class MoveToAws(unittest.TestCase):
         for spec in scenario.get("delivery_streams", []):
             try:
                 firehose.delete_delivery_stream(DeliveryStreamName=spec["DeliveryStreamName"])
+            except ClientError:
+                pass
+        glue = boto3.client("glue", endpoint_url=ENDPOINT)
+        for table in scenario.get("glue_tables", []):
+            try:
+                glue.delete_database(Name=table["DatabaseName"])
             except ClientError:
                 pass
         try:
