@@ -500,6 +500,39 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   await page.waitForFunction(() => !document.querySelector('[data-testid="sql-schema"]'));
 });
 
+test('a SQL application writes its output stream to a Firehose delivery stream, one JSON line per row in S3', async () => {
+  await page.getByTestId('preset').selectOption('ticker-averages-to-s3.json');
+  await page.waitForFunction(() => document.querySelector('#fh-name')?.value === 'ticker-averages');
+  assert.match(await page.locator('.firehose-fields').innerText(), /The SQL application writes to it/);
+  await page.getByTestId('create').click();
+  await page.getByTestId('firehose').waitFor();
+  for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:01.0');
+  await page.locator('#sql-editor .cm-content').fill(
+    'CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(4), avg_price DOUBLE);\n' +
+    'CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"\n' +
+    'SELECT STREAM ticker_symbol, AVG(price) FROM "SOURCE_SQL_STREAM_001"\n' +
+    'GROUP BY ticker_symbol, STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'10\' SECOND);');
+  await page.getByTestId('sql-start').selectOption('NOW');
+  await page.getByTestId('sql-run').click();
+  await page.getByTestId('sql-output-0').waitFor();
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:01.0');
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:02:01.0');
+  const output = await text('sql-output-0');
+  const [, sent, waiting] = output.match(/DESTINATION_SQL_STREAM → Firehose ticker-averages \(JSON, concatenated as KDA writes it\): ([\d,]+) rows sent, ([\d,]+) waiting/);
+  assert.ok(int(sent) > 50, output);
+  assert.equal(waiting, '0');
+  // Only the application's rows went in (not the producer's records).
+  assert.equal(int(await text('ds-incoming-0')), int(sent));
+  await openFolders(['averages/'], true);
+  await page.getByTestId('object').first().click();
+  assert.match(await page.getByTestId('object-preview').innerText(), /^\{"TICKER_SYMBOL":"[A-Z]+","AVG_PRICE":[\d.]+\}$/m);
+  await page.getByTestId('sql-stop').click();
+  await page.getByTestId('firehose-enabled').uncheck();
+});
+
 test('a preset shows its partition keys and rate shape in words', async () => {
   await page.getByTestId('preset').selectOption('iot-sensors.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '1800');

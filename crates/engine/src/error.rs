@@ -41,9 +41,6 @@ pub enum ApiError {
     /// AWS Glue: a database or table created twice.
     #[error("AlreadyExistsException: {0}")]
     AlreadyExists(String),
-    /// AWS Glue: a request it cannot take.
-    #[error("InvalidInputException: {0}")]
-    InvalidInput(String),
 }
 
 impl ApiError {
@@ -73,7 +70,6 @@ impl ApiError {
             ApiError::ConcurrentModification(_) => "ConcurrentModificationException",
             ApiError::EntityNotFound(_) => "EntityNotFoundException",
             ApiError::AlreadyExists(_) => "AlreadyExistsException",
-            ApiError::InvalidInput(_) => "InvalidInputException",
         }
     }
 
@@ -108,8 +104,9 @@ impl ApiError {
             // message member with a capital M.
             ApiError::Serialization(m)
             | ApiError::EntityNotFound(m)
-            | ApiError::AlreadyExists(m)
-            | ApiError::InvalidInput(m) => serde_json::json!({"__type": self.name(), "Message": m}),
+            | ApiError::AlreadyExists(m) => {
+                serde_json::json!({"__type": self.name(), "Message": m})
+            }
             _ => serde_json::json!({"__type": self.name(), "message": self.message()}),
         };
         body.to_string().into_bytes()
@@ -131,8 +128,7 @@ impl ApiError {
             | ApiError::ServiceUnavailable(m)
             | ApiError::ConcurrentModification(m)
             | ApiError::EntityNotFound(m)
-            | ApiError::AlreadyExists(m)
-            | ApiError::InvalidInput(m) => m,
+            | ApiError::AlreadyExists(m) => m,
         }
     }
 }

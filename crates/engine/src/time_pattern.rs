@@ -19,6 +19,10 @@ enum Field {
     Day(usize),
     DayOfYear(usize),
     Hour(usize),
+    /// `h`/`hh`: the hour on a 12-hour clock (1–12).
+    Hour12(usize),
+    /// `a`: AM or PM.
+    AmPm,
     Minute(usize),
     Second(usize),
     /// `S`..`SSS`: fraction of the second, truncated.
@@ -111,6 +115,8 @@ impl TimestampPattern {
                 ('d', 1..=2) => Field::Day(n),
                 ('D', 1..=3) => Field::DayOfYear(n),
                 ('H', 1..=2) => Field::Hour(n),
+                ('h', 1..=2) => Field::Hour12(n),
+                ('a', 1) => Field::AmPm,
                 ('m', 1..=2) => Field::Minute(n),
                 ('s', 1..=2) => Field::Second(n),
                 ('S', 1..=3) => Field::Fraction(n),
@@ -118,7 +124,7 @@ impl TimestampPattern {
                 _ => {
                     return Err(format!(
                         "the timestamp pattern '{pattern}' uses '{}', which Shardlab does not \
-                         support (supported: y, u, M, d, D, H, m, s, S, E and quoted text)",
+                         support (supported: y, u, M, d, D, H, h, a, m, s, S, E and quoted text)",
                         c.to_string().repeat(n)
                     ))
                 }
@@ -150,6 +156,8 @@ impl TimestampPattern {
                 Field::Day(n) => out.push_str(&format!("{:0n$}", t.day)),
                 Field::DayOfYear(n) => out.push_str(&format!("{:0n$}", t.day_of_year)),
                 Field::Hour(n) => out.push_str(&format!("{:0n$}", t.hour)),
+                Field::Hour12(n) => out.push_str(&format!("{:0n$}", (t.hour + 11) % 12 + 1)),
+                Field::AmPm => out.push_str(if t.hour < 12 { "AM" } else { "PM" }),
                 Field::Minute(n) => out.push_str(&format!("{:0n$}", t.minute)),
                 Field::Second(n) => out.push_str(&format!("{:0n$}", t.second)),
                 Field::Fraction(n) => {
@@ -166,15 +174,31 @@ impl TimestampPattern {
 
 impl TimestampPattern {
     /// Reads `text` written in this pattern back into epoch milliseconds
-    /// (UTC), or `None` when it does not match: numbers take one digit or
-    /// more (a number right before another takes exactly its width), names
-    /// match in full.
-    /// Weekdays are checked for shape only; a missing date part is 1970-01-01.
+    /// (UTC), the whole of it, as Joda-Time does (Hive's
+    /// `TimestampFormats`): numbers take one digit or more (a number right
+    /// before another takes exactly its width), names match in full or
+    /// short. A missing date part is 1970-01-01; `None` when it does not
+    /// match or a value is out of its range.
     pub fn read(&self, text: &str) -> Option<i64> {
+        self.scan(text, false)
+            .and_then(|(ms, used)| (used == text.len()).then_some(ms))
+    }
+
+    /// Reads the start of `text` as Java's `SimpleDateFormat.parse` does
+    /// (KDA's CHAR_TO_TIMESTAMP): spaces before a field are skipped, and
+    /// what follows the pattern is ignored (`'yyyy-MM-dd'` on
+    /// `'2009-09-16 03:15:24'` is midnight of the 16th).
+    pub fn read_start(&self, text: &str) -> Option<i64> {
+        self.scan(text, true).map(|(ms, _)| ms)
+    }
+
+    /// The instant and the bytes of `text` used.
+    fn scan(&self, text: &str, skip_spaces: bool) -> Option<(i64, usize)> {
         let b = text.as_bytes();
         let mut at = 0;
         let (mut year, mut month, mut day, mut doy) = (1970i64, 1u32, 1u32, None);
         let (mut hour, mut minute, mut second, mut millis) = (0u32, 0u32, 0u32, 0u32);
+        let (mut hour12, mut pm) = (None, false);
         let number = |at: &mut usize, min: usize, max: usize| -> Option<i64> {
             let start = *at;
             while *at < b.len() && *at - start < max && b[*at].is_ascii_digit() {
@@ -182,28 +206,38 @@ impl TimestampPattern {
             }
             (*at - start >= min).then(|| text[start..*at].parse().ok())?
         };
-        let name = |at: &mut usize, names: &[&str], short: bool| -> Option<usize> {
-            names.iter().position(|n| {
-                let n = if short { &n[..3] } else { n };
-                let ok = text[*at..].len() >= n.len()
-                    && text[*at..*at + n.len()].eq_ignore_ascii_case(n);
-                if ok {
-                    *at += n.len();
+        // A name in full, else its first three letters (either is read,
+        // whatever the pattern's width).
+        let name = |at: &mut usize, names: &[&str]| -> Option<usize> {
+            for short in [false, true] {
+                let found = names.iter().position(|n| {
+                    let n = if short { &n[..3] } else { n };
+                    text.get(*at..*at + n.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(n))
+                });
+                if let Some(i) = found {
+                    let n = if short { 3 } else { names[i].len() };
+                    *at += n;
+                    return Some(i);
                 }
-                ok
-            })
+            }
+            None
         };
         for (i, f) in self.fields.iter().enumerate() {
             // A number followed straight by another takes its width only
-            // ("yyyyMMdd"), as Java's adjacent value parsing does.
+            // ("yyyyMMdd"), as Java's adjacent value parsing does; any
+            // other takes every digit there is.
             let adjacent = !matches!(
                 self.fields.get(i + 1),
-                None | Some(Field::Literal(_)) | Some(Field::Weekday(_))
+                None | Some(Field::Literal(_)) | Some(Field::Weekday(_)) | Some(Field::AmPm)
             );
-            let wide = |n: usize, max: usize| if adjacent { n.max(1) } else { max };
-            // Otherwise Joda's leniency: any digits from one (Hive's
-            // TimestampFormats are Joda patterns).
+            let wide = |n: usize| if adjacent { n.max(1) } else { 9 };
             let least = |n: usize| if adjacent { n } else { 1 };
+            if skip_spaces && !matches!(f, Field::Literal(_)) {
+                while at < b.len() && (b[at] == b' ' || b[at] == b'\t') {
+                    at += 1;
+                }
+            }
             match *f {
                 Field::Literal(ref s) => {
                     if !text[at..].starts_with(s.as_str()) {
@@ -212,46 +246,72 @@ impl TimestampPattern {
                     at += s.len();
                 }
                 Field::Year(2) => year = 2000 + number(&mut at, 2, 2)?,
-                Field::Year(n) => year = number(&mut at, least(n.min(4)), wide(n, 9))?,
-                Field::Month(3) => month = name(&mut at, &MONTHS, true)? as u32 + 1,
-                Field::Month(4) => month = name(&mut at, &MONTHS, false)? as u32 + 1,
-                Field::Month(n) => month = number(&mut at, least(n), wide(n, 2))? as u32,
-                Field::Day(n) => day = number(&mut at, least(n), wide(n, 2))? as u32,
-                Field::DayOfYear(n) => doy = Some(number(&mut at, least(n), wide(n, 3))?),
-                Field::Hour(n) => hour = number(&mut at, least(n), wide(n, 2))? as u32,
-                Field::Minute(n) => minute = number(&mut at, least(n), wide(n, 2))? as u32,
-                Field::Second(n) => second = number(&mut at, least(n), wide(n, 2))? as u32,
+                Field::Year(n) => year = number(&mut at, least(n.min(4)), wide(n))?,
+                Field::Month(3 | 4) => month = name(&mut at, &MONTHS)? as u32 + 1,
+                Field::Month(n) => month = number(&mut at, least(n), wide(n))? as u32,
+                Field::Day(n) => day = number(&mut at, least(n), wide(n))? as u32,
+                Field::DayOfYear(n) => doy = Some(number(&mut at, least(n), wide(n))?),
+                Field::Hour(n) => hour = number(&mut at, least(n), wide(n))? as u32,
+                Field::Hour12(n) => hour12 = Some(number(&mut at, least(n), wide(n))? as u32),
+                Field::AmPm => {
+                    pm = match text.get(at..at + 2).map(str::to_ascii_uppercase).as_deref() {
+                        Some("AM") => false,
+                        Some("PM") => true,
+                        _ => return None,
+                    };
+                    at += 2;
+                }
+                Field::Minute(n) => minute = number(&mut at, least(n), wide(n))? as u32,
+                Field::Second(n) => second = number(&mut at, least(n), wide(n))? as u32,
                 Field::Fraction(n) => {
                     let start = at;
                     let f = number(&mut at, n, n)?;
                     millis = (f * 10i64.pow(3 - (at - start) as u32)) as u32;
                 }
-                Field::Weekday(n) => {
-                    name(&mut at, &WEEKDAYS, n < 4)?;
+                Field::Weekday(_) => {
+                    name(&mut at, &WEEKDAYS)?;
                 }
             }
         }
-        let valid = at == b.len()
-            && (1..=12).contains(&month)
-            && (1..=31).contains(&day)
+        if let Some(h) = hour12 {
+            // 12 is the hour after midnight or noon, as on a 12-hour clock.
+            if !(1..=12).contains(&h) {
+                return None;
+            }
+            hour = h % 12 + if pm { 12 } else { 0 };
+        }
+        let valid = (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day)
             && hour < 24
             && minute < 60
-            && second < 60;
+            && second < 60
+            && (-9999..=9999).contains(&year);
         if !valid {
             return None;
         }
         let days = match doy {
-            Some(d) if (1..=366).contains(&d) => days_from_civil(year, 1, 1) + d - 1,
+            Some(d) if (1..=337 + i64::from(days_in_month(year, 2))).contains(&d) => {
+                days_from_civil(year, 1, 1) + d - 1
+            }
             Some(_) => return None,
             None => days_from_civil(year, month, day),
         };
-        Some(
-            days * 86_400_000
-                + i64::from(hour) * 3_600_000
-                + i64::from(minute) * 60_000
-                + i64::from(second) * 1000
-                + i64::from(millis),
-        )
+        let ms = days * 86_400_000
+            + i64::from(hour) * 3_600_000
+            + i64::from(minute) * 60_000
+            + i64::from(second) * 1000
+            + i64::from(millis);
+        Some((ms, at))
+    }
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 
@@ -338,6 +398,70 @@ mod tests {
         assert_eq!(p.read("2018-08-27 10:30"), None);
         assert_eq!(p.read("2018-13-27 10:30:00"), None);
         assert_eq!(p.read("2018-08-27 10:30:00 extra"), None);
+    }
+
+    /// The table "Template Strings to Create Specific Output Timestamps" of
+    /// the KDA SQL reference (CHAR_TO_TIMESTAMP), read as
+    /// SimpleDateFormat reads.
+    #[test]
+    fn kda_char_to_timestamp_templates() {
+        let at = |pattern: &str, text: &str| {
+            TimestampPattern::parse(pattern)
+                .unwrap()
+                .read_start(text)
+                .map(|ms| {
+                    let c = Civil::at(ms as u64);
+                    format!(
+                        "{} {:02}:{:02}:{:02}",
+                        &c.dashed()[..10],
+                        c.hour,
+                        c.minute,
+                        c.second
+                    )
+                })
+        };
+        let cases = [
+            (
+                "yyyy-MM-dd hh:mm:ss",
+                "2009-09-16 03:15:24",
+                Some("2009-09-16 03:15:24"),
+            ),
+            // mm is minutes: the second number of the input.
+            (
+                "yyyy-mm",
+                "2011-02-08 07:23:19",
+                Some("2011-01-01 00:02:00"),
+            ),
+            ("MMM dd, yyyy", "March 7, 2010", Some("2010-03-07 00:00:00")),
+            ("MMM dd,", "March 7, 2010", Some("1970-03-07 00:00:00")),
+            ("MMM dd,y", "March 7, 2010", Some("2010-03-07 00:00:00")),
+            ("M-d", "2-8", Some("1970-02-08 00:00:00")),
+            ("M-d", "2-8-2011", Some("1970-02-08 00:00:00")),
+            // 2011 is not a month.
+            ("M-d", "2011-2-8", None),
+            (
+                "MM-dd-yyyy",
+                "06-23-2011 10:11:12",
+                Some("2011-06-23 00:00:00"),
+            ),
+            // Without its comma the input does not match.
+            ("MMM dd, yyyy", "March 7 2010", None),
+            ("hh:mm a", "12:05 AM", Some("1970-01-01 00:05:00")),
+            ("hh:mm a", "01:05 PM", Some("1970-01-01 13:05:00")),
+            ("HH:mm", "13:05", Some("1970-01-01 13:05:00")),
+            ("yyyy-MM-dd", "2011-02-30", None),
+        ];
+        for (pattern, text, want) in cases {
+            assert_eq!(at(pattern, text).as_deref(), want, "{pattern} on {text}");
+        }
+        // Names are matched without slicing inside a character.
+        assert_eq!(at("MMM", "Mé"), None);
+        assert_eq!(
+            TimestampPattern::parse("hh a")
+                .unwrap()
+                .format(13 * 3_600_000),
+            "01 PM"
+        );
     }
 
     #[test]

@@ -149,6 +149,15 @@ pub struct Firehose {
     now_ms: u64,
 }
 
+/// Where format conversion reads its tables: the account's catalog.
+fn schemas<'a>(glue: &'a Catalog, config: &'a FirehoseConfig) -> SchemaSource<'a> {
+    SchemaSource {
+        catalog: glue,
+        region: &config.region,
+        account: &config.account_id,
+    }
+}
+
 fn epoch_seconds(ms: u64) -> Value {
     json!(ms as f64 / 1000.0)
 }
@@ -179,11 +188,6 @@ impl Firehose {
 
     pub fn bucket(&self, name: &str) -> Option<&Bucket> {
         self.buckets.get(name)
-    }
-
-    /// The Glue Data Catalog whose tables conversions read.
-    pub fn glue(&self) -> &Catalog {
-        &self.glue
     }
 
     /// An AWS Glue operation (`AWSGlue.<Operation>`) on the catalog.
@@ -363,14 +367,6 @@ impl Firehose {
         Ok(name.unwrap_or_default())
     }
 
-    fn schemas(&self) -> SchemaSource<'_> {
-        SchemaSource {
-            catalog: &self.glue,
-            region: &self.config.region,
-            account: &self.config.account_id,
-        }
-    }
-
     fn live(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
         if !self.streams.contains_key(name) {
             return Err(self.not_found(name));
@@ -433,7 +429,7 @@ impl Firehose {
                 e,
                 "extendedS3DestinationConfiguration",
                 None,
-                Some(&self.schemas()),
+                Some(&schemas(&self.glue, &self.config)),
             )?,
             (None, Some(p)) => S3Destination::read(p, "s3DestinationConfiguration", None, None)?,
             (None, None) => {
@@ -719,11 +715,7 @@ impl Firehose {
         if !self.streams.contains_key(name) {
             return Err(self.not_found(name));
         }
-        let schemas = SchemaSource {
-            catalog: &self.glue,
-            region: &self.config.region,
-            account: &self.config.account_id,
-        };
+        let schemas = schemas(&self.glue, &self.config);
         let s = self.streams.get_mut(name).expect("checked above");
         if dest_id != Some(DESTINATION_ID) {
             return Err(ApiError::invalid_argument(format!(

@@ -20,10 +20,17 @@ pub struct S3Object {
     /// Order of the PUTs into this bucket (1, 2, ...), for "newest first"
     /// and for checking delivery order.
     pub sequence: u64,
-    /// A Parquet object's first rows as JSON lines, rendered when it was
-    /// written, for the bucket browser (the page need not carry a Parquet
-    /// reader).
-    pub rows: Option<String>,
+    /// A Parquet object's first rows, rendered when it was written, for
+    /// the bucket browser (the workers need not carry a Parquet reader).
+    pub rows: Option<RowsShown>,
+}
+
+/// The first rows of a Parquet object as JSON lines, and how many rows it
+/// holds (a record of several JSON objects makes several rows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowsShown {
+    pub text: String,
+    pub total: u64,
 }
 
 /// A bucket, addressed by name (`arn:aws:s3:::name`).

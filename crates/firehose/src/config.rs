@@ -290,18 +290,27 @@ impl S3Destination {
         v.finish()?;
         // Format conversion: as given, or as it was before an update (the
         // merged configuration is checked again).
+        let extended_only = || {
+            ApiError::invalid_argument(
+                "DataFormatConversionConfiguration is only available on the extended S3 \
+                 destination (ExtendedS3DestinationConfiguration or ExtendedS3DestinationUpdate).",
+            )
+        };
+        // The legacy S3 shapes have no such member.
         if path.starts_with("s3Destination")
             && body.raw("DataFormatConversionConfiguration").is_some()
         {
-            return Err(ApiError::invalid_argument(
-                "DataFormatConversionConfiguration is only available on the extended S3 \
-                 destination (ExtendedS3DestinationConfiguration or ExtendedS3DestinationUpdate).",
-            ));
+            return Err(extended_only());
         }
-        let conversion_raw = body
-            .raw("DataFormatConversionConfiguration")
-            .cloned()
-            .or_else(|| update.and_then(|u| u.conversion.as_ref().map(|c| c.echo.clone())));
+        // An update keeps what it does not name, member by member.
+        let before = update.and_then(|u| u.conversion.as_ref().map(|c| c.echo.clone()));
+        let conversion_raw = match (before, body.raw("DataFormatConversionConfiguration")) {
+            (Some(Value::Object(mut old)), Some(Value::Object(given))) => {
+                old.extend(given.clone());
+                Some(Value::Object(old))
+            }
+            (before, given) => given.cloned().or(before),
+        };
         let converting = conversion_raw
             .as_ref()
             .is_some_and(|c| c.get("Enabled") != Some(&Value::Bool(false)));
@@ -435,13 +444,7 @@ impl S3Destination {
             .unwrap_or(Compression::Uncompressed);
         let conversion = match (conversion_raw, schemas) {
             (None, _) => None,
-            (Some(_), None) => {
-                return Err(ApiError::invalid_argument(
-                    "DataFormatConversionConfiguration is only available on the extended S3 \
-                     destination (ExtendedS3DestinationConfiguration or \
-                     ExtendedS3DestinationUpdate).",
-                ))
-            }
+            (Some(_), None) => return Err(extended_only()),
             (Some(raw), Some(schemas)) => Some(ConversionConfig::read(
                 &raw,
                 &p("dataFormatConversionConfiguration"),

@@ -22,7 +22,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 use serde_json::{json, Value};
 use shardlab_engine::api::request::{Body, Validation};
-use shardlab_engine::time_pattern::{days_from_civil, TimestampPattern};
+use shardlab_engine::time_pattern::{days_from_civil, days_in_month, TimestampPattern};
 use shardlab_engine::ApiError;
 
 use crate::glue::{Catalog, ColumnType};
@@ -46,8 +46,10 @@ pub enum Deserializer {
         mappings: Vec<(String, String)>,
     },
     /// Hive's JSON SerDe: strict types; timestamps in the given Joda-style
-    /// patterns (or `millis`), else `yyyy-[M]M-[d]d HH:mm:ss[.S]`.
-    Hive { timestamp_formats: Vec<String> },
+    /// patterns (`None` for `millis`), else `yyyy-[M]M-[d]d HH:mm:ss[.S]`.
+    Hive {
+        timestamp_formats: Vec<Option<TimestampPattern>>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,9 +84,7 @@ pub struct ParquetOptions {
     pub compression: ParquetCompression,
     pub writer_v2: bool,
     pub page_size_bytes: u64,
-    pub block_size_bytes: u64,
     pub dictionary: bool,
-    pub max_padding_bytes: u64,
 }
 
 /// A resolved column: its name and type.
@@ -214,9 +214,7 @@ impl ConversionConfig {
             compression: ParquetCompression::Snappy,
             writer_v2: false,
             page_size_bytes: 1 << 20,
-            block_size_bytes: 256 << 20,
             dictionary: true,
-            max_padding_bytes: 0,
         };
         if let Some(ps) = &parquet {
             let block = ps.int("BlockSizeBytes")?;
@@ -229,13 +227,12 @@ impl ConversionConfig {
             v.range(padding, &format!("{pp}.maxPaddingBytes"), 0, i64::MAX);
             v.one_of(comp, &format!("{pp}.compression"), PARQUET_COMPRESSIONS);
             v.one_of(writer, &format!("{pp}.writerVersion"), &["V1", "V2"]);
-            options.block_size_bytes = block.map_or(options.block_size_bytes, |b| b as u64);
             options.page_size_bytes = page.map_or(options.page_size_bytes, |b| b as u64);
-            options.max_padding_bytes = padding.map_or(0, |b| b as u64);
             options.compression = comp.map_or(options.compression, ParquetCompression::parse);
             options.writer_v2 = writer == Some("V2");
             options.dictionary = ps.bool("EnableDictionaryCompression")?.unwrap_or(true);
         }
+        let mut hive_formats: Vec<String> = Vec::new();
         let mut deserializer = Deserializer::OpenX {
             case_insensitive: true,
             dots_to_underscores: false,
@@ -271,8 +268,18 @@ impl ConversionConfig {
             for (i, f) in formats.iter().enumerate() {
                 v.length(Some(f), &format!("{fp}.{}", i + 1), 1, 1024);
             }
+            let mut patterns = Vec::new();
+            for f in &formats {
+                patterns.push(match f.as_str() {
+                    "millis" => None,
+                    // An unreadable pattern is refused below, once the
+                    // model's constraints have passed.
+                    f => TimestampPattern::parse(f).ok(),
+                });
+            }
+            hive_formats = formats;
             deserializer = Deserializer::Hive {
-                timestamp_formats: formats,
+                timestamp_formats: patterns,
             };
         }
         v.finish()?;
@@ -334,16 +341,33 @@ impl ConversionConfig {
                  ParquetSerDe.",
             ));
         }
-        if let Deserializer::Hive { timestamp_formats } = &deserializer {
-            for f in timestamp_formats.iter().filter(|f| *f != "millis") {
-                TimestampPattern::parse(f).map_err(|e| {
-                    invalid(&format!(
-                        "Invalid deserializer option(s): TimestampFormats: {e}"
-                    ))
-                })?;
-            }
+        for f in hive_formats.iter().filter(|f| *f != "millis") {
+            TimestampPattern::parse(f).map_err(|e| {
+                invalid(&format!(
+                    "Invalid deserializer option(s): TimestampFormats: {e}"
+                ))
+            })?;
         }
         let (database, table) = (database.unwrap_or_default(), table.unwrap_or_default());
+        // The playground has one account and one Region, and a table's
+        // only version is its first.
+        for (given, own, what) in [
+            (schema_region, region, "Region"),
+            (catalog_id, account, "CatalogId"),
+        ] {
+            if let Some(g) = given.filter(|g| *g != own) {
+                return Err(invalid(&format!(
+                    "SchemaConfiguration.{what} {g} is not this account's ({own}): Shardlab \
+                     has one Glue Data Catalog, in {region} for account {account}."
+                )));
+            }
+        }
+        if let Some(v) = version.filter(|v| !matches!(*v, "LATEST" | "0")) {
+            return Err(invalid(&format!(
+                "SchemaConfiguration.VersionId {v}: Shardlab's Glue tables have one version, \
+                 0; use LATEST."
+            )));
+        }
         let found = catalog.table(database, table).map_err(|e| {
             invalid(&format!(
                 "The AWS Glue table in SchemaConfiguration could not be read: {}: {} (create \
@@ -360,6 +384,13 @@ impl ConversionConfig {
                     c.name
                 ))
             })?;
+            if fields.iter().any(|f: &Field| f.name == c.name) {
+                return Err(invalid(&format!(
+                    "The AWS Glue table {database}.{table} has the column {} twice (Glue \
+                     keeps names in lower case).",
+                    c.name
+                )));
+            }
             fields.push(Field {
                 name: c.name.clone(),
                 ty,
@@ -593,10 +624,17 @@ impl Conversion {
             ColumnType::BigInt => Cell::I64(integer(v, i64::MIN, i64::MAX)?),
             ColumnType::Float | ColumnType::Double => {
                 let text = numeric(v)?;
-                let f: f64 = text.parse().map_err(|_| for_input(v))?;
-                if !f.is_finite() && !matches!(v, Value::String(_)) {
-                    return Err(for_input(v));
-                }
+                let f: f64 = match text.as_str() {
+                    // Java's spellings of what is not a finite number.
+                    "NaN" => f64::NAN,
+                    "Infinity" | "+Infinity" => f64::INFINITY,
+                    "-Infinity" => f64::NEG_INFINITY,
+                    t => t
+                        .parse()
+                        .ok()
+                        .filter(|f: &f64| f.is_finite())
+                        .ok_or_else(|| for_input(v))?,
+                };
                 if matches!(ty, ColumnType::Float) {
                     Cell::F32(f as f32)
                 } else {
@@ -613,7 +651,22 @@ impl Conversion {
                 }
                 Cell::Decimal(unscaled)
             }
-            ColumnType::Timestamp => Cell::Nanos(self.timestamp(v)?),
+            ColumnType::Timestamp => {
+                let nanos = self.timestamp(v)?;
+                // Years 1 to 9999, as Hive's timestamps go.
+                const FIRST: i128 = -62_135_596_800 * 1_000_000_000;
+                const END: i128 = 253_402_300_800 * 1_000_000_000;
+                if !(FIRST..END).contains(&nanos) {
+                    return Err(malformed(format!(
+                        "The timestamp {} is outside the years 1 to 9999",
+                        match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }
+                    )));
+                }
+                Cell::Nanos(nanos)
+            }
             ColumnType::Date => match v {
                 Value::String(s) => {
                     let (y, m, d) = lenient_date(s.trim()).ok_or_else(|| for_input(v))?;
@@ -641,13 +694,11 @@ impl Conversion {
                     other => return Err(for_input(other)),
                 };
                 for f in timestamp_formats {
-                    if f == "millis" {
-                        if let Ok(ms) = text.parse::<i64>() {
-                            return Ok(i128::from(ms) * 1_000_000);
-                        }
-                    } else if let Some(ms) =
-                        TimestampPattern::parse(f).ok().and_then(|p| p.read(&text))
-                    {
+                    let ms = match f {
+                        None => text.parse::<i64>().ok(),
+                        Some(p) => p.read(&text),
+                    };
+                    if let Some(ms) = ms {
                         return Ok(i128::from(ms) * 1_000_000);
                     }
                 }
@@ -665,7 +716,8 @@ fn lenient_date(s: &str) -> Option<(i64, u32, u32)> {
     let y: i64 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
     let d: u32 = it.next()?.parse().ok()?;
-    ((1..=12).contains(&m) && (1..=31).contains(&d) && (1..=9999).contains(&y)).then_some((y, m, d))
+    ((1..=12).contains(&m) && (1..=9999).contains(&y) && (1..=days_in_month(y, m)).contains(&d))
+        .then_some((y, m, d))
 }
 
 /// A date and `H:m:s[.fraction]` (up to 9 digits) as nanoseconds.
@@ -713,6 +765,9 @@ fn openx_timestamp(text: &str) -> Option<i128> {
         && text.contains('.')
     {
         let (whole, fraction) = text.split_once('.')?;
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
         let secs: i64 = whole.parse().ok()?;
         let digits = &fraction[..fraction.len().min(9)];
         let nanos = if digits.is_empty() {
@@ -742,7 +797,7 @@ fn openx_timestamp(text: &str) -> Option<i128> {
 /// at `scale`, rounded half up.
 fn decimal(text: &str, scale: u8) -> Option<i128> {
     let (mantissa, exp) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
         None => (text, 0),
     };
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
@@ -760,8 +815,20 @@ fn decimal(text: &str, scale: u8) -> Option<i128> {
     }
     let digits: String = format!("{whole}{fraction}");
     // value = digits × 10^(exp − fraction digits); wanted × 10^scale.
-    let shift = exp - fraction.len() as i32 + i32::from(scale);
+    let shift = exp
+        .checked_sub(fraction.len() as i64)?
+        .checked_add(i64::from(scale))?;
     let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    // Past 10^38 nothing fits a decimal; below 10^-40 it rounds to 0.
+    if shift > 76 {
+        return None;
+    }
+    if shift < -(digits.len() as i64) - 1 {
+        return Some(0);
+    }
     let mut n: i128 = 0;
     let (kept, rest) = if shift >= 0 {
         (digits, "")
@@ -782,7 +849,7 @@ fn decimal(text: &str, scale: u8) -> Option<i128> {
         0
     };
     if round_digit >= 5 {
-        n += 1;
+        n = n.checked_add(1)?;
     }
     Some(if negative { -n } else { n })
 }
@@ -878,7 +945,8 @@ impl Rows<'_> {
                 WriterVersion::PARQUET_1_0
             })
             .set_dictionary_enabled(o.dictionary)
-            .set_data_page_size_limit(o.page_size_bytes as usize)
+            // The same limit on 32-bit wasm as natively.
+            .set_data_page_size_limit(o.page_size_bytes.min(u64::from(u32::MAX)) as usize)
             .set_max_row_group_row_count(Some(self.rows.max(1)))
             .set_created_by("Shardlab (parquet-rs)".into())
             .build();
@@ -961,6 +1029,22 @@ impl Rows<'_> {
     }
 }
 
+/// A float as JSON: NaN and the infinities as Java writes them, in quotes.
+fn float_json(f: f64) -> String {
+    if f.is_nan() {
+        "\"NaN\"".into()
+    } else if f.is_infinite() {
+        (if f > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        })
+        .into()
+    } else {
+        Value::from(f).to_string()
+    }
+}
+
 /// A cell as JSON, for `json_lines`.
 fn cell_json(ty: &ColumnType, cell: &Cell) -> String {
     match cell {
@@ -972,8 +1056,8 @@ fn cell_json(ty: &ColumnType, cell: &Cell) -> String {
         }
         Cell::I32(n) => n.to_string(),
         Cell::I64(n) => n.to_string(),
-        Cell::F32(f) => Value::from(f64::from(*f)).to_string(),
-        Cell::F64(f) => Value::from(*f).to_string(),
+        Cell::F32(f) => float_json(f64::from(*f)),
+        Cell::F64(f) => float_json(*f),
         Cell::Bytes(b) => Value::from(String::from_utf8_lossy(b)).to_string(),
         Cell::Nanos(n) => {
             const NANOS_PER_DAY: i128 = 86_400 * 1_000_000_000;
@@ -1359,6 +1443,71 @@ mod tests {
     }
 
     #[test]
+    fn hostile_values_fail_as_malformed_data_without_a_panic() {
+        let c = conversion(
+            &[("d", "decimal(10,2)"), ("t", "timestamp"), ("f", "double")],
+            json!({}),
+        );
+        let mut rows = c.rows();
+        for bad in [
+            r#"{"d":"1e2147483647"}"#,
+            r#"{"d":"1e99999999999999999999"}"#,
+            r#"{"d":"99999999999"}"#,
+            r#"{"t":"9223372036854775807"}"#,
+            r#"{"t":"-999999999999999"}"#,
+            r#"{"t":"1.-5"}"#,
+            r#"{"t":"2018-02-30 10:00:00"}"#,
+            r#"{"f":"inf"}"#,
+            r#"{"f":"nan"}"#,
+        ] {
+            let e = rows.add(bad.as_bytes()).unwrap_err();
+            assert_eq!(e.code, "DataFormatConversion.MalformedData", "{bad}");
+        }
+        // Tiny and zero decimals are 0; Java's NaN and Infinity are read.
+        rows.add(br#"{"d":"0e40","f":"NaN"}"#).unwrap();
+        rows.add(br#"{"d":"1e-300","f":"-Infinity"}"#).unwrap();
+        assert_eq!(
+            rows.json_lines(10, 4096),
+            "{\"d\":\"0.00\",\"t\":null,\"f\":\"NaN\"}\n{\"d\":\"0.00\",\"t\":null,\"f\":\"-Infinity\"}\n"
+        );
+        assert_eq!(read_rows(&rows.write().unwrap(), 10).unwrap().1, 2);
+    }
+
+    #[test]
+    fn the_schema_is_this_accounts_latest_table_with_distinct_columns() {
+        let cat = catalog(&[("a", "int"), ("A", "string")]);
+        let e = read(&config(json!({})), &cat, "UNCOMPRESSED", 128).unwrap_err();
+        assert!(
+            e.message().contains("has the column a twice"),
+            "{}",
+            e.message()
+        );
+        let cat = catalog(&[("a", "int")]);
+        let schema = |extra: Value| {
+            let mut s = json!({"RoleARN": "arn:aws:iam::123456789012:role/r", "DatabaseName": "lab", "TableName": "t"});
+            if let (Value::Object(m), Value::Object(e)) = (&mut s, extra) {
+                m.extend(e);
+            }
+            config(json!({"SchemaConfiguration": s}))
+        };
+        for (extra, ok) in [
+            (
+                json!({"Region": "us-east-1", "CatalogId": "123456789012", "VersionId": "LATEST"}),
+                true,
+            ),
+            (json!({"Region": "eu-west-1"}), false),
+            (json!({"CatalogId": "999999999999"}), false),
+            (json!({"VersionId": "3"}), false),
+        ] {
+            assert_eq!(
+                read(&schema(extra.clone()), &cat, "UNCOMPRESSED", 128).is_ok(),
+                ok,
+                "{extra}"
+            );
+        }
+    }
+
+    #[test]
     fn decimals_round_half_up_and_respect_precision() {
         assert_eq!(decimal("1.005", 2), Some(101));
         assert_eq!(decimal("-1.004", 2), Some(-100));
@@ -1366,6 +1515,13 @@ mod tests {
         assert_eq!(decimal("1.5e2", 0), Some(150));
         assert_eq!(decimal("0.000", 2), Some(0));
         assert_eq!(decimal("abc", 2), None);
+        assert_eq!(decimal("1e2147483647", 2), None);
+        assert_eq!(decimal("0e40", 2), Some(0));
+        assert_eq!(decimal("5e-3", 2), Some(1));
+        // Precision: 10 digits fit decimal(10,2) only up to 99,999,999.99.
+        let c = conversion(&[("d", "decimal(10,2)")], json!({}));
+        assert!(c.rows().add(br#"{"d":99999999.99}"#).is_ok());
+        assert!(c.rows().add(br#"{"d":100000000}"#).is_err());
         assert_eq!(decimal_bytes(1), 1);
         assert_eq!(decimal_bytes(2), 1);
         assert_eq!(decimal_bytes(3), 2);

@@ -153,7 +153,7 @@ struct Pending {
     /// until delivered.
     partition: Option<PartitionKeys>,
     /// A Parquet object's first rows, for the bucket browser.
-    rows: Option<String>,
+    rows: Option<crate::bucket::RowsShown>,
 }
 
 impl Pending {
@@ -757,11 +757,13 @@ impl DeliveryPath {
             let rng = &mut self.rng;
             self.transform.flush(cfg, to.arn, &mut || uuid(rng));
         }
-        self.flush_failures(to, now_ms);
         let partitions: Vec<PartitionKeys> = self.buffers.keys().cloned().collect();
         for p in partitions {
             self.seal_partition(to, &p, trigger, now_ms);
         }
+        // With what sealing failed (format conversion): nothing waits
+        // behind a delete.
+        self.flush_failures(to, now_ms);
     }
 
     /// Seals one partition's buffer into an object queued for delivery.
@@ -842,7 +844,10 @@ impl DeliveryPath {
                         }),
                     }
                 }
-                let shown = rows.json_lines(ROWS_SHOWN, ROWS_SHOWN_BYTES);
+                let shown = crate::bucket::RowsShown {
+                    text: rows.json_lines(ROWS_SHOWN, ROWS_SHOWN_BYTES),
+                    total: rows.rows as u64,
+                };
                 let file = match rows.write() {
                     Ok(file) => Some((file, shown)),
                     // Writing rows that were read cannot fail in practice;
@@ -869,8 +874,8 @@ impl DeliveryPath {
                 a.converted_records += kept.len() as u64;
                 a.converted_bytes += kept_bytes;
                 if !failures.is_empty() {
+                    // Out with the tick's other failures.
                     self.fail_records(to, FORMAT_CONVERSION_FAILED, failures, now_ms);
-                    self.flush_failures(to, now_ms);
                 }
                 if kept.is_empty() {
                     return;

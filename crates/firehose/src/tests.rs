@@ -1647,12 +1647,30 @@ fn format_conversion_is_checked_as_aws_checks_it() {
         crate::convert::read_rows(body, 1).unwrap().0,
         vec![r#"{"ticker":"A","price":1.0,"qty":null}"#.to_string()]
     );
+    // An update keeps the members it does not name: switched off and on
+    // again, the conversion has its table and SerDes.
+    for enabled in [false, true] {
+        let version = describe(&mut f, "plain")["DeliveryStreamDescription"]["VersionId"].clone();
+        f.call(
+            "UpdateDestination",
+            &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": version,
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationUpdate": {"DataFormatConversionConfiguration": {"Enabled": enabled}}}),
+            T0,
+        )
+        .unwrap();
+    }
+    let d = describe(&mut f, "plain");
+    let c = &d["DeliveryStreamDescription"]["Destinations"][0]["ExtendedS3DestinationDescription"]
+        ["DataFormatConversionConfiguration"];
+    assert_eq!(c["Enabled"], true);
+    assert_eq!(c["SchemaConfiguration"]["TableName"], "trades");
     // Switching compression on while converting is refused (the merged
     // configuration is checked).
     let e = fail(
         &mut f,
         "UpdateDestination",
-        &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": "2",
+        &json!({"DeliveryStreamName": "plain", "CurrentDeliveryStreamVersionId": "4",
                 "DestinationId": "destinationId-000000000001",
                 "ExtendedS3DestinationUpdate": {"CompressionFormat": "GZIP"}}),
     );

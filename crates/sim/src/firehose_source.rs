@@ -185,6 +185,10 @@ pub struct DeliveryStreamView {
     #[serde(default)]
     pub transform_error: Option<String>,
     pub accounting: Accounting,
+    /// Whether records are converted (to Parquet): the metrics then have
+    /// the conversion's.
+    #[serde(default)]
+    pub format_conversion: bool,
     /// The last deliveries, newest first.
     pub recent: Vec<Flush>,
     pub bucket_objects: u64,
@@ -254,6 +258,7 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                     .and_then(|l| s.path.transform.interval_left_ms(l, now_ms)),
                 transform_error: s.path.transform.last_error.clone(),
                 accounting: s.path.accounting.clone(),
+                format_conversion: s.destination.active_conversion().is_some(),
                 recent: s
                     .path
                     .recent
@@ -337,8 +342,8 @@ pub fn preview(firehose: &Firehose, bucket: &str, key: &str) -> Result<ObjectPre
             stored_bytes: o.body.len() as u64,
             original_bytes: o.body.len() as u64,
             records: o.records,
-            text: rows.clone(),
-            truncated: (rows.lines().count() as u64) < o.records,
+            text: rows.text.clone(),
+            truncated: (rows.text.lines().count() as u64) < rows.total,
         });
     }
     let raw = o.compression.decompress(&o.body)?;

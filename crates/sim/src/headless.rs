@@ -29,7 +29,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
              rate_per_sec, keys, rate_shape, consumers, delivery_streams, glue_tables, \
-             lambda_functions)"
+             sql_outputs, lambda_functions)"
         )
     })?;
     scenario

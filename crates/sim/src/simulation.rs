@@ -142,6 +142,15 @@ pub struct Scenario {
     /// created with them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub glue_tables: Vec<serde_json::Value>,
+    /// Where a SQL application started on the stream writes its
+    /// in-application streams, as KDA's application `Outputs`:
+    /// `{"Name": "DESTINATION_SQL_STREAM", "KinesisFirehoseOutput":
+    /// {"ResourceARN": "arn:aws:firehose:...:deliverystream/NAME"},
+    /// "DestinationSchema": {"RecordFormatType": "JSON"}}`. The delivery
+    /// stream is one of `delivery_streams`, with Direct PUT; the producer
+    /// does not write to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sql_outputs: Vec<crate::sql::SqlOutput>,
     /// Functions the delivery streams' Lambda processors name by ARN.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lambda_functions: Vec<LambdaFunction>,
@@ -383,6 +392,29 @@ impl Scenario {
                 &create_request(spec, &arn)?,
                 SCENARIO_EPOCH_MS,
             )?;
+        }
+        if self.sql_outputs.len() > crate::sql::MAX_OUTPUTS {
+            return Err(SimError::Scenario(format!(
+                "{} SQL outputs; an application has at most {}",
+                self.sql_outputs.len(),
+                crate::sql::MAX_OUTPUTS
+            )));
+        }
+        for (i, o) in self.sql_outputs.iter().enumerate() {
+            let direct = o
+                .delivery_stream()
+                .and_then(|name| firehose.stream(name))
+                .is_some_and(|s| matches!(s.source, shardlab_firehose::Source::DirectPut));
+            if !direct {
+                return Err(SimError::Scenario(format!(
+                    "sql_outputs[{i}]: KinesisFirehoseOutput.ResourceARN {} must name one of \
+                     the scenario's delivery streams with \"DeliveryStreamType\": \"DirectPut\" \
+                     (arn:aws:firehose:{REGION}:{}:deliverystream/NAME): the application writes \
+                     to it with PutRecordBatch",
+                    o.firehose.resource_arn,
+                    shardlab_engine::ACCOUNT_ID
+                )));
+            }
         }
         Ok(firehose)
     }
@@ -792,9 +824,17 @@ impl Simulation {
                 SCENARIO_EPOCH_MS,
             ));
         }
+        // The SQL application's delivery streams get its rows, not the
+        // producer's records.
+        let sql_targets: Vec<&str> = scenario
+            .sql_outputs
+            .iter()
+            .filter_map(|o| o.delivery_stream())
+            .collect();
         let direct_puts: Vec<String> = firehose
             .streams()
             .filter(|s| matches!(s.source, shardlab_firehose::Source::DirectPut))
+            .filter(|s| !sql_targets.contains(&s.name.as_str()))
             .map(|s| s.name.clone())
             .collect();
         let scenario_seed = scenario.seed;
@@ -909,7 +949,15 @@ impl Simulation {
             })?],
             None => Vec::new(),
         };
-        let runner = SqlRunner::new(code, &samples, self.now_ms as i64, tables)?;
+        let mut runner = SqlRunner::new(code, &samples, self.now_ms as i64, tables)?;
+        runner
+            .set_outputs(&self.scenario.sql_outputs)
+            .map_err(|message| shardlab_sql::SqlError {
+                line: 0,
+                column: 0,
+                token: None,
+                message,
+            })?;
         self.stop_sql();
         // NOW reads the open shards; TRIM_HORIZON starts at the oldest
         // retained shards of every lineage and follows their children.
@@ -2019,6 +2067,19 @@ impl Simulation {
         if let Some((runner, _)) = self.sql.as_mut() {
             runner.bound(now);
             self.digest = fnv1a64_extend(self.digest, &runner.rows_out().to_le_bytes());
+            // The application's outputs: PutRecordBatch calls of up to 500
+            // to its delivery streams; what Firehose refuses (its quota, a
+            // stream gone) waits and is sent again, as KDA retries.
+            for (name, records) in runner.take_output() {
+                let mut accepted = Vec::with_capacity(records.len());
+                for batch in records.chunks(PUT_RECORDS_MAX) {
+                    match self.firehose.put_typed(&name, batch.to_vec(), now) {
+                        Ok(ids) => accepted.extend(ids.iter().map(Option::is_some)),
+                        Err(_) => accepted.extend(batch.iter().map(|_| false)),
+                    }
+                }
+                runner.output_sent(&name, records, &accepted);
+            }
         }
         self.history.push_back((
             now,

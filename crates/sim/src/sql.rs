@@ -124,6 +124,108 @@ impl ReferenceData {
     }
 }
 
+/// An application output, in the shape of KDA's `Outputs`: an
+/// in-application stream (by its exact name) written to a Firehose
+/// delivery stream as JSON or CSV records. KDA writes JSON records
+/// concatenated, with no delimiter (`{"a":1}{"a":2}`): an
+/// AppendDelimiterToRecord processor in the delivery stream makes lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlOutput {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "KinesisFirehoseOutput")]
+    pub firehose: FirehoseOutput,
+    #[serde(rename = "DestinationSchema")]
+    pub schema: DestinationSchema,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirehoseOutput {
+    #[serde(rename = "ResourceARN")]
+    pub resource_arn: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSchema {
+    #[serde(rename = "RecordFormatType")]
+    pub format: RecordFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordFormat {
+    JSON,
+    CSV,
+}
+
+/// KDA's limit on external destinations per application.
+pub const MAX_OUTPUTS: usize = 3;
+
+impl SqlOutput {
+    /// The delivery stream its ARN names.
+    pub fn delivery_stream(&self) -> Option<&str> {
+        let arn = &self.firehose.resource_arn;
+        arn.starts_with("arn:aws:firehose:")
+            .then(|| arn.rsplit_once(":deliverystream/"))
+            .flatten()
+            .map(|(_, name)| name)
+            .filter(|n| !n.is_empty())
+    }
+
+    /// A row as the record KDA writes.
+    fn record(&self, row: &OutputRow) -> Vec<u8> {
+        match self.schema.format {
+            RecordFormat::JSON => {
+                // In the stream's column order (a JSON map would sort them).
+                let fields: Vec<String> = row
+                    .values
+                    .iter()
+                    .map(|(name, v)| {
+                        format!("{}:{}", serde_json::Value::from(name.as_str()), v.to_json())
+                    })
+                    .collect();
+                format!("{{{}}}", fields.join(",")).into_bytes()
+            }
+            RecordFormat::CSV => {
+                let fields: Vec<String> = row
+                    .values
+                    .iter()
+                    .map(|(_, v)| {
+                        let t = v.to_text();
+                        if t.contains([',', '"', '\n', '\r']) {
+                            format!("\"{}\"", t.replace('"', "\"\""))
+                        } else {
+                            t
+                        }
+                    })
+                    .collect();
+                format!("{}\n", fields.join(",")).into_bytes()
+            }
+        }
+    }
+}
+
+/// An output as the SQL panel shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SqlOutputView {
+    pub stream: String,
+    pub delivery_stream: String,
+    pub format: RecordFormat,
+    /// Rows Firehose accepted, and rows waiting for it (KDA retries until
+    /// the destination takes them).
+    pub sent: u64,
+    pub waiting: u64,
+}
+
+struct OutputState {
+    output: SqlOutput,
+    delivery_stream: String,
+    waiting: VecDeque<Vec<u8>>,
+    sent: u64,
+}
+
 /// One row as the results table shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlRowView {
@@ -159,6 +261,9 @@ pub struct SqlView {
     /// The reference table loaded, and its rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<(String, u64)>,
+    /// Where in-application streams are written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<SqlOutputView>,
 }
 
 struct StreamBuffer {
@@ -183,6 +288,7 @@ pub struct SqlRunner {
     reference: Option<(String, u64)>,
     /// Every row of one stream, kept for grading (see `capture`).
     capture: Option<Capture>,
+    outputs: Vec<OutputState>,
 }
 
 /// The rows of one in-application stream, all of them (up to a limit),
@@ -303,7 +409,72 @@ impl SqlRunner {
             bound_ms: start_ms,
             reference,
             capture: None,
+            outputs: Vec::new(),
         })
+    }
+
+    /// Writes in-application streams to delivery streams from now on.
+    /// Each output's stream must be one of the application's (exact name).
+    pub fn set_outputs(&mut self, outputs: &[SqlOutput]) -> Result<(), String> {
+        let mut states = Vec::new();
+        for o in outputs {
+            if !self.streams.iter().any(|s| s.name == o.name) {
+                let names: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "The application's output writes the in-application stream {} to \
+                     Firehose, but the application has no stream of that name (names are \
+                     case-sensitive; it has {}).",
+                    o.name,
+                    names.join(", ")
+                ));
+            }
+            states.push(OutputState {
+                output: o.clone(),
+                delivery_stream: o.delivery_stream().unwrap_or_default().to_string(),
+                waiting: VecDeque::new(),
+                sent: 0,
+            });
+        }
+        self.outputs = states;
+        Ok(())
+    }
+
+    /// The records waiting for each output's delivery stream, taken for
+    /// sending: (delivery stream, records), oldest first.
+    pub fn take_output(&mut self) -> Vec<(String, Vec<Vec<u8>>)> {
+        self.outputs
+            .iter_mut()
+            .filter(|o| !o.waiting.is_empty())
+            .map(|o| (o.delivery_stream.clone(), o.waiting.drain(..).collect()))
+            .collect()
+    }
+
+    /// What became of records taken: `accepted` of them were taken by
+    /// Firehose, the rest go back to the front of the queue, in order.
+    pub fn output_sent(
+        &mut self,
+        delivery_stream: &str,
+        mut records: Vec<Vec<u8>>,
+        accepted: &[bool],
+    ) {
+        let Some(o) = self
+            .outputs
+            .iter_mut()
+            .find(|o| o.delivery_stream == delivery_stream)
+        else {
+            return;
+        };
+        let mut back = Vec::new();
+        for (i, r) in records.drain(..).enumerate() {
+            if accepted.get(i).copied().unwrap_or(false) {
+                o.sent += 1;
+            } else {
+                back.push(r);
+            }
+        }
+        for r in back.into_iter().rev() {
+            o.waiting.push_front(r);
+        }
     }
 
     /// Records read this tick: (data, arrival ms), read at `now_ms`.
@@ -378,6 +549,13 @@ impl SqlRunner {
 
     fn keep(&mut self, row: OutputRow) {
         self.seq += 1;
+        for o in self
+            .outputs
+            .iter_mut()
+            .filter(|o| o.output.name == row.stream)
+        {
+            o.waiting.push_back(o.output.record(&row));
+        }
         if let Some(c) = self.capture.as_mut().filter(|c| c.stream == row.stream) {
             if c.rows.len() < CAPTURE_ROWS {
                 c.rows.push((
@@ -426,6 +604,17 @@ impl SqlRunner {
                 .collect(),
             bound_ms: self.bound_ms,
             reference: self.reference.clone(),
+            outputs: self
+                .outputs
+                .iter()
+                .map(|o| SqlOutputView {
+                    stream: o.output.name.clone(),
+                    delivery_stream: o.delivery_stream.clone(),
+                    format: o.output.schema.format,
+                    sent: o.sent,
+                    waiting: o.waiting.len() as u64,
+                })
+                .collect(),
         }
     }
 

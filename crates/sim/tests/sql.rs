@@ -232,3 +232,75 @@ CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
             .collect()
     );
 }
+
+const AVERAGES: &str = "
+CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol VARCHAR(4), avg_price DOUBLE);
+CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
+    SELECT STREAM ticker_symbol, AVG(price) FROM \"SOURCE_SQL_STREAM_001\"
+    GROUP BY ticker_symbol, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '10' SECOND);";
+
+#[test]
+fn an_output_writes_the_applications_rows_to_firehose() {
+    let s: Scenario = serde_json::from_str(include_str!(
+        "../../../static/scenarios/ticker-averages-to-s3.json"
+    ))
+    .expect("preset");
+    let mut sim = Simulation::new(s.clone()).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    for _ in 0..20 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    // The output names a stream the application must have (exact name).
+    let e = sim
+        .start_sql(
+            &AVERAGES.replace("DESTINATION_SQL_STREAM", "OUT"),
+            SqlStart::Now,
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("has no stream of that name"),
+        "{}",
+        e.message
+    );
+    sim.start_sql(AVERAGES, SqlStart::Now, None)
+        .expect("compiles");
+    for _ in 0..1300 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let snap = sim.snapshot();
+    let sql = snap.sql.as_ref().expect("running");
+    let out = &sql.outputs[0];
+    let rows = sql
+        .streams
+        .iter()
+        .find(|s| s.name == "DESTINATION_SQL_STREAM")
+        .unwrap()
+        .total;
+    assert!(rows > 50, "{rows} rows");
+    assert_eq!((out.sent, out.waiting), (rows, 0));
+    // Only the application writes to the delivery stream, not the producer.
+    let ds = &snap.delivery_streams[0];
+    assert_eq!(ds.accounting.incoming_records, rows);
+    assert!(ds.accounting.delivered_records > 0, "{ds:?}");
+    // KDA's JSON records, made lines by AppendDelimiterToRecord.
+    let key = &ds.newest_objects[0].key;
+    let preview =
+        shardlab_sim::firehose_source::preview(sim.firehose(), "shardlab-lab", key).unwrap();
+    // In the stream's column order.
+    let line = preview.text.lines().next().unwrap();
+    assert!(line.starts_with(r#"{"TICKER_SYMBOL":""#), "{line}");
+    let first: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert!(first["AVG_PRICE"].is_number(), "{first}");
+    // A scenario whose output names a delivery stream the producer feeds
+    // (or none) is refused, naming the field.
+    let mut bad = s.clone();
+    bad.sql_outputs[0].firehose.resource_arn =
+        "arn:aws:firehose:us-east-1:123456789012:deliverystream/nope".into();
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("sql_outputs[0]: KinesisFirehoseOutput.ResourceARN"),
+        "{e}"
+    );
+}

@@ -492,8 +492,16 @@ impl Translator {
         let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)));
         let rendered: Vec<String> = args.iter().map(|a| self.expr(a, s)).collect::<R<_>>()?;
         let call = match name.as_str() {
-            "TIMESTAMP_TO_CHAR" if rendered.len() == 2 => {
+            "TIMESTAMP_TO_CHAR" | "DATE_TO_CHAR" if rendered.len() == 2 => {
                 format!("DATE_FORMAT({}, {})", rendered[1], rendered[0])
+            }
+            // Flink reads the pattern as SimpleDateFormat too (its
+            // argument order is the other way round).
+            "CHAR_TO_TIMESTAMP" if rendered.len() == 2 => {
+                format!("TO_TIMESTAMP({}, {})", rendered[1], rendered[0])
+            }
+            "CHAR_TO_DATE" if rendered.len() == 2 => {
+                format!("TO_DATE({}, {})", rendered[1], rendered[0])
             }
             "REGEX_REPLACE" => {
                 let whole = rendered.len() == 3

@@ -5,7 +5,7 @@ use regex_lite::Regex;
 use shardlab_engine::time_pattern::TimestampPattern;
 
 use crate::expr::{Row, RowError};
-use crate::value::{parse_timestamp, rescale, SqlType, Value};
+use crate::value::{rescale, SqlType, Value};
 
 /// A scalar function, resolved when the query is planned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +43,12 @@ pub enum Func {
     ToTimestamp,
     UnixTimestamp,
     TimestampToChar,
+    DateToChar,
+    TimeToChar,
     DateFormat,
     CharToTimestamp,
+    CharToDate,
+    CharToTime,
     Extract(TimeUnit),
     /// `(ts - ts) SECOND`: KDA's interval qualifier, whole units.
     IntervalQualifier(TimeUnit),
@@ -112,8 +116,12 @@ impl Func {
             "TO_TIMESTAMP" => (Func::ToTimestamp, &[1]),
             "UNIX_TIMESTAMP" => (Func::UnixTimestamp, &[1]),
             "TIMESTAMP_TO_CHAR" => (Func::TimestampToChar, &[2]),
+            "DATE_TO_CHAR" => (Func::DateToChar, &[2]),
+            "TIME_TO_CHAR" => (Func::TimeToChar, &[2]),
             "DATE_FORMAT" => (Func::DateFormat, &[2]),
             "CHAR_TO_TIMESTAMP" => (Func::CharToTimestamp, &[2]),
+            "CHAR_TO_DATE" => (Func::CharToDate, &[2]),
+            "CHAR_TO_TIME" => (Func::CharToTime, &[2]),
             "W3C_LOG_PARSE" => (Func::W3cLogParse, &[2]),
             "VARIABLE_COLUMN_LOG_PARSE" => (Func::VariableColumnLogParse, &[2, 3, 4]),
             "REGEX_LOG_PARSE" => (Func::RegexLogParse, &[2]),
@@ -402,23 +410,35 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
             Timestamp(t) => Int(*t),
             v => return Err(err("TYPE_ERROR", format!("UNIX_TIMESTAMP takes a timestamp, not {}", v.type_name()))),
         },
-        Func::TimestampToChar | Func::DateFormat => {
-            // KDA: TIMESTAMP_TO_CHAR(pattern, ts); Flink: DATE_FORMAT(ts, pattern).
-            let (pat, t) = if f == Func::TimestampToChar { (a(0), a(1)) } else { (a(1), a(0)) };
+        Func::TimestampToChar | Func::DateToChar | Func::TimeToChar | Func::DateFormat => {
+            // KDA: TIMESTAMP_TO_CHAR(pattern, ts) (and DATE_, TIME_);
+            // Flink: DATE_FORMAT(ts, pattern).
+            let (pat, t) = if f == Func::DateFormat { (a(1), a(0)) } else { (a(0), a(1)) };
             let t = match t {
                 Timestamp(t) => *t,
                 Date(d) => d * 86_400_000,
+                // A time of day formats as that time on 1970-01-01.
+                Time(ms) => *ms,
                 v => return Err(err("TYPE_ERROR", format!("{} formats a timestamp, not {}", name(), v.type_name()))),
             };
             let p = TimestampPattern::parse(&pat.to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
             Str((p.format(t.max(0) as u64)).into())
         }
-        Func::CharToTimestamp => {
-            // The common patterns; the value is read as an ISO-like timestamp.
+        Func::CharToTimestamp | Func::CharToDate | Func::CharToTime => {
+            // The pattern read as Java's SimpleDateFormat reads
+            // (CHAR_TO_TIMESTAMP('yyyy-MM-dd', '2009-09-16 03:15:24') is
+            // midnight of the 16th: what the pattern leaves out is 1970-01-01
+            // and 00:00:00, and text after it is ignored).
+            let pattern = a(0).to_text();
             let s = a(1).to_text();
-            match parse_timestamp(&s) {
-                Some(t) => Timestamp(t),
-                None => return Err(err("CAST_ERROR", format!("'{s}' is not a timestamp in pattern {}", a(0).to_text()))),
+            let p = TimestampPattern::parse(&pattern).map_err(|e| err("PATTERN_ERROR", e))?;
+            let t = p.read_start(&s).ok_or_else(|| {
+                err("CAST_ERROR", format!("'{s}' does not match the pattern '{pattern}'"))
+            })?;
+            match f {
+                Func::CharToDate => Date(t.div_euclid(86_400_000)),
+                Func::CharToTime => Time(t.rem_euclid(86_400_000)),
+                _ => Timestamp(t),
             }
         }
         Func::Extract(unit) => extract(unit, a(0))?,
@@ -605,12 +625,65 @@ fn w3c_log_parse(line: &str, format: &str) -> Result<Value, RowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::parse_timestamp;
 
     fn row() -> Row {
         Row {
             rowtime: 0,
             values: vec![],
         }
+    }
+
+    #[test]
+    fn char_to_timestamp_reads_its_pattern_as_kda_does() {
+        let r = row();
+        let c = |f, a: &str, b: &str| call(f, &[Value::Str(a.into()), Value::Str(b.into())], &r);
+        let ts = |x: &str| Value::Timestamp(parse_timestamp(x).unwrap());
+        // The KDA SQL reference's examples.
+        assert_eq!(
+            c(
+                Func::CharToTimestamp,
+                "yyyy-MM-dd hh:mm:ss",
+                "2009-09-16 03:15:24"
+            )
+            .unwrap(),
+            ts("2009-09-16 03:15:24")
+        );
+        assert_eq!(
+            c(Func::CharToTimestamp, "yyyy-mm", "2011-02-08 07:23:19").unwrap(),
+            ts("2011-01-01 00:02:00")
+        );
+        assert_eq!(
+            c(Func::CharToTimestamp, "MMM dd, yyyy", "March 7, 2010").unwrap(),
+            ts("2010-03-07 00:00:00")
+        );
+        assert_eq!(
+            c(Func::CharToTimestamp, "MM-dd-yyyy", "06-23-2011 10:11:12").unwrap(),
+            ts("2011-06-23 00:00:00")
+        );
+        // Not matching its pattern (before, any ISO-like text was read
+        // whatever the pattern said): no result, a CAST_ERROR.
+        let e = c(Func::CharToTimestamp, "dd/MM/yyyy", "2011-06-23").unwrap_err();
+        assert_eq!(e.name, "CAST_ERROR");
+        assert_eq!(
+            e.message,
+            "'2011-06-23' does not match the pattern 'dd/MM/yyyy'"
+        );
+        assert_eq!(
+            c(Func::CharToDate, "dd/MM/yyyy", "23/06/2011").unwrap(),
+            Value::Date(parse_timestamp("2011-06-23 00:00:00").unwrap() / 86_400_000)
+        );
+        assert_eq!(
+            c(Func::CharToTime, "HH:mm:ss", "10:11:12").unwrap(),
+            Value::Time((10 * 3600 + 11 * 60 + 12) * 1000)
+        );
+        let t = call(
+            Func::TimeToChar,
+            &[Value::Str("hh:mm a".into()), Value::Time(13 * 3_600_000)],
+            &r,
+        )
+        .unwrap();
+        assert_eq!(t, Value::Str("01:00 PM".into()));
     }
 
     #[test]

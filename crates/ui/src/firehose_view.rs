@@ -81,8 +81,11 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     <span class="field-label">{"Source"}</span>
                     <select id="fh-source" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "direct", |n, v| n.firehose.direct_put = v)} data-testid="firehose-source">
                         <option value="stream" selected={!f.direct_put}>{"Reads the stream (KinesisStreamAsSource)"}</option>
-                        <option value="direct" selected={f.direct_put}>{"The producer writes to it (Direct PUT)"}</option>
+                        <option value="direct" selected={f.direct_put}>{ if f.is_sql_output() { "The SQL application writes to it (Direct PUT)" } else { "The producer writes to it (Direct PUT)" } }</option>
                     </select>
+                    { if f.is_sql_output() { html! {
+                        <span class="hint">{"the scenario's "}<code>{"sql_outputs"}</code>{" send a SQL application's rows here, as KDA's application output does; the producer does not write to it"}</span>
+                    } } else { html! {} } }
                 </label>
                 <div class="field-row">
                     <label class="field" for="fh-size">
@@ -512,6 +515,10 @@ fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
                     <th class="num">{ format!("{delivery}.Success") }</th>
                     <th class="num">{ format!("{delivery}.DataFreshness") }</th>
                     { if ds.transform_function.is_some() { html! { <th class="num">{"SucceedProcessing.Records"}</th> } } else { html! {} } }
+                    { if ds.format_conversion { html! { <>
+                        <th class="num">{"SucceedConversion.Records"}</th>
+                        <th class="num">{"FailedConversion.Records"}</th>
+                    </> } } else { html! {} } }
                 </tr></thead>
                 <tbody>
                     { for ds.metrics.iter().map(|m| html! {
@@ -524,6 +531,10 @@ fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
                             <td class="num mono">{ m.delivery_success_permille.map_or("—".to_string(), |p| format!("{:.3}", p as f64 / 1000.0)) }</td>
                             <td class="num mono">{ format!("{:.0} s", m.data_freshness_ms as f64 / 1000.0) }</td>
                             { if ds.transform_function.is_some() { html! { <td class="num mono">{ thousands(m.succeed_processing_records) }</td> } } else { html! {} } }
+                            { if ds.format_conversion { html! { <>
+                                <td class="num mono">{ thousands(m.succeed_conversion_records) }</td>
+                                <td class="num mono">{ thousands(m.failed_conversion_records) }</td>
+                            </> } } else { html! {} } }
                         </tr>
                     }) }
                 </tbody>

@@ -124,6 +124,8 @@ pub struct FirehoseForm {
     /// The Glue database and table a preset's conversion names (the form
     /// keeps them); without one, `shardlab` and the delivery stream's name.
     pub glue_table: Option<(String, String)>,
+    /// The preset's SQL application outputs (to its delivery streams).
+    pub sql_outputs: Vec<shardlab_sim::sql::SqlOutput>,
 }
 
 /// The Glue database the form's tables go in.
@@ -181,6 +183,7 @@ impl Default for FirehoseForm {
             parquet_compression: "SNAPPY".into(),
             glue_tables: Vec::new(),
             glue_table: None,
+            sql_outputs: Vec::new(),
         }
     }
 }
@@ -256,6 +259,31 @@ impl FirehoseForm {
         self.glue_table
             .as_ref()
             .map_or(FORM_GLUE_DATABASE, |(d, _)| d.as_str())
+    }
+
+    /// The preset's SQL outputs whose delivery stream the form still has.
+    fn sql_outputs(&self) -> Vec<shardlab_sim::sql::SqlOutput> {
+        let names: Vec<String> = self
+            .requests()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r["DeliveryStreamName"].as_str().map(str::to_string))
+            .collect();
+        self.sql_outputs
+            .iter()
+            .filter(|o| {
+                o.delivery_stream()
+                    .is_some_and(|n| names.iter().any(|m| m == n))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the form's delivery stream is a SQL application's output.
+    pub fn is_sql_output(&self) -> bool {
+        self.sql_outputs
+            .iter()
+            .any(|o| o.delivery_stream() == Some(self.name.trim()))
     }
 
     /// The Glue CreateTable requests the scenario needs: the form's table
@@ -352,17 +380,28 @@ impl FirehoseForm {
             // Parquet compresses inside the file: the object itself must
             // be UNCOMPRESSED, as AWS requires.
             dest["CompressionFormat"] = json!("UNCOMPRESSED");
-            dest["DataFormatConversionConfiguration"] = json!({
-                "SchemaConfiguration": {
-                    "RoleARN": dest["RoleARN"].clone(),
-                    "DatabaseName": self.database_name(),
-                    "TableName": self.table_name(),
-                },
-                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
-                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {
-                    "Compression": self.parquet_compression,
-                }}},
-            });
+            // The preset's settings the form has no control for (a Hive
+            // deserializer, ParquetSerDe's page size, ...) are kept.
+            let role = dest["RoleARN"].clone();
+            let conversion = &mut dest["DataFormatConversionConfiguration"];
+            if !conversion.is_object() {
+                *conversion = json!({});
+            }
+            conversion["Enabled"] = json!(true);
+            if !conversion["SchemaConfiguration"].is_object() {
+                conversion["SchemaConfiguration"] = json!({"RoleARN": role});
+            }
+            conversion["SchemaConfiguration"]["DatabaseName"] = json!(self.database_name());
+            conversion["SchemaConfiguration"]["TableName"] = json!(self.table_name());
+            if !conversion["InputFormatConfiguration"]["Deserializer"].is_object() {
+                conversion["InputFormatConfiguration"] =
+                    json!({"Deserializer": {"OpenXJsonSerDe": {}}});
+            }
+            let serde = &mut conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"];
+            if !serde.is_object() {
+                *serde = json!({});
+            }
+            serde["Compression"] = json!(self.parquet_compression);
         } else if let Value::Object(m) = dest {
             m.remove("DataFormatConversionConfiguration");
         }
@@ -428,22 +467,27 @@ impl FirehoseForm {
                     .zip(schema[key].as_str())
                     .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
             };
+            form.parquet = true;
+            form.glue_table = Some((
+                schema["DatabaseName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                schema["TableName"].as_str().unwrap_or_default().to_string(),
+            ));
+            form.parquet_compression = conversion["OutputFormatConfiguration"]["Serializer"]
+                ["ParquetSerDe"]["Compression"]
+                .as_str()
+                .unwrap_or("SNAPPY")
+                .into();
+            // The table's columns, when the preset has the table (without
+            // it, none: creating the stream then says the table has none).
+            form.columns = String::new();
             if let Some(i) = form.glue_tables.iter().position(|t| {
                 same(&t["DatabaseName"], "DatabaseName")
                     && same(&t["TableInput"]["Name"], "TableName")
             }) {
                 let table = form.glue_tables.remove(i);
-                form.parquet = true;
-                form.glue_table = Some((
-                    table["DatabaseName"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    table["TableInput"]["Name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                ));
                 form.columns = table["TableInput"]["StorageDescriptor"]["Columns"]
                     .as_array()
                     .map(|cs| {
@@ -459,11 +503,6 @@ impl FirehoseForm {
                             .join("\n")
                     })
                     .unwrap_or_default();
-                form.parquet_compression = conversion["OutputFormatConfiguration"]["Serializer"]
-                    ["ParquetSerDe"]["Compression"]
-                    .as_str()
-                    .unwrap_or("SNAPPY")
-                    .into();
             }
         }
         let lambda_arn = first["ExtendedS3DestinationConfiguration"]["ProcessingConfiguration"]
@@ -640,6 +679,7 @@ impl StreamForm {
             agent: self.agent.clone(),
             delivery_streams: self.firehose.requests()?,
             glue_tables: self.firehose.glue_tables()?,
+            sql_outputs: self.firehose.sql_outputs(),
             lambda_functions,
         };
         scenario.validate_stream().map_err(|e| e.to_string())?;
@@ -772,11 +812,14 @@ impl From<&Scenario> for StreamForm {
             retries: s.retries.clone(),
             messaging: s.messaging.clone(),
             agent: s.agent.clone(),
-            firehose: FirehoseForm::from_requests(
-                &s.delivery_streams,
-                &s.lambda_functions,
-                &s.glue_tables,
-            ),
+            firehose: FirehoseForm {
+                sql_outputs: s.sql_outputs.clone(),
+                ..FirehoseForm::from_requests(
+                    &s.delivery_streams,
+                    &s.lambda_functions,
+                    &s.glue_tables,
+                )
+            },
         }
     }
 }

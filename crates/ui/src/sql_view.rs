@@ -285,6 +285,15 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                     if let Some((name, rows)) = &v.reference {
                         <p class="muted sql-schema">{ format!("Reference table {name}: {rows} rows") }</p>
                     }
+                    { for v.outputs.iter().enumerate().map(|(i, o)| html! {
+                        <p class="muted sql-schema" data-testid={format!("sql-output-{i}")}>
+                            { format!("Output: {} → Firehose {} ({}{}): {} rows sent, {} waiting",
+                                o.stream, o.delivery_stream,
+                                match o.format { shardlab_sim::sql::RecordFormat::JSON => "JSON", shardlab_sim::sql::RecordFormat::CSV => "CSV" },
+                                if o.format == shardlab_sim::sql::RecordFormat::JSON { ", concatenated as KDA writes it" } else { "" },
+                                thousands(o.sent), thousands(o.waiting)) }
+                        </p>
+                    }) }
                     { results(p, v, ctx) }
                     { timeline(p, v) }
                     { chart(p, ctx) }
