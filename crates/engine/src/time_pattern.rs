@@ -143,7 +143,12 @@ impl TimestampPattern {
 
     /// The pattern applied to an instant, in UTC.
     pub fn format(&self, epoch_ms: u64) -> String {
-        let t = Civil::at(epoch_ms);
+        self.format_signed(epoch_ms as i64)
+    }
+
+    /// The pattern applied to an instant before or after 1970, in UTC.
+    pub fn format_signed(&self, epoch_ms: i64) -> String {
+        let t = Civil::at_signed(epoch_ms);
         let mut out = String::new();
         for f in &self.fields {
             match *f {
@@ -227,11 +232,25 @@ impl TimestampPattern {
             // A number followed straight by another takes its width only
             // ("yyyyMMdd"), as Java's adjacent value parsing does; any
             // other takes every digit there is.
+            // (Month names are text, not numbers.) Joda reads at most a
+            // field's usual digits (2, or 3 for the day of the year).
             let adjacent = !matches!(
                 self.fields.get(i + 1),
-                None | Some(Field::Literal(_)) | Some(Field::Weekday(_)) | Some(Field::AmPm)
+                None | Some(Field::Literal(_))
+                    | Some(Field::Weekday(_))
+                    | Some(Field::AmPm)
+                    | Some(Field::Month(3 | 4))
             );
-            let wide = |n: usize| if adjacent { n.max(1) } else { 9 };
+            let joda_max = match f {
+                Field::Year(_) => 9,
+                Field::DayOfYear(_) | Field::Fraction(_) => 3,
+                _ => 2,
+            };
+            let wide = |n: usize| match (adjacent, skip_spaces) {
+                (true, _) => n.max(1),
+                (false, true) => 9,
+                (false, false) => joda_max.max(n),
+            };
             let least = |n: usize| if adjacent { n } else { 1 };
             if skip_spaces && !matches!(f, Field::Literal(_)) {
                 while at < b.len() && (b[at] == b' ' || b[at] == b'\t') {
@@ -245,7 +264,21 @@ impl TimestampPattern {
                     }
                     at += s.len();
                 }
-                Field::Year(2) => year = 2000 + number(&mut at, 2, 2)?,
+                Field::Year(2) => {
+                    // Two digits are a year near now (Java: 80 years back
+                    // to 20 ahead; Joda: 50 either way), taking 2026 as
+                    // now so that runs repeat; SimpleDateFormat reads more
+                    // digits as written.
+                    let start = at;
+                    let y = number(&mut at, 2, if skip_spaces { wide(2) } else { 2 })?;
+                    year = match (at - start, skip_spaces) {
+                        (2, true) if y <= 45 => 2000 + y,
+                        (2, true) => 1900 + y,
+                        (2, false) if y <= 75 => 2000 + y,
+                        (2, false) => 1900 + y,
+                        _ => y,
+                    };
+                }
                 Field::Year(n) => year = number(&mut at, least(n.min(4)), wide(n))?,
                 Field::Month(3 | 4) => month = name(&mut at, &MONTHS)? as u32 + 1,
                 Field::Month(n) => month = number(&mut at, least(n), wide(n))? as u32,
@@ -263,6 +296,13 @@ impl TimestampPattern {
                 }
                 Field::Minute(n) => minute = number(&mut at, least(n), wide(n))? as u32,
                 Field::Second(n) => second = number(&mut at, least(n), wide(n))? as u32,
+                // SimpleDateFormat's S is a count of milliseconds ("5" is
+                // 5 ms); Joda's is a fraction of the second ("5" is 500 ms).
+                Field::Fraction(n) if skip_spaces => {
+                    millis = u32::try_from(number(&mut at, least(n), wide(n))?)
+                        .ok()
+                        .filter(|m| *m < 1000)?;
+                }
                 Field::Fraction(n) => {
                     let start = at;
                     let f = number(&mut at, n, n)?;
@@ -332,9 +372,14 @@ pub struct Civil {
 
 impl Civil {
     pub fn at(epoch_ms: u64) -> Civil {
-        let secs = epoch_ms / 1000;
-        let days = (secs / 86_400) as i64;
-        let rem = secs % 86_400;
+        Civil::at_signed(epoch_ms as i64)
+    }
+
+    /// An instant before or after 1970.
+    pub fn at_signed(epoch_ms: i64) -> Civil {
+        let secs = epoch_ms.div_euclid(1000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400) as u64;
         let (year, month, day) = civil_from_days(days);
         let jan1 = days_from_civil(year, 1, 1);
         Civil {
@@ -345,7 +390,7 @@ impl Civil {
             hour: (rem / 3600) as u32,
             minute: (rem % 3600 / 60) as u32,
             second: (rem % 60) as u32,
-            millis: (epoch_ms % 1000) as u32,
+            millis: epoch_ms.rem_euclid(1000) as u32,
             weekday: days.rem_euclid(7) as usize,
         }
     }
@@ -410,7 +455,7 @@ mod tests {
                 .unwrap()
                 .read_start(text)
                 .map(|ms| {
-                    let c = Civil::at(ms as u64);
+                    let c = Civil::at_signed(ms);
                     format!(
                         "{} {:02}:{:02}:{:02}",
                         &c.dashed()[..10],
@@ -450,6 +495,14 @@ mod tests {
             ("hh:mm a", "01:05 PM", Some("1970-01-01 13:05:00")),
             ("HH:mm", "13:05", Some("1970-01-01 13:05:00")),
             ("yyyy-MM-dd", "2011-02-30", None),
+            // Two-digit years near 2026, more digits as written.
+            ("dd/MM/yy", "07/03/10", Some("2010-03-07 00:00:00")),
+            ("dd/MM/yy", "07/03/99", Some("1999-03-07 00:00:00")),
+            ("dd/MM/yy", "07/03/2010", Some("2010-03-07 00:00:00")),
+            ("MMM dd,y", "March 7, 10", Some("0010-03-07 00:00:00")),
+            // A month name is text: the day before it takes its digits.
+            ("dMMMyyyy", "17Mar2010", Some("2010-03-17 00:00:00")),
+            ("yyyy-MM-dd", "1969-07-20", Some("1969-07-20 00:00:00")),
         ];
         for (pattern, text, want) in cases {
             assert_eq!(at(pattern, text).as_deref(), want, "{pattern} on {text}");
@@ -461,6 +514,30 @@ mod tests {
                 .unwrap()
                 .format(13 * 3_600_000),
             "01 PM"
+        );
+    }
+
+    #[test]
+    fn milliseconds_as_simpledateformat_and_joda_read_them() {
+        let p = TimestampPattern::parse("ss.SSS").unwrap();
+        // SimpleDateFormat: a count of milliseconds; Joda: a fraction.
+        assert_eq!(p.read_start("12.5"), Some(12_005));
+        assert_eq!(p.read("12.500"), Some(12_500));
+        let p = TimestampPattern::parse("ss.S").unwrap();
+        assert_eq!(p.read_start("12.345"), Some(12_345));
+        assert_eq!(p.read("12.3"), Some(12_300));
+        // Joda takes at most two digits for a month.
+        assert_eq!(
+            TimestampPattern::parse("yyyy-MM-dd")
+                .unwrap()
+                .read("2018-001-05"),
+            None
+        );
+        assert_eq!(
+            TimestampPattern::parse("yyyy-MM-dd")
+                .unwrap()
+                .format_signed(-14_256_000_000),
+            "1969-07-20"
         );
     }
 

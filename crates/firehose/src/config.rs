@@ -302,7 +302,8 @@ impl S3Destination {
         {
             return Err(extended_only());
         }
-        // An update keeps what it does not name, member by member.
+        // An update keeps the configuration's members it does not name
+        // (Enabled, the SerDes, SchemaConfiguration: each replaced whole).
         let before = update.and_then(|u| u.conversion.as_ref().map(|c| c.echo.clone()));
         let conversion_raw = match (before, body.raw("DataFormatConversionConfiguration")) {
             (Some(Value::Object(mut old)), Some(Value::Object(given))) => {

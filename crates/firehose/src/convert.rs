@@ -232,7 +232,7 @@ impl ConversionConfig {
             options.writer_v2 = writer == Some("V2");
             options.dictionary = ps.bool("EnableDictionaryCompression")?.unwrap_or(true);
         }
-        let mut hive_formats: Vec<String> = Vec::new();
+        let mut hive_formats: Vec<Result<Option<TimestampPattern>, String>> = Vec::new();
         let mut deserializer = Deserializer::OpenX {
             case_insensitive: true,
             dots_to_underscores: false,
@@ -268,18 +268,17 @@ impl ConversionConfig {
             for (i, f) in formats.iter().enumerate() {
                 v.length(Some(f), &format!("{fp}.{}", i + 1), 1, 1024);
             }
-            let mut patterns = Vec::new();
-            for f in &formats {
-                patterns.push(match f.as_str() {
-                    "millis" => None,
-                    // An unreadable pattern is refused below, once the
-                    // model's constraints have passed.
-                    f => TimestampPattern::parse(f).ok(),
-                });
-            }
-            hive_formats = formats;
+            hive_formats = formats
+                .iter()
+                .map(|f| match f.as_str() {
+                    "millis" => Ok(None),
+                    f => TimestampPattern::parse(f).map(Some),
+                })
+                .collect();
             deserializer = Deserializer::Hive {
-                timestamp_formats: patterns,
+                // An unreadable pattern is refused below, once the model's
+                // constraints have passed.
+                timestamp_formats: hive_formats.iter().filter_map(|p| p.clone().ok()).collect(),
             };
         }
         v.finish()?;
@@ -341,12 +340,10 @@ impl ConversionConfig {
                  ParquetSerDe.",
             ));
         }
-        for f in hive_formats.iter().filter(|f| *f != "millis") {
-            TimestampPattern::parse(f).map_err(|e| {
-                invalid(&format!(
-                    "Invalid deserializer option(s): TimestampFormats: {e}"
-                ))
-            })?;
+        if let Some(Err(e)) = hive_formats.iter().find(|p| p.is_err()) {
+            return Err(invalid(&format!(
+                "Invalid deserializer option(s): TimestampFormats: {e}"
+            )));
         }
         let (database, table) = (database.unwrap_or_default(), table.unwrap_or_default());
         // The playground has one account and one Region, and a table's

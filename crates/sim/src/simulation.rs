@@ -2068,17 +2068,18 @@ impl Simulation {
             runner.bound(now);
             self.digest = fnv1a64_extend(self.digest, &runner.rows_out().to_le_bytes());
             // The application's outputs: PutRecordBatch calls of up to 500
-            // to its delivery streams; what Firehose refuses (its quota, a
-            // stream gone) waits and is sent again, as KDA retries.
-            for (name, records) in runner.take_output() {
+            // to its delivery streams. What Firehose refuses (its quota)
+            // waits and is sent again at the next tick, as KDA retries a
+            // call's failed records (Firehose keeps no order anyway).
+            for (output, name, records) in runner.take_output() {
                 let mut accepted = Vec::with_capacity(records.len());
                 for batch in records.chunks(PUT_RECORDS_MAX) {
                     match self.firehose.put_typed(&name, batch.to_vec(), now) {
                         Ok(ids) => accepted.extend(ids.iter().map(Option::is_some)),
-                        Err(_) => accepted.extend(batch.iter().map(|_| false)),
+                        Err(_) => break,
                     }
                 }
-                runner.output_sent(&name, records, &accepted);
+                runner.output_sent(output, records, &accepted);
             }
         }
         self.history.push_back((

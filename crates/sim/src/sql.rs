@@ -145,6 +145,10 @@ pub struct SqlOutput {
 pub struct FirehoseOutput {
     #[serde(rename = "ResourceARN")]
     pub resource_arn: String,
+    /// KDA's first API named the role it writes as here; accepted and
+    /// kept (the playground has no IAM).
+    #[serde(rename = "RoleARN", default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,13 +168,17 @@ pub enum RecordFormat {
 pub const MAX_OUTPUTS: usize = 3;
 
 impl SqlOutput {
-    /// The delivery stream its ARN names.
+    /// The delivery stream its ARN names, in the playground's Region and
+    /// account.
     pub fn delivery_stream(&self) -> Option<&str> {
-        let arn = &self.firehose.resource_arn;
-        arn.starts_with("arn:aws:firehose:")
-            .then(|| arn.rsplit_once(":deliverystream/"))
-            .flatten()
-            .map(|(_, name)| name)
+        let prefix = format!(
+            "arn:aws:firehose:{}:{}:deliverystream/",
+            crate::simulation::REGION,
+            shardlab_engine::ACCOUNT_ID
+        );
+        self.firehose
+            .resource_arn
+            .strip_prefix(prefix.as_str())
             .filter(|n| !n.is_empty())
     }
 
@@ -439,33 +447,26 @@ impl SqlRunner {
         Ok(())
     }
 
-    /// The records waiting for each output's delivery stream, taken for
-    /// sending: (delivery stream, records), oldest first.
-    pub fn take_output(&mut self) -> Vec<(String, Vec<Vec<u8>>)> {
+    /// The records waiting for each output, taken for sending: (output,
+    /// its delivery stream, records), oldest first.
+    pub fn take_output(&mut self) -> Vec<(usize, String, Vec<Vec<u8>>)> {
         self.outputs
             .iter_mut()
-            .filter(|o| !o.waiting.is_empty())
-            .map(|o| (o.delivery_stream.clone(), o.waiting.drain(..).collect()))
+            .enumerate()
+            .filter(|(_, o)| !o.waiting.is_empty())
+            .map(|(i, o)| (i, o.delivery_stream.clone(), o.waiting.drain(..).collect()))
             .collect()
     }
 
-    /// What became of records taken: `accepted` of them were taken by
-    /// Firehose, the rest go back to the front of the queue, in order.
-    pub fn output_sent(
-        &mut self,
-        delivery_stream: &str,
-        mut records: Vec<Vec<u8>>,
-        accepted: &[bool],
-    ) {
-        let Some(o) = self
-            .outputs
-            .iter_mut()
-            .find(|o| o.delivery_stream == delivery_stream)
-        else {
+    /// What became of an output's records taken: those `accepted` went to
+    /// Firehose; the others (refused, or not sent) go back to the front of
+    /// its queue, in their order.
+    pub fn output_sent(&mut self, output: usize, records: Vec<Vec<u8>>, accepted: &[bool]) {
+        let Some(o) = self.outputs.get_mut(output) else {
             return;
         };
         let mut back = Vec::new();
-        for (i, r) in records.drain(..).enumerate() {
+        for (i, r) in records.into_iter().enumerate() {
             if accepted.get(i).copied().unwrap_or(false) {
                 o.sent += 1;
             } else {
@@ -621,5 +622,62 @@ impl SqlRunner {
     /// A fingerprint of everything the application has produced so far.
     pub fn rows_out(&self) -> u64 {
         self.seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APP: &str = "CREATE OR REPLACE STREAM \"A\" (x BIGINT);
+        CREATE OR REPLACE STREAM \"B\" (x BIGINT);
+        CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"A\" SELECT STREAM n FROM \"SOURCE_SQL_STREAM_001\";
+        CREATE OR REPLACE PUMP \"Q\" AS INSERT INTO \"B\" SELECT STREAM n FROM \"SOURCE_SQL_STREAM_001\";";
+
+    fn output(stream: &str, format: RecordFormat) -> SqlOutput {
+        SqlOutput {
+            name: stream.into(),
+            firehose: FirehoseOutput {
+                resource_arn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/out".into(),
+                role_arn: None,
+            },
+            schema: DestinationSchema { format },
+        }
+    }
+
+    /// Two outputs to one delivery stream keep their own rows and counts;
+    /// refused rows wait, in order, and are sent later.
+    #[test]
+    fn outputs_are_settled_each_on_its_own() {
+        let samples = vec![br#"{"n":1}"#.to_vec()];
+        let mut r = SqlRunner::new(APP, &samples, 0, Vec::new()).unwrap();
+        r.set_outputs(&[
+            output("A", RecordFormat::JSON),
+            output("B", RecordFormat::CSV),
+        ])
+        .unwrap();
+        let recs: Vec<(Vec<u8>, u64)> = (1..=3)
+            .map(|n| (format!(r#"{{"n":{n}}}"#).into_bytes(), 0))
+            .collect();
+        r.push(recs, 1000);
+        let taken = r.take_output();
+        assert_eq!(taken.len(), 2);
+        let (a, _, rows_a) = taken[0].clone();
+        let (b, _, rows_b) = taken[1].clone();
+        assert_eq!(rows_a[0], br#"{"X":1}"#.to_vec());
+        assert_eq!(rows_b[0], b"1\n".to_vec());
+        // A takes the first and third; B takes nothing.
+        r.output_sent(a, rows_a, &[true, false, true]);
+        r.output_sent(b, rows_b, &[]);
+        let v = r.view();
+        assert_eq!((v.outputs[0].sent, v.outputs[0].waiting), (2, 1));
+        assert_eq!((v.outputs[1].sent, v.outputs[1].waiting), (0, 3));
+        let again = r.take_output();
+        assert_eq!(again[0].2, vec![br#"{"X":2}"#.to_vec()]);
+        assert_eq!(again[1].2.len(), 3);
+        assert!(
+            r.set_outputs(&[output("a", RecordFormat::JSON)]).is_err(),
+            "names are exact"
+        );
     }
 }

@@ -495,13 +495,12 @@ impl Translator {
             "TIMESTAMP_TO_CHAR" | "DATE_TO_CHAR" if rendered.len() == 2 => {
                 format!("DATE_FORMAT({}, {})", rendered[1], rendered[0])
             }
-            // Flink reads the pattern as SimpleDateFormat too (its
-            // argument order is the other way round).
-            "CHAR_TO_TIMESTAMP" if rendered.len() == 2 => {
-                format!("TO_TIMESTAMP({}, {})", rendered[1], rendered[0])
-            }
-            "CHAR_TO_DATE" if rendered.len() == 2 => {
-                format!("TO_DATE({}, {})", rendered[1], rendered[0])
+            "CHAR_TO_TIMESTAMP" | "CHAR_TO_DATE" | "CHAR_TO_TIME" => {
+                return no(
+                    "CHAR_TO_TIMESTAMP and its kin: KDA reads the start of the text as \
+                     SimpleDateFormat does, Flink's TO_TIMESTAMP the whole of it with java.time \
+                     patterns (NULL where KDA reads a prefix), so the results would differ",
+                )
             }
             "REGEX_REPLACE" => {
                 let whole = rendered.len() == 3

@@ -422,7 +422,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 v => return Err(err("TYPE_ERROR", format!("{} formats a timestamp, not {}", name(), v.type_name()))),
             };
             let p = TimestampPattern::parse(&pat.to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
-            Str((p.format(t.max(0) as u64)).into())
+            Str(p.format_signed(t).into())
         }
         Func::CharToTimestamp | Func::CharToDate | Func::CharToTime => {
             // The pattern read as Java's SimpleDateFormat reads

@@ -261,29 +261,42 @@ impl FirehoseForm {
             .map_or(FORM_GLUE_DATABASE, |(d, _)| d.as_str())
     }
 
-    /// The preset's SQL outputs whose delivery stream the form still has.
+    /// The delivery stream name the preset gave the form's stream.
+    fn base_name(&self) -> Option<&str> {
+        self.base.as_ref()?["DeliveryStreamName"].as_str()
+    }
+
+    /// The preset's SQL outputs whose delivery stream the form still has
+    /// with Direct PUT (renamed with it when the form's was renamed).
     fn sql_outputs(&self) -> Vec<shardlab_sim::sql::SqlOutput> {
-        let names: Vec<String> = self
-            .requests()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|r| r["DeliveryStreamName"].as_str().map(str::to_string))
-            .collect();
+        let requests = self.requests().unwrap_or_default();
+        let direct = |name: &str| {
+            requests
+                .iter()
+                .any(|r| r["DeliveryStreamName"] == name && r["DeliveryStreamType"] == "DirectPut")
+        };
+        let renamed = self.base_name().filter(|b| *b != self.name.trim());
         self.sql_outputs
             .iter()
-            .filter(|o| {
-                o.delivery_stream()
-                    .is_some_and(|n| names.iter().any(|m| m == n))
+            .filter_map(|o| {
+                let mut o = o.clone();
+                let target = o.delivery_stream()?.to_string();
+                if renamed == Some(target.as_str()) {
+                    let arn = &o.firehose.resource_arn;
+                    let cut = arn.len() - target.len();
+                    o.firehose.resource_arn = format!("{}{}", &arn[..cut], self.name.trim());
+                }
+                direct(o.delivery_stream()?).then_some(o)
             })
-            .cloned()
             .collect()
     }
 
     /// Whether the form's delivery stream is a SQL application's output.
     pub fn is_sql_output(&self) -> bool {
+        let names = [Some(self.name.trim()), self.base_name()];
         self.sql_outputs
             .iter()
-            .any(|o| o.delivery_stream() == Some(self.name.trim()))
+            .any(|o| o.delivery_stream().is_some() && names.contains(&o.delivery_stream()))
     }
 
     /// The Glue CreateTable requests the scenario needs: the form's table
@@ -397,11 +410,18 @@ impl FirehoseForm {
                 conversion["InputFormatConfiguration"] =
                     json!({"Deserializer": {"OpenXJsonSerDe": {}}});
             }
-            let serde = &mut conversion["OutputFormatConfiguration"]["Serializer"]["ParquetSerDe"];
-            if !serde.is_object() {
-                *serde = json!({});
+            // Each level an object (a scenario file may hold anything).
+            let mut level = &mut conversion["OutputFormatConfiguration"];
+            for key in ["Serializer", "ParquetSerDe"] {
+                if !level.is_object() {
+                    *level = json!({});
+                }
+                level = &mut level[key];
             }
-            serde["Compression"] = json!(self.parquet_compression);
+            if !level.is_object() {
+                *level = json!({});
+            }
+            level["Compression"] = json!(self.parquet_compression);
         } else if let Value::Object(m) = dest {
             m.remove("DataFormatConversionConfiguration");
         }
