@@ -1163,11 +1163,6 @@ pub fn read_rows(body: &[u8], limit: usize) -> Result<(Vec<String>, u64), String
     Ok((lines, total))
 }
 
-/// Whether an object's body is a Parquet file.
-pub fn is_parquet(body: &[u8]) -> bool {
-    body.len() >= 12 && body.starts_with(b"PAR1") && body.ends_with(b"PAR1")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1333,7 +1328,7 @@ mod tests {
             "DataFormatConversion.MalformedData"
         );
         let file = rows.write().unwrap();
-        assert!(is_parquet(&file));
+        assert!(file.starts_with(b"PAR1") && file.ends_with(b"PAR1"));
         let (lines, total) = read_rows(&file, 10).unwrap();
         assert_eq!(total, 2);
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
