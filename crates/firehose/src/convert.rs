@@ -128,6 +128,14 @@ fn invalid(message: &str) -> ApiError {
     ApiError::invalid_argument(message)
 }
 
+/// A member of an object that may be absent.
+fn member<'a>(b: &Option<Body<'a>>, m: &str) -> Result<Option<Body<'a>>, ApiError> {
+    match b {
+        Some(b) => b.object(m),
+        None => Ok(None),
+    }
+}
+
 /// `^\S+$`, 1–1024 characters: SchemaConfiguration's members.
 fn no_space(v: &mut Validation, value: Option<&str>, path: &str) {
     v.length(value, path, 1, 1024);
@@ -160,30 +168,12 @@ impl ConversionConfig {
         let input = body.object("InputFormatConfiguration")?;
         let output = body.object("OutputFormatConfiguration")?;
         let schema = body.object("SchemaConfiguration")?;
-        let deser = match &input {
-            Some(i) => i.object("Deserializer")?,
-            None => None,
-        };
-        let ser = match &output {
-            Some(o) => o.object("Serializer")?,
-            None => None,
-        };
-        let openx = match &deser {
-            Some(d) => d.object("OpenXJsonSerDe")?,
-            None => None,
-        };
-        let hive = match &deser {
-            Some(d) => d.object("HiveJsonSerDe")?,
-            None => None,
-        };
-        let parquet = match &ser {
-            Some(s) => s.object("ParquetSerDe")?,
-            None => None,
-        };
-        let orc = match &ser {
-            Some(s) => s.object("OrcSerDe")?,
-            None => None,
-        };
+        let deser = member(&input, "Deserializer")?;
+        let ser = member(&output, "Serializer")?;
+        let openx = member(&deser, "OpenXJsonSerDe")?;
+        let hive = member(&deser, "HiveJsonSerDe")?;
+        let parquet = member(&ser, "ParquetSerDe")?;
+        let orc = member(&ser, "OrcSerDe")?;
 
         // The model's constraints first: ValidationException.
         let mut v = Validation::new();
@@ -526,6 +516,8 @@ impl Conversion {
             } => (*case_insensitive, *dots_to_underscores),
             Deserializer::Hive { .. } => (true, false),
         };
+        // Keys as the columns are named, worked out once per object, and
+        // only when some column is not under its own name.
         let normal = |k: &str| -> String {
             let k = if dots {
                 k.replace('.', "_")
@@ -538,16 +530,19 @@ impl Conversion {
                 k
             }
         };
+        let mut normalized: Option<Vec<(String, &Value)>> = None;
         let mut out = Vec::with_capacity(self.fields.len());
         for f in &self.fields {
             let value = match self.key_of(&f.name) {
                 Some(key) => object.get(key),
-                None => object.get(&f.name).or_else(|| {
-                    object
+                None => match object.get(&f.name) {
+                    Some(v) => Some(v),
+                    None => normalized
+                        .get_or_insert_with(|| object.iter().map(|(k, v)| (normal(k), v)).collect())
                         .iter()
-                        .find(|(k, _)| normal(k) == f.name)
-                        .map(|(_, v)| v)
-                }),
+                        .find(|(k, _)| *k == f.name)
+                        .map(|(_, v)| *v),
+                },
             };
             out.push(match value {
                 None | Some(Value::Null) => Cell::Null,
