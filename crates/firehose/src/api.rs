@@ -287,6 +287,37 @@ impl Firehose {
         }
     }
 
+    /// HTTP requests the delivery streams have issued, for the caller to
+    /// send: (delivery stream, request).
+    pub fn take_http_requests(&mut self) -> Vec<(String, crate::http::HttpRequest)> {
+        let mut out = Vec::new();
+        for s in self.streams.values_mut() {
+            for r in s.path.take_http_requests() {
+                out.push((s.name.clone(), r));
+            }
+        }
+        out
+    }
+
+    /// An HTTP request's outcome. Unknown streams or requests (the stream
+    /// was deleted meanwhile) are ignored.
+    pub fn complete_http(
+        &mut self,
+        name: &str,
+        id: u64,
+        outcome: &crate::http::HttpOutcome,
+        now_ms: u64,
+    ) -> bool {
+        let now = self.advance(now_ms);
+        match self.streams.get_mut(name) {
+            Some(s) => {
+                let (path, to) = s.parts();
+                path.complete_http(to, id, outcome, now)
+            }
+            None => false,
+        }
+    }
+
     /// Delivery streams that read a Kinesis stream: (name, stream ARN).
     pub fn kinesis_sources(&self) -> Vec<(String, String)> {
         self.streams
@@ -405,22 +436,27 @@ impl Firehose {
             "ElasticsearchDestinationConfiguration",
             "AmazonOpenSearchServerlessDestinationConfiguration",
             "SplunkDestinationConfiguration",
-            "HttpEndpointDestinationConfiguration",
             "SnowflakeDestinationConfiguration",
             "IcebergDestinationConfiguration",
         ] {
             if body.object(other)?.is_some() {
                 return Err(ApiError::invalid_argument(format!(
                     "{other} is not supported by Shardlab yet; deliver to S3 with \
-                     ExtendedS3DestinationConfiguration, or to OpenSearch with \
-                     AmazonopensearchserviceDestinationConfiguration."
+                     ExtendedS3DestinationConfiguration, to OpenSearch with \
+                     AmazonopensearchserviceDestinationConfiguration, or to an HTTP endpoint \
+                     with HttpEndpointDestinationConfiguration."
                 )));
             }
         }
         let extended = body.object("ExtendedS3DestinationConfiguration")?;
         let plain = body.object("S3DestinationConfiguration")?;
         let opensearch = body.object("AmazonopensearchserviceDestinationConfiguration")?;
+        let http = body.object("HttpEndpointDestinationConfiguration")?;
         let destination = match (&extended, &plain) {
+            _ if http.is_some() => S3Destination::read_http(
+                http.as_ref().expect("checked"),
+                "httpEndpointDestinationConfiguration",
+            )?,
             _ if opensearch.is_some() => S3Destination::read_opensearch(
                 opensearch.as_ref().expect("checked"),
                 "amazonopensearchserviceDestinationConfiguration",
@@ -435,8 +471,9 @@ impl Firehose {
             (None, None) => {
                 return Err(ApiError::invalid_argument(
                     "A destination configuration is required: \
-                     ExtendedS3DestinationConfiguration, S3DestinationConfiguration or \
-                     AmazonopensearchserviceDestinationConfiguration.",
+                     ExtendedS3DestinationConfiguration, S3DestinationConfiguration, \
+                     AmazonopensearchserviceDestinationConfiguration or \
+                     HttpEndpointDestinationConfiguration.",
                 ))
             }
         };
@@ -731,11 +768,11 @@ impl Firehose {
                 s.version
             )));
         }
-        if s.destination.opensearch.is_some() {
+        if s.destination.opensearch.is_some() || s.destination.http.is_some() {
             return Err(ApiError::invalid_argument(
-                "Shardlab does not update OpenSearch destinations yet (and AWS does not \
-                 switch a delivery stream between OpenSearch and S3): delete the delivery \
-                 stream and create it again.",
+                "Shardlab does not update OpenSearch or HTTP endpoint destinations yet (and \
+                 AWS does not switch a delivery stream between destination types): delete \
+                 the delivery stream and create it again.",
             ));
         }
         let update =

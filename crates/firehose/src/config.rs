@@ -12,6 +12,7 @@ use shardlab_engine::ApiError;
 use crate::bucket::bucket_name;
 use crate::compression::{Compression, FORMATS};
 use crate::convert::{Conversion, ConversionConfig, SchemaSource};
+use crate::http::{is_allowed_url, HttpTarget};
 use crate::jq::Query;
 use crate::opensearch::{domain_name, OpenSearchTarget, Rotation, ROTATIONS};
 use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
@@ -219,6 +220,9 @@ pub struct S3Destination {
     /// Set when the destination is an OpenSearch domain; the bucket and
     /// prefixes above are then its backup (`S3Configuration`).
     pub opensearch: Option<OpenSearchTarget>,
+    /// Set when the destination is an HTTP endpoint; the bucket and
+    /// prefixes above are then its backup (`S3Configuration`).
+    pub http: Option<HttpTarget>,
     /// `DataFormatConversionConfiguration` (extended S3 only): kept when
     /// disabled, active when enabled.
     pub conversion: Option<ConversionConfig>,
@@ -468,6 +472,7 @@ impl S3Destination {
             file_extension: pick(extension, base.and_then(|b| b.file_extension.as_deref())),
             dynamic_partitioning,
             opensearch: None,
+            http: None,
             conversion,
         })
     }
@@ -525,11 +530,34 @@ impl S3Destination {
             ))
         })?;
         let hints = hints.resolve(BufferingHints::default())?;
-        let s3 = s3.expect("required above");
+        let mut dest = Self::read_backup(body, s3.expect("required above"), path, hints)?;
+        dest.opensearch = Some(OpenSearchTarget {
+            domain_arn: domain_arn.to_string(),
+            domain: domain.to_string(),
+            index_name: index.unwrap_or_default().to_string(),
+            rotation: rotation
+                .and_then(Rotation::parse)
+                .unwrap_or(Rotation::OneDay),
+            firehose_ids: id_format != Some("NO_DOCUMENT_ID"),
+            backup_all: backup_mode == Some("AllDocuments"),
+            retry_seconds: retry.unwrap_or(300) as u32,
+        });
+        Ok(dest)
+    }
+
+    /// A destination's backup bucket (`S3Configuration`) with the
+    /// destination's own hints and `ProcessingConfiguration`.
+    fn read_backup(
+        body: &Body,
+        s3: Body,
+        path: &str,
+        hints: BufferingHints,
+    ) -> Result<S3Destination, ApiError> {
+        let p = |m: &str| format!("{path}.{m}");
         let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None, None)?;
         if !dest.processors.is_empty() || dest.processing_enabled {
             return Err(ApiError::invalid_argument(
-                "ProcessingConfiguration belongs to the OpenSearch destination, not to its \
+                "ProcessingConfiguration belongs to the destination, not to its \
                  S3Configuration.",
             ));
         }
@@ -551,16 +579,103 @@ impl S3Destination {
                 "Processors": pc.array("Processors")?.cloned().unwrap_or_default(),
             }));
         }
-        dest.opensearch = Some(OpenSearchTarget {
-            domain_arn: domain_arn.to_string(),
-            domain: domain.to_string(),
-            index_name: index.unwrap_or_default().to_string(),
-            rotation: rotation
-                .and_then(Rotation::parse)
-                .unwrap_or(Rotation::OneDay),
-            firehose_ids: id_format != Some("NO_DOCUMENT_ID"),
-            backup_all: backup_mode == Some("AllDocuments"),
+        Ok(dest)
+    }
+
+    /// Reads an `HttpEndpointDestinationConfiguration`: the endpoint, its
+    /// request settings, buffering hints (1–64 MiB, 0–900 s), retry
+    /// duration and processors; `S3Configuration` is the backup bucket.
+    pub fn read_http(body: &Body, path: &str) -> Result<S3Destination, ApiError> {
+        let mut v = Validation::new();
+        let p = |m: &str| format!("{path}.{m}");
+        let endpoint = body.object("EndpointConfiguration")?;
+        let (url, name, key) = match &endpoint {
+            Some(e) => (e.str("Url")?, e.str("Name")?, e.str("AccessKey")?),
+            None => (None, None, None),
+        };
+        let role = body.str("RoleARN")?;
+        let backup_mode = body.str("S3BackupMode")?;
+        let s3 = body.object("S3Configuration")?;
+        v.required(&endpoint, &p("endpointConfiguration"));
+        if endpoint.is_some() {
+            v.required(&url, &p("endpointConfiguration.url"));
+        }
+        v.length(url, &p("endpointConfiguration.url"), 1, 1000);
+        v.pattern(
+            url,
+            &p("endpointConfiguration.url"),
+            url.is_some_and(is_allowed_url),
+            "https://.*",
+        );
+        v.length(name, &p("endpointConfiguration.name"), 1, 256);
+        v.length(key, &p("endpointConfiguration.accessKey"), 0, 4096);
+        v.required(&s3, &p("s3Configuration"));
+        v.length(role, &p("roleARN"), 1, 512);
+        v.one_of(
+            backup_mode,
+            &p("s3BackupMode"),
+            &["FailedDataOnly", "AllData"],
+        );
+        let hints = HintsInput::read(body, path, 64, &mut v)?;
+        let retry = match body.object("RetryOptions")? {
+            Some(r) => r.int("DurationInSeconds")?,
+            None => None,
+        };
+        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        let request = body.object("RequestConfiguration")?;
+        let (encoding, attributes) = match &request {
+            Some(r) => (r.str("ContentEncoding")?, r.array("CommonAttributes")?),
+            None => (None, None),
+        };
+        v.one_of(
+            encoding,
+            &p("requestConfiguration.contentEncoding"),
+            &["NONE", "GZIP"],
+        );
+        let mut common = Vec::new();
+        if let Some(list) = attributes {
+            v.items(
+                list.len(),
+                &p("requestConfiguration.commonAttributes"),
+                0,
+                50,
+                None,
+            );
+            for (i, a) in list.iter().enumerate() {
+                let a = Body::new(a)?;
+                let (k, val) = (a.str("AttributeName")?, a.str("AttributeValue")?);
+                let at = |m: &str| {
+                    p(&format!(
+                        "requestConfiguration.commonAttributes.{}.member.{m}",
+                        i + 1
+                    ))
+                };
+                v.required(&k, &at("attributeName"));
+                v.required(&val, &at("attributeValue"));
+                v.length(k, &at("attributeName"), 1, 256);
+                v.length(val, &at("attributeValue"), 0, 1024);
+                if let (Some(k), Some(val)) = (k, val) {
+                    common.push((k.to_string(), val.to_string()));
+                }
+            }
+        }
+        v.finish()?;
+        if body.object("SecretsManagerConfiguration")?.is_some() {
+            return Err(unsupported(
+                "SecretsManagerConfiguration (give the key as EndpointConfiguration.AccessKey)",
+            ));
+        }
+        let hints = hints.resolve(BufferingHints::default())?;
+        let mut dest = Self::read_backup(body, s3.expect("required above"), path, hints)?;
+        dest.http = Some(HttpTarget {
+            url: url.unwrap_or_default().to_string(),
+            name: name.map(str::to_string),
+            access_key: key.map(str::to_string),
+            gzip: encoding == Some("GZIP"),
+            common_attributes: common,
             retry_seconds: retry.unwrap_or(300) as u32,
+            backup_all: backup_mode == Some("AllData"),
+            role_arn: role.map(str::to_string),
         });
         Ok(dest)
     }
@@ -611,6 +726,36 @@ impl S3Destination {
     /// returns for this destination.
     pub fn describe_members(&self) -> Vec<(&'static str, Value)> {
         let (extended, plain) = self.describe();
+        if let Some(h) = &self.http {
+            let mut endpoint = json!({"Url": h.url});
+            if let Some(n) = &h.name {
+                endpoint["Name"] = json!(n);
+            }
+            let mut d = json!({
+                "EndpointConfiguration": endpoint,
+                "BufferingHints": {
+                    "SizeInMBs": self.hints.size_mb,
+                    "IntervalInSeconds": self.hints.interval_s,
+                },
+                "CloudWatchLoggingOptions": {"Enabled": false},
+                "RequestConfiguration": {
+                    "ContentEncoding": if h.gzip { "GZIP" } else { "NONE" },
+                    "CommonAttributes": h.common_attributes.iter()
+                        .map(|(k, v)| json!({"AttributeName": k, "AttributeValue": v}))
+                        .collect::<Vec<_>>(),
+                },
+                "RetryOptions": {"DurationInSeconds": h.retry_seconds},
+                "S3BackupMode": if h.backup_all { "AllData" } else { "FailedDataOnly" },
+                "S3DestinationDescription": plain,
+            });
+            if let Some(r) = &h.role_arn {
+                d["RoleARN"] = json!(r);
+            }
+            if let Some(p) = &self.processing_json {
+                d["ProcessingConfiguration"] = p.clone();
+            }
+            return vec![("HttpEndpointDestinationDescription", d)];
+        }
         match &self.opensearch {
             None => vec![
                 ("S3DestinationDescription", plain),

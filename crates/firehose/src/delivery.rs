@@ -25,6 +25,9 @@ use base64::Engine as _;
 
 use crate::config::{finish, split, S3Destination};
 use crate::convert::FORMAT_CONVERSION_FAILED;
+use crate::http::{
+    judge, HttpOutcome, HttpRequest, Judgement, HTTP_ENDPOINT_FAILED, MAX_RECORDS_PER_REQUEST,
+};
 use crate::prefix::{object_name, KeyContext};
 use crate::transform::{Invocation, TransformStage, Verdict};
 
@@ -154,6 +157,31 @@ struct Pending {
     partition: Option<PartitionKeys>,
     /// A Parquet object's first rows, for the bucket browser.
     rows: Option<crate::bucket::RowsShown>,
+    /// An HTTP endpoint's request (then `body` is unused).
+    http: Option<HttpBatch>,
+}
+
+/// A batch of records on its way to an HTTP endpoint: one request, sent
+/// again (with the same request id and body) until it is delivered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HttpBatch {
+    request_id: String,
+    request: HttpRequest,
+    /// The records as they go (after processing), for the error output.
+    records: Vec<Buffered>,
+    /// The id of the attempt the host is sending, if one is out.
+    in_flight: Option<u64>,
+}
+
+/// The last failed attempt to reach an HTTP endpoint, for the panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpError {
+    pub code: String,
+    pub message: String,
+    pub at_ms: u64,
+    /// What was done with the batch: retried, sent to the error output,
+    /// or (413) rejected.
+    pub then: String,
 }
 
 impl Pending {
@@ -185,6 +213,7 @@ impl Pending {
             bucket: String::new(),
             partition: None,
             rows: None,
+            http: None,
         }
     }
 }
@@ -257,6 +286,13 @@ pub struct Accounting {
     pub converted_bytes: u64,
     #[serde(default)]
     pub conversion_failed_bytes: u64,
+    /// Records an HTTP endpoint refused with 413: final, and (as AWS
+    /// does) not written to the error output.
+    #[serde(default)]
+    pub rejected_records: u64,
+    /// Requests an HTTP endpoint accepted (200, conforming).
+    #[serde(default)]
+    pub http_requests_delivered: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -295,6 +331,7 @@ impl Accounting {
                     + self.partition_failed
                     + self.delivery_failed
                     + self.conversion_failed
+                    + self.rejected_records
             && self.processing_failed
                 + self.transform_failed
                 + self.partition_failed
@@ -367,6 +404,11 @@ pub struct DeliveryPath {
     /// an outage of the domain or of the backup bucket holds up only its
     /// own deliveries.
     indexing: VecDeque<Pending>,
+    /// HTTP requests for the host to send, and the last attempt id.
+    http_outbox: Vec<HttpRequest>,
+    next_http_id: u64,
+    /// The last failed attempt to reach an HTTP endpoint.
+    pub last_http_error: Option<HttpError>,
     pub accounting: Accounting,
     pub recent: VecDeque<Flush>,
     rng: ChaCha8Rng,
@@ -384,6 +426,9 @@ impl DeliveryPath {
             transform: TransformStage::default(),
             pending: VecDeque::new(),
             indexing: VecDeque::new(),
+            http_outbox: Vec::new(),
+            next_http_id: 0,
+            last_http_error: None,
             accounting: Accounting::default(),
             recent: VecDeque::new(),
             rng,
@@ -600,6 +645,129 @@ impl DeliveryPath {
         self.transform.take()
     }
 
+    /// The HTTP requests issued since the last call, for the host to send.
+    pub fn take_http_requests(&mut self) -> Vec<HttpRequest> {
+        std::mem::take(&mut self.http_outbox)
+    }
+
+    /// Whether a request is out, waiting for its outcome.
+    pub fn http_in_flight(&self) -> bool {
+        self.indexing
+            .front()
+            .and_then(|p| p.http.as_ref())
+            .is_some_and(|b| b.in_flight.is_some())
+    }
+
+    /// An HTTP request's outcome: the batch is delivered, retried after a
+    /// backoff, sent to the error output once `RetryOptions` has run out,
+    /// or (413) rejected. False when the request is unknown.
+    pub fn complete_http(
+        &mut self,
+        to: Target,
+        id: u64,
+        outcome: &HttpOutcome,
+        now_ms: u64,
+    ) -> bool {
+        self.close_minute(now_ms);
+        let retry_ms = to
+            .dest
+            .http
+            .as_ref()
+            .map_or(0, |h| u64::from(h.retry_seconds) * 1000);
+        let Some(head) = self.indexing.front_mut() else {
+            return false;
+        };
+        let Some(batch) = head.http.as_mut() else {
+            return false;
+        };
+        if batch.in_flight != Some(id) {
+            return false;
+        }
+        batch.in_flight = None;
+        let judgement = judge(outcome, &batch.request_id);
+        let n = head.records;
+        match judgement {
+            Judgement::Delivered => {
+                let done = self.indexing.pop_front().expect("head exists");
+                let a = &mut self.accounting;
+                a.delivery_successes += 1;
+                a.buffered_records -= n;
+                a.delivered_records += n;
+                a.delivered_bytes += done
+                    .http
+                    .as_ref()
+                    .map_or(0, |b| b.request.body.len() as u64);
+                a.http_requests_delivered += 1;
+                self.record_flush(&done, now_ms);
+            }
+            Judgement::Rejected { message } => {
+                self.indexing.pop_front();
+                self.accounting.buffered_records -= n;
+                self.accounting.rejected_records += n;
+                self.last_http_error = Some(HttpError {
+                    code: "HttpEndpoint.DestinationException".into(),
+                    message,
+                    at_ms: now_ms,
+                    then: format!(
+                        "413 is final: {n} records rejected, not retried and not written to \
+                         the error output"
+                    ),
+                });
+            }
+            Judgement::Retry {
+                code,
+                message,
+                endpoint_message,
+            } => {
+                if now_ms.saturating_sub(head.sealed_ms) < retry_ms {
+                    let unit = f64::from(self.rng.next_u32()) / 4_294_967_296.0;
+                    let wait = crate::http::backoff_ms(head.attempts, unit);
+                    head.next_attempt_ms = now_ms + wait;
+                    self.last_http_error = Some(HttpError {
+                        code,
+                        message,
+                        at_ms: now_ms,
+                        then: format!(
+                            "attempt {} failed; trying again in {wait} ms",
+                            head.attempts
+                        ),
+                    });
+                    return true;
+                }
+                let done = self.indexing.pop_front().expect("head exists");
+                let attempts = done.attempts;
+                let error_message = endpoint_message.unwrap_or_else(|| message.clone());
+                let failures: Vec<Failure> = done
+                    .http
+                    .map(|b| b.records)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| Failure {
+                        raw: r.data,
+                        arrival_ms: r.arrival_ms,
+                        code: crate::http::code_name(&code),
+                        message: error_message.clone(),
+                        attempts,
+                        document: None,
+                    })
+                    .collect();
+                self.accounting.buffered_records -= n;
+                self.accounting.delivery_failed += n;
+                self.last_http_error = Some(HttpError {
+                    code,
+                    message,
+                    at_ms: now_ms,
+                    then: format!(
+                        "retry duration over after {attempts} attempts: {n} records to the \
+                         error output ({HTTP_ENDPOINT_FAILED}/)"
+                    ),
+                });
+                self.fail_records(to, HTTP_ENDPOINT_FAILED, failures, now_ms);
+            }
+        }
+        true
+    }
+
     /// An invocation's outcome (the response bytes, or why it failed):
     /// its records go on to the buffer, are dropped, or go to the error
     /// output. False when the invocation is unknown.
@@ -787,6 +955,42 @@ impl DeliveryPath {
             opened_ms: entered,
         } = buffer;
         let oldest = records[0].arrival_ms;
+        if let Some(http) = &dest.http {
+            // One request per 10,000 records, each with its own id.
+            for chunk in records.chunks(MAX_RECORDS_PER_REQUEST) {
+                let request_id = uuid(&mut self.rng);
+                let request = http.request(
+                    0,
+                    &request_id,
+                    to.arn,
+                    now_ms,
+                    chunk.iter().map(|r| r.data.as_slice()),
+                );
+                let raw: u64 = chunk.iter().map(|r| r.data.len() as u64).sum();
+                let key = format!("{} ({} records)", request_id, chunk.len());
+                self.indexing.push_back(Pending {
+                    raw_bytes: raw,
+                    bucket: dest.bucket.clone(),
+                    http: Some(HttpBatch {
+                        request_id,
+                        request,
+                        records: chunk.to_vec(),
+                        in_flight: None,
+                    }),
+                    ..Pending::sealed(
+                        key,
+                        chunk.len() as u64,
+                        chunk[0].arrival_ms,
+                        entered,
+                        now_ms,
+                        trigger,
+                    )
+                });
+            }
+            if !http.backup_all {
+                return;
+            }
+        }
         if let Some(os) = &dest.opensearch {
             // The stream's name and creation time: a stream deleted and
             // made again does not reuse (and overwrite) earlier ids.
@@ -924,8 +1128,9 @@ impl DeliveryPath {
                 .dynamic_partitioning
                 .as_ref()
                 .map(|_| partition.clone()),
-            // With OpenSearch, an S3 object is the AllDocuments backup.
-            backup: dest.opensearch.is_some(),
+            // With OpenSearch or an HTTP endpoint, an S3 object is the
+            // AllDocuments / AllData backup.
+            backup: dest.opensearch.is_some() || dest.http.is_some(),
             ..Pending::sealed(
                 format!("{prefix}{name}"),
                 records.len() as u64,
@@ -996,6 +1201,19 @@ impl DeliveryPath {
         let stream = to.stream;
         while let Some(head) = self.pending.front_mut() {
             if head.next_attempt_ms > now_ms {
+                return;
+            }
+            if let Some(batch) = head.http.as_mut() {
+                // One request out at a time; the host answers it.
+                if batch.in_flight.is_none() {
+                    head.attempts += 1;
+                    self.accounting.delivery_attempts += 1;
+                    self.next_http_id += 1;
+                    batch.in_flight = Some(self.next_http_id);
+                    let mut request = batch.request.clone();
+                    request.id = self.next_http_id;
+                    self.http_outbox.push(request);
+                }
                 return;
             }
             head.attempts += 1;

@@ -18,6 +18,7 @@ pub mod config;
 pub mod convert;
 pub mod delivery;
 pub mod glue;
+pub mod http;
 pub mod jq;
 pub mod opensearch;
 pub mod prefix;

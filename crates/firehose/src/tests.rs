@@ -194,7 +194,7 @@ fn bad_requests_get_aws_errors() {
     let e = fail(
         &mut f,
         "CreateDeliveryStream",
-        &json!({"DeliveryStreamName": "s", "HttpEndpointDestinationConfiguration": {}}),
+        &json!({"DeliveryStreamName": "s", "SnowflakeDestinationConfiguration": {}}),
     );
     assert!(e.message().contains("not supported by Shardlab yet"), "{e}");
 
@@ -1732,4 +1732,312 @@ proptest! {
             .sum();
         prop_assert!(rows >= a.converted_records);
     }
+}
+
+fn to_http(f: &mut Firehose, name: &str, extra: Value) -> Result<Value, shardlab_engine::ApiError> {
+    let mut h = json!({
+        "EndpointConfiguration": {"Url": "https://receiver.example.com/in", "Name": "receiver",
+                                  "AccessKey": "k-123"},
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+        "RetryOptions": {"DurationInSeconds": 30},
+        "S3Configuration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::lab-bucket",
+            "Prefix": "backup/"
+        }
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut h, extra) {
+        b.extend(e);
+    }
+    f.call(
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": name, "HttpEndpointDestinationConfiguration": h}),
+        T0,
+    )
+}
+
+/// A conforming answer to `request`.
+fn accept(request: &crate::http::HttpRequest) -> crate::http::HttpOutcome {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    crate::http::HttpOutcome::Response {
+        status: 200,
+        content_type: Some("application/json".into()),
+        body: json!({"requestId": body["requestId"], "timestamp": 1})
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+fn refuse(status: u16) -> crate::http::HttpOutcome {
+    crate::http::HttpOutcome::Response {
+        status,
+        content_type: Some("application/json".into()),
+        body: br#"{"requestId":"x","timestamp":1,"errorMessage":"busy"}"#.to_vec(),
+    }
+}
+
+#[test]
+fn an_http_endpoint_gets_one_request_per_buffer_in_order() {
+    let mut f = service();
+    to_http(&mut f, "h", json!({})).unwrap();
+    put_batch(&mut f, "h", &[b"one", b"two"], T0);
+    f.tick(T0 + 59_000);
+    assert!(f.take_http_requests().is_empty(), "buffered for 60 s");
+    f.tick(T0 + 60_000);
+    let mut out = f.take_http_requests();
+    assert_eq!(out.len(), 1);
+    let (stream, request) = out.remove(0);
+    assert_eq!(stream, "h");
+    assert_eq!(request.url, "https://receiver.example.com/in");
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["timestamp"], T0 + 60_000);
+    assert_eq!(
+        body["records"],
+        json!([{"data": BASE64.encode(b"one")}, {"data": BASE64.encode(b"two")}])
+    );
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        header("X-Amz-Firehose-Access-Key").as_deref(),
+        Some("k-123")
+    );
+    assert_eq!(
+        header("X-Amz-Firehose-Source-Arn").as_deref(),
+        Some("arn:aws:firehose:us-east-1:123456789012:deliverystream/h")
+    );
+    // The next buffer waits behind the request that is out.
+    put_batch(&mut f, "h", &[b"three"], T0 + 60_000);
+    f.tick(T0 + 120_000);
+    assert!(
+        f.take_http_requests().is_empty(),
+        "one request out at a time"
+    );
+    assert!(f.complete_http("h", request.id, &accept(&request), T0 + 120_500));
+    assert!(
+        !f.complete_http("h", request.id, &accept(&request), T0 + 120_500),
+        "answered once"
+    );
+    f.tick(T0 + 121_000);
+    let (_, second) = f.take_http_requests().remove(0);
+    let body: Value = serde_json::from_slice(&second.body).unwrap();
+    assert_eq!(body["records"], json!([{"data": BASE64.encode(b"three")}]));
+    assert!(f.complete_http("h", second.id, &accept(&second), T0 + 121_100));
+    let a = &f.stream("h").unwrap().path.accounting;
+    assert_eq!((a.delivered_records, a.http_requests_delivered), (3, 2));
+    assert!(a.balanced(), "{a:?}");
+    // FailedDataOnly: nothing in the bucket.
+    assert!(objects(&f).is_empty());
+    let d = describe(&mut f, "h");
+    let desc =
+        &d["DeliveryStreamDescription"]["Destinations"][0]["HttpEndpointDestinationDescription"];
+    assert_eq!(
+        desc["EndpointConfiguration"],
+        json!({"Url": "https://receiver.example.com/in", "Name": "receiver"}),
+        "the access key is not echoed"
+    );
+    assert_eq!(desc["S3BackupMode"], "FailedDataOnly");
+    assert_eq!(desc["RetryOptions"]["DurationInSeconds"], 30);
+    assert_eq!(desc["BufferingHints"]["SizeInMBs"], 1);
+}
+
+#[test]
+fn failed_attempts_are_retried_with_the_same_request_id_then_go_to_the_error_output() {
+    let mut f = service();
+    to_http(&mut f, "h", json!({"S3BackupMode": "AllData"})).unwrap();
+    put_batch(&mut f, "h", &[b"r1", b"r2"], T0);
+    let mut now = T0 + 60_000;
+    f.tick(now);
+    let mut ids = Vec::new();
+    let mut sent_at = Vec::new();
+    // Answer every attempt with a 500 until the batch leaves the queue.
+    while now < T0 + 200_000 {
+        for (_, r) in f.take_http_requests() {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            ids.push(body["requestId"].as_str().unwrap().to_string());
+            sent_at.push(now);
+            f.complete_http("h", r.id, &refuse(500), now + 100);
+        }
+        now += 100;
+        f.tick(now);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "the request id is kept across attempts");
+    // 1 s, 2 s, 4 s, 8 s, 16 s apart (±15 %) within the 30 s duration.
+    let gaps: Vec<u64> = sent_at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps.len(), 5, "{gaps:?}");
+    for (gap, base) in gaps
+        .iter()
+        .zip([1_000.0, 2_000.0, 4_000.0, 8_000.0, 16_000.0])
+    {
+        let g = *gap as f64 - 100.0;
+        assert!(
+            g >= base * 0.85 - 100.0 && g <= base * 1.15 + 100.0,
+            "{gaps:?}"
+        );
+    }
+    let a = &f.stream("h").unwrap().path.accounting;
+    assert_eq!(
+        (a.delivered_records, a.delivery_failed, a.error_delivered),
+        (0, 2, 2)
+    );
+    assert!(a.balanced(), "{a:?}");
+    let objs = objects(&f);
+    // AllData: the batch as it went, and the failed records' documents.
+    assert!(objs
+        .iter()
+        .any(|(k, b)| k.starts_with("backup/2018/08/27/10/h-1-") && b == b"r1r2"));
+    let (_, failed) = objs
+        .iter()
+        .find(|(k, _)| k.starts_with("backup/http-endpoint-failed/2018/08/27/10/h-1-"))
+        .expect("error output");
+    let lines: Vec<Value> = failed
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["errorCode"], "HttpEndpoint.DestinationException");
+    assert_eq!(
+        lines[0]["errorMessage"], "busy",
+        "the endpoint's errorMessage"
+    );
+    assert_eq!(lines[0]["attemptsMade"], 6);
+    assert_eq!(lines[1]["rawData"], BASE64.encode(b"r2"));
+    let err = f.stream("h").unwrap().path.last_http_error.clone().unwrap();
+    assert!(err.then.contains("error output"), "{err:?}");
+}
+
+#[test]
+fn a_413_is_final_and_not_written_to_the_error_output() {
+    let mut f = service();
+    to_http(&mut f, "h", json!({})).unwrap();
+    put_batch(&mut f, "h", &[b"big"], T0);
+    f.tick(T0 + 60_000);
+    let (_, r) = f.take_http_requests().remove(0);
+    assert!(f.complete_http("h", r.id, &refuse(413), T0 + 60_100));
+    for s in 61..200 {
+        f.tick(T0 + s * 1000);
+        assert!(f.take_http_requests().is_empty(), "not retried");
+    }
+    let a = &f.stream("h").unwrap().path.accounting;
+    assert_eq!(
+        (a.rejected_records, a.delivery_failed, a.error_delivered),
+        (1, 0, 0)
+    );
+    assert!(a.balanced(), "{a:?}");
+    assert!(objects(&f).is_empty());
+}
+
+#[test]
+fn a_request_that_was_never_answered_keeps_its_records() {
+    // A host that loses a request (the page closed) must not lose the
+    // batch: unknown ids change nothing, and the batch stays in flight.
+    let mut f = service();
+    to_http(
+        &mut f,
+        "h",
+        json!({"RetryOptions": {"DurationInSeconds": 0}}),
+    )
+    .unwrap();
+    put_batch(&mut f, "h", &[b"a"], T0);
+    f.tick(T0 + 60_000);
+    let (_, r) = f.take_http_requests().remove(0);
+    assert!(!f.complete_http("h", r.id + 1, &accept(&r), T0 + 60_100));
+    assert!(!f.complete_http("nope", r.id, &accept(&r), T0 + 60_100));
+    assert_eq!(f.stream("h").unwrap().path.accounting.buffered_records, 1);
+    // RetryOptions 0: the first failure goes straight to the error output.
+    let timeout = crate::http::HttpOutcome::timed_out();
+    assert!(f.complete_http("h", r.id, &timeout, T0 + 240_000));
+    f.tick(T0 + 240_100);
+    let a = &f.stream("h").unwrap().path.accounting;
+    assert_eq!((a.delivery_failed, a.error_delivered), (1, 1));
+    let (_, failed) = objects(&f).into_iter().next().unwrap();
+    let v: Value = serde_json::from_slice(failed.trim_ascii_end()).unwrap();
+    assert_eq!(v["errorCode"], "HttpEndpoint.RequestTimeout");
+}
+
+#[test]
+fn more_than_ten_thousand_records_make_several_requests() {
+    let mut f = service();
+    to_http(&mut f, "h", json!({})).unwrap();
+    let record = [b'x'; 10];
+    for i in 0..25 {
+        let batch: Vec<&[u8]> = (0..500).map(|_| record.as_slice()).collect();
+        put_batch(&mut f, "h", &batch, T0 + i);
+    }
+    f.tick(T0 + 60_000);
+    let mut sizes = Vec::new();
+    for _ in 0..5 {
+        for (_, r) in f.take_http_requests() {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            sizes.push(body["records"].as_array().unwrap().len());
+            f.complete_http("h", r.id, &accept(&r), T0 + 60_000);
+        }
+        f.tick(T0 + 60_000);
+    }
+    assert_eq!(sizes, [10_000, 2_500]);
+}
+
+#[test]
+fn http_endpoint_configurations_are_checked() {
+    let mut f = service();
+    let e = to_http(
+        &mut f,
+        "a",
+        json!({"EndpointConfiguration": {"Url": "http://example.com/"}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "1 validation error detected: Value 'http://example.com/' at \
+         'httpEndpointDestinationConfiguration.endpointConfiguration.url' failed to satisfy \
+         constraint: Member must satisfy regular expression pattern: https://.*"
+    );
+    to_http(
+        &mut f,
+        "b",
+        json!({"EndpointConfiguration": {"Url": "http://127.0.0.1:9000/"}}),
+    )
+    .expect("http to this machine is the playground's allowance");
+    let e = to_http(
+        &mut f,
+        "c",
+        json!({"BufferingHints": {"SizeInMBs": 65, "IntervalInSeconds": 60},
+               "RequestConfiguration": {"ContentEncoding": "BROTLI"},
+               "RetryOptions": {"DurationInSeconds": 7201}}),
+    )
+    .unwrap_err();
+    let m = e.message();
+    assert!(m.starts_with("3 validation errors detected"), "{m}");
+    assert!(m.contains("less than or equal to 64"), "{m}");
+    assert!(m.contains("[NONE, GZIP]"), "{m}");
+    let e = to_http(&mut f, "d", json!({"EndpointConfiguration": null})).unwrap_err();
+    assert!(e.message().contains("endpointConfiguration' failed"), "{e}");
+    let e = to_http(&mut f, "e", json!({"S3BackupMode": "Everything"})).unwrap_err();
+    assert!(e.message().contains("[FailedDataOnly, AllData]"), "{e}");
+    let attrs: Vec<Value> = (0..51)
+        .map(|i| json!({"AttributeName": format!("a{i}"), "AttributeValue": "v"}))
+        .collect();
+    let e = to_http(
+        &mut f,
+        "g",
+        json!({"RequestConfiguration": {"CommonAttributes": attrs}}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("commonAttributes"), "{e}");
+    let e = f
+        .call(
+            "UpdateDestination",
+            &json!({"DeliveryStreamName": "b", "CurrentDeliveryStreamVersionId": "1",
+                    "DestinationId": "destinationId-000000000001",
+                    "ExtendedS3DestinationUpdate": {}}),
+            T0,
+        )
+        .unwrap_err();
+    assert!(e.message().contains("HTTP endpoint"), "{e}");
 }
