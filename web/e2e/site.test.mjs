@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, siteUrl } from './chromium.mjs';
@@ -410,6 +411,67 @@ test('Firehose to OpenSearch: documents land in hourly indices and can be search
   assert.match(text, /[1-9][\d,]* documents in clicks-2026-01-01-00 match "action:purchase"/);
   assert.match(text, /"action":"purchase"/);
   assert.doesNotMatch(text, /"action":"view"/);
+});
+
+test('Firehose to an HTTP endpoint: the browser POSTs batches to a receiver, retrying a failure', async () => {
+  // A receiver in this process, answering as Firehose's request and
+  // response specification asks (like `shardlab receive --fail 1 --status 503`).
+  const received = [];
+  let failures = 1;
+  const cors = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': '*',
+    'Access-Control-Allow-Methods': 'POST, OPTIONS' };
+  const server = createServer((req, res) => {
+    if (req.method === 'OPTIONS') { res.writeHead(204, cors); res.end(); return; }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const status = failures-- > 0 ? 503 : 200;
+      received.push({ status, id: body.requestId, headers: req.headers,
+        records: body.records.map((r) => Buffer.from(r.data, 'base64').toString('utf8')) });
+      res.writeHead(status, { ...cors, 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ requestId: body.requestId, timestamp: Date.now(),
+        ...(status === 200 ? {} : { errorMessage: 'busy' }) }));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${server.address().port}/firehose`;
+  try {
+    await page.getByTestId('preset').selectOption('clicks-to-http.json');
+    await page.waitForFunction(() => document.querySelector('#rate')?.value === '50');
+    assert.equal(await page.getByTestId('firehose-destination').inputValue(), 'http');
+    assert.equal(await page.getByTestId('firehose-http-url').inputValue(), 'http://localhost:9000/firehose');
+    await page.fill('[data-testid="firehose-http-url"]', url);
+    await page.getByTestId('create').click();
+    await page.getByTestId('http-endpoint-0').waitFor();
+    await page.getByTestId('speed').selectOption('100');
+    await page.getByTestId('toggle').click();
+    await page.waitForFunction(() =>
+      Number(document.querySelector('[data-testid="ds-delivered-0"]')?.textContent.replace(/[^0-9]/g, '') || 0) > 0);
+    await page.getByTestId('toggle').click();
+    // The first attempt failed and went again with the same request id.
+    assert.deepEqual(received.slice(0, 2).map((r) => r.status), [503, 200]);
+    assert.equal(received[1].id, received[0].id);
+    const h = received[0].headers;
+    assert.equal(h['x-amz-firehose-protocol-version'], '1.0');
+    assert.equal(h['x-amz-firehose-request-id'], received[0].id);
+    assert.equal(h['x-amz-firehose-common-attributes'], '{"commonAttributes":{"source":"shardlab"}}');
+    assert.equal(h['x-amz-firehose-source-arn'], 'arn:aws:firehose:us-east-1:123456789012:deliverystream/clicks-to-http');
+    assert.match(received[1].records[0], /"user_id":"user-\d+"/);
+    // What the panel counts is what the endpoint took (the last answer may
+    // wait for the next tick, which applies it).
+    const ok = received.filter((r) => r.status === 200);
+    const taken = ok.reduce((n, r) => n + r.records.length, 0);
+    const delivered = int(await text('ds-delivered-0'));
+    assert.ok(delivered <= taken && delivered >= taken - ok.at(-1).records.length, `${delivered} of ${taken}`);
+    assert.match(await text('http-error-0'), /HttpEndpoint\.DestinationException: The following response was received from the endpoint destination\. 503: .*busy.*attempt 1 failed; trying again/);
+  } finally {
+    server.close();
+    // The receiver's 503 is part of the lesson, not a problem of the page.
+    for (let i = problems.length - 1; i >= 0; i--) {
+      if (problems[i].includes('503') || problems[i].includes(url)) problems.splice(i, 1);
+    }
+  }
 });
 
 test('fast-forward runs a minute as fast as it can, with the same result as `shardlab run`', async () => {

@@ -10,6 +10,8 @@
 
 mod eventstream;
 pub mod http;
+pub mod http_client;
+pub mod receiver;
 mod s3;
 mod source;
 

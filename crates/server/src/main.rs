@@ -18,6 +18,7 @@ use shardlab_server::Endpoint;
 const USAGE: &str = "\
 usage: shardlab serve [--port 4567] [--no-limits] [--shard-limit N]
        shardlab run <scenario.json> [--for 1m]
+       shardlab receive [--port 9000] [--fail N] [--status 500] [--access-key KEY]
        shardlab sql --app app.sql --input records.jsonl [--schema STREAM=schema.json] [--stream NAME]
        shardlab sql --app app.sql --to-flink [--input records.jsonl] [--kinesis-stream NAME]
        shardlab aws <scenario.json> [--format script|cloudformation|steps]
@@ -41,6 +42,16 @@ can, and prints what happened and the run digest, which the playground
 shows for the same scenario too.
 
   --for D          virtual time to run: 90s, 10m, 1h, 1h30m, 500ms (default 1m)
+
+`receive` is an HTTP endpoint for Firehose's HTTP endpoint destination, on
+127.0.0.1: it prints each request's records and answers 200 with its requestId,
+as Firehose's request and response specification asks. It allows CORS, so the
+playground can deliver to http://localhost:9000/ from the browser.
+
+  --port N         port to listen on (default 9000; 0 picks a free one)
+  --fail N         answer the first N requests with --status, to watch retries
+  --status CODE    the failing answer's status (default 500; 413 is final)
+  --access-key K   answer 401 unless X-Amz-Firehose-Access-Key is K
 
 `aws` prints what creates the scenario on AWS: a shell script of AWS CLI
 commands (the default), a CloudFormation template (JSON), or the script's steps
@@ -88,6 +99,7 @@ fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("serve") => {}
         Some("run") => return run_scenario(&args[1..]),
+        Some("receive") => return receive(&args[1..]),
         Some("sql") => return run_sql(&args[1..]),
         Some("aws") => return export_aws(&args[1..]),
         Some("exercise") => return exercise(&args[1..]),
@@ -124,6 +136,65 @@ fn run(args: &[String]) -> Result<(), String> {
         endpoint.port()
     );
     endpoint.wait();
+    Ok(())
+}
+
+/// `shardlab receive`: a Firehose HTTP endpoint receiver on 127.0.0.1.
+fn receive(args: &[String]) -> Result<(), String> {
+    let mut port = 9000u16;
+    let mut behaviour = shardlab_server::receiver::Behaviour {
+        status: 500,
+        ..Default::default()
+    };
+    let mut status_given = false;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |what: &str| it.next().cloned().ok_or(format!("{flag} needs {what}"));
+        match flag.as_str() {
+            "--port" => {
+                let v = value("a port")?;
+                port = v
+                    .parse()
+                    .map_err(|_| format!("--port must be 0 to 65535, not `{v}`"))?;
+            }
+            "--fail" => {
+                let v = value("a count")?;
+                behaviour.fail = v
+                    .parse()
+                    .map_err(|_| format!("--fail must be a whole number, not `{v}`"))?;
+            }
+            "--status" => {
+                let v = value("a status")?;
+                behaviour.status = v
+                    .parse()
+                    .ok()
+                    .filter(|s| (200..600).contains(s) && *s != 200)
+                    .ok_or_else(|| {
+                        format!("--status must be an HTTP status other than 200, not `{v}`")
+                    })?;
+                status_given = true;
+            }
+            "--access-key" => behaviour.access_key = Some(value("a key")?),
+            other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
+        }
+    }
+    // A status alone fails every request.
+    if status_given && behaviour.fail == 0 {
+        behaviour.fail = u64::MAX;
+    }
+    let listener = shardlab_server::http::Server::listen(port)
+        .map_err(|e| format!("could not listen on 127.0.0.1:{port}: {e}"))?;
+    let log = shardlab_server::receiver::Log::default();
+    let server = shardlab_server::http::Server::start(
+        listener,
+        shardlab_server::receiver::handler(behaviour, log, true),
+    )
+    .map_err(|e| format!("could not serve on 127.0.0.1:{port}: {e}"))?;
+    println!(
+        "shardlab: Firehose HTTP endpoint receiver listening on http://localhost:{}/",
+        server.port()
+    );
+    server.wait();
     Ok(())
 }
 
@@ -295,8 +366,12 @@ fn run_scenario(args: &[String]) -> Result<(), String> {
     }
     let scenario = read_scenario(file)?;
     let started = std::time::Instant::now();
-    let report =
-        shardlab_sim::headless::run_for(scenario, duration_ms).map_err(|e| e.to_string())?;
+    // HTTP endpoint destinations get real requests, one at a time; the
+    // virtual clock waits for each answer.
+    let report = shardlab_sim::headless::run_for_with(scenario, duration_ms, &mut |call| {
+        shardlab_server::http_client::send(&call.request)
+    })
+    .map_err(|e| e.to_string())?;
     println!("{report}");
     eprintln!(
         "shardlab: {:.1} s of virtual time in {:.2} s",

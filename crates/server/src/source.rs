@@ -2,14 +2,22 @@
 //! whose source is a Kinesis stream of this endpoint.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use shardlab_firehose::http::HttpOutcome;
 
 use shardlab_engine::{ApiError, Kinesis};
 use shardlab_firehose::Firehose;
 use shardlab_sim::firehose_source::{stream_name_of, SourceReader};
 
+/// Outcomes of HTTP requests sent from their own threads, waiting for the
+/// next advance: (delivery stream, request id, outcome).
+type HttpOutcomes = Arc<Mutex<Vec<(String, u64, HttpOutcome)>>>;
+
 pub struct FirehoseSide {
     pub firehose: Firehose,
     readers: BTreeMap<String, SourceReader>,
+    http_outcomes: HttpOutcomes,
 }
 
 impl FirehoseSide {
@@ -17,6 +25,7 @@ impl FirehoseSide {
         FirehoseSide {
             firehose,
             readers: BTreeMap::new(),
+            http_outcomes: HttpOutcomes::default(),
         }
     }
 
@@ -42,7 +51,23 @@ impl FirehoseSide {
         for reader in self.readers.values_mut() {
             reader.poll(kinesis, &mut self.firehose, now_ms);
         }
+        let answered = std::mem::take(&mut *self.http_outcomes.lock().expect("not poisoned"));
+        for (stream, id, outcome) in answered {
+            self.firehose.complete_http(&stream, id, &outcome, now_ms);
+        }
         self.firehose.tick(now_ms);
+        // Each request on a thread of its own, so a slow endpoint holds up
+        // only its own delivery stream (one request per stream is out).
+        for (stream, request) in self.firehose.take_http_requests() {
+            let outcomes = self.http_outcomes.clone();
+            std::thread::spawn(move || {
+                let outcome = crate::http_client::send(&request);
+                outcomes
+                    .lock()
+                    .expect("not poisoned")
+                    .push((stream, request.id, outcome));
+            });
+        }
     }
 
     /// A Firehose call. A Kinesis source must name a stream of this

@@ -834,6 +834,16 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             .unwrap_or_default()
             .to_string();
         steps.push(Step::Note(format!("Delivery stream {name}.")));
+        let url = request["HttpEndpointDestinationConfiguration"]["EndpointConfiguration"]["Url"]
+            .as_str()
+            .unwrap_or_default();
+        if shardlab_firehose::http::is_loopback_http(url) {
+            steps.push(Step::Note(format!(
+                "It delivers to {url}, a receiver on the playground's machine: AWS takes only \
+                 https:// URLs on port 443 that it can reach, so put your endpoint's URL in \
+                 EndpointConfiguration.Url below before you run this."
+            )));
+        }
         steps.push(Step::Aws(vec![
             "firehose".into(),
             "create-delivery-stream".into(),
@@ -1264,6 +1274,19 @@ mod tests {
         assert_eq!(
             shell_word("{\"arn\":\"x:${ACCOUNT}\",\"p\":\"$HOME`\"}"),
             "\"{\\\"arn\\\":\\\"x:${ACCOUNT}\\\",\\\"p\\\":\\\"\\$HOME\\`\\\"}\""
+        );
+    }
+
+    #[test]
+    fn an_endpoint_on_this_machine_is_pointed_out() {
+        let script = cli_script(&preset("clicks-to-http.json")).unwrap();
+        assert!(
+            script.contains("# It delivers to http://localhost:9000/firehose, a receiver on the\n"),
+            "{script}"
+        );
+        assert!(
+            script.contains("HttpEndpointDestinationConfiguration"),
+            "{script}"
         );
     }
 

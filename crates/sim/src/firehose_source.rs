@@ -199,6 +199,10 @@ pub struct DeliveryStreamView {
     /// then its backup).
     #[serde(default)]
     pub opensearch: Option<OpenSearchView>,
+    /// Set when the destination is an HTTP endpoint (the bucket is then
+    /// its backup).
+    #[serde(default)]
+    pub http: Option<HttpView>,
     /// The last minutes of CloudWatch metrics, newest first.
     #[serde(default)]
     pub metrics: Vec<MinuteMetrics>,
@@ -216,6 +220,19 @@ pub struct OpenSearchView {
     pub unavailable: bool,
     /// The domain's indices and their document counts.
     pub indices: Vec<(String, u64)>,
+}
+
+/// An HTTP endpoint destination as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpView {
+    pub url: String,
+    pub name: Option<String>,
+    pub gzip: bool,
+    pub retry_seconds: u32,
+    pub backup_all: bool,
+    /// A request is out, waiting for the endpoint.
+    pub in_flight: bool,
+    pub last_error: Option<shardlab_firehose::delivery::HttpError>,
 }
 
 const RECENT_SHOWN: usize = 8;
@@ -293,6 +310,15 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                             })
                             .unwrap_or_default(),
                     }
+                }),
+                http: s.destination.http.as_ref().map(|h| HttpView {
+                    url: h.url.clone(),
+                    name: h.name.clone(),
+                    gzip: h.gzip,
+                    retry_seconds: h.retry_seconds,
+                    backup_all: h.backup_all,
+                    in_flight: s.path.http_in_flight(),
+                    last_error: s.path.last_http_error.clone(),
                 }),
                 newest_objects: newest
                     .into_iter()

@@ -82,8 +82,22 @@ pub struct Report {
     pub snapshot: Snapshot,
 }
 
-/// Runs `scenario` for `duration_ms` of virtual time (whole 100 ms ticks).
+/// Runs `scenario` for `duration_ms` of virtual time (whole 100 ms ticks),
+/// sending no HTTP requests (they fail to connect).
 pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError> {
+    run_for_with(scenario, duration_ms, &mut |_| {
+        shardlab_firehose::http::HttpOutcome::connection_failed(crate::simulation::NO_HTTP)
+    })
+}
+
+/// Runs `scenario` for `duration_ms` of virtual time; `send` sends each
+/// request to an HTTP endpoint destination, before the next tick applies
+/// its outcome (as the browser does with `fetch`).
+pub fn run_for_with(
+    scenario: Scenario,
+    duration_ms: u64,
+    send: &mut dyn FnMut(&crate::simulation::HttpCall) -> shardlab_firehose::http::HttpOutcome,
+) -> Result<Report, SimError> {
     if let Some(f) = scenario
         .lambda_functions
         .iter()
@@ -99,7 +113,12 @@ pub fn run_for(scenario: Scenario, duration_ms: u64) -> Result<Report, SimError>
     let ticks = duration_ms.div_ceil(TICK_MS);
     let ticks =
         u32::try_from(ticks).map_err(|_| SimError::Scenario("the duration is too long".into()))?;
-    run_ticks_planning_ahead(&mut sim, &mut host, ticks, TICK_MS, |_, _| {})?;
+    run_ticks_planning_ahead(&mut sim, &mut host, ticks, TICK_MS, |_, sim| {
+        for call in sim.take_http_requests() {
+            let outcome = send(&call);
+            sim.provide_http_outcome(&call.stream, call.request.id, outcome);
+        }
+    })?;
     Ok(Report {
         scenario,
         virtual_ms: u64::from(ticks) * TICK_MS,
@@ -235,6 +254,30 @@ impl fmt::Display for Report {
                 let a = &d.accounting;
                 let errors = a.error_delivered + a.error_pending + a.error_expired;
                 match &d.opensearch {
+                    None if d.http.is_some() => {
+                        let h = d.http.as_ref().expect("checked");
+                        writeln!(
+                            f,
+                            "  {} -> HTTP endpoint {} (backup s3://{}/): {} records in, {} delivered \
+                             in {} requests, {} waiting, {} to the error output, {} rejected (413)",
+                            d.name,
+                            h.url,
+                            d.bucket,
+                            a.incoming_records,
+                            a.delivered_records,
+                            a.http_requests_delivered,
+                            a.buffered_records,
+                            errors,
+                            a.rejected_records
+                        )?;
+                        if let Some(e) = &h.last_error {
+                            writeln!(
+                                f,
+                                "    last failed attempt: {}: {} ({})",
+                                e.code, e.message, e.then
+                            )?;
+                        }
+                    }
                     None => writeln!(
                         f,
                         "  {} -> s3://{}/ (prefix `{}`): {} records in, {} delivered in {} objects \

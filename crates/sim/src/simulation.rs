@@ -35,6 +35,7 @@ use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
 use crate::template::RecordTemplate;
 use crate::SimError;
+use shardlab_firehose::http::{HttpOutcome, HttpRequest};
 use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
 /// Open shards the playground allows (at creation and after resharding).
@@ -692,6 +693,11 @@ pub struct Simulation {
     /// next tick applies their outcomes.
     js_outstanding: Vec<(String, u64)>,
     js_outcomes: std::collections::BTreeMap<(String, u64), Result<Vec<u8>, String>>,
+    /// HTTP requests to endpoints, as JavaScript invocations: issued in a
+    /// tick, sent by the host, their outcomes applied by the next tick.
+    http_outbox: Vec<HttpCall>,
+    http_outstanding: Vec<(String, u64)>,
+    http_outcomes: std::collections::BTreeMap<(String, u64), HttpOutcome>,
     /// The SQL application and the index of its reader among `consumers`
     /// (always the last one).
     sql: Option<(SqlRunner, usize)>,
@@ -757,6 +763,16 @@ fn invoke(
     js.1.push((caller.to_string(), id));
     None
 }
+
+/// A request a delivery stream sends to its HTTP endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpCall {
+    pub stream: String,
+    pub request: HttpRequest,
+}
+
+/// What a request gets when its host sends none.
+pub const NO_HTTP: &str = "this host does not send HTTP requests";
 
 /// What a JavaScript invocation gets when its host cannot run JavaScript.
 pub const NO_JAVASCRIPT: &str =
@@ -867,6 +883,9 @@ impl Simulation {
             js_outbox: Vec::new(),
             js_outstanding: Vec::new(),
             js_outcomes: Default::default(),
+            http_outbox: Vec::new(),
+            http_outstanding: Vec::new(),
+            http_outcomes: Default::default(),
             sql: None,
             sql_epoch: 0,
             recent: VecDeque::new(),
@@ -2060,8 +2079,10 @@ impl Simulation {
         self.refresh_shards();
         let now = flight.now_ms;
         self.apply_js_outcomes(now);
+        self.apply_http_outcomes(now);
         self.firehose.tick(now);
         self.run_invocations(now);
+        self.issue_http_requests();
         self.run_mappings(now);
         self.fold_new_objects();
         if let Some((runner, _)) = self.sql.as_mut() {
@@ -2270,6 +2291,48 @@ impl Simulation {
             };
             esm.sent_to_destination(sent as u64);
         }
+    }
+
+    /// Takes the requests Firehose issued this tick for the host; their
+    /// bodies are observable, so they go into the digest.
+    fn issue_http_requests(&mut self) {
+        self.http_outbox.clear();
+        for (stream, request) in self.firehose.take_http_requests() {
+            self.digest = fnv1a64_extend(self.digest, stream.as_bytes());
+            self.digest = fnv1a64_extend(self.digest, &request.body);
+            self.http_outstanding.push((stream.clone(), request.id));
+            self.http_outbox.push(HttpCall { stream, request });
+        }
+    }
+
+    /// The HTTP requests for the host to send before the next tick
+    /// finishes; it answers each with `provide_http_outcome`.
+    pub fn take_http_requests(&mut self) -> Vec<HttpCall> {
+        std::mem::take(&mut self.http_outbox)
+    }
+
+    /// What came of a request (an answer, or why there was none).
+    pub fn provide_http_outcome(&mut self, stream: &str, id: u64, outcome: HttpOutcome) {
+        self.http_outcomes.insert((stream.to_string(), id), outcome);
+    }
+
+    /// Applies last tick's HTTP outcomes at this tick's time, in the order
+    /// the requests were issued; one the host did not answer failed to
+    /// connect. Statuses go into the digest.
+    fn apply_http_outcomes(&mut self, now: u64) {
+        for key in std::mem::take(&mut self.http_outstanding) {
+            let outcome = self
+                .http_outcomes
+                .remove(&key)
+                .unwrap_or_else(|| HttpOutcome::connection_failed(NO_HTTP));
+            let status = match &outcome {
+                HttpOutcome::Response { status, .. } => *status,
+                HttpOutcome::Failed { .. } => 0,
+            };
+            self.digest = fnv1a64_extend(self.digest, &status.to_le_bytes());
+            self.firehose.complete_http(&key.0, key.1, &outcome, now);
+        }
+        self.http_outcomes.clear();
     }
 
     /// The JavaScript invocations for the host to run before the next tick

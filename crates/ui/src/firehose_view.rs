@@ -9,7 +9,7 @@ use yew::prelude::*;
 use crate::format::{bytes, thousands};
 use crate::{App, Browser, LiveStream, Msg, StreamForm};
 use shardlab_sim::firehose_source::{
-    DeliveryStreamView, OpenSearchView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
+    DeliveryStreamView, HttpView, OpenSearchView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
 };
 use shardlab_sim::Sink;
 
@@ -67,10 +67,10 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
         <fieldset class="firehose-fields">
             <label class="check">
                 <input type="checkbox" checked={f.enabled} onchange={toggle(|n, v| n.firehose.enabled = v)} data-testid="firehose-enabled" />
-                <span>{"Deliver to S3 with Firehose"}</span>
+                <span>{"Deliver with Firehose"}</span>
             </label>
             { if !f.enabled { html! {
-                <p class="hint">{"A delivery stream reads the stream like a consumer and writes objects to a bucket when its buffer is full or its interval has passed."}</p>
+                <p class="hint">{"A delivery stream reads the stream like a consumer and writes objects to a bucket (or sends requests to an HTTP endpoint) when its buffer is full or its interval has passed."}</p>
             } } else { html! {
                 <>
                 <label class="field" for="fh-name">
@@ -87,11 +87,19 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                         <span class="hint">{"the scenario's "}<code>{"sql_outputs"}</code>{" send a SQL application's rows here, as KDA's application output does; the producer does not write to it"}</span>
                     } } else { html! {} } }
                 </label>
+                <label class="field" for="fh-destination">
+                    <span class="field-label">{"Destination"}</span>
+                    <select id="fh-destination" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "http", set_http)} data-testid="firehose-destination">
+                        <option value="s3" selected={!f.http}>{"Amazon S3 bucket"}</option>
+                        <option value="http" selected={f.http}>{"HTTP endpoint (the bucket keeps what fails)"}</option>
+                    </select>
+                </label>
+                { if f.http { http_fields(form, ctx) } else { html! {} } }
                 <div class="field-row">
                     <label class="field" for="fh-size">
                         <span class="field-label">{"Buffer size"}</span>
                         <input id="fh-size" type="number" value={f.size_mb.clone()} oninput={edit(|n, v| n.firehose.size_mb = v)} data-testid="firehose-size" />
-                        <span class="hint">{ if f.parquet { "MiB, 64–128 with conversion (AWS default 128)" } else { "MiB, 1–128 (AWS default 5)" } }</span>
+                        <span class="hint">{ if f.http { "MiB, 1–64 for an HTTP endpoint (AWS default 5)" } else if f.parquet { "MiB, 64–128 with conversion (AWS default 128)" } else { "MiB, 1–128 (AWS default 5)" } }</span>
                     </label>
                     <label class="field" for="fh-interval">
                         <span class="field-label">{"Buffer interval"}</span>
@@ -110,7 +118,7 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                         <span class="hint">{"UNCOMPRESSED: with Parquet, AWS compresses inside the file instead"}</span>
                     } } else { html! {} } }
                 </label>
-                { parquet_fields(form, ctx) }
+                { if f.http { html! {} } else { parquet_fields(form, ctx) } }
                 <label class="field" for="fh-prefix">
                     <span class="field-label">{"Prefix"}</span>
                     <input id="fh-prefix" type="text" value={f.prefix.clone()} oninput={edit(|n, v| n.firehose.prefix = v)} placeholder="e.g. clicks/ or year=!{timestamp:yyyy}/" autocomplete="off" spellcheck="false" />
@@ -124,6 +132,54 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                 </>
             } } }
         </fieldset>
+    }
+}
+
+/// Switches the form between an S3 and an HTTP endpoint destination. An
+/// endpoint takes no format conversion, and buffers of at most 64 MiB.
+fn set_http(n: &mut StreamForm, http: bool) {
+    n.firehose.http = http;
+    if http {
+        n.firehose.parquet = false;
+        if n.firehose
+            .size_mb
+            .trim()
+            .parse::<u32>()
+            .is_ok_and(|s| s > 64)
+        {
+            n.firehose.size_mb = "5".into();
+        }
+    }
+}
+
+/// An HTTP endpoint's URL, access key, content encoding and retry duration.
+fn http_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let f = &form.firehose;
+    let edit = |set: fn(&mut StreamForm, String)| on_text(form, ctx, set);
+    html! {
+        <>
+        <label class="field" for="fh-http-url">
+            <span class="field-label">{"Endpoint URL"}</span>
+            <input id="fh-http-url" type="text" value={f.http_url.clone()} oninput={edit(|n, v| n.firehose.http_url = v)} autocomplete="off" spellcheck="false" data-testid="firehose-http-url" />
+            <span class="hint">{"AWS takes only "}<code>{"https://"}</code>{" URLs on port 443; the playground also takes "}<code>{"http://localhost"}</code>{" for a receiver on this machine, such as "}<code>{"shardlab receive --port 9000"}</code>{". The browser sends the requests: the endpoint must allow CORS."}</span>
+        </label>
+        <div class="field-row">
+            <label class="field" for="fh-http-key">
+                <span class="field-label">{"Access key"}</span>
+                <input id="fh-http-key" type="text" value={f.http_access_key.clone()} oninput={edit(|n, v| n.firehose.http_access_key = v)} autocomplete="off" spellcheck="false" data-testid="firehose-http-key" />
+                <span class="hint">{"sent as X-Amz-Firehose-Access-Key (optional)"}</span>
+            </label>
+            <label class="field" for="fh-http-retry">
+                <span class="field-label">{"Retry duration"}</span>
+                <input id="fh-http-retry" type="number" value={f.http_retry_s.clone()} oninput={edit(|n, v| n.firehose.http_retry_s = v)} data-testid="firehose-http-retry" />
+                <span class="hint">{"seconds, 0–7,200 (AWS default 300); then to "}<code>{"http-endpoint-failed/"}</code></span>
+            </label>
+        </div>
+        <label class="check">
+            <input type="checkbox" checked={f.http_gzip} onchange={on_change(form, ctx, |i: &HtmlInputElement| i.checked(), |n, v| n.firehose.http_gzip = v)} />
+            <span>{"GZIP request bodies (Content-Encoding: gzip)"}</span>
+        </label>
+        </>
     }
 }
 
@@ -293,6 +349,10 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                     Some(os) => opensearch(app, os, ctx),
                     None => html! {},
                 } }
+                { match &ds.http {
+                    Some(h) => http_endpoint(i, ds, h),
+                    None => html! {},
+                } }
                 </>
             }) }
             { match &app.browser {
@@ -333,14 +393,15 @@ fn delivery_stream(
             <div class="ds-head">
                 <div>
                     <strong class="mono">{ &ds.name }</strong>
-                    <span class="muted">{ match &ds.opensearch {
-                        Some(os) => format!(" → OpenSearch {} / {} (backup s3://{}/) · {} or {} s", os.domain, os.index_name, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
-                        None => format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
+                    <span class="muted">{ match (&ds.opensearch, &ds.http) {
+                        (Some(os), _) => format!(" → OpenSearch {} / {} (backup s3://{}/) · {} or {} s", os.domain, os.index_name, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
+                        (None, Some(h)) => format!(" → HTTP endpoint {} (backup s3://{}/) · {} or {} s", h.url, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
+                        (None, None) => format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
                     } }</span>
                 </div>
                 <button class={classes!("link", (!ds.bucket_unavailable).then_some("danger"))} onclick={outage} data-testid={format!("outage-{i}")}
                     title="The destination-outage switch: while the bucket is down, deliveries fail and are retried">
-                    { match (ds.bucket_unavailable, ds.opensearch.is_some()) {
+                    { match (ds.bucket_unavailable, ds.opensearch.is_some() || ds.http.is_some()) {
                         (true, false) => "End bucket outage",
                         (false, false) => "Start bucket outage",
                         (true, true) => "End backup-bucket outage",
@@ -382,6 +443,8 @@ fn delivery_stream(
                 <span>{"in "}<b class="mono" data-testid={format!("ds-incoming-{i}")}>{ thousands(a.incoming_records) }</b></span>
                 { if ds.opensearch.is_some() { html! {
                     <span>{"indexed "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{" documents"}</span>
+                } } else if ds.http.is_some() { html! {
+                    <span>{"delivered "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{ format!(" in {} request{}", thousands(a.http_requests_delivered), if a.http_requests_delivered == 1 { "" } else { "s" }) }</span>
                 } } else { html! {
                     <span>{"delivered "}<b class="mono" data-testid={format!("ds-delivered-{i}")}>{ thousands(a.delivered_records) }</b>{ format!(" in {} object{}", thousands(a.delivered_objects), if a.delivered_objects == 1 { "" } else { "s" }) }</span>
                 } } }
@@ -418,6 +481,37 @@ fn delivery_stream(
                     </tbody>
                 </table>
             } } }
+        </div>
+    }
+}
+
+/// An HTTP endpoint destination: the request out, the last failed
+/// attempt and what became of its batch, and what the endpoint refused.
+fn http_endpoint(i: usize, ds: &DeliveryStreamView, h: &HttpView) -> Html {
+    let a = &ds.accounting;
+    html! {
+        <div class="opensearch" data-testid={format!("http-endpoint-{i}")}>
+            <div class="small">
+                <strong>{"HTTP endpoint "}</strong><span class="mono">{ &h.url }</span>
+                { format!(" · {} · retried for {} s · S3 backup: {}",
+                    if h.gzip { "GZIP" } else { "uncompressed" },
+                    h.retry_seconds,
+                    if h.backup_all { "all data" } else { "failed data only" }) }
+            </div>
+            <div class="small" data-testid={format!("http-status-{i}")}>
+                { if h.in_flight { "A request is out, waiting for the endpoint's answer. " } else { "No request out. " } }
+                { format!("{} requests delivered; {} records to the error output; {} rejected by a 413.",
+                    thousands(a.http_requests_delivered), thousands(a.delivery_failed), thousands(a.rejected_records)) }
+            </div>
+            { match &h.last_error {
+                Some(e) => html! {
+                    <div class="small bad" data-testid={format!("http-error-{i}")}>
+                        { format!("{} {}: {} — {}", clock_time(e.at_ms), e.code, e.message, e.then) }
+                    </div>
+                },
+                None => html! {},
+            } }
+            <div class="hint">{"Your endpoint gets POST requests with Firehose's headers and a JSON body of base64 records, and must answer 200 with the same requestId. From the browser it must also answer CORS preflights; "}<code>{"shardlab receive"}</code>{" is such an endpoint on this machine."}</div>
         </div>
     }
 }
@@ -498,6 +592,8 @@ fn metrics_table(i: usize, ds: &DeliveryStreamView) -> Html {
     }
     let delivery = if ds.opensearch.is_some() {
         "DeliveryToAmazonOpenSearchService"
+    } else if ds.http.is_some() {
+        "DeliveryToHttpEndpoint"
     } else {
         "DeliveryToS3"
     };

@@ -126,6 +126,16 @@ pub struct FirehoseForm {
     pub glue_table: Option<(String, String)>,
     /// The preset's SQL application outputs (to its delivery streams).
     pub sql_outputs: Vec<shardlab_sim::sql::SqlOutput>,
+    /// Deliver to an HTTP endpoint (the bucket is then its backup): its
+    /// URL, access key, GZIP content encoding and retry duration.
+    pub http: bool,
+    pub http_url: String,
+    pub http_access_key: String,
+    pub http_gzip: bool,
+    pub http_retry_s: String,
+    /// A preset's HttpEndpointDestinationConfiguration, so members the form
+    /// has no control for (Name, CommonAttributes, S3BackupMode) are kept.
+    pub http_base: Option<serde_json::Value>,
 }
 
 /// The Glue database the form's tables go in.
@@ -184,6 +194,12 @@ impl Default for FirehoseForm {
             glue_tables: Vec::new(),
             glue_table: None,
             sql_outputs: Vec::new(),
+            http: false,
+            http_url: "http://localhost:9000/firehose".into(),
+            http_access_key: String::new(),
+            http_gzip: false,
+            http_retry_s: "300".into(),
+            http_base: None,
         }
     }
 }
@@ -307,7 +323,7 @@ impl FirehoseForm {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
-        if self.parquet {
+        if self.parquet && !self.http {
             let mut columns = Vec::new();
             for (i, line) in self.columns.lines().enumerate() {
                 let line = line.trim();
@@ -389,7 +405,7 @@ impl FirehoseForm {
         }
         dest["BufferingHints"] = json!({"SizeInMBs": size, "IntervalInSeconds": interval});
         dest["CompressionFormat"] = json!(self.compression);
-        if self.parquet {
+        if self.parquet && !self.http {
             // Parquet compresses inside the file: the object itself must
             // be UNCOMPRESSED, as AWS requires.
             dest["CompressionFormat"] = json!("UNCOMPRESSED");
@@ -456,9 +472,68 @@ impl FirehoseForm {
             "Enabled": !processors.is_empty(),
             "Processors": processors,
         });
+        if self.http {
+            self.to_http(&mut request)?;
+        }
         let mut all = vec![request];
         all.extend(self.more.iter().cloned());
         Ok(all)
+    }
+
+    /// Turns the S3 request the fields made into one for an HTTP endpoint:
+    /// the hints and processors move to the endpoint's configuration, and
+    /// the bucket, prefix and compression become its backup.
+    fn to_http(&self, request: &mut serde_json::Value) -> Result<(), String> {
+        use serde_json::{json, Value};
+        let retry: u32 = self.http_retry_s.trim().parse().map_err(|_| {
+            "The HTTP endpoint's retry duration is a whole number of seconds, 0 to 7,200."
+                .to_string()
+        })?;
+        let Some(m) = request.as_object_mut() else {
+            return Ok(());
+        };
+        let mut s3 = m
+            .remove("ExtendedS3DestinationConfiguration")
+            .unwrap_or_else(|| json!({}));
+        let mut http = self.http_base.clone().unwrap_or_else(|| json!({}));
+        if !http.is_object() {
+            http = json!({});
+        }
+        for key in ["BufferingHints", "ProcessingConfiguration"] {
+            if let Some(v) = s3.as_object_mut().and_then(|o| o.remove(key)) {
+                http[key] = v;
+            }
+        }
+        if let Value::Object(o) = &mut s3 {
+            o.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "RoleARN" | "BucketARN" | "Prefix" | "ErrorOutputPrefix" | "CompressionFormat"
+                )
+            });
+        }
+        if !http["EndpointConfiguration"].is_object() {
+            http["EndpointConfiguration"] = json!({});
+        }
+        http["EndpointConfiguration"]["Url"] = json!(self.http_url.trim());
+        match self.http_access_key.trim() {
+            "" => {
+                if let Some(o) = http["EndpointConfiguration"].as_object_mut() {
+                    o.remove("AccessKey");
+                }
+            }
+            key => http["EndpointConfiguration"]["AccessKey"] = json!(key),
+        }
+        if !http["RequestConfiguration"].is_object() {
+            http["RequestConfiguration"] = json!({});
+        }
+        http["RequestConfiguration"]["ContentEncoding"] =
+            json!(if self.http_gzip { "GZIP" } else { "NONE" });
+        http["RetryOptions"] = json!({"DurationInSeconds": retry});
+        http["RoleARN"] = s3["RoleARN"].clone();
+        http["S3Configuration"] = s3;
+        m.insert("HttpEndpointDestinationConfiguration".into(), http);
+        Ok(())
     }
 
     /// The form for a preset's delivery streams (the first is editable)
@@ -475,6 +550,45 @@ impl FirehoseForm {
             functions: functions.to_vec(),
             glue_tables: glue_tables.to_vec(),
             ..FirehoseForm::default()
+        };
+        // An HTTP endpoint: the form edits it in the S3 shape (hints and
+        // processors beside the backup bucket), and keeps the rest.
+        let http_shaped;
+        let first = match first.get("HttpEndpointDestinationConfiguration") {
+            Some(h) if h.is_object() => {
+                let mut s3 = h["S3Configuration"].clone();
+                if !s3.is_object() {
+                    s3 = serde_json::json!({});
+                }
+                for key in ["BufferingHints", "ProcessingConfiguration"] {
+                    if let Some(v) = h.get(key) {
+                        s3[key] = v.clone();
+                    }
+                }
+                let mut shaped = first.clone();
+                if let Some(m) = shaped.as_object_mut() {
+                    m.remove("HttpEndpointDestinationConfiguration");
+                    m.insert("ExtendedS3DestinationConfiguration".into(), s3);
+                }
+                form.http = true;
+                form.http_url = h["EndpointConfiguration"]["Url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into();
+                form.http_access_key = h["EndpointConfiguration"]["AccessKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into();
+                form.http_gzip = h["RequestConfiguration"]["ContentEncoding"] == "GZIP";
+                form.http_retry_s = h["RetryOptions"]["DurationInSeconds"]
+                    .as_u64()
+                    .unwrap_or(300)
+                    .to_string();
+                form.http_base = Some(h.clone());
+                http_shaped = shaped;
+                &http_shaped
+            }
+            _ => first,
         };
         // Conversion: the form edits the table the first delivery stream
         // reads (it moves to the form's database and name).
@@ -2189,6 +2303,64 @@ mod form_tests {
             checked += 1;
         }
         assert!(checked >= 20, "{checked} presets");
+    }
+
+    #[test]
+    fn an_http_endpoint_preset_is_edited_and_keeps_what_the_form_does_not_show() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../static/scenarios/clicks-to-http.json");
+        let scenario =
+            shardlab_sim::headless::parse_scenario(&std::fs::read_to_string(path).unwrap())
+                .unwrap();
+        let mut form = StreamForm::from(&scenario);
+        let f = &form.firehose;
+        assert!(f.http && !f.parquet);
+        assert_eq!(
+            (
+                f.http_url.as_str(),
+                f.http_retry_s.as_str(),
+                f.size_mb.as_str(),
+                f.interval_s.as_str()
+            ),
+            ("http://localhost:9000/firehose", "60", "1", "10")
+        );
+        form.firehose.http_url = "https://example.com/in".into();
+        form.firehose.http_gzip = true;
+        form.firehose.http_access_key = "k".into();
+        let back = form.scenario().unwrap();
+        let d = &back.delivery_streams[0];
+        assert!(d.get("ExtendedS3DestinationConfiguration").is_none(), "{d}");
+        let h = &d["HttpEndpointDestinationConfiguration"];
+        assert_eq!(
+            h["EndpointConfiguration"],
+            serde_json::json!({"Url": "https://example.com/in", "Name": "shardlab receive", "AccessKey": "k"})
+        );
+        assert_eq!(h["RequestConfiguration"]["ContentEncoding"], "GZIP");
+        assert_eq!(
+            h["RequestConfiguration"]["CommonAttributes"][0]["AttributeName"],
+            "source"
+        );
+        assert_eq!(h["BufferingHints"]["IntervalInSeconds"], 10);
+        assert_eq!(h["S3Configuration"]["Prefix"], "http-backup/");
+        assert_eq!(
+            h["S3Configuration"]["BucketARN"],
+            "arn:aws:s3:::shardlab-backup"
+        );
+        assert!(h["S3Configuration"]
+            .get("ProcessingConfiguration")
+            .is_none());
+        // Back to S3: the same bucket, as the destination.
+        form.firehose.http = false;
+        let back = form.scenario().unwrap();
+        let d = &back.delivery_streams[0];
+        assert!(
+            d.get("HttpEndpointDestinationConfiguration").is_none(),
+            "{d}"
+        );
+        assert_eq!(
+            d["ExtendedS3DestinationConfiguration"]["BucketARN"],
+            "arn:aws:s3:::shardlab-backup"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Counted<A> {
 }
 
 mod bench;
+mod fetch;
 mod lambda_worker;
 mod shard_worker;
 mod sim_worker;

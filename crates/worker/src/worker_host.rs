@@ -409,6 +409,12 @@ impl WorkerShardHost {
     /// Answers the tick's JavaScript invocations before the next tick
     /// finishes, which applies them.
     async fn run_lambdas(&mut self, sim: &mut Simulation) {
+        // HTTP endpoint destinations' requests: sent with fetch, answered
+        // before the next tick (the virtual clock waits for them).
+        for call in sim.take_http_requests() {
+            let outcome = crate::fetch::send(&call.request).await;
+            sim.provide_http_outcome(&call.stream, call.request.id, outcome);
+        }
         for call in sim.take_js_invocations() {
             let outcome = match self.lambdas.as_mut() {
                 Some(runner) => runner.invoke(&call).await,
