@@ -1410,8 +1410,10 @@ impl DeliveryPath {
             key: done.key.clone(),
             records: done.records,
             raw_bytes: done.raw_bytes,
-            // Documents go as they are; objects as stored.
-            object_bytes: if done.body.is_empty() {
+            // Requests as sent; documents as they are; objects as stored.
+            object_bytes: if let Some(b) = &done.http {
+                b.request.body.len() as u64
+            } else if done.body.is_empty() {
                 done.raw_bytes
             } else {
                 done.body.len() as u64

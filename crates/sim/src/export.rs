@@ -1133,11 +1133,35 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         );
         tables.push(id);
     }
-    for request in requests {
+    let mut parameters = serde_json::Map::new();
+    for mut request in requests {
         let name = request["DeliveryStreamName"]
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // An endpoint on the playground's machine is no URL for AWS: the
+        // template asks for the real one when the stack is created.
+        let endpoint =
+            &mut request["HttpEndpointDestinationConfiguration"]["EndpointConfiguration"];
+        if let Some(url) = endpoint["Url"]
+            .as_str()
+            .filter(|u| shardlab_firehose::http::is_loopback_http(u))
+            .map(str::to_string)
+        {
+            let id = logical("EndpointUrl", &name);
+            parameters.insert(
+                id.clone(),
+                json!({
+                    "Type": "String",
+                    "AllowedPattern": "https://.*",
+                    "Description": format!(
+                        "The HTTPS URL delivery stream {name} sends to (port 443). In the \
+                         playground it sent to {url}, on your machine, which AWS cannot reach."
+                    ),
+                }),
+            );
+            endpoint["Url"] = json!({"Ref": id});
+        }
         let mut resource =
             json!({"Type": "AWS::KinesisFirehose::DeliveryStream", "Properties": request});
         if !tables.is_empty() {
@@ -1146,7 +1170,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         }
         resources.insert(logical("DeliveryStream", &name), resource);
     }
-    Ok(json!({
+    let mut template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
             "What the Shardlab scenario for stream {} makes in the playground. {}",
@@ -1157,7 +1181,11 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         "Outputs": {
             "StreamArn": {"Value": {"Fn::GetAtt": ["Stream", "Arn"]}}
         }
-    }))
+    });
+    if !parameters.is_empty() {
+        template["Parameters"] = Value::Object(parameters);
+    }
+    Ok(template)
 }
 
 /// The template as indented JSON text, as it is saved to a file.

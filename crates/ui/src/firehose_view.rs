@@ -108,7 +108,7 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     </label>
                 </div>
                 <label class="field" for="fh-compression">
-                    <span class="field-label">{"Compression"}</span>
+                    <span class="field-label">{ if f.http { "Backup compression" } else { "Compression" } }</span>
                     <select id="fh-compression" onchange={oncompression} disabled={f.parquet}>
                         { for COMPRESSION_FORMATS.iter().map(|c| html! {
                             <option value={*c} selected={f.compression == *c && !f.parquet || f.parquet && *c == "UNCOMPRESSED"}>{ *c }</option>
@@ -120,7 +120,7 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                 </label>
                 { if f.http { html! {} } else { parquet_fields(form, ctx) } }
                 <label class="field" for="fh-prefix">
-                    <span class="field-label">{"Prefix"}</span>
+                    <span class="field-label">{ if f.http { "Backup prefix" } else { "Prefix" } }</span>
                     <input id="fh-prefix" type="text" value={f.prefix.clone()} oninput={edit(|n, v| n.firehose.prefix = v)} placeholder="e.g. clicks/ or year=!{timestamp:yyyy}/" autocomplete="off" spellcheck="false" />
                     <span class="hint">{"keys get "}<code>{"yyyy/MM/dd/HH/"}</code>{" (UTC) unless the prefix has a timestamp"}</span>
                 </label>
@@ -473,7 +473,7 @@ fn delivery_stream(
                                 <td class="mono">{ clock_time(f.delivered_ms) }</td>
                                 <td><span class={classes!("pill", "tiny", if f.trigger.as_str() == "size" { "pill-live" } else { "pill-muted" })}>{ f.trigger.as_str() }</span></td>
                                 <td class="num mono">{ thousands(f.records) }</td>
-                                <td class="num mono" title="before → after compression">{ format!("{} → {}", bytes(f.raw_bytes), bytes(f.object_bytes)) }</td>
+                                <td class="num mono" title="the records' bytes → the bytes stored (after compression) or sent">{ format!("{} → {}", bytes(f.raw_bytes), bytes(f.object_bytes)) }</td>
                                 <td class="num mono">{ secs(f.delay_ms) }</td>
                                 <td class="num mono">{ f.attempts }</td>
                             </tr>
