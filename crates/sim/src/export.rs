@@ -1141,13 +1141,17 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             .to_string();
         // An endpoint on the playground's machine is no URL for AWS: the
         // template asks for the real one when the stack is created.
-        let endpoint =
-            &mut request["HttpEndpointDestinationConfiguration"]["EndpointConfiguration"];
-        if let Some(url) = endpoint["Url"]
-            .as_str()
-            .filter(|u| shardlab_firehose::http::is_loopback_http(u))
-            .map(str::to_string)
-        {
+        // (`get_mut`, not indexing: indexing would add the members.)
+        let endpoint = request
+            .get_mut("HttpEndpointDestinationConfiguration")
+            .and_then(|h| h.get_mut("EndpointConfiguration"));
+        if let Some((endpoint, url)) = endpoint.and_then(|e| {
+            let url = e["Url"]
+                .as_str()
+                .filter(|u| shardlab_firehose::http::is_loopback_http(u))
+                .map(str::to_string)?;
+            Some((e, url))
+        }) {
             let id = logical("EndpointUrl", &name);
             parameters.insert(
                 id.clone(),
@@ -1316,6 +1320,24 @@ mod tests {
             script.contains("HttpEndpointDestinationConfiguration"),
             "{script}"
         );
+        let t = cloudformation(&preset("clicks-to-http.json")).unwrap();
+        assert_eq!(
+            t["Resources"]["DeliveryStreamClicksToHttp"]["Properties"]
+                ["HttpEndpointDestinationConfiguration"]["EndpointConfiguration"]["Url"],
+            json!({"Ref": "EndpointUrlClicksToHttp"})
+        );
+        assert_eq!(
+            t["Parameters"]["EndpointUrlClicksToHttp"]["AllowedPattern"],
+            "https://.*"
+        );
+        // Other destinations are left as they are.
+        let t = cloudformation(&preset("clicks-to-s3.json")).unwrap();
+        let props = &t["Resources"]["DeliveryStreamClicksToS3"]["Properties"];
+        assert!(
+            props.get("HttpEndpointDestinationConfiguration").is_none(),
+            "{props}"
+        );
+        assert!(t.get("Parameters").is_none());
     }
 
     #[test]
