@@ -134,6 +134,9 @@ pub struct DeliveryStream {
     pub path: DeliveryPath,
     quota: Quota,
     next_record: u64,
+    /// DeleteDeliveryStream was called: the stream takes nothing more,
+    /// delivers (and retries) what it holds, and goes when that is done.
+    pub deleting: bool,
 }
 
 /// The Firehose service: delivery streams and the buckets they write to.
@@ -232,8 +235,13 @@ impl Firehose {
     pub fn tick(&mut self, now_ms: u64) {
         let now = self.advance(now_ms);
         for s in self.streams.values_mut() {
+            if s.deleting {
+                // Its transform's buffer goes at once.
+                s.seal(Trigger::Delete, now);
+            }
             s.deliver_due(&mut self.buckets, &mut self.domains, now);
         }
+        self.reap();
     }
 
     /// Records read from a Kinesis source, as (data, approximate arrival).
@@ -322,6 +330,7 @@ impl Firehose {
     pub fn kinesis_sources(&self) -> Vec<(String, String)> {
         self.streams
             .values()
+            .filter(|s| !s.deleting)
             .filter_map(|s| match &s.source {
                 Source::Kinesis { stream_arn, .. } => Some((s.name.clone(), stream_arn.clone())),
                 Source::DirectPut => None,
@@ -399,10 +408,24 @@ impl Firehose {
     }
 
     fn live(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
-        if !self.streams.contains_key(name) {
-            return Err(self.not_found(name));
+        match self.streams.get(name) {
+            None => return Err(self.not_found(name)),
+            Some(s) if s.deleting => {
+                return Err(ApiError::in_use(format!(
+                    "Firehose {name} under account {} is being deleted (DELETING): it \
+                     delivers what it holds, then it is gone.",
+                    self.config.account_id
+                )))
+            }
+            Some(_) => {}
         }
         Ok(self.streams.get_mut(name).expect("checked above"))
+    }
+
+    /// Removes the streams being deleted that hold nothing more.
+    fn reap(&mut self) {
+        self.streams
+            .retain(|_, s| !(s.deleting && s.path.drained()));
     }
 
     fn direct_put(&mut self, name: &str) -> Result<&mut DeliveryStream, ApiError> {
@@ -561,6 +584,7 @@ impl Firehose {
                 path: DeliveryPath::new(rng),
                 quota,
                 next_record: 0,
+                deleting: false,
             },
         );
         Ok(json!({ "DeliveryStreamARN": arn }))
@@ -569,12 +593,19 @@ impl Firehose {
     fn delete(&mut self, body: &Body, now: u64) -> Result<Value, ApiError> {
         let name = Self::stream_name(body)?;
         body.bool("AllowForceDelete")?;
-        let s = self.live(name)?;
+        if !self.streams.contains_key(name) {
+            return Err(self.not_found(name));
+        }
+        let s = self.streams.get_mut(name).expect("checked above");
         // What is buffered is delivered before the stream goes, so that
-        // nothing acknowledged is dropped by a delete.
-        s.seal(Trigger::Delete, now);
-        let mut s = self.streams.remove(name).expect("checked by live");
+        // nothing acknowledged is dropped by a delete: the stream stays
+        // (DELETING) while its deliveries, transforms and requests finish.
+        if !s.deleting {
+            s.deleting = true;
+            s.seal(Trigger::Delete, now);
+        }
         s.deliver_due(&mut self.buckets, &mut self.domains, now);
+        self.reap();
         Ok(json!({}))
     }
 
@@ -591,7 +622,7 @@ impl Firehose {
         let mut d = json!({
             "DeliveryStreamName": s.name,
             "DeliveryStreamARN": s.arn,
-            "DeliveryStreamStatus": "ACTIVE",
+            "DeliveryStreamStatus": if s.deleting { "DELETING" } else { "ACTIVE" },
             "DeliveryStreamType": match s.source {
                 Source::DirectPut => "DirectPut",
                 Source::Kinesis { .. } => "KinesisStreamAsSource",

@@ -435,6 +435,16 @@ impl DeliveryPath {
         }
     }
 
+    /// Nothing left to deliver: no record buffered, in the transform, in
+    /// an undelivered object or request, or waiting for the error output.
+    pub fn drained(&self) -> bool {
+        self.buffers.is_empty()
+            && self.failed.is_empty()
+            && self.pending.is_empty()
+            && self.indexing.is_empty()
+            && self.accounting.transforming == 0
+    }
+
     /// Records in the buffers.
     pub fn buffered_records(&self) -> usize {
         self.buffers.values().map(Buffer::records).sum()

@@ -2041,3 +2041,93 @@ fn http_endpoint_configurations_are_checked() {
         .unwrap_err();
     assert!(e.message().contains("HTTP endpoint"), "{e}");
 }
+
+#[test]
+fn a_deleted_stream_delivers_what_it_holds_before_it_goes() {
+    let mut f = service();
+    create(&mut f, "d", s3(json!({"Prefix": "p/"})));
+    assert!(f.set_unavailable(&Sink::Bucket("lab-bucket".into()), true));
+    put_batch(&mut f, "d", &[b"kept-1", b"kept-2"], T0);
+    f.call(
+        "DeleteDeliveryStream",
+        &json!({"DeliveryStreamName": "d"}),
+        T0 + 1_000,
+    )
+    .unwrap();
+    // The bucket is down: the stream stays, DELETING, with its object.
+    let d = f
+        .call(
+            "DescribeDeliveryStream",
+            &json!({"DeliveryStreamName": "d"}),
+            T0 + 1_000,
+        )
+        .unwrap();
+    assert_eq!(
+        d["DeliveryStreamDescription"]["DeliveryStreamStatus"],
+        "DELETING"
+    );
+    let e = f
+        .call(
+            "PutRecord",
+            &json!({"DeliveryStreamName": "d", "Record": {"Data": BASE64.encode(b"late")}}),
+            T0 + 1_000,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "ResourceInUseException");
+    assert!(e.message().contains("is being deleted"), "{e}");
+    // Deleting again is allowed, as AWS allows it in DELETING.
+    f.call(
+        "DeleteDeliveryStream",
+        &json!({"DeliveryStreamName": "d"}),
+        T0 + 2_000,
+    )
+    .unwrap();
+    f.tick(T0 + 60_000);
+    assert!(f.stream("d").is_some(), "still retrying");
+    f.set_unavailable(&Sink::Bucket("lab-bucket".into()), false);
+    f.tick(T0 + 200_000);
+    assert!(f.stream("d").is_none(), "gone once delivered");
+    let objs = objects(&f);
+    assert_eq!(objs.len(), 1);
+    assert_eq!(objs[0].1, b"kept-1kept-2");
+    let names = f
+        .call("ListDeliveryStreams", &json!({}), T0 + 200_000)
+        .unwrap();
+    assert_eq!(names["DeliveryStreamNames"], json!([]));
+}
+
+#[test]
+fn a_deleted_stream_waits_for_its_transform_and_its_endpoint() {
+    let mut f = service();
+    with_lambda(&mut f, "l", 1);
+    put_batch(&mut f, "l", &[b"{\"n\":1}"], T0);
+    f.tick(T0 + 60_000);
+    let mut calls = f.take_invocations();
+    let (_, call) = calls.remove(0);
+    f.call(
+        "DeleteDeliveryStream",
+        &json!({"DeliveryStreamName": "l"}),
+        T0 + 60_050,
+    )
+    .unwrap();
+    assert!(f.stream("l").is_some(), "the invocation is out");
+    assert!(f.complete_invocation("l", call.id, Ok(shout(&call.payload)), T0 + 60_100));
+    f.tick(T0 + 60_200);
+    assert!(f.stream("l").is_none());
+    assert_eq!(objects(&f).len(), 1, "the transformed record was delivered");
+
+    to_http(&mut f, "h", json!({})).unwrap();
+    put_batch(&mut f, "h", &[b"a"], T0 + 60_200);
+    f.tick(T0 + 120_200);
+    let (_, r) = f.take_http_requests().remove(0);
+    f.call(
+        "DeleteDeliveryStream",
+        &json!({"DeliveryStreamName": "h"}),
+        T0 + 120_300,
+    )
+    .unwrap();
+    assert!(f.stream("h").is_some(), "the request is out");
+    assert!(f.complete_http("h", r.id, &accept(&r), T0 + 120_400));
+    f.tick(T0 + 120_500);
+    assert!(f.stream("h").is_none());
+}
