@@ -134,6 +134,9 @@ pub struct DeliveryStream {
     pub path: DeliveryPath,
     quota: Quota,
     next_record: u64,
+    /// An OpenSearch or HTTP endpoint destination's configuration as
+    /// given (updates apply to it).
+    pub config_json: Option<Value>,
     /// DeleteDeliveryStream was called: the stream takes nothing more,
     /// delivers (and retries) what it holds, and goes when that is done.
     pub deleting: bool,
@@ -475,6 +478,10 @@ impl Firehose {
         let plain = body.object("S3DestinationConfiguration")?;
         let opensearch = body.object("AmazonopensearchserviceDestinationConfiguration")?;
         let http = body.object("HttpEndpointDestinationConfiguration")?;
+        let config_json = body
+            .raw("HttpEndpointDestinationConfiguration")
+            .or(body.raw("AmazonopensearchserviceDestinationConfiguration"))
+            .cloned();
         let destination = match (&extended, &plain) {
             _ if http.is_some() => S3Destination::read_http(
                 http.as_ref().expect("checked"),
@@ -585,6 +592,7 @@ impl Firehose {
                 quota,
                 next_record: 0,
                 deleting: false,
+                config_json,
             },
         );
         Ok(json!({ "DeliveryStreamARN": arn }))
@@ -780,9 +788,7 @@ impl Firehose {
         v.required(&version, "currentDeliveryStreamVersionId");
         v.required(&dest_id, "destinationId");
         v.finish()?;
-        if !self.streams.contains_key(name) {
-            return Err(self.not_found(name));
-        }
+        self.live(name)?;
         let schemas = schemas(&self.glue, &self.config);
         let s = self.streams.get_mut(name).expect("checked above");
         if dest_id != Some(DESTINATION_ID) {
@@ -799,12 +805,68 @@ impl Firehose {
                 s.version
             )));
         }
-        if s.destination.opensearch.is_some() || s.destination.http.is_some() {
-            return Err(ApiError::invalid_argument(
-                "Shardlab does not update OpenSearch or HTTP endpoint destinations yet (and \
-                 AWS does not switch a delivery stream between destination types): delete \
-                 the delivery stream and create it again.",
-            ));
+        // An OpenSearch or HTTP endpoint destination: the update's members
+        // replace the configuration's (S3Update's, its S3Configuration's),
+        // and the whole is read again with the same checks as at creation.
+        let kind = match (&s.destination.opensearch, &s.destination.http) {
+            (Some(_), _) => Some((
+                "AmazonopensearchserviceDestinationUpdate",
+                "amazonopensearchserviceDestinationUpdate",
+            )),
+            (None, Some(_)) => Some((
+                "HttpEndpointDestinationUpdate",
+                "httpEndpointDestinationUpdate",
+            )),
+            (None, None) => None,
+        };
+        let other_update = [
+            "AmazonopensearchserviceDestinationUpdate",
+            "HttpEndpointDestinationUpdate",
+            "ExtendedS3DestinationUpdate",
+            "S3DestinationUpdate",
+        ]
+        .into_iter()
+        .find(|k| {
+            let own = match kind {
+                Some((own, _)) => own == *k,
+                None => k.contains("S3Destination"),
+            };
+            body.raw(k).is_some() && !own
+        });
+        if let Some(other) = other_update {
+            return Err(ApiError::invalid_argument(format!(
+                "{other} does not fit this delivery stream's destination; Shardlab does not \
+                 switch a delivery stream between destination types (AWS does not switch \
+                 between OpenSearch and others): delete the delivery stream and create it again."
+            )));
+        }
+        if let Some((member, path)) = kind {
+            let update = body.raw(member).ok_or_else(|| {
+                ApiError::invalid_argument(format!(
+                    "UpdateDestination needs {member} for this delivery stream's destination."
+                ))
+            })?;
+            let merged = merge_update(s.config_json.as_ref(), update);
+            let read = Body::new(&merged)?;
+            let destination = if member.starts_with("Amazonopensearch") {
+                S3Destination::read_opensearch(&read, path)?
+            } else {
+                S3Destination::read_http(&read, path)?
+            };
+            s.seal(Trigger::Update, now);
+            let (bucket, domain) = (
+                destination.bucket.clone(),
+                destination.opensearch.as_ref().map(|o| o.domain.clone()),
+            );
+            s.destination = destination;
+            s.config_json = Some(merged);
+            s.version += 1;
+            s.updated_ms = now;
+            self.buckets.entry(bucket).or_default();
+            if let Some(d) = domain {
+                self.domains.entry(d).or_default();
+            }
+            return Ok(json!({}));
         }
         let update =
             match (
@@ -972,6 +1034,28 @@ impl DeliveryStream {
         }
         Ok(out)
     }
+}
+
+/// A configuration with an update's members in place of its own;
+/// `S3Update`'s members replace those of `S3Configuration`.
+fn merge_update(base: Option<&Value>, update: &Value) -> Value {
+    let mut merged = base.cloned().unwrap_or_else(|| json!({}));
+    let (Value::Object(m), Value::Object(u)) = (&mut merged, update) else {
+        return merged;
+    };
+    for (k, v) in u {
+        if k == "S3Update" {
+            let s3 = m.entry("S3Configuration").or_insert_with(|| json!({}));
+            if let (Value::Object(s3), Value::Object(v)) = (s3, v) {
+                for (k, v) in v {
+                    s3.insert(k.clone(), v.clone());
+                }
+            }
+        } else {
+            m.insert(k.clone(), v.clone());
+        }
+    }
+    merged
 }
 
 /// An opaque record id, unique per delivery stream.

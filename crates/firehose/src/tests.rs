@@ -2039,7 +2039,11 @@ fn http_endpoint_configurations_are_checked() {
             T0,
         )
         .unwrap_err();
-    assert!(e.message().contains("HTTP endpoint"), "{e}");
+    assert!(
+        e.message()
+            .starts_with("ExtendedS3DestinationUpdate does not fit"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -2130,4 +2134,103 @@ fn a_deleted_stream_waits_for_its_transform_and_its_endpoint() {
     assert!(f.complete_http("h", r.id, &accept(&r), T0 + 120_400));
     f.tick(T0 + 120_500);
     assert!(f.stream("h").is_none());
+}
+
+#[test]
+fn opensearch_and_http_destinations_are_updated_member_by_member() {
+    let mut f = service();
+    to_opensearch(&mut f, "os", json!({})).unwrap();
+    put_batch(&mut f, "os", &[br#"{"n":1}"#], T0);
+    let update = |f: &mut Firehose, name: &str, version: &str, member: &str, u: Value| {
+        f.call(
+            "UpdateDestination",
+            &json!({"DeliveryStreamName": name, "CurrentDeliveryStreamVersionId": version,
+                    "DestinationId": "destinationId-000000000001", member: u}),
+            T0 + 1_000,
+        )
+    };
+    update(
+        &mut f,
+        "os",
+        "1",
+        "AmazonopensearchserviceDestinationUpdate",
+        json!({"IndexName": "views", "S3Update": {"Prefix": "new-backup/"}}),
+    )
+    .unwrap();
+    // What was buffered went to the old index; the rest is kept.
+    f.tick(T0 + 1_000);
+    assert!(f
+        .domain("logs")
+        .unwrap()
+        .indices
+        .contains_key("clicks-2018-08-27"));
+    let d = describe(&mut f, "os");
+    assert_eq!(d["DeliveryStreamDescription"]["VersionId"], "2");
+    let desc = &d["DeliveryStreamDescription"]["Destinations"][0]
+        ["AmazonopensearchserviceDestinationDescription"];
+    assert_eq!(desc["IndexName"], "views");
+    assert_eq!(desc["IndexRotationPeriod"], "OneDay", "kept");
+    assert_eq!(desc["S3DestinationDescription"]["Prefix"], "new-backup/");
+    assert_eq!(
+        desc["S3DestinationDescription"]["BucketARN"], "arn:aws:s3:::lab-bucket",
+        "kept"
+    );
+    let e = update(&mut f, "os", "2", "ExtendedS3DestinationUpdate", json!({})).unwrap_err();
+    assert!(e.message().contains("does not fit"), "{e}");
+    let e = update(
+        &mut f,
+        "os",
+        "2",
+        "AmazonopensearchserviceDestinationUpdate",
+        json!({"IndexRotationPeriod": "OneYear"}),
+    )
+    .unwrap_err();
+    assert!(
+        e.message()
+            .contains("amazonopensearchserviceDestinationUpdate.indexRotationPeriod"),
+        "{e}"
+    );
+
+    to_http(&mut f, "h", json!({})).unwrap();
+    update(
+        &mut f,
+        "h",
+        "1",
+        "HttpEndpointDestinationUpdate",
+        json!({"EndpointConfiguration": {"Url": "https://other.example.com/"},
+               "RetryOptions": {"DurationInSeconds": 0}}),
+    )
+    .unwrap();
+    let d = describe(&mut f, "h");
+    let desc =
+        &d["DeliveryStreamDescription"]["Destinations"][0]["HttpEndpointDestinationDescription"];
+    assert_eq!(
+        desc["EndpointConfiguration"]["Url"],
+        "https://other.example.com/"
+    );
+    assert_eq!(desc["RetryOptions"]["DurationInSeconds"], 0);
+    assert_eq!(desc["BufferingHints"]["IntervalInSeconds"], 60, "kept");
+    put_batch(&mut f, "h", &[b"x"], T0 + 1_000);
+    f.tick(T0 + 61_000);
+    let (_, r) = f.take_http_requests().remove(0);
+    assert_eq!(r.url, "https://other.example.com/");
+    let e = update(
+        &mut f,
+        "h",
+        "2",
+        "HttpEndpointDestinationUpdate",
+        json!({"EndpointConfiguration": {"Url": "http://example.com/"}}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("https://.*"), "{e}");
+    // An S3 stream still takes S3 updates.
+    create(&mut f, "s", s3(json!({})));
+    update(
+        &mut f,
+        "s",
+        "1",
+        "ExtendedS3DestinationUpdate",
+        json!({"Prefix": "x/"}),
+    )
+    .unwrap();
 }
