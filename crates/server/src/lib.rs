@@ -13,6 +13,7 @@ pub mod http;
 pub mod http_client;
 pub mod receiver;
 mod s3;
+mod search;
 mod source;
 
 use std::sync::{Arc, Mutex};
@@ -69,6 +70,22 @@ impl Service {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let target = request.header("X-Amz-Target").map(str::to_string);
         let content_type = request.header("Content-Type").unwrap_or_default();
+        if target.is_none() && request.target.starts_with(search::PREFIX) {
+            let (status, body) = match self.firehose_now() {
+                Ok(side) => search::answer(
+                    &side.firehose,
+                    &request.method,
+                    &request.target,
+                    &request.body,
+                ),
+                Err(_) => (
+                    500,
+                    serde_json::json!({"error": "internal failure", "status": 500}),
+                ),
+            };
+            return Response::new(status, body.to_string().into_bytes())
+                .header("Content-Type", "application/json; charset=UTF-8");
+        }
         if target.is_none() && request.method != "POST" {
             let answer = match self.firehose_now() {
                 Ok(side) => s3::answer(&side.firehose, &request.method, &request.target),
