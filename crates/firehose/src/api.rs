@@ -20,6 +20,7 @@ use crate::convert::SchemaSource;
 use crate::delivery::{DeliveryPath, Target, Trigger};
 use crate::glue::Catalog;
 use crate::opensearch::Domain;
+use crate::redshift::Cluster;
 
 /// The operations this service answers.
 pub const OPERATIONS: &[&str] = &[
@@ -87,6 +88,7 @@ impl Default for FirehoseConfig {
 pub enum Sink {
     Bucket(String),
     Domain(String),
+    Cluster(String),
 }
 
 impl std::fmt::Display for Sink {
@@ -94,6 +96,7 @@ impl std::fmt::Display for Sink {
         match self {
             Sink::Bucket(name) => write!(f, "bucket {name}"),
             Sink::Domain(name) => write!(f, "OpenSearch domain {name}"),
+            Sink::Cluster(name) => write!(f, "Redshift cluster {name}"),
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct Firehose {
     streams: BTreeMap<String, DeliveryStream>,
     buckets: BTreeMap<String, Bucket>,
     domains: BTreeMap<String, Domain>,
+    /// Redshift clusters delivery streams COPY into, by identifier.
+    clusters: BTreeMap<String, Cluster>,
     /// The account's AWS Glue Data Catalog: the tables format conversion
     /// reads its schemas from.
     glue: Catalog,
@@ -176,6 +181,7 @@ impl Firehose {
             streams: BTreeMap::new(),
             buckets: BTreeMap::new(),
             domains: BTreeMap::new(),
+            clusters: BTreeMap::new(),
             now_ms: 0,
         }
     }
@@ -207,6 +213,20 @@ impl Firehose {
         self.glue.call(operation, request, now)
     }
 
+    /// A Redshift cluster by identifier.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.get(name)
+    }
+
+    /// Runs DDL (`CREATE TABLE`, `DROP TABLE`, `TRUNCATE`) on a cluster,
+    /// making the cluster if it is new.
+    pub fn redshift_execute(&mut self, cluster: &str, sql: &str) -> Result<(), String> {
+        self.clusters
+            .entry(cluster.to_string())
+            .or_default()
+            .execute(sql)
+    }
+
     pub fn domain(&self, name: &str) -> Option<&Domain> {
         self.domains.get(name)
     }
@@ -218,6 +238,7 @@ impl Firehose {
         let flag = match sink {
             Sink::Bucket(name) => self.buckets.get_mut(name).map(|b| &mut b.unavailable),
             Sink::Domain(name) => self.domains.get_mut(name).map(|d| &mut d.unavailable),
+            Sink::Cluster(name) => self.clusters.get_mut(name).map(|c| &mut c.unavailable),
         };
         match flag {
             Some(f) => {
@@ -242,7 +263,12 @@ impl Firehose {
                 // Its transform's buffer goes at once.
                 s.seal(Trigger::Delete, now);
             }
-            s.deliver_due(&mut self.buckets, &mut self.domains, now);
+            s.deliver_due(
+                &mut self.buckets,
+                &mut self.domains,
+                &mut self.clusters,
+                now,
+            );
         }
         self.reap();
     }
@@ -458,7 +484,6 @@ impl Firehose {
             )));
         }
         for other in [
-            "RedshiftDestinationConfiguration",
             "ElasticsearchDestinationConfiguration",
             "AmazonOpenSearchServerlessDestinationConfiguration",
             "SplunkDestinationConfiguration",
@@ -478,11 +503,17 @@ impl Firehose {
         let plain = body.object("S3DestinationConfiguration")?;
         let opensearch = body.object("AmazonopensearchserviceDestinationConfiguration")?;
         let http = body.object("HttpEndpointDestinationConfiguration")?;
+        let redshift = body.object("RedshiftDestinationConfiguration")?;
         let config_json = body
             .raw("HttpEndpointDestinationConfiguration")
             .or(body.raw("AmazonopensearchserviceDestinationConfiguration"))
+            .or(body.raw("RedshiftDestinationConfiguration"))
             .cloned();
         let destination = match (&extended, &plain) {
+            _ if redshift.is_some() => S3Destination::read_redshift(
+                redshift.as_ref().expect("checked"),
+                "redshiftDestinationConfiguration",
+            )?,
             _ if http.is_some() => S3Destination::read_http(
                 http.as_ref().expect("checked"),
                 "httpEndpointDestinationConfiguration",
@@ -563,6 +594,9 @@ impl Firehose {
         if let Some(os) = &destination.opensearch {
             self.domains.entry(os.domain.clone()).or_default();
         }
+        if let Some(r) = &destination.redshift {
+            self.clusters.entry(r.cluster.clone()).or_default();
+        }
         let rng = {
             use rand_core::SeedableRng;
             let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(self.config.seed);
@@ -612,7 +646,12 @@ impl Firehose {
             s.deleting = true;
             s.seal(Trigger::Delete, now);
         }
-        s.deliver_due(&mut self.buckets, &mut self.domains, now);
+        s.deliver_due(
+            &mut self.buckets,
+            &mut self.domains,
+            &mut self.clusters,
+            now,
+        );
         self.reap();
         Ok(json!({}))
     }
@@ -817,11 +856,15 @@ impl Firehose {
                 "HttpEndpointDestinationUpdate",
                 "httpEndpointDestinationUpdate",
             )),
+            (None, None) if s.destination.redshift.is_some() => {
+                Some(("RedshiftDestinationUpdate", "redshiftDestinationUpdate"))
+            }
             (None, None) => None,
         };
         let other_update = [
             "AmazonopensearchserviceDestinationUpdate",
             "HttpEndpointDestinationUpdate",
+            "RedshiftDestinationUpdate",
             "ExtendedS3DestinationUpdate",
             "S3DestinationUpdate",
         ]
@@ -850,13 +893,16 @@ impl Firehose {
             let read = Body::new(&merged)?;
             let destination = if member.starts_with("Amazonopensearch") {
                 S3Destination::read_opensearch(&read, path)?
+            } else if member.starts_with("Redshift") {
+                S3Destination::read_redshift(&read, path)?
             } else {
                 S3Destination::read_http(&read, path)?
             };
             s.seal(Trigger::Update, now);
-            let (bucket, domain) = (
+            let (bucket, domain, cluster) = (
                 destination.bucket.clone(),
                 destination.opensearch.as_ref().map(|o| o.domain.clone()),
+                destination.redshift.as_ref().map(|r| r.cluster.clone()),
             );
             s.destination = destination;
             s.config_json = Some(merged);
@@ -865,6 +911,9 @@ impl Firehose {
             self.buckets.entry(bucket).or_default();
             if let Some(d) = domain {
                 self.domains.entry(d).or_default();
+            }
+            if let Some(c) = cluster {
+                self.clusters.entry(c).or_default();
             }
             return Ok(json!({}));
         }
@@ -985,6 +1034,7 @@ impl DeliveryStream {
         &mut self,
         buckets: &mut BTreeMap<String, Bucket>,
         domains: &mut BTreeMap<String, Domain>,
+        clusters: &mut BTreeMap<String, Cluster>,
         now: u64,
     ) {
         let domain = self
@@ -992,8 +1042,13 @@ impl DeliveryStream {
             .opensearch
             .as_ref()
             .map(|os| domains.entry(os.domain.clone()).or_default());
+        let cluster = self
+            .destination
+            .redshift
+            .as_ref()
+            .map(|r| clusters.entry(r.cluster.clone()).or_default());
         let (path, to) = self.parts();
-        path.tick(to, buckets, domain, now);
+        path.tick(to, buckets, domain, cluster, now);
     }
 
     fn seal(&mut self, trigger: Trigger, now: u64) {

@@ -25,6 +25,21 @@ pub struct S3Object {
     pub rows: Option<RowsShown>,
 }
 
+impl S3Object {
+    /// A small text object Firehose writes itself (a manifest).
+    pub fn text(body: String, writer: &str, now_ms: u64) -> S3Object {
+        S3Object {
+            body: body.into_bytes(),
+            last_modified_ms: now_ms,
+            compression: Compression::Uncompressed,
+            records: 0,
+            writer: writer.to_string(),
+            sequence: 0,
+            rows: None,
+        }
+    }
+}
+
 /// The first rows of a Parquet object as JSON lines, and how many rows it
 /// holds (a record of several JSON objects makes several rows).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,6 +17,55 @@ use crate::jq::Query;
 use crate::opensearch::{domain_name, OpenSearchTarget, Rotation, ROTATIONS};
 use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
 
+/// A Redshift destination (`RedshiftDestinationConfiguration`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedshiftTarget {
+    pub jdbc_url: String,
+    /// The cluster identifier (the JDBC host's first label) and database.
+    pub cluster: String,
+    pub database: String,
+    pub table: String,
+    pub columns: Option<String>,
+    pub options: String,
+    pub username: String,
+    pub retry_seconds: u32,
+}
+
+const JDBC_PATTERN: &str = "jdbc:(redshift|postgresql)://((?!-)[A-Za-z0-9-]{1,63}(?<!-)\\.)+redshift(-serverless)?\\.([a-zA-Z0-9\\.]+):\\d{1,5}/[a-zA-Z0-9_$]+";
+
+/// The cluster identifier and database of a Redshift JDBC URL, as AWS's
+/// pattern reads it (`jdbc:redshift://lab.abc123.us-east-1.redshift.amazonaws.com:5439/dev`).
+pub fn jdbc_cluster(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("jdbc:redshift://")
+        .or_else(|| url.strip_prefix("jdbc:postgresql://"))?;
+    let (host_port, database) = rest.split_once('/')?;
+    let (host, port) = host_port.rsplit_once(':')?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let r = labels
+        .iter()
+        .position(|l| *l == "redshift" || *l == "redshift-serverless")?;
+    let label_ok = |l: &&str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let ok = r >= 1
+        && labels[..r].iter().all(label_ok)
+        && r + 1 < labels.len()
+        && labels[r + 1..]
+            .iter()
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && (1..=5).contains(&port.len())
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && !database.is_empty()
+        && database
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+    ok.then_some((labels[0], database))
+}
+
 /// S3's buffering hints: 1–128 MiB (5) and 0–900 s (300).
 pub const DEFAULT_SIZE_MB: u32 = 5;
 pub const DEFAULT_INTERVAL_S: u32 = 300;
@@ -220,6 +269,9 @@ pub struct S3Destination {
     /// Set when the destination is an OpenSearch domain; the bucket and
     /// prefixes above are then its backup (`S3Configuration`).
     pub opensearch: Option<OpenSearchTarget>,
+    /// Set when the destination is a Redshift cluster; the bucket and
+    /// prefix above are then the intermediate S3 location COPY reads.
+    pub redshift: Option<RedshiftTarget>,
     /// Set when the destination is an HTTP endpoint; the bucket and
     /// prefixes above are then its backup (`S3Configuration`).
     pub http: Option<HttpTarget>,
@@ -473,6 +525,7 @@ impl S3Destination {
             dynamic_partitioning,
             opensearch: None,
             http: None,
+            redshift: None,
             conversion,
         })
     }
@@ -530,7 +583,7 @@ impl S3Destination {
             ))
         })?;
         let hints = hints.resolve(BufferingHints::default())?;
-        let mut dest = Self::read_backup(body, s3.expect("required above"), path, hints)?;
+        let mut dest = Self::read_backup(body, s3.expect("required above"), path, Some(hints))?;
         dest.opensearch = Some(OpenSearchTarget {
             domain_arn: domain_arn.to_string(),
             domain: domain.to_string(),
@@ -551,7 +604,7 @@ impl S3Destination {
         body: &Body,
         s3: Body,
         path: &str,
-        hints: BufferingHints,
+        hints: Option<BufferingHints>,
     ) -> Result<S3Destination, ApiError> {
         let p = |m: &str| format!("{path}.{m}");
         let mut dest = S3Destination::read(&s3, &p("s3Configuration"), None, None)?;
@@ -561,7 +614,9 @@ impl S3Destination {
                  S3Configuration.",
             ));
         }
-        dest.hints = hints;
+        if let Some(hints) = hints {
+            dest.hints = hints;
+        }
         if let Some(pc) = body.object("ProcessingConfiguration")? {
             dest.processing_enabled = pc.bool("Enabled")?.unwrap_or(false);
             dest.processors = read_processors(&pc, &p("processingConfiguration"))?;
@@ -579,6 +634,95 @@ impl S3Destination {
                 "Processors": pc.array("Processors")?.cloned().unwrap_or_default(),
             }));
         }
+        Ok(dest)
+    }
+
+    /// Reads a `RedshiftDestinationConfiguration`: the cluster's JDBC URL,
+    /// the COPY command's table, columns and options, the user, the retry
+    /// duration; `S3Configuration` is the intermediate bucket (with its
+    /// buffering hints and compression).
+    pub fn read_redshift(body: &Body, path: &str) -> Result<S3Destination, ApiError> {
+        let mut v = Validation::new();
+        let p = |m: &str| format!("{path}.{m}");
+        let role = body.str("RoleARN")?;
+        let url = body.str("ClusterJDBCURL")?;
+        let copy = body.object("CopyCommand")?;
+        let (table, columns, options) = match &copy {
+            Some(c) => (
+                c.str("DataTableName")?,
+                c.str("DataTableColumns")?,
+                c.str("CopyOptions")?,
+            ),
+            None => (None, None, None),
+        };
+        let user = body.str("Username")?;
+        let password = body.str("Password")?;
+        let backup_mode = body.str("S3BackupMode")?;
+        let s3 = body.object("S3Configuration")?;
+        v.required(&role, &p("roleARN"));
+        v.length(role, &p("roleARN"), 1, 512);
+        v.required(&url, &p("clusterJDBCURL"));
+        v.length(url, &p("clusterJDBCURL"), 1, 512);
+        v.pattern(
+            url,
+            &p("clusterJDBCURL"),
+            url.is_some_and(|u| jdbc_cluster(u).is_some()),
+            JDBC_PATTERN,
+        );
+        v.required(&copy, &p("copyCommand"));
+        if copy.is_some() {
+            v.required(&table, &p("copyCommand.dataTableName"));
+        }
+        v.length(table, &p("copyCommand.dataTableName"), 1, 512);
+        v.length(columns, &p("copyCommand.dataTableColumns"), 0, 204_800);
+        v.length(options, &p("copyCommand.copyOptions"), 0, 204_800);
+        v.length(user, &p("username"), 1, 512);
+        v.length(password, &p("password"), 6, 512);
+        v.required(&s3, &p("s3Configuration"));
+        v.one_of(backup_mode, &p("s3BackupMode"), &["Disabled", "Enabled"]);
+        let retry = match body.object("RetryOptions")? {
+            Some(r) => r.int("DurationInSeconds")?,
+            None => None,
+        };
+        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        v.finish()?;
+        if body.object("SecretsManagerConfiguration")?.is_some() {
+            return Err(unsupported(
+                "SecretsManagerConfiguration (give Username and Password)",
+            ));
+        }
+        if user.is_none() || password.is_none() {
+            return Err(ApiError::invalid_argument(
+                "Username and Password are required for a Redshift destination (or \
+                 SecretsManagerConfiguration, which Shardlab does not support).",
+            ));
+        }
+        if backup_mode == Some("Enabled") {
+            return Err(unsupported("S3BackupMode Enabled (source record backup)"));
+        }
+        let dest = Self::read_backup(body, s3.expect("required above"), path, None)?;
+        if matches!(
+            dest.compression,
+            Compression::Snappy | Compression::Zip | Compression::HadoopSnappy
+        ) {
+            return Err(ApiError::invalid_argument(format!(
+                "CompressionFormat {} is not supported for a Redshift destination: COPY cannot \
+                 read it. Use UNCOMPRESSED or GZIP (with GZIP in CopyOptions).",
+                dest.compression.as_str()
+            )));
+        }
+        let (cluster, database) = jdbc_cluster(url.unwrap_or_default()).expect("checked");
+        let mut dest = dest;
+        dest.redshift = Some(RedshiftTarget {
+            jdbc_url: url.unwrap_or_default().to_string(),
+            cluster: cluster.to_string(),
+            database: database.to_string(),
+            table: table.unwrap_or_default().to_string(),
+            columns: columns.map(str::to_string),
+            options: options.unwrap_or_default().to_string(),
+            username: user.unwrap_or_default().to_string(),
+            retry_seconds: retry.unwrap_or(3600) as u32,
+        });
         Ok(dest)
     }
 
@@ -666,7 +810,7 @@ impl S3Destination {
             ));
         }
         let hints = hints.resolve(BufferingHints::default())?;
-        let mut dest = Self::read_backup(body, s3.expect("required above"), path, hints)?;
+        let mut dest = Self::read_backup(body, s3.expect("required above"), path, Some(hints))?;
         dest.http = Some(HttpTarget {
             url: url.unwrap_or_default().to_string(),
             name: name.map(str::to_string),
@@ -726,6 +870,26 @@ impl S3Destination {
     /// returns for this destination.
     pub fn describe_members(&self) -> Vec<(&'static str, Value)> {
         let (extended, plain) = self.describe();
+        if let Some(r) = &self.redshift {
+            let mut copy = json!({"DataTableName": r.table, "CopyOptions": r.options});
+            if let Some(c) = &r.columns {
+                copy["DataTableColumns"] = json!(c);
+            }
+            let mut d = json!({
+                "RoleARN": self.role_arn,
+                "ClusterJDBCURL": r.jdbc_url,
+                "CopyCommand": copy,
+                "Username": r.username,
+                "RetryOptions": {"DurationInSeconds": r.retry_seconds},
+                "S3DestinationDescription": plain,
+                "S3BackupMode": "Disabled",
+                "CloudWatchLoggingOptions": {"Enabled": false},
+            });
+            if let Some(p) = &self.processing_json {
+                d["ProcessingConfiguration"] = p.clone();
+            }
+            return vec![("RedshiftDestinationDescription", d)];
+        }
         if let Some(h) = &self.http {
             let mut endpoint = json!({"Url": h.url});
             if let Some(n) = &h.name {

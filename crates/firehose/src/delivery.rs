@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::bucket::{Bucket, S3Object};
 use crate::compression::Compression;
 use crate::opensearch::Domain;
+use crate::redshift::Cluster;
 use base64::Engine as _;
 
 use crate::config::{finish, split, S3Destination};
@@ -173,6 +174,34 @@ struct HttpBatch {
     in_flight: Option<u64>,
 }
 
+/// An object in the intermediate bucket waiting for its COPY into Redshift.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CopyJob {
+    bucket: String,
+    key: String,
+    records: u64,
+    /// The manifest's key, once written.
+    manifest: Option<String>,
+    first_attempt_ms: Option<u64>,
+    next_attempt_ms: u64,
+    attempts: u32,
+}
+
+/// A COPY into Redshift that ran, for the panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRun {
+    pub command: String,
+    pub at_ms: u64,
+    /// Rows loaded, or Firehose's error code and message.
+    pub rows: Option<u64>,
+    pub error: Option<(String, String)>,
+    /// What became of the objects when it failed.
+    pub then: String,
+}
+
+/// Firehose retries a failed COPY every 5 minutes.
+const COPY_RETRY_MS: u64 = 5 * 60_000;
+
 /// The last failed attempt to reach an HTTP endpoint, for the panel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpError {
@@ -293,6 +322,21 @@ pub struct Accounting {
     /// Requests an HTTP endpoint accepted (200, conforming).
     #[serde(default)]
     pub http_requests_delivered: u64,
+    /// Redshift: records of objects COPY loaded (DeliveryToRedshift.Records
+    /// counts `copied_rows`), of objects skipped after the retry duration,
+    /// and of objects waiting for their COPY.
+    #[serde(default)]
+    pub copied_records: u64,
+    #[serde(default)]
+    pub copied_rows: u64,
+    #[serde(default)]
+    pub copy_skipped_records: u64,
+    #[serde(default)]
+    pub copy_waiting_records: u64,
+    #[serde(default)]
+    pub copy_attempts: u64,
+    #[serde(default)]
+    pub copy_successes: u64,
     /// Processed records in the buffer or in undelivered objects.
     pub buffered_records: u64,
     /// DeliveryToS3.Records / .Bytes (object bytes) / .ObjectCount.
@@ -404,6 +448,10 @@ pub struct DeliveryPath {
     /// an outage of the domain or of the backup bucket holds up only its
     /// own deliveries.
     indexing: VecDeque<Pending>,
+    /// Objects in the intermediate bucket waiting for their COPY.
+    copies: VecDeque<CopyJob>,
+    /// The last COPY that ran.
+    pub last_copy: Option<CopyRun>,
     /// HTTP requests for the host to send, and the last attempt id.
     http_outbox: Vec<HttpRequest>,
     next_http_id: u64,
@@ -426,6 +474,8 @@ impl DeliveryPath {
             transform: TransformStage::default(),
             pending: VecDeque::new(),
             indexing: VecDeque::new(),
+            copies: VecDeque::new(),
+            last_copy: None,
             http_outbox: Vec::new(),
             next_http_id: 0,
             last_http_error: None,
@@ -442,6 +492,7 @@ impl DeliveryPath {
             && self.failed.is_empty()
             && self.pending.is_empty()
             && self.indexing.is_empty()
+            && self.copies.is_empty()
             && self.accounting.transforming == 0
     }
 
@@ -1159,6 +1210,7 @@ impl DeliveryPath {
         to: Target,
         buckets: &mut BTreeMap<String, Bucket>,
         domain: Option<&mut Domain>,
+        cluster: Option<&mut Cluster>,
         now_ms: u64,
     ) {
         // What happened since the last tick belongs to the minute it
@@ -1182,6 +1234,9 @@ impl DeliveryPath {
         }
         self.flush_failures(to, now_ms);
         self.deliver(to, buckets, domain, now_ms);
+        if let Some(cluster) = cluster {
+            self.run_copies(to, buckets, cluster, now_ms);
+        }
         self.minute_freshness_ms = self.minute_freshness_ms.max(self.data_freshness_ms(now_ms));
     }
 
@@ -1310,6 +1365,19 @@ impl DeliveryPath {
             self.settle(&done, true);
             if !done.backup && done.error_type.is_none() {
                 self.record_flush(&done, now_ms);
+                if to.dest.redshift.is_some() {
+                    // In the intermediate bucket: its COPY comes next.
+                    self.accounting.copy_waiting_records += done.records;
+                    self.copies.push_back(CopyJob {
+                        bucket: done.bucket.clone(),
+                        key: done.key.clone(),
+                        records: done.records,
+                        manifest: None,
+                        first_attempt_ms: None,
+                        next_attempt_ms: now_ms,
+                        attempts: 0,
+                    });
+                }
             }
             bucket.put(
                 done.key,
@@ -1328,6 +1396,146 @@ impl DeliveryPath {
 }
 
 impl DeliveryPath {
+    /// Runs the COPYs that are due, in order, one at a time: each object
+    /// gets a manifest in the intermediate bucket, then
+    /// `COPY ... FROM '<manifest>' MANIFEST <CopyOptions>`. A failed COPY
+    /// is tried again every 5 minutes for `RetryOptions`; then the object
+    /// is skipped, listed in a manifest under `errors/` for a backfill.
+    fn run_copies(
+        &mut self,
+        to: Target,
+        buckets: &mut BTreeMap<String, Bucket>,
+        cluster: &mut Cluster,
+        now_ms: u64,
+    ) {
+        let Some(rs) = to.dest.redshift.as_ref() else {
+            return;
+        };
+        while let Some(job) = self.copies.front_mut() {
+            if job.next_attempt_ms > now_ms {
+                return;
+            }
+            let bucket = buckets.entry(job.bucket.clone()).or_default();
+            if bucket.unavailable {
+                // The manifest cannot be written (or read) yet.
+                job.next_attempt_ms = now_ms + COPY_RETRY_MS.min(60_000);
+                return;
+            }
+            let prefix = to.dest.keys.raw_prefix().to_string();
+            if job.manifest.is_none() {
+                let uuid = uuid(&mut self.rng);
+                let key = format!(
+                    "{prefix}manifests/{}{}",
+                    hour_folders(now_ms),
+                    object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
+                );
+                let body = serde_json::json!({"entries": [
+                    {"url": format!("s3://{}/{}", job.bucket, job.key), "mandatory": true}
+                ]});
+                bucket.put(
+                    key.clone(),
+                    S3Object::text(body.to_string(), to.stream, now_ms),
+                );
+                job.manifest = Some(key);
+            }
+            let manifest = job.manifest.clone().expect("written above");
+            let command = crate::redshift::copy_command(
+                &rs.table,
+                rs.columns.as_deref(),
+                &format!("s3://{}/{manifest}", job.bucket),
+                to.dest.role_arn.as_str(),
+                &rs.options,
+            );
+            let files: Vec<(String, Vec<u8>)> = bucket
+                .objects
+                .get(&job.key)
+                .map(|o| (format!("s3://{}/{}", job.bucket, job.key), o.body.clone()))
+                .into_iter()
+                .collect();
+            let columns: Option<Vec<String>> = rs
+                .columns
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| c.split(',').map(|x| x.trim().to_string()).collect());
+            job.attempts += 1;
+            job.first_attempt_ms.get_or_insert(now_ms);
+            self.accounting.copy_attempts += 1;
+            let result = if files.is_empty() {
+                Err(crate::redshift::CopyFailure {
+                    code: "Redshift.S3BucketAccessDenied",
+                    message: format!("The object s3://{}/{} is not there.", job.bucket, job.key),
+                })
+            } else {
+                cluster.copy(&rs.table, columns.as_deref(), &rs.options, &files, now_ms)
+            };
+            match result {
+                Ok(rows) => {
+                    let done = self.copies.pop_front().expect("head exists");
+                    let a = &mut self.accounting;
+                    a.copy_successes += 1;
+                    a.copy_waiting_records -= done.records;
+                    a.copied_records += done.records;
+                    a.copied_rows += rows;
+                    self.last_copy = Some(CopyRun {
+                        command,
+                        at_ms: now_ms,
+                        rows: Some(rows),
+                        error: None,
+                        then: format!("{rows} rows loaded"),
+                    });
+                }
+                Err(failure) => {
+                    let retry_ms = u64::from(rs.retry_seconds) * 1000;
+                    let first = job.first_attempt_ms.unwrap_or(now_ms);
+                    if now_ms.saturating_sub(first) + COPY_RETRY_MS <= retry_ms {
+                        job.next_attempt_ms = now_ms + COPY_RETRY_MS;
+                        self.last_copy = Some(CopyRun {
+                            command,
+                            at_ms: now_ms,
+                            rows: None,
+                            error: Some((failure.code.into(), failure.message)),
+                            then: format!(
+                                "attempt {} failed; COPY runs again in 5 minutes (retry duration {} s)",
+                                job.attempts, rs.retry_seconds
+                            ),
+                        });
+                        return;
+                    }
+                    // Skipped: a manifest of it under errors/ for a backfill.
+                    let done = self.copies.pop_front().expect("head exists");
+                    let uuid = uuid(&mut self.rng);
+                    let key = format!(
+                        "{prefix}errors/manifests/{}{}",
+                        hour_folders(now_ms),
+                        object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
+                    );
+                    let body = serde_json::json!({"entries": [
+                        {"url": format!("s3://{}/{}", done.bucket, done.key), "mandatory": true}
+                    ]});
+                    let bucket = buckets.entry(done.bucket.clone()).or_default();
+                    bucket.put(
+                        key.clone(),
+                        S3Object::text(body.to_string(), to.stream, now_ms),
+                    );
+                    let a = &mut self.accounting;
+                    a.copy_waiting_records -= done.records;
+                    a.copy_skipped_records += done.records;
+                    self.last_copy = Some(CopyRun {
+                        command,
+                        at_ms: now_ms,
+                        rows: None,
+                        error: Some((failure.code.into(), failure.message)),
+                        then: format!(
+                            "retry duration over after {} attempts: the object was skipped and \
+                             listed in s3://{}/{key} for a backfill",
+                            done.attempts, done.bucket
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
     /// Moves an object's records from waiting to delivered, or to lost
     /// after S3's 24 hours of retries.
     fn settle(&mut self, p: &Pending, delivered: bool) {
@@ -1441,6 +1649,12 @@ fn backoff_ms(attempts: u32) -> u64 {
     FIRST_BACKOFF_MS
         .saturating_mul(1 << attempts.saturating_sub(1).min(16))
         .min(MAX_BACKOFF_MS)
+}
+
+/// `YYYY/MM/dd/HH/` (UTC) of an instant.
+fn hour_folders(ms: u64) -> String {
+    let t = crate::timestamp::Civil::at(ms);
+    format!("{:04}/{:02}/{:02}/{:02}/", t.year, t.month, t.day, t.hour)
 }
 
 /// `firehose:random-string`: 11 characters, like the first 11 of a UUID.

@@ -22,6 +22,7 @@ pub mod http;
 pub mod jq;
 pub mod opensearch;
 pub mod prefix;
+pub mod redshift;
 /// Java-style timestamp patterns live in the engine, shared with SQL.
 pub use shardlab_engine::time_pattern as timestamp;
 pub mod transform;

@@ -2234,3 +2234,190 @@ fn opensearch_and_http_destinations_are_updated_member_by_member() {
     )
     .unwrap();
 }
+
+fn to_redshift(
+    f: &mut Firehose,
+    name: &str,
+    extra: Value,
+) -> Result<Value, shardlab_engine::ApiError> {
+    let mut r = json!({
+        "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+        "ClusterJDBCURL": "jdbc:redshift://lab.c1a2b3.us-east-1.redshift.amazonaws.com:5439/dev",
+        "CopyCommand": {"DataTableName": "clicks", "DataTableColumns": "user_id,action",
+                        "CopyOptions": "JSON 'auto' GZIP"},
+        "Username": "firehose",
+        "Password": "Secret123",
+        "RetryOptions": {"DurationInSeconds": 600},
+        "S3Configuration": {
+            "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+            "BucketARN": "arn:aws:s3:::lab-bucket",
+            "Prefix": "staging/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            "CompressionFormat": "GZIP"
+        }
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut r, extra) {
+        b.extend(e);
+    }
+    f.call(
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": name, "RedshiftDestinationConfiguration": r}),
+        T0,
+    )
+}
+
+#[test]
+fn redshift_gets_objects_in_the_intermediate_bucket_then_a_copy() {
+    let mut f = service();
+    to_redshift(&mut f, "r", json!({})).unwrap();
+    f.redshift_execute(
+        "lab",
+        "CREATE TABLE clicks (user_id VARCHAR(16), action VARCHAR(16))",
+    )
+    .unwrap();
+    put_batch(
+        &mut f,
+        "r",
+        &[
+            br#"{"user_id":"u1","action":"buy"}"#,
+            br#"{"user_id":"u2","action":"view"}"#,
+        ],
+        T0,
+    );
+    f.tick(T0 + 60_000);
+    let t = &f.cluster("lab").unwrap().tables["clicks"];
+    assert_eq!(t.row_count, 2);
+    assert_eq!(t.rows[1][1], crate::redshift::Cell::Text("view".into()));
+    let keys: Vec<String> = objects(&f).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("staging/2018/08/27/10/r-1-") && k.ends_with(".gz")),
+        "{keys:?}"
+    );
+    let manifest = objects(&f)
+        .into_iter()
+        .find(|(k, _)| k.starts_with("staging/manifests/2018/08/27/10/r-1-"))
+        .expect("a manifest");
+    let m: Value = serde_json::from_slice(&manifest.1).unwrap();
+    assert!(m["entries"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("s3://lab-bucket/staging/2018/"));
+    assert_eq!(m["entries"][0]["mandatory"], true);
+    let run = f.stream("r").unwrap().path.last_copy.clone().unwrap();
+    assert!(
+        run.command.starts_with(
+            "COPY clicks (user_id,action) FROM 's3://lab-bucket/staging/manifests/2018/08/27/10/r-1-"
+        ),
+        "{}",
+        run.command
+    );
+    assert!(run.command.ends_with("' CREDENTIALS 'aws_iam_role=arn:aws:iam::123456789012:role/firehose' MANIFEST JSON 'auto' GZIP;"), "{}", run.command);
+    let a = &f.stream("r").unwrap().path.accounting;
+    assert_eq!(
+        (a.copied_records, a.copied_rows, a.copy_waiting_records),
+        (2, 2, 0)
+    );
+    let d = describe(&mut f, "r");
+    let desc = &d["DeliveryStreamDescription"]["Destinations"][0]["RedshiftDestinationDescription"];
+    assert_eq!(desc["CopyCommand"]["DataTableName"], "clicks");
+    assert_eq!(desc["Username"], "firehose");
+    assert!(desc.get("Password").is_none());
+    assert_eq!(
+        desc["S3DestinationDescription"]["CompressionFormat"],
+        "GZIP"
+    );
+    assert_eq!(desc["RetryOptions"]["DurationInSeconds"], 600);
+}
+
+#[test]
+fn a_failing_copy_is_retried_every_five_minutes_then_skipped_to_errors() {
+    let mut f = service();
+    to_redshift(&mut f, "r", json!({})).unwrap();
+    put_batch(&mut f, "r", &[br#"{"user_id":"u1"}"#], T0);
+    // No table yet.
+    let mut now = T0 + 60_000;
+    let mut attempts = Vec::new();
+    while now <= T0 + 60_000 + 900_000 {
+        f.tick(now);
+        let a = f.stream("r").unwrap().path.accounting.copy_attempts;
+        if attempts.last() != Some(&a) {
+            attempts.push(a);
+        }
+        now += 10_000;
+    }
+    // Retry duration 600 s: the attempts at 0, 5 and 10 minutes, then skipped.
+    assert_eq!(attempts, [1, 2, 3]);
+    let run = f.stream("r").unwrap().path.last_copy.clone().unwrap();
+    assert_eq!(run.error.as_ref().unwrap().0, "Redshift.TableNotFound");
+    assert!(run.then.contains("skipped"), "{}", run.then);
+    let a = &f.stream("r").unwrap().path.accounting;
+    assert_eq!(
+        (
+            a.copy_skipped_records,
+            a.copy_waiting_records,
+            a.delivered_records
+        ),
+        (1, 0, 1)
+    );
+    let skipped = objects(&f)
+        .into_iter()
+        .find(|(k, _)| k.starts_with("staging/errors/manifests/"))
+        .expect("a manifest of the skipped object");
+    assert!(String::from_utf8_lossy(&skipped.1).contains("s3://lab-bucket/staging/2018/"));
+    // With the table made, the next objects load.
+    f.redshift_execute(
+        "lab",
+        "CREATE TABLE clicks (user_id VARCHAR(16), action VARCHAR(16))",
+    )
+    .unwrap();
+    put_batch(&mut f, "r", &[br#"{"user_id":"u2"}"#], now);
+    f.tick(now + 60_000);
+    assert_eq!(f.cluster("lab").unwrap().tables["clicks"].row_count, 1);
+}
+
+#[test]
+fn redshift_configurations_are_checked() {
+    let mut f = service();
+    let e = to_redshift(
+        &mut f,
+        "a",
+        json!({"ClusterJDBCURL": "jdbc:mysql://x:3306/db"}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("clusterJDBCURL' failed to satisfy constraint: Member must satisfy regular expression pattern: jdbc:(redshift|postgresql)://"), "{e}");
+    let mut s3 = json!({"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                        "BucketARN": "arn:aws:s3:::lab-bucket", "CompressionFormat": "Snappy"});
+    let e = to_redshift(&mut f, "b", json!({"S3Configuration": s3.clone()})).unwrap_err();
+    assert!(
+        e.message()
+            .contains("CompressionFormat Snappy is not supported for a Redshift destination"),
+        "{e}"
+    );
+    s3["CompressionFormat"] = json!("UNCOMPRESSED");
+    let e = to_redshift(
+        &mut f,
+        "c",
+        json!({"S3Configuration": s3, "CopyCommand": {}}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("copyCommand.dataTableName"), "{e}");
+    let e = to_redshift(&mut f, "d", json!({"Password": "short"})).unwrap_err();
+    assert!(e.message().contains("password"), "{e}");
+    assert_eq!(
+        crate::config::jdbc_cluster(
+            "jdbc:redshift://lab.c1.us-east-1.redshift.amazonaws.com:5439/dev"
+        ),
+        Some(("lab", "dev"))
+    );
+    assert_eq!(
+        crate::config::jdbc_cluster(
+            "jdbc:postgresql://wg.123.us-east-1.redshift-serverless.amazonaws.com:5439/dev"
+        ),
+        Some(("wg", "dev"))
+    );
+    assert_eq!(
+        crate::config::jdbc_cluster("jdbc:redshift://-bad.redshift.amazonaws.com:5439/dev"),
+        None
+    );
+}
