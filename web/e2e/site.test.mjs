@@ -474,6 +474,29 @@ test('Firehose to an HTTP endpoint: the browser POSTs batches to a receiver, ret
   }
 });
 
+test('Firehose to Redshift: objects staged in S3, then COPY into a table; a bad COPY in stl_load_errors', async () => {
+  await page.getByTestId('preset').selectOption('clicks-to-redshift.json');
+  await page.waitForFunction(() => document.querySelector('#rate')?.value === '100');
+  await page.getByTestId('create').click();
+  await page.getByTestId('redshift-0').waitFor();
+  assert.match(await text('redshift-0'), /The cluster has no table|No COPY yet/);
+  await fastForwardMinutes(2);
+  // `the_redshift_preset_...` in crates/server/tests/cli.rs: the same run natively.
+  assert.equal(await text('digest'), '95d96e88c6e30a69');
+  assert.match(await text('redshift-0'), /lab\.dev\.clicks · 6,020 rows · COPY loaded 6,020 rows from 6,020 records/);
+  assert.match(await text('redshift-copy-0'),
+    /COPY clicks FROM 's3:\/\/shardlab-staging\/clicks\/manifests\/2026\/01\/01\/00\/clicks-to-redshift-1-.*' CREDENTIALS 'aws_iam_role=arn:aws:iam::123456789012:role\/firehose-delivery' MANIFEST JSON 'auto' GZIP TIMEFORMAT 'auto';\s+6020 rows loaded/);
+  const rows = await page.getByTestId('redshift-rows-0').innerText();
+  assert.match(rows, /event_id\s+user_id\s+page\s+action\s+event_time/);
+  assert.match(rows, /\d+\s+user-\d+\s+\/\S*\s+\w+\s+2026-01-01 00:0\d:\d\d/);
+  // The staged object and its manifest are in the intermediate bucket.
+  await openFolders(['clicks/', 'manifests/'], true);
+  await page.getByTestId('object').first().click();
+  assert.match(await page.getByTestId('object-preview').innerText(), /\{"entries":\[\{"url":"s3:\/\/shardlab-staging\/clicks\/2026\/01\/01\/00\/clicks-to-redshift-1-/);
+  // Back to no Firehose for the tests that follow.
+  await page.getByTestId('firehose-enabled').uncheck();
+});
+
 test('fast-forward runs a minute as fast as it can, with the same result as `shardlab run`', async () => {
   await createClickstreamPreset();
   await page.getByTestId('ff-minute').click();

@@ -424,3 +424,20 @@ fn the_parquet_preset_converts_every_tick_with_its_glue_table() {
     );
     assert!(out.contains(".parquet"), "{out}");
 }
+
+#[test]
+fn the_redshift_preset_stages_objects_then_copies_them_into_its_table() {
+    // The browser's run of the same two minutes reaches the same digest
+    // (web/e2e/site.test.mjs), which folds in the objects and manifests.
+    let (ok, out, err) = shardlab(&["run", &preset("clicks-to-redshift.json"), "--for", "2m"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(
+            "clicks-to-redshift -> Redshift lab.dev.clicks (via s3://shardlab-staging/clicks/): \
+             11920 records in, 6020 in the intermediate bucket; COPY loaded 6020 rows from 6020 \
+             records, 0 records waiting for COPY, 0 skipped; the table has 6020 rows"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("digest 95d96e88c6e30a69\n"), "{out}");
+}

@@ -365,6 +365,46 @@ fn requests(scenario: &Scenario) -> Result<Vec<Value>, SimError> {
         .collect()
 }
 
+/// A Redshift cluster a delivery stream COPYs into: identifier, database,
+/// master user and password (from the delivery stream's request).
+struct RedshiftCluster {
+    id: String,
+    database: String,
+    user: String,
+    password: String,
+}
+
+fn redshift_clusters(requests: &[Value]) -> Vec<RedshiftCluster> {
+    let mut out: Vec<RedshiftCluster> = Vec::new();
+    for r in requests {
+        let d = &r["RedshiftDestinationConfiguration"];
+        let Some((id, database)) = d["ClusterJDBCURL"]
+            .as_str()
+            .and_then(shardlab_firehose::config::jdbc_cluster)
+        else {
+            continue;
+        };
+        if out.iter().any(|c| c.id == id) {
+            continue;
+        }
+        out.push(RedshiftCluster {
+            id: id.to_string(),
+            database: database.to_string(),
+            user: d["Username"].as_str().unwrap_or("firehose").to_string(),
+            password: d["Password"].as_str().unwrap_or_default().to_string(),
+        });
+    }
+    out
+}
+
+/// A cluster's password, resolved from its secret when the stack is made.
+fn redshift_password(cluster: &str) -> Value {
+    json!({"Fn::Sub": format!(
+        "{{{{resolve:secretsmanager:${{{}}}:SecretString:password}}}}",
+        logical("RedshiftSecret", cluster)
+    )})
+}
+
 fn consumer_notes(scenario: &Scenario) -> Vec<String> {
     let mut notes: Vec<String> = scenario
         .consumers
@@ -828,6 +868,56 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
             t.to_string(),
         ]));
     }
+    for c in redshift_clusters(&requests) {
+        steps.push(Step::Note(format!(
+            "Redshift cluster {}: one ra3.xlplus node, publicly accessible so that Firehose can \
+             reach it (its security group must also let in Firehose's addresses for the Region). \
+             Creating it takes about 10 minutes.",
+            c.id
+        )));
+        steps.push(aws(&[
+            "redshift",
+            "create-cluster",
+            "--cluster-identifier",
+            &c.id,
+            "--cluster-type",
+            "single-node",
+            "--node-type",
+            "ra3.xlplus",
+            "--db-name",
+            &c.database,
+            "--master-username",
+            &c.user,
+            "--master-user-password",
+            &c.password,
+            "--publicly-accessible",
+        ]));
+        steps.push(aws(&[
+            "redshift",
+            "wait",
+            "cluster-available",
+            "--cluster-identifier",
+            &c.id,
+        ]));
+        for st in scenario
+            .redshift_statements
+            .iter()
+            .filter(|st| st["ClusterIdentifier"] == c.id.as_str())
+        {
+            steps.push(aws(&[
+                "redshift-data",
+                "execute-statement",
+                "--cluster-identifier",
+                &c.id,
+                "--database",
+                st["Database"].as_str().unwrap_or(&c.database),
+                "--db-user",
+                &c.user,
+                "--sql",
+                st["Sql"].as_str().unwrap_or_default(),
+            ]));
+        }
+    }
     for request in requests {
         let name = request["DeliveryStreamName"]
             .as_str()
@@ -837,6 +927,16 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
         let url = request["HttpEndpointDestinationConfiguration"]["EndpointConfiguration"]["Url"]
             .as_str()
             .unwrap_or_default();
+        if let Some((cluster, _)) = request["RedshiftDestinationConfiguration"]["ClusterJDBCURL"]
+            .as_str()
+            .and_then(shardlab_firehose::config::jdbc_cluster)
+        {
+            steps.push(Step::Note(format!(
+                "Its ClusterJDBCURL names the playground's cluster: put your cluster's endpoint \
+                 in it (aws redshift describe-clusters --cluster-identifier {cluster} --query \
+                 'Clusters[0].Endpoint') before you run this."
+            )));
+        }
         if shardlab_firehose::http::is_loopback_http(url) {
             steps.push(Step::Note(format!(
                 "It delivers to {url}, a receiver on the playground's machine: AWS takes only \
@@ -976,6 +1076,7 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         );
     }
     let mut refs = Refs::default();
+    let mut parameters = serde_json::Map::new();
     let requests: Vec<Value> = requests(scenario)?
         .iter()
         .map(|r| {
@@ -994,6 +1095,41 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             json!({
                 "Type": "AWS::S3::Bucket",
                 "Properties": {"BucketName": {"Fn::Sub": format!("{b}-${{AWS::AccountId}}")}}
+            }),
+        );
+    }
+    let clusters = redshift_clusters(&requests);
+    for c in &clusters {
+        // The password is made and kept by Secrets Manager, not written
+        // in the template.
+        resources.insert(
+            logical("RedshiftSecret", &c.id),
+            json!({
+                "Type": "AWS::SecretsManager::Secret",
+                "Properties": {
+                    "Description": format!("The master user of Redshift cluster {}", c.id),
+                    "GenerateSecretString": {
+                        "SecretStringTemplate": json!({"username": c.user}).to_string(),
+                        "GenerateStringKey": "password",
+                        "PasswordLength": 32,
+                        "ExcludeCharacters": "\"@/\\ '"
+                    }
+                }
+            }),
+        );
+        resources.insert(
+            logical("RedshiftCluster", &c.id),
+            json!({
+                "Type": "AWS::Redshift::Cluster",
+                "Properties": {
+                    "ClusterIdentifier": c.id,
+                    "ClusterType": "single-node",
+                    "NodeType": "ra3.xlplus",
+                    "DBName": c.database,
+                    "MasterUsername": c.user,
+                    "MasterUserPassword": redshift_password(&c.id),
+                    "PubliclyAccessible": true
+                }
             }),
         );
     }
@@ -1133,12 +1269,25 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         );
         tables.push(id);
     }
-    let mut parameters = serde_json::Map::new();
     for mut request in requests {
         let name = request["DeliveryStreamName"]
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // A Redshift destination reaches the template's cluster.
+        if let Some(r) = request.get_mut("RedshiftDestinationConfiguration") {
+            if let Some((cluster, database)) = r["ClusterJDBCURL"]
+                .as_str()
+                .and_then(shardlab_firehose::config::jdbc_cluster)
+                .map(|(c, d)| (c.to_string(), d.to_string()))
+            {
+                let id = logical("RedshiftCluster", &cluster);
+                r["ClusterJDBCURL"] = json!({"Fn::Sub": format!(
+                    "jdbc:redshift://${{{id}.Endpoint.Address}}:${{{id}.Endpoint.Port}}/{database}"
+                )});
+                r["Password"] = redshift_password(&cluster);
+            }
+        }
         // An endpoint on the playground's machine is no URL for AWS: the
         // template asks for the real one when the stack is created.
         // (`get_mut`, not indexing: indexing would add the members.)
@@ -1174,12 +1323,20 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         }
         resources.insert(logical("DeliveryStream", &name), resource);
     }
+    let mut notes = consumer_notes(scenario);
+    if !clusters.is_empty() {
+        notes.push(
+            "Redshift tables are not CloudFormation resources: run the scenario's CREATE TABLE \
+             statements (redshift_statements) in the cluster's query editor before records arrive."
+                .into(),
+        );
+    }
     let mut template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
             "What the Shardlab scenario for stream {} makes in the playground. {}",
             scenario.stream_name,
-            consumer_notes(scenario).join(" ")
+            notes.join(" ")
         ),
         "Resources": resources,
         "Outputs": {
@@ -1338,6 +1495,34 @@ mod tests {
             "{props}"
         );
         assert!(t.get("Parameters").is_none());
+    }
+
+    #[test]
+    fn a_redshift_cluster_is_made_with_its_tables() {
+        let s = preset("clicks-to-redshift.json");
+        let script = cli_script(&s).unwrap();
+        assert!(script.contains(
+            "aws redshift create-cluster --cluster-identifier lab --cluster-type single-node"
+        ));
+        assert!(script.contains(
+            "aws redshift-data execute-statement --cluster-identifier lab --database dev \
+             --db-user firehose --sql 'CREATE TABLE clicks ("
+        ));
+        let t = cloudformation(&s).unwrap();
+        let r = &t["Resources"]["DeliveryStreamClicksToRedshift"]["Properties"]
+            ["RedshiftDestinationConfiguration"];
+        assert_eq!(
+            r["ClusterJDBCURL"]["Fn::Sub"],
+            "jdbc:redshift://${RedshiftClusterLab.Endpoint.Address}:${RedshiftClusterLab.Endpoint.Port}/dev"
+        );
+        assert_eq!(
+            r["Password"]["Fn::Sub"],
+            "{{resolve:secretsmanager:${RedshiftSecretLab}:SecretString:password}}"
+        );
+        assert_eq!(
+            t["Resources"]["RedshiftClusterLab"]["Type"],
+            "AWS::Redshift::Cluster"
+        );
     }
 
     #[test]

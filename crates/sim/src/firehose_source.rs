@@ -199,6 +199,10 @@ pub struct DeliveryStreamView {
     /// then its backup).
     #[serde(default)]
     pub opensearch: Option<OpenSearchView>,
+    /// Set when the destination is a Redshift cluster (the bucket is then
+    /// the intermediate one COPY reads).
+    #[serde(default)]
+    pub redshift: Option<RedshiftView>,
     /// Set when the destination is an HTTP endpoint (the bucket is then
     /// its backup).
     #[serde(default)]
@@ -221,6 +225,28 @@ pub struct OpenSearchView {
     /// The domain's indices and their document counts.
     pub indices: Vec<(String, u64)>,
 }
+
+/// A Redshift destination as the UI shows it: the table COPY loads, its
+/// newest rows, the last COPY and the newest load errors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedshiftView {
+    pub cluster: String,
+    pub database: String,
+    pub table: String,
+    pub unavailable: bool,
+    /// `name type` per column (empty when the table does not exist).
+    pub columns: Vec<String>,
+    pub row_count: u64,
+    /// The newest rows, as text, newest last.
+    pub rows: Vec<Vec<String>>,
+    pub last_copy: Option<shardlab_firehose::delivery::CopyRun>,
+    /// The newest rows of stl_load_errors, newest last.
+    pub load_errors: Vec<shardlab_firehose::redshift::LoadError>,
+}
+
+/// Rows and load errors a Redshift view carries.
+const TABLE_ROWS_SHOWN: usize = 10;
+const LOAD_ERRORS_SHOWN: usize = 5;
 
 /// An HTTP endpoint destination as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -307,6 +333,43 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                                     .iter()
                                     .map(|(name, docs)| (name.clone(), docs.len() as u64))
                                     .collect()
+                            })
+                            .unwrap_or_default(),
+                    }
+                }),
+                redshift: s.destination.redshift.as_ref().map(|r| {
+                    let cluster = firehose.cluster(&r.cluster);
+                    let table = cluster.and_then(|c| c.tables.get(&r.table.to_lowercase()));
+                    RedshiftView {
+                        cluster: r.cluster.clone(),
+                        database: r.database.clone(),
+                        table: r.table.clone(),
+                        unavailable: cluster.is_some_and(|c| c.unavailable),
+                        columns: table
+                            .map(|t| {
+                                t.columns
+                                    .iter()
+                                    .map(|c| format!("{} {}", c.name, c.ty.name()))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        row_count: table.map_or(0, |t| t.row_count),
+                        rows: table
+                            .map(|t| {
+                                t.rows
+                                    .iter()
+                                    .rev()
+                                    .take(TABLE_ROWS_SHOWN)
+                                    .rev()
+                                    .map(|row| row.iter().map(|c| c.text()).collect())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        last_copy: s.path.last_copy.clone(),
+                        load_errors: cluster
+                            .map(|c| {
+                                let skip = c.load_errors.len().saturating_sub(LOAD_ERRORS_SHOWN);
+                                c.load_errors.iter().skip(skip).cloned().collect()
                             })
                             .unwrap_or_default(),
                     }

@@ -29,7 +29,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
              rate_per_sec, keys, rate_shape, consumers, delivery_streams, glue_tables, \
-             sql_outputs, lambda_functions)"
+             redshift_statements, sql_outputs, lambda_functions)"
         )
     })?;
     scenario
@@ -254,6 +254,33 @@ impl fmt::Display for Report {
                 let a = &d.accounting;
                 let errors = a.error_delivered + a.error_pending + a.error_expired;
                 match &d.opensearch {
+                    None if d.redshift.is_some() => {
+                        let r = d.redshift.as_ref().expect("checked");
+                        writeln!(
+                            f,
+                            "  {} -> Redshift {}.{}.{} (via s3://{}/{}): {} records in, {} in the \
+                             intermediate bucket; COPY loaded {} rows from {} records, {} records \
+                             waiting for COPY, {} skipped; the table has {} rows",
+                            d.name,
+                            r.cluster,
+                            r.database,
+                            r.table,
+                            d.bucket,
+                            d.prefix,
+                            a.incoming_records,
+                            a.delivered_records,
+                            a.copied_rows,
+                            a.copied_records,
+                            a.copy_waiting_records,
+                            a.copy_skipped_records,
+                            r.row_count
+                        )?;
+                        if let Some((code, message)) =
+                            r.last_copy.as_ref().and_then(|c| c.error.as_ref())
+                        {
+                            writeln!(f, "    last COPY failed: {code}: {message}")?;
+                        }
+                    }
                     None if d.http.is_some() => {
                         let h = d.http.as_ref().expect("checked");
                         writeln!(

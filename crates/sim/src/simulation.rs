@@ -143,6 +143,13 @@ pub struct Scenario {
     /// created with them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub glue_tables: Vec<serde_json::Value>,
+    /// Statements run on the Redshift clusters that delivery streams COPY
+    /// into, before they start (the tables COPY loads), each written as
+    /// the Redshift Data API's ExecuteStatement request:
+    /// `{"ClusterIdentifier": "lab", "Database": "dev", "Sql": "CREATE
+    /// TABLE clicks (...)"}`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redshift_statements: Vec<serde_json::Value>,
     /// Where a SQL application started on the stream writes its
     /// in-application streams, as KDA's application `Outputs`:
     /// `{"Name": "DESTINATION_SQL_STREAM", "KinesisFirehoseOutput":
@@ -385,6 +392,21 @@ impl Scenario {
             firehose
                 .glue_call("CreateTable", table, SCENARIO_EPOCH_MS)
                 .map_err(named)?;
+        }
+        for (i, st) in self.redshift_statements.iter().enumerate() {
+            let field = |name: &str| {
+                st.get(name).and_then(|v| v.as_str()).ok_or_else(|| {
+                    SimError::Scenario(format!(
+                        "redshift_statements[{i}]: {name} is required (an ExecuteStatement \
+                         request: ClusterIdentifier, Database, Sql)"
+                    ))
+                })
+            };
+            let (cluster, sql) = (field("ClusterIdentifier")?, field("Sql")?);
+            field("Database")?;
+            firehose
+                .redshift_execute(cluster, sql)
+                .map_err(|e| SimError::Scenario(format!("redshift_statements[{i}]: {e}")))?;
         }
         let arn = stream_arn(REGION, &self.stream_name);
         for spec in &self.delivery_streams {

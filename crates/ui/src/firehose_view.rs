@@ -9,7 +9,7 @@ use yew::prelude::*;
 use crate::format::{bytes, thousands};
 use crate::{App, Browser, LiveStream, Msg, StreamForm};
 use shardlab_sim::firehose_source::{
-    DeliveryStreamView, HttpView, OpenSearchView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
+    DeliveryStreamView, HttpView, OpenSearchView, RedshiftView, COMPRESSION_FORMATS, SOURCE_POLL_MS,
 };
 use shardlab_sim::Sink;
 
@@ -353,6 +353,10 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                     Some(h) => http_endpoint(i, ds, h),
                     None => html! {},
                 } }
+                { match &ds.redshift {
+                    Some(r) => redshift(i, ds, r, ctx),
+                    None => html! {},
+                } }
                 </>
             }) }
             { match &app.browser {
@@ -394,6 +398,10 @@ fn delivery_stream(
                 <div>
                     <strong class="mono">{ &ds.name }</strong>
                     <span class="muted">{ match (&ds.opensearch, &ds.http) {
+                        (None, None) if ds.redshift.is_some() => {
+                            let r = ds.redshift.as_ref().expect("checked");
+                            format!(" → Redshift {}.{}.{} (via s3://{}/{}) · {} or {} s", r.cluster, r.database, r.table, ds.bucket, ds.prefix, bytes(ds.size_hint_bytes), ds.interval_ms / 1000)
+                        }
                         (Some(os), _) => format!(" → OpenSearch {} / {} (backup s3://{}/) · {} or {} s", os.domain, os.index_name, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
                         (None, Some(h)) => format!(" → HTTP endpoint {} (backup s3://{}/) · {} or {} s", h.url, ds.bucket, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
                         (None, None) => format!(" → s3://{}/{} · {} · {} or {} s", ds.bucket, ds.prefix, ds.compression, bytes(ds.size_hint_bytes), ds.interval_ms / 1000),
@@ -402,6 +410,8 @@ fn delivery_stream(
                 <button class={classes!("link", (!ds.bucket_unavailable).then_some("danger"))} onclick={outage} data-testid={format!("outage-{i}")}
                     title="The destination-outage switch: while the bucket is down, deliveries fail and are retried">
                     { match (ds.bucket_unavailable, ds.opensearch.is_some() || ds.http.is_some()) {
+                        (true, false) if ds.redshift.is_some() => "End intermediate-bucket outage",
+                        (false, false) if ds.redshift.is_some() => "Start intermediate-bucket outage",
                         (true, false) => "End bucket outage",
                         (false, false) => "Start bucket outage",
                         (true, true) => "End backup-bucket outage",
@@ -480,6 +490,83 @@ fn delivery_stream(
                         }) }
                     </tbody>
                 </table>
+            } } }
+        </div>
+    }
+}
+
+/// A Redshift destination: the table COPY loads (its newest rows), the
+/// last COPY command and what came of it, the newest load errors, and the
+/// cluster's outage switch.
+fn redshift(i: usize, ds: &DeliveryStreamView, r: &RedshiftView, ctx: &Context<App>) -> Html {
+    let a = &ds.accounting;
+    let cluster = r.cluster.clone();
+    let down = !r.unavailable;
+    let outage = ctx
+        .link()
+        .callback(move |_| Msg::SetOutage(Sink::Cluster(cluster.clone()), down));
+    html! {
+        <div class="opensearch" data-testid={format!("redshift-{i}")}>
+            <div class="ds-head">
+                <div class="small">
+                    <strong>{"Redshift "}</strong>
+                    <span class="mono">{ format!("{}.{}.{}", r.cluster, r.database, r.table) }</span>
+                    { format!(" · {} rows · COPY loaded {} rows from {} records; {} records waiting for COPY, {} skipped",
+                        thousands(r.row_count), thousands(a.copied_rows), thousands(a.copied_records),
+                        thousands(a.copy_waiting_records), thousands(a.copy_skipped_records)) }
+                </div>
+                <button class={classes!("link", (!r.unavailable).then_some("danger"))} onclick={outage} data-testid={format!("cluster-outage-{i}")}
+                    title="The cluster-outage switch: while it is on, COPY cannot connect and is retried every 5 minutes">
+                    { if r.unavailable { "End cluster outage" } else { "Start cluster outage" } }
+                </button>
+            </div>
+            { match &r.last_copy {
+                Some(c) => html! {
+                    <div class="small" data-testid={format!("redshift-copy-{i}")}>
+                        <div><span class="muted">{ format!("{} ", clock_time(c.at_ms)) }</span><code>{ &c.command }</code></div>
+                        { match &c.error {
+                            Some((code, message)) => html! { <div class="bad">{ format!("{code}: {message} — {}", c.then) }</div> },
+                            None => html! { <div>{ &c.then }</div> },
+                        } }
+                    </div>
+                },
+                None => html! { <div class="small muted">{"No COPY yet: the first runs when the first object lands in the intermediate bucket."}</div> },
+            } }
+            { if r.columns.is_empty() { html! {
+                <div class="small bad">{ format!("The cluster has no table {}: COPY fails until a CREATE TABLE makes it (the scenario's redshift_statements).", r.table) }</div>
+            } } else { html! {
+                <div class="table-scroll">
+                <table class="flushes" data-testid={format!("redshift-rows-{i}")}>
+                    <thead><tr>{ for r.columns.iter().map(|c| html! { <th title={c.clone()}>{ c.split(' ').next().unwrap_or("") }</th> }) }</tr></thead>
+                    <tbody>
+                        { for r.rows.iter().map(|row| html! {
+                            <tr>{ for row.iter().map(|v| html! { <td class="mono">{ v }</td> }) }</tr>
+                        }) }
+                    </tbody>
+                </table>
+                </div>
+            } } }
+            { if r.load_errors.is_empty() { html! {} } else { html! {
+                <details class="metrics" open=true data-testid={format!("redshift-errors-{i}")}>
+                    <summary>{"stl_load_errors (newest)"}</summary>
+                    <div class="table-scroll">
+                    <table class="flushes">
+                        <thead><tr><th>{"query"}</th><th class="num">{"line"}</th><th>{"colname"}</th><th>{"raw_field_value"}</th><th class="num">{"err_code"}</th><th>{"err_reason"}</th></tr></thead>
+                        <tbody>
+                            { for r.load_errors.iter().map(|e| html! {
+                                <tr>
+                                    <td class="mono">{ e.query }</td>
+                                    <td class="num mono">{ e.line_number }</td>
+                                    <td class="mono">{ &e.colname }</td>
+                                    <td class="mono">{ &e.raw_field_value }</td>
+                                    <td class="num mono">{ e.err_code }</td>
+                                    <td>{ &e.err_reason }</td>
+                                </tr>
+                            }) }
+                        </tbody>
+                    </table>
+                    </div>
+                </details>
             } } }
         </div>
     }

@@ -136,6 +136,8 @@ pub struct FirehoseForm {
     /// A preset's HttpEndpointDestinationConfiguration, so members the form
     /// has no control for (Name, CommonAttributes, S3BackupMode) are kept.
     pub http_base: Option<serde_json::Value>,
+    /// A preset's statements for its Redshift clusters, kept as they are.
+    pub redshift_statements: Vec<serde_json::Value>,
 }
 
 /// The Glue database the form's tables go in.
@@ -200,6 +202,7 @@ impl Default for FirehoseForm {
             http_gzip: false,
             http_retry_s: "300".into(),
             http_base: None,
+            redshift_statements: Vec::new(),
         }
     }
 }
@@ -813,6 +816,11 @@ impl StreamForm {
             agent: self.agent.clone(),
             delivery_streams: self.firehose.requests()?,
             glue_tables: self.firehose.glue_tables()?,
+            redshift_statements: if self.firehose.enabled {
+                self.firehose.redshift_statements.clone()
+            } else {
+                Vec::new()
+            },
             sql_outputs: self.firehose.sql_outputs(),
             lambda_functions,
         };
@@ -948,6 +956,7 @@ impl From<&Scenario> for StreamForm {
             agent: s.agent.clone(),
             firehose: FirehoseForm {
                 sql_outputs: s.sql_outputs.clone(),
+                redshift_statements: s.redshift_statements.clone(),
                 ..FirehoseForm::from_requests(
                     &s.delivery_streams,
                     &s.lambda_functions,
