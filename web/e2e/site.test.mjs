@@ -474,7 +474,7 @@ test('Firehose to an HTTP endpoint: the browser POSTs batches to a receiver, ret
   }
 });
 
-test('Firehose to Redshift: objects staged in S3, then COPY into a table; a bad COPY in stl_load_errors', async () => {
+test('Firehose to Redshift: objects staged in S3, then COPY into a table; a cluster outage fails the COPY, retried in 5 minutes', async () => {
   await page.getByTestId('preset').selectOption('clicks-to-redshift.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '100');
   await page.getByTestId('create').click();
@@ -482,17 +482,24 @@ test('Firehose to Redshift: objects staged in S3, then COPY into a table; a bad 
   assert.match(await text('redshift-0'), /The cluster has no table|No COPY yet/);
   await fastForwardMinutes(2);
   // `the_redshift_preset_...` in crates/server/tests/cli.rs: the same run natively.
-  assert.equal(await text('digest'), '95d96e88c6e30a69');
+  assert.equal(await text('digest'), '640d6d66b598c855');
   assert.match(await text('redshift-0'), /lab\.dev\.clicks · 6,020 rows · COPY loaded 6,020 rows from 6,020 records/);
   assert.match(await text('redshift-copy-0'),
     /COPY clicks FROM 's3:\/\/shardlab-staging\/clicks\/manifests\/2026\/01\/01\/00\/clicks-to-redshift-1-.*' CREDENTIALS 'aws_iam_role=arn:aws:iam::123456789012:role\/firehose-delivery' MANIFEST JSON 'auto' GZIP TIMEFORMAT 'auto';\s+6020 rows loaded/);
   const rows = await page.getByTestId('redshift-rows-0').innerText();
   assert.match(rows, /event_id\s+user_id\s+page\s+action\s+event_time/);
   assert.match(rows, /\d+\s+user-\d+\s+\/\S*\s+\w+\s+2026-01-01 00:0\d:\d\d/);
-  // The staged object and its manifest are in the intermediate bucket.
-  await openFolders(['clicks/', 'manifests/'], true);
-  await page.getByTestId('object').first().click();
-  assert.match(await page.getByTestId('object-preview').innerText(), /\{"entries":\[\{"url":"s3:\/\/shardlab-staging\/clicks\/2026\/01\/01\/00\/clicks-to-redshift-1-/);
+  // The bucket browser opens the intermediate bucket: the staged objects
+  // and the manifests COPY read.
+  await page.getByTestId('folder').filter({ hasText: 'clicks/' }).click();
+  await page.getByTestId('folder').filter({ hasText: 'manifests/' }).waitFor();
+  // The cluster down: the next COPY cannot connect, and waits 5 minutes.
+  await page.getByTestId('cluster-outage-0').click();
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:03:00.0');
+  assert.match(await text('redshift-copy-0'),
+    /Redshift\.ConnectionFailed: Failed to establish a connection to the cluster \(the outage switch is on\)\. — attempt 1 failed; COPY runs again in 5 minutes \(retry duration 3600 s\)/);
+  assert.match(await text('redshift-0'), /6,020 rows · COPY loaded 6,020 rows from 6,020 records; 6,100 records waiting for COPY/);
   // Back to no Firehose for the tests that follow.
   await page.getByTestId('firehose-enabled').uncheck();
 });

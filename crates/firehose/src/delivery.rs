@@ -1429,20 +1429,15 @@ impl DeliveryPath {
                     hour_folders(now_ms),
                     object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
                 );
-                let body = serde_json::json!({"entries": [
-                    {"url": format!("s3://{}/{}", job.bucket, job.key), "mandatory": true}
-                ]});
-                bucket.put(
-                    key.clone(),
-                    S3Object::text(body.to_string(), to.stream, now_ms),
-                );
+                let body = manifest_of(&job.bucket, &job.key);
+                bucket.put(key.clone(), S3Object::text(body, to.stream, now_ms));
                 job.manifest = Some(key);
             }
-            let manifest = job.manifest.clone().expect("written above");
+            let manifest_key = job.manifest.clone().expect("written above");
             let command = crate::redshift::copy_command(
                 &rs.table,
                 rs.columns.as_deref(),
-                &format!("s3://{}/{manifest}", job.bucket),
+                &format!("s3://{}/{manifest_key}", job.bucket),
                 to.dest.role_arn.as_str(),
                 &rs.options,
             );
@@ -1509,14 +1504,9 @@ impl DeliveryPath {
                         hour_folders(now_ms),
                         object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
                     );
-                    let body = serde_json::json!({"entries": [
-                        {"url": format!("s3://{}/{}", done.bucket, done.key), "mandatory": true}
-                    ]});
+                    let body = manifest_of(&done.bucket, &done.key);
                     let bucket = buckets.entry(done.bucket.clone()).or_default();
-                    bucket.put(
-                        key.clone(),
-                        S3Object::text(body.to_string(), to.stream, now_ms),
-                    );
+                    bucket.put(key.clone(), S3Object::text(body, to.stream, now_ms));
                     let a = &mut self.accounting;
                     a.copy_waiting_records -= done.records;
                     a.copy_skipped_records += done.records;
@@ -1649,6 +1639,12 @@ fn backoff_ms(attempts: u32) -> u64 {
     FIRST_BACKOFF_MS
         .saturating_mul(1 << attempts.saturating_sub(1).min(16))
         .min(MAX_BACKOFF_MS)
+}
+
+/// A COPY manifest of one object, members in Redshift's documented order.
+fn manifest_of(bucket: &str, key: &str) -> String {
+    let url = serde_json::Value::String(format!("s3://{bucket}/{key}"));
+    format!("{{\"entries\":[{{\"url\":{url},\"mandatory\":true}}]}}")
 }
 
 /// `YYYY/MM/dd/HH/` (UTC) of an instant.

@@ -439,5 +439,5 @@ fn the_redshift_preset_stages_objects_then_copies_them_into_its_table() {
         ),
         "{out}"
     );
-    assert!(out.ends_with("digest 95d96e88c6e30a69\n"), "{out}");
+    assert!(out.ends_with("digest 640d6d66b598c855\n"), "{out}");
 }

@@ -1193,6 +1193,17 @@ impl App {
         };
         let (bucket, prefix) = match &self.browser {
             None => (ds.bucket.clone(), String::new()),
+            // The previous stream's bucket (its snapshot or listing came
+            // after this stream was created): start over with this one's.
+            Some(b)
+                if !snapshot
+                    .delivery_streams
+                    .iter()
+                    .any(|d| d.bucket == b.bucket) =>
+            {
+                self.browser = None;
+                (ds.bucket.clone(), String::new())
+            }
             Some(b) if b.listing => return,
             Some(b) => match snapshot
                 .delivery_streams
