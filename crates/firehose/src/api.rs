@@ -154,6 +154,9 @@ pub struct Firehose {
     domains: BTreeMap<String, Domain>,
     /// Redshift clusters delivery streams COPY into, by identifier.
     clusters: BTreeMap<String, Cluster>,
+    /// Statements run through the Redshift Data API, by id (the newest).
+    statements: BTreeMap<String, Statement>,
+    statements_run: u64,
     /// The account's AWS Glue Data Catalog: the tables format conversion
     /// reads its schemas from.
     glue: Catalog,
@@ -182,6 +185,8 @@ impl Firehose {
             buckets: BTreeMap::new(),
             domains: BTreeMap::new(),
             clusters: BTreeMap::new(),
+            statements: BTreeMap::new(),
+            statements_run: 0,
             now_ms: 0,
         }
     }
@@ -211,6 +216,118 @@ impl Firehose {
     ) -> Result<Value, ApiError> {
         let now = self.advance(now_ms);
         self.glue.call(operation, request, now)
+    }
+
+    /// A Redshift Data API operation (`RedshiftData.<Operation>`):
+    /// ExecuteStatement runs DDL (`CREATE TABLE`, `DROP TABLE`,
+    /// `TRUNCATE`) on a cluster at once; DescribeStatement says how it went
+    /// (FINISHED, or FAILED with Redshift's error).
+    pub fn redshift_data_call(
+        &mut self,
+        operation: &str,
+        request: &Value,
+        now_ms: u64,
+    ) -> Result<Value, ApiError> {
+        let now = self.advance(now_ms);
+        let body = Body::new(request)?;
+        match operation {
+            "ExecuteStatement" => {
+                let sql = body.str("Sql")?;
+                let database = body.str("Database")?;
+                let cluster = body.str("ClusterIdentifier")?;
+                let workgroup = body.str("WorkgroupName")?;
+                let user = body.str("DbUser")?;
+                let mut v = Validation::new();
+                v.required(&sql, "sql");
+                v.required(&database, "database");
+                v.finish()?;
+                let target = cluster.or(workgroup).ok_or_else(|| {
+                    ApiError::validation(
+                        "Either ClusterIdentifier or WorkgroupName must be specified.",
+                    )
+                })?;
+                let error = self.redshift_execute(target, sql.unwrap_or_default()).err();
+                self.statements_run += 1;
+                let id = format!(
+                    "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+                    shardlab_engine::fnv::fnv1a64(target.as_bytes()) as u32,
+                    (self.statements_run >> 32) as u16,
+                    (self.statements_run >> 20) as u16 & 0xfff,
+                    (self.statements_run >> 8) as u16 & 0xfff,
+                    self.statements_run
+                );
+                if self.statements.len() >= MAX_STATEMENTS {
+                    let oldest = self
+                        .statements
+                        .iter()
+                        .min_by_key(|(_, s)| s.n)
+                        .map(|(k, _)| k.clone());
+                    if let Some(k) = oldest {
+                        self.statements.remove(&k);
+                    }
+                }
+                self.statements.insert(
+                    id.clone(),
+                    Statement {
+                        n: self.statements_run,
+                        sql: sql.unwrap_or_default().to_string(),
+                        cluster: cluster.map(str::to_string),
+                        workgroup: workgroup.map(str::to_string),
+                        database: database.unwrap_or_default().to_string(),
+                        at_ms: now,
+                        error,
+                    },
+                );
+                let mut out =
+                    json!({"Id": id, "Database": database, "CreatedAt": epoch_seconds(now)});
+                if let Some(c) = cluster {
+                    out["ClusterIdentifier"] = json!(c);
+                }
+                if let Some(w) = workgroup {
+                    out["WorkgroupName"] = json!(w);
+                }
+                if let Some(u) = user {
+                    out["DbUser"] = json!(u);
+                }
+                Ok(out)
+            }
+            "DescribeStatement" => {
+                let id = body.str("Id")?;
+                let mut v = Validation::new();
+                v.required(&id, "id");
+                v.finish()?;
+                let st = self
+                    .statements
+                    .get(id.unwrap_or_default())
+                    .ok_or_else(|| ApiError::not_found("Query does not exist."))?;
+                let mut out = json!({
+                    "Id": id,
+                    "Status": if st.error.is_some() { "FAILED" } else { "FINISHED" },
+                    "QueryString": st.sql,
+                    "Database": st.database,
+                    "CreatedAt": epoch_seconds(st.at_ms),
+                    "UpdatedAt": epoch_seconds(st.at_ms),
+                    "Duration": 0,
+                    "HasResultSet": false,
+                    "ResultRows": 0,
+                    "ResultSize": 0,
+                });
+                if let Some(e) = &st.error {
+                    out["Error"] = json!(e);
+                }
+                if let Some(c) = &st.cluster {
+                    out["ClusterIdentifier"] = json!(c);
+                }
+                if let Some(w) = &st.workgroup {
+                    out["WorkgroupName"] = json!(w);
+                }
+                Ok(out)
+            }
+            other => Err(ApiError::UnknownOperation(format!(
+                "Shardlab's Redshift Data API has ExecuteStatement (CREATE TABLE, DROP TABLE, \
+                 TRUNCATE) and DescribeStatement, not {other}."
+            ))),
+        }
     }
 
     /// A Redshift cluster by identifier.
@@ -1089,6 +1206,21 @@ impl DeliveryStream {
         }
         Ok(out)
     }
+}
+
+/// Statements the Redshift Data API keeps for DescribeStatement.
+const MAX_STATEMENTS: usize = 1000;
+
+/// A statement run through the Redshift Data API.
+#[derive(Clone, Debug)]
+struct Statement {
+    n: u64,
+    sql: String,
+    cluster: Option<String>,
+    workgroup: Option<String>,
+    database: String,
+    at_ms: u64,
+    error: Option<String>,
 }
 
 /// A configuration with an update's members in place of its own;

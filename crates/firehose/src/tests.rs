@@ -2421,3 +2421,48 @@ fn redshift_configurations_are_checked() {
         None
     );
 }
+
+#[test]
+fn the_redshift_data_api_runs_ddl_and_describes_it() {
+    let mut f = service();
+    let r = f
+        .redshift_data_call(
+            "ExecuteStatement",
+            &json!({"ClusterIdentifier": "lab", "Database": "dev", "DbUser": "u",
+                    "Sql": "CREATE TABLE t (a INT NOT NULL)"}),
+            T0,
+        )
+        .unwrap();
+    let d = f
+        .redshift_data_call("DescribeStatement", &json!({"Id": r["Id"]}), T0)
+        .unwrap();
+    assert_eq!(d["Status"], "FINISHED");
+    assert_eq!(d["QueryString"], "CREATE TABLE t (a INT NOT NULL)");
+    assert!(f.cluster("lab").unwrap().tables["t"].columns[0].not_null);
+    let r = f
+        .redshift_data_call(
+            "ExecuteStatement",
+            &json!({"ClusterIdentifier": "lab", "Database": "dev", "Sql": "SELECT 1"}),
+            T0,
+        )
+        .unwrap();
+    let d = f
+        .redshift_data_call("DescribeStatement", &json!({"Id": r["Id"]}), T0)
+        .unwrap();
+    assert_eq!(d["Status"], "FAILED");
+    assert!(
+        d["Error"].as_str().unwrap().contains("only CREATE TABLE"),
+        "{d}"
+    );
+    let e = f
+        .redshift_data_call("ExecuteStatement", &json!({"Database": "dev"}), T0)
+        .unwrap_err();
+    assert_eq!(e.name(), "ValidationException");
+    let e = f
+        .redshift_data_call("DescribeStatement", &json!({"Id": "nope"}), T0)
+        .unwrap_err();
+    assert_eq!(
+        (e.name(), e.message()),
+        ("ResourceNotFoundException", "Query does not exist.")
+    );
+}

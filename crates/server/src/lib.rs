@@ -27,6 +27,7 @@ const KINESIS_PREFIX: &str = "Kinesis_20131202.";
 const FIREHOSE_PREFIX: &str = "Firehose_20150804.";
 /// AWS Glue's Data Catalog: the tables Firehose's format conversion reads.
 const GLUE_PREFIX: &str = "AWSGlue.";
+const REDSHIFT_DATA_PREFIX: &str = "RedshiftData.";
 /// How often buffers are checked against their interval, in wall-clock ms.
 const FIREHOSE_TICK_MS: u64 = 100;
 const JSON_11: &str = "application/x-amz-json-1.1";
@@ -123,6 +124,13 @@ impl Service {
                     let op = &target.as_deref().unwrap_or_default()[GLUE_PREFIX.len()..];
                     self.glue_call(op, body)
                 }
+                None if target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(REDSHIFT_DATA_PREFIX)) =>
+                {
+                    let op = &target.as_deref().unwrap_or_default()[REDSHIFT_DATA_PREFIX.len()..];
+                    self.redshift_data_call(op, body)
+                }
                 None => match target
                     .as_deref()
                     .and_then(|t| t.strip_prefix(KINESIS_PREFIX))
@@ -149,7 +157,8 @@ impl Service {
                     },
                     None => Err(ApiError::UnknownOperation(format!(
                         "X-Amz-Target must be {KINESIS_PREFIX}<Operation>, \
-                     {FIREHOSE_PREFIX}<Operation> or {GLUE_PREFIX}<Operation>, got {}",
+                     {FIREHOSE_PREFIX}<Operation>, {GLUE_PREFIX}<Operation> or \
+                     {REDSHIFT_DATA_PREFIX}<Operation>, got {}",
                         target.as_deref().unwrap_or("nothing")
                     ))),
                 },
@@ -186,6 +195,15 @@ impl Service {
             .lock()
             .map_err(|_| ApiError::InternalFailure(String::new()))?;
         side.serve(&kinesis, operation, body, now_ms())
+    }
+
+    fn redshift_data_call(&self, operation: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let request = shardlab_engine::api::request::parse_json(body)?;
+        let mut side = self.firehose_now()?;
+        let answer = side
+            .firehose
+            .redshift_data_call(operation, &request, now_ms())?;
+        Ok(answer.to_string().into_bytes())
     }
 
     fn glue_call(&self, operation: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {

@@ -401,6 +401,74 @@ class Firehose(unittest.TestCase):
         self.assertTrue(ext["DataFormatConversionConfiguration"]["Enabled"])
         f.delete_delivery_stream(DeliveryStreamName=name)
 
+    def test_redshift_tables_by_the_data_api_and_a_delivery_stream_that_copies(self):
+        """The Redshift Data API makes the table; a Redshift delivery stream
+        stages objects in its intermediate bucket and writes COPY's manifests."""
+        f, s3 = self.firehose, self.s3
+        data = boto3.client("redshift-data", endpoint_url=ENDPOINT,
+                            config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        cluster = "lab" + uuid.uuid4().hex[:6]
+        sid = data.execute_statement(ClusterIdentifier=cluster, Database="dev", DbUser="firehose",
+                                     Sql="CREATE TABLE clicks (user_id VARCHAR(16), action VARCHAR(16))")["Id"]
+        d = data.describe_statement(Id=sid)
+        self.assertEqual(d["Status"], "FINISHED", d)
+        self.assertEqual(d["ClusterIdentifier"], cluster)
+        sid = data.execute_statement(ClusterIdentifier=cluster, Database="dev", DbUser="firehose",
+                                     Sql="CREATE TABLE clicks (a INT)")["Id"]
+        d = data.describe_statement(Id=sid)
+        self.assertEqual((d["Status"], d["Error"]), ("FAILED", 'ERROR: relation "clicks" already exists'))
+        with self.assertRaises(ClientError) as caught:
+            data.describe_statement(Id="00000000-0000-4000-8000-000000000000")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
+        name = "fh-" + uuid.uuid4().hex[:10]
+        bucket = "staging-" + uuid.uuid4().hex[:10]
+        f.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            RedshiftDestinationConfiguration={
+                "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                "ClusterJDBCURL": "jdbc:redshift://%s.abc123.us-east-1.redshift.amazonaws.com:5439/dev" % cluster,
+                "CopyCommand": {"DataTableName": "clicks", "CopyOptions": "JSON 'auto'"},
+                "Username": "firehose",
+                "Password": "Secret-123",
+                "S3Configuration": {
+                    "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                    "BucketARN": "arn:aws:s3:::" + bucket,
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                },
+            },
+        )
+        self.addCleanup(f.delete_delivery_stream, DeliveryStreamName=name)
+        desc = f.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        r = desc["Destinations"][0]["RedshiftDestinationDescription"]
+        self.assertEqual(r["CopyCommand"], {"DataTableName": "clicks", "CopyOptions": "JSON 'auto'"})
+        self.assertEqual(r["Username"], "firehose")
+        self.assertNotIn("Password", r)
+        f.put_record_batch(DeliveryStreamName=name,
+                           Records=[{"Data": b'{"user_id":"u%d","action":"buy"}' % i} for i in range(3)])
+        # Each call brings the endpoint up to date: the zero-interval buffer
+        # is staged, then its manifest written and COPY run.
+        s3.list_objects_v2(Bucket=bucket)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        manifests = [k for k in keys if k.startswith("manifests/")]
+        self.assertEqual(len(manifests), 1, keys)
+        body = json.loads(s3.get_object(Bucket=bucket, Key=manifests[0])["Body"].read())
+        staged = [k for k in keys if not k.startswith("manifests/")]
+        self.assertEqual(body, {"entries": [{"url": "s3://%s/%s" % (bucket, staged[0]), "mandatory": True}]})
+        with self.assertRaises(ClientError) as caught:
+            f.create_delivery_stream(
+                DeliveryStreamName=name + "-x",
+                RedshiftDestinationConfiguration={
+                    "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                    "ClusterJDBCURL": "jdbc:mysql://db:3306/dev",
+                    "CopyCommand": {"DataTableName": "clicks"},
+                    "Username": "firehose", "Password": "Secret-123",
+                    "S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                        "BucketARN": "arn:aws:s3:::" + bucket},
+                },
+            )
+        self.assertIn("clusterJDBCURL", caught.exception.response["Error"]["Message"])
+
     def test_errors_carry_aws_names_and_messages(self):
         f, s3 = self.firehose, self.s3
         with self.assertRaises(f.exceptions.ResourceNotFoundException) as caught:
@@ -500,7 +568,7 @@ SCENARIOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 # Services the endpoint serves; the export's other commands (IAM, S3 bucket
 # creation, Lambda, OpenSearch) reach it too, and must get past the CLI's own
 # parameter checks: only the endpoint may refuse them.
-SERVED = {"kinesis", "firehose", "glue"}
+SERVED = {"kinesis", "firehose", "glue", "redshift-data"}
 CLIENT_SIDE = ("Parameter validation failed", "Unknown options", "Error parsing parameter",
                "Invalid JSON", "usage: aws", "Unable to load paramfile", "the following arguments are required")
 
