@@ -616,6 +616,23 @@ impl Firehose {
                 )));
             }
         }
+        // One destination: AWS refuses a request that names two.
+        let given: Vec<&str> = [
+            "ExtendedS3DestinationConfiguration",
+            "S3DestinationConfiguration",
+            "AmazonopensearchserviceDestinationConfiguration",
+            "HttpEndpointDestinationConfiguration",
+            "RedshiftDestinationConfiguration",
+        ]
+        .into_iter()
+        .filter(|k| body.raw(k).is_some())
+        .collect();
+        if given.len() > 1 {
+            return Err(ApiError::invalid_argument(format!(
+                "Only one destination configuration can be given; this request has {}.",
+                given.join(" and ")
+            )));
+        }
         let extended = body.object("ExtendedS3DestinationConfiguration")?;
         let plain = body.object("S3DestinationConfiguration")?;
         let opensearch = body.object("AmazonopensearchserviceDestinationConfiguration")?;

@@ -20,6 +20,8 @@ use crate::prefix::{KeyRules, MAX_PREFIX_CHARS};
 /// A Redshift destination (`RedshiftDestinationConfiguration`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedshiftTarget {
+    /// The destination's role, which COPY's CREDENTIALS name.
+    pub role_arn: String,
     pub jdbc_url: String,
     /// The cluster identifier (the JDBC host's first label) and database.
     pub cluster: String,
@@ -700,7 +702,19 @@ impl S3Destination {
         if backup_mode == Some("Enabled") {
             return Err(unsupported("S3BackupMode Enabled (source record backup)"));
         }
-        let dest = Self::read_backup(body, s3.expect("required above"), path, None)?;
+        let s3 = s3.expect("required above");
+        if s3.str("Prefix")?.is_some_and(|p| p.contains("!{")) {
+            return Err(ApiError::invalid_argument(
+                "A Redshift destination's S3Configuration Prefix cannot contain expressions \
+                 (!{...}).",
+            ));
+        }
+        if s3.str("ErrorOutputPrefix")?.is_some() {
+            return Err(ApiError::invalid_argument(
+                "A Redshift destination's S3Configuration cannot have an ErrorOutputPrefix.",
+            ));
+        }
+        let dest = Self::read_backup(body, s3, path, None)?;
         if matches!(
             dest.compression,
             Compression::Snappy | Compression::Zip | Compression::HadoopSnappy
@@ -714,6 +728,7 @@ impl S3Destination {
         let (cluster, database) = jdbc_cluster(url.unwrap_or_default()).expect("checked");
         let mut dest = dest;
         dest.redshift = Some(RedshiftTarget {
+            role_arn: role.unwrap_or_default().to_string(),
             jdbc_url: url.unwrap_or_default().to_string(),
             cluster: cluster.to_string(),
             database: database.to_string(),
@@ -876,7 +891,7 @@ impl S3Destination {
                 copy["DataTableColumns"] = json!(c);
             }
             let mut d = json!({
-                "RoleARN": self.role_arn,
+                "RoleARN": r.role_arn,
                 "ClusterJDBCURL": r.jdbc_url,
                 "CopyCommand": copy,
                 "Username": r.username,

@@ -160,6 +160,9 @@ struct Pending {
     rows: Option<crate::bucket::RowsShown>,
     /// An HTTP endpoint's request (then `body` is unused).
     http: Option<HttpBatch>,
+    /// When its first attempt failed: an OpenSearch domain's or an HTTP
+    /// endpoint's RetryOptions count from there.
+    first_failure_ms: Option<u64>,
 }
 
 /// A batch of records on its way to an HTTP endpoint: one request, sent
@@ -243,6 +246,7 @@ impl Pending {
             partition: None,
             rows: None,
             http: None,
+            first_failure_ms: None,
         }
     }
 }
@@ -780,7 +784,9 @@ impl DeliveryPath {
                 message,
                 endpoint_message,
             } => {
-                if now_ms.saturating_sub(head.sealed_ms) < retry_ms {
+                // RetryOptions counts from the first failed attempt.
+                let first_failure = *head.first_failure_ms.get_or_insert(now_ms);
+                if now_ms.saturating_sub(first_failure) < retry_ms {
                     let unit = f64::from(self.rng.next_u32()) / 4_294_967_296.0;
                     let wait = crate::http::backoff_ms(head.attempts, unit);
                     head.next_attempt_ms = now_ms + wait;
@@ -1293,7 +1299,8 @@ impl DeliveryPath {
                     return;
                 };
                 if domain.unavailable {
-                    if now_ms.saturating_sub(head.sealed_ms) < retry_ms {
+                    let first_failure = *head.first_failure_ms.get_or_insert(now_ms);
+                    if now_ms.saturating_sub(first_failure) < retry_ms {
                         head.next_attempt_ms = now_ms + backoff_ms(head.attempts);
                         return;
                     }
@@ -1416,29 +1423,29 @@ impl DeliveryPath {
                 return;
             }
             let bucket = buckets.entry(job.bucket.clone()).or_default();
-            if bucket.unavailable {
-                // The manifest cannot be written (or read) yet.
-                job.next_attempt_ms = now_ms + COPY_RETRY_MS.min(60_000);
-                return;
-            }
+            // (A Redshift destination's prefix has no expressions.)
             let prefix = to.dest.keys.raw_prefix().to_string();
             if job.manifest.is_none() {
                 let uuid = uuid(&mut self.rng);
-                let key = format!(
+                job.manifest = Some(format!(
                     "{prefix}manifests/{}{}",
                     hour_folders(now_ms),
                     object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
-                );
-                let body = manifest_of(&job.bucket, &job.key);
-                bucket.put(key.clone(), S3Object::text(body, to.stream, now_ms));
-                job.manifest = Some(key);
+                ));
             }
-            let manifest_key = job.manifest.clone().expect("written above");
+            let manifest_key = job.manifest.clone().expect("named above");
+            if !bucket.unavailable && !bucket.objects.contains_key(&manifest_key) {
+                let body = manifest_of(&job.bucket, &job.key);
+                bucket.put(
+                    manifest_key.clone(),
+                    S3Object::text(body, to.stream, now_ms),
+                );
+            }
             let command = crate::redshift::copy_command(
                 &rs.table,
                 rs.columns.as_deref(),
                 &format!("s3://{}/{manifest_key}", job.bucket),
-                to.dest.role_arn.as_str(),
+                rs.role_arn.as_str(),
                 &rs.options,
             );
             let files: Vec<(String, Vec<u8>)> = bucket
@@ -1455,7 +1462,17 @@ impl DeliveryPath {
             job.attempts += 1;
             job.first_attempt_ms.get_or_insert(now_ms);
             self.accounting.copy_attempts += 1;
-            let result = if files.is_empty() {
+            let result = if bucket.unavailable {
+                // COPY reads the manifest and the object from S3.
+                Err(crate::redshift::CopyFailure {
+                    code: "Redshift.DataLoadFailed",
+                    message: format!(
+                        "S3ServiceException: the intermediate bucket {} is unavailable (the \
+                         outage switch is on), so COPY cannot read the manifest or the object.",
+                        job.bucket
+                    ),
+                })
+            } else if files.is_empty() {
                 Err(crate::redshift::CopyFailure {
                     code: "Redshift.S3BucketAccessDenied",
                     message: format!("The object s3://{}/{} is not there.", job.bucket, job.key),
@@ -1496,7 +1513,12 @@ impl DeliveryPath {
                         });
                         return;
                     }
-                    // Skipped: a manifest of it under errors/ for a backfill.
+                    // Skipped: a manifest of it under errors/ for a backfill,
+                    // once the bucket takes it.
+                    if bucket.unavailable {
+                        job.next_attempt_ms = now_ms + COPY_RETRY_MS;
+                        return;
+                    }
                     let done = self.copies.pop_front().expect("head exists");
                     let uuid = uuid(&mut self.rng);
                     let key = format!(

@@ -326,6 +326,10 @@ pub fn is_loopback_http(url: &str) -> bool {
         return false;
     };
     let host_port = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // `user@host`: the host is after the `@`, and AWS takes no userinfo.
+    if host_port.contains('@') {
+        return false;
+    }
     let host = match host_port.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => host_port.split(':').next().unwrap_or(""),
@@ -532,6 +536,8 @@ mod tests {
             "http://example.com",
             "http://localhost.example.com/",
             "http://127.0.0.2",
+            "http://localhost:1@evil.example/",
+            "http://[::1]@evil.example",
             "ftp://localhost",
             "localhost:80",
         ] {

@@ -362,8 +362,12 @@ impl CopyOptions {
                     let d = quoted(j).ok_or_else(|| syntax("DELIMITER needs a quoted character".into()))?;
                     let mut cs = d.chars();
                     match (cs.next(), cs.next()) {
-                        (Some(c), None) => delimiter = Some(c),
-                        _ => return Err(syntax(format!("DELIMITER '{d}' must be one character"))),
+                        (Some(c), None) if c.is_ascii() => delimiter = Some(c),
+                        _ => {
+                            return Err(syntax(format!(
+                                "DELIMITER '{d}' must be a single ASCII character"
+                            )))
+                        }
                     }
                     i = j + 1;
                     continue;
@@ -434,6 +438,9 @@ impl CopyOptions {
 
 /// A row that did not load, before it is written to `stl_load_errors`.
 struct BadRow {
+    /// The file cannot be read on (a GZIP or JSON syntax error): the COPY
+    /// fails whatever MAXERROR allows.
+    fatal: bool,
     line: u64,
     colname: String,
     col_type: String,
@@ -602,6 +609,7 @@ impl Cluster {
                         bad.push((
                             file.clone(),
                             BadRow {
+                                fatal: true,
                                 line: 0,
                                 colname: String::new(),
                                 col_type: String::new(),
@@ -621,7 +629,8 @@ impl Cluster {
                 bad.push((file.clone(), b))
             });
         }
-        let failed = !bad.is_empty() && bad.len() as u64 > options.max_error;
+        let failed = bad.iter().any(|(_, b)| b.fatal)
+            || !bad.is_empty() && bad.len() as u64 > options.max_error;
         for (file, b) in bad {
             if self.load_errors.len() == LOAD_ERRORS_KEPT {
                 self.load_errors.pop_front();
@@ -663,7 +672,7 @@ impl Cluster {
 }
 
 /// An unquoted name folds to lower case; a quoted one keeps its case.
-fn table_name(name: &str) -> String {
+pub fn table_name(name: &str) -> String {
     let n = name.trim();
     match n.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
         Some(q) => q.to_string(),
@@ -724,6 +733,7 @@ fn read_rows(
                     }
                     Some(Ok(other)) => {
                         bad(BadRow {
+                            fatal: false,
                             line,
                             colname: String::new(),
                             col_type: String::new(),
@@ -736,6 +746,7 @@ fn read_rows(
                     Some(Err(e)) => {
                         let rest: String = text[start..].chars().take(200).collect();
                         bad(BadRow {
+                            fatal: true,
                             line,
                             colname: String::new(),
                             col_type: String::new(),
@@ -772,6 +783,7 @@ fn read_rows(
                 };
                 if fields.len() > targets.len() {
                     bad(BadRow {
+                        fatal: false,
                         line,
                         colname: String::new(),
                         col_type: String::new(),
@@ -785,6 +797,7 @@ fn read_rows(
                 if fields.len() < targets.len() {
                     let c = &t.columns[targets[fields.len()]];
                     bad(BadRow {
+                        fatal: false,
                         line,
                         colname: c.name.clone(),
                         col_type: c.ty.name(),
@@ -827,6 +840,7 @@ fn convert_row(
         match cell {
             Ok(Cell::Null) if c.not_null => {
                 return bad(BadRow {
+                    fatal: false,
                     line,
                     colname: c.name.clone(),
                     col_type: c.ty.name(),
@@ -839,6 +853,7 @@ fn convert_row(
             Ok(v) => row[i] = v,
             Err((code, reason)) => {
                 return bad(BadRow {
+                    fatal: false,
                     line,
                     colname: c.name.clone(),
                     col_type: c.ty.name(),
@@ -898,11 +913,13 @@ fn convert(ty: &ColumnType, s: &str, o: &CopyOptions) -> Result<Cell, (u32, Stri
             .filter(|f| f.is_finite())
             .map(|f| {
                 if matches!(ty, ColumnType::Real) {
-                    Cell::Float(f as f32 as f64)
+                    f as f32 as f64
                 } else {
-                    Cell::Float(f)
+                    f
                 }
             })
+            .filter(|f| f.is_finite())
+            .map(Cell::Float)
             .ok_or((1208, format!("Invalid float, Value '{s}'"))),
         ColumnType::Boolean => match s.trim().to_ascii_lowercase().as_str() {
             "t" | "true" | "1" | "y" | "yes" => Ok(Cell::Bool(true)),
@@ -984,6 +1001,10 @@ fn num(s: &str, len: usize) -> Option<u32> {
 
 /// `YYYY-MM-DD` as days since 1970-01-01.
 fn date(s: &str, auto: bool) -> Option<i64> {
+    // Fixed byte positions below: other text is not a date anyway.
+    if !s.is_ascii() {
+        return None;
+    }
     let d = if auto && s.len() > 10 { &s[..10] } else { s };
     let mut p = d.split('-');
     let (y, m, day) = (num(p.next()?, 4)?, num(p.next()?, 2)?, num(p.next()?, 2)?);
@@ -1007,6 +1028,10 @@ fn timestamp(s: &str, format: Option<&str>) -> Option<i64> {
         _ => {}
     }
     let auto = format == Some("auto");
+    // Fixed byte positions below: other text is not a timestamp anyway.
+    if !s.is_ascii() {
+        return None;
+    }
     if s.len() < 19 {
         return (auto && s.len() == 10)
             .then(|| date(s, false))
@@ -1315,6 +1340,51 @@ mod tests {
         assert_eq!(
             c.copy("clicks", None, "", &file(""), 0).unwrap_err().code,
             "Redshift.ConnectionFailed"
+        );
+    }
+
+    #[test]
+    fn hostile_text_fails_as_load_errors_without_a_panic() {
+        let mut c = clicks();
+        for text in [
+            "{\"event_id\":1,\"event_time\":\"2024-01-0é 00:00:00\"}",
+            "{\"event_id\":1,\"event_time\":\"2024-01-01 1é:00:00\"}",
+            "{\"event_id\":1,\"event_time\":\"é2024-01-01T00:00:00+01:00\"}",
+        ] {
+            let e = c
+                .copy(
+                    "clicks",
+                    None,
+                    "JSON 'auto' TIMEFORMAT 'auto'",
+                    &file(text),
+                    0,
+                )
+                .unwrap_err();
+            assert_eq!(e.code, "Redshift.DataLoadFailed");
+            assert_eq!(c.load_errors.back().unwrap().err_code, 1206);
+        }
+        // A JSON syntax error fails the COPY whatever MAXERROR allows:
+        // the rest of the file cannot be read.
+        let e = c
+            .copy(
+                "clicks",
+                None,
+                "JSON 'auto' MAXERROR 100",
+                &file("{\"event_id\":1}\n{\"event_id\":2\n{\"event_id\":3}"),
+                0,
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "Redshift.DataLoadFailed");
+        assert_eq!(c.tables["clicks"].row_count, 0);
+        // A REAL overflow is an error, not infinity.
+        c.execute("CREATE TABLE r (v REAL)").unwrap();
+        assert!(c.copy("r", None, "", &file("1e39"), 0).is_err());
+        assert_eq!(c.load_errors.back().unwrap().err_code, 1208);
+        assert_eq!(
+            c.copy("r", None, "CSV DELIMITER '¦'", &file("1"), 0)
+                .unwrap_err()
+                .code,
+            "Redshift.SyntaxError"
         );
     }
 

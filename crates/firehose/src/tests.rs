@@ -2466,3 +2466,65 @@ fn the_redshift_data_api_runs_ddl_and_describes_it() {
         ("ResourceNotFoundException", "Query does not exist.")
     );
 }
+
+#[test]
+fn a_batch_waiting_behind_a_failing_one_gets_its_own_retry_duration() {
+    let mut f = service();
+    to_http(&mut f, "h", json!({})).unwrap();
+    // 15,000 records: two requests sealed together, the second waits.
+    let record = [b'x'; 10];
+    for i in 0..30 {
+        let batch: Vec<&[u8]> = (0..500).map(|_| record.as_slice()).collect();
+        put_batch(&mut f, "h", &batch, T0 + i);
+    }
+    let mut attempts: std::collections::BTreeMap<String, u32> = Default::default();
+    let mut now = T0 + 60_000;
+    while now < T0 + 200_000 {
+        f.tick(now);
+        for (_, r) in f.take_http_requests() {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            *attempts
+                .entry(body["requestId"].as_str().unwrap().to_string())
+                .or_default() += 1;
+            f.complete_http("h", r.id, &refuse(503), now + 100);
+        }
+        now += 100;
+    }
+    // Retry duration 30 s from each request's first failure: both are
+    // tried 6 times (1, 2, 4, 8, 16 s apart), not the second just once.
+    assert_eq!(
+        attempts.values().copied().collect::<Vec<_>>(),
+        [6, 6],
+        "{attempts:?}"
+    );
+    let a = &f.stream("h").unwrap().path.accounting;
+    assert_eq!(a.delivery_failed, 15_000);
+    assert!(a.balanced(), "{a:?}");
+}
+
+#[test]
+fn one_destination_per_delivery_stream() {
+    let mut f = service();
+    let e = f
+        .call(
+            "CreateDeliveryStream",
+            &json!({"DeliveryStreamName": "two",
+                    "ExtendedS3DestinationConfiguration": s3(json!({})),
+                    "HttpEndpointDestinationConfiguration": {}}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.message(),
+        "Only one destination configuration can be given; this request has \
+         ExtendedS3DestinationConfiguration and HttpEndpointDestinationConfiguration."
+    );
+    let e = to_redshift(
+        &mut f,
+        "p",
+        json!({"S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+               "BucketARN": "arn:aws:s3:::b", "Prefix": "x/!{timestamp:yyyy}/"}}),
+    )
+    .unwrap_err();
+    assert!(e.message().contains("cannot contain expressions"), "{e}");
+}

@@ -87,9 +87,16 @@ fn read_body(request: &Request) -> Result<(String, u64, Vec<Vec<u8>>), String> {
     Ok((id, timestamp, records))
 }
 
-/// The receiver's handler; what it sees goes to `log`, and, with
-/// `print`, to standard output.
+/// Requests `shardlab receive` remembers the attempts of (it forgets them
+/// all past this many).
+const REMEMBERED_IDS: usize = 100_000;
+
+/// The receiver's handler; what it sees goes to `log` (unless `print`,
+/// which prints it instead, so that a long-running receiver does not
+/// keep every record).
 pub fn handler(behaviour: Behaviour, log: Log, print: bool) -> Arc<Handler> {
+    let seen: Mutex<std::collections::HashMap<String, u64>> = Mutex::default();
+    let answered = std::sync::atomic::AtomicU64::new(0);
     Arc::new(move |request: Request| {
         if request.method == "OPTIONS" {
             return cors(Response::new(204, Vec::new()));
@@ -109,8 +116,16 @@ pub fn handler(behaviour: Behaviour, log: Log, print: bool) -> Arc<Handler> {
                 return answer(400, json!({"timestamp": now_ms(), "errorMessage": e}));
             }
         };
-        let mut log = log.lock().expect("not poisoned");
-        let attempt = log.iter().filter(|r| r.request_id == id).count() + 1;
+        let attempt = {
+            let mut seen = seen.lock().expect("not poisoned");
+            if seen.len() >= REMEMBERED_IDS {
+                seen.clear();
+            }
+            let n = seen.entry(id.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let before = answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = request.header("x-amz-firehose-access-key");
         let (status, error) = if behaviour
             .access_key
@@ -118,7 +133,7 @@ pub fn handler(behaviour: Behaviour, log: Log, print: bool) -> Arc<Handler> {
             .is_some_and(|k| key != Some(k))
         {
             (401, Some("The access key is missing or wrong."))
-        } else if (log.len() as u64) < behaviour.fail {
+        } else if before < behaviour.fail {
             (
                 behaviour.status,
                 Some("Failing on purpose (shardlab receive --fail)."),
@@ -139,13 +154,15 @@ pub fn handler(behaviour: Behaviour, log: Log, print: bool) -> Arc<Handler> {
                 }
             }
         }
-        log.push(Received {
-            request_id: id.clone(),
-            timestamp,
-            records,
-            headers: request.headers.clone(),
-            status,
-        });
+        if !print {
+            log.lock().expect("not poisoned").push(Received {
+                request_id: id.clone(),
+                timestamp,
+                records,
+                headers: request.headers.clone(),
+                status,
+            });
+        }
         let mut body = json!({"requestId": id, "timestamp": now_ms()});
         if let Some(e) = error {
             body["errorMessage"] = json!(e);

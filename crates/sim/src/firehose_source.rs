@@ -339,7 +339,10 @@ pub fn views(firehose: &Firehose, now_ms: u64) -> Vec<DeliveryStreamView> {
                 }),
                 redshift: s.destination.redshift.as_ref().map(|r| {
                     let cluster = firehose.cluster(&r.cluster);
-                    let table = cluster.and_then(|c| c.tables.get(&r.table.to_lowercase()));
+                    let table = cluster.and_then(|c| {
+                        c.tables
+                            .get(&shardlab_firehose::redshift::table_name(&r.table))
+                    });
                     RedshiftView {
                         cluster: r.cluster.clone(),
                         database: r.database.clone(),

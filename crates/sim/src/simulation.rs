@@ -2347,12 +2347,23 @@ impl Simulation {
                 .http_outcomes
                 .remove(&key)
                 .unwrap_or_else(|| HttpOutcome::connection_failed(NO_HTTP));
-            let status = match &outcome {
-                HttpOutcome::Response { status, .. } => *status,
-                HttpOutcome::Failed { .. } => 0,
-            };
-            self.digest = fnv1a64_extend(self.digest, &status.to_le_bytes());
             self.firehose.complete_http(&key.0, key.1, &outcome, now);
+            // What Firehose made of the answer is observable (not the
+            // answer's own bytes, which carry the endpoint's clock).
+            if let Some(ds) = self.firehose.stream(&key.0) {
+                let a = &ds.path.accounting;
+                for n in [
+                    a.http_requests_delivered,
+                    a.delivery_failed,
+                    a.rejected_records,
+                ] {
+                    self.digest = fnv1a64_extend(self.digest, &n.to_le_bytes());
+                }
+                if let Some(e) = &ds.path.last_http_error {
+                    self.digest = fnv1a64_extend(self.digest, e.code.as_bytes());
+                    self.digest = fnv1a64_extend(self.digest, &e.at_ms.to_le_bytes());
+                }
+            }
         }
         self.http_outcomes.clear();
     }
