@@ -167,83 +167,6 @@ class Boto3(unittest.TestCase):
         self.assertEqual(err["Message"], "Rate exceeded for shard shardId-000000000000 in stream %s under account 123456789012." % name)
         self.assertEqual(caught.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
 
-    def test_an_http_endpoint_gets_the_records_in_firehoses_format(self):
-        """boto3 makes an HTTP endpoint destination; the endpoint POSTs the
-        records to a receiver here, gzipped, with Firehose's headers."""
-        import base64
-        import gzip
-        import http.server
-        import threading
-
-        got, enough = [], threading.Event()
-
-        class Receiver(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                request = json.loads(body)
-                got.append((self.headers, request))
-                answer = json.dumps({"requestId": request["requestId"], "timestamp": 1}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                if sum(len(r["records"]) for _, r in got) >= 3:
-                    enough.set()
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        f = self.firehose
-        name = "fh-" + uuid.uuid4().hex[:10]
-        url = "http://127.0.0.1:%d/in" % server.server_address[1]
-        f.create_delivery_stream(
-            DeliveryStreamName=name,
-            DeliveryStreamType="DirectPut",
-            HttpEndpointDestinationConfiguration={
-                "EndpointConfiguration": {"Url": url, "Name": "here", "AccessKey": "lab-key"},
-                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
-                "RequestConfiguration": {"ContentEncoding": "GZIP"},
-                "S3Configuration": {
-                    "RoleARN": "arn:aws:iam::123456789012:role/firehose",
-                    "BucketARN": "arn:aws:s3:::lab-" + uuid.uuid4().hex[:10],
-                },
-            },
-        )
-        self.addCleanup(f.delete_delivery_stream, DeliveryStreamName=name)
-        d = f.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
-        h = d["Destinations"][0]["HttpEndpointDestinationDescription"]
-        self.assertEqual(h["EndpointConfiguration"], {"Url": url, "Name": "here"})
-        self.assertEqual(h["RetryOptions"], {"DurationInSeconds": 300})
-        sent = [b'{"n":%d}' % i for i in range(3)]
-        f.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in sent])
-        # The endpoint's ticker seals the zero-interval buffer and sends it.
-        self.assertTrue(enough.wait(30), got)
-        headers, request = got[0]
-        self.assertEqual(headers["X-Amz-Firehose-Protocol-Version"], "1.0")
-        self.assertEqual(headers["X-Amz-Firehose-Access-Key"], "lab-key")
-        self.assertEqual(headers["X-Amz-Firehose-Request-Id"], request["requestId"])
-        self.assertEqual(headers["X-Amz-Firehose-Source-Arn"], d["DeliveryStreamARN"])
-        records = [base64.b64decode(r["data"]) for _, req in got for r in req["records"]]
-        self.assertEqual(records, sent)
-        with self.assertRaises(ClientError) as caught:
-            f.create_delivery_stream(
-                DeliveryStreamName=name + "-x",
-                HttpEndpointDestinationConfiguration={
-                    "EndpointConfiguration": {"Url": "http://example.com/"},
-                    "S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose",
-                                        "BucketARN": "arn:aws:s3:::b"},
-                },
-            )
-        self.assertIn("Member must satisfy regular expression pattern: https://.*",
-                      caught.exception.response["Error"]["Message"])
-
     def test_errors_carry_aws_names_and_messages(self):
         k = self.kinesis
         with self.assertRaises(k.exceptions.ResourceNotFoundException) as caught:
@@ -400,6 +323,83 @@ class Firehose(unittest.TestCase):
         ext = d["Destinations"][0]["ExtendedS3DestinationDescription"]
         self.assertTrue(ext["DataFormatConversionConfiguration"]["Enabled"])
         f.delete_delivery_stream(DeliveryStreamName=name)
+
+    def test_an_http_endpoint_gets_the_records_in_firehoses_format(self):
+        """boto3 makes an HTTP endpoint destination; the endpoint POSTs the
+        records to a receiver here, gzipped, with Firehose's headers."""
+        import base64
+        import gzip
+        import http.server
+        import threading
+
+        got, enough = [], threading.Event()
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                request = json.loads(body)
+                got.append((self.headers, request))
+                answer = json.dumps({"requestId": request["requestId"], "timestamp": 1}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                if sum(len(r["records"]) for _, r in got) >= 3:
+                    enough.set()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        f = self.firehose
+        name = "fh-" + uuid.uuid4().hex[:10]
+        url = "http://127.0.0.1:%d/in" % server.server_address[1]
+        f.create_delivery_stream(
+            DeliveryStreamName=name,
+            DeliveryStreamType="DirectPut",
+            HttpEndpointDestinationConfiguration={
+                "EndpointConfiguration": {"Url": url, "Name": "here", "AccessKey": "lab-key"},
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                "RequestConfiguration": {"ContentEncoding": "GZIP"},
+                "S3Configuration": {
+                    "RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                    "BucketARN": "arn:aws:s3:::lab-" + uuid.uuid4().hex[:10],
+                },
+            },
+        )
+        self.addCleanup(f.delete_delivery_stream, DeliveryStreamName=name)
+        d = f.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"]
+        h = d["Destinations"][0]["HttpEndpointDestinationDescription"]
+        self.assertEqual(h["EndpointConfiguration"], {"Url": url, "Name": "here"})
+        self.assertEqual(h["RetryOptions"], {"DurationInSeconds": 300})
+        sent = [b'{"n":%d}' % i for i in range(3)]
+        f.put_record_batch(DeliveryStreamName=name, Records=[{"Data": r} for r in sent])
+        # The endpoint's ticker seals the zero-interval buffer and sends it.
+        self.assertTrue(enough.wait(30), got)
+        headers, request = got[0]
+        self.assertEqual(headers["X-Amz-Firehose-Protocol-Version"], "1.0")
+        self.assertEqual(headers["X-Amz-Firehose-Access-Key"], "lab-key")
+        self.assertEqual(headers["X-Amz-Firehose-Request-Id"], request["requestId"])
+        self.assertEqual(headers["X-Amz-Firehose-Source-Arn"], d["DeliveryStreamARN"])
+        records = [base64.b64decode(r["data"]) for _, req in got for r in req["records"]]
+        self.assertEqual(records, sent)
+        with self.assertRaises(ClientError) as caught:
+            f.create_delivery_stream(
+                DeliveryStreamName=name + "-x",
+                HttpEndpointDestinationConfiguration={
+                    "EndpointConfiguration": {"Url": "http://example.com/"},
+                    "S3Configuration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose",
+                                        "BucketARN": "arn:aws:s3:::b"},
+                },
+            )
+        self.assertIn("Member must satisfy regular expression pattern: https://.*",
+                      caught.exception.response["Error"]["Message"])
 
     def test_redshift_tables_by_the_data_api_and_a_delivery_stream_that_copies(self):
         """The Redshift Data API makes the table; a Redshift delivery stream
