@@ -1426,32 +1426,31 @@ impl DeliveryPath {
             // (A Redshift destination's prefix has no expressions.)
             let prefix = to.dest.keys.raw_prefix().to_string();
             if job.manifest.is_none() {
-                let uuid = uuid(&mut self.rng);
-                job.manifest = Some(format!(
-                    "{prefix}manifests/{}{}",
-                    hour_folders(now_ms),
-                    object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
+                job.manifest = Some(manifest_key(
+                    to,
+                    &prefix,
+                    "manifests/",
+                    now_ms,
+                    &mut self.rng,
                 ));
             }
-            let manifest_key = job.manifest.clone().expect("named above");
-            if !bucket.unavailable && !bucket.objects.contains_key(&manifest_key) {
+            let manifest = job.manifest.clone().expect("named above");
+            if !bucket.unavailable && !bucket.objects.contains_key(&manifest) {
                 let body = manifest_of(&job.bucket, &job.key);
-                bucket.put(
-                    manifest_key.clone(),
-                    S3Object::text(body, to.stream, now_ms),
-                );
+                bucket.put(manifest.clone(), S3Object::text(body, to.stream, now_ms));
             }
             let command = crate::redshift::copy_command(
                 &rs.table,
                 rs.columns.as_deref(),
-                &format!("s3://{}/{manifest_key}", job.bucket),
+                &format!("s3://{}/{manifest}", job.bucket),
                 rs.role_arn.as_str(),
                 &rs.options,
             );
-            let files: Vec<(String, Vec<u8>)> = bucket
+            // The object as stored, borrowed (COPY decompresses what it needs).
+            let files: Vec<(String, &[u8])> = bucket
                 .objects
                 .get(&job.key)
-                .map(|o| (format!("s3://{}/{}", job.bucket, job.key), o.body.clone()))
+                .map(|o| (format!("s3://{}/{}", job.bucket, job.key), &o.body[..]))
                 .into_iter()
                 .collect();
             let columns: Option<Vec<String>> = rs
@@ -1520,12 +1519,7 @@ impl DeliveryPath {
                         return;
                     }
                     let done = self.copies.pop_front().expect("head exists");
-                    let uuid = uuid(&mut self.rng);
-                    let key = format!(
-                        "{prefix}errors/manifests/{}{}",
-                        hour_folders(now_ms),
-                        object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
-                    );
+                    let key = manifest_key(to, &prefix, "errors/manifests/", now_ms, &mut self.rng);
                     let body = manifest_of(&done.bucket, &done.key);
                     let bucket = buckets.entry(done.bucket.clone()).or_default();
                     bucket.put(key.clone(), S3Object::text(body, to.stream, now_ms));
@@ -1661,6 +1655,22 @@ fn backoff_ms(attempts: u32) -> u64 {
     FIRST_BACKOFF_MS
         .saturating_mul(1 << attempts.saturating_sub(1).min(16))
         .min(MAX_BACKOFF_MS)
+}
+
+/// Where a manifest goes: `<prefix><folder>YYYY/MM/dd/HH/<object name>`.
+fn manifest_key(
+    to: Target,
+    prefix: &str,
+    folder: &str,
+    now_ms: u64,
+    rng: &mut ChaCha8Rng,
+) -> String {
+    let uuid = uuid(rng);
+    format!(
+        "{prefix}{folder}{}{}",
+        hour_folders(now_ms),
+        object_name(to.stream, to.version.max(1), now_ms, &uuid, "")
+    )
 }
 
 /// A COPY manifest of one object, members in Redshift's documented order.

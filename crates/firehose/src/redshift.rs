@@ -373,21 +373,17 @@ impl CopyOptions {
                     continue;
                 }
                 "GZIP" => o.gzip = true,
-                "MAXERROR" => {
+                "MAXERROR" | "IGNOREHEADER" => {
                     let j = skip_as(i + 1);
-                    o.max_error = w
+                    let n = w
                         .get(j)
                         .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| syntax("MAXERROR needs a number".into()))?;
-                    i = j + 1;
-                    continue;
-                }
-                "IGNOREHEADER" => {
-                    let j = skip_as(i + 1);
-                    o.ignore_header = w
-                        .get(j)
-                        .and_then(|n| n.parse().ok())
-                        .ok_or_else(|| syntax("IGNOREHEADER needs a number".into()))?;
+                        .ok_or_else(|| syntax(format!("{word} needs a number")))?;
+                    if word == "MAXERROR" {
+                        o.max_error = n;
+                    } else {
+                        o.ignore_header = n;
+                    }
                     i = j + 1;
                     continue;
                 }
@@ -526,7 +522,7 @@ impl Cluster {
         table: &str,
         columns: Option<&[String]>,
         options: &str,
-        files: &[(String, Vec<u8>)],
+        files: &[(String, &[u8])],
         now_ms: u64,
     ) -> Result<u64, CopyFailure> {
         if self.unavailable {
@@ -588,10 +584,10 @@ impl Cluster {
         let mut rows = Vec::new();
         let mut bad = Vec::new();
         for (file, stored) in files {
-            let bytes = if options.gzip {
+            let bytes: std::borrow::Cow<[u8]> = if options.gzip {
                 let mut plain = Vec::new();
-                match flate2::read::MultiGzDecoder::new(&stored[..]).read_to_end(&mut plain) {
-                    Ok(_) => plain,
+                match flate2::read::MultiGzDecoder::new(*stored).read_to_end(&mut plain) {
+                    Ok(_) => std::borrow::Cow::Owned(plain),
                     Err(e) => {
                         bad.push((
                             file.clone(),
@@ -610,7 +606,7 @@ impl Cluster {
                     }
                 }
             } else {
-                stored.clone()
+                std::borrow::Cow::Borrowed(stored)
             };
             read_rows(t, &targets, &options, &bytes, &mut rows, &mut |b| {
                 bad.push((file.clone(), b))
@@ -1164,8 +1160,8 @@ mod tests {
         c
     }
 
-    fn file(text: &str) -> Vec<(String, Vec<u8>)> {
-        vec![("s3://b/k".into(), text.as_bytes().to_vec())]
+    fn file(text: &str) -> Vec<(String, &[u8])> {
+        vec![("s3://b/k".into(), text.as_bytes())]
     }
 
     #[test]
@@ -1366,7 +1362,7 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, b"6|g|2026-02-08\n").unwrap();
         let body = gz.finish().unwrap();
-        let files = vec![("s3://b/k.gz".to_string(), body)];
+        let files = vec![("s3://b/k.gz".to_string(), &body[..])];
         c.copy("t", None, "GZIP", &files, 0).unwrap();
         assert_eq!(c.tables["t"].row_count, 5);
         // Without GZIP the compressed bytes are not rows.
