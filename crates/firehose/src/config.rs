@@ -555,11 +555,7 @@ impl S3Destination {
             &["FailedDocumentsOnly", "AllDocuments"],
         );
         let hints = HintsInput::read(body, path, 100, &mut v)?;
-        let retry = match body.object("RetryOptions")? {
-            Some(r) => r.int("DurationInSeconds")?,
-            None => None,
-        };
-        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        let retry = read_retry(body, path, &mut v)?;
         let id_format = match body.object("DocumentIdOptions")? {
             Some(d) => d.str("DefaultDocumentIdFormat")?,
             None => None,
@@ -682,11 +678,7 @@ impl S3Destination {
         v.length(password, &p("password"), 6, 512);
         v.required(&s3, &p("s3Configuration"));
         v.one_of(backup_mode, &p("s3BackupMode"), &["Disabled", "Enabled"]);
-        let retry = match body.object("RetryOptions")? {
-            Some(r) => r.int("DurationInSeconds")?,
-            None => None,
-        };
-        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        let retry = read_retry(body, path, &mut v)?;
         v.finish()?;
         if body.object("SecretsManagerConfiguration")?.is_some() {
             return Err(unsupported(
@@ -776,11 +768,7 @@ impl S3Destination {
             &["FailedDataOnly", "AllData"],
         );
         let hints = HintsInput::read(body, path, 64, &mut v)?;
-        let retry = match body.object("RetryOptions")? {
-            Some(r) => r.int("DurationInSeconds")?,
-            None => None,
-        };
-        v.range(retry, &p("retryOptions.durationInSeconds"), 0, 7200);
+        let retry = read_retry(body, path, &mut v)?;
         let request = body.object("RequestConfiguration")?;
         let (encoding, attributes) = match &request {
             Some(r) => (r.str("ContentEncoding")?, r.array("CommonAttributes")?),
@@ -1001,6 +989,22 @@ impl S3Destination {
         }
         (extended, plain)
     }
+}
+
+/// `RetryOptions.DurationInSeconds` of an OpenSearch, HTTP endpoint or
+/// Redshift destination: 0–7,200 s.
+fn read_retry(body: &Body, path: &str, v: &mut Validation) -> Result<Option<i64>, ApiError> {
+    let retry = match body.object("RetryOptions")? {
+        Some(r) => r.int("DurationInSeconds")?,
+        None => None,
+    };
+    v.range(
+        retry,
+        &format!("{path}.retryOptions.durationInSeconds"),
+        0,
+        7200,
+    );
+    Ok(retry)
 }
 
 fn unsupported(what: &str) -> ApiError {
