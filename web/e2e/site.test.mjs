@@ -490,6 +490,24 @@ test('Firehose to Redshift: objects staged in S3, then COPY into a table; a clus
   const rows = await page.getByTestId('redshift-rows-0').innerText();
   assert.match(rows, /event_id\s+user_id\s+page\s+action\s+event_time/);
   assert.match(rows, /\d+\s+user-\d+\s+\/\S*\s+\w+\s+2026-01-01 00:0\d:\d\d/);
+  // The query box runs SQL on the cluster: the loaded rows, grouped.
+  const runSql = async (sql) => {
+    await page.getByTestId('redshift-sql-0').fill(sql);
+    await page.getByTestId('redshift-run-0').click();
+    await page.waitForFunction((q) => document.querySelector('[data-testid="redshift-answer-0"]')?.dataset.sql === q, sql);
+  };
+  assert.equal(await page.getByTestId('redshift-sql-0').inputValue(), 'SELECT COUNT(*) FROM clicks;');
+  await runSql("SELECT action, COUNT(*) AS n FROM clicks WHERE event_time < '2026-01-01 00:01:00' GROUP BY action ORDER BY n DESC");
+  const answer = await text('redshift-answer-0');
+  assert.match(answer, /^action\s+n\n/);
+  const counts = [...answer.matchAll(/^\w+\t(\d+)$/gm)].map((m) => Number(m[1]));
+  assert.ok(counts.length >= 2, answer);
+  assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'ordered by n, descending');
+  // The same total another way; then a mistake, answered as Redshift does.
+  await runSql("SELECT COUNT(*) FROM clicks WHERE event_time < '2026-01-01 00:01:00'");
+  assert.match(await text('redshift-answer-0'), new RegExp(`^count\\s+${counts.reduce((a, b) => a + b, 0)}\\s+\\(1 row\\)`));
+  await runSql('SELECT nope FROM clicks');
+  assert.match(await text('redshift-answer-0'), /^ERROR: Column nope is not in this query's input \(its columns: event_id, user_id, page, action, event_time\)\. \(line 1, column 8\)/);
   // The bucket browser opens the intermediate bucket: the staged objects
   // and the manifests COPY read.
   await page.getByTestId('folder').filter({ hasText: 'clicks/' }).click();

@@ -153,7 +153,7 @@ pub struct Firehose {
     buckets: BTreeMap<String, Bucket>,
     domains: BTreeMap<String, Domain>,
     /// Redshift clusters delivery streams COPY into, by identifier.
-    clusters: BTreeMap<String, Cluster>,
+    pub(crate) clusters: BTreeMap<String, Cluster>,
     /// Statements run through the Redshift Data API, by id (the newest).
     statements: BTreeMap<String, Statement>,
     statements_run: u64,
@@ -219,9 +219,10 @@ impl Firehose {
     }
 
     /// A Redshift Data API operation (`RedshiftData.<Operation>`):
-    /// ExecuteStatement runs DDL (`CREATE TABLE`, `DROP TABLE`,
-    /// `TRUNCATE`) on a cluster at once; DescribeStatement says how it went
-    /// (FINISHED, or FAILED with Redshift's error).
+    /// ExecuteStatement runs a `SELECT` or DDL (`CREATE TABLE`, `DROP
+    /// TABLE`, `TRUNCATE`) on a cluster at once; DescribeStatement says how
+    /// it went (FINISHED, or FAILED with Redshift's error);
+    /// GetStatementResult gives a query's rows as the Data API's fields.
     pub fn redshift_data_call(
         &mut self,
         operation: &str,
@@ -246,7 +247,10 @@ impl Firehose {
                         "Either ClusterIdentifier or WorkgroupName must be specified.",
                     )
                 })?;
-                let error = self.redshift_execute(target, sql.unwrap_or_default()).err();
+                let (result, error) = match self.redshift_execute(target, sql.unwrap_or_default()) {
+                    Ok(r) => (r, None),
+                    Err(e) => (None, Some(e)),
+                };
                 self.statements_run += 1;
                 let id = format!(
                     "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -276,6 +280,7 @@ impl Firehose {
                         database: database.unwrap_or_default().to_string(),
                         at_ms: now,
                         error,
+                        result,
                     },
                 );
                 let mut out =
@@ -292,14 +297,7 @@ impl Firehose {
                 Ok(out)
             }
             "DescribeStatement" => {
-                let id = body.str("Id")?;
-                let mut v = Validation::new();
-                v.required(&id, "id");
-                v.finish()?;
-                let st = self
-                    .statements
-                    .get(id.unwrap_or_default())
-                    .ok_or_else(|| ApiError::not_found("Query does not exist."))?;
+                let (id, st) = self.statement(&body)?;
                 let mut out = json!({
                     "Id": id,
                     "Status": if st.error.is_some() { "FAILED" } else { "FINISHED" },
@@ -308,9 +306,9 @@ impl Firehose {
                     "CreatedAt": epoch_seconds(st.at_ms),
                     "UpdatedAt": epoch_seconds(st.at_ms),
                     "Duration": 0,
-                    "HasResultSet": false,
-                    "ResultRows": 0,
-                    "ResultSize": 0,
+                    "HasResultSet": st.result.is_some(),
+                    "ResultRows": st.result.as_ref().map_or(0, |r| r.rows.len()),
+                    "ResultSize": st.result.as_ref().map_or(0, result_size),
                 });
                 if let Some(e) = &st.error {
                     out["Error"] = json!(e);
@@ -323,11 +321,76 @@ impl Firehose {
                 }
                 Ok(out)
             }
+            "GetStatementResult" => {
+                let token = body.str("NextToken")?;
+                let (_, st) = self.statement(&body)?;
+                let result = st.result.as_ref().ok_or_else(|| {
+                    ApiError::not_found(
+                        "Query does not have result. Please check query status with \
+                         DescribeStatement.",
+                    )
+                })?;
+                let start = match token {
+                    None => 0,
+                    Some(t) => t
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n <= result.rows.len())
+                        .ok_or_else(|| ApiError::validation("The NextToken is not valid."))?,
+                };
+                let columns: Vec<Value> = result
+                    .columns
+                    .iter()
+                    .map(|(name, ty)| {
+                        json!({
+                            "name": name, "label": name, "typeName": ty,
+                            "nullable": 1, "isCaseSensitive": ty == "varchar" || ty == "bpchar",
+                            "isSigned": matches!(ty.as_str(), "int2" | "int4" | "int8" | "float4" | "float8" | "numeric"),
+                            "isCurrency": false, "precision": 0, "scale": 0, "length": 0,
+                            "schemaName": "", "tableName": "",
+                        })
+                    })
+                    .collect();
+                // Pages of rows up to about 64 KB of fields.
+                let mut records = Vec::new();
+                let mut size = 0;
+                let mut next = start;
+                while next < result.rows.len() && (records.is_empty() || size < RESULT_PAGE_BYTES) {
+                    let row = &result.rows[next];
+                    let fields: Vec<Value> = row.iter().map(data_api_field).collect();
+                    size += row.iter().map(|c| c.text().len() + 8).sum::<usize>();
+                    records.push(Value::Array(fields));
+                    next += 1;
+                }
+                let mut out = json!({
+                    "Records": records,
+                    "ColumnMetadata": columns,
+                    "TotalNumRows": result.rows.len(),
+                });
+                if next < result.rows.len() {
+                    out["NextToken"] = json!(next.to_string());
+                }
+                Ok(out)
+            }
             other => Err(ApiError::UnknownOperation(format!(
-                "Shardlab's Redshift Data API has ExecuteStatement (CREATE TABLE, DROP TABLE, \
-                 TRUNCATE) and DescribeStatement, not {other}."
+                "Shardlab's Redshift Data API has ExecuteStatement (SELECT, CREATE TABLE, DROP \
+                 TABLE, TRUNCATE), DescribeStatement and GetStatementResult, not {other}."
             ))),
         }
+    }
+
+    /// The Data API statement a request's `Id` names.
+    fn statement<'a>(&'a self, body: &Body<'a>) -> Result<(&'a str, &'a Statement), ApiError> {
+        let id = body.str("Id")?;
+        let mut v = Validation::new();
+        v.required(&id, "id");
+        v.finish()?;
+        let id = id.unwrap_or_default();
+        let st = self
+            .statements
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Query does not exist."))?;
+        Ok((id, st))
     }
 
     /// A Redshift cluster by identifier.
@@ -335,13 +398,19 @@ impl Firehose {
         self.clusters.get(name)
     }
 
-    /// Runs DDL (`CREATE TABLE`, `DROP TABLE`, `TRUNCATE`) on a cluster,
-    /// making the cluster if it is new.
-    pub fn redshift_execute(&mut self, cluster: &str, sql: &str) -> Result<(), String> {
+    /// Runs a statement on a cluster, making the cluster if it is new: a
+    /// `SELECT` gives its rows, DDL (`CREATE TABLE`, `DROP TABLE`,
+    /// `TRUNCATE`) none.
+    pub fn redshift_execute(
+        &mut self,
+        cluster: &str,
+        sql: &str,
+    ) -> Result<Option<crate::redshift::ResultSet>, String> {
+        let now = self.now_ms;
         self.clusters
             .entry(cluster.to_string())
             .or_default()
-            .execute(sql)
+            .run(sql, now)
     }
 
     pub fn domain(&self, name: &str) -> Option<&Domain> {
@@ -1238,6 +1307,32 @@ struct Statement {
     database: String,
     at_ms: u64,
     error: Option<String>,
+    /// A query's rows, for GetStatementResult.
+    result: Option<crate::redshift::ResultSet>,
+}
+
+/// About how many bytes of fields a GetStatementResult page carries.
+const RESULT_PAGE_BYTES: usize = 64 * 1024;
+
+/// A result's size in bytes, as DescribeStatement's ResultSize gives it.
+fn result_size(r: &crate::redshift::ResultSet) -> usize {
+    r.rows
+        .iter()
+        .flat_map(|row| row.iter())
+        .map(|c| c.text().len())
+        .sum()
+}
+
+/// A cell as a Data API `Field`.
+fn data_api_field(c: &crate::redshift::Cell) -> Value {
+    use crate::redshift::Cell;
+    match c {
+        Cell::Null => json!({"isNull": true}),
+        Cell::Int(i) => json!({"longValue": i}),
+        Cell::Float(f) => json!({"doubleValue": f}),
+        Cell::Bool(b) => json!({"booleanValue": b}),
+        other => json!({"stringValue": other.text()}),
+    }
 }
 
 /// A configuration with an update's members in place of its own;

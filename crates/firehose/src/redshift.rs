@@ -12,6 +12,10 @@
 //! column's type. A COPY loads all its rows or none: past `MAXERROR` bad
 //! rows (0 by default) it fails with Redshift's message, and each bad row
 //! is in `stl_load_errors` with Redshift's error code.
+//!
+//! A table keeps every row it loaded, and `SELECT` queries it (and
+//! `stl_load_errors`) with Redshift's rules, through
+//! [`shardlab_sql::query`].
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read as _;
@@ -20,10 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shardlab_engine::time_pattern::{days_from_civil, Civil};
 
-/// Load errors kept, as a window on `stl_load_errors`.
-const LOAD_ERRORS_KEPT: usize = 100;
-/// Rows a table keeps for the UI beyond its count (the newest).
-pub const ROWS_KEPT: usize = 1_000;
+/// Load errors kept, as a window on `stl_load_errors`: the newest.
+pub const LOAD_ERRORS_KEPT: usize = 1_000;
 
 /// A column's type, as `CREATE TABLE` gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,8 +194,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Rows loaded in all.
     pub row_count: u64,
-    /// The newest rows, at most `ROWS_KEPT`.
-    pub rows: VecDeque<Vec<Cell>>,
+    /// Every row, in load order.
+    pub rows: Vec<Vec<Cell>>,
 }
 
 /// A row of `stl_load_errors`.
@@ -644,12 +646,7 @@ impl Cluster {
         let loaded = rows.len() as u64;
         let t = self.tables.get_mut(&name).expect("checked above");
         t.row_count += loaded;
-        for r in rows {
-            if t.rows.len() == ROWS_KEPT {
-                t.rows.pop_front();
-            }
-            t.rows.push_back(r);
-        }
+        t.rows.extend(rows);
         Ok(loaded)
     }
 }
@@ -1121,6 +1118,200 @@ fn timestamp(s: &str, format: Option<&str>) -> Option<i64> {
     };
     let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset_s;
     Some(secs * 1_000_000 + micros)
+}
+
+/// A result set: its columns (name, Redshift's type name) and rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultSet {
+    pub columns: Vec<(String, String)>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Whether a statement is a query (it returns rows) rather than DDL.
+pub fn is_query(sql: &str) -> bool {
+    let head = sql.trim_start().trim_start_matches('(');
+    let word: String = head
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    word.eq_ignore_ascii_case("select") || word.eq_ignore_ascii_case("with")
+}
+
+/// The columns of `stl_load_errors` the playground fills, with Redshift's
+/// names and types.
+const LOAD_ERROR_COLUMNS: [(&str, ColumnType); 10] = [
+    ("query", ColumnType::Integer),
+    ("starttime", ColumnType::Timestamp),
+    ("filename", ColumnType::Char(256)),
+    ("line_number", ColumnType::BigInt),
+    ("colname", ColumnType::Char(127)),
+    ("type", ColumnType::Char(10)),
+    ("raw_line", ColumnType::Char(1024)),
+    ("raw_field_value", ColumnType::Char(1024)),
+    ("err_code", ColumnType::Integer),
+    ("err_reason", ColumnType::Char(100)),
+];
+
+fn sql_type(t: &ColumnType) -> shardlab_sql::value::SqlType {
+    use shardlab_sql::value::SqlType;
+    match t {
+        ColumnType::SmallInt => SqlType::SmallInt,
+        ColumnType::Integer => SqlType::Integer,
+        ColumnType::BigInt => SqlType::BigInt,
+        ColumnType::Decimal { precision, scale } => SqlType::Decimal {
+            precision: (*precision).min(38) as u8,
+            scale: (*scale).min(37) as u8,
+        },
+        ColumnType::Real => SqlType::Real,
+        ColumnType::Double => SqlType::Double,
+        ColumnType::Boolean => SqlType::Boolean,
+        ColumnType::Char(n) => SqlType::Char(*n),
+        ColumnType::Varchar(n) => SqlType::Varchar(Some(*n)),
+        ColumnType::Date => SqlType::Date,
+        ColumnType::Timestamp => SqlType::Timestamp,
+    }
+}
+
+/// PostgreSQL's name for a result column's type, as the Data API's
+/// `ColumnMetadata.typeName` gives it.
+fn type_name(t: Option<&shardlab_sql::value::SqlType>) -> String {
+    use shardlab_sql::value::SqlType;
+    match t {
+        Some(SqlType::Boolean) => "bool",
+        Some(SqlType::TinyInt | SqlType::SmallInt) => "int2",
+        Some(SqlType::Integer) => "int4",
+        Some(SqlType::BigInt) => "int8",
+        Some(SqlType::Real) => "float4",
+        Some(SqlType::Double) => "float8",
+        Some(SqlType::Decimal { .. }) => "numeric",
+        Some(SqlType::Char(_)) => "bpchar",
+        Some(SqlType::Date) => "date",
+        Some(SqlType::Time) => "time",
+        Some(SqlType::Timestamp) => "timestamp",
+        Some(SqlType::Interval) => "interval",
+        Some(SqlType::Varbinary(_)) => "varbyte",
+        Some(SqlType::Varchar(_)) | None => "varchar",
+    }
+    .into()
+}
+
+fn to_value(c: &Cell) -> shardlab_sql::value::Value {
+    use shardlab_sql::value::Value;
+    match c {
+        Cell::Null => Value::Null,
+        Cell::Int(i) => Value::Int(*i),
+        Cell::Decimal(v, s) => Value::Decimal(*v, *s as u8),
+        Cell::Float(f) => Value::Float(*f),
+        Cell::Bool(b) => Value::Bool(*b),
+        Cell::Text(s) => Value::Str(s.as_str().into()),
+        Cell::Date(d) => Value::Date(*d),
+        Cell::Timestamp(us) => Value::Timestamp(us.div_euclid(1000)),
+    }
+}
+
+fn to_cell(v: shardlab_sql::value::Value) -> Cell {
+    use shardlab_sql::value::Value;
+    match v {
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(b),
+        Value::Int(i) => Cell::Int(i),
+        Value::Float(f) => Cell::Float(f),
+        Value::Decimal(u, s) => Cell::Decimal(u, s as u32),
+        Value::Str(s) => Cell::Text(s.to_string()),
+        Value::Timestamp(ms) => Cell::Timestamp(ms.saturating_mul(1000)),
+        Value::Date(d) => Cell::Date(d),
+        other => Cell::Text(other.to_text()),
+    }
+}
+
+impl shardlab_sql::query::Tables for Cluster {
+    fn columns(&self, name: &str) -> Option<Vec<shardlab_sql::plan::Col>> {
+        use shardlab_sql::plan::Col;
+        if name == "stl_load_errors" {
+            return Some(
+                LOAD_ERROR_COLUMNS
+                    .iter()
+                    .map(|(n, t)| Col::new(n, Some(sql_type(t))))
+                    .collect(),
+            );
+        }
+        self.tables.get(name).map(|t| {
+            t.columns
+                .iter()
+                .map(|c| Col::new(&c.name, Some(sql_type(&c.ty))))
+                .collect()
+        })
+    }
+
+    fn scan(
+        &self,
+        name: &str,
+        each: &mut dyn FnMut(Vec<shardlab_sql::value::Value>) -> Result<(), shardlab_sql::SqlError>,
+    ) -> Result<(), shardlab_sql::SqlError> {
+        use shardlab_sql::value::Value;
+        if name == "stl_load_errors" {
+            for e in &self.load_errors {
+                each(vec![
+                    Value::Int(e.query as i64),
+                    Value::Timestamp(e.starttime_ms as i64),
+                    Value::Str(e.filename.as_str().into()),
+                    Value::Int(e.line_number as i64),
+                    Value::Str(e.colname.as_str().into()),
+                    Value::Str(e.col_type.as_str().into()),
+                    Value::Str(e.raw_line.as_str().into()),
+                    Value::Str(e.raw_field_value.as_str().into()),
+                    Value::Int(e.err_code as i64),
+                    Value::Str(e.err_reason.as_str().into()),
+                ])?;
+            }
+            return Ok(());
+        }
+        if let Some(t) = self.tables.get(name) {
+            for r in &t.rows {
+                each(r.iter().map(to_value).collect())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Cluster {
+    /// Runs one statement: a `SELECT` gives its rows; DDL gives none.
+    /// Errors read as Redshift's (`ERROR: ...`), with the position in the
+    /// statement where there is one.
+    pub fn run(&mut self, sql: &str, now_ms: u64) -> Result<Option<ResultSet>, String> {
+        if is_query(sql) {
+            self.query(sql, now_ms).map(Some)
+        } else {
+            self.execute(sql).map(|()| None)
+        }
+    }
+
+    /// Runs a `SELECT` over the cluster's tables and `stl_load_errors`.
+    pub fn query(&self, sql: &str, now_ms: u64) -> Result<ResultSet, String> {
+        let out = shardlab_sql::query::run_query(sql, self, now_ms as i64).map_err(|e| {
+            if e.line == 0 {
+                format!("ERROR: {}", e.message)
+            } else {
+                format!(
+                    "ERROR: {} (line {}, column {})",
+                    e.message, e.line, e.column
+                )
+            }
+        })?;
+        Ok(ResultSet {
+            columns: out
+                .columns
+                .iter()
+                .map(|(n, t)| (n.clone(), type_name(t.as_ref())))
+                .collect(),
+            rows: out
+                .rows
+                .into_iter()
+                .map(|r| r.into_iter().map(to_cell).collect())
+                .collect(),
+        })
+    }
 }
 
 /// The COPY command Firehose runs, as it shows in the console and logs.

@@ -2328,6 +2328,27 @@ fn redshift_gets_objects_in_the_intermediate_bucket_then_a_copy() {
         "GZIP"
     );
     assert_eq!(desc["RetryOptions"]["DurationInSeconds"], 600);
+    // The loaded rows answer SQL, as in Redshift.
+    let r = f
+        .redshift_execute(
+            "lab",
+            "select action, count(*) from clicks group by action order by action desc",
+        )
+        .unwrap()
+        .expect("rows");
+    assert_eq!(
+        r.columns,
+        [
+            ("action".into(), "varchar".into()),
+            ("count".into(), "int8".into())
+        ]
+    );
+    let text: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(crate::redshift::Cell::text).collect())
+        .collect();
+    assert_eq!(text, [["view", "1"], ["buy", "1"]]);
 }
 
 #[test]
@@ -2439,21 +2460,73 @@ fn the_redshift_data_api_runs_ddl_and_describes_it() {
     assert_eq!(d["Status"], "FINISHED");
     assert_eq!(d["QueryString"], "CREATE TABLE t (a INT NOT NULL)");
     assert!(f.cluster("lab").unwrap().tables["t"].columns[0].not_null);
-    let r = f
-        .redshift_data_call(
-            "ExecuteStatement",
-            &json!({"ClusterIdentifier": "lab", "Database": "dev", "Sql": "SELECT 1"}),
-            T0,
+    let e = f
+        .redshift_data_call("GetStatementResult", &json!({"Id": r["Id"]}), T0)
+        .unwrap_err();
+    assert_eq!(
+        (e.name(), e.message()),
+        (
+            "ResourceNotFoundException",
+            "Query does not have result. Please check query status with DescribeStatement."
         )
-        .unwrap();
-    let d = f
-        .redshift_data_call("DescribeStatement", &json!({"Id": r["Id"]}), T0)
-        .unwrap();
+    );
+    let run = |f: &mut Firehose, sql: &str| {
+        let r = f
+            .redshift_data_call(
+                "ExecuteStatement",
+                &json!({"ClusterIdentifier": "lab", "Database": "dev", "Sql": sql}),
+                T0,
+            )
+            .unwrap();
+        let d = f
+            .redshift_data_call("DescribeStatement", &json!({"Id": r["Id"]}), T0)
+            .unwrap();
+        (r["Id"].clone(), d)
+    };
+    let (_, d) = run(&mut f, "SELECT nope FROM t");
     assert_eq!(d["Status"], "FAILED");
     assert!(
-        d["Error"].as_str().unwrap().contains("only CREATE TABLE"),
+        d["Error"].as_str().unwrap().starts_with(
+            "ERROR: Column nope is not in this query's input (its columns: a). (line 1, column 8)"
+        ),
         "{d}"
     );
+    let (_, d) = run(&mut f, "VACUUM t");
+    assert_eq!(d["Status"], "FAILED");
+    let (id, d) = run(
+        &mut f,
+        "SELECT 1 AS one, 'x' || 'y', NULL, 2.5::decimal(4,1), 1.5::float8, true",
+    );
+    assert_eq!(
+        (
+            d["Status"].as_str(),
+            d["HasResultSet"].as_bool(),
+            d["ResultRows"].as_u64()
+        ),
+        (Some("FINISHED"), Some(true), Some(1))
+    );
+    let g = f
+        .redshift_data_call("GetStatementResult", &json!({"Id": id}), T0)
+        .unwrap();
+    assert_eq!(g["TotalNumRows"], 1);
+    assert!(g.get("NextToken").is_none());
+    assert_eq!(
+        g["Records"],
+        json!([[{"longValue": 1}, {"stringValue": "xy"}, {"isNull": true}, {"stringValue": "2.5"},
+                {"doubleValue": 1.5}, {"booleanValue": true}]])
+    );
+    let types: Vec<&str> = g["ColumnMetadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["typeName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["int4", "varchar", "varchar", "numeric", "float8", "bool"]
+    );
+    assert_eq!(g["ColumnMetadata"][0]["name"], "one");
+    assert_eq!(g["ColumnMetadata"][1]["name"], "?column?");
     let e = f
         .redshift_data_call("ExecuteStatement", &json!({"Database": "dev"}), T0)
         .unwrap_err();
@@ -2527,4 +2600,63 @@ fn one_destination_per_delivery_stream() {
     )
     .unwrap_err();
     assert!(e.message().contains("cannot contain expressions"), "{e}");
+}
+
+#[test]
+fn get_statement_result_pages_a_large_result() {
+    let mut f = service();
+    f.redshift_execute("lab", "CREATE TABLE t (n BIGINT, s VARCHAR(200))")
+        .unwrap();
+    let table = f
+        .clusters
+        .get_mut("lab")
+        .unwrap()
+        .tables
+        .get_mut("t")
+        .unwrap();
+    for n in 0..3000 {
+        table.rows.push(vec![
+            crate::redshift::Cell::Int(n),
+            crate::redshift::Cell::Text("x".repeat(100)),
+        ]);
+    }
+    let r = f
+        .redshift_data_call(
+            "ExecuteStatement",
+            &json!({"ClusterIdentifier": "lab", "Database": "dev",
+                    "Sql": "select n, s from t order by n desc"}),
+            T0,
+        )
+        .unwrap();
+    let mut token: Option<Value> = None;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let mut req = json!({"Id": r["Id"]});
+        if let Some(t) = &token {
+            req["NextToken"] = t.clone();
+        }
+        let g = f
+            .redshift_data_call("GetStatementResult", &req, T0)
+            .unwrap();
+        assert_eq!(g["TotalNumRows"], 3000);
+        pages += 1;
+        for rec in g["Records"].as_array().unwrap() {
+            seen.push(rec[0]["longValue"].as_i64().unwrap());
+        }
+        match g.get("NextToken") {
+            Some(t) => token = Some(t.clone()),
+            None => break,
+        }
+    }
+    assert!(pages > 1, "one page of 300 KB");
+    assert_eq!(seen, (0..3000).rev().collect::<Vec<i64>>());
+    let e = f
+        .redshift_data_call(
+            "GetStatementResult",
+            &json!({"Id": r["Id"], "NextToken": "99999"}),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(e.name(), "ValidationException");
 }

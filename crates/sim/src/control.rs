@@ -197,6 +197,13 @@ pub enum Command {
     TestTemplate {
         scenario: Scenario,
     },
+    /// Runs a statement on a Redshift cluster: a `SELECT` over its tables
+    /// (and `stl_load_errors`), or `CREATE TABLE`, `DROP TABLE`,
+    /// `TRUNCATE`. Answered with `RedshiftResult`.
+    RunRedshift {
+        cluster: String,
+        sql: String,
+    },
     /// Searches an index: `field:value`, or text anywhere.
     SearchIndex {
         domain: String,
@@ -330,6 +337,10 @@ pub enum Event {
         total: u64,
         hits: Vec<String>,
     },
+    /// The answer to `RunRedshift`.
+    RedshiftResult {
+        answer: RedshiftAnswer,
+    },
     /// The answer to `DownloadObject`: the bytes as stored (compressed as
     /// the delivery stream compressed them).
     ObjectBytes {
@@ -341,6 +352,56 @@ pub enum Event {
 
 /// The most search hits an answer carries.
 pub const SEARCH_HITS: usize = 20;
+
+/// What a statement run on a Redshift cluster gave: a query's columns
+/// (`name type`) and first rows as `psql` shows them (None for NULL),
+/// nothing for DDL, or Redshift's error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedshiftAnswer {
+    pub cluster: String,
+    pub sql: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+    /// Rows in the whole result.
+    pub total_rows: u64,
+    pub error: Option<String>,
+}
+
+/// The most rows a Redshift query's answer carries to the UI.
+pub const REDSHIFT_ROWS_SHOWN: usize = 100;
+
+/// Runs a statement on a cluster of the simulation's Firehose, as the
+/// UI's query box asks, and says what came of it.
+pub fn run_redshift(sim: &mut crate::Simulation, cluster: &str, sql: &str) -> Event {
+    let (columns, rows, total_rows, error) = match sim.redshift_run(cluster, sql) {
+        Ok(Some(r)) => (
+            r.columns.iter().map(|(n, t)| format!("{n} {t}")).collect(),
+            r.rows
+                .iter()
+                .take(REDSHIFT_ROWS_SHOWN)
+                .map(|row| {
+                    row.iter()
+                        .map(|c| (*c != shardlab_firehose::redshift::Cell::Null).then(|| c.text()))
+                        .collect()
+                })
+                .collect(),
+            r.rows.len() as u64,
+            None,
+        ),
+        Ok(None) => (Vec::new(), Vec::new(), 0, None),
+        Err(e) => (Vec::new(), Vec::new(), 0, Some(e)),
+    };
+    Event::RedshiftResult {
+        answer: RedshiftAnswer {
+            cluster: cluster.to_string(),
+            sql: sql.to_string(),
+            columns,
+            rows,
+            total_rows,
+            error,
+        },
+    }
+}
 
 /// The answers to the bucket browser's commands, from the simulation's
 /// Firehose: `Event::Objects` or `Event::Object`, or what is wrong.

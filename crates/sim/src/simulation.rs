@@ -2424,6 +2424,19 @@ impl Simulation {
         &self.firehose
     }
 
+    /// Runs a statement on a Redshift cluster (see
+    /// [`Firehose::redshift_execute`]): a `SELECT` gives its rows.
+    pub fn redshift_run(
+        &mut self,
+        cluster: &str,
+        sql: &str,
+    ) -> Result<Option<shardlab_firehose::redshift::ResultSet>, String> {
+        if self.firehose.cluster(cluster).is_none() {
+            return Err(format!("There is no Redshift cluster {cluster}."));
+        }
+        self.firehose.redshift_execute(cluster, sql)
+    }
+
     /// The outage switch of a bucket or an OpenSearch domain.
     pub fn set_unavailable(&mut self, sink: &Sink, unavailable: bool) -> Result<(), SimError> {
         if self.firehose.set_unavailable(sink, unavailable) {

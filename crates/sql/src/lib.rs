@@ -15,6 +15,7 @@ pub mod functions;
 pub mod ops;
 pub mod parse;
 pub mod plan;
+pub mod query;
 pub mod run;
 pub mod value;
 

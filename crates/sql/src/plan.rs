@@ -136,6 +136,12 @@ pub trait Catalog {
     /// A side pump the plan needs: `pipeline` run on every row of
     /// `stream` (the windowed side of a stream join feeds its window so).
     fn side_input(&self, stream: usize, pipeline: Pipeline);
+    /// Redshift's rules (a query over a cluster's tables, see
+    /// [`crate::query`]): its function names, no ROWTIME, no streaming
+    /// constructs.
+    fn redshift(&self) -> bool {
+        false
+    }
 }
 
 /// A planned query.
@@ -232,6 +238,46 @@ pub fn sql_type(t: &ast::DataType) -> Result<SqlType, String> {
         D::Timestamp(..) | D::Datetime(_) => SqlType::Timestamp,
         D::Varbinary(_) | D::Binary(_) | D::Bytes(_) => SqlType::Varbinary(None),
         other => return Err(format!("The type {other} is not supported.")),
+    })
+}
+
+/// A Redshift date part, written as a word (`hour`) or a string
+/// (`'hour'`), with Redshift's abbreviations.
+fn date_part(e: &ast::Expr, function: &str) -> Result<TimeUnit, SqlError> {
+    let text = match e {
+        ast::Expr::Identifier(id) => id.value.clone(),
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    };
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds"
+        | "millisec" | "millisecs" | "millisecon" => TimeUnit::Millisecond,
+        "second" | "seconds" | "s" | "sec" | "secs" => TimeUnit::Second,
+        "minute" | "minutes" | "m" | "min" | "mins" => TimeUnit::Minute,
+        "hour" | "hours" | "h" | "hr" | "hrs" => TimeUnit::Hour,
+        "day" | "days" | "d" => TimeUnit::Day,
+        "month" | "months" | "mon" | "mons" => TimeUnit::Month,
+        "year" | "years" | "y" | "yr" | "yrs" => TimeUnit::Year,
+        "week" | "weeks" | "w" | "quarter" | "quarters" | "qtr" | "qtrs" | "decade" | "decades"
+        | "century" | "centuries" | "millennium" | "millennia" | "microsecond" | "microseconds"
+        | "us" | "epoch" | "dow" | "dayofweek" | "doy" | "dayofyear" => {
+            return Err(err_at(
+                e,
+                format!(
+                    "{function} by {text} is not supported in the playground's Redshift; \
+                     use millisecond, second, minute, hour, day, month or year."
+                ),
+            ))
+        }
+        _ => {
+            return Err(err_at(
+                e,
+                format!("{text} is not a date part {function} knows (e.g. 'hour', 'day')."),
+            ))
+        }
     })
 }
 
@@ -402,7 +448,7 @@ fn literal(v: &ast::Value, node: &ast::Expr) -> Result<Value, SqlError> {
     })
 }
 
-fn fn_args(f: &ast::Function) -> Result<(Vec<&ast::Expr>, bool, bool), SqlError> {
+pub(crate) fn fn_args(f: &ast::Function) -> Result<(Vec<&ast::Expr>, bool, bool), SqlError> {
     // (arguments, has `*`, DISTINCT)
     match &f.args {
         ast::FunctionArguments::None => Ok((vec![], false, false)),
@@ -474,8 +520,10 @@ impl<'a> Compiler<'a> {
 
     fn column(&self, parts: &[ast::Ident], node: &ast::Expr) -> Result<Expr, SqlError> {
         let flink = self.flink();
+        let redshift = self.cat.redshift();
         let is_rowtime = |id: &ast::Ident| {
-            id.value.eq_ignore_ascii_case("ROWTIME")
+            !redshift
+                && id.value.eq_ignore_ascii_case("ROWTIME")
                 && (id.quote_style.is_none() || id.value == "ROWTIME")
         };
         let by_name = |id: &ast::Ident, qual: Option<&ast::Ident>| -> Option<usize> {
@@ -497,6 +545,10 @@ impl<'a> Compiler<'a> {
                 }
                 if is_rowtime(id) {
                     return Ok(Expr::Rowtime);
+                }
+                if redshift && id.quote_style.is_none() && id.value.eq_ignore_ascii_case("SYSDATE")
+                {
+                    return Ok(Expr::Lit(Value::Timestamp(self.cat.start_ms())));
                 }
                 Err(self.unknown_column(id))
             }
@@ -613,6 +665,16 @@ impl<'a> Compiler<'a> {
         star: bool,
     ) -> Result<Expr, SqlError> {
         let (args, _, distinct) = fn_args(f)?;
+        if self.cat.redshift() && matches!(func, AggFunc::FirstValue | AggFunc::LastValue) {
+            return Err(err_at(
+                &f.name,
+                format!(
+                    "{} is a window function in Redshift (it needs OVER), and window functions \
+                     are not supported in the playground's Redshift queries.",
+                    f.name
+                ),
+            ));
+        }
         let saved = self.agg.take();
         let spec = (|| {
             let func = if star { AggFunc::CountStar } else { func };
@@ -841,6 +903,9 @@ impl<'a> Compiler<'a> {
 
     fn function(&mut self, f: &ast::Function, node: &ast::Expr) -> Result<Expr, SqlError> {
         let name = f.name.to_string().to_ascii_uppercase();
+        if self.cat.redshift() {
+            return self.redshift_function(&name, f, node);
+        }
         if f.over.is_some() {
             return Err(err_at(
                 node,
@@ -924,6 +989,193 @@ impl<'a> Compiler<'a> {
         Ok(Expr::Call(func, compiled))
     }
 
+    /// A function call in a Redshift query: Redshift's names for what the
+    /// engine has (NVL, LEN, DATE_TRUNC, DATE_PART, DATEADD, DATEDIFF,
+    /// GETDATE, ...), and a plain refusal for the rest, including the
+    /// Kinesis Data Analytics functions Redshift does not have.
+    fn redshift_function(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        node: &ast::Expr,
+    ) -> Result<Expr, SqlError> {
+        if f.over.is_some() {
+            return Err(err_at(
+                node,
+                "Window functions (... OVER (...)) are not supported in the playground's Redshift \
+                 queries; use GROUP BY.",
+            ));
+        }
+        if AggFunc::lookup(name).is_some() {
+            return Err(err_at(
+                &f.name,
+                format!(
+                    "{name} is an aggregate: it is not allowed in WHERE or GROUP BY (filter groups \
+                     with HAVING)."
+                ),
+            ));
+        }
+        let (args, _, _) = fn_args(f)?;
+        let lower = name.to_ascii_lowercase();
+        if let Some(want) = match name {
+            "GETDATE" | "SYSDATE" | "CURRENT_TIMESTAMP" | "CURRENT_DATE" => Some(0),
+            "NVL" | "DATE_TRUNC" | "DATE_PART" => Some(2),
+            "LEN" | "LENGTH" | "LOG" | "DLOG10" | "DLOG1" | "DEXP" => Some(1),
+            "DATEADD" | "DATEDIFF" => Some(3),
+            _ => None,
+        } {
+            if args.len() != want {
+                return Err(err_at(
+                    &f.name,
+                    format!("{lower} takes {want} argument(s), not {}.", args.len()),
+                ));
+            }
+        }
+        let now = self.cat.start_ms();
+        let lit = |v: Value| Expr::Lit(v);
+        let call = |func: Func, a: Vec<Expr>| Expr::Call(func, a);
+        let bin = |op: BinOp, a: Expr, b: Expr| Expr::Bin(op, Box::new(a), Box::new(b));
+        Ok(match name {
+            "GETDATE" | "SYSDATE" => lit(Value::Timestamp(now.div_euclid(1000) * 1000)),
+            "CURRENT_TIMESTAMP" => lit(Value::Timestamp(now)),
+            "CURRENT_DATE" => lit(Value::Date(now.div_euclid(86_400_000))),
+            "NVL" => call(
+                Func::Coalesce,
+                vec![self.expr(args[0])?, self.expr(args[1])?],
+            ),
+            "LEN" | "LENGTH" => call(Func::CharLength, vec![self.expr(args[0])?]),
+            "LOG" | "DLOG10" => call(Func::Log10, vec![self.expr(args[0])?]),
+            "DLOG1" => call(Func::Ln, vec![self.expr(args[0])?]),
+            "DEXP" => call(Func::Exp, vec![self.expr(args[0])?]),
+            "DATE_TRUNC" => {
+                let u = date_part(args[0], &lower)?;
+                call(Func::FloorTo(u), vec![self.expr(args[1])?])
+            }
+            "DATE_PART" => {
+                let u = date_part(args[0], &lower)?;
+                call(Func::Extract(u), vec![self.expr(args[1])?])
+            }
+            "DATEADD" => {
+                let u = date_part(args[0], &lower)?;
+                let Some(ms) = u.ms() else {
+                    return Err(err_at(
+                        args[0],
+                        "dateadd by months or years is not supported in the playground's \
+                         Redshift; add days, hours, minutes or seconds.",
+                    ));
+                };
+                let n = self.expr(args[1])?;
+                let t = self.expr(args[2])?;
+                bin(BinOp::Add, t, bin(BinOp::Mul, lit(Value::Interval(ms)), n))
+            }
+            "DATEDIFF" => {
+                // The boundaries of the unit crossed from the first to the
+                // second: DATEDIFF(hour, '10:59', '11:00') is 1.
+                let u = date_part(args[0], &lower)?;
+                let a = self.expr(args[1])?;
+                let b = self.expr(args[2])?;
+                match u.ms() {
+                    Some(ms) => bin(
+                        BinOp::Div,
+                        call(
+                            Func::Tsdiff,
+                            vec![
+                                call(Func::FloorTo(u), vec![b]),
+                                call(Func::FloorTo(u), vec![a]),
+                            ],
+                        ),
+                        lit(Value::Int(ms)),
+                    ),
+                    None => {
+                        let months = |t: Expr| {
+                            let y = call(Func::Extract(TimeUnit::Year), vec![t.clone()]);
+                            if u == TimeUnit::Year {
+                                y
+                            } else {
+                                let m = call(Func::Extract(TimeUnit::Month), vec![t]);
+                                bin(BinOp::Add, bin(BinOp::Mul, y, lit(Value::Int(12))), m)
+                            }
+                        };
+                        bin(BinOp::Sub, months(b), months(a))
+                    }
+                }
+            }
+            "ABS" | "CEIL" | "CEILING" | "FLOOR" | "EXP" | "LN" | "MOD" | "POWER" | "SQRT"
+            | "ROUND" | "UPPER" | "LOWER" | "INITCAP" | "CHAR_LENGTH" | "CHARACTER_LENGTH"
+            | "COALESCE" | "NULLIF" => {
+                let compiled = args
+                    .iter()
+                    .map(|a| self.expr(a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let func = Func::lookup(name, compiled.len()).map_err(|m| err_at(&f.name, m))?;
+                Expr::Call(func, compiled)
+            }
+            _ => {
+                return Err(err_at(
+                    &f.name,
+                    format!(
+                        "function {lower} does not exist in the playground's Redshift. It has \
+                         abs, ceil, floor, round, mod, power, sqrt, exp, ln, log, upper, lower, \
+                         initcap, len, char_length, substring, position, trim, coalesce, nvl, \
+                         nullif, cast, extract, date_part, date_trunc, dateadd, datediff, \
+                         getdate and sysdate, and the aggregates count, sum, avg, min, max, \
+                         stddev and variance."
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// In a Redshift query, a string literal compared with a value of a
+    /// known type is read as that type, as Redshift reads it:
+    /// `event_time < '2026-01-01 00:01:00'`, `price > '9.5'`.
+    fn redshift_literal(&self, lit: &mut Expr, other: &Expr) -> Result<(), String> {
+        if !self.cat.redshift() || self.agg.is_some() {
+            return Ok(());
+        }
+        let Expr::Lit(Value::Str(text)) = lit else {
+            return Ok(());
+        };
+        let ty = match other {
+            Expr::Col(i) => self.cols.get(*i).and_then(|c| c.ty.clone()),
+            Expr::Cast(_, t) => Some(t.clone()),
+            Expr::Call(Func::FloorTo(_) | Func::CeilTo(_), _) => Some(SqlType::Timestamp),
+            Expr::Lit(Value::Timestamp(_)) => Some(SqlType::Timestamp),
+            Expr::Lit(Value::Date(_)) => Some(SqlType::Date),
+            _ => None,
+        };
+        let (value, pg) = match &ty {
+            Some(SqlType::Timestamp) => (
+                parse_timestamp(text.trim()).map(Value::Timestamp),
+                "timestamp",
+            ),
+            Some(SqlType::Date) => (
+                parse_timestamp(text.trim()).map(|t| Value::Date(t.div_euclid(86_400_000))),
+                "date",
+            ),
+            Some(t) if t.is_numeric() => (
+                parse_decimal(text.trim()).map(|(u, s)| Value::Decimal(u, s)),
+                "numeric",
+            ),
+            Some(SqlType::Boolean) => (
+                match text.trim().to_ascii_lowercase().as_str() {
+                    "true" | "t" | "yes" | "y" | "1" => Some(Value::Bool(true)),
+                    "false" | "f" | "no" | "n" | "0" => Some(Value::Bool(false)),
+                    _ => None,
+                },
+                "boolean",
+            ),
+            _ => return Ok(()),
+        };
+        match value {
+            Some(v) => {
+                *lit = Expr::Lit(v);
+                Ok(())
+            }
+            None => Err(format!("invalid input syntax for type {pg}: \"{text}\"")),
+        }
+    }
+
     fn structural(&mut self, e: &ast::Expr) -> Result<Expr, SqlError> {
         use ast::Expr as A;
         Ok(match e {
@@ -976,7 +1228,16 @@ impl<'a> Compiler<'a> {
             A::BinaryOp { left, op, right } => {
                 let o = bin_op(op)
                     .ok_or_else(|| err_at(e, format!("The operator {op} is not supported.")))?;
-                Expr::Bin(o, Box::new(self.expr(left)?), Box::new(self.expr(right)?))
+                let (mut l, mut r) = (self.expr(left)?, self.expr(right)?);
+                if matches!(
+                    o,
+                    BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+                ) {
+                    self.redshift_literal(&mut l, &r)
+                        .and_then(|()| self.redshift_literal(&mut r, &l))
+                        .map_err(|m| err_at(e, m))?;
+                }
+                Expr::Bin(o, Box::new(l), Box::new(r))
             }
             A::Function(f) => self.function(f, e)?,
             A::Cast {
@@ -1010,24 +1271,30 @@ impl<'a> Compiler<'a> {
                 expr,
                 list,
                 negated,
-            } => Expr::InList(
-                Box::new(self.expr(expr)?),
-                list.iter()
+            } => {
+                let x = self.expr(expr)?;
+                let mut items = list
+                    .iter()
                     .map(|x| self.expr(x))
-                    .collect::<Result<_, _>>()?,
-                *negated,
-            ),
+                    .collect::<Result<Vec<_>, _>>()?;
+                for item in &mut items {
+                    self.redshift_literal(item, &x).map_err(|m| err_at(e, m))?;
+                }
+                Expr::InList(Box::new(x), items, *negated)
+            }
             A::Between {
                 expr,
                 negated,
                 low,
                 high,
-            } => Expr::Between(
-                Box::new(self.expr(expr)?),
-                Box::new(self.expr(low)?),
-                Box::new(self.expr(high)?),
-                *negated,
-            ),
+            } => {
+                let x = self.expr(expr)?;
+                let (mut lo, mut hi) = (self.expr(low)?, self.expr(high)?);
+                self.redshift_literal(&mut lo, &x)
+                    .and_then(|()| self.redshift_literal(&mut hi, &x))
+                    .map_err(|m| err_at(e, m))?;
+                Expr::Between(Box::new(x), Box::new(lo), Box::new(hi), *negated)
+            }
             A::Like {
                 negated,
                 expr,
@@ -1058,6 +1325,12 @@ impl<'a> Compiler<'a> {
                 match field {
                     ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => {
                         Expr::Call(if up { Func::Ceil } else { Func::Floor }, vec![x])
+                    }
+                    ast::CeilFloorKind::DateTimeField(_) if self.cat.redshift() => {
+                        return Err(err_at(
+                            e,
+                            "Redshift has no FLOOR(x TO unit); use DATE_TRUNC('minute', x).",
+                        ))
                     }
                     ast::CeilFloorKind::DateTimeField(f) => {
                         let u = time_unit(f).ok_or_else(|| {
@@ -1144,6 +1417,12 @@ impl<'a> Compiler<'a> {
                     .ok_or_else(|| err_at(e, format!("EXTRACT({field} ...) is not supported.")))?;
                 Expr::Call(Func::Extract(u), vec![self.expr(expr)?])
             }
+            A::Subquery(_) | A::InSubquery { .. } | A::Exists { .. } if self.cat.redshift() => {
+                return Err(err_at(
+                    e,
+                    "Subqueries are not supported in the playground's Redshift queries.",
+                ))
+            }
             A::Subquery(_) => {
                 return Err(err_at(
                     e,
@@ -1190,7 +1469,7 @@ fn item_name(e: &ast::Expr, i: usize, flink: bool) -> String {
     }
 }
 
-fn expand_select(
+pub(crate) fn expand_select(
     items: &[ast::SelectItem],
     cols: &[Col],
     flink: bool,
@@ -1634,7 +1913,7 @@ fn plan_select(
 /// Whether an expression calls an aggregate (outside OVER). A walk of its
 /// own rather than sqlparser's visitor feature, which would add the
 /// visitor's code for the whole AST to every worker's wasm.
-fn contains_aggregate(e: &ast::Expr) -> bool {
+pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
     use ast::Expr as A;
     let any = |xs: &[&ast::Expr]| xs.iter().any(|x| contains_aggregate(x));
     match e {
@@ -1711,7 +1990,7 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
     }
 }
 
-fn finish(
+pub(crate) fn finish(
     items: &[(ast::Expr, String)],
     having: Option<&ast::Expr>,
     keys: Vec<Expr>,

@@ -354,7 +354,7 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                     None => html! {},
                 } }
                 { match &ds.redshift {
-                    Some(r) => redshift(i, ds, r, ctx),
+                    Some(r) => redshift(app, i, ds, r, ctx),
                     None => html! {},
                 } }
                 </>
@@ -497,9 +497,31 @@ fn delivery_stream(
 
 /// A Redshift destination: the table COPY loads (its newest rows), the
 /// last COPY command and what came of it, the newest load errors, and the
-/// cluster's outage switch.
-fn redshift(i: usize, ds: &DeliveryStreamView, r: &RedshiftView, ctx: &Context<App>) -> Html {
+/// cluster's outage switch, and a query box that runs SQL on the cluster.
+fn redshift(
+    app: &App,
+    i: usize,
+    ds: &DeliveryStreamView,
+    r: &RedshiftView,
+    ctx: &Context<App>,
+) -> Html {
     let a = &ds.accounting;
+    let cluster = r.cluster.clone();
+    let onquery = ctx.link().callback(move |e: SubmitEvent| {
+        e.prevent_default();
+        let form: web_sys::HtmlFormElement = e.target_unchecked_into();
+        let sql = form
+            .elements()
+            .named_item("sql")
+            .and_then(|el| el.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            .map(|t| t.value())
+            .unwrap_or_default();
+        Msg::RunRedshift(cluster.clone(), sql)
+    });
+    let answer = app.redshift.as_ref().filter(|q| q.cluster == r.cluster);
+    let default_sql = answer
+        .map(|q| q.sql.clone())
+        .unwrap_or_else(|| format!("SELECT COUNT(*) FROM {};", r.table));
     let cluster = r.cluster.clone();
     let down = !r.unavailable;
     let outage = ctx
@@ -533,7 +555,7 @@ fn redshift(i: usize, ds: &DeliveryStreamView, r: &RedshiftView, ctx: &Context<A
                 None => html! { <div class="small muted">{"No COPY yet: the first runs when the first object lands in the intermediate bucket."}</div> },
             } }
             { if r.columns.is_empty() { html! {
-                <div class="small bad">{ format!("The cluster has no table {}: COPY fails until a CREATE TABLE makes it (the scenario's redshift_statements).", r.table) }</div>
+                <div class="small bad">{ format!("The cluster has no table {}: COPY fails until a CREATE TABLE makes it: run one in the query box below, or add it to the scenario's redshift_statements.", r.table) }</div>
             } } else { html! {
                 <div class="table-scroll">
                 <table class="flushes" data-testid={format!("redshift-rows-{i}")}>
@@ -568,6 +590,50 @@ fn redshift(i: usize, ds: &DeliveryStreamView, r: &RedshiftView, ctx: &Context<A
                     </div>
                 </details>
             } } }
+            <form class="redshift-query" onsubmit={onquery}>
+                <label class="small" for={format!("redshift-sql-{i}")}>
+                    { format!("Query {} (Redshift SQL: SELECT with WHERE, GROUP BY, HAVING, ORDER BY, LIMIT over one table or stl_load_errors; CREATE TABLE, DROP TABLE, TRUNCATE)", r.cluster) }
+                </label>
+                <textarea id={format!("redshift-sql-{i}")} name="sql" class="mono" rows="3" spellcheck="false"
+                    data-testid={format!("redshift-sql-{i}")} value={default_sql} />
+                <button type="submit" class="secondary" data-testid={format!("redshift-run-{i}")}>{"Run"}</button>
+            </form>
+            { match answer {
+                Some(q) => redshift_answer(i, q),
+                None => html! {},
+            } }
+        </div>
+    }
+}
+
+/// The query box's last answer: rows as `psql` shows them, or the error.
+fn redshift_answer(i: usize, q: &shardlab_sim::control::RedshiftAnswer) -> Html {
+    if let Some(e) = &q.error {
+        return html! { <div class="small bad mono" data-testid={format!("redshift-answer-{i}")} data-sql={q.sql.clone()}>{ e }</div> };
+    }
+    if q.columns.is_empty() {
+        return html! { <div class="small" data-testid={format!("redshift-answer-{i}")} data-sql={q.sql.clone()}>{"Done."}</div> };
+    }
+    html! {
+        <div data-testid={format!("redshift-answer-{i}")} data-sql={q.sql.clone()}>
+            <div class="table-scroll">
+            <table class="flushes">
+                <thead><tr>{ for q.columns.iter().map(|c| html! { <th title={c.clone()}>{ c.rsplit_once(' ').map_or(c.as_str(), |(n, _)| n) }</th> }) }</tr></thead>
+                <tbody>
+                    { for q.rows.iter().map(|row| html! {
+                        <tr>{ for row.iter().map(|v| match v {
+                            Some(v) => html! { <td class="mono">{ v }</td> },
+                            None => html! { <td class="mono muted">{"NULL"}</td> },
+                        }) }</tr>
+                    }) }
+                </tbody>
+            </table>
+            </div>
+            <div class="small muted">{ if q.total_rows as usize > q.rows.len() {
+                format!("({} rows; the first {} shown)", thousands(q.total_rows), q.rows.len())
+            } else {
+                format!("({} row{})", q.total_rows, if q.total_rows == 1 { "" } else { "s" })
+            } }</div>
         </div>
     }
 }

@@ -1041,6 +1041,8 @@ pub enum Msg {
     DownloadObject(String, String),
     /// Search (domain, index, query).
     Search(String, String, String),
+    /// Run a statement on a Redshift cluster (cluster, SQL).
+    RunRedshift(String, String),
     ClosePreview,
     SqlEdit(String),
     /// An example from `sql_view::EXAMPLES` by index.
@@ -1132,6 +1134,8 @@ pub struct App {
     browser: Option<Browser>,
     /// The last search's answer: (index, query, total, hits).
     search: Option<SearchResults>,
+    /// The Redshift query box's last answer.
+    redshift: Option<shardlab_sim::control::RedshiftAnswer>,
     sql: sql_view::SqlPanel,
     /// The answer to the last "Test template".
     template_samples: Option<template_view::Samples>,
@@ -1249,6 +1253,7 @@ impl App {
         self.creating = true;
         self.browser = None;
         self.search = None;
+        self.redshift = None;
         self.aws_export = None;
         self.created_scenario = Some(scenario.clone());
         self.function_drafts.clear();
@@ -1452,6 +1457,7 @@ impl Component for App {
             replay_from: Default::default(),
             browser: None,
             search: None,
+            redshift: None,
             sql: sql_view::SqlPanel::default(),
             template_samples: None,
             aws_export: None,
@@ -1611,6 +1617,7 @@ impl App {
                     hits,
                 });
             }
+            Msg::FromWorker(Event::RedshiftResult { answer }) => self.redshift = Some(answer),
             Msg::FromWorker(Event::ObjectBytes { key, bytes }) => {
                 if let Err(e) = save_file(&key, &bytes) {
                     self.error = Some(format!("Could not save {key}: {e}"));
@@ -1794,6 +1801,7 @@ impl App {
             }
             Msg::OpenObject(bucket, key) => self.send(Command::GetObject { bucket, key }),
             Msg::DownloadObject(bucket, key) => self.send(Command::DownloadObject { bucket, key }),
+            Msg::RunRedshift(cluster, sql) => self.send(Command::RunRedshift { cluster, sql }),
             Msg::Search(domain, index, query) => self.send(Command::SearchIndex {
                 domain,
                 index,

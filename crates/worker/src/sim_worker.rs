@@ -408,6 +408,14 @@ impl Coordinator {
             Command::SetOutage { sink, down } => {
                 self.with_sim(|sim| sim.set_unavailable(&sink, down))
             }
+            Command::RunRedshift { cluster, sql } => match self.stream.as_mut() {
+                Some(stream) => {
+                    let answer =
+                        shardlab_sim::control::run_redshift(&mut stream.sim, &cluster, &sql);
+                    self.post(&answer);
+                }
+                None => self.error("Create a stream first."),
+            },
             Command::StartSql {
                 code,
                 start,

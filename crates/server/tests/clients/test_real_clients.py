@@ -455,6 +455,23 @@ class Firehose(unittest.TestCase):
         body = json.loads(s3.get_object(Bucket=bucket, Key=manifests[0])["Body"].read())
         staged = [k for k in keys if not k.startswith("manifests/")]
         self.assertEqual(body, {"entries": [{"url": "s3://%s/%s" % (bucket, staged[0]), "mandatory": True}]})
+        # The loaded rows answer a query, read back by the Data API's paginator.
+        sid = data.execute_statement(ClusterIdentifier=cluster, Database="dev", DbUser="firehose",
+                                     Sql="SELECT action, COUNT(*) AS n, MAX(user_id) FROM clicks GROUP BY action")["Id"]
+        d = data.describe_statement(Id=sid)
+        self.assertEqual((d["Status"], d["HasResultSet"], d["ResultRows"]), ("FINISHED", True, 1), d)
+        pages = list(data.get_paginator("get_statement_result").paginate(Id=sid))
+        self.assertEqual([c["name"] for c in pages[0]["ColumnMetadata"]], ["action", "n", "max"])
+        self.assertEqual([c["typeName"] for c in pages[0]["ColumnMetadata"]], ["varchar", "int8", "varchar"])
+        self.assertEqual([r for p in pages for r in p["Records"]],
+                         [[{"stringValue": "buy"}, {"longValue": 3}, {"stringValue": "u2"}]])
+        sid = data.execute_statement(ClusterIdentifier=cluster, Database="dev", Sql="SELECT nope FROM clicks")["Id"]
+        d = data.describe_statement(Id=sid)
+        self.assertEqual(d["Status"], "FAILED")
+        self.assertIn("nope", d["Error"])
+        with self.assertRaises(ClientError) as caught:
+            data.get_statement_result(Id=sid)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
         with self.assertRaises(ClientError) as caught:
             f.create_delivery_stream(
                 DeliveryStreamName=name + "-x",
