@@ -197,6 +197,12 @@ impl TimestampPattern {
         self.scan(text, true).map(|(ms, _)| ms)
     }
 
+    /// As [`read_start`](Self::read_start), with the bytes of `text` the
+    /// pattern used.
+    pub fn read_prefix(&self, text: &str) -> Option<(i64, usize)> {
+        self.scan(text, true)
+    }
+
     /// The instant and the bytes of `text` used.
     fn scan(&self, text: &str, skip_spaces: bool) -> Option<(i64, usize)> {
         let b = text.as_bytes();

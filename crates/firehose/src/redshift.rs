@@ -714,11 +714,13 @@ fn parse_ddl(sql: &str) -> Result<Vec<Ddl>, String> {
 
 /// An unquoted name folds to lower case; a quoted one keeps its case.
 pub fn table_name(name: &str) -> String {
+    // Redshift folds quoted names to lower case too, unless
+    // enable_case_sensitive_identifier is on (it is off by default).
     let n = name.trim();
-    match n.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
-        Some(q) => q.to_string(),
-        None => n.to_lowercase(),
-    }
+    n.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(n)
+        .to_lowercase()
 }
 
 /// Reads one file's rows into `rows`, reporting bad ones to `bad`.
@@ -1129,7 +1131,20 @@ pub struct ResultSet {
 
 /// Whether a statement is a query (it returns rows) rather than DDL.
 pub fn is_query(sql: &str) -> bool {
-    let head = sql.trim_start().trim_start_matches('(');
+    // Past whitespace, comments and opening parentheses.
+    let mut head = sql;
+    loop {
+        let h = head.trim_start().trim_start_matches('(');
+        if let Some(rest) = h.strip_prefix("--") {
+            head = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(rest) = h.strip_prefix("/*") {
+            head = rest.split_once("*/").map_or("", |(_, r)| r);
+        } else if h.len() != head.len() {
+            head = h;
+        } else {
+            break;
+        }
+    }
     let word: String = head
         .chars()
         .take_while(|c| c.is_ascii_alphabetic())
@@ -1170,29 +1185,6 @@ fn sql_type(t: &ColumnType) -> shardlab_sql::value::SqlType {
         ColumnType::Date => SqlType::Date,
         ColumnType::Timestamp => SqlType::Timestamp,
     }
-}
-
-/// PostgreSQL's name for a result column's type, as the Data API's
-/// `ColumnMetadata.typeName` gives it.
-fn type_name(t: Option<&shardlab_sql::value::SqlType>) -> String {
-    use shardlab_sql::value::SqlType;
-    match t {
-        Some(SqlType::Boolean) => "bool",
-        Some(SqlType::TinyInt | SqlType::SmallInt) => "int2",
-        Some(SqlType::Integer) => "int4",
-        Some(SqlType::BigInt) => "int8",
-        Some(SqlType::Real) => "float4",
-        Some(SqlType::Double) => "float8",
-        Some(SqlType::Decimal { .. }) => "numeric",
-        Some(SqlType::Char(_)) => "bpchar",
-        Some(SqlType::Date) => "date",
-        Some(SqlType::Time) => "time",
-        Some(SqlType::Timestamp) => "timestamp",
-        Some(SqlType::Interval) => "interval",
-        Some(SqlType::Varbinary(_)) => "varbyte",
-        Some(SqlType::Varchar(_)) | None => "varchar",
-    }
-    .into()
 }
 
 fn to_value(c: &Cell) -> shardlab_sql::value::Value {
@@ -1303,7 +1295,12 @@ impl Cluster {
             columns: out
                 .columns
                 .iter()
-                .map(|(n, t)| (n.clone(), type_name(t.as_ref())))
+                .map(|(n, t)| {
+                    (
+                        n.clone(),
+                        shardlab_sql::query::pg_type(t.as_ref()).to_string(),
+                    )
+                })
                 .collect(),
             rows: out
                 .rows
@@ -1340,6 +1337,19 @@ pub fn copy_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_is_known_past_comments_and_parentheses() {
+        assert!(is_query("SELECT 1"));
+        assert!(is_query("  (select 1)"));
+        assert!(is_query("-- top pages\nSELECT page FROM clicks"));
+        assert!(is_query(
+            "/* a note */ with t as (select 1) select * from t"
+        ));
+        assert!(!is_query("-- a table\nCREATE TABLE t (a INT)"));
+        assert!(!is_query("TRUNCATE clicks"));
+        assert_eq!(table_name("\"Clicks\""), "clicks");
+    }
 
     fn clicks() -> Cluster {
         let mut c = Cluster::default();

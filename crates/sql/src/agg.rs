@@ -20,6 +20,10 @@ pub enum AggFunc {
     StddevSamp,
     FirstValue,
     LastValue,
+    /// KDA's boolean aggregates: true when the condition holds in any row
+    /// (ANY) or in every row (EVERY); NULLs are skipped.
+    Any,
+    Every,
 }
 
 impl AggFunc {
@@ -36,6 +40,8 @@ impl AggFunc {
             "STDDEV_SAMP" | "STDDEV" => AggFunc::StddevSamp,
             "FIRST_VALUE" => AggFunc::FirstValue,
             "LAST_VALUE" => AggFunc::LastValue,
+            "ANY" => AggFunc::Any,
+            "EVERY" => AggFunc::Every,
             _ => return None,
         })
     }
@@ -142,6 +148,31 @@ impl Acc {
                 }
             }
             AggFunc::LastValue => self.pick = Some(v),
+            AggFunc::Any | AggFunc::Every => {
+                let Value::Bool(b) = v else {
+                    return Err(RowError::new(
+                        "TYPE_ERROR",
+                        format!(
+                            "{} takes a BOOLEAN condition, not {}",
+                            if self.func == AggFunc::Any {
+                                "ANY"
+                            } else {
+                                "EVERY"
+                            },
+                            v.type_name()
+                        ),
+                    ));
+                };
+                let so_far = match &self.pick {
+                    Some(Value::Bool(p)) => Some(*p),
+                    _ => None,
+                };
+                self.pick = Some(Value::Bool(match (self.func, so_far) {
+                    (_, None) => b,
+                    (AggFunc::Any, Some(p)) => p || b,
+                    (_, Some(p)) => p && b,
+                }));
+            }
             AggFunc::VarPop | AggFunc::VarSamp | AggFunc::StddevPop | AggFunc::StddevSamp => {
                 let x = v.as_f64().ok_or_else(|| {
                     RowError::new("TYPE_ERROR", format!("{:?} needs numbers", self.func))
@@ -166,9 +197,12 @@ impl Acc {
                 Some(Value::Decimal(u, s)) => Value::Decimal(u / self.n as i128, *s),
                 Some(v) => Value::Float(v.as_f64().unwrap_or(0.0) / self.n as f64),
             },
-            AggFunc::Min | AggFunc::Max | AggFunc::FirstValue | AggFunc::LastValue => {
-                self.pick.clone().unwrap_or(Value::Null)
-            }
+            AggFunc::Min
+            | AggFunc::Max
+            | AggFunc::FirstValue
+            | AggFunc::LastValue
+            | AggFunc::Any
+            | AggFunc::Every => self.pick.clone().unwrap_or(Value::Null),
             AggFunc::VarPop | AggFunc::StddevPop if self.n > 0 => {
                 let var = self.m2 / self.n as f64;
                 Value::Float(if self.func == AggFunc::VarPop {
@@ -197,6 +231,7 @@ pub fn result_type(func: AggFunc, input: Option<&SqlType>) -> Option<SqlType> {
         AggFunc::VarPop | AggFunc::VarSamp | AggFunc::StddevPop | AggFunc::StddevSamp => {
             Some(SqlType::Double)
         }
+        AggFunc::Any | AggFunc::Every => Some(SqlType::Boolean),
         _ => input.cloned(),
     }
 }

@@ -175,10 +175,10 @@ impl Expr {
                 None => Value::Null,
             },
             Expr::Neg(e) => match e.eval(row)? {
-                Value::Int(i) => Value::Int(-i),
+                Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(overflow)?),
                 Value::Float(f) => Value::Float(-f),
-                Value::Decimal(u, s) => Value::Decimal(-u, s),
-                Value::Interval(i) => Value::Interval(-i),
+                Value::Decimal(u, s) => Value::Decimal(u.checked_neg().ok_or_else(overflow)?, s),
+                Value::Interval(i) => Value::Interval(i.checked_neg().ok_or_else(overflow)?),
                 Value::Null => Value::Null,
                 v => return Err(type_error("-", &v)),
             },
@@ -302,6 +302,10 @@ pub fn truth(v: &Value) -> Option<bool> {
     }
 }
 
+fn overflow() -> RowError {
+    RowError::new("OVERFLOW", "Numeric overflow")
+}
+
 fn type_error(op: &str, v: &Value) -> RowError {
     RowError::new(
         "TYPE_ERROR",
@@ -352,14 +356,13 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
         _ => {}
     }
     let div0 = || RowError::new("DIVISION_BY_ZERO", "Division by zero");
-    let overflow = || RowError::new("OVERFLOW", "Numeric overflow");
     Ok(match (op, &a, &b) {
         (BinOp::Add, Int(x), Int(y)) => Int(x.checked_add(*y).ok_or_else(overflow)?),
         (BinOp::Sub, Int(x), Int(y)) => Int(x.checked_sub(*y).ok_or_else(overflow)?),
         (BinOp::Mul, Int(x), Int(y)) => Int(x.checked_mul(*y).ok_or_else(overflow)?),
         // Integer division truncates, as KDA's SUM(TEMP)/COUNT(TEMP) shows.
         (BinOp::Div, Int(_), Int(0)) | (BinOp::Mod, Int(_), Int(0)) => return Err(div0()),
-        (BinOp::Div, Int(x), Int(y)) => Int(x.wrapping_div(*y)),
+        (BinOp::Div, Int(x), Int(y)) => Int(x.checked_div(*y).ok_or_else(overflow)?),
         (BinOp::Mod, Int(x), Int(y)) => Int(x.wrapping_rem(*y)),
         // Times and intervals, kept within the years 0001..9999.
         (BinOp::Sub, Timestamp(x), Timestamp(y)) => Interval(x - y),
@@ -395,7 +398,12 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
                 BinOp::Add | BinOp::Sub => {
                     let s = sx.max(sy);
                     let (x, y) = align(x, sx, y, sy);
-                    Decimal(if op == BinOp::Add { x + y } else { x - y }, s)
+                    let v = if op == BinOp::Add {
+                        x.checked_add(y)
+                    } else {
+                        x.checked_sub(y)
+                    };
+                    Decimal(v.ok_or_else(overflow)?, s)
                 }
                 BinOp::Mul => {
                     let s = (sx + sy).min(18);
@@ -411,7 +419,7 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
                     // Six more digits than the dividend, at most 18.
                     let s = (sx.max(sy) + 6).min(18);
                     let num = rescale(x, sx, s + sy);
-                    Decimal(num / y, s)
+                    Decimal(num.checked_div(y).ok_or_else(overflow)?, s)
                 }
                 BinOp::Mod => {
                     if y == 0 {
@@ -419,7 +427,7 @@ pub(crate) fn binary(op: BinOp, a: Value, b: Value) -> Result<Value, RowError> {
                     }
                     let s = sx.max(sy);
                     let (x, y) = align(x, sx, y, sy);
-                    Decimal(x % y, s)
+                    Decimal(x.checked_rem(y).ok_or_else(overflow)?, s)
                 }
                 _ => unreachable!(),
             }

@@ -55,6 +55,14 @@ pub enum Func {
     W3cLogParse,
     VariableColumnLogParse,
     RegexLogParse,
+    FixedColumnLogParse,
+    SysLogParse,
+    /// `MONOTONIC(x)`: x, declared never to change direction, so a
+    /// streaming GROUP BY can close its groups on it.
+    Monotonic,
+    /// A Redshift string literal compared with a value whose type shows
+    /// only when the query runs: the literal read as that value's type.
+    AsTypeOf,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +133,9 @@ impl Func {
             "W3C_LOG_PARSE" => (Func::W3cLogParse, &[2]),
             "VARIABLE_COLUMN_LOG_PARSE" => (Func::VariableColumnLogParse, &[2, 3, 4]),
             "REGEX_LOG_PARSE" => (Func::RegexLogParse, &[2]),
+            "FIXED_COLUMN_LOG_PARSE" => (Func::FixedColumnLogParse, &[2]),
+            "SYS_LOG_PARSE" => (Func::SysLogParse, &[1]),
+            "MONOTONIC" => (Func::Monotonic, &[1]),
             _ => return Err(format!("Unknown function {upper}.")),
         };
         if !arity.contains(&nargs) {
@@ -141,6 +152,10 @@ impl Func {
 
 fn err(name: &'static str, m: impl Into<String>) -> RowError {
     RowError::new(name, m)
+}
+
+fn overflow() -> RowError {
+    err("OVERFLOW", "Numeric overflow")
 }
 
 fn num(v: &Value, f: &str) -> Result<f64, RowError> {
@@ -190,9 +205,9 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
     let a = |i: usize| &args[i];
     Ok(match f {
         Func::Abs => match a(0) {
-            Int(i) => Int(i.abs()),
-            Decimal(u, s) => Decimal(u.abs(), *s),
-            Interval(i) => Interval(i.abs()),
+            Int(i) => Int(i.checked_abs().ok_or_else(overflow)?),
+            Decimal(u, s) => Decimal(u.checked_abs().ok_or_else(overflow)?, *s),
+            Interval(i) => Interval(i.checked_abs().ok_or_else(overflow)?),
             v => Float(num(v, "ABS")?.abs()),
         },
         Func::Ceil | Func::Floor => match a(0) {
@@ -253,14 +268,24 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
             if y == 0 {
                 return Err(err("DIVISION_BY_ZERO", "Division by zero"));
             }
-            Int(x % y)
+            Int(x.checked_rem(y).ok_or_else(overflow)?)
         }
         Func::Power => Float(num(a(0), "POWER")?.powf(num(a(1), "POWER")?)),
         Func::Sqrt => Float(num(a(0), "SQRT")?.sqrt()),
         Func::Round => {
             let places = if args.len() > 1 { int(a(1), "ROUND")? } else { 0 };
+            // Negative places round to tens, hundreds, ...
+            let tens = places.clamp(-30, 0).unsigned_abs() as u8;
             match a(0) {
-                Int(i) => Int(*i),
+                Int(i) if tens == 0 => Int(*i),
+                Int(i) => {
+                    let r = rescale(*i as i128, tens, 0) * 10i128.pow(tens as u32);
+                    Int(i64::try_from(r).map_err(|_| overflow())?)
+                }
+                Decimal(u, s) if tens > 0 => {
+                    let r = rescale(*u, s.saturating_add(tens).min(37), 0);
+                    Decimal(r.checked_mul(10i128.pow(tens as u32)).ok_or_else(overflow)?, 0)
+                }
                 Decimal(u, s) => {
                     let p = places.clamp(0, *s as i64) as u8;
                     Decimal(rescale(*u, *s, p), p)
@@ -465,6 +490,42 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
                 })
                 .collect())
         }
+        Func::Monotonic => a(0).clone(),
+        Func::AsTypeOf if a(0).is_null() => Null,
+        Func::AsTypeOf => {
+            let text = a(0).to_text();
+            let t = text.trim();
+            let bad = |ty: &str| err("CAST_ERROR", format!("invalid input syntax for type {ty}: \"{text}\""));
+            match a(1) {
+                Timestamp(_) => Timestamp(crate::value::parse_timestamp(t).ok_or_else(|| bad("timestamp"))?),
+                Date(_) => Date(crate::value::parse_timestamp(t).ok_or_else(|| bad("date"))?.div_euclid(86_400_000)),
+                Int(_) | Decimal(..) | Float(_) => {
+                    let (u, s) = crate::value::parse_decimal(t).ok_or_else(|| bad("numeric"))?;
+                    Decimal(u, s)
+                }
+                Bool(_) => match t.to_ascii_lowercase().as_str() {
+                    "true" | "t" | "yes" | "y" | "1" => Bool(true),
+                    "false" | "f" | "no" | "n" | "0" => Bool(false),
+                    _ => return Err(bad("boolean")),
+                },
+                _ => a(0).clone(),
+            }
+        }
+        Func::FixedColumnLogParse => fixed_column_log_parse(&a(0).to_text(), &a(1).to_text())?,
+        Func::SysLogParse => {
+            // `Mon DD HH:MM:SS server message` (RFC 3164): COLUMN1 the
+            // timestamp, read as Java's SimpleDateFormat reads a pattern
+            // without a year (1970), COLUMN2 the rest.
+            let line = a(0).to_text();
+            let p = TimestampPattern::parse("MMM dd HH:mm:ss").map_err(|e| err("PATTERN_ERROR", e))?;
+            match p.read_prefix(&line) {
+                Some((t, used)) => Row(vec![
+                    ("COLUMN1".into(), Timestamp(t)),
+                    ("COLUMN2".into(), Str(line[used..].trim_start().into())),
+                ]),
+                None => Null,
+            }
+        }
         Func::RegexLogParse => {
             let re = Regex::new(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e.to_string()))?;
             let s = a(0).to_text();
@@ -508,9 +569,131 @@ fn java_replacement(r: &str) -> String {
     out
 }
 
+/// Splits at commas outside parentheses and quotes: `'a TYPE
+/// DECIMAL(5,2) START 0, b START 6'` is two column descriptions.
+fn split_columns(spec: &str) -> Vec<&str> {
+    let (mut depth, mut quote, mut start) = (0i32, false, 0);
+    let mut out = Vec::new();
+    for (i, c) in spec.char_indices() {
+        match c {
+            '\'' => quote = !quote,
+            '(' if !quote => depth += 1,
+            ')' if !quote => depth -= 1,
+            ',' if !quote && depth == 0 => {
+                out.push(&spec[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&spec[start..]);
+    out
+}
+
+/// FIXED_COLUMN_LOG_PARSE: fields at fixed positions of a line, each
+/// `<name> [TYPE <type> ['<date pattern>']] [NOT NULL] START <n> [FOR <m>]`
+/// (positions from 0; without FOR to the end of the line), converted to
+/// their types as CAST converts. A field that starts past the end of the
+/// line is NULL; a NULL NOT NULL field is an error.
+fn fixed_column_log_parse(line: &str, spec: &str) -> Result<Value, RowError> {
+    let bad = |m: String| err("PARSE_ERROR", m);
+    let chars: Vec<char> = line.chars().collect();
+    let mut fields = Vec::new();
+    for desc in split_columns(spec) {
+        let desc = desc.trim();
+        if desc.is_empty() {
+            continue;
+        }
+        let upper = desc.to_ascii_uppercase();
+        let start_at = upper
+            .rfind(" START ")
+            .ok_or_else(|| bad(format!("'{desc}' has no START position")))?;
+        let (head, place) = (&desc[..start_at], &desc[start_at + 7..]);
+        let mut nums = place.split_whitespace();
+        let start: usize = nums
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad(format!("'{desc}': START takes a number")))?;
+        let len: Option<usize> = match (nums.next(), nums.next()) {
+            (None, _) => None,
+            (Some(f), Some(n)) if f.eq_ignore_ascii_case("FOR") => Some(
+                n.parse()
+                    .map_err(|_| bad(format!("'{desc}': FOR takes a number")))?,
+            ),
+            _ => {
+                return Err(bad(format!(
+                    "'{desc}': START n is followed by FOR m or nothing"
+                )))
+            }
+        };
+        let mut head = head.trim();
+        let not_null = head.to_ascii_uppercase().ends_with(" NOT NULL");
+        if not_null {
+            head = head[..head.len() - 9].trim_end();
+        }
+        let (name, rest) = match head.split_once(char::is_whitespace) {
+            Some((n, r)) => (n, r.trim()),
+            None => (head, ""),
+        };
+        let name = name.trim_matches('"').to_string();
+        let (ty, pattern) = if rest.is_empty() {
+            (None, None)
+        } else {
+            let Some(t) = rest
+                .get(..5)
+                .filter(|k| k.eq_ignore_ascii_case("TYPE "))
+                .map(|_| rest[5..].trim())
+            else {
+                return Err(bad(format!("'{desc}': expected TYPE after the name")));
+            };
+            let (t, pattern) = match t.find('\'') {
+                Some(q) => (t[..q].trim(), Some(t[q..].trim().trim_matches('\''))),
+                None => (t, None),
+            };
+            let ty = crate::plan::type_from_text(t)
+                .ok_or_else(|| bad(format!("'{desc}': {t} is not a type")))?;
+            (Some(ty), pattern)
+        };
+        let text: Option<String> = (start < chars.len()).then(|| {
+            let end = len.map_or(chars.len(), |l| (start + l).min(chars.len()));
+            chars[start..end].iter().collect()
+        });
+        let value = match (text, &ty) {
+            (None, _) => Value::Null,
+            (Some(t), None) => Value::Str(t.into()),
+            (Some(t), Some(ty)) => match (pattern, ty) {
+                (Some(p), SqlType::Timestamp | SqlType::Date | SqlType::Time) => {
+                    let pat = TimestampPattern::parse(p).map_err(|e| err("PATTERN_ERROR", e))?;
+                    let ms = pat.read_start(&t).ok_or_else(|| {
+                        err(
+                            "CAST_ERROR",
+                            format!("'{t}' does not match the pattern '{p}'"),
+                        )
+                    })?;
+                    Value::Timestamp(ms)
+                        .coerce(ty)
+                        .map_err(|c| err("CAST_ERROR", c.0))?
+                }
+                _ => Value::Str(t.as_str().into())
+                    .coerce(ty)
+                    .map_err(|c| err("CAST_ERROR", c.0))?,
+            },
+        };
+        if not_null && value.is_null() {
+            return Err(err(
+                "NULL_ERROR",
+                format!("field {name} is NOT NULL, and the line ends before position {start}"),
+            ));
+        }
+        fields.push((name, value));
+    }
+    Ok(Value::Row(fields))
+}
+
 /// `'COL_1 TYPE VARCHAR(16), COL_2 TYPE INTEGER'` or `'A, B'`.
 fn column_list(spec: &str) -> Vec<(String, Option<SqlType>)> {
-    spec.split(',')
+    split_columns(spec)
+        .into_iter()
         .map(|c| c.trim())
         .filter(|c| !c.is_empty())
         .map(|c| {

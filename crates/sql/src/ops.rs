@@ -211,11 +211,17 @@ fn sort_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
 /// KDA's streaming GROUP BY: the keys that depend on ROWTIME alone (STEP,
 /// FLOOR TO, the interval idiom) define the window; a row or bound whose
 /// window key differs closes the open window, whose groups are emitted in
-/// key order with ROWTIME = the window's end.
+/// key order with ROWTIME = the window's end. A key declared
+/// `MONOTONIC(expr)` is a window key too, but only a row can show that it
+/// changed: a window of monotonic keys alone closes at the next row with
+/// another value, and is emitted with that row's ROWTIME.
 pub struct Tumbling {
     pub keys: Vec<Expr>,
-    /// Positions in `keys` of the ROWTIME-only keys.
+    /// Positions in `keys` of the window keys: ROWTIME-only, then
+    /// MONOTONIC ones.
     pub window_keys: Vec<usize>,
+    /// How many of `window_keys` (its first ones) are ROWTIME-only.
+    pub time_keys: usize,
     pub finish: Finish,
     /// The open window's key, and its first row's ROWTIME.
     open: Option<(Vec<Value>, i64)>,
@@ -225,10 +231,16 @@ pub struct Tumbling {
 }
 
 impl Tumbling {
-    pub fn new(keys: Vec<Expr>, window_keys: Vec<usize>, finish: Finish) -> Tumbling {
+    pub fn new(
+        keys: Vec<Expr>,
+        window_keys: Vec<usize>,
+        time_keys: usize,
+        finish: Finish,
+    ) -> Tumbling {
         Tumbling {
             keys,
             window_keys,
+            time_keys,
             finish,
             open: None,
             groups: HashMap::default(),
@@ -250,7 +262,7 @@ impl Tumbling {
             rowtime,
             values: Vec::new(),
         };
-        self.window_keys
+        self.window_keys[..self.time_keys]
             .iter()
             .map(|&i| self.keys[i].eval(&probe))
             .collect()
@@ -275,7 +287,11 @@ impl Tumbling {
         let Some((key, _)) = self.open.take() else {
             return;
         };
-        let end = self.window_end(&key, self.last, trigger);
+        let end = if self.time_keys == 0 {
+            trigger
+        } else {
+            self.window_end(&key[..self.time_keys], self.last, trigger)
+        };
         let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = self.groups.drain().collect();
         groups.sort_by(|a, b| sort_keys(&a.0, &b.0));
         for (k, accs) in groups {
@@ -323,7 +339,12 @@ impl Operator for Tumbling {
             }
             Event::Bound(t) => {
                 if let Some((k, _)) = &self.open {
-                    if t > self.last && self.window_key(t).is_ok_and(|wk| wk != *k) {
+                    if self.time_keys > 0
+                        && t > self.last
+                        && self
+                            .window_key(t)
+                            .is_ok_and(|wk| wk[..] != k[..self.time_keys])
+                    {
                         self.close(t, out, errors);
                     }
                 }
@@ -442,6 +463,21 @@ pub enum Analytic {
         offset: usize,
         default: Option<Expr>,
     },
+    /// `NTH_VALUE(x, n) [FROM FIRST | FROM LAST] [RESPECT | IGNORE NULLS]`:
+    /// the window's nth value counted from its earliest row (or from its
+    /// latest, the current one), NULL when the window is shorter.
+    Nth {
+        arg: Expr,
+        n: usize,
+        from_last: bool,
+        ignore_nulls: bool,
+    },
+    /// `EXP_AVG(x, half-life)`: the window's values weighted by
+    /// 2^(-age / half-life), age measured back from the current row.
+    ExpAvg {
+        arg: Expr,
+        half_life_ms: i64,
+    },
 }
 
 /// Analytic functions (`agg OVER w`): one output row per input row, the
@@ -483,11 +519,12 @@ impl Sliding {
         }
         let mut values = Vec::with_capacity(self.calls.len());
         for (call, w) in &self.calls {
-            let rows: Vec<&Row> = self.windows[*w]
+            let entries: Vec<&(i64, Row)> = self.windows[*w]
                 .state
                 .get(&keys[*w])
-                .map(|d| d.iter().map(|(_, r)| r).collect())
+                .map(|d| d.iter().collect())
                 .unwrap_or_default();
+            let rows: Vec<&Row> = entries.iter().map(|(_, r)| r).collect();
             match call {
                 Analytic::Agg(spec) => {
                     let mut acc = Acc::new(spec);
@@ -510,6 +547,65 @@ impl Sliding {
                         },
                     };
                     values.push(v);
+                }
+                Analytic::Nth {
+                    arg,
+                    n,
+                    from_last,
+                    ignore_nulls,
+                } => {
+                    let mut seen = 0;
+                    let mut found = Value::Null;
+                    let mut look = |row: &Row| -> Result<bool, RowError> {
+                        let v = arg.eval(row)?;
+                        if *ignore_nulls && v.is_null() {
+                            return Ok(false);
+                        }
+                        seen += 1;
+                        if seen == *n {
+                            found = v;
+                            return Ok(true);
+                        }
+                        Ok(false)
+                    };
+                    if *from_last {
+                        for row in rows.iter().rev() {
+                            if look(row)? {
+                                break;
+                            }
+                        }
+                    } else {
+                        for row in &rows {
+                            if look(row)? {
+                                break;
+                            }
+                        }
+                    }
+                    values.push(found);
+                }
+                Analytic::ExpAvg { arg, half_life_ms } => {
+                    let now = entries.last().map_or(r.rowtime, |(t, _)| *t);
+                    let (mut sum, mut weights) = (0.0, 0.0);
+                    for (t, row) in &entries {
+                        let v = arg.eval(row)?;
+                        if v.is_null() {
+                            continue;
+                        }
+                        let x = v.as_f64().ok_or_else(|| {
+                            RowError::new(
+                                "TYPE_ERROR",
+                                format!("EXP_AVG needs numbers, not {}", v.type_name()),
+                            )
+                        })?;
+                        let w = (-((now - t) as f64) / *half_life_ms as f64).exp2();
+                        sum += w * x;
+                        weights += w;
+                    }
+                    values.push(if weights > 0.0 {
+                        Value::Float(sum / weights)
+                    } else {
+                        Value::Null
+                    });
                 }
             }
         }

@@ -491,6 +491,33 @@ fn rewrite(mut t: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, SqlError> {
                 }
             }
         }
+        // NTH_VALUE(x, n) FROM FIRST|LAST RESPECT|IGNORE NULL[S]: the
+        // clauses become marker arguments, NTH_VALUE(x, n, __FROM_LAST, ...).
+        if is_word(&cur, "NTH_VALUE") && next == Some(Token::LParen) {
+            if let Some(mut close) = matching_close(&t, i + 1) {
+                let clause = |t: &[TokenWithSpan], at: usize| -> Option<&'static str> {
+                    let w = |k: usize, s: &str| t.get(at + k).is_some_and(|x| is_word(&x.token, s));
+                    if w(0, "FROM") && w(1, "FIRST") {
+                        Some("__FROM_FIRST")
+                    } else if w(0, "FROM") && w(1, "LAST") {
+                        Some("__FROM_LAST")
+                    } else if w(0, "RESPECT") && (w(1, "NULLS") || w(1, "NULL")) {
+                        Some("__RESPECT_NULLS")
+                    } else if w(0, "IGNORE") && (w(1, "NULLS") || w(1, "NULL")) {
+                        Some("__IGNORE_NULLS")
+                    } else {
+                        None
+                    }
+                };
+                while let Some(marker) = clause(&t, close + 1) {
+                    let span = t[close + 1].span;
+                    t.drain(close + 1..close + 3);
+                    t.insert(close, TokenWithSpan::new(Token::Comma, span));
+                    t.insert(close + 1, word(marker, span));
+                    close += 2;
+                }
+            }
+        }
         if is_word(&cur, "CURSOR") && next == Some(Token::LParen) {
             t.remove(i);
             continue;

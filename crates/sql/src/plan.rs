@@ -519,6 +519,18 @@ impl<'a> Compiler<'a> {
     }
 
     fn column(&self, parts: &[ast::Ident], node: &ast::Expr) -> Result<Expr, SqlError> {
+        if self.cat.redshift() && parts.iter().any(|p| p.quote_style.is_some()) {
+            // Redshift folds quoted names to lower case too.
+            let folded: Vec<ast::Ident> = parts
+                .iter()
+                .map(|p| ast::Ident {
+                    value: p.value.to_lowercase(),
+                    quote_style: None,
+                    span: p.span,
+                })
+                .collect();
+            return self.column(&folded, node);
+        }
         let flink = self.flink();
         let redshift = self.cat.redshift();
         let is_rowtime = |id: &ast::Ident| {
@@ -665,6 +677,16 @@ impl<'a> Compiler<'a> {
         star: bool,
     ) -> Result<Expr, SqlError> {
         let (args, _, distinct) = fn_args(f)?;
+        if self.cat.redshift() && matches!(func, AggFunc::Any | AggFunc::Every) {
+            return Err(err_at(
+                &f.name,
+                format!(
+                    "Redshift has no {} aggregate; it has BOOL_OR and BOOL_AND, which the \
+                     playground does not have yet.",
+                    f.name
+                ),
+            ));
+        }
         if self.cat.redshift() && matches!(func, AggFunc::FirstValue | AggFunc::LastValue) {
             return Err(err_at(
                 &f.name,
@@ -722,11 +744,13 @@ impl<'a> Compiler<'a> {
 
     fn analytic(&mut self, f: &ast::Function, w: &ast::WindowType) -> Result<Expr, SqlError> {
         let name = f.name.to_string();
-        let is_lag = name.eq_ignore_ascii_case("LAG");
+        let upper = name.to_ascii_uppercase();
+        let is_lag = upper == "LAG";
+        let special = is_lag || upper == "NTH_VALUE" || upper == "EXP_AVG";
         let func = match AggFunc::lookup(&name) {
             Some(func) => func,
-            None if is_lag => AggFunc::LastValue,
-            None => return Err(err_at(&f.name, format!("{name} cannot be used with OVER; analytic functions are COUNT, SUM, AVG, MIN, MAX, FIRST_VALUE, LAST_VALUE, LAG and the variances."))),
+            None if special => AggFunc::LastValue,
+            None => return Err(err_at(&f.name, format!("{name} cannot be used with OVER; analytic functions are COUNT, SUM, AVG, MIN, MAX, FIRST_VALUE, LAST_VALUE, ANY, EVERY, the variances, LAG, NTH_VALUE and EXP_AVG."))),
         };
         let (args, star, distinct) = fn_args(f)?;
         let spec_ast = match w {
@@ -778,6 +802,57 @@ impl<'a> Compiler<'a> {
                     default,
                 };
                 return Ok((call, self.window(&spec_ast, &f.name, frame)?));
+            }
+            if upper == "NTH_VALUE" {
+                // The parser moved FROM FIRST|LAST and RESPECT|IGNORE NULLS
+                // into marker arguments after x and n.
+                let [x, n, markers @ ..] = args.as_slice() else {
+                    return Err(err_at(&f.name, "NTH_VALUE takes an expression and n."));
+                };
+                let (mut from_last, mut ignore_nulls) = (false, false);
+                for m in markers {
+                    match m {
+                        ast::Expr::Identifier(id) if id.value == "__FROM_LAST" => from_last = true,
+                        ast::Expr::Identifier(id) if id.value == "__IGNORE_NULLS" => {
+                            ignore_nulls = true
+                        }
+                        ast::Expr::Identifier(id)
+                            if id.value == "__FROM_FIRST" || id.value == "__RESPECT_NULLS" => {}
+                        other => {
+                            return Err(err_at(
+                                *other,
+                                "NTH_VALUE takes an expression and n, then optionally FROM FIRST or FROM LAST and RESPECT NULLS or IGNORE NULLS.",
+                            ))
+                        }
+                    }
+                }
+                let call = Analytic::Nth {
+                    arg: self.expr(x)?,
+                    n: int_arg(n, "NTH_VALUE's n", 1, 100_000)? as usize,
+                    from_last,
+                    ignore_nulls,
+                };
+                return Ok((call, self.window(&spec_ast, &f.name, None)?));
+            }
+            if upper == "EXP_AVG" {
+                let [x, half] = args.as_slice() else {
+                    return Err(err_at(
+                        &f.name,
+                        "EXP_AVG takes an expression and a half-life: EXP_AVG(price, INTERVAL '10' SECOND).",
+                    ));
+                };
+                let arg = self.expr(x)?;
+                let Expr::Lit(Value::Interval(half_life_ms)) = self.expr(half)? else {
+                    return Err(err_at(
+                        *half,
+                        "EXP_AVG's half-life is an INTERVAL literal, such as INTERVAL '10' SECOND.",
+                    ));
+                };
+                if half_life_ms <= 0 {
+                    return Err(err_at(*half, "EXP_AVG's half-life must be positive."));
+                }
+                let call = Analytic::ExpAvg { arg, half_life_ms };
+                return Ok((call, self.window(&spec_ast, &f.name, None)?));
             }
             let arg = match (star, args.as_slice()) {
                 (true, []) => None,
@@ -934,10 +1009,10 @@ impl<'a> Compiler<'a> {
                     self.cat.start_ms().rem_euclid(86_400_000),
                 )))
             }
-            "LAG" => {
+            "LAG" | "NTH_VALUE" | "EXP_AVG" => {
                 return Err(err_at(
                     node,
-                    "LAG needs a window: LAG(x) OVER (PARTITION BY ... ROWS n PRECEDING), or OVER a named WINDOW.",
+                    format!("{name} needs a window: {name}(...) OVER (PARTITION BY ... RANGE INTERVAL ... PRECEDING), or OVER a named WINDOW."),
                 ))
             }
             "__STAGGER" => {
@@ -1032,6 +1107,8 @@ impl<'a> Compiler<'a> {
             }
         }
         let now = self.cat.start_ms();
+        // The date functions read a DATE or a string as a TIMESTAMP.
+        let ts = |e: Expr| Expr::Cast(Box::new(e), SqlType::Timestamp);
         let lit = |v: Value| Expr::Lit(v);
         let call = |func: Func, a: Vec<Expr>| Expr::Call(func, a);
         let bin = |op: BinOp, a: Expr, b: Expr| Expr::Bin(op, Box::new(a), Box::new(b));
@@ -1049,11 +1126,15 @@ impl<'a> Compiler<'a> {
             "DEXP" => call(Func::Exp, vec![self.expr(args[0])?]),
             "DATE_TRUNC" => {
                 let u = date_part(args[0], &lower)?;
-                call(Func::FloorTo(u), vec![self.expr(args[1])?])
+                call(Func::FloorTo(u), vec![ts(self.expr(args[1])?)])
             }
             "DATE_PART" => {
+                // Redshift's DATE_PART is a DOUBLE PRECISION.
                 let u = date_part(args[0], &lower)?;
-                call(Func::Extract(u), vec![self.expr(args[1])?])
+                Expr::Cast(
+                    Box::new(call(Func::Extract(u), vec![ts(self.expr(args[1])?)])),
+                    SqlType::Double,
+                )
             }
             "DATEADD" => {
                 let u = date_part(args[0], &lower)?;
@@ -1065,15 +1146,15 @@ impl<'a> Compiler<'a> {
                     ));
                 };
                 let n = self.expr(args[1])?;
-                let t = self.expr(args[2])?;
+                let t = ts(self.expr(args[2])?);
                 bin(BinOp::Add, t, bin(BinOp::Mul, lit(Value::Interval(ms)), n))
             }
             "DATEDIFF" => {
                 // The boundaries of the unit crossed from the first to the
                 // second: DATEDIFF(hour, '10:59', '11:00') is 1.
                 let u = date_part(args[0], &lower)?;
-                let a = self.expr(args[1])?;
-                let b = self.expr(args[2])?;
+                let a = ts(self.expr(args[1])?);
+                let b = ts(self.expr(args[2])?);
                 match u.ms() {
                     Some(ms) => bin(
                         BinOp::Div,
@@ -1130,20 +1211,21 @@ impl<'a> Compiler<'a> {
     /// known type is read as that type, as Redshift reads it:
     /// `event_time < '2026-01-01 00:01:00'`, `price > '9.5'`.
     fn redshift_literal(&self, lit: &mut Expr, other: &Expr) -> Result<(), String> {
-        if !self.cat.redshift() || self.agg.is_some() {
+        if !self.cat.redshift() {
             return Ok(());
         }
         let Expr::Lit(Value::Str(text)) = lit else {
             return Ok(());
         };
-        let ty = match other {
-            Expr::Col(i) => self.cols.get(*i).and_then(|c| c.ty.clone()),
-            Expr::Cast(_, t) => Some(t.clone()),
-            Expr::Call(Func::FloorTo(_) | Func::CeilTo(_), _) => Some(SqlType::Timestamp),
-            Expr::Lit(Value::Timestamp(_)) => Some(SqlType::Timestamp),
-            Expr::Lit(Value::Date(_)) => Some(SqlType::Date),
-            _ => None,
+        if matches!(other, Expr::Lit(Value::Str(_))) {
+            return Ok(());
+        }
+        let Some(ty) = self.static_type(other) else {
+            // Known only when the query runs.
+            *lit = Expr::Call(Func::AsTypeOf, vec![lit.clone(), other.clone()]);
+            return Ok(());
         };
+        let ty = Some(ty);
         let (value, pg) = match &ty {
             Some(SqlType::Timestamp) => (
                 parse_timestamp(text.trim()).map(Value::Timestamp),
@@ -1173,6 +1255,39 @@ impl<'a> Compiler<'a> {
                 Ok(())
             }
             None => Err(format!("invalid input syntax for type {pg}: \"{text}\"")),
+        }
+    }
+
+    /// An expression's type where the plan knows it (a Redshift query's
+    /// columns, casts, literals and date functions); None inside an
+    /// aggregate's output, whose columns are its keys and aggregates.
+    fn static_type(&self, e: &Expr) -> Option<SqlType> {
+        match e {
+            Expr::Col(i) if self.agg.is_none() => self.cols.get(*i).and_then(|c| c.ty.clone()),
+            Expr::Cast(_, t) => Some(t.clone()),
+            Expr::Call(Func::FloorTo(_) | Func::CeilTo(_), _) => Some(SqlType::Timestamp),
+            Expr::Call(Func::CharLength | Func::Position, _) => Some(SqlType::Integer),
+            Expr::Call(Func::Upper | Func::Lower | Func::Initcap | Func::Substring, _) => {
+                Some(SqlType::Varchar(None))
+            }
+            Expr::Lit(Value::Timestamp(_)) => Some(SqlType::Timestamp),
+            Expr::Lit(Value::Date(_)) => Some(SqlType::Date),
+            Expr::Lit(Value::Int(_)) => Some(SqlType::BigInt),
+            Expr::Lit(Value::Decimal(_, s)) => Some(SqlType::Decimal {
+                precision: 38,
+                scale: *s,
+            }),
+            Expr::Lit(Value::Float(_)) => Some(SqlType::Double),
+            Expr::Lit(Value::Bool(_)) => Some(SqlType::Boolean),
+            Expr::Bin(BinOp::Add | BinOp::Sub, a, b) => {
+                match (self.static_type(a), self.static_type(b)) {
+                    (Some(SqlType::Timestamp), _) | (_, Some(SqlType::Timestamp)) => {
+                        Some(SqlType::Timestamp)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 
@@ -1237,6 +1352,30 @@ impl<'a> Compiler<'a> {
                         .and_then(|()| self.redshift_literal(&mut r, &l))
                         .map_err(|m| err_at(e, m))?;
                 }
+                // Redshift: a DATE plus or minus an integer is that many
+                // days later or earlier, still a DATE.
+                if self.cat.redshift()
+                    && matches!(o, BinOp::Add | BinOp::Sub)
+                    && self.static_type(&l) == Some(SqlType::Date)
+                    && self.static_type(&r).is_some_and(|t| {
+                        matches!(t, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
+                    })
+                {
+                    let day = if o == BinOp::Add {
+                        86_400_000
+                    } else {
+                        -86_400_000
+                    };
+                    let days = Expr::Bin(
+                        BinOp::Mul,
+                        Box::new(Expr::Lit(Value::Interval(day))),
+                        Box::new(r),
+                    );
+                    return Ok(Expr::Cast(
+                        Box::new(Expr::Bin(BinOp::Add, Box::new(l), Box::new(days))),
+                        SqlType::Date,
+                    ));
+                }
                 Expr::Bin(o, Box::new(l), Box::new(r))
             }
             A::Function(f) => self.function(f, e)?,
@@ -1244,27 +1383,51 @@ impl<'a> Compiler<'a> {
                 expr, data_type, ..
             } => {
                 let ty = sql_type(data_type).map_err(|m| err_at(e, m))?;
-                Expr::Cast(Box::new(self.expr(expr)?), ty)
+                let mut x = self.expr(expr)?;
+                if self.cat.redshift() {
+                    // Redshift rounds a number cast to an integer, and reads
+                    // t/f/yes/no/1/0 as booleans (anything else is an error).
+                    if matches!(ty, SqlType::SmallInt | SqlType::Integer | SqlType::BigInt)
+                        && matches!(
+                            self.static_type(&x),
+                            Some(SqlType::Decimal { .. } | SqlType::Real | SqlType::Double)
+                        )
+                    {
+                        x = Expr::Call(Func::Round, vec![x]);
+                    } else if ty == SqlType::Boolean {
+                        x = Expr::Call(Func::AsTypeOf, vec![x, Expr::Lit(Value::Bool(true))]);
+                    }
+                }
+                Expr::Cast(Box::new(x), ty)
             }
             A::Case {
                 operand,
                 conditions,
                 else_result,
                 ..
-            } => Expr::Case {
-                operand: match operand {
+            } => {
+                let operand = match operand {
                     Some(o) => Some(Box::new(self.expr(o)?)),
                     None => None,
-                },
-                whens: conditions
+                };
+                let mut whens = conditions
                     .iter()
                     .map(|c| Ok((self.expr(&c.condition)?, self.expr(&c.result)?)))
-                    .collect::<Result<_, SqlError>>()?,
-                otherwise: match else_result {
-                    Some(x) => Some(Box::new(self.expr(x)?)),
-                    None => None,
-                },
-            },
+                    .collect::<Result<Vec<_>, SqlError>>()?;
+                if let Some(o) = &operand {
+                    for (w, _) in &mut whens {
+                        self.redshift_literal(w, o).map_err(|m| err_at(e, m))?;
+                    }
+                }
+                Expr::Case {
+                    operand,
+                    whens,
+                    otherwise: match else_result {
+                        Some(x) => Some(Box::new(self.expr(x)?)),
+                        None => None,
+                    },
+                }
+            }
             A::IsNull(x) => Expr::IsNull(Box::new(self.expr(x)?), false),
             A::IsNotNull(x) => Expr::IsNull(Box::new(self.expr(x)?), true),
             A::InList {
@@ -1814,12 +1977,19 @@ fn plan_select(
                 "Aggregating a window table function needs GROUP BY window_start, window_end (and any other keys).",
             ));
         }
-        let window_keys: Vec<usize> = keys
+        let mut window_keys: Vec<usize> = keys
             .iter()
             .enumerate()
             .filter(|(_, k)| k.rowtime_only())
             .map(|(i, _)| i)
             .collect();
+        let time_keys = window_keys.len();
+        window_keys.extend(
+            keys.iter()
+                .enumerate()
+                .filter(|(_, k)| matches!(k, Expr::Call(Func::Monotonic, _)) && !k.rowtime_only())
+                .map(|(i, _)| i),
+        );
         if window_keys.is_empty() {
             let at = group
                 .first()
@@ -1827,11 +1997,16 @@ fn plan_select(
                 .unwrap_or(s.select_token.0.span.start);
             return Err(err_loc(
                 at,
-                "A streaming GROUP BY needs a key derived from ROWTIME, such as STEP(ROWTIME BY INTERVAL '1' MINUTE) or FLOOR(ROWTIME TO MINUTE): without one the group never closes and nothing is ever emitted. (In Flink SQL, aggregate over TABLE(TUMBLE(...)) instead.)",
+                "A streaming GROUP BY needs a key derived from ROWTIME, such as STEP(ROWTIME BY INTERVAL '1' MINUTE) or FLOOR(ROWTIME TO MINUTE), or one declared MONOTONIC(...): without one the group never closes and nothing is ever emitted. (In Flink SQL, aggregate over TABLE(TUMBLE(...)) instead.)",
             ));
         }
         let (finish, types) = finish(&items, s.having.as_ref(), keys.clone(), &cols, cat, !flink)?;
-        ops.push(Box::new(Tumbling::new(keys, window_keys, finish)));
+        ops.push(Box::new(Tumbling::new(
+            keys,
+            window_keys,
+            time_keys,
+            finish,
+        )));
         return Ok(Planned {
             source,
             pipeline: Pipeline { ops },

@@ -397,7 +397,11 @@ pub fn sort_cmp(a: &Value, b: &Value) -> Ordering {
         (false, true) => Ordering::Greater,
         _ => a
             .sql_cmp(b)
-            .unwrap_or_else(|| a.type_name().cmp(b.type_name())),
+            .unwrap_or_else(|| match (a.as_f64(), b.as_f64()) {
+                // NaN: after every number, so the order stays total.
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                _ => a.type_name().cmp(b.type_name()),
+            }),
     }
 }
 

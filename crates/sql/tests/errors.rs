@@ -197,3 +197,37 @@ fn unsupported_sql_says_so() {
         "The type GEOGRAPHY is not supported",
     );
 }
+
+#[test]
+fn streaming_functions_say_how_they_are_used() {
+    check(
+        "SELECT STREAM EXP_AVG(price, INTERVAL '10' SECOND) FROM \"SOURCE_SQL_STREAM_001\"",
+        1,
+        15,
+        "EXP_AVG needs a window",
+    );
+    check(
+        "SELECT STREAM EXP_AVG(price, 10) OVER (RANGE INTERVAL '1' MINUTE PRECEDING) FROM \"SOURCE_SQL_STREAM_001\"",
+        1,
+        30,
+        "half-life is an INTERVAL literal",
+    );
+    check(
+        "SELECT STREAM NTH_VALUE(price, 0) OVER (RANGE INTERVAL '1' MINUTE PRECEDING) FROM \"SOURCE_SQL_STREAM_001\"",
+        1,
+        32,
+        "NTH_VALUE's n",
+    );
+    check(
+        "SELECT STREAM NTH_VALUE(price) OVER (RANGE INTERVAL '1' MINUTE PRECEDING) FROM \"SOURCE_SQL_STREAM_001\"",
+        1,
+        15,
+        "NTH_VALUE takes an expression and n",
+    );
+    check(
+        "SELECT STREAM ticker_symbol, COUNT(*) FROM \"SOURCE_SQL_STREAM_001\" GROUP BY ticker_symbol",
+        1,
+        77,
+        "or one declared MONOTONIC(...)",
+    );
+}
