@@ -614,7 +614,15 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
 test('a SQL application writes its output stream to a Firehose delivery stream, one JSON line per row in S3', async () => {
   await page.getByTestId('preset').selectOption('ticker-averages-to-s3.json');
   await page.waitForFunction(() => document.querySelector('#fh-name')?.value === 'ticker-averages');
-  assert.match(await page.locator('.firehose-fields').innerText(), /The SQL application writes to it/);
+  // The form shows the preset's output: its source, in-application stream
+  // and format; switched to the producer and back, it is KDA's default.
+  assert.equal(await page.getByTestId('firehose-source').inputValue(), 'sql');
+  assert.equal(await page.getByTestId('firehose-sql-stream').inputValue(), 'DESTINATION_SQL_STREAM');
+  await page.getByTestId('firehose-source').selectOption('direct');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="firehose-sql-stream"]'));
+  await page.getByTestId('firehose-source').selectOption('sql');
+  await page.getByTestId('firehose-sql-stream').waitFor();
+  assert.equal(await page.getByTestId('firehose-sql-format').inputValue(), 'JSON');
   await page.getByTestId('create').click();
   await page.getByTestId('firehose').waitFor();
   for (let i = 0; i < 10; i++) await page.getByTestId('step').click();

@@ -144,6 +144,44 @@ impl LambdaFunction {
     /// (`{"Records": [...]}`, as JSON text): its response (empty: none) or
     /// the error it throws; `None` for JavaScript, which the host runs.
     /// Only `fail_if` fails; the others process every record.
+    /// A built-in as a SQL application's Lambda output: it acknowledges
+    /// each record `Ok`, except that FailIf answers `DeliveryFailed` for a
+    /// matching record (or one that is not a JSON object), to watch KDA
+    /// send it again with a higher retryHint.
+    pub fn run_output_builtin(&self, event: &str) -> Option<Result<Vec<u8>, String>> {
+        let fail = match &self.code {
+            FunctionCode::Javascript(_) => return None,
+            FunctionCode::FailIf { field, equals, .. } => Some((field, equals)),
+            FunctionCode::SelectFields(_) | FunctionCode::KeepIf { .. } => None,
+        };
+        let event: Value = match serde_json::from_str(event) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(format!("SyntaxError: {e}"))),
+        };
+        let records: Vec<Value> = event["records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let failed = fail.is_some_and(|(field, equals)| {
+                    let data = r["data"]
+                        .as_str()
+                        .and_then(|d| BASE64.decode(d).ok())
+                        .unwrap_or_default();
+                    match serde_json::from_slice::<Value>(&data) {
+                        Ok(Value::Object(obj)) => obj.get(field) == Some(equals),
+                        _ => true,
+                    }
+                });
+                json!({
+                    "recordId": r["recordId"],
+                    "result": if failed { "DeliveryFailed" } else { "Ok" },
+                })
+            })
+            .collect();
+        Some(Ok(json!({ "records": records }).to_string().into_bytes()))
+    }
+
     pub fn run_stream_builtin(&self, event: &str) -> Option<Result<Vec<u8>, String>> {
         let (field, equals, report) = match &self.code {
             FunctionCode::Javascript(_) => return None,

@@ -424,6 +424,17 @@ impl Scenario {
             )));
         }
         for (i, o) in self.sql_outputs.iter().enumerate() {
+            o.check()
+                .map_err(|e| SimError::Scenario(format!("sql_outputs[{i}]: {e}")))?;
+            if let Some(function) = o.function() {
+                if !self.lambda_functions.iter().any(|f| f.name == function) {
+                    return Err(SimError::Scenario(format!(
+                        "sql_outputs[{i}]: LambdaOutput.ResourceARN names the function \
+                         {function}, which is not one of the scenario's lambda_functions"
+                    )));
+                }
+                continue;
+            }
             let direct = o
                 .delivery_stream()
                 .and_then(|name| firehose.stream(name))
@@ -434,7 +445,7 @@ impl Scenario {
                      the scenario's delivery streams with \"DeliveryStreamType\": \"DirectPut\" \
                      (arn:aws:firehose:{REGION}:{}:deliverystream/NAME): the application writes \
                      to it with PutRecordBatch",
-                    o.firehose.resource_arn,
+                    o.firehose.as_ref().map_or("", |f| f.resource_arn.as_str()),
                     shardlab_engine::ACCOUNT_ID
                 )));
             }
@@ -747,6 +758,10 @@ pub struct Simulation {
 /// The caller of an event source mapping's JavaScript invocation is this
 /// followed by the mapping's name (a delivery stream's name has no `/`).
 const ESM_CALLER: &str = "esm/";
+
+/// The caller of a SQL application's Lambda output: this followed by the
+/// output's index.
+const KDA_CALLER: &str = "kda/";
 
 /// Invokes `function` for `caller`'s invocation `id`: a built-in answers at
 /// once (`builtin`); JavaScript is queued for the host with the `event`
@@ -2124,6 +2139,30 @@ impl Simulation {
                 }
                 runner.output_sent(output, records, &accepted);
             }
+            // Lambda outputs: an invocation per output at a time, about
+            // once a second (built-ins answer at once; JavaScript before
+            // the next tick).
+            let app_arn = format!(
+                "arn:aws:kinesisanalytics:{REGION}:{}:application/{}-app",
+                shardlab_engine::ACCOUNT_ID,
+                self.scenario.stream_name
+            );
+            for call in runner.take_invocations(now, &app_arn) {
+                self.digest = fnv1a64_extend(self.digest, call.event.as_bytes());
+                let caller = format!("{KDA_CALLER}{}", call.output);
+                let outcome = invoke(
+                    &self.scenario.lambda_functions,
+                    (&mut self.js_outbox, &mut self.js_outstanding),
+                    (&caller, call.id),
+                    &call.function_arn,
+                    &call.function,
+                    || call.event.clone(),
+                    |f| f.run_output_builtin(&call.event),
+                );
+                if let Some(outcome) = outcome {
+                    runner.invocation_done(call.output, call.id, outcome);
+                }
+            }
         }
         self.history.push_back((
             now,
@@ -2390,6 +2429,12 @@ impl Simulation {
                 .js_outcomes
                 .remove(&key)
                 .unwrap_or_else(|| Err(NO_JAVASCRIPT.to_string()));
+            if let Some(output) = key.0.strip_prefix(KDA_CALLER) {
+                if let (Some((runner, _)), Ok(i)) = (self.sql.as_mut(), output.parse()) {
+                    runner.invocation_done(i, key.1, outcome);
+                }
+                continue;
+            }
             if let Some(mapping) = key.0.strip_prefix(ESM_CALLER) {
                 let esm = self
                     .consumers

@@ -125,21 +125,39 @@ impl ReferenceData {
 }
 
 /// An application output, in the shape of KDA's `Outputs`: an
-/// in-application stream (by its exact name) written to a Firehose
-/// delivery stream as JSON or CSV records. KDA writes JSON records
-/// concatenated, with no delimiter (`{"a":1}{"a":2}`): an
-/// AppendDelimiterToRecord processor in the delivery stream makes lines.
+/// in-application stream (by its exact name) written as JSON or CSV
+/// records to a Firehose delivery stream or to a Lambda function. KDA
+/// writes JSON records concatenated, with no delimiter (`{"a":1}{"a":2}`):
+/// an AppendDelimiterToRecord processor in the delivery stream makes lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqlOutput {
     #[serde(rename = "Name")]
     pub name: String,
-    #[serde(rename = "KinesisFirehoseOutput")]
-    pub firehose: FirehoseOutput,
+    #[serde(
+        rename = "KinesisFirehoseOutput",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub firehose: Option<FirehoseOutput>,
+    #[serde(
+        rename = "LambdaOutput",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lambda: Option<FirehoseOutput>,
+    /// Refused with a reason: the playground simulates one data stream.
+    #[serde(
+        rename = "KinesisStreamsOutput",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kinesis: Option<serde_json::Value>,
     #[serde(rename = "DestinationSchema")]
     pub schema: DestinationSchema,
 }
 
+/// A destination's `ResourceARN` (and the role KDA's first API named).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FirehoseOutput {
@@ -177,9 +195,61 @@ impl SqlOutput {
             shardlab_engine::ACCOUNT_ID
         );
         self.firehose
+            .as_ref()?
             .resource_arn
             .strip_prefix(prefix.as_str())
             .filter(|n| !n.is_empty())
+    }
+
+    /// The Lambda function its ARN names (`...:function:NAME`, with an
+    /// optional version or alias after it), in the playground's Region
+    /// and account.
+    pub fn function(&self) -> Option<&str> {
+        let prefix = format!(
+            "arn:aws:lambda:{}:{}:function:",
+            crate::simulation::REGION,
+            shardlab_engine::ACCOUNT_ID
+        );
+        self.lambda
+            .as_ref()?
+            .resource_arn
+            .strip_prefix(prefix.as_str())
+            .map(|n| n.split(':').next().unwrap_or(n))
+            .filter(|n| !n.is_empty())
+    }
+
+    /// What is wrong with it, if anything: one destination, a Firehose or
+    /// Lambda ARN of the playground's Region and account.
+    pub fn check(&self) -> Result<(), String> {
+        if self.kinesis.is_some() {
+            return Err(
+                "KinesisStreamsOutput is not there yet: the playground simulates one \
+                        data stream (the application's source); write to a Firehose delivery \
+                        stream or a Lambda function"
+                    .into(),
+            );
+        }
+        match (&self.firehose, &self.lambda) {
+            (Some(_), Some(_)) | (None, None) => Err(
+                "an output has exactly one destination: KinesisFirehoseOutput or LambdaOutput"
+                    .into(),
+            ),
+            (Some(f), None) if self.delivery_stream().is_none() => Err(format!(
+                "KinesisFirehoseOutput.ResourceARN {} is not a delivery stream's ARN \
+                 (arn:aws:firehose:{}:{}:deliverystream/NAME)",
+                f.resource_arn,
+                crate::simulation::REGION,
+                shardlab_engine::ACCOUNT_ID
+            )),
+            (None, Some(l)) if self.function().is_none() => Err(format!(
+                "LambdaOutput.ResourceARN {} is not a function's ARN \
+                 (arn:aws:lambda:{}:{}:function:NAME)",
+                l.resource_arn,
+                crate::simulation::REGION,
+                shardlab_engine::ACCOUNT_ID
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A row as the record KDA writes.
@@ -219,12 +289,62 @@ impl SqlOutput {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SqlOutputView {
     pub stream: String,
+    /// The delivery stream, or empty for a Lambda output.
     pub delivery_stream: String,
+    /// The Lambda function, or empty for a Firehose output.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub function: String,
     pub format: RecordFormat,
-    /// Rows Firehose accepted, and rows waiting for it (KDA retries until
-    /// the destination takes them).
+    /// Rows the destination accepted, and rows waiting for it (KDA retries
+    /// until the destination takes them).
     pub sent: u64,
     pub waiting: u64,
+    /// A Lambda output's invocations, the records it answered
+    /// DeliveryFailed (or did not acknowledge), and its last failure.
+    #[serde(default)]
+    pub invocations: u64,
+    #[serde(default)]
+    pub delivery_failed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The most bytes a Lambda output's invocation carries: Lambda's limit on
+/// a synchronous invocation's payload (6 MB); past it KDA splits the
+/// records across invocations.
+pub const LAMBDA_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// How often a Lambda output is invoked while rows keep coming ("about
+/// once per second"; a tumbling window's rows come at once, so they go in
+/// one invocation per window).
+const LAMBDA_EVERY_MS: u64 = 1000;
+
+/// A Lambda output's invocation, for the simulation to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputInvocation {
+    pub output: usize,
+    pub id: u64,
+    pub function: String,
+    pub function_arn: String,
+    pub event: String,
+}
+
+/// A record a Lambda output holds: its bytes and how often its delivery
+/// failed (the event's `retryHint`).
+struct LambdaRecord {
+    data: Vec<u8>,
+    retry_hint: u64,
+}
+
+#[derive(Default)]
+struct LambdaState {
+    queue: VecDeque<LambdaRecord>,
+    /// The invocation out: its id and its records, by record id.
+    in_flight: Option<(u64, Vec<(String, LambdaRecord)>)>,
+    next_at_ms: u64,
+    invocations: u64,
+    delivery_failed: u64,
+    last_error: Option<String>,
 }
 
 struct OutputState {
@@ -232,6 +352,7 @@ struct OutputState {
     delivery_stream: String,
     waiting: VecDeque<Vec<u8>>,
     sent: u64,
+    lambda: Option<LambdaState>,
 }
 
 /// One row as the results table shows it.
@@ -426,13 +547,19 @@ impl SqlRunner {
     pub fn set_outputs(&mut self, outputs: &[SqlOutput]) -> Result<(), String> {
         let mut states = Vec::new();
         for o in outputs {
+            o.check()?;
             if !self.streams.iter().any(|s| s.name == o.name) {
                 let names: Vec<&str> = self.streams.iter().map(|s| s.name.as_str()).collect();
                 return Err(format!(
-                    "The application's output writes the in-application stream {} to \
-                     Firehose, but the application has no stream of that name (names are \
+                    "The application's output writes the in-application stream {} to {}, \
+                     but the application has no stream of that name (names are \
                      case-sensitive; it has {}).",
                     o.name,
+                    if o.lambda.is_some() {
+                        "Lambda"
+                    } else {
+                        "Firehose"
+                    },
                     names.join(", ")
                 ));
             }
@@ -441,6 +568,7 @@ impl SqlRunner {
                 delivery_stream: o.delivery_stream().unwrap_or_default().to_string(),
                 waiting: VecDeque::new(),
                 sent: 0,
+                lambda: o.lambda.is_some().then(LambdaState::default),
             });
         }
         self.outputs = states;
@@ -453,7 +581,7 @@ impl SqlRunner {
         self.outputs
             .iter_mut()
             .enumerate()
-            .filter(|(_, o)| !o.waiting.is_empty())
+            .filter(|(_, o)| o.lambda.is_none() && !o.waiting.is_empty())
             .map(|(i, o)| (i, o.delivery_stream.clone(), o.waiting.drain(..).collect()))
             .collect()
     }
@@ -475,6 +603,135 @@ impl SqlRunner {
         }
         for r in back.into_iter().rev() {
             o.waiting.push_front(r);
+        }
+    }
+
+    /// The Lambda outputs' invocations due at `now_ms`: one out per output
+    /// at a time, about once a second, each with the records waiting (and
+    /// those to retry first, with their retryHint), up to Lambda's payload
+    /// limit. `app_arn` is the application's ARN the event names.
+    pub fn take_invocations(&mut self, now_ms: u64, app_arn: &str) -> Vec<OutputInvocation> {
+        let mut calls = Vec::new();
+        for (i, o) in self.outputs.iter_mut().enumerate() {
+            let Some(l) = o.lambda.as_mut() else {
+                continue;
+            };
+            if l.in_flight.is_some() || l.queue.is_empty() || now_ms < l.next_at_ms {
+                continue;
+            }
+            l.invocations += 1;
+            let id = l.invocations;
+            let guid = |kind: u64, n: u64| {
+                format!(
+                    "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                    i as u64 * 0x9e37 + kind,
+                    (id >> 16) & 0xffff,
+                    id & 0xfff,
+                    (n >> 48) & 0xfff,
+                    n & 0xffff_ffff_ffff
+                )
+            };
+            let mut records = Vec::new();
+            let mut json = Vec::new();
+            let mut size = 256;
+            while let Some(r) = l.queue.front() {
+                let encoded = {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.encode(&r.data)
+                };
+                let record_id = guid(
+                    1,
+                    o.sent + l.delivery_failed + records.len() as u64 + (id << 20),
+                );
+                let item = serde_json::json!({
+                    "recordId": record_id,
+                    "lambdaDeliveryRecordMetadata": {"retryHint": r.retry_hint},
+                    "data": encoded,
+                });
+                let bytes = item.to_string().len() + 1;
+                if !records.is_empty() && size + bytes > LAMBDA_PAYLOAD_BYTES {
+                    break;
+                }
+                size += bytes;
+                json.push(item);
+                let r = l.queue.pop_front().expect("front exists");
+                records.push((record_id, r));
+            }
+            let event = serde_json::json!({
+                "invocationId": guid(0, id),
+                "applicationArn": app_arn,
+                "records": json,
+            })
+            .to_string();
+            l.in_flight = Some((id, records));
+            l.next_at_ms = now_ms + LAMBDA_EVERY_MS;
+            calls.push(OutputInvocation {
+                output: i,
+                id,
+                function: o.output.function().unwrap_or_default().to_string(),
+                function_arn: o
+                    .output
+                    .lambda
+                    .as_ref()
+                    .map(|l| l.resource_arn.clone())
+                    .unwrap_or_default(),
+                event,
+            });
+        }
+        calls
+    }
+
+    /// What came of a Lambda output's invocation: the function's answer
+    /// (`{"records": [{"recordId", "result": "Ok" | "DeliveryFailed"}]}`),
+    /// or why it failed. Records answered Ok are delivered; the others
+    /// (DeliveryFailed, not acknowledged, a failed invocation) go back to
+    /// the front of the queue with their retryHint raised, and are sent
+    /// again until the function takes them, as KDA retries without end.
+    pub fn invocation_done(&mut self, output: usize, id: u64, outcome: Result<Vec<u8>, String>) {
+        let Some(o) = self.outputs.get_mut(output) else {
+            return;
+        };
+        let Some(l) = o.lambda.as_mut() else {
+            return;
+        };
+        let Some((_, records)) = l.in_flight.take_if(|(out, _)| *out == id) else {
+            return;
+        };
+        let results: std::collections::HashMap<String, String> = match &outcome {
+            Ok(body) => serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("records").and_then(|r| r.as_array()).cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get("recordId")?.as_str()?.to_string(),
+                        r.get("result")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect(),
+            Err(_) => Default::default(),
+        };
+        let mut failed = Vec::new();
+        for (record_id, r) in records {
+            if results.get(&record_id).map(String::as_str) == Some("Ok") {
+                o.sent += 1;
+            } else {
+                failed.push(r);
+            }
+        }
+        l.delivery_failed += failed.len() as u64;
+        if let Err(e) = &outcome {
+            l.last_error = Some(e.clone());
+        } else if !failed.is_empty() {
+            l.last_error = Some(format!(
+                "{} records answered DeliveryFailed or not acknowledged; KDA sends them again",
+                failed.len()
+            ));
+        }
+        for mut r in failed.into_iter().rev() {
+            r.retry_hint += 1;
+            l.queue.push_front(r);
         }
     }
 
@@ -555,7 +812,14 @@ impl SqlRunner {
             .iter_mut()
             .filter(|o| o.output.name == row.stream)
         {
-            o.waiting.push_back(o.output.record(&row));
+            let data = o.output.record(&row);
+            match o.lambda.as_mut() {
+                Some(l) => l.queue.push_back(LambdaRecord {
+                    data,
+                    retry_hint: 0,
+                }),
+                None => o.waiting.push_back(data),
+            }
         }
         if let Some(c) = self.capture.as_mut().filter(|c| c.stream == row.stream) {
             if c.rows.len() < CAPTURE_ROWS {
@@ -608,12 +872,25 @@ impl SqlRunner {
             outputs: self
                 .outputs
                 .iter()
-                .map(|o| SqlOutputView {
-                    stream: o.output.name.clone(),
-                    delivery_stream: o.delivery_stream.clone(),
-                    format: o.output.schema.format,
-                    sent: o.sent,
-                    waiting: o.waiting.len() as u64,
+                .map(|o| {
+                    let l = o.lambda.as_ref();
+                    SqlOutputView {
+                        stream: o.output.name.clone(),
+                        delivery_stream: o.delivery_stream.clone(),
+                        function: o.output.function().unwrap_or_default().to_string(),
+                        format: o.output.schema.format,
+                        sent: o.sent,
+                        waiting: match l {
+                            Some(l) => {
+                                (l.queue.len() + l.in_flight.as_ref().map_or(0, |f| f.1.len()))
+                                    as u64
+                            }
+                            None => o.waiting.len() as u64,
+                        },
+                        invocations: l.map_or(0, |l| l.invocations),
+                        delivery_failed: l.map_or(0, |l| l.delivery_failed),
+                        last_error: l.and_then(|l| l.last_error.clone()),
+                    }
                 })
                 .collect(),
         }
@@ -637,12 +914,92 @@ mod tests {
     fn output(stream: &str, format: RecordFormat) -> SqlOutput {
         SqlOutput {
             name: stream.into(),
-            firehose: FirehoseOutput {
+            firehose: Some(FirehoseOutput {
                 resource_arn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/out".into(),
                 role_arn: None,
-            },
+            }),
+            lambda: None,
+            kinesis: None,
             schema: DestinationSchema { format },
         }
+    }
+
+    /// A Lambda output's event is KDA's; records answered Ok are
+    /// delivered, the others (DeliveryFailed, not acknowledged, a failed
+    /// invocation) come back first with a higher retryHint.
+    #[test]
+    fn a_lambda_output_sends_kdas_event_and_retries_what_failed() {
+        let samples = vec![br#"{"n":1}"#.to_vec()];
+        let mut r = SqlRunner::new(APP, &samples, 0, Vec::new()).unwrap();
+        let mut o = output("A", RecordFormat::JSON);
+        o.firehose = None;
+        o.lambda = Some(FirehoseOutput {
+            resource_arn: "arn:aws:lambda:us-east-1:123456789012:function:sink:live".into(),
+            role_arn: None,
+        });
+        r.set_outputs(&[o.clone()]).unwrap();
+        let recs: Vec<(Vec<u8>, u64)> = (1..=3)
+            .map(|n| (format!(r#"{{"n":{n}}}"#).into_bytes(), 0))
+            .collect();
+        r.push(recs, 1000);
+        assert!(r.take_output().is_empty(), "not a Firehose output");
+        let arn = "arn:aws:kinesisanalytics:us-east-1:123456789012:application/app";
+        let calls = r.take_invocations(1000, arn);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].function, "sink");
+        let event: serde_json::Value = serde_json::from_str(&calls[0].event).unwrap();
+        assert_eq!(event["applicationArn"], arn);
+        assert!(event["invocationId"].is_string());
+        let records = event["records"].as_array().unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0]["lambdaDeliveryRecordMetadata"]["retryHint"], 0);
+        assert_eq!(records[0]["data"], "eyJYIjoxfQ=="); // {"X":1}
+                                                        // Nothing more while one is out.
+        assert!(r.take_invocations(5000, arn).is_empty());
+        // The first Ok, the second DeliveryFailed, the third not answered.
+        let answer = serde_json::json!({"records": [
+            {"recordId": records[0]["recordId"], "result": "Ok"},
+            {"recordId": records[1]["recordId"], "result": "DeliveryFailed"},
+        ]});
+        r.invocation_done(0, calls[0].id, Ok(answer.to_string().into_bytes()));
+        let v = r.view();
+        assert_eq!(
+            (
+                v.outputs[0].sent,
+                v.outputs[0].waiting,
+                v.outputs[0].delivery_failed
+            ),
+            (1, 2, 2)
+        );
+        // Again a second later, in order, retryHint 1; then a failed
+        // invocation fails them all.
+        assert!(r.take_invocations(1500, arn).is_empty(), "once a second");
+        let again = r.take_invocations(2000, arn);
+        let event: serde_json::Value = serde_json::from_str(&again[0].event).unwrap();
+        let datas: Vec<&str> = event["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["data"].as_str().unwrap())
+            .collect();
+        assert_eq!(datas, ["eyJYIjoyfQ==", "eyJYIjozfQ=="]);
+        assert_eq!(
+            event["records"][0]["lambdaDeliveryRecordMetadata"]["retryHint"],
+            1
+        );
+        r.invocation_done(
+            0,
+            again[0].id,
+            Err("Task timed out after 3.00 seconds".into()),
+        );
+        let v = r.view();
+        assert_eq!((v.outputs[0].sent, v.outputs[0].waiting), (1, 2));
+        assert_eq!(
+            v.outputs[0].last_error.as_deref(),
+            Some("Task timed out after 3.00 seconds")
+        );
+        o.kinesis = Some(serde_json::json!({}));
+        assert!(r.set_outputs(&[o]).is_err());
     }
 
     /// Two outputs to one delivery stream keep their own rows and counts;

@@ -239,18 +239,34 @@ CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
     SELECT STREAM ticker_symbol, AVG(price) FROM \"SOURCE_SQL_STREAM_001\"
     GROUP BY ticker_symbol, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '10' SECOND);";
 
+/// A simulation of `s` with two seconds of records in its stream, for an
+/// application to discover its schema from.
+fn warmed_up(s: Scenario) -> (Simulation, InProcessHost) {
+    let mut sim = Simulation::new(s).expect("valid");
+    let mut host = InProcessHost::new();
+    open_shards(&mut sim, &mut host).expect("open");
+    for _ in 0..20 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    (sim, host)
+}
+
+/// The rows the application has written to DESTINATION_SQL_STREAM.
+fn destination_rows(sql: &shardlab_sim::sql::SqlView) -> u64 {
+    sql.streams
+        .iter()
+        .find(|s| s.name == "DESTINATION_SQL_STREAM")
+        .unwrap()
+        .total
+}
+
 #[test]
 fn an_output_writes_the_applications_rows_to_firehose() {
     let s: Scenario = serde_json::from_str(include_str!(
         "../../../static/scenarios/ticker-averages-to-s3.json"
     ))
     .expect("preset");
-    let mut sim = Simulation::new(s.clone()).expect("valid");
-    let mut host = InProcessHost::new();
-    open_shards(&mut sim, &mut host).expect("open");
-    for _ in 0..20 {
-        run_tick(&mut sim, &mut host, 100).expect("tick");
-    }
+    let (mut sim, mut host) = warmed_up(s.clone());
     // The output names a stream the application must have (exact name).
     let e = sim
         .start_sql(
@@ -272,12 +288,7 @@ fn an_output_writes_the_applications_rows_to_firehose() {
     let snap = sim.snapshot();
     let sql = snap.sql.as_ref().expect("running");
     let out = &sql.outputs[0];
-    let rows = sql
-        .streams
-        .iter()
-        .find(|s| s.name == "DESTINATION_SQL_STREAM")
-        .unwrap()
-        .total;
+    let rows = destination_rows(sql);
     assert!(rows > 50, "{rows} rows");
     assert_eq!((out.sent, out.waiting), (rows, 0));
     // Only the application writes to the delivery stream, not the producer.
@@ -296,11 +307,70 @@ fn an_output_writes_the_applications_rows_to_firehose() {
     // A scenario whose output names a delivery stream the producer feeds
     // (or none) is refused, naming the field.
     let mut bad = s.clone();
-    bad.sql_outputs[0].firehose.resource_arn =
-        "arn:aws:firehose:us-east-1:123456789012:deliverystream/nope".into();
+    bad.sql_outputs[0]
+        .firehose
+        .as_mut()
+        .expect("a Firehose output")
+        .resource_arn = "arn:aws:firehose:us-east-1:123456789012:deliverystream/nope".into();
     let e = bad.validate().unwrap_err().to_string();
     assert!(
         e.contains("sql_outputs[0]: KinesisFirehoseOutput.ResourceARN"),
         "{e}"
     );
+}
+
+#[test]
+fn a_lambda_output_gets_kdas_events_and_failed_deliveries_are_sent_again() {
+    let mut s: Scenario = serde_json::from_str(include_str!(
+        "../../../static/scenarios/ticker-averages-to-s3.json"
+    ))
+    .expect("preset");
+    s.lambda_functions = serde_json::from_value(serde_json::json!([
+        {"name": "alerts", "code": {"fail_if": {"field": "TICKER_SYMBOL", "equals": "QXZ"}}}
+    ]))
+    .unwrap();
+    s.sql_outputs = serde_json::from_value(serde_json::json!([{
+        "Name": "DESTINATION_SQL_STREAM",
+        "LambdaOutput": {"ResourceARN": "arn:aws:lambda:us-east-1:123456789012:function:alerts"},
+        "DestinationSchema": {"RecordFormatType": "JSON"}
+    }]))
+    .unwrap();
+    let (mut sim, mut host) = warmed_up(s.clone());
+    sim.start_sql(AVERAGES, SqlStart::Now, None)
+        .expect("compiles");
+    for _ in 0..600 {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    let snap = sim.snapshot();
+    let sql = snap.sql.as_ref().expect("running");
+    let out = &sql.outputs[0];
+    let rows = destination_rows(sql);
+    assert_eq!(out.function, "alerts");
+    // One invocation per 10-second window (its rows come at once), plus
+    // the retries of the QXZ rows, which the function never takes: they
+    // wait at the front, with every other row behind them, as KDA's
+    // back pressure does.
+    assert!(out.invocations >= 5, "{out:?}");
+    assert!(out.delivery_failed >= out.invocations - 1, "{out:?}");
+    assert_eq!(out.sent + out.waiting, rows, "{out:?}");
+    assert!(out.sent > 0 && out.waiting > 0, "{out:?}");
+    assert!(
+        out.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("DeliveryFailed")),
+        "{out:?}"
+    );
+    // A function the scenario does not have, or two destinations, is
+    // refused, naming the field.
+    let mut bad = s.clone();
+    bad.lambda_functions.clear();
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("sql_outputs[0]: LambdaOutput.ResourceARN"),
+        "{e}"
+    );
+    let mut bad = s.clone();
+    bad.sql_outputs[0].kinesis = Some(serde_json::json!({"ResourceARN": "x"}));
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("KinesisStreamsOutput is not there yet"), "{e}");
 }

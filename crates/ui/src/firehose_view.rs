@@ -36,6 +36,46 @@ fn on_text(
 
 /// A callback that edits the form from a checkbox, select or textarea
 /// (`value` reads the element's state).
+/// The Source choice: the stream, the producer, or the SQL application's
+/// output.
+fn set_source(n: &mut StreamForm, v: String) {
+    n.firehose.direct_put = v != "stream";
+    n.firehose.set_sql_output(v == "sql");
+}
+
+/// The SQL output's in-application stream and record format.
+fn sql_output_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let mut f = form.firehose.clone();
+    let Some(o) = f.sql_output_mut() else {
+        return html! {};
+    };
+    let (stream, json) = (
+        o.name.clone(),
+        o.schema.format == shardlab_sim::sql::RecordFormat::JSON,
+    );
+    html! {
+        <div class="field-row">
+            <label class="field" for="fh-sql-stream">
+                <span class="field-label">{"In-application stream"}</span>
+                <input id="fh-sql-stream" type="text" value={stream} data-testid="firehose-sql-stream"
+                    oninput={on_text(form, ctx, |n, v| if let Some(o) = n.firehose.sql_output_mut() { o.name = v.trim().to_string() })}
+                    autocomplete="off" spellcheck="false" />
+                <span class="hint">{"its exact name (KDA's names are case-sensitive)"}</span>
+            </label>
+            <label class="field" for="fh-sql-format">
+                <span class="field-label">{"Record format"}</span>
+                <select id="fh-sql-format" data-testid="firehose-sql-format"
+                    onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "JSON", |n, v| if let Some(o) = n.firehose.sql_output_mut() {
+                        o.schema.format = if v { shardlab_sim::sql::RecordFormat::JSON } else { shardlab_sim::sql::RecordFormat::CSV };
+                    })}>
+                    <option value="JSON" selected={json}>{"JSON (concatenated, as KDA writes it)"}</option>
+                    <option value="CSV" selected={!json}>{"CSV (a line per row)"}</option>
+                </select>
+            </label>
+        </div>
+    }
+}
+
 fn on_change<E: JsCast + AsRef<web_sys::EventTarget> + 'static, V: 'static>(
     form: &StreamForm,
     ctx: &Context<App>,
@@ -79,14 +119,16 @@ pub fn form_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                 </label>
                 <label class="field" for="fh-source">
                     <span class="field-label">{"Source"}</span>
-                    <select id="fh-source" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "direct", |n, v| n.firehose.direct_put = v)} data-testid="firehose-source">
+                    <select id="fh-source" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value(), set_source)} data-testid="firehose-source">
                         <option value="stream" selected={!f.direct_put}>{"Reads the stream (KinesisStreamAsSource)"}</option>
-                        <option value="direct" selected={f.direct_put}>{ if f.is_sql_output() { "The SQL application writes to it (Direct PUT)" } else { "The producer writes to it (Direct PUT)" } }</option>
+                        <option value="direct" selected={f.direct_put && !f.is_sql_output()}>{"The producer writes to it (Direct PUT)"}</option>
+                        <option value="sql" selected={f.direct_put && f.is_sql_output()}>{"The SQL application's output writes to it (Direct PUT)"}</option>
                     </select>
                     { if f.is_sql_output() { html! {
-                        <span class="hint">{"the scenario's "}<code>{"sql_outputs"}</code>{" send a SQL application's rows here, as KDA's application output does; the producer does not write to it"}</span>
+                        <span class="hint">{"KDA's application output: every row the SQL application writes to the in-application stream below goes here (start the SQL panel's application after creating the stream); the producer does not write to it"}</span>
                     } } else { html! {} } }
                 </label>
+                { if f.is_sql_output() { sql_output_fields(form, ctx) } else { html! {} } }
                 <label class="field" for="fh-destination">
                     <span class="field-label">{"Destination"}</span>
                     <select id="fh-destination" onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "http", set_http)} data-testid="firehose-destination">

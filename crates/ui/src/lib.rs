@@ -299,15 +299,59 @@ impl FirehoseForm {
             .iter()
             .filter_map(|o| {
                 let mut o = o.clone();
+                if o.lambda.is_some() {
+                    // A Lambda output needs no delivery stream.
+                    return Some(o);
+                }
                 let target = o.delivery_stream()?.to_string();
-                if renamed == Some(target.as_str()) {
-                    let arn = &o.firehose.resource_arn;
-                    let cut = arn.len() - target.len();
-                    o.firehose.resource_arn = format!("{}{}", &arn[..cut], self.name.trim());
+                if let (true, Some(f)) = (renamed == Some(target.as_str()), o.firehose.as_mut()) {
+                    let cut = f.resource_arn.len() - target.len();
+                    f.resource_arn = format!("{}{}", &f.resource_arn[..cut], self.name.trim());
                 }
                 direct(o.delivery_stream()?).then_some(o)
             })
             .collect()
+    }
+
+    /// The SQL application's output to the form's delivery stream.
+    pub fn sql_output_mut(&mut self) -> Option<&mut shardlab_sim::sql::SqlOutput> {
+        let names = [
+            Some(self.name.trim().to_string()),
+            self.base_name().map(str::to_string),
+        ];
+        self.sql_outputs
+            .iter_mut()
+            .find(|o| names.contains(&o.delivery_stream().map(str::to_string)))
+    }
+
+    /// Makes the form's delivery stream a SQL application's output (Direct
+    /// PUT from DESTINATION_SQL_STREAM as JSON, KDA's defaults), or not.
+    pub fn set_sql_output(&mut self, on: bool) {
+        let name = self.name.trim().to_string();
+        let base = self.base_name().map(str::to_string);
+        self.sql_outputs.retain(|o| {
+            let target = o.delivery_stream().map(str::to_string);
+            target != Some(name.clone()) && (base.is_none() || target != base)
+        });
+        if on {
+            self.direct_put = true;
+            self.sql_outputs.push(shardlab_sim::sql::SqlOutput {
+                name: "DESTINATION_SQL_STREAM".into(),
+                firehose: Some(shardlab_sim::sql::FirehoseOutput {
+                    resource_arn: format!(
+                        "arn:aws:firehose:{}:{}:deliverystream/{name}",
+                        shardlab_sim::simulation::REGION,
+                        shardlab_sim::ACCOUNT_ID
+                    ),
+                    role_arn: None,
+                }),
+                lambda: None,
+                kinesis: None,
+                schema: shardlab_sim::sql::DestinationSchema {
+                    format: shardlab_sim::sql::RecordFormat::JSON,
+                },
+            });
+        }
     }
 
     /// Whether the form's delivery stream is a SQL application's output.

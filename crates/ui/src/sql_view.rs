@@ -285,15 +285,23 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                     if let Some((name, rows)) = &v.reference {
                         <p class="muted sql-schema">{ format!("Reference table {name}: {rows} rows") }</p>
                     }
-                    { for v.outputs.iter().enumerate().map(|(i, o)| html! {
+                    { for v.outputs.iter().enumerate().map(|(i, o)| {
+                        let format = match o.format { shardlab_sim::sql::RecordFormat::JSON => "JSON", shardlab_sim::sql::RecordFormat::CSV => "CSV" };
+                        html! {
                         <p class="muted sql-schema" data-testid={format!("sql-output-{i}")}>
-                            { format!("Output: {} → Firehose {} ({}{}): {} rows sent, {} waiting",
-                                o.stream, o.delivery_stream,
-                                match o.format { shardlab_sim::sql::RecordFormat::JSON => "JSON", shardlab_sim::sql::RecordFormat::CSV => "CSV" },
-                                if o.format == shardlab_sim::sql::RecordFormat::JSON { ", concatenated as KDA writes it" } else { "" },
-                                thousands(o.sent), thousands(o.waiting)) }
+                            { if o.function.is_empty() {
+                                format!("Output: {} → Firehose {} ({}{}): {} rows sent, {} waiting",
+                                    o.stream, o.delivery_stream, format,
+                                    if o.format == shardlab_sim::sql::RecordFormat::JSON { ", concatenated as KDA writes it" } else { "" },
+                                    thousands(o.sent), thousands(o.waiting))
+                            } else {
+                                format!("Output: {} → Lambda {} ({format}, a record per row): {} invocations; {} rows delivered, {} waiting; {} deliveries failed and were retried{}",
+                                    o.stream, o.function, thousands(o.invocations), thousands(o.sent), thousands(o.waiting),
+                                    thousands(o.delivery_failed),
+                                    o.last_error.as_ref().map(|e| format!(" (last: {e})")).unwrap_or_default())
+                            } }
                         </p>
-                    }) }
+                    }}) }
                     { results(p, v, ctx) }
                     { timeline(p, v) }
                     { chart(p, ctx) }
