@@ -79,6 +79,11 @@ pub struct EsmSpec {
     /// The function's timeout (AWS's default is 3 s; 1–900).
     #[serde(default = "default_timeout_s")]
     pub timeout_s: u32,
+    /// `FilterCriteria` as the API takes it: `{"Filters": [{"Pattern":
+    /// "{\"data\": {...}}"}]}`; records matching no pattern never reach
+    /// the function (see [`crate::filter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_criteria: Option<Value>,
 }
 
 fn default_batch_size() -> u32 {
@@ -172,7 +177,17 @@ impl EsmSpec {
             invocation_ms: default_invocation_ms(),
             ms_per_record: 0,
             timeout_s: default_timeout_s(),
+            filter_criteria: None,
         }
+    }
+
+    /// Its filters (none when it has no `filter_criteria`, or bad ones,
+    /// which `validate` refuses).
+    pub fn filters(&self) -> crate::filter::Filters {
+        self.filter_criteria
+            .as_ref()
+            .and_then(|c| crate::filter::Filters::parse(c).ok())
+            .unwrap_or_default()
     }
 
     /// Checks the ranges CreateEventSourceMapping checks, with its
@@ -217,6 +232,10 @@ impl EsmSpec {
         }
         if !(1..=900).contains(&self.timeout_s) {
             return bad("timeout_s", self.timeout_s.to_string(), "1–900");
+        }
+        if let Some(c) = &self.filter_criteria {
+            crate::filter::Filters::parse(c)
+                .map_err(|e| format!("event source mapping {consumer}: filter_criteria: {e}"))?;
         }
         if self.invocation_ms > 900_000 || self.ms_per_record > 900_000 {
             return Err(format!(
@@ -399,6 +418,9 @@ pub struct EsmView {
     pub discards: u64,
     /// Records that expired from the stream before they were processed.
     pub expired: u64,
+    /// Records its filters kept from the function.
+    #[serde(default)]
+    pub filtered_out: u64,
     /// IteratorAge: how old the last record of an invocation's batch was
     /// when the function was invoked (ms); the largest over the shards'
     /// newest invocations, and the largest so far.
@@ -432,6 +454,8 @@ pub struct Esm {
     errors: u64,
     processed: u64,
     invoked_again: u64,
+    filters: crate::filter::Filters,
+    filtered_out: u64,
     discarded: u64,
     discards: u64,
     expired: u64,
@@ -446,6 +470,7 @@ pub struct Esm {
 impl Esm {
     pub fn new(spec: EsmSpec, name: &str, stream_arn: &str) -> Self {
         Esm {
+            filters: spec.filters(),
             spec,
             name: name.to_string(),
             stream_arn: stream_arn.to_string(),
@@ -457,6 +482,7 @@ impl Esm {
             errors: 0,
             processed: 0,
             invoked_again: 0,
+            filtered_out: 0,
             discarded: 0,
             discards: 0,
             expired: 0,
@@ -477,6 +503,7 @@ impl Esm {
     /// parallelization factor applies to a shard once none of its batches
     /// is running or waiting for a retry.
     pub fn update(&mut self, spec: EsmSpec) {
+        self.filters = spec.filters();
         self.spec = spec;
     }
 
@@ -511,9 +538,15 @@ impl Esm {
     /// Records GetRecords (or a subscription) returned for `shard` at
     /// `now_ms`.
     pub fn received(&mut self, shard: u32, records: &[RecordJson], now_ms: u64) {
+        let filters = std::mem::take(&mut self.filters);
+        let mut filtered = 0;
         let s = self.shard(shard);
         let lanes = s.lanes.len();
         for r in records {
+            if !filters.passes(&r.data) {
+                filtered += 1;
+                continue;
+            }
             s.lanes[lane_of(&r.partition_key, lanes)].push(Rec {
                 seq: r.sequence_number,
                 key: r.partition_key.clone(),
@@ -523,6 +556,8 @@ impl Esm {
                 invoked: 0,
             });
         }
+        self.filtered_out += filtered;
+        self.filters = filters;
     }
 
     /// `shard` was read to its end; `children` are (child, parents).
@@ -921,6 +956,7 @@ impl Esm {
             errors: self.errors,
             processed: self.processed,
             invoked_again: self.invoked_again,
+            filtered_out: self.filtered_out,
             discarded: self.discarded,
             discards: self.discards,
             expired: self.expired,

@@ -802,6 +802,9 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
                 "ReportBatchItemFailures".into(),
             ]);
         }
+        if let Some(f) = &l.filter_criteria {
+            words.extend(["--filter-criteria".into(), f.to_string()]);
+        }
         if let Some(q) = &l.on_failure {
             words.extend([
                 "--destination-config".into(),
@@ -1198,6 +1201,9 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         if l.report_batch_item_failures {
             props["FunctionResponseTypes"] = json!(["ReportBatchItemFailures"]);
         }
+        if let Some(f) = &l.filter_criteria {
+            props["FilterCriteria"] = f.clone();
+        }
         if let Some(q) = &l.on_failure {
             props["DestinationConfig"] =
                 json!({"OnFailure": {"Destination": {"Fn::GetAtt": [logical("Queue", q), "Arn"]}}});
@@ -1523,6 +1529,29 @@ mod tests {
             t["Resources"]["RedshiftClusterLab"]["Type"],
             "AWS::Redshift::Cluster"
         );
+    }
+
+    #[test]
+    fn a_mappings_filter_criteria_go_to_aws_unchanged() {
+        let mut s = preset("lambda-orders.json");
+        let criteria =
+            serde_json::json!({"Filters": [{"Pattern": r#"{"data": {"status": ["new"]}}"#}]});
+        s.consumers[0].lambda.as_mut().unwrap().filter_criteria = Some(criteria.clone());
+        let script = cli_script(&s).unwrap();
+        assert!(
+            script.contains(
+                r#"--filter-criteria '{"Filters":[{"Pattern":"{\"data\": {\"status\": [\"new\"]}}"}]}'"#
+            ),
+            "{script}"
+        );
+        let t = cloudformation(&s).unwrap();
+        let mapping = t["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["Type"] == "AWS::Lambda::EventSourceMapping")
+            .unwrap();
+        assert_eq!(mapping["Properties"]["FilterCriteria"], criteria);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod control;
 pub mod durability;
 pub mod esm;
 pub mod export;
+pub mod filter;
 pub mod firehose_source;
 pub mod headless;
 pub mod host;

@@ -139,13 +139,13 @@ pub struct SqlOutput {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub firehose: Option<FirehoseOutput>,
+    pub firehose: Option<OutputResource>,
     #[serde(
         rename = "LambdaOutput",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub lambda: Option<FirehoseOutput>,
+    pub lambda: Option<OutputResource>,
     /// Refused with a reason: the playground simulates one data stream.
     #[serde(
         rename = "KinesisStreamsOutput",
@@ -160,7 +160,7 @@ pub struct SqlOutput {
 /// A destination's `ResourceARN` (and the role KDA's first API named).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FirehoseOutput {
+pub struct OutputResource {
     #[serde(rename = "ResourceARN")]
     pub resource_arn: String,
     /// KDA's first API named the role it writes as here; accepted and
@@ -914,7 +914,7 @@ mod tests {
     fn output(stream: &str, format: RecordFormat) -> SqlOutput {
         SqlOutput {
             name: stream.into(),
-            firehose: Some(FirehoseOutput {
+            firehose: Some(OutputResource {
                 resource_arn: "arn:aws:firehose:us-east-1:123456789012:deliverystream/out".into(),
                 role_arn: None,
             }),
@@ -933,7 +933,7 @@ mod tests {
         let mut r = SqlRunner::new(APP, &samples, 0, Vec::new()).unwrap();
         let mut o = output("A", RecordFormat::JSON);
         o.firehose = None;
-        o.lambda = Some(FirehoseOutput {
+        o.lambda = Some(OutputResource {
             resource_arn: "arn:aws:lambda:us-east-1:123456789012:function:sink:live".into(),
             role_arn: None,
         });

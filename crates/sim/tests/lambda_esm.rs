@@ -54,9 +54,41 @@ fn accounted(delivered: u64, m: &EsmView) {
     let waiting: u64 = m.shards.iter().map(|s| s.waiting).sum();
     assert_eq!(
         delivered,
-        m.processed + m.discarded + m.expired + waiting,
+        m.processed + m.discarded + m.expired + m.filtered_out + waiting,
         "{m:?}"
     );
+}
+
+#[test]
+fn filter_criteria_keep_unmatched_records_from_the_function() {
+    // Clicks: only purchases reach the function.
+    let spec = EsmSpec {
+        filter_criteria: Some(serde_json::json!({"Filters": [
+            {"Pattern": r#"{"data": {"action": ["purchase"]}}"#}
+        ]})),
+        ..EsmSpec::new("f")
+    };
+    let s = mapping_scenario(
+        FunctionCode::FailIf {
+            field: "action".into(),
+            equals: serde_json::json!("view"),
+            report_item_failures: false,
+        },
+        spec,
+    );
+    let sim = run(s.clone(), 2, 400, false);
+    let (delivered, m) = mapping(&sim);
+    // A view would fail the function: none gets there.
+    assert_eq!((m.errors, m.discarded), (0, 0), "{m:?}");
+    assert!(m.processed > 0 && m.filtered_out > 2 * m.processed, "{m:?}");
+    accounted(delivered, &m);
+    // A pattern on anything but data is refused, as Lambda refuses it.
+    let mut bad = s.clone();
+    bad.consumers[0].lambda.as_mut().unwrap().filter_criteria = Some(serde_json::json!({
+        "Filters": [{"Pattern": r#"{"partitionKey": ["k"]}"#}]
+    }));
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("filter only on the data key"), "{e}");
 }
 
 #[test]

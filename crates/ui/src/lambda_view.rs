@@ -126,6 +126,11 @@ pub fn panel(i: usize, name: &str, m: &EsmView, app: &App, ctx: &Context<App>) -
                 <label>{"ReportBatchItemFailures "}{ setting(format!("lambda-{i}-report"), "FunctionResponseTypes ReportBatchItemFailures: the function's batchItemFailures say where to retry from (off: its response is ignored)", s.report_batch_item_failures.to_string(), on_off(s.report_batch_item_failures),
                     move |v| EsmUpdate { report_batch_item_failures: Some(v == "true"), ..Default::default() }, name, ctx) }</label>
                 <span class="muted">{ format!("On failure: {}", s.on_failure.clone().unwrap_or_else(|| "no destination (discarded batches are only counted)".into())) }</span>
+                if let Some(f) = &s.filter_criteria {
+                    <span class="muted" data-testid={format!("lambda-{i}-filters")} title="FilterCriteria: a record reaches the function only when its JSON data matches one of these patterns; the others are dropped before any batch">
+                        { format!("Filters: {}", f["Filters"].as_array().map(|l| l.iter().filter_map(|p| p["Pattern"].as_str()).collect::<Vec<_>>().join(" or ")).unwrap_or_default()) }
+                    </span>
+                }
             </div>
             <div class="consumer-figures">
                 <span>{"invocations "}<b class="mono" data-testid={format!("lambda-{i}-invocations")}>{ thousands(m.invocations) }</b></span>
@@ -133,6 +138,9 @@ pub fn panel(i: usize, name: &str, m: &EsmView, app: &App, ctx: &Context<App>) -
                 <span>{"processed "}<b class="mono" data-testid={format!("lambda-{i}-processed")}>{ thousands(m.processed) }</b></span>
                 <span class={classes!((m.invoked_again > 0).then_some("warn"))} title="records sent to the function more than once: a retry runs the whole batch again (at least once)">{"invoked again "}<b class="mono">{ thousands(m.invoked_again) }</b></span>
                 <span class={classes!((m.discarded > 0).then_some("bad"))} title="records discarded after the retries or the maximum age ran out">{"discarded "}<b class="mono" data-testid={format!("lambda-{i}-discarded")}>{ thousands(m.discarded) }</b></span>
+                if s.filter_criteria.is_some() {
+                    <span title="records the filters dropped: the function never saw them, and the mapping moved past them">{"filtered out "}<b class="mono" data-testid={format!("lambda-{i}-filtered")}>{ thousands(m.filtered_out) }</b></span>
+                }
                 if m.expired > 0 {
                     <span class="bad" title="records that left the stream (retention) before they were processed">{"expired "}<b class="mono">{ thousands(m.expired) }</b></span>
                 }

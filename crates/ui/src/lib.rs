@@ -337,7 +337,7 @@ impl FirehoseForm {
             self.direct_put = true;
             self.sql_outputs.push(shardlab_sim::sql::SqlOutput {
                 name: "DESTINATION_SQL_STREAM".into(),
-                firehose: Some(shardlab_sim::sql::FirehoseOutput {
+                firehose: Some(shardlab_sim::sql::OutputResource {
                     resource_arn: format!(
                         "arn:aws:firehose:{}:{}:deliverystream/{name}",
                         shardlab_sim::simulation::REGION,
