@@ -6,10 +6,11 @@
 //! record each, from the first line again once the last was sent (or only
 //! once, without `repeat`). Like the Kinesis Agent's `dataProcessingOptions`,
 //! lines may be converted first: `CsvToJson` makes each row after the
-//! header a JSON object of the header's names (`CSVTOJSON`), and `Lines`
-//! sends them as they are (`SINGLELINE` with blank lines skipped). The lines
-//! are part of the scenario, so a run is as reproducible and shareable as
-//! any other.
+//! header a JSON object of the header's names (`CSVTOJSON`), the log
+//! formats make each line a JSON object of its fields (`LOGTOJSON` with
+//! that `logFormat`), and `Lines` sends them as they are (`SINGLELINE`
+//! with blank lines skipped). The lines are part of the scenario, so a run
+//! is as reproducible and shareable as any other.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,6 +28,75 @@ pub enum AgentFormat {
     /// The first line names the columns; each later row becomes a JSON
     /// object of them (values as text, as the agent's CSVTOJSON does).
     CsvToJson,
+    /// LOGTOJSON with `"logFormat": "COMMONAPACHELOG"`: `host ident
+    /// authuser [datetime] "request" response bytes`.
+    CommonApacheLog,
+    /// `COMBINEDAPACHELOG`: the common format, then `"referer" "agent"`.
+    CombinedApacheLog,
+    /// `APACHEERRORLOG`: `[timestamp] [module:severity] [pid N:tid N]
+    /// [client host] message`.
+    ApacheErrorLog,
+    /// `SYSLOG` (RFC 3164): `timestamp hostname program[processid]:
+    /// message`.
+    Syslog,
+}
+
+/// The Apache common log format's pattern (the combined format's start).
+macro_rules! common_log {
+    () => {
+        r#"^(\S+) ([a-zA-Z0-9._-]+) ([a-zA-Z0-9._-]+) \[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2} [+-]?\d+)\] "([^"]+)" ([+-]?\d+|-) ([+-]?\d+|-)"#
+    };
+}
+
+impl AgentFormat {
+    /// The agent's `logFormat` for a LOGTOJSON format.
+    pub fn log_format(self) -> Option<&'static str> {
+        Some(match self {
+            AgentFormat::CommonApacheLog => "COMMONAPACHELOG",
+            AgentFormat::CombinedApacheLog => "COMBINEDAPACHELOG",
+            AgentFormat::ApacheErrorLog => "APACHEERRORLOG",
+            AgentFormat::Syslog => "SYSLOG",
+            AgentFormat::Lines | AgentFormat::CsvToJson => return None,
+        })
+    }
+
+    /// A LOGTOJSON format's field names, in order, and the pattern a
+    /// line must match (from its start; the Apache access formats allow
+    /// text after it).
+    fn log_fields(self) -> Option<(&'static [&'static str], &'static str)> {
+        Some(match self {
+            AgentFormat::CommonApacheLog => (
+                &[
+                    "host", "ident", "authuser", "datetime", "request", "response", "bytes",
+                ],
+                common_log!(),
+            ),
+            AgentFormat::CombinedApacheLog => (
+                &[
+                    "host", "ident", "authuser", "datetime", "request", "response", "bytes",
+                    "referer", "agent",
+                ],
+                concat!(common_log!(), r#" "([^"]+)" "([^"]+)""#),
+            ),
+            AgentFormat::ApacheErrorLog => (
+                &[
+                    "timestamp",
+                    "module",
+                    "severity",
+                    "processid",
+                    "threadid",
+                    "client",
+                    "message",
+                ],
+                r"^\[(\w{3} \w{3} +\d{1,2} \d{2}:\d{2}:\d{2}(?:\.\d+)? \d{4})\] \[(?:(\w+):)?(\w+)\] \[pid (\d+)(?::tid (\d+))?\] \[client ([^\]]+)\] (.*)$",
+            ),
+            AgentFormat::Syslog => (
+                &["timestamp", "hostname", "program", "processid", "message"],
+                r"^(\w{3} +\d{1,2} \d{2}:\d{2}:\d{2}) (?:<\d+.\d+> )?([a-zA-Z0-9._-]+) ([\w._/%-]+)(?:\[(\d+)\])?: (.*)$",
+            ),
+            AgentFormat::Lines | AgentFormat::CsvToJson => return None,
+        })
+    }
 }
 
 /// The file the agent streams.
@@ -84,7 +154,13 @@ impl AgentFile {
             ));
         }
         if self.records()?.is_empty() {
-            return Err(format!("{n} has no records to send: every line is blank"));
+            return Err(match self.format.log_format() {
+                Some(f) => format!(
+                    "{n} has no records to send: no line is in the {f} format (the agent skips \
+                     lines that are not)"
+                ),
+                None => format!("{n} has no records to send: every line is blank"),
+            });
         }
         Ok(())
     }
@@ -99,6 +175,34 @@ impl AgentFile {
                 .map(|l| l.as_bytes().to_vec())
                 .collect()),
             AgentFormat::CsvToJson => self.csv_to_json(),
+            other => {
+                let (fields, pattern) = other.log_fields().expect("a log format");
+                let re = regex_lite::Regex::new(pattern).expect("a valid pattern");
+                // The Apache formats write a missing value as "-": null.
+                let dash_is_null = other != AgentFormat::Syslog;
+                Ok(self
+                    .lines
+                    .iter()
+                    .filter_map(|line| {
+                        // A line that does not match is skipped, as the
+                        // agent skips it.
+                        let c = re.captures(line)?;
+                        let values: Vec<String> = fields
+                            .iter()
+                            .enumerate()
+                            .map(|(i, name)| {
+                                let v = match c.get(i + 1).map(|m| m.as_str()) {
+                                    None => Value::Null,
+                                    Some("-") if dash_is_null => Value::Null,
+                                    Some(s) => Value::String(s.to_string()),
+                                };
+                                format!("{}:{v}", Value::from(*name))
+                            })
+                            .collect();
+                        Some(format!("{{{}}}", values.join(",")).into_bytes())
+                    })
+                    .collect())
+            }
         }
     }
 
@@ -151,6 +255,68 @@ impl AgentFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// LOGTOJSON as the agent's documentation shows it: values as strings,
+    /// "-" as null in the Apache formats, fields in order, lines that are
+    /// not in the format skipped.
+    #[test]
+    fn log_lines_become_json_as_logtojson_makes_them() {
+        let one = |format: AgentFormat, line: &str| -> Vec<String> {
+            let text = format!("{line}\nnot a log line\n");
+            AgentFile::from_text("app.log", &text, format)
+                .unwrap()
+                .records()
+                .unwrap()
+                .into_iter()
+                .map(|r| String::from_utf8(r).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            one(
+                AgentFormat::CommonApacheLog,
+                r#"64.242.88.10 - - [07/Mar/2004:16:10:02 -0800] "GET /mailman/listinfo/hsdivision HTTP/1.1" 200 6291"#
+            ),
+            [
+                r#"{"host":"64.242.88.10","ident":null,"authuser":null,"datetime":"07/Mar/2004:16:10:02 -0800","request":"GET /mailman/listinfo/hsdivision HTTP/1.1","response":"200","bytes":"6291"}"#
+            ]
+        );
+        assert_eq!(
+            one(
+                AgentFormat::CombinedApacheLog,
+                r#"10.0.0.7 - frank [10/Oct/2026:13:55:36 +0000] "GET /cart HTTP/1.1" 200 2326 "-" "Mozilla/5.0""#
+            ),
+            [
+                r#"{"host":"10.0.0.7","ident":null,"authuser":"frank","datetime":"10/Oct/2026:13:55:36 +0000","request":"GET /cart HTTP/1.1","response":"200","bytes":"2326","referer":null,"agent":"Mozilla/5.0"}"#
+            ]
+        );
+        assert_eq!(
+            one(
+                AgentFormat::ApacheErrorLog,
+                "[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] File does not exist: /favicon.ico"
+            ),
+            [r#"{"timestamp":"Fri Sep 09 10:42:29.902022 2011","module":"core","severity":"error","processid":"35708","threadid":"4328636416","client":"72.15.99.187","message":"File does not exist: /favicon.ico"}"#]
+        );
+        assert_eq!(
+            one(
+                AgentFormat::Syslog,
+                "Mar 12 12:01:02 server4 snort: Ports to be scanned"
+            ),
+            [
+                r#"{"timestamp":"Mar 12 12:01:02","hostname":"server4","program":"snort","processid":null,"message":"Ports to be scanned"}"#
+            ]
+        );
+        assert_eq!(
+            one(
+                AgentFormat::Syslog,
+                "Mar  2 09:00:00 web1 sshd[4242]: - accepted"
+            ),
+            [
+                r#"{"timestamp":"Mar  2 09:00:00","hostname":"web1","program":"sshd","processid":"4242","message":"- accepted"}"#
+            ]
+        );
+        let e = AgentFile::from_text("x.log", "nothing\n", AgentFormat::Syslog).unwrap_err();
+        assert!(e.contains("no line is in the SYSLOG format"), "{e}");
+    }
 
     #[test]
     fn lines_and_csv_rows_become_records() {

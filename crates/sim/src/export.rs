@@ -464,6 +464,9 @@ fn agent_note(scenario: &Scenario, agent: &crate::agent::AgentFile) -> String {
         flow["dataProcessingOptions"] =
             json!([{"optionName": "CSVTOJSON", "customFieldNames": names, "delimiter": ","}]);
     }
+    if let Some(f) = agent.format.log_format() {
+        flow["dataProcessingOptions"] = json!([{"optionName": "LOGTOJSON", "logFormat": f}]);
+    }
     format!(
         "The records come from the file {}, one a line, as the Amazon Kinesis Agent sends a file it tails: put the file in /var/log/shardlab/ and give the agent this flow in /etc/aws-kinesis/agent.json: {}. One of the records is put below (CLI v2 takes --data in base64).",
         agent.name,

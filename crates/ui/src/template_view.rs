@@ -150,10 +150,13 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
     });
     let onformat = ctx.link().callback(|e: Event| {
         let select: HtmlSelectElement = e.target_unchecked_into();
-        Msg::AgentFormat(if select.value() == "csv" {
-            AgentFormat::CsvToJson
-        } else {
-            AgentFormat::Lines
+        Msg::AgentFormat(match select.value().as_str() {
+            "csv" => AgentFormat::CsvToJson,
+            "common" => AgentFormat::CommonApacheLog,
+            "combined" => AgentFormat::CombinedApacheLog,
+            "error" => AgentFormat::ApacheErrorLog,
+            "syslog" => AgentFormat::Syslog,
+            _ => AgentFormat::Lines,
         })
     });
     let base = form.clone();
@@ -195,6 +198,10 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
                         <select id="agent-format" onchange={onformat} data-testid="agent-format">
                             <option value="lines" selected={a.format == AgentFormat::Lines}>{"as it is (SINGLELINE)"}</option>
                             <option value="csv" selected={a.format == AgentFormat::CsvToJson}>{"CSV to JSON: the first line names the columns (CSVTOJSON)"}</option>
+                            <option value="common" selected={a.format == AgentFormat::CommonApacheLog}>{"Apache common log to JSON (LOGTOJSON COMMONAPACHELOG)"}</option>
+                            <option value="combined" selected={a.format == AgentFormat::CombinedApacheLog}>{"Apache combined log to JSON (LOGTOJSON COMBINEDAPACHELOG)"}</option>
+                            <option value="error" selected={a.format == AgentFormat::ApacheErrorLog}>{"Apache error log to JSON (LOGTOJSON APACHEERRORLOG)"}</option>
+                            <option value="syslog" selected={a.format == AgentFormat::Syslog}>{"Syslog to JSON (LOGTOJSON SYSLOG); lines in no format are skipped"}</option>
                         </select>
                     </label>
                     <label class="check">
