@@ -84,6 +84,16 @@ pub struct EsmSpec {
     /// the function (see [`crate::filter`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_criteria: Option<Value>,
+    /// TumblingWindowInSeconds (0: none; 1–900): records are grouped in
+    /// windows of their arrival time; each invocation gets the window and
+    /// the state the last one returned, and after the window's last batch
+    /// a final invocation gets the state with `isFinalInvokeForWindow`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tumbling_window_s: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_batch_size() -> u32 {
@@ -178,6 +188,7 @@ impl EsmSpec {
             ms_per_record: 0,
             timeout_s: default_timeout_s(),
             filter_criteria: None,
+            tumbling_window_s: 0,
         }
     }
 
@@ -233,6 +244,19 @@ impl EsmSpec {
         if !(1..=900).contains(&self.timeout_s) {
             return bad("timeout_s", self.timeout_s.to_string(), "1–900");
         }
+        if self.tumbling_window_s > 900 {
+            return bad(
+                "tumbling_window_s",
+                self.tumbling_window_s.to_string(),
+                "0 (none) or 1–900",
+            );
+        }
+        if self.tumbling_window_s > 0 && self.parallelization_factor > 1 {
+            return Err(format!(
+                "event source mapping {consumer}: a tumbling window keeps one state per shard, \
+                 so it takes parallelization_factor 1"
+            ));
+        }
         if let Some(c) = &self.filter_criteria {
             crate::filter::Filters::parse(c)
                 .map_err(|e| format!("event source mapping {consumer}: filter_criteria: {e}"))?;
@@ -286,6 +310,16 @@ struct Piece {
     invocations: u32,
     /// Not before this time (a retry waits a second).
     not_before_ms: u64,
+    /// The final invocation of the lane's tumbling window (no records).
+    final_window: bool,
+}
+
+/// A lane's open tumbling window: its start and the state its last
+/// invocation returned.
+#[derive(Clone, Debug)]
+struct TumblingWindow {
+    start_ms: u64,
+    state: Value,
 }
 
 #[derive(Clone, Debug)]
@@ -309,6 +343,7 @@ struct Lane {
     /// halves here).
     work: VecDeque<Piece>,
     in_flight: Option<InFlight>,
+    window: Option<TumblingWindow>,
 }
 
 impl Lane {
@@ -649,9 +684,34 @@ impl Esm {
         let max_age_s = self.spec.maximum_record_age_s;
         let (invocation_ms, ms_per_record) = (self.spec.invocation_ms, self.spec.ms_per_record);
         let timeout_ms = u64::from(self.spec.timeout_s) * 1000;
-        let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
+        let tumbling_ms = u64::from(self.spec.tumbling_window_s) * 1000;
+        let window_of = |r: &Rec| r.arrival_ms - r.arrival_ms % tumbling_ms.max(1);
+        let s = self.shards.get_mut(&shard).expect("shard");
+        let ended = s.ended;
+        let l = &mut s.lanes[lane];
         if l.in_flight.is_some() {
             return;
+        }
+        // A tumbling window closes once its records are done and its end
+        // has passed (or a later window's records wait, or the shard
+        // ended): a final invocation gets its state.
+        if tumbling_ms > 0 && l.work.is_empty() {
+            if let Some(w) = &l.window {
+                let later = l
+                    .pending
+                    .front()
+                    .is_some_and(|r| window_of(r) != w.start_ms);
+                let over = now_ms >= w.start_ms + tumbling_ms || ended;
+                if later || (l.pending.is_empty() && over) {
+                    l.work.push_back(Piece {
+                        records: Vec::new(),
+                        retries: 0,
+                        invocations: 0,
+                        not_before_ms: now_ms,
+                        final_window: true,
+                    });
+                }
+            }
         }
         if l.work.is_empty() {
             if !form {
@@ -660,6 +720,7 @@ impl Esm {
             let Some(first) = l.pending.front() else {
                 return;
             };
+            let first_window = window_of(first);
             let full = l.pending.len() >= batch_size || l.pending_bytes >= MAX_PAYLOAD_BYTES;
             let window_over = now_ms >= first.read_ms + window_ms;
             if !full && !window_over {
@@ -669,8 +730,10 @@ impl Esm {
             let mut bytes = 0;
             while let Some(r) = l.pending.front() {
                 let size = r.payload_bytes();
+                // A batch never spans two tumbling windows.
                 if records.len() == batch_size
                     || (!records.is_empty() && bytes + size > MAX_PAYLOAD_BYTES)
+                    || (tumbling_ms > 0 && window_of(r) != first_window)
                 {
                     break;
                 }
@@ -678,11 +741,18 @@ impl Esm {
                 l.pending_bytes -= size;
                 records.push(l.pending.pop_front().expect("front"));
             }
+            if tumbling_ms > 0 && l.window.is_none() {
+                l.window = Some(TumblingWindow {
+                    start_ms: first_window,
+                    state: json!({}),
+                });
+            }
             l.work.push_back(Piece {
                 records,
                 retries: 0,
                 invocations: 0,
                 not_before_ms: now_ms,
+                final_window: false,
             });
         }
         let Some(piece) = l.work.front() else {
@@ -722,12 +792,16 @@ impl Esm {
                 );
             }
         }
-        if piece.records.is_empty() {
+        if piece.records.is_empty() && !piece.final_window {
             return;
         }
         let id = self.next_id;
         self.next_id += 1;
-        let event = self.event(shard, &piece.records);
+        let window = self.shards[&shard].lanes[lane]
+            .window
+            .as_ref()
+            .map(|w| (w.start_ms, tumbling_ms, w.state.clone(), piece.final_window));
+        let event = self.event(shard, &piece.records, window);
         let records = piece.records.len() as u64;
         let run_ms = invocation_ms + ms_per_record * records;
         let age = now_ms.saturating_sub(piece.records.last().map_or(now_ms, |r| r.arrival_ms));
@@ -799,6 +873,32 @@ impl Esm {
             }
             Ok(_) => (total, "Ok".to_string(), false),
         };
+        // With a tumbling window the response must carry the state.
+        let (ok, result, failed) = match (&outcome, self.spec.tumbling_window_s > 0, failed) {
+            (Ok(bytes), true, false) => match serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| v.get("state").cloned())
+            {
+                Some(state) => {
+                    let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
+                    if piece.final_window {
+                        // The window is done: its state is dropped.
+                        l.window = None;
+                    } else if let Some(w) = l.window.as_mut() {
+                        w.state = state;
+                    }
+                    (ok, result, false)
+                }
+                None => (
+                    0,
+                    "the response has no state: with a tumbling window Lambda counts that as a \
+                     failed invocation"
+                        .to_string(),
+                    true,
+                ),
+            },
+            _ => (ok, result, failed),
+        };
         for n in [f.id, ok as u64, total as u64] {
             self.digest = fnv1a64_extend(self.digest, &n.to_le_bytes());
         }
@@ -816,7 +916,7 @@ impl Esm {
         let done: Vec<Rec> = piece.records.drain(..ok).collect();
         self.processed += done.len() as u64;
         self.shards.get_mut(&shard).expect("shard").processed += done.len() as u64;
-        if piece.records.is_empty() {
+        if piece.records.is_empty() && !(piece.final_window && failed) {
             return;
         }
         // AWS's Errors metric counts function errors, not partial batch
@@ -834,6 +934,7 @@ impl Esm {
                 retries: piece.retries,
                 invocations: piece.invocations,
                 not_before_ms: now_ms,
+                final_window: false,
             };
             l.work.push_front(half(second));
             l.work.push_front(half(piece.records));
@@ -842,6 +943,11 @@ impl Esm {
         piece.retries += 1;
         let max = self.spec.maximum_retry_attempts;
         if max >= 0 && piece.retries > max as u32 {
+            if piece.final_window {
+                // Nothing to discard: the window and its state are gone.
+                self.shards.get_mut(&shard).expect("shard").lanes[lane].window = None;
+                return;
+            }
             let error = outcome.err();
             self.discard(
                 shard,
@@ -915,8 +1021,14 @@ impl Esm {
         }
     }
 
-    /// The Kinesis event Lambda invokes the function with.
-    fn event(&self, shard: u32, records: &[Rec]) -> String {
+    /// The Kinesis event Lambda invokes the function with; with a tumbling
+    /// window (start, size, state, final) its window fields too.
+    fn event(
+        &self,
+        shard: u32,
+        records: &[Rec],
+        window: Option<(u64, u64, Value, bool)>,
+    ) -> String {
         let region = crate::simulation::REGION;
         let role = format!("arn:aws:iam::{ACCOUNT_ID}:role/lambda-kinesis-role");
         let records: Vec<Value> = records
@@ -941,7 +1053,24 @@ impl Esm {
                 })
             })
             .collect();
-        json!({ "Records": records }).to_string()
+        let mut event = json!({ "Records": records });
+        if let Some((start, size, state, last)) = window {
+            let at = |ms: u64| {
+                let t = iso8601(ms);
+                // Whole seconds, as Lambda writes them.
+                format!(
+                    "{}Z",
+                    t.split('.').next().unwrap_or(&t).trim_end_matches('Z')
+                )
+            };
+            event["window"] = json!({"start": at(start), "end": at(start + size)});
+            event["state"] = state;
+            event["shardId"] = json!(shard_id(shard));
+            event["eventSourceARN"] = json!(self.stream_arn);
+            event["isFinalInvokeForWindow"] = json!(last);
+            event["isWindowTerminatedEarly"] = json!(false);
+        }
+        event.to_string()
     }
 
     /// Folds the invocations' outcomes so far, for the run digest.

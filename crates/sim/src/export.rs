@@ -223,7 +223,11 @@ const same = (a, b) => {
              \x20     if (!REPORT) throw new Error(reason);\n\
              \x20     failures.push({{ itemIdentifier: r.kinesis.sequenceNumber }});\n\
              \x20   }}\n\
-             \x20   return {{ batchItemFailures: failures }};\n\
+             \x20   if (!event.window) return {{ batchItemFailures: failures }};\n\
+             \x20   // A tumbling window: the state, its records counted per partition key.\n\
+             \x20   const state = event.state || {{}};\n\
+             \x20   for (const r of event.Records) state[r.kinesis.partitionKey] = (state[r.kinesis.partitionKey] || 0) + 1;\n\
+             \x20   return {{ batchItemFailures: failures, state }};\n\
              \x20 }}\n\
              \x20 return {{\n\
              \x20   records: event.records.map((r) =>\n\
@@ -808,6 +812,12 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
         if let Some(f) = &l.filter_criteria {
             words.extend(["--filter-criteria".into(), f.to_string()]);
         }
+        if l.tumbling_window_s > 0 {
+            words.extend([
+                "--tumbling-window-in-seconds".into(),
+                l.tumbling_window_s.to_string(),
+            ]);
+        }
         if let Some(q) = &l.on_failure {
             words.extend([
                 "--destination-config".into(),
@@ -1206,6 +1216,9 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
         }
         if let Some(f) = &l.filter_criteria {
             props["FilterCriteria"] = f.clone();
+        }
+        if l.tumbling_window_s > 0 {
+            props["TumblingWindowInSeconds"] = json!(l.tumbling_window_s);
         }
         if let Some(q) = &l.on_failure {
             props["DestinationConfig"] =

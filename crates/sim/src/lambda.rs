@@ -182,21 +182,51 @@ impl LambdaFunction {
         Some(Ok(json!({ "records": records }).to_string().into_bytes()))
     }
 
+    /// With a tumbling window (the event has `window`), a built-in also
+    /// returns the state, counting the records per partition key as AWS's
+    /// example handler does.
     pub fn run_stream_builtin(&self, event: &str) -> Option<Result<Vec<u8>, String>> {
+        if matches!(self.code, FunctionCode::Javascript(_)) {
+            return None;
+        }
+        let event: Value = match serde_json::from_str(event) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(format!("SyntaxError: {e}"))),
+        };
+        let answer = self.stream_answer(&event);
+        if event.get("window").is_none() {
+            return Some(answer);
+        }
+        let mut state = match &event["state"] {
+            Value::Object(m) => m.clone(),
+            _ => Default::default(),
+        };
+        for r in event["Records"].as_array().into_iter().flatten() {
+            let key = r["kinesis"]["partitionKey"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let n = state.get(&key).and_then(Value::as_u64).unwrap_or(0);
+            state.insert(key, json!(n + 1));
+        }
+        Some(answer.map(|bytes| {
+            let mut out = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
+            out["state"] = Value::Object(state);
+            out.to_string().into_bytes()
+        }))
+    }
+
+    fn stream_answer(&self, event: &Value) -> Result<Vec<u8>, String> {
         let (field, equals, report) = match &self.code {
-            FunctionCode::Javascript(_) => return None,
             FunctionCode::FailIf {
                 field,
                 equals,
                 report_item_failures,
             } => (field, equals, *report_item_failures),
-            FunctionCode::SelectFields(_) | FunctionCode::KeepIf { .. } => {
-                return Some(Ok(Vec::new()))
-            }
-        };
-        let event: Value = match serde_json::from_str(event) {
-            Ok(v) => v,
-            Err(e) => return Some(Err(format!("SyntaxError: {e}"))),
+            _ => return Ok(Vec::new()),
         };
         let mut failed = Vec::new();
         for r in event["Records"].as_array().into_iter().flatten() {
@@ -213,13 +243,13 @@ impl LambdaFunction {
                 _ => format!("record {seq} is not a JSON object"),
             };
             if !report {
-                return Some(Err(format!("Error: {why}")));
+                return Err(format!("Error: {why}"));
             }
             failed.push(json!({ "itemIdentifier": seq }));
         }
-        Some(Ok(json!({ "batchItemFailures": failed })
+        Ok(json!({ "batchItemFailures": failed })
             .to_string()
-            .into_bytes()))
+            .into_bytes())
     }
 }
 

@@ -265,3 +265,23 @@ fn a_mapping_cannot_be_replayed_repolled_or_moved_to_fan_out() {
     let (delivered, m) = mapping(&sim);
     accounted(delivered, &m);
 }
+
+#[test]
+fn a_tumbling_window_run_keeps_every_record_and_ends_each_window() {
+    let spec = EsmSpec {
+        tumbling_window_s: 5,
+        ..EsmSpec::new("f")
+    };
+    // The built-in counts records per partition key in the state.
+    let s = mapping_scenario(FunctionCode::SelectFields(vec!["x".into()]), spec);
+    let sim = run(s, 2, 400, false);
+    let (delivered, m) = mapping(&sim);
+    assert_eq!(m.errors, 0, "{m:?}");
+    assert!(m.processed > 3_000, "{m:?}");
+    assert_eq!(m.processed, delivered, "every record processed: {m:?}");
+    accounted(delivered, &m);
+    // Each window ends with a final invocation with no records.
+    let finals = m.log.iter().filter(|i| i.records == 0).count();
+    assert!(m.invocations > m.processed / 100, "{m:?}");
+    assert!(finals > 0, "{:?}", m.log);
+}

@@ -480,3 +480,93 @@ fn a_new_parallelization_factor_applies_under_a_steady_load() {
     }
     assert_eq!(most, 10);
 }
+
+/// Tumbling windows: batches stay inside a window of arrival times, each
+/// invocation gets the state the last returned, and after the window's
+/// records a final invocation (no records) gets it with
+/// isFinalInvokeForWindow; a response without state is a failure.
+#[test]
+fn a_tumbling_window_carries_state_to_a_final_invocation() {
+    let spec = EsmSpec {
+        tumbling_window_s: 10,
+        batch_size: 2,
+        ..EsmSpec::new("f")
+    };
+    assert!(spec.validate("m").is_ok());
+    let mut esm = Esm::new(spec.clone(), "m", ARN);
+    // T0 is 1,700,000,000,000: windows start at multiples of 10 s.
+    let w0 = T0 - T0 % 10_000;
+    let mut recs = records(0, 3, w0 + 1_000);
+    recs.push(record(0, 3, "k3", "{\"n\":3}", w0 + 12_000));
+    esm.received(0, &recs, w0 + 12_500);
+    let mut events: Vec<Value> = Vec::new();
+    // The function adds each batch's records to its state's count.
+    let mut count = |c: &EsmInvocation| {
+        let e: Value = serde_json::from_str(&c.event).unwrap();
+        let n =
+            e["state"]["n"].as_u64().unwrap_or(0) + e["Records"].as_array().unwrap().len() as u64;
+        events.push(e);
+        Ok(json!({"state": {"n": n}}).to_string().into_bytes())
+    };
+    for t in 0..100 {
+        step(&mut esm, w0 + 12_500 + t * 100, &mut count);
+    }
+    let shape: Vec<(usize, bool, u64, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["Records"].as_array().unwrap().len(),
+                e["isFinalInvokeForWindow"].as_bool().unwrap(),
+                e["state"]["n"].as_u64().unwrap_or(0),
+                e["window"]["start"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let start0 = shardlab_engine::time::iso8601(w0);
+    let start0 = format!(
+        "{}Z",
+        start0.split('.').next().unwrap().trim_end_matches('Z')
+    );
+    // Window 0: a batch of 2, a batch of 1 (never the next window's
+    // record), then its final invocation with the count of 3.
+    assert_eq!(shape[0], (2, false, 0, start0.clone()));
+    assert_eq!(shape[1], (1, false, 2, start0.clone()));
+    assert_eq!(shape[2], (0, true, 3, start0));
+    // Window 1 starts with a fresh state; its end (w0 + 20 s) has passed
+    // by the last step, so it has had its final invocation too.
+    assert_eq!((shape[3].0, shape[3].1, shape[3].2), (1, false, 0));
+    assert_eq!((shape[4].0, shape[4].1, shape[4].2), (0, true, 1));
+    assert_eq!(events.len(), 5);
+    let e = &events[0];
+    assert_eq!(e["shardId"], "shardId-000000000000");
+    assert_eq!(e["eventSourceARN"], ARN);
+    assert_eq!(e["isWindowTerminatedEarly"], false);
+    let end = shardlab_engine::time::iso8601(w0 + 10_000);
+    assert_eq!(
+        e["window"]["end"],
+        format!("{}Z", end.split('.').next().unwrap().trim_end_matches('Z'))
+    );
+    assert_eq!(esm.view().processed, 4);
+    // A response without state fails the batch, which is retried.
+    let mut esm = Esm::new(spec.clone(), "m", ARN);
+    esm.received(0, &records(0, 1, w0 + 1_000), w0 + 1_500);
+    let mut tries = 0;
+    for t in 0..30 {
+        step(&mut esm, w0 + 1_500 + t * 100, &mut |_| {
+            tries += 1;
+            Ok(b"{}".to_vec())
+        });
+    }
+    let v = esm.view();
+    assert!(tries >= 2 && v.errors >= 2 && v.processed == 0, "{v:?}");
+    assert!(v.log.last().unwrap().result.contains("no state"), "{v:?}");
+    // One state per shard: no parallelization with a window.
+    let bad = EsmSpec {
+        parallelization_factor: 2,
+        ..spec
+    };
+    assert!(bad
+        .validate("m")
+        .unwrap_err()
+        .contains("parallelization_factor 1"));
+}
