@@ -732,6 +732,15 @@ test('the agent: a CSV file streamed as JSON records, the same as `shardlab run`
   for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
   assert.equal(int(await text('stat-accepted')), 3);
+  // A syslog file as JSON (LOGTOJSON SYSLOG): the line in no format is skipped.
+  await page.getByTestId('agent-file').setInputFiles({
+    name: 'messages.log', mimeType: 'text/plain',
+    buffer: Buffer.from('Mar 12 12:01:02 server4 snort: Ports to be scanned\nnot a syslog line\nMar 12 12:01:03 server4 sshd[42]: Accepted\n'),
+  });
+  await page.getByTestId('agent-format').selectOption('syslog');
+  await page.waitForFunction(() => /messages\.log: 3 lines, 2 records/.test(document.querySelector('[data-testid="agent-samples"]')?.textContent ?? ''));
+  assert.match(await text('agent-samples'),
+    /\{"timestamp":"Mar 12 12:01:02","hostname":"server4","program":"snort","processid":null,"message":"Ports to be scanned"\}/);
   // A file that is not text is refused, saying why; then the agent is removed.
   await page.getByTestId('agent-file').setInputFiles({ name: 'blank.log', mimeType: 'text/plain', buffer: Buffer.from('\n \n') });
   await page.waitForFunction(() => document.body.textContent.includes('The agent cannot send this file: blank.log has no records to send'));

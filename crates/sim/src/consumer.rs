@@ -637,6 +637,7 @@ impl Consumer {
         self.count_delivered(id.shard, records);
         if let Some(esm) = &mut self.esm {
             esm.received(id.shard, records, now_ms);
+            esm.caught_up(id.shard, lag_ms, now_ms);
             if let Some(children) = &child_shards {
                 esm.shard_ended(id.shard, &self::child_shards(children));
             }

@@ -369,6 +369,10 @@ struct ShardState {
     processed: u64,
     /// IteratorAge of the shard's newest invocation.
     iterator_age_ms: u64,
+    /// How far the shard has been read: the reads' time less their
+    /// MillisBehindLatest. A tumbling window is over once this passes its
+    /// end.
+    read_through_ms: u64,
 }
 
 impl ShardState {
@@ -557,7 +561,16 @@ impl Esm {
             s.parents.iter().all(|p| {
                 self.shards
                     .get(p)
-                    .is_none_or(|ps| ps.ended && ps.lanes.iter().all(|l| l.records() == 0))
+                    // Its tumbling windows' final invocations included.
+                    .is_none_or(|ps| {
+                        ps.ended
+                            && ps.lanes.iter().all(|l| {
+                                l.records() == 0
+                                    && l.window.is_none()
+                                    && l.work.is_empty()
+                                    && l.in_flight.is_none()
+                            })
+                    })
             })
         };
         match self.shards.get(&shard) {
@@ -593,6 +606,14 @@ impl Esm {
         }
         self.filtered_out += filtered;
         self.filters = filters;
+    }
+
+    /// A read of `shard` at `now_ms` was `lag_ms` behind the stream's tip
+    /// (MillisBehindLatest): everything that arrived before `now_ms -
+    /// lag_ms` has been read.
+    pub fn caught_up(&mut self, shard: u32, lag_ms: u64, now_ms: u64) {
+        let s = self.shard(shard);
+        s.read_through_ms = s.read_through_ms.max(now_ms.saturating_sub(lag_ms));
     }
 
     /// `shard` was read to its end; `children` are (child, parents).
@@ -687,21 +708,21 @@ impl Esm {
         let tumbling_ms = u64::from(self.spec.tumbling_window_s) * 1000;
         let window_of = |r: &Rec| r.arrival_ms - r.arrival_ms % tumbling_ms.max(1);
         let s = self.shards.get_mut(&shard).expect("shard");
-        let ended = s.ended;
+        let (ended, read_through) = (s.ended, s.read_through_ms);
         let l = &mut s.lanes[lane];
         if l.in_flight.is_some() {
             return;
         }
-        // A tumbling window closes once its records are done and its end
-        // has passed (or a later window's records wait, or the shard
-        // ended): a final invocation gets its state.
+        // A tumbling window closes once its records are done and the
+        // shard has been read past its end (or a later window's records
+        // wait, or the shard ended): a final invocation gets its state.
         if tumbling_ms > 0 && l.work.is_empty() {
             if let Some(w) = &l.window {
                 let later = l
                     .pending
                     .front()
                     .is_some_and(|r| window_of(r) != w.start_ms);
-                let over = now_ms >= w.start_ms + tumbling_ms || ended;
+                let over = read_through >= w.start_ms + tumbling_ms || ended;
                 if later || (l.pending.is_empty() && over) {
                     l.work.push_back(Piece {
                         records: Vec::new(),
@@ -804,9 +825,12 @@ impl Esm {
         let event = self.event(shard, &piece.records, window);
         let records = piece.records.len() as u64;
         let run_ms = invocation_ms + ms_per_record * records;
-        let age = now_ms.saturating_sub(piece.records.last().map_or(now_ms, |r| r.arrival_ms));
-        self.shards.get_mut(&shard).expect("shard").iterator_age_ms = age;
-        self.max_iterator_age_ms = self.max_iterator_age_ms.max(age);
+        // A final invocation has no records, and no age of its own.
+        if let Some(last) = piece.records.last() {
+            let age = now_ms.saturating_sub(last.arrival_ms);
+            self.shards.get_mut(&shard).expect("shard").iterator_age_ms = age;
+            self.max_iterator_age_ms = self.max_iterator_age_ms.max(age);
+        }
         self.invocations += 1;
         for r in &mut piece.records {
             if r.invoked == 1 {
@@ -853,7 +877,11 @@ impl Esm {
         let mut piece = f.piece;
         // Which try of these records this was (a split's halves were in
         // the batch before).
-        let attempt = piece.records.iter().map(|r| r.invoked).max().unwrap_or(1);
+        let attempt = if piece.final_window {
+            piece.invocations
+        } else {
+            piece.records.iter().map(|r| r.invoked).max().unwrap_or(1)
+        };
         let total = piece.records.len();
         // How many records at the front succeeded, and whether the whole
         // invocation failed (an error, or a response Lambda cannot use);
@@ -942,12 +970,10 @@ impl Esm {
         }
         piece.retries += 1;
         let max = self.spec.maximum_retry_attempts;
-        if max >= 0 && piece.retries > max as u32 {
-            if piece.final_window {
-                // Nothing to discard: the window and its state are gone.
-                self.shards.get_mut(&shard).expect("shard").lanes[lane].window = None;
-                return;
-            }
+        // A failed final invocation holds the shard until it succeeds,
+        // whatever MaximumRetryAttempts says (AWS: Lambda "suspends further
+        // processing until a successful invocation").
+        if max >= 0 && piece.retries > max as u32 && !piece.final_window {
             let error = outcome.err();
             self.discard(
                 shard,

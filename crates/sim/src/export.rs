@@ -161,12 +161,28 @@ const same = (a, b) => {
   return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]));
 };
 ";
+    // From Kinesis (an event source mapping): the answer; with a tumbling
+    // window also the state, the records before the lowest failed one
+    // counted per partition key (as the playground's built-ins do).
+    const STREAM: &str = "\
+const stream = (event, failures) => {
+  if (!event.window) return { batchItemFailures: failures };
+  const state = event.state || {};
+  const failed = failures.length ? failures[0].itemIdentifier : undefined;
+  for (const r of event.Records) {
+    if (r.kinesis.sequenceNumber === failed) break;
+    state[r.kinesis.partitionKey] = (state[r.kinesis.partitionKey] || 0) + 1;
+  }
+  return { batchItemFailures: failures, state };
+};
+";
     match code {
         FunctionCode::Javascript(src) => src.clone(),
         FunctionCode::SelectFields(fields) => format!(
             "// Keeps only these fields of each JSON object record, in this order.\n\
              const FIELDS = {fields};\n{DECODE}\
-             exports.handler = async (event) => ({{\n\
+             {STREAM}\
+             exports.handler = async (event) => event.Records ? stream(event, []) : ({{\n\
              \x20 records: event.records.map((r) => {{\n\
              \x20   const record = decode(r);\n\
              \x20   if (record === undefined) return failed(r);\n\
@@ -183,8 +199,8 @@ const same = (a, b) => {
             "// Keeps the JSON object records whose field {field} equals {equals}; drops the others.\n\
              const FIELD = {field_json};\n\
              const EQUALS = {equals};\n{DECODE}\
-             {SAME}\
-             exports.handler = async (event) => ({{\n\
+             {SAME}{STREAM}\
+             exports.handler = async (event) => event.Records ? stream(event, []) : ({{\n\
              \x20 records: event.records.map((r) => {{\n\
              \x20   const record = decode(r);\n\
              \x20   if (record === undefined) return failed(r);\n\
@@ -214,6 +230,7 @@ const same = (a, b) => {
              \x20 return has ? `record ${{id}} has ${{FIELD}} = ${{JSON.stringify(EQUALS)}}` : undefined;\n\
              }};\n\
              const bad = (data) => why(data, '') !== undefined;\n\
+             {STREAM}\
              exports.handler = async (event) => {{\n\
              \x20 if (event.Records) {{\n\
              \x20   const failures = [];\n\
@@ -223,11 +240,7 @@ const same = (a, b) => {
              \x20     if (!REPORT) throw new Error(reason);\n\
              \x20     failures.push({{ itemIdentifier: r.kinesis.sequenceNumber }});\n\
              \x20   }}\n\
-             \x20   if (!event.window) return {{ batchItemFailures: failures }};\n\
-             \x20   // A tumbling window: the state, its records counted per partition key.\n\
-             \x20   const state = event.state || {{}};\n\
-             \x20   for (const r of event.Records) state[r.kinesis.partitionKey] = (state[r.kinesis.partitionKey] || 0) + 1;\n\
-             \x20   return {{ batchItemFailures: failures, state }};\n\
+             \x20   return stream(event, failures);\n\
              \x20 }}\n\
              \x20 return {{\n\
              \x20   records: event.records.map((r) =>\n\

@@ -201,7 +201,26 @@ impl LambdaFunction {
             Value::Object(m) => m.clone(),
             _ => Default::default(),
         };
-        for r in event["Records"].as_array().into_iter().flatten() {
+        // Only the records before the lowest failed one: Lambda keeps those,
+        // and sends the rest again.
+        let failed_at: Option<String> = answer
+            .as_ref()
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+            .and_then(|v| {
+                v["batchItemFailures"][0]["itemIdentifier"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+        let kept = event["Records"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take_while(|r| {
+                failed_at.is_none()
+                    || r["kinesis"]["sequenceNumber"].as_str() != failed_at.as_deref()
+            });
+        for r in kept {
             let key = r["kinesis"]["partitionKey"]
                 .as_str()
                 .unwrap_or("")
@@ -214,6 +233,9 @@ impl LambdaFunction {
                 .ok()
                 .filter(Value::is_object)
                 .unwrap_or_else(|| json!({}));
+            if out.get("batchItemFailures").is_none() {
+                out["batchItemFailures"] = json!([]);
+            }
             out["state"] = Value::Object(state);
             out.to_string().into_bytes()
         }))

@@ -655,7 +655,7 @@ fn fixed_column_log_parse(line: &str, spec: &str) -> Result<Value, RowError> {
             (Some(ty), pattern)
         };
         let text: Option<String> = (start < chars.len()).then(|| {
-            let end = len.map_or(chars.len(), |l| (start + l).min(chars.len()));
+            let end = len.map_or(chars.len(), |l| start.saturating_add(l).min(chars.len()));
             chars[start..end].iter().collect()
         });
         let value = match (text, &ty) {

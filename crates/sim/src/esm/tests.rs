@@ -509,6 +509,8 @@ fn a_tumbling_window_carries_state_to_a_final_invocation() {
         Ok(json!({"state": {"n": n}}).to_string().into_bytes())
     };
     for t in 0..100 {
+        // Each step reads the shard up to its tip.
+        esm.caught_up(0, 0, w0 + 12_500 + t * 100);
         step(&mut esm, w0 + 12_500 + t * 100, &mut count);
     }
     let shape: Vec<(usize, bool, u64, String)> = events
@@ -569,4 +571,49 @@ fn a_tumbling_window_carries_state_to_a_final_invocation() {
         .validate("m")
         .unwrap_err()
         .contains("parallelization_factor 1"));
+}
+
+/// A window closes only once the shard has been read past its end: a
+/// read before the end and one after it still make one window, one final
+/// invocation, with every record counted.
+#[test]
+fn a_tumbling_window_waits_for_the_reads_past_its_end() {
+    let spec = EsmSpec {
+        tumbling_window_s: 5,
+        ..EsmSpec::new("f")
+    };
+    let mut esm = Esm::new(spec, "m", ARN);
+    let w0 = T0 - T0 % 5_000;
+    let mut finals = Vec::new();
+    let mut answer = |c: &EsmInvocation| {
+        let e: Value = serde_json::from_str(&c.event).unwrap();
+        let n =
+            e["state"]["n"].as_u64().unwrap_or(0) + e["Records"].as_array().unwrap().len() as u64;
+        if e["isFinalInvokeForWindow"] == true {
+            finals.push((e["window"]["start"].as_str().unwrap().to_string(), n));
+        }
+        Ok(json!({"state": {"n": n}}).to_string().into_bytes())
+    };
+    // A poll at 4.3 s reads 3 records; the next, at 5.3 s, reads 2 more of
+    // the same window (arrived 4.3–5.0 s) and 1 of the next.
+    esm.received(0, &records(0, 3, w0 + 4_000), w0 + 4_300);
+    esm.caught_up(0, 0, w0 + 4_300);
+    for t in 0..10 {
+        step(&mut esm, w0 + 4_300 + t * 100, &mut answer);
+    }
+    let mut late: Vec<RecordJson> = (3..5)
+        .map(|i| record(0, i, "k", "{}", w0 + 4_600))
+        .collect();
+    late.push(record(0, 5, "k", "{}", w0 + 5_100));
+    esm.received(0, &late, w0 + 5_300);
+    esm.caught_up(0, 0, w0 + 5_300);
+    for t in 0..60 {
+        esm.caught_up(0, 0, w0 + 5_300 + t * 100);
+        step(&mut esm, w0 + 5_300 + t * 100, &mut answer);
+    }
+    let start = |ms: u64| {
+        let t = shardlab_engine::time::iso8601(ms);
+        format!("{}Z", t.split('.').next().unwrap().trim_end_matches('Z'))
+    };
+    assert_eq!(finals, [(start(w0), 5), (start(w0 + 5_000), 1)]);
 }
