@@ -126,6 +126,11 @@ pub fn panel(i: usize, name: &str, m: &EsmView, app: &App, ctx: &Context<App>) -
                 <label>{"ReportBatchItemFailures "}{ setting(format!("lambda-{i}-report"), "FunctionResponseTypes ReportBatchItemFailures: the function's batchItemFailures say where to retry from (off: its response is ignored)", s.report_batch_item_failures.to_string(), on_off(s.report_batch_item_failures),
                     move |v| EsmUpdate { report_batch_item_failures: Some(v == "true"), ..Default::default() }, name, ctx) }</label>
                 <span class="muted">{ format!("On failure: {}", s.on_failure.clone().unwrap_or_else(|| "no destination (discarded batches are only counted)".into())) }</span>
+                if s.tumbling_window_s > 0 {
+                    <span class="muted" data-testid={format!("lambda-{i}-window")} title="TumblingWindowInSeconds: the state each invocation returns is passed to the next one of the window; a final invocation (isFinalInvokeForWindow) gets it once the window is over">
+                        { format!("Tumbling window: {} s", s.tumbling_window_s) }
+                    </span>
+                }
                 if let Some(f) = &s.filter_criteria {
                     <span class="muted" data-testid={format!("lambda-{i}-filters")} title="FilterCriteria: a record reaches the function only when its JSON data matches one of these patterns; the others are dropped before any batch">
                         { format!("Filters: {}", f["Filters"].as_array().map(|l| l.iter().filter_map(|p| p["Pattern"].as_str()).collect::<Vec<_>>().join(" or ")).unwrap_or_default()) }
