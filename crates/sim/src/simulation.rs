@@ -1063,6 +1063,21 @@ impl Simulation {
             }
             .into(),
             columns,
+            outputs: self
+                .scenario
+                .sql_outputs
+                .iter()
+                .map(|o| shardlab_sql::flink::FlinkOutput {
+                    stream: o.name.clone(),
+                    delivery_stream: o.delivery_stream().map(str::to_string),
+                    function: o.function().map(str::to_string),
+                    format: match o.schema.format {
+                        crate::sql::RecordFormat::JSON => "json",
+                        crate::sql::RecordFormat::CSV => "csv",
+                    }
+                    .into(),
+                })
+                .collect(),
         };
         shardlab_sql::flink::translate(code, &source)
     }

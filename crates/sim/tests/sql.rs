@@ -374,3 +374,51 @@ fn a_lambda_output_gets_kdas_events_and_failed_deliveries_are_sent_again() {
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("KinesisStreamsOutput is not there yet"), "{e}");
 }
+
+#[test]
+fn the_flink_translation_writes_a_firehose_output_to_a_firehose_table() {
+    let s: Scenario = serde_json::from_str(include_str!(
+        "../../../static/scenarios/ticker-averages-to-s3.json"
+    ))
+    .expect("preset");
+    let (sim, _host) = warmed_up(s.clone());
+    let t = sim
+        .translate_sql(AVERAGES, SqlStart::Now)
+        .expect("translates");
+    assert!(
+        t.sql.contains(
+            "CREATE TABLE `DESTINATION_SQL_STREAM` (\n    `TICKER_SYMBOL` VARCHAR(4),\n    `AVG_PRICE` DOUBLE\n) WITH (\n    'connector' = 'firehose',\n    'delivery-stream' = 'ticker-averages',\n    'aws.region' = 'us-east-1',\n    'format' = 'json'\n);"
+        ),
+        "{}",
+        t.sql
+    );
+    // A Lambda output has no Flink SQL sink: its table stays a stream,
+    // with a note.
+    let mut s = s;
+    s.lambda_functions = serde_json::from_value(serde_json::json!([
+        {"name": "alerts", "code": {"select_fields": ["x"]}}
+    ]))
+    .unwrap();
+    s.sql_outputs[0].firehose = None;
+    s.sql_outputs[0].lambda = Some(shardlab_sim::sql::OutputResource {
+        resource_arn: "arn:aws:lambda:us-east-1:123456789012:function:alerts".into(),
+        role_arn: None,
+    });
+    let (sim, _host) = warmed_up(s);
+    let t = sim
+        .translate_sql(AVERAGES, SqlStart::Now)
+        .expect("translates");
+    assert!(
+        t.sql
+            .contains("'connector' = 'kinesis',\n    'stream' = 'DESTINATION_SQL_STREAM'"),
+        "{}",
+        t.sql
+    );
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("Lambda function alerts is left out")),
+        "{:?}",
+        t.notes
+    );
+}

@@ -28,6 +28,21 @@ pub struct FlinkSource {
     pub initial_position: String,
     /// The input columns, as discovered.
     pub columns: Vec<(String, SqlType)>,
+    /// The application's outputs (KDA's `Outputs`).
+    pub outputs: Vec<FlinkOutput>,
+}
+
+/// A KDA application output, for the translation: an in-application
+/// stream written to a Firehose delivery stream (or a Lambda function,
+/// which Flink SQL cannot write to).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlinkOutput {
+    pub stream: String,
+    /// The delivery stream, or None for a Lambda output (`function`).
+    pub delivery_stream: Option<String>,
+    pub function: Option<String>,
+    /// `json` or `csv`.
+    pub format: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -840,6 +855,32 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                     let ty = sql_type(&c.data_type)
                         .map_err(|m| SqlError::at(c.name.span.start, None, m))?;
                     defs.push(format!("    {} {}", t.ident(&c.name), flink_type(&ty)));
+                }
+                // KDA's application output to Firehose: the stream's table
+                // is a Firehose sink (when no pump reads it back).
+                let output = source.outputs.iter().find(|o| o.stream == n);
+                let read_back = statements.iter().any(|st| {
+                    matches!(st, Statement::Insert { query, .. } if query.to_string().contains(n.as_str()))
+                });
+                match output {
+                    Some(o) if o.delivery_stream.is_some() && !read_back => {
+                        let ds = o.delivery_stream.as_deref().unwrap_or_default();
+                        out.push(format!(
+                            "-- KDA's application output: its rows go to the Firehose delivery stream {ds}.\nCREATE TABLE `{n}` (\n{}\n) WITH (\n    'connector' = 'firehose',\n    'delivery-stream' = '{ds}',\n    'aws.region' = 'us-east-1',\n    'format' = '{}'\n);",
+                            defs.join(",\n"),
+                            o.format
+                        ));
+                        continue;
+                    }
+                    Some(o) if o.delivery_stream.is_some() => t.notes.push(format!(
+                        "{n} is written to the delivery stream {} and also read by a pump: its table stays a Kinesis stream; add a second table with 'connector' = 'firehose' and INSERT INTO it from {n}.",
+                        o.delivery_stream.as_deref().unwrap_or_default()
+                    )),
+                    Some(o) => t.notes.push(format!(
+                        "{n}'s output to the Lambda function {} is left out: Flink SQL has no Lambda sink. Its table is a Kinesis stream; an event source mapping on that stream can invoke the function.",
+                        o.function.as_deref().unwrap_or_default()
+                    )),
+                    None => {}
                 }
                 // Readers of an in-application stream see its rows' ROWTIME.
                 defs.push(format!("    `{PROC_TIME}` AS PROCTIME()"));

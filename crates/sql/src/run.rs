@@ -417,6 +417,7 @@ pub fn to_flink(
         kinesis_stream: kinesis_stream.to_string(),
         initial_position: "TRIM_HORIZON".into(),
         columns: schema.columns.into_iter().map(|c| (c.name, c.ty)).collect(),
+        outputs: Vec::new(),
     };
     crate::flink::translate(sql, &source).map_err(|e| format_error(sql, &e))
 }
