@@ -1369,3 +1369,163 @@ impl Operator for RandomCutForest {
         }
     }
 }
+
+/// KDA's HOTSPOTS, in its spirit: over the last `window` rows' numeric
+/// columns, the dense regions DBSCAN finds with radius `radius` (in the
+/// columns' own units) and `min_points` neighbours, each reported with its
+/// bounding box and density (its rows over the box's size, the product of
+/// its sides, each at least `radius`), densest first. Deterministic; AWS's
+/// numbers are not reproducible.
+pub struct Hotspots {
+    pub columns: Vec<usize>,
+    window: usize,
+    radius: f64,
+    min_points: usize,
+    points: VecDeque<Vec<f64>>,
+}
+
+impl Hotspots {
+    pub fn new(columns: Vec<usize>, window: usize, radius: f64, min_points: usize) -> Hotspots {
+        Hotspots {
+            columns,
+            window,
+            radius,
+            min_points,
+            points: VecDeque::new(),
+        }
+    }
+
+    /// The grid cell of a point (cells as wide as the radius).
+    fn cell(&self, p: &[f64]) -> Vec<i64> {
+        p.iter()
+            .map(|x| (x / self.radius).floor().clamp(-1e15, 1e15) as i64)
+            .collect()
+    }
+
+    /// The hotspots of the window, as the JSON text KDA's column holds.
+    fn result(&self) -> String {
+        let pts: Vec<&Vec<f64>> = self.points.iter().collect();
+        let n = pts.len();
+        let dims = self.columns.len();
+        let r2 = self.radius * self.radius;
+        let near = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>() <= r2
+        };
+        // Neighbours through a grid of radius-wide cells (all pairs beyond
+        // three dimensions, where the grid would have too many cells).
+        let mut grid: HashMap<Vec<i64>, Vec<usize>> = HashMap::default();
+        for (i, p) in pts.iter().enumerate() {
+            grid.entry(self.cell(p)).or_default().push(i);
+        }
+        let neighbours = |i: usize| -> Vec<usize> {
+            if dims > 3 {
+                return (0..n).filter(|&j| near(pts[i], pts[j])).collect();
+            }
+            let c = self.cell(pts[i]);
+            let mut out = Vec::new();
+            let offsets = 3usize.pow(dims as u32);
+            for k in 0..offsets {
+                let mut key = c.clone();
+                let mut rest = k;
+                for slot in key.iter_mut() {
+                    *slot += (rest % 3) as i64 - 1;
+                    rest /= 3;
+                }
+                if let Some(list) = grid.get(&key) {
+                    out.extend(list.iter().copied().filter(|&j| near(pts[i], pts[j])));
+                }
+            }
+            out.sort_unstable();
+            out
+        };
+        let lists: Vec<Vec<usize>> = (0..n).map(neighbours).collect();
+        let core: Vec<bool> = lists.iter().map(|l| l.len() >= self.min_points).collect();
+        let mut cluster = vec![usize::MAX; n];
+        let mut spots: Vec<Vec<usize>> = Vec::new();
+        for start in 0..n {
+            if !core[start] || cluster[start] != usize::MAX {
+                continue;
+            }
+            let id = spots.len();
+            let mut members = Vec::new();
+            let mut queue = VecDeque::from([start]);
+            cluster[start] = id;
+            while let Some(i) = queue.pop_front() {
+                members.push(i);
+                if !core[i] {
+                    continue;
+                }
+                for &j in &lists[i] {
+                    if cluster[j] == usize::MAX {
+                        cluster[j] = id;
+                        queue.push_back(j);
+                    }
+                }
+            }
+            spots.push(members);
+        }
+        let mut out: Vec<(f64, Vec<f64>, Vec<f64>)> = spots
+            .into_iter()
+            .filter(|m| m.len() >= self.min_points)
+            .map(|m| {
+                let mut lo = vec![f64::INFINITY; dims];
+                let mut hi = vec![f64::NEG_INFINITY; dims];
+                for &i in &m {
+                    for d in 0..dims {
+                        lo[d] = lo[d].min(pts[i][d]);
+                        hi[d] = hi[d].max(pts[i][d]);
+                    }
+                }
+                let size: f64 = (0..dims)
+                    .map(|d| (hi[d] - lo[d]).max(self.radius))
+                    .product();
+                (m.len() as f64 / size, lo, hi)
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let num = |x: f64| {
+            serde_json::Number::from_f64(x)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null)
+        };
+        let spots: Vec<serde_json::Value> = out
+            .into_iter()
+            .map(|(density, lo, hi)| {
+                serde_json::json!({
+                    "density": num(density),
+                    "minValues": lo.into_iter().map(num).collect::<Vec<_>>(),
+                    "maxValues": hi.into_iter().map(num).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({ "hotspots": spots }).to_string()
+    }
+}
+
+impl Operator for Hotspots {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(mut r) => {
+                // NULLs and non-numbers count as 0, as in RANDOM_CUT_FOREST.
+                let p: Vec<f64> = self
+                    .columns
+                    .iter()
+                    .map(|&i| {
+                        r.values
+                            .get(i)
+                            .and_then(Value::as_f64)
+                            .filter(|x| x.is_finite())
+                            .unwrap_or(0.0)
+                    })
+                    .collect();
+                self.points.push_back(p);
+                while self.points.len() > self.window {
+                    self.points.pop_front();
+                }
+                r.values.push(Value::Str(self.result().into()));
+                out.push(Event::Row(r));
+            }
+            b => out.push(b),
+        }
+    }
+}

@@ -2534,22 +2534,7 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             let sample = num(2, "subSampleSize", 10, 1000, 256)? as usize;
             let decay = num(3, "timeDecay", 1, i64::from(i32::MAX), 100_000)? as f64;
             let shingle = num(4, "shingleSize", 1, 30, 1)? as usize;
-            // Numeric columns only (not DECIMAL), as AWS's function reads.
-            let columns: Vec<usize> = input
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    !c.hidden
-                        && c.ty.as_ref().is_some_and(|t| {
-                            t.is_numeric() && !matches!(t, SqlType::Decimal { .. })
-                        })
-                })
-                .map(|(i, _)| i)
-                .collect();
-            if columns.is_empty() {
-                return Err(err_at(&f.name, "RANDOM_CUT_FOREST reads the cursor's numeric columns (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT, TINYINT); this cursor has none."));
-            }
+            let columns = numeric_columns(&input.columns, f)?;
             let mut ops = input.pipeline.ops;
             ops.push(Box::new(RandomCutForest::new(
                 columns, trees, sample, decay, shingle,
@@ -2558,12 +2543,74 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             cols.push(Col::new("ANOMALY_SCORE", Some(SqlType::Double)));
             Ok((input.source, ops, cols))
         }
-        "RANDOM_CUT_FOREST_WITH_EXPLANATION" | "HOTSPOTS" => Err(err_at(
+        "HOTSPOTS" => {
+            // HOTSPOTS(cursor, windowSize, scanRadius,
+            // minimumNumberOfPointsInAHotspot), AWS's ranges.
+            let input = cursor(need(0, "CURSOR")?)?;
+            let window = int_arg(need(1, "windowSize")?, "windowSize", 100, 1000)? as usize;
+            let radius_arg = need(2, "scanRadius")?;
+            let radius = match Compiler::plain(&[], cat).expr(radius_arg)? {
+                Expr::Lit(v) => v.as_f64(),
+                _ => None,
+            }
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .ok_or_else(|| {
+                err_at(
+                    radius_arg,
+                    "HOTSPOTS' scanRadius is a number greater than 0.",
+                )
+            })?;
+            let min_points = int_arg(
+                need(3, "minimumNumberOfPointsInAHotspot")?,
+                "minimumNumberOfPointsInAHotspot",
+                2,
+                window as i64,
+            )? as usize;
+            let columns = numeric_columns(&input.columns, f)?;
+            let mut ops = input.pipeline.ops;
+            ops.push(Box::new(crate::ops::Hotspots::new(
+                columns, window, radius, min_points,
+            )));
+            let mut cols = input.columns;
+            cols.push(Col::new(
+                "HOTSPOTS_RESULT",
+                Some(SqlType::Varchar(Some(10000))),
+            ));
+            Ok((input.source, ops, cols))
+        }
+        "RANDOM_CUT_FOREST_WITH_EXPLANATION" => Err(err_at(
             &f.name,
             format!("{name} is not supported yet; RANDOM_CUT_FOREST is."),
         )),
         _ => Err(err_at(&f.name, format!("Unknown table function {name}."))),
     }
+}
+
+/// The cursor's numeric columns (not DECIMAL), as AWS's machine learning
+/// functions read them; none is an error naming the function.
+fn numeric_columns(cols: &[Col], f: &ast::Function) -> Result<Vec<usize>, SqlError> {
+    let columns: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            !c.hidden
+                && c.ty
+                    .as_ref()
+                    .is_some_and(|t| t.is_numeric() && !matches!(t, SqlType::Decimal { .. }))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if columns.is_empty() {
+        return Err(err_at(
+            &f.name,
+            format!(
+                "{} reads the cursor's numeric columns (DOUBLE, REAL, INTEGER, BIGINT, SMALLINT, \
+                 TINYINT); this cursor has none.",
+                f.name.to_string().to_ascii_uppercase()
+            ),
+        ));
+    }
+    Ok(columns)
 }
 
 /// Compiles one expression over the given columns (a table's computed

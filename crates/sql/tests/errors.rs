@@ -183,7 +183,7 @@ fn unsupported_sql_says_so() {
         1,
         "SELECT DISTINCT",
     );
-    check("SELECT STREAM * FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 1000, 0.2, 17))", 1, 28, "HOTSPOTS is not supported yet");
+    check("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(SELECT STREAM * FROM SOURCE_SQL_STREAM_001), 100, 256, 100000, 1, true))", 1, 28, "RANDOM_CUT_FOREST_WITH_EXPLANATION is not supported yet");
     check(
         "DELETE FROM SOURCE_SQL_STREAM_001",
         1,
@@ -229,5 +229,21 @@ fn streaming_functions_say_how_they_are_used() {
         1,
         77,
         "or one declared MONOTONIC(...)",
+    );
+}
+
+#[test]
+fn hotspots_arguments_are_checked() {
+    check(
+        "SELECT STREAM * FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM * FROM \"SOURCE_SQL_STREAM_001\"), 1000, 0, 17))",
+        1,
+        97,
+        "scanRadius is a number greater than 0",
+    );
+    check(
+        "SELECT STREAM * FROM TABLE(HOTSPOTS(CURSOR(SELECT STREAM * FROM \"SOURCE_SQL_STREAM_001\"), 50, 0.2, 17))",
+        1,
+        91,
+        "windowSize must be an integer from 100 to 1000",
     );
 }
