@@ -1198,6 +1198,9 @@ struct RcfTree {
 /// hold 64 points (or the sample size) the score is 0.
 pub struct RandomCutForest {
     pub columns: Vec<usize>,
+    /// RANDOM_CUT_FOREST_WITH_EXPLANATION: the columns' names, and
+    /// whether to give each column's direction.
+    explain: Option<(Vec<String>, bool)>,
     sample_size: usize,
     time_decay: f64,
     shingle: usize,
@@ -1217,6 +1220,7 @@ impl RandomCutForest {
     ) -> RandomCutForest {
         RandomCutForest {
             columns,
+            explain: None,
             sample_size,
             time_decay,
             shingle,
@@ -1232,8 +1236,17 @@ impl RandomCutForest {
         }
     }
 
+    /// With ANOMALY_EXPLANATION: the columns' names (as the output's
+    /// keys), and whether to give directions.
+    pub fn explained(mut self, names: Vec<String>, directional: bool) -> RandomCutForest {
+        self.explain = Some((names, directional));
+        self
+    }
+
     /// `p`'s collusive displacement in a random cut tree of `sample`,
     /// walking only its own path; `idx` is scratch space (no allocation).
+    /// Also the cut that gave it: its dimension, and whether `p` was on
+    /// its high side.
     fn codisp(
         rng: &mut ChaCha8Rng,
         sample: &[(f64, Vec<f64>)],
@@ -1241,11 +1254,11 @@ impl RandomCutForest {
         idx: &mut Vec<usize>,
         lo: &mut [f64],
         hi: &mut [f64],
-    ) -> f64 {
+    ) -> (f64, usize, bool) {
         idx.clear();
         idx.extend(0..sample.len());
         let mut len = idx.len();
-        let mut worst = 0.0f64;
+        let mut worst = (0.0f64, 0usize, false);
         let dims = p.len();
         lo.copy_from_slice(p);
         hi.copy_from_slice(p);
@@ -1294,14 +1307,19 @@ impl RandomCutForest {
             }
             let other = len - j;
             if other > 0 {
-                worst = worst.max(other as f64 / (j + 1) as f64);
+                let d = other as f64 / (j + 1) as f64;
+                if d > worst.0 {
+                    worst = (d, dim, !p_left);
+                }
             }
             len = j;
         }
         worst
     }
 
-    fn score_and_learn(&mut self, point: Vec<f64>) -> f64 {
+    /// The point's score, and each dimension's share of it, split by
+    /// the side of the cut the point was on: (high, low) per dimension.
+    fn score_and_learn(&mut self, point: Vec<f64>) -> (f64, Vec<(f64, f64)>) {
         self.seen += 1;
         let warm = self.sample_size.min(64);
         let ready = self.trees.first().is_some_and(|t| t.sample.len() >= warm);
@@ -1309,9 +1327,10 @@ impl RandomCutForest {
         let t = self.seen as f64;
         let mut idx = std::mem::take(&mut self.scratch);
         let (mut lo, mut hi) = (point.clone(), point.clone());
+        let mut shares = vec![(0.0, 0.0); point.len()];
         for tree in &mut self.trees {
             if ready {
-                total += Self::codisp(
+                let (d, dim, high) = Self::codisp(
                     &mut tree.rng,
                     &tree.sample,
                     &point,
@@ -1319,6 +1338,12 @@ impl RandomCutForest {
                     &mut lo,
                     &mut hi,
                 );
+                total += d;
+                if high {
+                    shares[dim].0 += d;
+                } else {
+                    shares[dim].1 += d;
+                }
             }
             let key = (-unit(&mut tree.rng).ln()).ln() - t / self.time_decay;
             if tree.sample.len() < self.sample_size {
@@ -1334,11 +1359,50 @@ impl RandomCutForest {
             }
         }
         self.scratch = idx;
-        if ready {
-            total / self.trees.len().max(1) as f64
-        } else {
-            0.0
+        let n = self.trees.len().max(1) as f64;
+        for s in &mut shares {
+            *s = (s.0 / n, s.1 / n);
         }
+        if ready {
+            (total / n, shares)
+        } else {
+            (0.0, shares)
+        }
+    }
+
+    /// ANOMALY_EXPLANATION as AWS writes it: per column, DIRECTION (HIGH
+    /// when the point was mostly cut off on the high side), STRENGTH (how
+    /// one-sided that was) and ATTRIBUTION_SCORE (its share of the score;
+    /// the shares sum to it), numbers as text with 4 decimals. A shingle's
+    /// dimensions add up to their column's.
+    fn explanation(&self, shares: &[(f64, f64)]) -> String {
+        let Some((names, directional)) = &self.explain else {
+            return String::new();
+        };
+        let cols = self.columns.len().max(1);
+        let mut per = vec![(0.0, 0.0); cols];
+        for (d, s) in shares.iter().enumerate() {
+            per[d % cols].0 += s.0;
+            per[d % cols].1 += s.1;
+        }
+        let fields: Vec<String> = names
+            .iter()
+            .zip(per)
+            .map(|(name, (high, low))| {
+                let attribution = format!("\"ATTRIBUTION_SCORE\":\"{:.4}\"", high + low);
+                let body = if *directional {
+                    format!(
+                        "\"DIRECTION\":\"{}\",\"STRENGTH\":\"{:.4}\",{attribution}",
+                        if high > low { "HIGH" } else { "LOW" },
+                        (high - low).abs()
+                    )
+                } else {
+                    attribution
+                };
+                format!("{}:{{{body}}}", serde_json::Value::from(name.as_str()))
+            })
+            .collect();
+        format!("{{{}}}", fields.join(","))
     }
 }
 
@@ -1356,13 +1420,16 @@ impl Operator for RandomCutForest {
                 while self.recent.len() > self.shingle {
                     self.recent.pop_front();
                 }
-                let score = if self.recent.len() == self.shingle {
+                let (score, shares) = if self.recent.len() == self.shingle {
                     let point: Vec<f64> = self.recent.iter().flatten().copied().collect();
                     self.score_and_learn(point)
                 } else {
-                    0.0
+                    (0.0, Vec::new())
                 };
                 r.values.push(Value::Float(score));
+                if self.explain.is_some() {
+                    r.values.push(Value::Str(self.explanation(&shares).into()));
+                }
                 out.push(Event::Row(r));
             }
             b => out.push(b),

@@ -2519,7 +2519,7 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             }
             Ok((input.source, ops, cols))
         }
-        "RANDOM_CUT_FOREST" => {
+        "RANDOM_CUT_FOREST" | "RANDOM_CUT_FOREST_WITH_EXPLANATION" => {
             // RANDOM_CUT_FOREST(cursor [, numberOfTrees, subSampleSize,
             // timeDecay, shingleSize]), AWS's defaults and ranges.
             let input = cursor(need(0, "CURSOR")?)?;
@@ -2535,12 +2535,41 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             let decay = num(3, "timeDecay", 1, i64::from(i32::MAX), 100_000)? as f64;
             let shingle = num(4, "shingleSize", 1, 30, 1)? as usize;
             let columns = numeric_columns(&input.columns, f)?;
+            let explain = name == "RANDOM_CUT_FOREST_WITH_EXPLANATION";
+            // withDirectionality: FALSE by default.
+            let directional = match arg(5, "withDirectionality") {
+                None => false,
+                Some(e) => match Compiler::plain(&[], cat).expr(e)? {
+                    Expr::Lit(Value::Bool(b)) if explain => b,
+                    _ if explain => {
+                        return Err(err_at(e, "withDirectionality is TRUE or FALSE."))
+                    }
+                    _ => {
+                        return Err(err_at(
+                            e,
+                            "RANDOM_CUT_FOREST takes at most four arguments after the cursor; withDirectionality is RANDOM_CUT_FOREST_WITH_EXPLANATION's.",
+                        ))
+                    }
+                },
+            };
+            let mut forest = RandomCutForest::new(columns.clone(), trees, sample, decay, shingle);
+            if explain {
+                let names = columns
+                    .iter()
+                    .map(|&i| input.columns[i].name.clone())
+                    .collect();
+                forest = forest.explained(names, directional);
+            }
             let mut ops = input.pipeline.ops;
-            ops.push(Box::new(RandomCutForest::new(
-                columns, trees, sample, decay, shingle,
-            )));
+            ops.push(Box::new(forest));
             let mut cols = input.columns;
             cols.push(Col::new("ANOMALY_SCORE", Some(SqlType::Double)));
+            if explain {
+                cols.push(Col::new(
+                    "ANOMALY_EXPLANATION",
+                    Some(SqlType::Varchar(Some(20480))),
+                ));
+            }
             Ok((input.source, ops, cols))
         }
         "HOTSPOTS" => {
@@ -2578,10 +2607,6 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
             ));
             Ok((input.source, ops, cols))
         }
-        "RANDOM_CUT_FOREST_WITH_EXPLANATION" => Err(err_at(
-            &f.name,
-            format!("{name} is not supported yet; RANDOM_CUT_FOREST is."),
-        )),
         _ => Err(err_at(&f.name, format!("Unknown table function {name}."))),
     }
 }
