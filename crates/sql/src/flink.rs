@@ -779,6 +779,31 @@ impl Translator {
     }
 }
 
+/// Whether a query or pump of the application reads the in-application
+/// stream `name`: any of its words names it, by KDA's rules (unquoted
+/// names upper-cased). A column of that name counts too, which keeps the
+/// stream a stream: the safe side.
+fn read_back(statements: &[Statement], name: &str) -> bool {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::GenericDialect {};
+    statements.iter().any(|st| {
+        let query = match st {
+            Statement::Insert { query, .. } | Statement::Query { query, .. } => query,
+            _ => return false,
+        };
+        let text = query.to_string();
+        Tokenizer::new(&dialect, &text)
+            .tokenize()
+            .unwrap_or_default()
+            .iter()
+            .any(|t| match t {
+                Token::Word(w) if w.quote_style.is_some() => w.value == name,
+                Token::Word(w) => w.value.to_uppercase() == name,
+                _ => false,
+            })
+    })
+}
+
 /// Translates a KDA application; a Flink application is returned as is.
 pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, SqlError> {
     let statements = parse_application(sql)?;
@@ -856,15 +881,26 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                         .map_err(|m| SqlError::at(c.name.span.start, None, m))?;
                     defs.push(format!("    {} {}", t.ident(&c.name), flink_type(&ty)));
                 }
-                // KDA's application output to Firehose: the stream's table
-                // is a Firehose sink (when no pump reads it back).
-                let output = source.outputs.iter().find(|o| o.stream == n);
-                let read_back = statements.iter().any(|st| {
-                    matches!(st, Statement::Insert { query, .. } if query.to_string().contains(n.as_str()))
-                });
-                match output {
-                    Some(o) if o.delivery_stream.is_some() && !read_back => {
-                        let ds = o.delivery_stream.as_deref().unwrap_or_default();
+                // KDA's application outputs: one Firehose output of a
+                // stream no query reads back makes its table a Firehose
+                // sink; otherwise the table stays a stream, with notes.
+                let outputs: Vec<&FlinkOutput> =
+                    source.outputs.iter().filter(|o| o.stream == n).collect();
+                let firehose: Vec<&str> = outputs
+                    .iter()
+                    .filter_map(|o| o.delivery_stream.as_deref())
+                    .collect();
+                for o in outputs.iter().filter(|o| o.delivery_stream.is_none()) {
+                    t.notes.push(format!(
+                        "{n}'s output to the Lambda function {} is left out: Flink SQL has no Lambda sink. Its table is a Kinesis stream; an event source mapping on that stream can invoke the function.",
+                        o.function.as_deref().unwrap_or_default()
+                    ));
+                }
+                if let ([ds], Some(o)) = (
+                    firehose.as_slice(),
+                    outputs.iter().find(|o| o.delivery_stream.is_some()),
+                ) {
+                    if !read_back(&statements, &n) {
                         out.push(format!(
                             "-- KDA's application output: its rows go to the Firehose delivery stream {ds}.\nCREATE TABLE `{n}` (\n{}\n) WITH (\n    'connector' = 'firehose',\n    'delivery-stream' = '{ds}',\n    'aws.region' = 'us-east-1',\n    'format' = '{}'\n);",
                             defs.join(",\n"),
@@ -872,15 +908,11 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                         ));
                         continue;
                     }
-                    Some(o) if o.delivery_stream.is_some() => t.notes.push(format!(
-                        "{n} is written to the delivery stream {} and also read by a pump: its table stays a Kinesis stream; add a second table with 'connector' = 'firehose' and INSERT INTO it from {n}.",
-                        o.delivery_stream.as_deref().unwrap_or_default()
-                    )),
-                    Some(o) => t.notes.push(format!(
-                        "{n}'s output to the Lambda function {} is left out: Flink SQL has no Lambda sink. Its table is a Kinesis stream; an event source mapping on that stream can invoke the function.",
-                        o.function.as_deref().unwrap_or_default()
-                    )),
-                    None => {}
+                }
+                for ds in &firehose {
+                    t.notes.push(format!(
+                        "{n} is written to the delivery stream {ds}: its table stays a Kinesis stream (a query reads it, or it has several outputs); add a table with 'connector' = 'firehose', 'delivery-stream' = '{ds}' and INSERT INTO it from {n}."
+                    ));
                 }
                 // Readers of an in-application stream see its rows' ROWTIME.
                 defs.push(format!("    `{PROC_TIME}` AS PROCTIME()"));

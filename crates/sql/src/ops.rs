@@ -1441,15 +1441,23 @@ impl Operator for RandomCutForest {
 /// columns, the dense regions DBSCAN finds with radius `radius` (in the
 /// columns' own units) and `min_points` neighbours, each reported with its
 /// bounding box and density (its rows over the box's size, the product of
-/// its sides, each at least `radius`), densest first. Deterministic; AWS's
-/// numbers are not reproducible.
+/// its sides, each at least `radius`), densest first, as many as fit in
+/// the column's 10,000 characters. Computed once per timestep (the rows
+/// that share a ROWTIME share the answer, which counts them all), so the
+/// cost follows the ticks, not the rows. Deterministic; AWS's numbers are
+/// not reproducible.
 pub struct Hotspots {
     pub columns: Vec<usize>,
     window: usize,
     radius: f64,
     min_points: usize,
     points: VecDeque<Vec<f64>>,
+    /// The current timestep's rows, held until it ends.
+    pending: Vec<Row>,
 }
+
+/// The most characters HOTSPOTS_RESULT holds (its VARCHAR(10000)).
+const HOTSPOTS_CHARS: usize = 10_000;
 
 impl Hotspots {
     pub fn new(columns: Vec<usize>, window: usize, radius: f64, min_points: usize) -> Hotspots {
@@ -1459,6 +1467,19 @@ impl Hotspots {
             radius,
             min_points,
             points: VecDeque::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Ends the current timestep: its rows go out with the hotspots.
+    fn flush(&mut self, out: &mut Vec<Event>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let result: std::rc::Rc<str> = self.result().into();
+        for mut r in self.pending.drain(..) {
+            r.values.push(Value::Str(result.clone()));
+            out.push(Event::Row(r));
         }
     }
 
@@ -1545,7 +1566,8 @@ impl Hotspots {
                 }
                 let size: f64 = (0..dims)
                     .map(|d| (hi[d] - lo[d]).max(self.radius))
-                    .product();
+                    .product::<f64>()
+                    .max(f64::MIN_POSITIVE);
                 (m.len() as f64 / size, lo, hi)
             })
             .collect();
@@ -1555,24 +1577,34 @@ impl Hotspots {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null)
         };
-        let spots: Vec<serde_json::Value> = out
-            .into_iter()
-            .map(|(density, lo, hi)| {
-                serde_json::json!({
-                    "density": num(density),
-                    "minValues": lo.into_iter().map(num).collect::<Vec<_>>(),
-                    "maxValues": hi.into_iter().map(num).collect::<Vec<_>>(),
-                })
+        // Densest first, while they fit.
+        let mut text = String::from("{\"hotspots\":[");
+        let mut first = true;
+        for (density, lo, hi) in out {
+            let spot = serde_json::json!({
+                "density": num(density.min(f64::MAX)),
+                "minValues": lo.into_iter().map(num).collect::<Vec<_>>(),
+                "maxValues": hi.into_iter().map(num).collect::<Vec<_>>(),
             })
-            .collect();
-        serde_json::json!({ "hotspots": spots }).to_string()
+            .to_string();
+            if text.len() + spot.len() + 3 > HOTSPOTS_CHARS {
+                break;
+            }
+            if !first {
+                text.push(',');
+            }
+            first = false;
+            text.push_str(&spot);
+        }
+        text.push_str("]}");
+        text
     }
 }
 
 impl Operator for Hotspots {
     fn process(&mut self, ev: Event, out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
         match ev {
-            Event::Row(mut r) => {
+            Event::Row(r) => {
                 // NULLs and non-numbers count as 0, as in RANDOM_CUT_FOREST.
                 let p: Vec<f64> = self
                     .columns
@@ -1585,14 +1617,19 @@ impl Operator for Hotspots {
                             .unwrap_or(0.0)
                     })
                     .collect();
+                if self.pending.first().is_some_and(|q| q.rowtime != r.rowtime) {
+                    self.flush(out);
+                }
                 self.points.push_back(p);
                 while self.points.len() > self.window {
                     self.points.pop_front();
                 }
-                r.values.push(Value::Str(self.result().into()));
-                out.push(Event::Row(r));
+                self.pending.push(r);
             }
-            b => out.push(b),
+            b => {
+                self.flush(out);
+                out.push(b);
+            }
         }
     }
 }

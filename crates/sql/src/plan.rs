@@ -2341,7 +2341,7 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
     let arg = |i: usize, key: &str| -> Option<&ast::Expr> {
         named
             .iter()
-            .find(|(n, _)| n == key)
+            .find(|(n, _)| n.eq_ignore_ascii_case(key))
             .map(|(_, e)| *e)
             .or_else(|| {
                 if named.is_empty() {
@@ -2582,11 +2582,11 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
                 Expr::Lit(v) => v.as_f64(),
                 _ => None,
             }
-            .filter(|r| r.is_finite() && *r > 0.0)
+            .filter(|r| r.is_finite() && *r >= 1e-9)
             .ok_or_else(|| {
                 err_at(
                     radius_arg,
-                    "HOTSPOTS' scanRadius is a number greater than 0.",
+                    "HOTSPOTS' scanRadius is a number greater than 0 (at least 1e-9).",
                 )
             })?;
             let min_points = int_arg(

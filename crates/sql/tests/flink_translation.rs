@@ -70,3 +70,63 @@ fn translations_give_the_same_rows() {
     }
     assert_eq!(compared, 7);
 }
+
+/// A Firehose output becomes a Firehose table only when no query reads
+/// its stream back (names compared as KDA compares them, whole words),
+/// and only when it is the stream's one Firehose output.
+#[test]
+fn firehose_outputs_become_firehose_tables_only_where_flink_can_write_them() {
+    use shardlab_sql::flink::{translate, FlinkOutput, FlinkSource};
+    use shardlab_sql::value::SqlType;
+    let source = |outputs: Vec<FlinkOutput>| FlinkSource {
+        kinesis_stream: "ticker".into(),
+        initial_position: "LATEST".into(),
+        columns: vec![("PRICE".into(), SqlType::Double)],
+        outputs,
+    };
+    let to = |ds: &str| FlinkOutput {
+        stream: "ALERTS".into(),
+        delivery_stream: Some(ds.into()),
+        function: None,
+        format: "json".into(),
+    };
+    let app = |extra: &str| {
+        format!(
+            "CREATE OR REPLACE STREAM alerts (price DOUBLE);
+             CREATE OR REPLACE STREAM alerts_raw (price DOUBLE);
+             CREATE OR REPLACE PUMP p AS INSERT INTO alerts SELECT STREAM price FROM SOURCE_SQL_STREAM_001;
+             {extra}"
+        )
+    };
+    let firehose_table = "'connector' = 'firehose',\n    'delivery-stream' = 'out'";
+    // A stream whose name starts the same is not a read.
+    let t = translate(
+        &app("CREATE OR REPLACE PUMP q AS INSERT INTO alerts_raw SELECT STREAM price FROM SOURCE_SQL_STREAM_001;"),
+        &source(vec![to("out")]),
+    )
+    .unwrap();
+    assert!(t.sql.contains(firehose_table), "{}", t.sql);
+    // A pump or a query reading it back (lower-case, unquoted) keeps it a stream.
+    for extra in [
+        "CREATE OR REPLACE PUMP q AS INSERT INTO alerts_raw SELECT STREAM price FROM alerts;",
+        "SELECT STREAM * FROM alerts;",
+    ] {
+        let t = translate(&app(extra), &source(vec![to("out")])).unwrap();
+        assert!(
+            !t.sql.contains("'connector' = 'firehose'"),
+            "{extra}: {}",
+            t.sql
+        );
+        assert!(
+            t.notes.iter().any(|n| n.contains("delivery stream out")),
+            "{:?}",
+            t.notes
+        );
+    }
+    // Two outputs: both noted, neither lost.
+    let t = translate(&app(""), &source(vec![to("a"), to("b")])).unwrap();
+    assert!(!t.sql.contains("'connector' = 'firehose'"), "{}", t.sql);
+    for ds in ["delivery stream a", "delivery stream b"] {
+        assert!(t.notes.iter().any(|n| n.contains(ds)), "{:?}", t.notes);
+    }
+}

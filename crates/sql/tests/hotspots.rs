@@ -49,6 +49,8 @@ fn input() -> String {
             if hot { "Y" } else { "N" }
         ));
     }
+    // The end of the last timestep.
+    s.push_str("{\"bound\":1767225700000}\n");
     s
 }
 
