@@ -54,7 +54,7 @@ fn sql_output_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
         o.schema.format == shardlab_sim::sql::RecordFormat::JSON,
     );
     html! {
-        <div class="field-row">
+        <>
             <label class="field" for="fh-sql-stream">
                 <span class="field-label">{"In-application stream"}</span>
                 <input id="fh-sql-stream" type="text" value={stream} data-testid="firehose-sql-stream"
@@ -68,11 +68,12 @@ fn sql_output_fields(form: &StreamForm, ctx: &Context<App>) -> Html {
                     onchange={on_change(form, ctx, |s: &HtmlSelectElement| s.value() == "JSON", |n, v| if let Some(o) = n.firehose.sql_output_mut() {
                         o.schema.format = if v { shardlab_sim::sql::RecordFormat::JSON } else { shardlab_sim::sql::RecordFormat::CSV };
                     })}>
-                    <option value="JSON" selected={json}>{"JSON (concatenated, as KDA writes it)"}</option>
-                    <option value="CSV" selected={!json}>{"CSV (a line per row)"}</option>
+                    <option value="JSON" selected={json}>{"JSON"}</option>
+                    <option value="CSV" selected={!json}>{"CSV"}</option>
                 </select>
+                <span class="hint">{"KDA writes JSON records one after another with no delimiter, and CSV records a line each"}</span>
             </label>
-        </div>
+        </>
     }
 }
 
