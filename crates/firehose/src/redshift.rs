@@ -25,7 +25,7 @@ use serde_json::Value;
 use shardlab_engine::time_pattern::{days_from_civil, Civil};
 
 /// Load errors kept, as a window on `stl_load_errors`: the newest.
-pub const LOAD_ERRORS_KEPT: usize = 1_000;
+const LOAD_ERRORS_KEPT: usize = 1_000;
 
 /// A column's type, as `CREATE TABLE` gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]

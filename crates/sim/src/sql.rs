@@ -189,31 +189,14 @@ impl SqlOutput {
     /// The delivery stream its ARN names, in the playground's Region and
     /// account.
     pub fn delivery_stream(&self) -> Option<&str> {
-        let prefix = format!(
-            "arn:aws:firehose:{}:{}:deliverystream/",
-            crate::simulation::REGION,
-            shardlab_engine::ACCOUNT_ID
-        );
-        self.firehose
-            .as_ref()?
-            .resource_arn
-            .strip_prefix(prefix.as_str())
-            .filter(|n| !n.is_empty())
+        resource_name(self.firehose.as_ref(), "firehose", "deliverystream/")
     }
 
     /// The Lambda function its ARN names (`...:function:NAME`, with an
     /// optional version or alias after it), in the playground's Region
     /// and account.
     pub fn function(&self) -> Option<&str> {
-        let prefix = format!(
-            "arn:aws:lambda:{}:{}:function:",
-            crate::simulation::REGION,
-            shardlab_engine::ACCOUNT_ID
-        );
-        self.lambda
-            .as_ref()?
-            .resource_arn
-            .strip_prefix(prefix.as_str())
+        resource_name(self.lambda.as_ref(), "lambda", "function:")
             .map(|n| n.split(':').next().unwrap_or(n))
             .filter(|n| !n.is_empty())
     }
@@ -283,6 +266,19 @@ impl SqlOutput {
             }
         }
     }
+}
+
+/// The name after `arn:aws:<service>:<region>:<account>:<kind>` in a
+/// destination's ARN, in the playground's Region and account.
+fn resource_name<'a>(r: Option<&'a OutputResource>, service: &str, kind: &str) -> Option<&'a str> {
+    let prefix = format!(
+        "arn:aws:{service}:{}:{}:{kind}",
+        crate::simulation::REGION,
+        shardlab_engine::ACCOUNT_ID
+    );
+    r?.resource_arn
+        .strip_prefix(prefix.as_str())
+        .filter(|n| !n.is_empty())
 }
 
 /// An output as the SQL panel shows it.
