@@ -611,6 +611,22 @@ test('continuous SQL: a tumbling window over the stream, its rows, chart and win
   await page.waitForFunction(() => !document.querySelector('[data-testid="sql-schema"]'));
 });
 
+// A second of the ticker preset's records, then a SQL application averaging
+// each symbol's price over 10-second windows into DESTINATION_SQL_STREAM,
+// which the preset's output writes somewhere (started from NOW).
+async function startTickerAverages() {
+  for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:01.0');
+  await page.locator('#sql-editor .cm-content').fill(
+    'CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(4), avg_price DOUBLE);\n' +
+    'CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"\n' +
+    'SELECT STREAM ticker_symbol, AVG(price) FROM "SOURCE_SQL_STREAM_001"\n' +
+    'GROUP BY ticker_symbol, STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'10\' SECOND);');
+  await page.getByTestId('sql-start').selectOption('NOW');
+  await page.getByTestId('sql-run').click();
+  await page.getByTestId('sql-output-0').waitFor();
+}
+
 test('a SQL application writes its output stream to a Firehose delivery stream, one JSON line per row in S3', async () => {
   await page.getByTestId('preset').selectOption('ticker-averages-to-s3.json');
   await page.waitForFunction(() => document.querySelector('#fh-name')?.value === 'ticker-averages');
@@ -625,16 +641,7 @@ test('a SQL application writes its output stream to a Firehose delivery stream, 
   assert.equal(await page.getByTestId('firehose-sql-format').inputValue(), 'JSON');
   await page.getByTestId('create').click();
   await page.getByTestId('firehose').waitFor();
-  for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:01.0');
-  await page.locator('#sql-editor .cm-content').fill(
-    'CREATE OR REPLACE STREAM "DESTINATION_SQL_STREAM" (ticker_symbol VARCHAR(4), avg_price DOUBLE);\n' +
-    'CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STREAM"\n' +
-    'SELECT STREAM ticker_symbol, AVG(price) FROM "SOURCE_SQL_STREAM_001"\n' +
-    'GROUP BY ticker_symbol, STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'10\' SECOND);');
-  await page.getByTestId('sql-start').selectOption('NOW');
-  await page.getByTestId('sql-run').click();
-  await page.getByTestId('sql-output-0').waitFor();
+  await startTickerAverages();
   await page.getByTestId('ff-minute').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:01.0');
   await page.getByTestId('ff-minute').click();
@@ -1384,6 +1391,45 @@ console.log('FailedRecordCount', out.FailedRecordCount, out.Records.length);`);
   await page.waitForFunction(() => document.querySelector('[data-testid="console-output"]')?.textContent.endsWith('Stopped.'));
   await page.getByTestId('console-code').fill("import { x } from 'left-pad';");
   await runUntil(/only @aws-sdk\/client-kinesis can be imported/);
+});
+
+test('a SQL application writes its output stream to a Kinesis data stream, read back with the SDK console', async () => {
+  await page.getByTestId('preset').selectOption('ticker-to-stream.json');
+  await page.waitForFunction(() => document.querySelector('#output-stream')?.value === 'ticker-averages');
+  assert.equal(await page.locator('#output-stream-shards').inputValue(), '1');
+  await page.getByTestId('create').click();
+  await page.getByTestId('output-stream-ticker-averages').waitFor();
+  await startTickerAverages();
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:01.0' &&
+    document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  const output = await text('sql-output-0');
+  const [, written, waiting] = output.match(/DESTINATION_SQL_STREAM → Kinesis stream ticker-averages \(JSON, a record per row, random partition keys\): ([\d,]+) rows written, ([\d,]+) waiting/);
+  assert.ok(int(written) > 30, output);
+  assert.equal(waiting, '0');
+  // The stream's panel: its shard counts what was written, and the newest
+  // records are KDA's JSON.
+  const panel = page.getByTestId('output-stream-ticker-averages');
+  assert.equal(int(await panel.locator('tbody tr').first().locator('td').nth(1).innerText()), int(written));
+  assert.match(await page.getByTestId('output-records-ticker-averages').locator('tbody tr').first().innerText(),
+    /shardId-000000000000\s+\d{56}\s+[0-9a-f-]{36}\s+\{"TICKER_SYMBOL":"[A-Z]+","AVG_PRICE":[\d.]+\}/);
+  // The SDK console reads the same records from the stream, in order.
+  await page.getByRole('button', { name: 'Clear the output' }).click();
+  await page.getByTestId('console-code').fill(`
+import * as k from '@aws-sdk/client-kinesis';
+const client = new k.KinesisClient({ region: 'us-east-1' });
+const { ShardIterator } = await client.send(new k.GetShardIteratorCommand({
+  StreamName: 'ticker-averages', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' }));
+const { Records } = await client.send(new k.GetRecordsCommand({ ShardIterator, Limit: 10000 }));
+const rows = Records.map((r) => JSON.parse(new TextDecoder().decode(r.Data)));
+console.log('read', Records.length, 'first', Object.keys(rows[0]).join(','));`);
+  await page.getByTestId('console-run').click();
+  await page.waitForFunction(() => /read \d+ first/.test(document.querySelector('[data-testid="console-output"]')?.textContent ?? ''));
+  const [, read, keys] = (await page.getByTestId('console-output').innerText()).match(/read (\d+) first (\S+)/);
+  assert.equal(Number(read), int(written));
+  assert.equal(keys, 'TICKER_SYMBOL,AVG_PRICE');
+  await page.getByTestId('sql-stop').click();
+  await page.fill('#output-stream', '');
 });
 
 test('a stream that outgrows the browser stops with a message, and nothing is lost', async () => {

@@ -597,6 +597,31 @@ pub fn cli_steps(scenario: &Scenario) -> Result<Vec<Step>, SimError> {
         ]),
         aws(&["kinesis", "wait", "stream-exists", "--stream-name", name]),
     ];
+    for o in &scenario.output_streams {
+        steps.push(Step::Note(format!(
+            "The output stream {}: {} provisioned shards, written by the SQL application \
+             (KinesisStreamsOutput). KDA for SQL takes no new applications; in Managed Service \
+             for Apache Flink, the SQL panel's Flink SQL writes it with the Kinesis connector.",
+            o.name, o.shard_count
+        )));
+        steps.push(aws(&[
+            "kinesis",
+            "create-stream",
+            "--stream-name",
+            &o.name,
+            "--shard-count",
+            &o.shard_count.to_string(),
+            "--stream-mode-details",
+            "StreamMode=PROVISIONED",
+        ]));
+        steps.push(aws(&[
+            "kinesis",
+            "wait",
+            "stream-exists",
+            "--stream-name",
+            &o.name,
+        ]));
+    }
     steps.extend(consumer_notes(scenario).into_iter().map(Step::Note));
     for c in scenario.consumers.iter().filter(|c| c.fan_out) {
         steps.push(Step::Note(format!(
@@ -1092,6 +1117,20 @@ pub fn cloudformation(scenario: &Scenario) -> Result<Value, SimError> {
             }
         }),
     );
+    for o in &scenario.output_streams {
+        resources.insert(
+            logical("OutputStream", &o.name),
+            json!({
+                "Type": "AWS::Kinesis::Stream",
+                "Properties": {
+                    "Name": o.name,
+                    "ShardCount": o.shard_count,
+                    "RetentionPeriodHours": 24,
+                    "StreamModeDetails": {"StreamMode": "PROVISIONED"}
+                }
+            }),
+        );
+    }
     for c in scenario.consumers.iter().filter(|c| c.fan_out) {
         resources.insert(
             logical("Consumer", &c.name),
@@ -1404,6 +1443,22 @@ mod tests {
     }
 
     #[test]
+    fn output_streams_are_created_beside_the_stream() {
+        let s = preset("ticker-to-stream.json");
+        let script = cli_script(&s).unwrap();
+        assert!(
+            script.contains(
+                "aws kinesis create-stream --stream-name ticker-averages --shard-count 1 --stream-mode-details StreamMode=PROVISIONED"
+            ),
+            "{script}"
+        );
+        let cf = cloudformation(&s).unwrap();
+        let stream = &cf["Resources"][logical("OutputStream", "ticker-averages")];
+        assert_eq!(stream["Properties"]["Name"], "ticker-averages");
+        assert_eq!(stream["Properties"]["ShardCount"], 1);
+    }
+
+    #[test]
     fn a_plain_stream_is_one_create_stream() {
         let s = preset("clickstream.json");
         let steps = cli_steps(&s).unwrap();
@@ -1598,7 +1653,7 @@ mod tests {
             let resources = t["Resources"].as_object().unwrap();
             let fan_out = s.consumers.iter().filter(|c| c.fan_out).count();
             assert_eq!(
-                resources.len() > 1 + fan_out,
+                resources.len() > 1 + fan_out + s.output_streams.len(),
                 !s.delivery_streams.is_empty() || s.consumers.iter().any(|c| c.lambda.is_some()),
                 "{file}"
             );

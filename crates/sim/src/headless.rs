@@ -28,8 +28,9 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, String> {
     let scenario: Scenario = serde_json::from_str(text).map_err(|e| {
         format!(
             "the scenario is not valid: {e} (fields: stream_name, shard_count, seed, \
-             rate_per_sec, keys, rate_shape, consumers, delivery_streams, glue_tables, \
-             redshift_statements, sql_outputs, lambda_functions)"
+             rate_per_sec, keys, rate_shape, record_template, aggregation, consumers, \
+             delivery_streams, glue_tables, redshift_statements, sql_outputs, \
+             output_streams, lambda_functions, retries, messaging, agent)"
         )
     })?;
     scenario
@@ -216,6 +217,20 @@ impl fmt::Display for Report {
                 shard.records_throttled,
                 shard.latest_sequence_number.as_deref().unwrap_or("-")
             )?;
+        }
+        for o in &s.output_streams {
+            writeln!(
+                f,
+                "output stream {} (written by the SQL application):",
+                o.name
+            )?;
+            for shard in &o.shards {
+                writeln!(
+                    f,
+                    "  {}: {} accepted, {} throttled",
+                    shard.shard_id, shard.records, shard.throttled
+                )?;
+            }
         }
         if !s.consumers.is_empty() {
             writeln!(f, "consumers:")?;

@@ -23,6 +23,7 @@ pub mod host;
 pub mod kcl;
 pub mod lambda;
 pub mod metrics;
+pub mod output_stream;
 pub mod producer;
 pub mod queues;
 pub mod retry;

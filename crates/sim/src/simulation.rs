@@ -28,6 +28,7 @@ use crate::firehose_source::{
     DeliveryStreamView, MAX_DELIVERY_STREAMS,
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
+use crate::output_stream::{OutputStreamState, OutputStreamView};
 use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::queues::{Messaging, MessagingView, Queues};
 use crate::retry::{Retries, RetryQueue};
@@ -175,6 +176,56 @@ pub struct Scenario {
     /// Agent does (instead of a record template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<crate::agent::AgentFile>,
+    /// More data streams, which a SQL application writes to
+    /// (`KinesisStreamsOutput`); nothing else writes to them. Their shards
+    /// live on the same hosts as the stream's and count against the same
+    /// account limit of shards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_streams: Vec<OutputStream>,
+}
+
+/// A data stream a SQL application writes to: its name and shard count,
+/// as CreateStream takes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputStream {
+    pub name: String,
+    pub shard_count: u32,
+}
+
+/// At most this many output streams per scenario (one per SQL output).
+pub const MAX_OUTPUT_STREAMS: usize = crate::sql::MAX_OUTPUTS;
+
+/// CreateStream's check of a stream name.
+fn check_stream_name(name: &str) -> Result<(), SimError> {
+    if name.is_empty()
+        || name.len() > 128
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    {
+        return Err(SimError::Api(shardlab_engine::ApiError::validation(
+            format!(
+                "1 validation error detected: Value '{name}' at 'streamName' failed to satisfy \
+                 constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ \
+                 and have length between 1 and 128"
+            ),
+        )));
+    }
+    Ok(())
+}
+
+/// CreateStream's check of a shard count, within the playground's limit.
+fn check_shard_count(count: u32) -> Result<(), SimError> {
+    if count == 0 || count > MAX_SHARDS {
+        return Err(SimError::Api(shardlab_engine::ApiError::validation(
+            format!(
+                "1 validation error detected: Value '{count}' at 'shardCount' failed to satisfy \
+                 constraint: Member must have value between 1 and {MAX_SHARDS} in this playground"
+            ),
+        )));
+    }
+    Ok(())
 }
 
 /// At most this many Lambda functions per scenario.
@@ -199,29 +250,31 @@ impl Scenario {
     /// which then need not carry the Firehose model (the simulation worker
     /// checks the rest when it creates the stream).
     pub fn validate_stream(&self) -> Result<(), SimError> {
-        let name = &self.stream_name;
-        if name.is_empty()
-            || name.len() > 128
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        {
-            return Err(SimError::Api(shardlab_engine::ApiError::validation(
-                format!(
-                "1 validation error detected: Value '{name}' at 'streamName' failed to satisfy \
-                 constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ \
-                 and have length between 1 and 128"
-            ),
+        check_stream_name(&self.stream_name)?;
+        check_shard_count(self.shard_count)?;
+        if self.output_streams.len() > MAX_OUTPUT_STREAMS {
+            return Err(SimError::Scenario(format!(
+                "{} output streams; the playground runs at most {MAX_OUTPUT_STREAMS} (one per SQL \
+                 output)",
+                self.output_streams.len()
             )));
         }
-        if self.shard_count == 0 || self.shard_count > MAX_SHARDS {
-            return Err(SimError::Api(shardlab_engine::ApiError::validation(
-                format!(
-                    "1 validation error detected: Value '{}' at 'shardCount' failed to satisfy \
-                 constraint: Member must have value between 1 and {MAX_SHARDS} in this playground",
-                    self.shard_count
-                ),
-            )));
+        for (i, o) in self.output_streams.iter().enumerate() {
+            let at = |e: SimError| SimError::Scenario(format!("output_streams[{i}]: {e}"));
+            check_stream_name(&o.name).map_err(at)?;
+            check_shard_count(o.shard_count).map_err(at)?;
+            let taken = std::iter::once(&self.stream_name)
+                .chain(self.output_streams[..i].iter().map(|p| &p.name));
+            for other in taken {
+                if *other == o.name {
+                    return Err(SimError::Scenario(format!(
+                        "output_streams[{i}]: ResourceInUseException: Stream {} under account {} \
+                         already exists.",
+                        o.name,
+                        shardlab_engine::ACCOUNT_ID
+                    )));
+                }
+            }
         }
         if self.rate_per_sec > MAX_RATE_PER_SEC {
             return Err(SimError::Scenario(format!(
@@ -426,6 +479,16 @@ impl Scenario {
         for (i, o) in self.sql_outputs.iter().enumerate() {
             o.check()
                 .map_err(|e| SimError::Scenario(format!("sql_outputs[{i}]: {e}")))?;
+            if let Some(stream) = o.data_stream() {
+                if !self.output_streams.iter().any(|s| s.name == stream) {
+                    return Err(SimError::Scenario(format!(
+                        "sql_outputs[{i}]: KinesisStreamsOutput.ResourceARN names the stream \
+                         {stream}, which is not one of the scenario's output_streams (the \
+                         application cannot write to the stream it reads)"
+                    )));
+                }
+                continue;
+            }
             if let Some(function) = o.function() {
                 if !self.lambda_functions.iter().any(|f| f.name == function) {
                     return Err(SimError::Scenario(format!(
@@ -573,6 +636,9 @@ pub struct Snapshot {
     /// fall: 256 equal parts of the hash-key space, in order.
     #[serde(default)]
     pub key_histogram: Vec<u64>,
+    /// The data streams a SQL application writes to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_streams: Vec<OutputStreamView>,
     /// FNV-1a over every record and its outcome, in request order, and
     /// every consumer delivery.
     pub digest: String,
@@ -659,6 +725,15 @@ enum CallKind {
     },
     /// A census of what the shards retain, by shard index.
     Census(Vec<u32>),
+    /// A SQL application's PutRecords to one of the output streams: the
+    /// application (`sql_epoch` when planned), its output, the stream (its
+    /// index in `outputs`) and the records, to send again what is refused.
+    OutputPut {
+        epoch: u64,
+        output: usize,
+        stream: usize,
+        entries: Vec<(String, Vec<u8>)>,
+    },
     /// An enhanced fan-out consumer's SubscribeToShard or next event.
     FanOut {
         consumer: usize,
@@ -753,6 +828,10 @@ pub struct Simulation {
     /// last whole second.
     keys_now: Vec<u64>,
     keys_last_second: Vec<u64>,
+    /// The data streams a SQL application writes to.
+    outputs: Vec<OutputStreamState>,
+    /// The partition keys of the application's records.
+    output_rng: rand_chacha::ChaCha8Rng,
 }
 
 /// The caller of an event source mapping's JavaScript invocation is this
@@ -934,6 +1013,8 @@ impl Simulation {
             metrics: Default::default(),
             keys_now: vec![0; shardlab_engine::api::KEY_BUCKETS],
             keys_last_second: vec![0; shardlab_engine::api::KEY_BUCKETS],
+            outputs: Vec::new(),
+            output_rng: crate::rng::substream(scenario_seed, "sql/output-streams"),
         };
         sim.queues = sim.scenario.messaging.as_ref().map(|m| {
             Queues::new(
@@ -954,6 +1035,25 @@ impl Simulation {
         }
         sim.queued
             .push((planned, CallKind::Control("CreateStream")));
+        // The output streams, created like the stream (their shards open
+        // with the same batches).
+        for (i, o) in sim.scenario.output_streams.iter().enumerate() {
+            let planned = sim
+                .kinesis
+                .plan(
+                    "CreateStream",
+                    &serde_json::json!({"StreamName": o.name, "ShardCount": o.shard_count}),
+                    SCENARIO_EPOCH_MS,
+                )
+                .map_err(|e| SimError::Scenario(format!("output_streams[{i}]: {e}")))?;
+            let shards = sim.kinesis.shard_infos(&o.name).unwrap_or_default();
+            sim.outputs.push(OutputStreamState::new(
+                &o.name,
+                shards.iter().map(|s| s.key.shard_index),
+            ));
+            sim.queued
+                .push((planned, CallKind::Control("CreateStream")));
+        }
         let stream_arn = shardlab_engine::stream_arn(REGION, &sim.scenario.stream_name);
         for c in 0..sim.first_reader {
             sim.consumers[c].start_mapping(&stream_arn);
@@ -1070,6 +1170,7 @@ impl Simulation {
                 .map(|o| shardlab_sql::flink::FlinkOutput {
                     stream: o.name.clone(),
                     delivery_stream: o.delivery_stream().map(str::to_string),
+                    data_stream: o.data_stream().map(str::to_string),
                     function: o.function().map(str::to_string),
                     format: match o.schema.format {
                         crate::sql::RecordFormat::JSON => "json",
@@ -1126,9 +1227,17 @@ impl Simulation {
     }
 
     /// A PutRecord(s) request's entries: the shard each is routed to among
-    /// the open shards now, and its size.
+    /// the open shards now, and its size. None for a request to another
+    /// stream (an output stream), which the shard rows do not show.
     fn routed_puts(&self, operation: &str, request: &serde_json::Value) -> Vec<(Option<u32>, u64)> {
         use shardlab_engine::{route, HashKey};
+        let named = match request["StreamARN"].as_str() {
+            Some(arn) => arn == stream_arn(REGION, &self.scenario.stream_name),
+            None => request["StreamName"].as_str() == Some(&self.scenario.stream_name),
+        };
+        if !named {
+            return Vec::new();
+        }
         let entries = put_entries(operation, request);
         let open: Vec<&ShardInfo> = self
             .shards
@@ -1212,6 +1321,10 @@ impl Simulation {
     /// shards' rows, as the producer's are: accepted ones with their
     /// sequence numbers, throttled ones too.
     fn count_external(&mut self, operation: &str, body: &[u8], puts: &[(Option<u32>, u64)]) {
+        if puts.is_empty() {
+            // Not a put to the stream.
+            return;
+        }
         let Ok(response) = serde_json::from_slice::<serde_json::Value>(body) else {
             return;
         };
@@ -1278,6 +1391,54 @@ impl Simulation {
         let planned = self.kinesis.plan(operation, &request, self.now_ms)?;
         self.queued.push((planned, CallKind::Control(operation)));
         self.refresh_shards();
+        Ok(())
+    }
+
+    /// A SQL application's PutRecords to an output stream finished: the
+    /// accepted records are counted on their shards (and folded into the
+    /// digest); the refused ones go back to the application's output, to
+    /// be sent again in their order.
+    fn finish_output_put(
+        &mut self,
+        planned: Planned,
+        results: Vec<ShardOpResult>,
+        (epoch, output, stream): (u64, usize, usize),
+        entries: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), SimError> {
+        let out = self.kinesis.finish_put_records(planned, results)?;
+        let mut accepted = Vec::with_capacity(entries.len());
+        for (r, (key, data)) in out.records.iter().zip(&entries) {
+            self.digest = fnv1a64_extend(self.digest, b"output");
+            match r {
+                PutRecordsResult::Accepted {
+                    shard_index,
+                    sequence_number,
+                } => {
+                    self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
+                    self.digest =
+                        fnv1a64_extend(self.digest, &sequence_number.sequence_index.to_le_bytes());
+                    self.digest = fnv1a64_extend(self.digest, data);
+                    if let Some(s) = self.outputs.get_mut(stream) {
+                        s.accepted(*shard_index, sequence_number, key, data);
+                    }
+                    accepted.push(true);
+                }
+                PutRecordsResult::Throttled { shard_index } => {
+                    self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
+                    if let Some(s) = self.outputs.get_mut(stream) {
+                        s.throttled(*shard_index);
+                    }
+                    accepted.push(false);
+                }
+            }
+        }
+        // A restarted application does not get its predecessor's records.
+        if epoch == self.sql_epoch {
+            if let Some((runner, _)) = self.sql.as_mut() {
+                let records = entries.into_iter().map(|(_, data)| data).collect();
+                runner.stream_output_done(output, records, &accepted);
+            }
+        }
         Ok(())
     }
 
@@ -2065,6 +2226,15 @@ impl Simulation {
                     self.api_replies.push(reply);
                     continue;
                 }
+                CallKind::OutputPut {
+                    epoch,
+                    output,
+                    stream,
+                    entries,
+                } => {
+                    self.finish_output_put(planned, results, (epoch, output, stream), entries)?;
+                    continue;
+                }
                 CallKind::Control(operation) => {
                     // A control call's response is observable: fold it in.
                     let response = self.kinesis.finish(planned, results)?;
@@ -2153,6 +2323,42 @@ impl Simulation {
                     }
                 }
                 runner.output_sent(output, records, &accepted);
+            }
+            // Kinesis outputs: one PutRecords call per output at a time,
+            // sent with the next tick.
+            for (output, name, records) in runner.take_stream_output() {
+                let Some(stream) = self.outputs.iter().position(|o| o.name == name) else {
+                    runner.stream_output_done(output, records, &[]);
+                    continue;
+                };
+                let entries: Vec<(String, Vec<u8>)> = records
+                    .into_iter()
+                    .map(|data| (crate::producer::uuid_v4(&mut self.output_rng), data))
+                    .collect();
+                let request = entries
+                    .iter()
+                    .map(|(key, data)| shardlab_engine::api::PutRecordsEntry {
+                        partition_key: key.clone(),
+                        data: data.clone(),
+                        explicit_hash_key: None,
+                    })
+                    .collect();
+                match self.kinesis.plan_put_records(&name, request, now) {
+                    Ok(planned) => self.queued.push((
+                        planned,
+                        CallKind::OutputPut {
+                            epoch: self.sql_epoch,
+                            output,
+                            stream,
+                            entries,
+                        },
+                    )),
+                    Err(_) => runner.stream_output_done(
+                        output,
+                        entries.into_iter().map(|(_, d)| d).collect(),
+                        &[],
+                    ),
+                }
             }
             // Lambda outputs: an invocation per output at a time, about
             // once a second (built-ins answer at once; JavaScript before
@@ -2588,6 +2794,7 @@ impl Simulation {
             digest: format!("{:016x}", self.digest),
             metrics: Box::new(self.metrics.view()),
             key_histogram: self.keys_last_second.clone(),
+            output_streams: self.outputs.iter().map(|o| o.view(REGION)).collect(),
         }
     }
 }

@@ -126,7 +126,8 @@ impl ReferenceData {
 
 /// An application output, in the shape of KDA's `Outputs`: an
 /// in-application stream (by its exact name) written as JSON or CSV
-/// records to a Firehose delivery stream or to a Lambda function. KDA
+/// records to a Kinesis data stream, a Firehose delivery stream or a
+/// Lambda function. KDA
 /// writes JSON records concatenated, with no delimiter (`{"a":1}{"a":2}`):
 /// an AppendDelimiterToRecord processor in the delivery stream makes lines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,13 +147,13 @@ pub struct SqlOutput {
         skip_serializing_if = "Option::is_none"
     )]
     pub lambda: Option<OutputResource>,
-    /// Refused with a reason: the playground simulates one data stream.
+    /// A data stream: one of the scenario's `output_streams`.
     #[serde(
         rename = "KinesisStreamsOutput",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub kinesis: Option<serde_json::Value>,
+    pub kinesis: Option<OutputResource>,
     #[serde(rename = "DestinationSchema")]
     pub schema: DestinationSchema,
 }
@@ -201,22 +202,48 @@ impl SqlOutput {
             .filter(|n| !n.is_empty())
     }
 
-    /// What is wrong with it, if anything: one destination, a Firehose or
-    /// Lambda ARN of the playground's Region and account.
-    pub fn check(&self) -> Result<(), String> {
+    /// The data stream its ARN names (`arn:aws:kinesis:...:stream/NAME`),
+    /// in the playground's Region and account.
+    pub fn data_stream(&self) -> Option<&str> {
+        resource_name(self.kinesis.as_ref(), "kinesis", "stream/")
+    }
+
+    /// What it writes to, as the UI and errors name it.
+    pub fn destination(&self) -> &'static str {
         if self.kinesis.is_some() {
+            "Kinesis Data Streams"
+        } else if self.lambda.is_some() {
+            "Lambda"
+        } else {
+            "Firehose"
+        }
+    }
+
+    /// What is wrong with it, if anything: one destination, a Kinesis,
+    /// Firehose or Lambda ARN of the playground's Region and account.
+    pub fn check(&self) -> Result<(), String> {
+        let destinations = [
+            self.kinesis.is_some(),
+            self.firehose.is_some(),
+            self.lambda.is_some(),
+        ];
+        if destinations.iter().filter(|d| **d).count() != 1 {
             return Err(
-                "KinesisStreamsOutput is not there yet: the playground simulates one \
-                        data stream (the application's source); write to a Firehose delivery \
-                        stream or a Lambda function"
+                "an output has exactly one destination: KinesisStreamsOutput, \
+                        KinesisFirehoseOutput or LambdaOutput"
                     .into(),
             );
         }
         match (&self.firehose, &self.lambda) {
-            (Some(_), Some(_)) | (None, None) => Err(
-                "an output has exactly one destination: KinesisFirehoseOutput or LambdaOutput"
-                    .into(),
-            ),
+            _ if self.kinesis.is_some() && self.data_stream().is_none() => Err(format!(
+                "KinesisStreamsOutput.ResourceARN {} is not a data stream's ARN \
+                 (arn:aws:kinesis:{}:{}:stream/NAME)",
+                self.kinesis
+                    .as_ref()
+                    .map_or("", |k| k.resource_arn.as_str()),
+                crate::simulation::REGION,
+                shardlab_engine::ACCOUNT_ID
+            )),
             (Some(f), None) if self.delivery_stream().is_none() => Err(format!(
                 "KinesisFirehoseOutput.ResourceARN {} is not a delivery stream's ARN \
                  (arn:aws:firehose:{}:{}:deliverystream/NAME)",
@@ -290,6 +317,13 @@ pub struct SqlOutputView {
     /// The Lambda function, or empty for a Firehose output.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub function: String,
+    /// The data stream of a Kinesis output, or empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub data_stream: String,
+    /// Records a data stream refused (over its shards' write limits) and
+    /// that were sent again.
+    #[serde(default)]
+    pub throttled: u64,
     pub format: RecordFormat,
     /// Rows the destination accepted, and rows waiting for it (KDA retries
     /// until the destination takes them).
@@ -346,10 +380,22 @@ struct LambdaState {
 struct OutputState {
     output: SqlOutput,
     delivery_stream: String,
+    /// A Kinesis output's data stream, or empty.
+    data_stream: String,
     waiting: VecDeque<Vec<u8>>,
     sent: u64,
     lambda: Option<LambdaState>,
+    /// Records a Kinesis output has out in PutRecords calls (one batch at
+    /// a time, so its records reach the stream in order).
+    in_flight: usize,
+    throttled: u64,
 }
+
+/// A Kinesis output's PutRecords call: at most 500 records and 5 MiB
+/// (data and partition keys, which are 36-character UUIDs).
+pub const STREAM_OUTPUT_RECORDS: usize = 500;
+const STREAM_OUTPUT_BYTES: usize = 5 * 1024 * 1024;
+const STREAM_OUTPUT_KEY_BYTES: usize = 36;
 
 /// One row as the results table shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -551,35 +597,78 @@ impl SqlRunner {
                      but the application has no stream of that name (names are \
                      case-sensitive; it has {}).",
                     o.name,
-                    if o.lambda.is_some() {
-                        "Lambda"
-                    } else {
-                        "Firehose"
-                    },
+                    o.destination(),
                     names.join(", ")
                 ));
             }
             states.push(OutputState {
                 output: o.clone(),
                 delivery_stream: o.delivery_stream().unwrap_or_default().to_string(),
+                data_stream: o.data_stream().unwrap_or_default().to_string(),
                 waiting: VecDeque::new(),
                 sent: 0,
                 lambda: o.lambda.is_some().then(LambdaState::default),
+                in_flight: 0,
+                throttled: 0,
             });
         }
         self.outputs = states;
         Ok(())
     }
 
-    /// The records waiting for each output, taken for sending: (output,
-    /// its delivery stream, records), oldest first.
+    /// The records waiting for each Firehose output, taken for sending:
+    /// (output, its delivery stream, records), oldest first.
     pub fn take_output(&mut self) -> Vec<(usize, String, Vec<Vec<u8>>)> {
         self.outputs
             .iter_mut()
             .enumerate()
-            .filter(|(_, o)| o.lambda.is_none() && !o.waiting.is_empty())
+            .filter(|(_, o)| !o.delivery_stream.is_empty() && !o.waiting.is_empty())
             .map(|(i, o)| (i, o.delivery_stream.clone(), o.waiting.drain(..).collect()))
             .collect()
+    }
+
+    /// The records waiting for each Kinesis output with no call out, taken
+    /// for one PutRecords call (500 records, 5 MiB): (output, its data
+    /// stream, records), oldest first. The output then waits for
+    /// `stream_output_done`.
+    pub fn take_stream_output(&mut self) -> Vec<(usize, String, Vec<Vec<u8>>)> {
+        self.outputs
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, o)| !o.data_stream.is_empty() && o.in_flight == 0 && !o.waiting.is_empty())
+            .map(|(i, o)| {
+                let mut bytes = 0;
+                let n = o
+                    .waiting
+                    .iter()
+                    .take(STREAM_OUTPUT_RECORDS)
+                    .take_while(|r| {
+                        bytes += r.len() + STREAM_OUTPUT_KEY_BYTES;
+                        bytes <= STREAM_OUTPUT_BYTES
+                    })
+                    .count()
+                    .max(1);
+                o.in_flight = n;
+                (i, o.data_stream.clone(), o.waiting.drain(..n).collect())
+            })
+            .collect()
+    }
+
+    /// What became of a Kinesis output's records: those `accepted` are in
+    /// the stream; the others (throttled, or a call refused) go back to the
+    /// front of its queue in their order and are sent again, as KDA
+    /// retries without end.
+    pub fn stream_output_done(&mut self, output: usize, records: Vec<Vec<u8>>, accepted: &[bool]) {
+        let Some(o) = self.outputs.get_mut(output) else {
+            return;
+        };
+        o.in_flight = 0;
+        let before = o.sent;
+        let n = records.len() as u64;
+        self.output_sent(output, records, accepted);
+        if let Some(o) = self.outputs.get_mut(output) {
+            o.throttled += n - (o.sent - before);
+        }
     }
 
     /// What became of an output's records taken: those `accepted` went to
@@ -874,6 +963,8 @@ impl SqlRunner {
                         stream: o.output.name.clone(),
                         delivery_stream: o.delivery_stream.clone(),
                         function: o.output.function().unwrap_or_default().to_string(),
+                        data_stream: o.data_stream.clone(),
+                        throttled: o.throttled,
                         format: o.output.schema.format,
                         sent: o.sent,
                         waiting: match l {
@@ -881,7 +972,7 @@ impl SqlRunner {
                                 (l.queue.len() + l.in_flight.as_ref().map_or(0, |f| f.1.len()))
                                     as u64
                             }
-                            None => o.waiting.len() as u64,
+                            None => (o.waiting.len() + o.in_flight) as u64,
                         },
                         invocations: l.map_or(0, |l| l.invocations),
                         delivery_failed: l.map_or(0, |l| l.delivery_failed),
@@ -994,7 +1085,11 @@ mod tests {
             v.outputs[0].last_error.as_deref(),
             Some("Task timed out after 3.00 seconds")
         );
-        o.kinesis = Some(serde_json::json!({}));
+        // Two destinations are refused.
+        o.kinesis = Some(OutputResource {
+            resource_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/out".into(),
+            role_arn: None,
+        });
         assert!(r.set_outputs(&[o]).is_err());
     }
 

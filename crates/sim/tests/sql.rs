@@ -2,6 +2,7 @@
 //! the records, every record read once, windows closed by the tick's
 //! rowtime bound, and the same run giving the same rows.
 
+use serde_json::{json, Value};
 use shardlab_sim::sql::SqlStart;
 use shardlab_sim::{open_shards, run_tick, InProcessHost, Scenario, Simulation, Snapshot};
 
@@ -370,9 +371,231 @@ fn a_lambda_output_gets_kdas_events_and_failed_deliveries_are_sent_again() {
         "{e}"
     );
     let mut bad = s.clone();
-    bad.sql_outputs[0].kinesis = Some(serde_json::json!({"ResourceARN": "x"}));
+    bad.sql_outputs[0].kinesis = Some(serde_json::from_value(json!({"ResourceARN": "x"})).unwrap());
     let e = bad.validate().unwrap_err().to_string();
-    assert!(e.contains("KinesisStreamsOutput is not there yet"), "{e}");
+    assert!(e.contains("exactly one destination"), "{e}");
+}
+
+/// The ticker preset writing its averages to an output stream of
+/// `shards` shards, with `app` as the application.
+fn to_stream() -> Scenario {
+    serde_json::from_str(include_str!(
+        "../../../static/scenarios/ticker-to-stream.json"
+    ))
+    .expect("preset")
+}
+
+/// Every record of a stream, read with the console's calls, shard by shard
+/// from TRIM_HORIZON: (shard id, partition key, data).
+fn read_stream(
+    sim: &mut Simulation,
+    host: &mut InProcessHost,
+    stream: &str,
+) -> Vec<(String, String, String)> {
+    use base64::Engine as _;
+    let (_, shards) = call(sim, host, "ListShards", json!({"StreamName": stream}));
+    let mut out = Vec::new();
+    for shard in shards["Shards"].as_array().unwrap() {
+        let id = shard["ShardId"].as_str().unwrap().to_string();
+        let (_, it) = call(
+            sim,
+            host,
+            "GetShardIterator",
+            json!({"StreamName": stream, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+        );
+        let mut iterator = it["ShardIterator"].as_str().unwrap().to_string();
+        loop {
+            let (status, page) = call(
+                sim,
+                host,
+                "GetRecords",
+                json!({"ShardIterator": iterator, "Limit": 10000}),
+            );
+            assert_eq!(status, 200, "{page}");
+            let records = page["Records"].as_array().unwrap();
+            for r in records {
+                let data = base64::engine::general_purpose::STANDARD
+                    .decode(r["Data"].as_str().unwrap())
+                    .unwrap();
+                out.push((
+                    id.clone(),
+                    r["PartitionKey"].as_str().unwrap().to_string(),
+                    String::from_utf8(data).unwrap(),
+                ));
+            }
+            if records.is_empty() && page["MillisBehindLatest"] == 0 {
+                break;
+            }
+            iterator = page["NextShardIterator"].as_str().unwrap().to_string();
+        }
+    }
+    out
+}
+
+/// A console call, answered now or after an empty tick.
+fn call(sim: &mut Simulation, host: &mut InProcessHost, op: &str, body: Value) -> (u16, Value) {
+    let reply = match sim.api_call(1, op, body.to_string().as_bytes()) {
+        Some(reply) => reply,
+        None => {
+            run_tick(sim, host, 0).unwrap();
+            sim.take_api_replies().remove(0)
+        }
+    };
+    (reply.status, serde_json::from_str(&reply.body).unwrap())
+}
+
+/// `s` warmed up, then `app` started from NOW with its
+/// DESTINATION_SQL_STREAM captured, run for `ticks` ticks.
+fn run_capturing(s: Scenario, app: &str, ticks: u32) -> (Simulation, InProcessHost) {
+    let (mut sim, mut host) = warmed_up(s);
+    sim.start_sql(app, SqlStart::Now, None).expect("compiles");
+    sim.sql_runner_mut()
+        .unwrap()
+        .capture("DESTINATION_SQL_STREAM");
+    for _ in 0..ticks {
+        run_tick(&mut sim, &mut host, 100).expect("tick");
+    }
+    (sim, host)
+}
+
+/// Reads the output stream ticker-averages and checks it holds exactly
+/// the rows the application wrote (as the output counts them), in the
+/// order it emitted them, as JSON with these two columns.
+fn read_as_captured(
+    sim: &mut Simulation,
+    host: &mut InProcessHost,
+    columns: [&str; 2],
+) -> Vec<(String, String, String)> {
+    // Reading runs ticks, and the application goes on writing.
+    let records = read_stream(sim, host, "ticker-averages");
+    let captured = sim.sql_runner().unwrap().captured().unwrap().clone();
+    let sent = sim.snapshot().sql.unwrap().outputs[0].sent;
+    assert_eq!(records.len() as u64, sent);
+    for (i, ((_, _, data), (_, values))) in records.iter().zip(&captured.rows).enumerate() {
+        let row: Value = serde_json::from_str(data).unwrap();
+        for (c, column) in columns.iter().enumerate() {
+            assert_eq!(row[column], values[c], "record {i}: {data}");
+        }
+    }
+    records
+}
+
+#[test]
+fn a_kinesis_output_writes_the_applications_rows_to_a_data_stream() {
+    let (mut sim, mut host) = run_capturing(to_stream(), AVERAGES, 600);
+    let snap = sim.snapshot();
+    let sql = snap.sql.as_ref().expect("running");
+    let out = &sql.outputs[0];
+    assert_eq!(out.data_stream, "ticker-averages");
+    let rows = destination_rows(sql);
+    assert!(rows > 30, "{rows}");
+    assert_eq!(out.sent + out.waiting, rows, "{out:?}");
+    assert_eq!(out.throttled, 0, "{out:?}");
+    let view = &snap.output_streams[0];
+    assert_eq!(view.name, "ticker-averages");
+    assert_eq!(
+        view.arn,
+        "arn:aws:kinesis:us-east-1:123456789012:stream/ticker-averages"
+    );
+    assert_eq!(view.records(), out.sent);
+    assert!(view
+        .newest
+        .last()
+        .unwrap()
+        .data
+        .starts_with(r#"{"TICKER_SYMBOL":""#));
+    // The source stream's rows do not count the output stream's records.
+    assert_eq!(snap.shards.len(), 2);
+    // The stream holds the rows the application emitted, as KDA's JSON
+    // records, in order, each once, with a random partition key.
+    let records = read_as_captured(&mut sim, &mut host, ["TICKER_SYMBOL", "AVG_PRICE"]);
+    for (shard, key, _) in &records {
+        assert_eq!(shard, "shardId-000000000000");
+        assert_eq!(key.len(), 36, "{key}");
+    }
+    let keys: std::collections::BTreeSet<&String> = records.iter().map(|r| &r.1).collect();
+    assert_eq!(keys.len(), records.len());
+}
+
+#[test]
+fn a_throttled_output_stream_gets_every_row_in_order() {
+    // Every input row out, at 2,000 a second, into one shard (1,000
+    // records a second): the shard refuses about half of each call, and
+    // the application sends them again first, without end.
+    let mut s = to_stream();
+    s.rate_per_sec = 2000;
+    let app = "
+CREATE OR REPLACE STREAM \"DESTINATION_SQL_STREAM\" (ticker_symbol VARCHAR(4), price DOUBLE);
+CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
+    SELECT STREAM ticker_symbol, price FROM \"SOURCE_SQL_STREAM_001\";";
+    let (mut sim, mut host) = run_capturing(s, app, 100);
+    let snap = sim.snapshot();
+    let sql = snap.sql.as_ref().expect("running");
+    let out = &sql.outputs[0];
+    let rows = destination_rows(sql);
+    assert!(out.throttled > 1000, "{out:?}");
+    assert!(out.waiting > 1000, "{out:?}");
+    assert_eq!(out.sent + out.waiting, rows, "{out:?}");
+    let view = &snap.output_streams[0];
+    assert_eq!(view.shards[0].throttled, out.throttled);
+    // About the shard's 1,000 records a second got in.
+    assert!(
+        (8_000..=11_000).contains(&out.sent),
+        "{} sent in 10 s",
+        out.sent
+    );
+    let _ = read_as_captured(&mut sim, &mut host, ["TICKER_SYMBOL", "PRICE"]);
+}
+
+#[test]
+fn output_streams_are_checked_as_createstream_checks_them() {
+    let check = |f: &dyn Fn(&mut Scenario)| {
+        let mut s = to_stream();
+        f(&mut s);
+        s.validate().unwrap_err().to_string()
+    };
+    let e = check(&|s| s.output_streams.clear());
+    assert!(
+        e.contains("sql_outputs[0]: KinesisStreamsOutput.ResourceARN names the stream ticker-averages, which is not one of the scenario's output_streams"),
+        "{e}"
+    );
+    let e = check(&|s| s.output_streams[0].name = "ticker".into());
+    assert!(
+        e.contains("output_streams[0]: ResourceInUseException: Stream ticker under account 123456789012 already exists."),
+        "{e}"
+    );
+    let e = check(&|s| s.output_streams[0].name = "bad name".into());
+    assert!(
+        e.contains("output_streams[0]: ") && e.contains("[a-zA-Z0-9_.-]+"),
+        "{e}"
+    );
+    let e = check(&|s| s.output_streams[0].shard_count = 0);
+    assert!(
+        e.contains("output_streams[0]: ") && e.contains("shardCount"),
+        "{e}"
+    );
+    let e = check(&|s| {
+        s.sql_outputs[0].kinesis.as_mut().unwrap().resource_arn =
+            "arn:aws:kinesis:eu-west-1:123456789012:stream/ticker-averages".into()
+    });
+    assert!(
+        e.contains(
+            "is not a data stream's ARN (arn:aws:kinesis:us-east-1:123456789012:stream/NAME)"
+        ),
+        "{e}"
+    );
+    // The account's shard limit counts every stream's shards.
+    let mut s = to_stream();
+    s.shard_count = 30;
+    s.output_streams[0].shard_count = 3;
+    let e = Simulation::new(s)
+        .err()
+        .expect("over the limit")
+        .to_string();
+    assert!(
+        e.contains("output_streams[0]: ") && e.contains("shard limit"),
+        "{e}"
+    );
 }
 
 #[test]

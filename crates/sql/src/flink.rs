@@ -38,9 +38,12 @@ pub struct FlinkSource {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlinkOutput {
     pub stream: String,
-    /// The delivery stream, or None for a Lambda output (`function`).
+    /// The delivery stream of a Firehose output.
     pub delivery_stream: Option<String>,
+    /// The function of a Lambda output.
     pub function: Option<String>,
+    /// The data stream of a Kinesis output.
+    pub data_stream: Option<String>,
     /// `json` or `csv`.
     pub format: String,
 }
@@ -896,9 +899,13 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                         o.function.as_deref().unwrap_or_default()
                     ));
                 }
-                if let ([ds], Some(o)) = (
+                // A Kinesis output: the table is that stream, in the
+                // output's format (queries may read it back too).
+                let kinesis = outputs.iter().find(|o| o.data_stream.is_some());
+                if let ([ds], Some(o), None) = (
                     firehose.as_slice(),
                     outputs.iter().find(|o| o.delivery_stream.is_some()),
+                    kinesis,
                 ) {
                     if !read_back(&statements, &n) {
                         out.push(format!(
@@ -916,8 +923,19 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                 }
                 // Readers of an in-application stream see its rows' ROWTIME.
                 defs.push(format!("    `{PROC_TIME}` AS PROCTIME()"));
+                let (stream, format, comment) = match kinesis {
+                    Some(o) => {
+                        let ds = o.data_stream.as_deref().unwrap_or_default();
+                        (
+                            ds,
+                            o.format.as_str(),
+                            format!("-- KDA's application output: its rows go to the Kinesis data stream {ds}.\n"),
+                        )
+                    }
+                    None => (n.as_str(), "json", String::new()),
+                };
                 out.push(format!(
-                    "CREATE TABLE `{n}` (\n{}\n) WITH (\n    'connector' = 'kinesis',\n    'stream' = '{n}',\n    'aws.region' = 'us-east-1',\n    'format' = 'json'\n);",
+                    "{comment}CREATE TABLE `{n}` (\n{}\n) WITH (\n    'connector' = 'kinesis',\n    'stream' = '{stream}',\n    'aws.region' = 'us-east-1',\n    'format' = '{format}'\n);",
                     defs.join(",\n")
                 ));
             }

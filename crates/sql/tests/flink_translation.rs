@@ -88,6 +88,7 @@ fn firehose_outputs_become_firehose_tables_only_where_flink_can_write_them() {
         stream: "ALERTS".into(),
         delivery_stream: Some(ds.into()),
         function: None,
+        data_stream: None,
         format: "json".into(),
     };
     let app = |extra: &str| {
@@ -128,5 +129,30 @@ fn firehose_outputs_become_firehose_tables_only_where_flink_can_write_them() {
     assert!(!t.sql.contains("'connector' = 'firehose'"), "{}", t.sql);
     for ds in ["delivery stream a", "delivery stream b"] {
         assert!(t.notes.iter().any(|n| n.contains(ds)), "{:?}", t.notes);
+    }
+    // A Kinesis output: the table is the output stream, in its format,
+    // whether or not a query reads it back; a Firehose output beside it is
+    // noted.
+    let kinesis = FlinkOutput {
+        data_stream: Some("alerts-out".into()),
+        delivery_stream: None,
+        format: "csv".into(),
+        ..to("unused")
+    };
+    for extra in ["", "SELECT STREAM * FROM alerts;"] {
+        let t = translate(&app(extra), &source(vec![kinesis.clone(), to("out")])).unwrap();
+        assert!(
+            t.sql.contains(
+                "-- KDA's application output: its rows go to the Kinesis data stream alerts-out.\nCREATE TABLE `ALERTS` (\n    `PRICE` DOUBLE,\n    `proc_time` AS PROCTIME()\n) WITH (\n    'connector' = 'kinesis',\n    'stream' = 'alerts-out',\n    'aws.region' = 'us-east-1',\n    'format' = 'csv'\n);"
+            ),
+            "{}",
+            t.sql
+        );
+        assert!(!t.sql.contains("'connector' = 'firehose'"), "{}", t.sql);
+        assert!(
+            t.notes.iter().any(|n| n.contains("delivery stream out")),
+            "{:?}",
+            t.notes
+        );
     }
 }

@@ -14,6 +14,7 @@ mod kcl_view;
 mod lambda_view;
 mod lessons_view;
 mod metrics_view;
+mod output_view;
 mod persist;
 mod presets;
 mod queues_view;
@@ -81,6 +82,12 @@ pub struct StreamForm {
     /// The agent's file, whose lines the producer sends (instead of the
     /// record template).
     pub agent: Option<shardlab_sim::agent::AgentFile>,
+    /// A data stream the SQL application's DESTINATION_SQL_STREAM is
+    /// written to (empty: none), and its shards; a preset's further output
+    /// streams are kept as they are.
+    pub output_stream: String,
+    pub output_stream_shards: String,
+    pub output_streams_more: Vec<shardlab_sim::simulation::OutputStream>,
     pub firehose: FirehoseForm,
 }
 
@@ -299,8 +306,8 @@ impl FirehoseForm {
             .iter()
             .filter_map(|o| {
                 let mut o = o.clone();
-                if o.lambda.is_some() {
-                    // A Lambda output needs no delivery stream.
+                if o.lambda.is_some() || o.kinesis.is_some() {
+                    // Lambda and Kinesis outputs need no delivery stream.
                     return Some(o);
                 }
                 let target = o.delivery_stream()?.to_string();
@@ -786,6 +793,9 @@ impl Default for StreamForm {
             retries: None,
             messaging: None,
             agent: None,
+            output_stream: String::new(),
+            output_stream_shards: "1".into(),
+            output_streams_more: Vec::new(),
             firehose: FirehoseForm::default(),
         }
     }
@@ -865,15 +875,92 @@ impl StreamForm {
             } else {
                 Vec::new()
             },
-            sql_outputs: self.firehose.sql_outputs(),
+            sql_outputs: Vec::new(),
             lambda_functions,
+            output_streams: self.output_streams()?,
+        };
+        let scenario = Scenario {
+            sql_outputs: self.sql_outputs(&scenario.output_streams),
+            ..scenario
         };
         scenario.validate_stream().map_err(|e| e.to_string())?;
         Ok(scenario)
     }
 }
 
+/// A data stream's ARN in the playground's Region and account.
+fn stream_arn_of(name: &str) -> String {
+    format!(
+        "arn:aws:kinesis:{}:{}:stream/{name}",
+        shardlab_sim::simulation::REGION,
+        shardlab_sim::ACCOUNT_ID
+    )
+}
+
 impl StreamForm {
+    /// The output streams: the form's, then a preset's others.
+    fn output_streams(&self) -> Result<Vec<shardlab_sim::simulation::OutputStream>, String> {
+        let name = self.output_stream.trim();
+        let mut out = Vec::new();
+        if !name.is_empty() {
+            let shard_count = self
+                .output_stream_shards
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| {
+                    format!(
+                        "The output stream's shards must be a whole number from 1 to {}.",
+                        shardlab_sim::MAX_SHARDS
+                    )
+                })?;
+            out.push(shardlab_sim::simulation::OutputStream {
+                name: name.to_string(),
+                shard_count,
+            });
+        }
+        out.extend(
+            self.output_streams_more
+                .iter()
+                .filter(|o| o.name != name)
+                .cloned(),
+        );
+        Ok(out)
+    }
+
+    /// The SQL application's outputs: the Firehose form's, a preset's
+    /// Kinesis outputs to streams the form still has, and
+    /// DESTINATION_SQL_STREAM as JSON to the form's output stream when
+    /// nothing else writes to it.
+    fn sql_outputs(
+        &self,
+        streams: &[shardlab_sim::simulation::OutputStream],
+    ) -> Vec<shardlab_sim::sql::SqlOutput> {
+        use shardlab_sim::sql::{DestinationSchema, OutputResource, RecordFormat, SqlOutput};
+        let has = |name: &str| streams.iter().any(|s| s.name == name);
+        let mut out: Vec<SqlOutput> = self
+            .firehose
+            .sql_outputs()
+            .into_iter()
+            .filter(|o| o.data_stream().is_none_or(has))
+            .collect();
+        let name = self.output_stream.trim();
+        if !name.is_empty() && !out.iter().any(|o| o.data_stream() == Some(name)) {
+            out.push(SqlOutput {
+                name: "DESTINATION_SQL_STREAM".into(),
+                firehose: None,
+                lambda: None,
+                kinesis: Some(OutputResource {
+                    resource_arn: stream_arn_of(name),
+                    role_arn: None,
+                }),
+                schema: DestinationSchema {
+                    format: RecordFormat::JSON,
+                },
+            });
+        }
+        out
+    }
+
     /// The form's KCL applications: the one its fields describe (when it
     /// has workers), then any others a preset had.
     fn kcl(&self) -> Result<Vec<shardlab_sim::consumer::ConsumerSpec>, String> {
@@ -998,6 +1085,17 @@ impl From<&Scenario> for StreamForm {
             retries: s.retries.clone(),
             messaging: s.messaging.clone(),
             agent: s.agent.clone(),
+            output_stream: s
+                .output_streams
+                .first()
+                .map(|o| o.name.clone())
+                .unwrap_or_default(),
+            output_stream_shards: s
+                .output_streams
+                .first()
+                .map_or(1, |o| o.shard_count)
+                .to_string(),
+            output_streams_more: s.output_streams.iter().skip(1).cloned().collect(),
             firehose: FirehoseForm {
                 sql_outputs: s.sql_outputs.clone(),
                 redshift_statements: s.redshift_statements.clone(),
@@ -2375,6 +2473,42 @@ mod form_tests {
             checked += 1;
         }
         assert!(checked >= 20, "{checked} presets");
+    }
+
+    #[test]
+    fn the_output_stream_field_makes_a_stream_and_the_applications_output() {
+        let mut form = StreamForm {
+            output_stream: "alerts".into(),
+            output_stream_shards: "2".into(),
+            ..StreamForm::default()
+        };
+        let s = form.scenario().unwrap();
+        assert_eq!(
+            s.output_streams,
+            vec![shardlab_sim::simulation::OutputStream {
+                name: "alerts".into(),
+                shard_count: 2
+            }]
+        );
+        assert_eq!(s.sql_outputs.len(), 1);
+        assert_eq!(s.sql_outputs[0].name, "DESTINATION_SQL_STREAM");
+        assert_eq!(s.sql_outputs[0].data_stream(), Some("alerts"));
+        // Renamed: the output follows; emptied: both go.
+        form.output_stream = "alarms".into();
+        let s = form.scenario().unwrap();
+        assert_eq!(s.sql_outputs[0].data_stream(), Some("alarms"));
+        form.output_stream = " ".into();
+        let s = form.scenario().unwrap();
+        assert!(
+            s.output_streams.is_empty() && s.sql_outputs.is_empty(),
+            "{s:?}"
+        );
+        form.output_stream = "alerts".into();
+        form.output_stream_shards = "x".into();
+        assert!(form
+            .scenario()
+            .unwrap_err()
+            .contains("output stream's shards"));
     }
 
     #[test]

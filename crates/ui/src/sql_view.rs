@@ -289,7 +289,10 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                         let format = match o.format { shardlab_sim::sql::RecordFormat::JSON => "JSON", shardlab_sim::sql::RecordFormat::CSV => "CSV" };
                         html! {
                         <p class="muted sql-schema" data-testid={format!("sql-output-{i}")}>
-                            { if o.function.is_empty() {
+                            { if !o.data_stream.is_empty() {
+                                format!("Output: {} → Kinesis stream {} ({format}, a record per row, random partition keys): {} rows written, {} waiting; {} refused by its shards' write limits and sent again",
+                                    o.stream, o.data_stream, thousands(o.sent), thousands(o.waiting), thousands(o.throttled))
+                            } else if o.function.is_empty() {
                                 format!("Output: {} → Firehose {} ({}{}): {} rows sent, {} waiting",
                                     o.stream, o.delivery_stream, format,
                                     if o.format == shardlab_sim::sql::RecordFormat::JSON { ", concatenated as KDA writes it" } else { "" },

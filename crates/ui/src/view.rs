@@ -169,6 +169,10 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             if form.kcl_workers.trim().parse::<u32>().is_ok_and(|n| n > 0) {
                 { field("KCL checkpoint every", "ms between each record processor's checkpoints (the KCL samples: 60,000)".into(), "kcl-checkpoint", "number", form.kcl_checkpoint_ms.clone(), |f, v| f.kcl_checkpoint_ms = v) }
             }
+            { field("SQL output stream", "a data stream the SQL application's DESTINATION_SQL_STREAM is written to, as JSON records (KDA's KinesisStreamsOutput); empty for none".into(), "output-stream", "text", form.output_stream.clone(), |f, v| f.output_stream = v) }
+            if !form.output_stream.trim().is_empty() {
+                { field("Output stream shards", "its shards count against the same 32 as the stream's".into(), "output-stream-shards", "number", form.output_stream_shards.clone(), |f, v| f.output_stream_shards = v) }
+            }
             { crate::firehose_view::form_fields(&form, ctx) }
             <button type="submit" class="primary" disabled={busy} data-testid="create">
                 { if app.creating { "Creating…" } else { "Create stream" } }
@@ -280,6 +284,7 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             </div>
             { consumers_panel(app, live, ctx) }
             { crate::queues_view::panel(live.snapshot.messaging.as_ref(), ctx) }
+            { crate::output_view::panel(&live.snapshot.output_streams) }
             { crate::metrics_view::panel(&live.snapshot.metrics) }
             { keyspace(live) }
             { shard_lanes(live) }
