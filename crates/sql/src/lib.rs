@@ -10,6 +10,7 @@ pub mod app;
 pub mod bench;
 pub mod error;
 pub mod expr;
+pub mod fast_regex;
 pub mod flink;
 pub mod functions;
 pub mod ops;

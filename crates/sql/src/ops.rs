@@ -1633,3 +1633,122 @@ impl Operator for Hotspots {
         }
     }
 }
+
+/// KDA's GROUP_RANK UDX: the rows of each group (rows sharing a ROWTIME)
+/// are held until a row with another ROWTIME comes, or, with `max_idle_ms`
+/// above 0, until the rowtime bound is that long past the group's ROWTIME
+/// (the idle timeout, on the virtual clock); then each gets its rank by
+/// `column` (RANK(): equal values share a rank, and the next rank skips;
+/// NULLs rank last either way), appended as one INTEGER column, and the
+/// group goes out ordered by rank (`output_desc` reverses it; rows of equal
+/// rank keep their order of arrival), at most `output_max` rows of it
+/// when that is above 0.
+pub struct GroupRank {
+    column: usize,
+    rank_desc: bool,
+    output_desc: bool,
+    max_idle_ms: i64,
+    output_max: usize,
+    pending: Vec<Row>,
+}
+
+impl GroupRank {
+    pub fn new(
+        column: usize,
+        rank_desc: bool,
+        output_desc: bool,
+        max_idle_ms: i64,
+        output_max: usize,
+    ) -> GroupRank {
+        GroupRank {
+            column,
+            rank_desc,
+            output_desc,
+            max_idle_ms,
+            output_max,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Ranks the group held and sends it out.
+    fn release(&mut self, out: &mut Vec<Event>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let column = self.column;
+        let desc = self.rank_desc;
+        let key = |r: &Row| r.values.get(column).cloned().unwrap_or(Value::Null);
+        let by_rank = |a: &Value, b: &Value| match (a.is_null(), b.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if desc => crate::value::sort_cmp(b, a),
+            _ => crate::value::sort_cmp(a, b),
+        };
+        let mut rows: Vec<(Value, Row)> = self.pending.drain(..).map(|r| (key(&r), r)).collect();
+        // Stable: equal values keep their order of arrival.
+        rows.sort_by(|(a, _), (b, _)| by_rank(a, b));
+        let ranks: Vec<i64> = (0..rows.len())
+            .scan(0, |rank, i| {
+                if i == 0 || by_rank(&rows[i - 1].0, &rows[i].0) != std::cmp::Ordering::Equal {
+                    *rank = i as i64 + 1;
+                }
+                Some(*rank)
+            })
+            .collect();
+        let mut ranked: Vec<Row> = rows
+            .into_iter()
+            .zip(ranks)
+            .map(|((_, mut r), rank)| {
+                r.values.push(Value::Int(rank));
+                r
+            })
+            .collect();
+        if self.output_desc {
+            // Descending rank; rows of one rank still in arrival order.
+            let mut groups: Vec<Vec<Row>> = Vec::new();
+            let mut last = None;
+            for r in ranked {
+                let this = r.values.last().cloned();
+                if this != last {
+                    groups.push(Vec::new());
+                    last = this;
+                }
+                groups.last_mut().expect("pushed").push(r);
+            }
+            ranked = groups.into_iter().rev().flatten().collect();
+        }
+        let limit = if self.output_max == 0 {
+            usize::MAX
+        } else {
+            self.output_max
+        };
+        out.extend(ranked.into_iter().take(limit).map(Event::Row));
+    }
+}
+
+impl Operator for GroupRank {
+    fn process(&mut self, ev: Event, out: &mut Vec<Event>, _errors: &mut Vec<Failure>) {
+        match ev {
+            Event::Row(r) => {
+                if self.pending.first().is_some_and(|q| q.rowtime != r.rowtime) {
+                    self.release(out);
+                }
+                self.pending.push(r);
+            }
+            Event::Bound(b) => {
+                let idle = self.max_idle_ms > 0
+                    && self
+                        .pending
+                        .first()
+                        .is_some_and(|q| b >= q.rowtime.saturating_add(self.max_idle_ms));
+                if idle {
+                    self.release(out);
+                }
+                // Rows held are still to come: the bound cannot pass them.
+                let held = self.pending.first().map_or(b, |q| q.rowtime.min(b));
+                out.push(Event::Bound(held));
+            }
+        }
+    }
+}

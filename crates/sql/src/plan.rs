@@ -1026,6 +1026,7 @@ impl<'a> Compiler<'a> {
             | "RANDOM_CUT_FOREST"
             | "RANDOM_CUT_FOREST_WITH_EXPLANATION"
             | "HOTSPOTS"
+            | "GROUP_RANK"
             | "TUMBLE"
             | "HOP"
             | "CUMULATE"
@@ -2301,6 +2302,19 @@ fn plan_relation(rel: &ast::TableFactor, cat: &dyn Catalog) -> Result<Relation, 
 }
 
 fn int_arg(e: &ast::Expr, what: &str, lo: i64, hi: i64) -> Result<i64, SqlError> {
+    if let ast::Expr::UnaryOp {
+        op: ast::UnaryOperator::Minus,
+        expr,
+    } = e
+    {
+        // A negative literal: out of every range here.
+        if matches!(&**expr, ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..))) {
+            return Err(err_at(
+                &**expr,
+                format!("{what} must be an integer from {lo} to {hi}."),
+            ));
+        }
+    }
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::Number(n, _) => match n.parse::<i64>() {
@@ -2605,6 +2619,97 @@ fn table_function(f: &ast::Function, cat: &dyn Catalog) -> Result<Relation, SqlE
                 "HOTSPOTS_RESULT",
                 Some(SqlType::Varchar(Some(10000))),
             ));
+            Ok((input.source, ops, cols))
+        }
+        "GROUP_RANK" => {
+            // GROUP_RANK(cursor, rankByColumnName, rankOutColumnName,
+            // sortOrder, outputOrder, maxIdle, outputMax), as KDA declares it.
+            let input = cursor(need(0, "CURSOR")?)?;
+            let text = |i: usize, what: &str| -> Result<(String, &ast::Expr), SqlError> {
+                let e = need(i, what)?;
+                match e {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => Ok((s.clone(), e)),
+                        _ => Err(err_at(
+                            e,
+                            format!("GROUP_RANK's {what} is a string in single quotes."),
+                        )),
+                    },
+                    _ => Err(err_at(
+                        e,
+                        format!("GROUP_RANK's {what} is a string in single quotes."),
+                    )),
+                }
+            };
+            let (by, by_arg) = text(1, "rankByColumnName")?;
+            let visible = || input.columns.iter().enumerate().filter(|(_, c)| !c.hidden);
+            let column = visible()
+                .find(|(_, c)| c.name == by)
+                .or_else(|| visible().find(|(_, c)| c.name.eq_ignore_ascii_case(&by)))
+                .map(|(i, _)| i)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = visible().map(|(_, c)| c.name.as_str()).collect();
+                    err_at(
+                        by_arg,
+                        format!(
+                            "GROUP_RANK's rankByColumnName must name a column of the cursor: '{by}' is not one of {}.",
+                            names.join(", ")
+                        ),
+                    )
+                })?;
+            if let Some(ty) = &input.columns[column].ty {
+                let rankable = matches!(
+                    ty,
+                    SqlType::TinyInt
+                        | SqlType::SmallInt
+                        | SqlType::Integer
+                        | SqlType::BigInt
+                        | SqlType::Char(_)
+                        | SqlType::Varchar(_)
+                );
+                if !rankable {
+                    return Err(err_at(
+                        by_arg,
+                        format!(
+                            "GROUP_RANK ranks by an INTEGER, CHAR or VARCHAR column, as KDA's does; '{by}' is {}.",
+                            ty.name()
+                        ),
+                    ));
+                }
+            }
+            let (out_name, out_arg) = text(2, "rankOutColumnName")?;
+            if out_name.is_empty() || input.columns.iter().any(|c| c.name == out_name) {
+                return Err(err_at(
+                    out_arg,
+                    format!("GROUP_RANK's rankOutColumnName names the rank's new column: '{out_name}' is empty or a column of the cursor already."),
+                ));
+            }
+            let order = |i: usize, what: &str| -> Result<bool, SqlError> {
+                let (v, e) = text(i, what)?;
+                match v.to_ascii_lowercase().as_str() {
+                    "asc" => Ok(false),
+                    "desc" => Ok(true),
+                    _ => Err(err_at(
+                        e,
+                        format!("GROUP_RANK's {what} is 'asc' or 'desc', not '{v}'."),
+                    )),
+                }
+            };
+            let rank_desc = order(3, "sortOrder")?;
+            let output_desc = order(4, "outputOrder")?;
+            let max_idle = int_arg(need(5, "maxIdle")?, "maxIdle", 0, i64::from(i32::MAX))?;
+            let output_max =
+                int_arg(need(6, "outputMax")?, "outputMax", 0, i64::from(i32::MAX))? as usize;
+            let mut ops = input.pipeline.ops;
+            ops.push(Box::new(crate::ops::GroupRank::new(
+                column,
+                rank_desc,
+                output_desc,
+                max_idle,
+                output_max,
+            )));
+            let mut cols = input.columns;
+            cols.push(Col::new(&out_name, Some(SqlType::Integer)));
             Ok((input.source, ops, cols))
         }
         _ => Err(err_at(&f.name, format!("Unknown table function {name}."))),

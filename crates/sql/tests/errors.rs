@@ -247,3 +247,46 @@ fn hotspots_arguments_are_checked() {
         "windowSize must be an integer from 100 to 1000",
     );
 }
+
+#[test]
+fn group_rank_arguments_are_checked() {
+    let call = |args: &str| {
+        format!("SELECT STREAM * FROM TABLE(GROUP_RANK(CURSOR(SELECT STREAM * FROM \"SOURCE_SQL_STREAM_001\"), {args}))")
+    };
+    check(
+        &call("'VOLUME', 'r', 'desc', 'asc', 0, 0"),
+        1,
+        93,
+        "'VOLUME' is not one of TICKER_SYMBOL, PRICE",
+    );
+    check(
+        &call("'PRICE', 'r', 'desc', 'asc', 0, 0"),
+        1,
+        93,
+        "ranks by an INTEGER, CHAR or VARCHAR column, as KDA's does; 'PRICE' is DOUBLE",
+    );
+    check(
+        &call("'TICKER_SYMBOL', 'r', 'down', 'asc', 0, 0"),
+        1,
+        115,
+        "sortOrder is 'asc' or 'desc', not 'down'",
+    );
+    check(
+        &call("'TICKER_SYMBOL', 'PRICE', 'desc', 'asc', 0, 0"),
+        1,
+        110,
+        "'PRICE' is empty or a column of the cursor already",
+    );
+    check(
+        &call("'TICKER_SYMBOL', 'r', 'desc', 'asc', -1, 0"),
+        1,
+        131,
+        "maxIdle must be an integer from 0 to 2147483647",
+    );
+    check(
+        "SELECT STREAM GROUP_RANK(price) FROM \"SOURCE_SQL_STREAM_001\"",
+        1,
+        15,
+        "GROUP_RANK is a table function",
+    );
+}
