@@ -276,6 +276,18 @@ impl Scenario {
                 }
             }
         }
+        let total: u32 = self.shard_count
+            + self
+                .output_streams
+                .iter()
+                .map(|o| o.shard_count)
+                .sum::<u32>();
+        if total > MAX_SHARDS {
+            return Err(SimError::Scenario(format!(
+                "LimitExceededException: the stream and its output streams have {total} shards \
+                 in all, over this playground account's shard limit of {MAX_SHARDS}"
+            )));
+        }
         if self.rate_per_sec > MAX_RATE_PER_SEC {
             return Err(SimError::Scenario(format!(
                 "producer rate {} records/s is above the playground's maximum of {MAX_RATE_PER_SEC}",
@@ -483,8 +495,12 @@ impl Scenario {
                 if !self.output_streams.iter().any(|s| s.name == stream) {
                     return Err(SimError::Scenario(format!(
                         "sql_outputs[{i}]: KinesisStreamsOutput.ResourceARN names the stream \
-                         {stream}, which is not one of the scenario's output_streams (the \
-                         application cannot write to the stream it reads)"
+                         {stream}, which is not one of the scenario's output_streams{}",
+                        if stream == self.stream_name {
+                            " (the application cannot write to the stream it reads)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
                 continue;
@@ -832,6 +848,23 @@ pub struct Simulation {
     outputs: Vec<OutputStreamState>,
     /// The partition keys of the application's records.
     output_rng: rand_chacha::ChaCha8Rng,
+}
+
+/// Runs `plan` (a put to another stream than the source) on `kinesis`
+/// without its records counting in the source stream's hash-key histogram
+/// (`keys_now`, which takes what was counted before).
+fn uncounted<T>(
+    kinesis: &mut Kinesis,
+    keys_now: &mut [u64],
+    plan: impl FnOnce(&mut Kinesis) -> T,
+) -> T {
+    let before = kinesis.take_key_histogram();
+    let out = plan(kinesis);
+    kinesis.take_key_histogram();
+    for (n, k) in keys_now.iter_mut().zip(before) {
+        *n += k;
+    }
+    out
 }
 
 /// The caller of an event source mapping's JavaScript invocation is this
@@ -1204,7 +1237,16 @@ impl Simulation {
             Ok(r) => r,
             Err(e) => return Some(ApiReply::error(id, &e)),
         };
-        let planned = match self.kinesis.plan(operation, &request, self.now_ms) {
+        let puts = self.routed_puts(operation, &request);
+        let now = self.now_ms;
+        let plan = |k: &mut Kinesis| k.plan(operation, &request, now);
+        // Puts to another stream (an output stream) are not the source's.
+        let planned = if puts.is_empty() && !put_entries(operation, &request).is_empty() {
+            uncounted(&mut self.kinesis, &mut self.keys_now, plan)
+        } else {
+            plan(&mut self.kinesis)
+        };
+        let planned = match planned {
             Ok(p) => p,
             Err(e) => return Some(ApiReply::error(id, &e)),
         };
@@ -1214,7 +1256,6 @@ impl Simulation {
                 Err(e) => ApiReply::error(id, &e),
             });
         }
-        let puts = self.routed_puts(operation, &request);
         self.queued.push((
             planned,
             CallKind::External {
@@ -1814,8 +1855,11 @@ impl Simulation {
         // Throttled records a retrying producer sends again are scheduled
         // when their call finishes, so the next tick waits for it. An event
         // source mapping reads a shard only when its batches have room,
-        // which finishing a tick decides.
-        self.direct_puts.is_empty()
+        // which finishing a tick decides. A SQL application's rows for a
+        // data stream are put with the tick after the one that made them.
+        let stream_outputs = self.sql.is_some() && !self.outputs.is_empty();
+        !stream_outputs
+            && self.direct_puts.is_empty()
             && self.scenario.retries.is_none()
             && self.scenario.consumers.iter().all(|c| c.lambda.is_none())
             && self.queued.is_empty()
@@ -2325,7 +2369,8 @@ impl Simulation {
                 runner.output_sent(output, records, &accepted);
             }
             // Kinesis outputs: one PutRecords call per output at a time,
-            // sent with the next tick.
+            // sent with the next tick. The source stream's hash-key
+            // histogram does not count them.
             for (output, name, records) in runner.take_stream_output() {
                 let Some(stream) = self.outputs.iter().position(|o| o.name == name) else {
                     runner.stream_output_done(output, records, &[]);
@@ -2343,7 +2388,10 @@ impl Simulation {
                         explicit_hash_key: None,
                     })
                     .collect();
-                match self.kinesis.plan_put_records(&name, request, now) {
+                let planned = uncounted(&mut self.kinesis, &mut self.keys_now, |k| {
+                    k.plan_put_records(&name, request, now)
+                });
+                match planned {
                     Ok(planned) => self.queued.push((
                         planned,
                         CallKind::OutputPut {

@@ -324,6 +324,10 @@ pub struct SqlOutputView {
     /// that were sent again.
     #[serde(default)]
     pub throttled: u64,
+    /// Rows a data stream can never take: over Kinesis' 1 MiB record limit
+    /// (with the partition key). They are dropped.
+    #[serde(default)]
+    pub too_large: u64,
     pub format: RecordFormat,
     /// Rows the destination accepted, and rows waiting for it (KDA retries
     /// until the destination takes them).
@@ -389,6 +393,7 @@ struct OutputState {
     /// a time, so its records reach the stream in order).
     in_flight: usize,
     throttled: u64,
+    too_large: u64,
 }
 
 /// A Kinesis output's PutRecords call: at most 500 records and 5 MiB
@@ -396,6 +401,8 @@ struct OutputState {
 pub const STREAM_OUTPUT_RECORDS: usize = 500;
 const STREAM_OUTPUT_BYTES: usize = 5 * 1024 * 1024;
 const STREAM_OUTPUT_KEY_BYTES: usize = 36;
+/// Kinesis' limit on a record: data and partition key.
+const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// One row as the results table shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -610,6 +617,7 @@ impl SqlRunner {
                 lambda: o.lambda.is_some().then(LambdaState::default),
                 in_flight: 0,
                 throttled: 0,
+                too_large: 0,
             });
         }
         self.outputs = states;
@@ -898,6 +906,11 @@ impl SqlRunner {
             .filter(|o| o.output.name == row.stream)
         {
             let data = o.output.record(&row);
+            if !o.data_stream.is_empty() && data.len() + STREAM_OUTPUT_KEY_BYTES > MAX_RECORD_BYTES
+            {
+                o.too_large += 1;
+                continue;
+            }
             match o.lambda.as_mut() {
                 Some(l) => l.queue.push_back(LambdaRecord {
                     data,
@@ -965,6 +978,7 @@ impl SqlRunner {
                         function: o.output.function().unwrap_or_default().to_string(),
                         data_stream: o.data_stream.clone(),
                         throttled: o.throttled,
+                        too_large: o.too_large,
                         format: o.output.schema.format,
                         sent: o.sent,
                         waiting: match l {
@@ -1127,5 +1141,44 @@ mod tests {
             r.set_outputs(&[output("a", RecordFormat::JSON)]).is_err(),
             "names are exact"
         );
+    }
+
+    /// A Kinesis output sends one call at a time, of at most 500 records
+    /// and 5 MiB; a row over the 1 MiB record limit is dropped and counted.
+    #[test]
+    fn a_kinesis_output_takes_one_call_at_a_time() {
+        const WIDE: &str = "CREATE OR REPLACE STREAM \"A\" (s VARCHAR(2000000));
+            CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"A\" SELECT STREAM s FROM \"SOURCE_SQL_STREAM_001\";";
+        // Discovery sizes the column from the samples.
+        let samples = vec![format!(r#"{{"s":"{}"}}"#, "x".repeat(1_500_000)).into_bytes()];
+        let mut r = SqlRunner::new(WIDE, &samples, 0, Vec::new()).unwrap();
+        let mut o = output("A", RecordFormat::CSV);
+        o.firehose = None;
+        o.kinesis = Some(OutputResource {
+            resource_arn: "arn:aws:kinesis:us-east-1:123456789012:stream/out".into(),
+            role_arn: None,
+        });
+        r.set_outputs(&[o]).unwrap();
+        let row = |n: usize| (format!(r#"{{"s":"{}"}}"#, "y".repeat(n)).into_bytes(), 0);
+        let mut recs: Vec<(Vec<u8>, u64)> = (0..700).map(|_| row(10)).collect();
+        recs.push(row(1024 * 1024));
+        recs.extend((0..12).map(|_| row(1000 * 1000)));
+        r.push(recs, 1000);
+        assert!(r.take_output().is_empty(), "not a Firehose output");
+        let first = r.take_stream_output();
+        assert_eq!(first[0].1, "out");
+        assert_eq!(first[0].2.len(), 500);
+        assert!(r.take_stream_output().is_empty(), "one call at a time");
+        // The first 100 go back (throttled), ahead of the rest.
+        let accepted: Vec<bool> = (0..500).map(|i| i >= 100).collect();
+        r.stream_output_done(0, first[0].2.clone(), &accepted);
+        let v = r.view();
+        let out = &v.outputs[0];
+        assert_eq!((out.sent, out.throttled, out.too_large), (400, 100, 1));
+        assert_eq!(out.waiting, 300 + 12);
+        // 300 small rows and then as many 1 MB rows as fit in 5 MiB.
+        let second = r.take_stream_output();
+        assert_eq!(second[0].2.len(), 300 + 5);
+        assert_eq!(second[0].2[0], first[0].2[0]);
     }
 }

@@ -538,6 +538,8 @@ CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
     assert_eq!(out.sent + out.waiting, rows, "{out:?}");
     let view = &snap.output_streams[0];
     assert_eq!(view.shards[0].throttled, out.throttled);
+    // The source stream's hash-key histogram counts its own records only.
+    assert_eq!(snap.key_histogram.iter().sum::<u64>(), 2000);
     // About the shard's 1,000 records a second got in.
     assert!(
         (8_000..=11_000).contains(&out.sent),
@@ -545,6 +547,31 @@ CREATE OR REPLACE PUMP \"STREAM_PUMP\" AS INSERT INTO \"DESTINATION_SQL_STREAM\"
         out.sent
     );
     let _ = read_as_captured(&mut sim, &mut host, ["TICKER_SYMBOL", "PRICE"]);
+}
+
+#[test]
+fn planning_ahead_gives_the_same_output_stream_as_tick_by_tick() {
+    use shardlab_sim::host::run_ticks_planning_ahead;
+    // The browser plans a tick before the last one's replies are in when
+    // it can; the rows a window releases must still reach the output
+    // stream with the tick after, whatever the host does.
+    let run = |ahead: bool| {
+        let (mut sim, mut host) = warmed_up(to_stream());
+        sim.start_sql(AVERAGES, SqlStart::Now, None)
+            .expect("compiles");
+        if ahead {
+            run_ticks_planning_ahead(&mut sim, &mut host, 300, 100, |_, _| {}).expect("ticks");
+        } else {
+            for _ in 0..300 {
+                run_tick(&mut sim, &mut host, 100).expect("tick");
+            }
+        }
+        let snap = sim.snapshot();
+        (snap.digest.clone(), snap.output_streams[0].records())
+    };
+    let (digest, records) = run(false);
+    assert!(records > 0);
+    assert_eq!(run(true), (digest, records));
 }
 
 #[test]
@@ -585,15 +612,22 @@ fn output_streams_are_checked_as_createstream_checks_them() {
         "{e}"
     );
     // The account's shard limit counts every stream's shards.
-    let mut s = to_stream();
-    s.shard_count = 30;
-    s.output_streams[0].shard_count = 3;
-    let e = Simulation::new(s)
-        .err()
-        .expect("over the limit")
-        .to_string();
+    let e = check(&|s| {
+        s.shard_count = 30;
+        s.output_streams[0].shard_count = 3;
+    });
     assert!(
-        e.contains("output_streams[0]: ") && e.contains("shard limit"),
+        e.contains(
+            "LimitExceededException: the stream and its output streams have 33 shards in all"
+        ),
+        "{e}"
+    );
+    let e = check(&|s| {
+        s.sql_outputs[0].kinesis.as_mut().unwrap().resource_arn =
+            "arn:aws:kinesis:us-east-1:123456789012:stream/ticker".into()
+    });
+    assert!(
+        e.contains("(the application cannot write to the stream it reads)"),
         "{e}"
     );
 }

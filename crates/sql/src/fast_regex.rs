@@ -24,6 +24,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use regex_lite::Regex;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One part of the pattern: a group (a column) or a stretch between groups.
 struct Part {
@@ -40,87 +41,155 @@ pub struct FastRegex {
     columns: usize,
 }
 
-/// The page's named classes, as the ASCII classes they are.
+/// The page's named classes: what goes between a class's brackets.
 const NAMED: &[(&str, &str)] = &[
-    ("Digit", "[0-9]"),
-    ("Upper", "[A-Z]"),
-    ("Lower", "[a-z]"),
-    ("ASCII", "[\\x00-\\x7F]"),
-    ("Alpha", "[A-Za-z]"),
-    ("Alnum", "[A-Za-z0-9]"),
-    ("Punct", "[[:punct:]]"),
-    ("Blank", "[ \\t]"),
-    ("Space", "[ \\t\\n\\x0B\\f\\r]"),
-    ("Cntrl", "[\\x00-\\x1F\\x7F]"),
-    ("XDigit", "[0-9a-fA-F]"),
-    ("Print", "[\\x20-\\x7E]"),
-    ("Graph", "[\\x21-\\x7E]"),
+    ("Digit", "0-9"),
+    ("Upper", "A-Z"),
+    ("Lower", "a-z"),
+    ("ASCII", "\\x00-\\x7F"),
+    ("Alpha", "A-Za-z"),
+    ("Alnum", "A-Za-z0-9"),
+    ("Punct", "[:punct:]"),
+    ("Blank", " \\t"),
+    ("Space", " \\t\\n\\x0B\\f\\r"),
+    ("Cntrl", "\\x00-\\x1F\\x7F"),
+    ("XDigit", "0-9a-fA-F"),
+    ("Print", "\\x20-\\x7E"),
+    ("Graph", "\\x21-\\x7E"),
 ];
+
+/// The most bytes the matcher may examine for one line, in all (its
+/// backtracking-free steps can still rescan a long line at many places).
+const WORK_BUDGET: usize = 64 * 1024 * 1024;
 
 impl FastRegex {
     /// Cuts `pattern` into its parts; a pattern that is not a regular
     /// expression, or has unbalanced parentheses, is an error.
     pub fn new(pattern: &str) -> Result<FastRegex, String> {
-        let pattern = named_classes(pattern);
-        let mut texts: Vec<(bool, String)> = Vec::new();
+        let chars: Vec<char> = pattern.chars().collect();
+        let rest_at = |i: usize| chars[i..].iter().collect::<String>();
+        // (is a column, its text); a column's text is None while open.
+        let mut texts: Vec<(bool, Option<String>)> = Vec::new();
         let mut current = String::new();
+        // Inline flags `(?i)` at the top level: they apply to every part
+        // after them.
+        let mut flags = String::new();
+        let mut flags_of: Vec<String> = Vec::new();
         let mut depth = 0usize;
         let mut in_class = false;
-        let mut chars = pattern.chars().peekable();
-        while let Some(c) = chars.next() {
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
             match c {
                 '\\' => {
                     current.push(c);
-                    if let Some(n) = chars.next() {
-                        current.push(n);
+                    if let Some(n) = chars.get(i + 1) {
+                        current.push(*n);
                     }
+                    i += 2;
                     continue;
                 }
-                '[' if !in_class => in_class = true,
-                ']' if in_class => in_class = false,
-                '(' if !in_class => {
-                    depth += 1;
-                    if depth == 1 && chars.peek() != Some(&'?') {
-                        // A top-level group: a column.
-                        if !current.is_empty() {
-                            texts.push((false, std::mem::take(&mut current)));
+                '<' => {
+                    let ahead = rest_at(i + 1);
+                    if let Some((name, inner)) = NAMED
+                        .iter()
+                        .find(|(name, _)| ahead.starts_with(&format!("{name}>")))
+                    {
+                        if in_class {
+                            current.push_str(inner);
+                        } else {
+                            current.push_str(&format!("[{inner}]"));
                         }
-                        texts.push((true, String::new()));
+                        i += name.chars().count() + 2;
                         continue;
                     }
                 }
+                '[' if !in_class => in_class = true,
+                ']' if in_class => in_class = false,
+                '(' if !in_class && depth == 0 => {
+                    let ahead = rest_at(i + 1);
+                    // `(?flags)`: flags for the rest of the pattern.
+                    if let Some(f) = ahead
+                        .strip_prefix('?')
+                        .and_then(|a| a.split_once(')'))
+                        .map(|(f, _)| f)
+                        .filter(|f| {
+                            !f.is_empty() && f.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+                        })
+                    {
+                        if !current.is_empty() {
+                            texts.push((false, Some(std::mem::take(&mut current))));
+                            flags_of.push(flags.clone());
+                        }
+                        flags.push_str(&format!("(?{f})"));
+                        i += f.chars().count() + 3;
+                        continue;
+                    }
+                    // A capturing group (plain or named) is a column.
+                    let named = ["?<", "?P<"]
+                        .iter()
+                        .find(|p| {
+                            ahead.starts_with(**p)
+                                && !ahead.starts_with("?<=")
+                                && !ahead.starts_with("?<!")
+                        })
+                        .and_then(|p| ahead[p.len()..].find('>').map(|end| p.len() + end + 1));
+                    if named.is_some() || !ahead.starts_with('?') {
+                        if !current.is_empty() {
+                            texts.push((false, Some(std::mem::take(&mut current))));
+                            flags_of.push(flags.clone());
+                        }
+                        texts.push((true, None));
+                        flags_of.push(flags.clone());
+                        depth = 1;
+                        let header = named.map_or(0, |n| ahead[..n].chars().count());
+                        i += 1 + header;
+                        continue;
+                    }
+                    depth = 1;
+                }
+                '(' if !in_class => depth += 1,
                 ')' if !in_class => {
                     if depth == 0 {
                         return Err("unbalanced parenthesis: a ) without its (".into());
                     }
                     depth -= 1;
-                    if depth == 0 && texts.last().is_some_and(|(g, t)| *g && t.is_empty()) {
-                        // The end of a column group.
-                        texts.last_mut().expect("checked").1 = std::mem::take(&mut current);
-                        texts.last_mut().expect("checked").1.push('\u{0}');
+                    if depth == 0 && matches!(texts.last(), Some((true, None))) {
+                        // The end of a column.
+                        texts.last_mut().expect("checked").1 = Some(std::mem::take(&mut current));
+                        if let Some(q) = chars
+                            .get(i + 1)
+                            .filter(|q| matches!(q, '?' | '*' | '+' | '{'))
+                        {
+                            return Err(format!(
+                                "a group is a column and takes no quantifier after it (`{q}` after the group ending at character {}): put the quantifier inside the group",
+                                i + 1
+                            ));
+                        }
+                        i += 1;
                         continue;
                     }
                 }
                 _ => {}
             }
             current.push(c);
+            i += 1;
         }
-        if depth != 0 {
+        if depth != 0 || matches!(texts.last(), Some((true, None))) {
             return Err("unbalanced parenthesis: a ( without its )".into());
         }
         if !current.is_empty() {
-            texts.push((false, current));
+            texts.push((false, Some(current)));
+            flags_of.push(flags.clone());
         }
         let mut parts = Vec::new();
-        for (column, text) in texts {
-            // A closed group carries a marker (so that an empty group is
-            // told from an open one).
-            let text = text.strip_suffix('\u{0}').unwrap_or(&text).to_string();
+        for ((column, text), flags) in texts.into_iter().zip(flags_of) {
+            let text = text.unwrap_or_default();
             let compile = |anchored: &str| Regex::new(anchored).map_err(|e| e.to_string());
             parts.push(Part {
                 column,
-                whole: compile(&format!("^(?:{text})$"))?,
-                prefix: compile(&format!("^(?:{text})"))?,
+                whole: compile(&format!("{flags}^(?:{text})$"))?,
+                prefix: compile(&format!("{flags}^(?:{text})"))?,
             });
         }
         let columns = parts.iter().filter(|p| p.column).count();
@@ -132,64 +201,89 @@ impl FastRegex {
         self.columns
     }
 
-    /// The columns of `line`, or None when the line does not match.
-    pub fn parse<'a>(&self, line: &'a str) -> Option<Vec<&'a str>> {
+    /// The columns of `line`, or None when the line does not match; an
+    /// error when matching it would examine more than `WORK_BUDGET` bytes.
+    pub fn parse<'a>(&self, line: &'a str) -> Result<Option<Vec<&'a str>>, String> {
         let mut pos = 0;
         let mut out = Vec::with_capacity(self.columns);
+        let mut work = 0usize;
+        let mut spend = |bytes: usize| {
+            work += bytes;
+            if work > WORK_BUDGET {
+                Err(format!(
+                    "the pattern would examine more than {} MiB of this {}-byte line; simplify the pattern",
+                    WORK_BUDGET >> 20,
+                    line.len()
+                ))
+            } else {
+                Ok(())
+            }
+        };
         for (i, part) in self.parts.iter().enumerate() {
             let rest = &line[pos..];
             if !part.column {
                 // A stretch between groups: as much as it matches.
-                let m = part.prefix.find(rest)?;
+                spend(rest.len())?;
+                let Some(m) = part.prefix.find(rest) else {
+                    return Ok(None);
+                };
                 pos += m.end();
                 continue;
             }
-            let next = self.parts.get(i + 1);
             // A group: the fewest characters after which the next part can
             // start (the last part: every character left).
-            let end = match next {
-                None => part.whole.is_match(rest).then_some(rest.len()),
-                Some(next) => rest
-                    .char_indices()
-                    .map(|(at, _)| at)
-                    .chain([rest.len()])
-                    .find(|&at| {
-                        next.prefix.is_match(&rest[at..]) && part.whole.is_match(&rest[..at])
-                    }),
-            }?;
+            let end = match self.parts.get(i + 1) {
+                None => {
+                    spend(rest.len())?;
+                    part.whole.is_match(rest).then_some(rest.len())
+                }
+                Some(next) => {
+                    let mut found = None;
+                    for at in rest.char_indices().map(|(at, _)| at).chain([rest.len()]) {
+                        spend(rest.len() - at)?;
+                        if !next.prefix.is_match(&rest[at..]) {
+                            continue;
+                        }
+                        spend(at)?;
+                        if part.whole.is_match(&rest[..at]) {
+                            found = Some(at);
+                            break;
+                        }
+                    }
+                    found
+                }
+            };
+            let Some(end) = end else {
+                return Ok(None);
+            };
             out.push(&rest[..end]);
             pos += end;
         }
-        (pos == line.len()).then_some(out)
+        Ok((pos == line.len()).then_some(out))
     }
 }
 
-/// The pattern with the page's `<Name>` classes written as classes.
-fn named_classes(pattern: &str) -> String {
-    let mut out = pattern.to_string();
-    for (name, class) in NAMED {
-        out = out.replace(&format!("<{name}>"), class);
-    }
-    out
-}
+/// Patterns compiled lately: an application applies a few patterns to
+/// every row.
+const CACHED_PATTERNS: usize = 32;
 
 thread_local! {
-    /// The last pattern compiled: a query applies one pattern to every row.
-    static LAST: RefCell<Option<(String, Rc<FastRegex>)>> = const { RefCell::new(None) };
+    static COMPILED: RefCell<HashMap<String, Rc<FastRegex>>> = RefCell::new(HashMap::default());
 }
 
-/// The compiled `pattern`, from the one-entry cache when it was the last.
+/// The compiled `pattern`, cached.
 pub fn compiled(pattern: &str) -> Result<Rc<FastRegex>, String> {
-    if let Some(hit) = LAST.with(|l| {
-        l.borrow()
-            .as_ref()
-            .filter(|(p, _)| p == pattern)
-            .map(|(_, r)| r.clone())
-    }) {
+    if let Some(hit) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(hit);
     }
     let fresh = Rc::new(FastRegex::new(pattern)?);
-    LAST.with(|l| *l.borrow_mut() = Some((pattern.to_string(), fresh.clone())));
+    COMPILED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHED_PATTERNS {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), fresh.clone());
+    });
     Ok(fresh)
 }
 
@@ -201,6 +295,7 @@ mod tests {
         FastRegex::new(pattern)
             .unwrap()
             .parse(line)
+            .unwrap()
             .map(|c| c.into_iter().map(str::to_string).collect())
     }
 
@@ -267,5 +362,56 @@ mod tests {
         assert!(FastRegex::new("a)").is_err());
         assert!(FastRegex::new("(a[)").is_err());
         assert_eq!(FastRegex::new("[(]x(y)").unwrap().columns(), 1);
+        let e = FastRegex::new("(a)?b").err().unwrap();
+        assert!(
+            e.contains("takes no quantifier after it (`?` after the group ending at character 3)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn named_classes_named_groups_and_flags() {
+        // A named class inside a class.
+        assert_eq!(
+            parse("a1_b2 rest", "([<Alpha><Digit>_]+) (.*)"),
+            Some(vec!["a1_b2".into(), "rest".into()])
+        );
+        assert_eq!(
+            parse("x.y!", "(<Alpha>)<Punct>(<Alpha>)[<Punct>]"),
+            Some(vec!["x".into(), "y".into()])
+        );
+        // Named groups are columns.
+        assert_eq!(
+            parse("GET 200", "(?<verb>[A-Z]+) (?P<status><Digit>+)"),
+            Some(vec!["GET".into(), "200".into()])
+        );
+        // Inline flags hold for the rest of the pattern.
+        assert_eq!(
+            parse("get=OK", "(?i)(GET)=(ok)"),
+            Some(vec!["get".into(), "OK".into()])
+        );
+    }
+
+    #[test]
+    fn a_costly_line_is_an_error_not_a_freeze() {
+        // The first group must end in a digit; each space is a place the
+        // next part could start, and each is checked against the whole
+        // line so far.
+        let line = "a ".repeat(20_000);
+        let e = FastRegex::new("(.*[0-9]) (.*)")
+            .unwrap()
+            .parse(&line)
+            .unwrap_err();
+        assert!(
+            e.contains("more than 64 MiB of this 40000-byte line"),
+            "{e}"
+        );
+        let mut cache_hits = 0;
+        for p in ["(a)", "(b)", "(a)"] {
+            let a = compiled(p).unwrap();
+            let b = compiled(p).unwrap();
+            cache_hits += usize::from(Rc::ptr_eq(&a, &b));
+        }
+        assert_eq!(cache_hits, 3);
     }
 }

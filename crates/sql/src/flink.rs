@@ -893,7 +893,7 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                     .iter()
                     .filter_map(|o| o.delivery_stream.as_deref())
                     .collect();
-                for o in outputs.iter().filter(|o| o.delivery_stream.is_none()) {
+                for o in outputs.iter().filter(|o| o.function.is_some()) {
                     t.notes.push(format!(
                         "{n}'s output to the Lambda function {} is left out: Flink SQL has no Lambda sink. Its table is a Kinesis stream; an event source mapping on that stream can invoke the function.",
                         o.function.as_deref().unwrap_or_default()
@@ -901,7 +901,14 @@ pub fn translate(sql: &str, source: &FlinkSource) -> Result<FlinkTranslation, Sq
                 }
                 // A Kinesis output: the table is that stream, in the
                 // output's format (queries may read it back too).
+                let mut streams = outputs.iter().filter_map(|o| o.data_stream.as_deref());
                 let kinesis = outputs.iter().find(|o| o.data_stream.is_some());
+                streams.next();
+                for ds in streams {
+                    t.notes.push(format!(
+                        "{n} is also written to the Kinesis data stream {ds}: its table is the first output's stream; add a table with 'connector' = 'kinesis', 'stream' = '{ds}' and INSERT INTO it from {n}."
+                    ));
+                }
                 if let ([ds], Some(o), None) = (
                     firehose.as_slice(),
                     outputs.iter().find(|o| o.delivery_stream.is_some()),

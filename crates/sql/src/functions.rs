@@ -532,7 +532,7 @@ pub fn call(f: Func, args: &[Value], row: &Row) -> Result<Value, RowError> {
         Func::FastRegexLogParse => {
             let re = crate::fast_regex::compiled(&a(1).to_text()).map_err(|e| err("PATTERN_ERROR", e))?;
             let line = a(0).to_text();
-            match re.parse(&line) {
+            match re.parse(&line).map_err(|e| err("PATTERN_TOO_COSTLY", e))? {
                 // VARCHAR(1024) columns, as the page declares them.
                 Some(columns) => Row(columns
                     .into_iter()

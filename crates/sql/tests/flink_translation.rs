@@ -154,5 +154,24 @@ fn firehose_outputs_become_firehose_tables_only_where_flink_can_write_them() {
             "{:?}",
             t.notes
         );
+        assert!(
+            !t.notes.iter().any(|n| n.contains("Lambda")),
+            "{:?}",
+            t.notes
+        );
     }
+    // A second Kinesis output is noted, not dropped.
+    let other = FlinkOutput {
+        data_stream: Some("alerts-copy".into()),
+        ..kinesis.clone()
+    };
+    let t = translate(&app(""), &source(vec![kinesis, other])).unwrap();
+    assert!(t.sql.contains("'stream' = 'alerts-out'"), "{}", t.sql);
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("Kinesis data stream alerts-copy")),
+        "{:?}",
+        t.notes
+    );
 }

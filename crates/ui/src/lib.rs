@@ -88,6 +88,9 @@ pub struct StreamForm {
     pub output_stream: String,
     pub output_stream_shards: String,
     pub output_streams_more: Vec<shardlab_sim::simulation::OutputStream>,
+    /// The name a preset gave the form's output stream (its outputs follow
+    /// a rename).
+    pub output_stream_base: Option<String>,
     pub firehose: FirehoseForm,
 }
 
@@ -796,6 +799,7 @@ impl Default for StreamForm {
             output_stream: String::new(),
             output_stream_shards: "1".into(),
             output_streams_more: Vec::new(),
+            output_stream_base: None,
             firehose: FirehoseForm::default(),
         }
     }
@@ -928,23 +932,34 @@ impl StreamForm {
     }
 
     /// The SQL application's outputs: the Firehose form's, a preset's
-    /// Kinesis outputs to streams the form still has, and
-    /// DESTINATION_SQL_STREAM as JSON to the form's output stream when
-    /// nothing else writes to it.
+    /// Kinesis outputs to streams the form still has (renamed with the
+    /// form's), and DESTINATION_SQL_STREAM as JSON to an output stream the
+    /// form made (not a preset's) when nothing else writes to it.
     fn sql_outputs(
         &self,
         streams: &[shardlab_sim::simulation::OutputStream],
     ) -> Vec<shardlab_sim::sql::SqlOutput> {
         use shardlab_sim::sql::{DestinationSchema, OutputResource, RecordFormat, SqlOutput};
         let has = |name: &str| streams.iter().any(|s| s.name == name);
+        let name = self.output_stream.trim();
+        let base = self.output_stream_base.as_deref();
         let mut out: Vec<SqlOutput> = self
             .firehose
             .sql_outputs()
             .into_iter()
+            .map(|mut o| {
+                let target = o.data_stream().map(str::to_string);
+                if let (Some(k), Some(base)) = (o.kinesis.as_mut(), base) {
+                    if !name.is_empty() && target.as_deref() == Some(base) {
+                        k.resource_arn = stream_arn_of(name);
+                    }
+                }
+                o
+            })
             .filter(|o| o.data_stream().is_none_or(has))
             .collect();
-        let name = self.output_stream.trim();
-        if !name.is_empty() && !out.iter().any(|o| o.data_stream() == Some(name)) {
+        if !name.is_empty() && base.is_none() && !out.iter().any(|o| o.data_stream() == Some(name))
+        {
             out.push(SqlOutput {
                 name: "DESTINATION_SQL_STREAM".into(),
                 firehose: None,
@@ -1096,6 +1111,7 @@ impl From<&Scenario> for StreamForm {
                 .map_or(1, |o| o.shard_count)
                 .to_string(),
             output_streams_more: s.output_streams.iter().skip(1).cloned().collect(),
+            output_stream_base: s.output_streams.first().map(|o| o.name.clone()),
             firehose: FirehoseForm {
                 sql_outputs: s.sql_outputs.clone(),
                 redshift_statements: s.redshift_statements.clone(),
@@ -2509,6 +2525,28 @@ mod form_tests {
             .scenario()
             .unwrap_err()
             .contains("output stream's shards"));
+        // A preset's output keeps its stream name and format through a
+        // rename; a preset's output stream no output writes to stays so.
+        let mut preset = StreamForm {
+            output_stream_shards: "1".into(),
+            ..form.clone()
+        }
+        .scenario()
+        .unwrap();
+        preset.sql_outputs[0].name = "ALERTS".into();
+        preset.sql_outputs[0].schema.format = shardlab_sim::sql::RecordFormat::CSV;
+        let mut form = StreamForm::from(&preset);
+        form.output_stream = "alarms".into();
+        let s = form.scenario().unwrap();
+        assert_eq!(s.sql_outputs.len(), 1);
+        assert_eq!(s.sql_outputs[0].name, "ALERTS");
+        assert_eq!(s.sql_outputs[0].data_stream(), Some("alarms"));
+        assert_eq!(
+            s.sql_outputs[0].schema.format,
+            shardlab_sim::sql::RecordFormat::CSV
+        );
+        preset.sql_outputs.clear();
+        assert_eq!(StreamForm::from(&preset).scenario().unwrap(), preset);
     }
 
     #[test]

@@ -290,8 +290,9 @@ pub fn panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                         html! {
                         <p class="muted sql-schema" data-testid={format!("sql-output-{i}")}>
                             { if !o.data_stream.is_empty() {
-                                format!("Output: {} → Kinesis stream {} ({format}, a record per row, random partition keys): {} rows written, {} waiting; {} refused by its shards' write limits and sent again",
-                                    o.stream, o.data_stream, thousands(o.sent), thousands(o.waiting), thousands(o.throttled))
+                                format!("Output: {} → Kinesis stream {} ({format}, a record per row, random partition keys): {} rows written, {} waiting; {} refused by its shards' write limits and sent again{}",
+                                    o.stream, o.data_stream, thousands(o.sent), thousands(o.waiting), thousands(o.throttled),
+                                    if o.too_large > 0 { format!("; {} over the 1 MiB record limit, dropped", thousands(o.too_large)) } else { String::new() })
                             } else if o.function.is_empty() {
                                 format!("Output: {} → Firehose {} ({}{}): {} rows sent, {} waiting",
                                     o.stream, o.delivery_stream, format,
