@@ -143,7 +143,7 @@ test('same seed, same numbers: five steps match the native engine', async () => 
     // The same figures `pinned_default_stream_after_five_steps` pins in
     // crates/sim/tests/run.rs.
     assert.deepEqual(await shardCounts(), [257, 251, 231, 261]);
-    assert.equal(await text('digest'), '7305031abe137f84');
+    assert.equal(await text('digest'), '099ec34aa352fcc2');
   }
 });
 
@@ -156,7 +156,7 @@ test('killing a shard worker loses nothing: it is restored and the run is unchan
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:00.5');
   // The same records, sequence numbers and digest as a run without the kill.
   assert.deepEqual(await shardCounts(), [257, 251, 231, 261]);
-  assert.equal(await text('digest'), '7305031abe137f84');
+  assert.equal(await text('digest'), '099ec34aa352fcc2');
   assert.equal(await text('recoveries-1'), '1×');
   assert.equal(await text('recoveries-0'), '0×');
   assert.match(await text('recovery-1'), /no reply within \d+ ms.*restored/);
@@ -271,7 +271,7 @@ test('a preset scenario gives the same digest in the browser as `shardlab run`',
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
   // `the_presets_run_and_report` in crates/server/tests/cli.rs pins the
   // native run of the same file for 5 s.
-  assert.equal(await text('digest'), 'b7e8578d1f4e7baa');
+  assert.equal(await text('digest'), '29b4a1ffaeac05b7');
   assert.equal(await text('consumer-delivered-0'), '10,000');
   assert.match(await page.getByTestId('consumer-0').innerText(), /^analytics/);
 });
@@ -336,7 +336,7 @@ test('Firehose converts JSON to Parquet with a Glue table: the same bytes as nat
   // `the_parquet_preset...` in crates/server/tests/cli.rs: `shardlab run
   // ticks-to-parquet.json --for 2m` reaches this digest, which folds in every
   // object's bytes: the Parquet file is byte for byte the native one.
-  assert.equal(await text('digest'), 'f05f38814a370da7');
+  assert.equal(await text('digest'), '4ddc752bbcf49584');
   assert.equal(await text('ds-delivered-0'), '12,040');
   await openFolders(['ticks/', 'year=2026/', 'month=01/', 'day=01/']);
   await page.getByTestId('object').first().click();
@@ -483,7 +483,7 @@ test('Firehose to Redshift: objects staged in S3, then COPY into a table; a clus
   assert.match(await text('redshift-0'), /lab\.dev\.clicks · 0 rows[\s\S]*No COPY yet/);
   await fastForwardMinutes(2);
   // `the_redshift_preset_...` in crates/server/tests/cli.rs: the same run natively.
-  assert.equal(await text('digest'), '640d6d66b598c855');
+  assert.equal(await text('digest'), 'bf7a933d78f6ab02');
   assert.match(await text('redshift-0'), /lab\.dev\.clicks · 6,020 rows · COPY loaded 6,020 rows from 6,020 records/);
   assert.match(await text('redshift-copy-0'),
     /COPY clicks FROM 's3:\/\/shardlab-staging\/clicks\/manifests\/2026\/01\/01\/00\/clicks-to-redshift-1-.*' CREDENTIALS 'aws_iam_role=arn:aws:iam::123456789012:role\/firehose-delivery' MANIFEST JSON 'auto' GZIP TIMEFORMAT 'auto';\s+6020 rows loaded/);
@@ -529,7 +529,7 @@ test('fast-forward runs a minute as fast as it can, with the same result as `sha
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
     document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
   // `the_presets_run_and_report` pins the native run of the same file for 1 min.
-  assert.equal(await text('digest'), 'a335779432ac68a9');
+  assert.equal(await text('digest'), '962298fdc969d0dc');
 });
 
 test('creating a stream stops the previous stream\'s fast-forward', async () => {
@@ -715,7 +715,7 @@ test('a record template: test it, fix it, and the browser makes what `shardlab r
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
   // `the_template_presets_run_and_the_ticker_is_pinned` in
   // crates/server/tests/cli.rs pins the native run of the same file.
-  assert.equal(await text('digest'), 'd836d70d61dcaa60');
+  assert.equal(await text('digest'), '3037e8f62943bcbc');
 });
 
 test('the agent: a CSV file streamed as JSON records, the same as `shardlab run`; a file of our own', async () => {
@@ -726,7 +726,7 @@ test('the agent: a CSV file streamed as JSON records, the same as `shardlab run`
   for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
   // `shardlab run static/scenarios/agent-orders.json --for 5s` (crates/server/tests/cli.rs).
-  assert.equal(await text('digest'), '75fa4993c9a0a98c');
+  assert.equal(await text('digest'), 'e9f095c251aa2cb8');
   // A JSON-lines file of our own, each line as it is, sent once.
   await page.getByTestId('agent-file').setInputFiles({
     name: 'events.jsonl', mimeType: 'application/x-ndjson',
@@ -768,7 +768,7 @@ test('KPL aggregation: 3,000 small records/s fit one shard, and the consumer unp
   assert.equal(await text('consumer-user-records-0'), '6,000');
   // `the_aggregation_preset_packs_small_records`' scenario, run natively
   // for 2 s, gives this digest.
-  assert.equal(await text('digest'), 'dc3beff671d4abab');
+  assert.equal(await text('digest'), '443860b4524a6fa5');
 });
 
 test('a hot partition key makes one hot shard', async () => {
@@ -904,7 +904,7 @@ test('a KCL application: leases balanced, a worker stopped by hand, failover wit
   assert.deepEqual((await owners()).sort(), ['worker-1', 'worker-1', 'worker-2', 'worker-2']);
   // The same 30 s as `shardlab run kcl-app.json --for 30s` (crates/server/tests/cli.rs):
   // the leases' random choices are seeded, the same in wasm as natively.
-  assert.equal(await text('digest'), '0af1233352279b6c');
+  assert.equal(await text('digest'), '5d29060099735a54');
   // Step 2 by hand: stop worker-1, then 5 s in 100 ms steps.
   await page.getByTestId('kcl-0-worker-1-toggle').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="kcl-0-worker-1"]')?.textContent.includes('stopped'));
@@ -968,7 +968,7 @@ test('a Lambda event source mapping: a bad record blocks its shard, retries and 
   // The same 30 s as `shardlab run lambda-orders.json --for 30s` (crates/server/tests/cli.rs),
   // once the 30 s have run (the step's check holds before the end).
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:30.0');
-  assert.equal(await text('digest'), 'd942512f85fff53a');
+  assert.equal(await text('digest'), 'b6c481a3ab7cf303');
   const retries = await page.getByTestId('lambda-0-shards').locator('tbody tr td:nth-child(4)').allInnerTexts();
   assert.ok(retries.some((r) => Number(r) > 0), `a shard is retrying: ${retries}`);
   assert.match(await text('lambda-0-log'), /record \d+ has status = "corrupt"/);
@@ -1137,7 +1137,7 @@ test('a graded exercise: opened from its link, failed, solved, graded by replay,
     assert.equal(result.report.passed, true);
     assert.equal(result.submission.scenario.shard_count, 3);
     // The same replay as cargo test's (crates/lessons/tests/exercises.rs).
-    assert.equal(result.report.run_digest, '62d656158cd975bd');
+    assert.equal(result.report.run_digest, '254dfd33be938a9f');
     await other.getByTestId('exercise-share').click();
     assert.match(await other.getByTestId('exercise-link').inputValue(), /\/shardlab\/#exercise=no-throttling\.md$/);
 

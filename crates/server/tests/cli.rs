@@ -27,7 +27,7 @@ fn the_presets_run_and_report() {
     // same digest (web/e2e/site.test.mjs).
     let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "1m"]);
     assert!(ok, "{err}");
-    assert!(out.ends_with("digest a335779432ac68a9\n"), "{out}");
+    assert!(out.ends_with("digest 962298fdc969d0dc\n"), "{out}");
 
     let (ok, out, err) = shardlab(&["run", &preset("over-the-limit.json"), "--for", "30s"]);
     assert!(ok, "{err}");
@@ -61,7 +61,7 @@ fn the_presets_run_and_report() {
         out.contains("KCL on 2 workers: leases worker-1 2, worker-2 2; 4 taken, 2 stolen, 2 lost"),
         "{out}"
     );
-    assert!(out.ends_with("digest 0af1233352279b6c\n"), "{out}");
+    assert!(out.ends_with("digest 5d29060099735a54\n"), "{out}");
 
     // A Lambda event source mapping blocked by a bad record after 30 s;
     // the Lambda lesson's first step reaches the same digest in the browser.
@@ -71,14 +71,14 @@ fn the_presets_run_and_report() {
         out.contains("Lambda process-order (batch 100, parallelization 1)"),
         "{out}"
     );
-    assert!(out.ends_with("digest d942512f85fff53a\n"), "{out}");
+    assert!(out.ends_with("digest b6c481a3ab7cf303\n"), "{out}");
 
     // The agent's CSV file as JSON records; the agent's end-to-end test
     // reaches the same digest in the browser.
     let (ok, out, err) = shardlab(&["run", &preset("agent-orders.json"), "--for", "5s"]);
     assert!(ok, "{err}");
     assert!(out.contains("produced 100, accepted 100"), "{out}");
-    assert!(out.ends_with("digest 75fa4993c9a0a98c\n"), "{out}");
+    assert!(out.ends_with("digest e9f095c251aa2cb8\n"), "{out}");
 
     let (ok, out, err) = shardlab(&["run", &preset("clickstream.json"), "--for", "5s"]);
     assert!(ok, "{err}");
@@ -93,7 +93,7 @@ fn the_presets_run_and_report() {
     // The end-to-end test (web/e2e/site.test.mjs) loads this preset in the
     // built site, steps 5 s and expects this digest: the browser, with its
     // shards in workers, computes what this native run computes.
-    assert!(out.ends_with("digest b7e8578d1f4e7baa\n"), "{out}");
+    assert!(out.ends_with("digest 29b4a1ffaeac05b7\n"), "{out}");
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn the_template_presets_run_and_the_ticker_is_pinned() {
         out.contains("produced 1000, accepted 1000 (115495 bytes)"),
         "{out}"
     );
-    assert!(out.ends_with("digest d836d70d61dcaa60\n"), "{out}");
+    assert!(out.ends_with("digest 3037e8f62943bcbc\n"), "{out}");
     // A template with a mistake is refused with its line and column.
     let dir = std::env::temp_dir().join(format!("shardlab-template-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -179,7 +179,7 @@ fn the_aggregation_preset_packs_small_records() {
     // The end-to-end test steps the same preset 2 s in the browser.
     let (ok, out, err) = shardlab(&["run", &preset("kpl-aggregation.json"), "--for", "2s"]);
     assert!(ok, "{err}");
-    assert!(out.ends_with("digest dc3beff671d4abab\n"), "{out}");
+    assert!(out.ends_with("digest 443860b4524a6fa5\n"), "{out}");
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn exercises_are_graded_and_result_files_regraded() {
     assert!(ok, "{out}{err}");
     assert!(out.contains("pass: shards_open <= 3 (now 3)\n"), "{out}");
     assert!(
-        out.ends_with("PASSED: 3 of 3, run digest 62d656158cd975bd\n"),
+        out.ends_with("PASSED: 3 of 3, run digest 254dfd33be938a9f\n"),
         "{out}"
     );
     // The exercise's own stream fails, and the command says so by its code.
@@ -439,5 +439,5 @@ fn the_redshift_preset_stages_objects_then_copies_them_into_its_table() {
         ),
         "{out}"
     );
-    assert!(out.ends_with("digest 640d6d66b598c855\n"), "{out}");
+    assert!(out.ends_with("digest bf7a933d78f6ab02\n"), "{out}");
 }

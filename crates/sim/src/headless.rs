@@ -430,6 +430,6 @@ mod tests {
         let report = run_for(scenario, 500).unwrap();
         let text = report.to_string();
         assert!(text.contains("produced 1000, accepted 1000"), "{text}");
-        assert!(text.ends_with("digest 7305031abe137f84"), "{text}");
+        assert!(text.ends_with("digest 099ec34aa352fcc2"), "{text}");
     }
 }

@@ -36,6 +36,7 @@ use crate::rng::{fnv1a64_extend, FNV_OFFSET};
 use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
 use crate::template::RecordTemplate;
 use crate::SimError;
+use shardlab_engine::fnv::{fold64, fold_bytes};
 use shardlab_firehose::http::{HttpOutcome, HttpRequest};
 use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
@@ -1945,11 +1946,10 @@ impl Simulation {
                     entry, arrival_ms, ..
                 } = next;
                 bytes += entry.partition_key.len() + entry.data.len();
-                let mut fp = fnv1a64_extend(FNV_OFFSET, entry.partition_key.as_bytes());
-                fp = fnv1a64_extend(fp, &entry.data);
-                fp = fnv1a64_extend(fp, &arrival_ms.to_le_bytes());
+                let mut fp = fold_bytes(arrival_ms, entry.partition_key.as_bytes());
+                fp = fold_bytes(fp, &entry.data);
                 if let Some(ehk) = &entry.explicit_hash_key {
-                    fp = fnv1a64_extend(fp, ehk.as_bytes());
+                    fp = fold_bytes(fp, ehk.as_bytes());
                 }
                 prints.push((fp, (entry.partition_key.len() + entry.data.len()) as u64));
                 entries.push(entry);
@@ -2298,7 +2298,7 @@ impl Simulation {
             let mut sent = sent.into_iter();
             for (r, (fp, size)) in out.records.iter().zip(prints) {
                 let kept = sent.next();
-                self.digest = fnv1a64_extend(self.digest, &fp.to_le_bytes());
+                self.digest = fold64(self.digest, fp);
                 match r {
                     PutRecordsResult::Accepted {
                         shard_index,
@@ -2308,12 +2308,10 @@ impl Simulation {
                         // of; formatting it per record would cost more than
                         // routing it.
                         let seq = sequence_number;
-                        self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
-                        self.digest =
-                            fnv1a64_extend(self.digest, &seq.shard_created_secs.to_le_bytes());
-                        self.digest =
-                            fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
-                        self.digest = fnv1a64_extend(self.digest, &seq.arrival_secs.to_le_bytes());
+                        self.digest = fold64(self.digest, u64::from(*shard_index));
+                        self.digest = fold64(self.digest, seq.shard_created_secs);
+                        self.digest = fold64(self.digest, seq.sequence_index);
+                        self.digest = fold64(self.digest, seq.arrival_secs);
                         if let Some(c) = self.counters.get_mut(*shard_index as usize) {
                             c.records_accepted += 1;
                             c.bytes_accepted += size;
@@ -2538,9 +2536,9 @@ impl Simulation {
     /// Folds records delivered to consumer `consumer` into the digest.
     fn fold_deliveries(&mut self, consumer: usize, seqs: &[SequenceNumber]) {
         for seq in seqs {
-            self.digest = fnv1a64_extend(self.digest, &(consumer as u64).to_le_bytes());
-            self.digest = fnv1a64_extend(self.digest, &seq.shard_index.to_le_bytes());
-            self.digest = fnv1a64_extend(self.digest, &seq.sequence_index.to_le_bytes());
+            self.digest = fold64(self.digest, consumer as u64);
+            self.digest = fold64(self.digest, u64::from(seq.shard_index));
+            self.digest = fold64(self.digest, seq.sequence_index);
         }
     }
 
