@@ -312,7 +312,14 @@ struct Piece {
     not_before_ms: u64,
     /// The final invocation of the lane's tumbling window (no records).
     final_window: bool,
+    /// That final invocation ends the window's state early (it outgrew
+    /// 1 MB); the window goes on with a fresh state.
+    terminated_early: bool,
 }
+
+/// The most a tumbling window's state may hold per shard (its JSON);
+/// past it Lambda terminates the window early.
+pub const MAX_WINDOW_STATE_BYTES: usize = 1024 * 1024;
 
 /// A lane's open tumbling window: its start and the state its last
 /// invocation returned.
@@ -425,6 +432,9 @@ pub struct InvocationView {
     pub result: String,
     /// Which try of these records it was (1 the first).
     pub attempt: u32,
+    /// A final invocation that ended a window's state early (over 1 MB).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminated_early: bool,
 }
 
 /// What the UI shows about a shard of a mapping.
@@ -730,6 +740,7 @@ impl Esm {
                         invocations: 0,
                         not_before_ms: now_ms,
                         final_window: true,
+                        terminated_early: false,
                     });
                 }
             }
@@ -774,6 +785,7 @@ impl Esm {
                 invocations: 0,
                 not_before_ms: now_ms,
                 final_window: false,
+                terminated_early: false,
             });
         }
         let Some(piece) = l.work.front() else {
@@ -818,10 +830,10 @@ impl Esm {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let window = self.shards[&shard].lanes[lane]
-            .window
-            .as_ref()
-            .map(|w| (w.start_ms, tumbling_ms, w.state.clone(), piece.final_window));
+        let window = self.shards[&shard].lanes[lane].window.as_ref().map(|w| {
+            let last = piece.final_window.then_some(piece.terminated_early);
+            (w.start_ms, tumbling_ms, w.state.clone(), last)
+        });
         let event = self.event(shard, &piece.records, window);
         let records = piece.records.len() as u64;
         let run_ms = invocation_ms + ms_per_record * records;
@@ -909,11 +921,29 @@ impl Esm {
             {
                 Some(state) => {
                     let l = &mut self.shards.get_mut(&shard).expect("shard").lanes[lane];
-                    if piece.final_window {
+                    if piece.final_window && piece.terminated_early {
+                        // The window goes on, with a fresh state.
+                        if let Some(w) = l.window.as_mut() {
+                            w.state = json!({});
+                        }
+                    } else if piece.final_window {
                         // The window is done: its state is dropped.
                         l.window = None;
                     } else if let Some(w) = l.window.as_mut() {
+                        // A state over 1 MB ends the window early: a final
+                        // invocation gets it next, flagged so.
+                        let too_big = state.to_string().len() > MAX_WINDOW_STATE_BYTES;
                         w.state = state;
+                        if too_big {
+                            l.work.push_front(Piece {
+                                records: Vec::new(),
+                                retries: 0,
+                                invocations: 0,
+                                not_before_ms: now_ms,
+                                final_window: true,
+                                terminated_early: true,
+                            });
+                        }
                     }
                     (ok, result, false)
                 }
@@ -937,6 +967,7 @@ impl Esm {
             duration_ms: duration,
             result,
             attempt,
+            terminated_early: piece.terminated_early,
         });
         if self.log.len() > LOG_LEN {
             self.log.pop_front();
@@ -963,6 +994,7 @@ impl Esm {
                 invocations: piece.invocations,
                 not_before_ms: now_ms,
                 final_window: false,
+                terminated_early: false,
             };
             l.work.push_front(half(second));
             l.work.push_front(half(piece.records));
@@ -1053,7 +1085,7 @@ impl Esm {
         &self,
         shard: u32,
         records: &[Rec],
-        window: Option<(u64, u64, Value, bool)>,
+        window: Option<(u64, u64, Value, Option<bool>)>,
     ) -> String {
         let region = crate::simulation::REGION;
         let role = format!("arn:aws:iam::{ACCOUNT_ID}:role/lambda-kinesis-role");
@@ -1081,6 +1113,7 @@ impl Esm {
             .collect();
         let mut event = json!({ "Records": records });
         if let Some((start, size, state, last)) = window {
+            // `last`: Some(terminated early) for a final invocation.
             let at = |ms: u64| {
                 let t = iso8601(ms);
                 // Whole seconds, as Lambda writes them.
@@ -1093,8 +1126,8 @@ impl Esm {
             event["state"] = state;
             event["shardId"] = json!(shard_id(shard));
             event["eventSourceARN"] = json!(self.stream_arn);
-            event["isFinalInvokeForWindow"] = json!(last);
-            event["isWindowTerminatedEarly"] = json!(false);
+            event["isFinalInvokeForWindow"] = json!(last.is_some());
+            event["isWindowTerminatedEarly"] = json!(last == Some(true));
         }
         event.to_string()
     }

@@ -267,6 +267,31 @@ fn a_mapping_cannot_be_replayed_repolled_or_moved_to_fan_out() {
 }
 
 #[test]
+fn a_state_over_one_mb_ends_the_window_early_and_it_goes_on_fresh() {
+    // One shard, 900 random keys a second, a 60 s window: the built-in's
+    // count per key outgrows 1 MB after about 25,000 keys.
+    let spec = EsmSpec {
+        tumbling_window_s: 60,
+        batch_size: 10_000,
+        ..EsmSpec::new("f")
+    };
+    let mut s = mapping_scenario(FunctionCode::SelectFields(vec!["x".into()]), spec);
+    s.shard_count = 1;
+    s.rate_per_sec = 900;
+    let sim = run(s, 1, 900, false);
+    let (delivered, m) = mapping(&sim);
+    assert_eq!(m.errors, 0, "{m:?}");
+    assert_eq!(m.processed, delivered, "every record processed: {m:?}");
+    accounted(delivered, &m);
+    let early: Vec<_> = m.log.iter().filter(|i| i.terminated_early).collect();
+    assert!(!early.is_empty(), "{:?}", m.log);
+    assert!(
+        early.iter().all(|i| i.records == 0 && i.result == "Ok"),
+        "{early:?}"
+    );
+}
+
+#[test]
 fn a_tumbling_window_run_keeps_every_record_and_ends_each_window() {
     let spec = EsmSpec {
         tumbling_window_s: 5,

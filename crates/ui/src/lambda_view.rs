@@ -178,7 +178,7 @@ pub fn panel(i: usize, name: &str, m: &EsmView, app: &App, ctx: &Context<App>) -
                                 <td class="num mono">{ l.records }</td>
                                 <td class="num mono">{ thousands(l.duration_ms) }</td>
                                 <td class="num mono">{ l.attempt }</td>
-                                <td class="small" title={l.result.clone()}>{ &l.result }</td>
+                                <td class="small" title={l.result.clone()}>{ &l.result }{ if l.terminated_early { " (state over 1 MB: window ended early)" } else { "" } }</td>
                             </tr>
                         }) }
                     </tbody>
