@@ -12,11 +12,6 @@ pub fn iso8601(epoch_ms: u64) -> String {
 /// Appends `iso8601(epoch_ms)` to `out`, without the formatting machinery
 /// for years up to 9999: the simulation writes one per generated record.
 pub fn write_iso8601(out: &mut Vec<u8>, epoch_ms: u64) {
-    fn digits(out: &mut Vec<u8>, value: u64, width: u32) {
-        for p in (0..width).rev() {
-            out.push(b'0' + (value / 10u64.pow(p) % 10) as u8);
-        }
-    }
     let secs = epoch_ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
@@ -33,20 +28,24 @@ pub fn write_iso8601(out: &mut Vec<u8>, epoch_ms: u64) {
         );
         return;
     }
-    digits(out, y as u64, 4);
-    out.push(b'-');
-    digits(out, m as u64, 2);
-    out.push(b'-');
-    digits(out, d as u64, 2);
-    out.push(b'T');
-    digits(out, rem / 3600, 2);
-    out.push(b':');
-    digits(out, rem % 3600 / 60, 2);
-    out.push(b':');
-    digits(out, rem % 60, 2);
-    out.push(b'.');
-    digits(out, epoch_ms % 1000, 3);
-    out.push(b'Z');
+    // Two digits at a time into a buffer of the text's shape, then one copy.
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut two = |at: usize, v: u64| {
+        text[at] = b'0' + (v / 10 % 10) as u8;
+        text[at + 1] = b'0' + (v % 10) as u8;
+    };
+    let y = y as u64;
+    two(0, y / 100);
+    two(2, y % 100);
+    two(5, m as u64);
+    two(8, d as u64);
+    two(11, rem / 3600);
+    two(14, rem % 3600 / 60);
+    two(17, rem % 60);
+    let ms = epoch_ms % 1000;
+    two(21, ms % 100);
+    text[20] = b'0' + (ms / 100) as u8;
+    out.extend_from_slice(&text);
 }
 
 /// AWS's date format in iterator-expiry messages: `Thu Jan 22 01:22:02 UTC 2015`.
