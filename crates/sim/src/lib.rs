@@ -34,7 +34,7 @@ pub mod sql;
 pub mod template;
 
 pub use host::{open_shards, read_back, run_tick, InProcessHost, ShardHost};
-pub use shardlab_engine::ACCOUNT_ID;
+pub use shardlab_engine::{stream_arn, ACCOUNT_ID};
 /// Bucket or domain, for the outage switch.
 pub use shardlab_firehose::Sink;
 pub use simulation::{

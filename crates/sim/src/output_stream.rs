@@ -55,23 +55,35 @@ impl OutputStreamView {
     }
 }
 
-/// What the simulation keeps about one output stream.
+/// What the simulation keeps about one output stream: counts per shard
+/// and the newest records as they were written (formatted for the view
+/// only when it is taken, not per record).
 pub struct OutputStreamState {
     pub name: String,
-    shards: Vec<OutputShardView>,
-    newest: VecDeque<OutputRecordView>,
+    shards: Vec<ShardCounts>,
+    /// (shard index, sequence number, partition key, data).
+    newest: VecDeque<(u32, SequenceNumber, String, Vec<u8>)>,
+}
+
+#[derive(Clone, Default)]
+struct ShardCounts {
+    open: bool,
+    records: u64,
+    bytes: u64,
+    throttled: u64,
+    latest: Option<SequenceNumber>,
 }
 
 impl OutputStreamState {
     /// A stream whose shards have these indexes (as CreateStream made them).
     pub fn new(name: &str, shard_indexes: impl IntoIterator<Item = u32>) -> Self {
-        let mut shards = Vec::new();
+        let mut shards: Vec<ShardCounts> = Vec::new();
         for i in shard_indexes {
             let i = i as usize;
             if shards.len() <= i {
-                shards.resize(i + 1, OutputShardView::default());
+                shards.resize(i + 1, ShardCounts::default());
             }
-            shards[i].shard_id = shardlab_engine::shard_id(i as u32);
+            shards[i].open = true;
         }
         OutputStreamState {
             name: name.to_string(),
@@ -93,20 +105,16 @@ impl OutputStreamState {
         };
         shard.records += 1;
         shard.bytes += (partition_key.len() + data.len()) as u64;
-        let seq = sequence_number.to_string();
-        shard.latest_sequence_number = Some(seq.clone());
+        shard.latest = Some(*sequence_number);
         if self.newest.len() == NEWEST_RECORDS {
             self.newest.pop_front();
         }
-        self.newest.push_back(OutputRecordView {
-            shard_id: shard.shard_id.clone(),
-            sequence_number: seq,
-            partition_key: partition_key.to_string(),
-            data: String::from_utf8_lossy(data)
-                .chars()
-                .take(DATA_PREVIEW_CHARS)
-                .collect(),
-        });
+        self.newest.push_back((
+            shard_index,
+            *sequence_number,
+            partition_key.to_string(),
+            data.to_vec(),
+        ));
     }
 
     /// A record the shard `shard_index` refused (over its write limits).
@@ -123,10 +131,29 @@ impl OutputStreamState {
             shards: self
                 .shards
                 .iter()
-                .filter(|s| !s.shard_id.is_empty())
-                .cloned()
+                .enumerate()
+                .filter(|(_, s)| s.open)
+                .map(|(i, s)| OutputShardView {
+                    shard_id: shardlab_engine::shard_id(i as u32),
+                    records: s.records,
+                    bytes: s.bytes,
+                    throttled: s.throttled,
+                    latest_sequence_number: s.latest.map(|q| q.to_string()),
+                })
                 .collect(),
-            newest: self.newest.iter().cloned().collect(),
+            newest: self
+                .newest
+                .iter()
+                .map(|(shard, seq, key, data)| OutputRecordView {
+                    shard_id: shardlab_engine::shard_id(*shard),
+                    sequence_number: seq.to_string(),
+                    partition_key: key.clone(),
+                    data: String::from_utf8_lossy(data)
+                        .chars()
+                        .take(DATA_PREVIEW_CHARS)
+                        .collect(),
+                })
+                .collect(),
         }
     }
 }

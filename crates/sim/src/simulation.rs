@@ -851,23 +851,6 @@ pub struct Simulation {
     output_rng: rand_chacha::ChaCha8Rng,
 }
 
-/// Runs `plan` (a put to another stream than the source) on `kinesis`
-/// without its records counting in the source stream's hash-key histogram
-/// (`keys_now`, which takes what was counted before).
-fn uncounted<T>(
-    kinesis: &mut Kinesis,
-    keys_now: &mut [u64],
-    plan: impl FnOnce(&mut Kinesis) -> T,
-) -> T {
-    let before = kinesis.take_key_histogram();
-    let out = plan(kinesis);
-    kinesis.take_key_histogram();
-    for (n, k) in keys_now.iter_mut().zip(before) {
-        *n += k;
-    }
-    out
-}
-
 /// The caller of an event source mapping's JavaScript invocation is this
 /// followed by the mapping's name (a delivery stream's name has no `/`).
 const ESM_CALLER: &str = "esm/";
@@ -1239,15 +1222,7 @@ impl Simulation {
             Err(e) => return Some(ApiReply::error(id, &e)),
         };
         let puts = self.routed_puts(operation, &request);
-        let now = self.now_ms;
-        let plan = |k: &mut Kinesis| k.plan(operation, &request, now);
-        // Puts to another stream (an output stream) are not the source's.
-        let planned = if puts.is_empty() && !put_entries(operation, &request).is_empty() {
-            uncounted(&mut self.kinesis, &mut self.keys_now, plan)
-        } else {
-            plan(&mut self.kinesis)
-        };
-        let planned = match planned {
+        let planned = match self.kinesis.plan(operation, &request, self.now_ms) {
             Ok(p) => p,
             Err(e) => return Some(ApiReply::error(id, &e)),
         };
@@ -1450,23 +1425,23 @@ impl Simulation {
         let out = self.kinesis.finish_put_records(planned, results)?;
         let mut accepted = Vec::with_capacity(entries.len());
         for (r, (key, data)) in out.records.iter().zip(&entries) {
-            self.digest = fnv1a64_extend(self.digest, b"output");
+            // Folded as the producer's records are (see `fold_bytes`).
+            self.digest = fold_bytes(self.digest, b"output");
             match r {
                 PutRecordsResult::Accepted {
                     shard_index,
                     sequence_number,
                 } => {
-                    self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
-                    self.digest =
-                        fnv1a64_extend(self.digest, &sequence_number.sequence_index.to_le_bytes());
-                    self.digest = fnv1a64_extend(self.digest, data);
+                    self.digest = fold64(self.digest, u64::from(*shard_index));
+                    self.digest = fold64(self.digest, sequence_number.sequence_index);
+                    self.digest = fold_bytes(self.digest, data);
                     if let Some(s) = self.outputs.get_mut(stream) {
                         s.accepted(*shard_index, sequence_number, key, data);
                     }
                     accepted.push(true);
                 }
                 PutRecordsResult::Throttled { shard_index } => {
-                    self.digest = fnv1a64_extend(self.digest, &shard_index.to_le_bytes());
+                    self.digest = fold64(self.digest, u64::from(*shard_index));
                     if let Some(s) = self.outputs.get_mut(stream) {
                         s.throttled(*shard_index);
                     }
@@ -2055,7 +2030,7 @@ impl Simulation {
         for (n, k) in self
             .keys_now
             .iter_mut()
-            .zip(self.kinesis.take_key_histogram())
+            .zip(self.kinesis.take_key_histogram(&self.scenario.stream_name))
         {
             *n += k;
         }
@@ -2367,8 +2342,7 @@ impl Simulation {
                 runner.output_sent(output, records, &accepted);
             }
             // Kinesis outputs: one PutRecords call per output at a time,
-            // sent with the next tick. The source stream's hash-key
-            // histogram does not count them.
+            // sent with the next tick.
             for (output, name, records) in runner.take_stream_output() {
                 let Some(stream) = self.outputs.iter().position(|o| o.name == name) else {
                     runner.stream_output_done(output, records, &[]);
@@ -2386,10 +2360,7 @@ impl Simulation {
                         explicit_hash_key: None,
                     })
                     .collect();
-                let planned = uncounted(&mut self.kinesis, &mut self.keys_now, |k| {
-                    k.plan_put_records(&name, request, now)
-                });
-                match planned {
+                match self.kinesis.plan_put_records(&name, request, now) {
                     Ok(planned) => self.queued.push((
                         planned,
                         CallKind::OutputPut {

@@ -66,8 +66,6 @@ impl FastRegex {
     /// Cuts `pattern` into its parts; a pattern that is not a regular
     /// expression, or has unbalanced parentheses, is an error.
     pub fn new(pattern: &str) -> Result<FastRegex, String> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let rest_at = |i: usize| chars[i..].iter().collect::<String>();
         // (is a column, its text); a column's text is None while open.
         let mut texts: Vec<(bool, Option<String>)> = Vec::new();
         let mut current = String::new();
@@ -77,20 +75,19 @@ impl FastRegex {
         let mut flags_of: Vec<String> = Vec::new();
         let mut depth = 0usize;
         let mut in_class = false;
+        // A byte offset into `pattern`; what follows the character there.
         let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
+        while let Some(c) = pattern[i..].chars().next() {
+            let ahead = &pattern[i + c.len_utf8()..];
             match c {
                 '\\' => {
                     current.push(c);
-                    if let Some(n) = chars.get(i + 1) {
-                        current.push(*n);
-                    }
-                    i += 2;
+                    let escaped = ahead.chars().next();
+                    current.extend(escaped);
+                    i += 1 + escaped.map_or(0, char::len_utf8);
                     continue;
                 }
                 '<' => {
-                    let ahead = rest_at(i + 1);
                     if let Some((name, inner)) = NAMED
                         .iter()
                         .find(|(name, _)| ahead.starts_with(&format!("{name}>")))
@@ -100,14 +97,13 @@ impl FastRegex {
                         } else {
                             current.push_str(&format!("[{inner}]"));
                         }
-                        i += name.chars().count() + 2;
+                        i += name.len() + 2;
                         continue;
                     }
                 }
                 '[' if !in_class => in_class = true,
                 ']' if in_class => in_class = false,
                 '(' if !in_class && depth == 0 => {
-                    let ahead = rest_at(i + 1);
                     // `(?flags)`: flags for the rest of the pattern.
                     if let Some(f) = ahead
                         .strip_prefix('?')
@@ -117,12 +113,9 @@ impl FastRegex {
                             !f.is_empty() && f.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
                         })
                     {
-                        if !current.is_empty() {
-                            texts.push((false, Some(std::mem::take(&mut current))));
-                            flags_of.push(flags.clone());
-                        }
+                        end_text(&mut texts, &mut flags_of, &mut current, &flags);
                         flags.push_str(&format!("(?{f})"));
-                        i += f.chars().count() + 3;
+                        i += f.len() + 3;
                         continue;
                     }
                     // A capturing group (plain or named) is a column.
@@ -135,15 +128,11 @@ impl FastRegex {
                         })
                         .and_then(|p| ahead[p.len()..].find('>').map(|end| p.len() + end + 1));
                     if named.is_some() || !ahead.starts_with('?') {
-                        if !current.is_empty() {
-                            texts.push((false, Some(std::mem::take(&mut current))));
-                            flags_of.push(flags.clone());
-                        }
+                        end_text(&mut texts, &mut flags_of, &mut current, &flags);
                         texts.push((true, None));
                         flags_of.push(flags.clone());
                         depth = 1;
-                        let header = named.map_or(0, |n| ahead[..n].chars().count());
-                        i += 1 + header;
+                        i += 1 + named.unwrap_or(0);
                         continue;
                     }
                     depth = 1;
@@ -157,8 +146,9 @@ impl FastRegex {
                     if depth == 0 && matches!(texts.last(), Some((true, None))) {
                         // The end of a column.
                         texts.last_mut().expect("checked").1 = Some(std::mem::take(&mut current));
-                        if let Some(q) = chars
-                            .get(i + 1)
+                        if let Some(q) = ahead
+                            .chars()
+                            .next()
                             .filter(|q| matches!(q, '?' | '*' | '+' | '{'))
                         {
                             return Err(format!(
@@ -173,15 +163,12 @@ impl FastRegex {
                 _ => {}
             }
             current.push(c);
-            i += 1;
+            i += c.len_utf8();
         }
         if depth != 0 || matches!(texts.last(), Some((true, None))) {
             return Err("unbalanced parenthesis: a ( without its )".into());
         }
-        if !current.is_empty() {
-            texts.push((false, Some(current)));
-            flags_of.push(flags.clone());
-        }
+        end_text(&mut texts, &mut flags_of, &mut current, &flags);
         let mut parts = Vec::new();
         for ((column, text), flags) in texts.into_iter().zip(flags_of) {
             let text = text.unwrap_or_default();
@@ -260,6 +247,20 @@ impl FastRegex {
             pos += end;
         }
         Ok((pos == line.len()).then_some(out))
+    }
+}
+
+/// Ends the text between groups gathered so far (if any) as a part, under
+/// the flags in force.
+fn end_text(
+    texts: &mut Vec<(bool, Option<String>)>,
+    flags_of: &mut Vec<String>,
+    current: &mut String,
+    flags: &str,
+) {
+    if !current.is_empty() {
+        texts.push((false, Some(std::mem::take(current))));
+        flags_of.push(flags.to_string());
     }
 }
 

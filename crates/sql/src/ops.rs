@@ -1705,18 +1705,13 @@ impl GroupRank {
             })
             .collect();
         if self.output_desc {
-            // Descending rank; rows of one rank still in arrival order.
-            let mut groups: Vec<Vec<Row>> = Vec::new();
-            let mut last = None;
-            for r in ranked {
-                let this = r.values.last().cloned();
-                if this != last {
-                    groups.push(Vec::new());
-                    last = this;
-                }
-                groups.last_mut().expect("pushed").push(r);
-            }
-            ranked = groups.into_iter().rev().flatten().collect();
+            // Descending rank; a stable sort keeps rows of one rank in
+            // their order of arrival.
+            let rank = |r: &Row| match r.values.last() {
+                Some(Value::Int(n)) => *n,
+                _ => 0,
+            };
+            ranked.sort_by_key(|r| std::cmp::Reverse(rank(r)));
         }
         let limit = if self.output_max == 0 {
             usize::MAX

@@ -892,15 +892,6 @@ impl StreamForm {
     }
 }
 
-/// A data stream's ARN in the playground's Region and account.
-fn stream_arn_of(name: &str) -> String {
-    format!(
-        "arn:aws:kinesis:{}:{}:stream/{name}",
-        shardlab_sim::simulation::REGION,
-        shardlab_sim::ACCOUNT_ID
-    )
-}
-
 impl StreamForm {
     /// The output streams: the form's, then a preset's others.
     fn output_streams(&self) -> Result<Vec<shardlab_sim::simulation::OutputStream>, String> {
@@ -951,7 +942,8 @@ impl StreamForm {
                 let target = o.data_stream().map(str::to_string);
                 if let (Some(k), Some(base)) = (o.kinesis.as_mut(), base) {
                     if !name.is_empty() && target.as_deref() == Some(base) {
-                        k.resource_arn = stream_arn_of(name);
+                        k.resource_arn =
+                            shardlab_sim::stream_arn(shardlab_sim::simulation::REGION, name);
                     }
                 }
                 o
@@ -965,7 +957,7 @@ impl StreamForm {
                 firehose: None,
                 lambda: None,
                 kinesis: Some(OutputResource {
-                    resource_arn: stream_arn_of(name),
+                    resource_arn: shardlab_sim::stream_arn(shardlab_sim::simulation::REGION, name),
                     role_arn: None,
                 }),
                 schema: DestinationSchema {

@@ -225,6 +225,10 @@ impl Shard {
 
 struct Stream {
     id: StreamId,
+    /// Records offered to PutRecord(s) since `take_key_histogram`, by the
+    /// top 8 bits of their hash key: where in the hash-key space records
+    /// land (a hot key is one tall bucket).
+    key_histogram: Box<[u64; KEY_BUCKETS]>,
     /// Operations for this stream's shards, waiting to be planned into a call.
     ops: Vec<(ShardKey, ShardOp)>,
     name: String,
@@ -451,10 +455,6 @@ pub struct Kinesis {
     orphan_ops: Vec<(ShardKey, ShardOp)>,
     /// The shard operations of the call being planned.
     own_ops: Vec<(ShardKey, ShardOp)>,
-    /// Records offered to PutRecord(s) since `take_key_histogram`, by the
-    /// top 8 bits of their hash key: where in the hash-key space records
-    /// land (a hot key is one tall bucket).
-    key_histogram: Box<[u64; KEY_BUCKETS]>,
     /// The shards of `call`; empty when a caller runs shards elsewhere
     /// through `plan` and `finish`.
     local: LocalShards,
@@ -534,7 +534,6 @@ impl Kinesis {
             next_stream_id: 1,
             orphan_ops: Vec::new(),
             own_ops: Vec::new(),
-            key_histogram: Box::new([0; KEY_BUCKETS]),
             local: LocalShards::new(),
         }
     }
@@ -1055,6 +1054,7 @@ impl Kinesis {
         let id = self.next_stream_id;
         self.next_stream_id += 1;
         let stream = Stream {
+            key_histogram: Box::new([0; KEY_BUCKETS]),
             id,
             ops: Vec::new(),
             arn: self.arn(&name),
@@ -1752,11 +1752,13 @@ impl Kinesis {
     /// 1–256 characters); sizes, explicit hash keys and the stream's state
     /// are checked here, and a malformed entry fails the whole request
     /// before anything is written.
-    /// Records offered to PutRecord(s) since the last call, by where their
-    /// hash keys fall: bucket `i` holds the keys whose top 8 bits are `i`
-    /// (1/256 of the hash-key space each). Clears the counts.
-    pub fn take_key_histogram(&mut self) -> [u64; KEY_BUCKETS] {
-        std::mem::replace(&mut *self.key_histogram, [0; KEY_BUCKETS])
+    /// Records offered to `stream`'s PutRecord(s) since the last call, by
+    /// where their hash keys fall: bucket `i` holds the keys whose top 8
+    /// bits are `i` (1/256 of the hash-key space each). Clears the counts.
+    pub fn take_key_histogram(&mut self, stream: &str) -> [u64; KEY_BUCKETS] {
+        self.streams.get_mut(stream).map_or([0; KEY_BUCKETS], |s| {
+            std::mem::replace(&mut *s.key_histogram, [0; KEY_BUCKETS])
+        })
     }
 
     pub fn plan_put_records(
@@ -1864,8 +1866,6 @@ impl Kinesis {
         let now = self.now_ms;
         let enforce = self.config.enforce_limits;
         let missing = self.stream_not_found(stream);
-        // Where the keys land is counted in the routing loop: one pass.
-        let histogram = &mut *self.key_histogram;
         let s = self.streams.get_mut(stream).ok_or(missing)?;
         // Route first and count per shard, so each shard's Put is allocated
         // once at its size. One Put per shard touched, in first-touch
@@ -1875,7 +1875,8 @@ impl Kinesis {
         let mut op_of_open = vec![usize::MAX; s.open.len()];
         let mut shard_of = Vec::with_capacity(keys.len());
         for (key, e) in keys.iter().zip(&entries) {
-            histogram[(key.0 >> (128 - KEY_BUCKET_BITS)) as usize & (KEY_BUCKETS - 1)] += 1;
+            // Where the keys land is counted in the routing loop: one pass.
+            s.key_histogram[(key.0 >> (128 - KEY_BUCKET_BITS)) as usize & (KEY_BUCKETS - 1)] += 1;
             let (pos, shard_index) = s
                 .route_open(*key)
                 .ok_or_else(|| ApiError::InternalFailure("Internal Service Failure".into()))?;
