@@ -69,6 +69,32 @@ impl PutEntry {
     pub fn size(&self) -> u64 {
         (self.data.len() + self.partition_key.len()) as u64
     }
+
+    pub fn as_put(&self) -> PutRef<'_> {
+        PutRef {
+            partition_key: &self.partition_key,
+            data: &self.data,
+            arrival_ms: self.arrival_ms,
+        }
+    }
+}
+
+/// A put as a shard stores it: borrowed, so that a shard host stores
+/// records straight from the bytes of the batch it was sent (a
+/// `PutEntry` decoded on its own costs two allocations per record).
+/// Deserializes from a `PutEntry`'s encoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct PutRef<'a> {
+    pub partition_key: &'a str,
+    pub data: &'a [u8],
+    pub arrival_ms: u64,
+}
+
+impl PutRef<'_> {
+    /// Bytes counted against limits: data plus the partition key's UTF-8.
+    pub fn size(&self) -> u64 {
+        (self.data.len() + self.partition_key.len()) as u64
+    }
 }
 
 /// A stored record, as GetRecords will return it.
@@ -577,7 +603,7 @@ impl ShardDataPlane {
     /// Applies one put, entry by entry: each record takes from the byte and
     /// record buckets at its arrival time or is throttled, as AWS does within
     /// a PutRecords request.
-    pub fn put(&mut self, entry: PutEntry) -> PutOutcome {
+    pub fn put(&mut self, entry: PutRef<'_>) -> PutOutcome {
         let size = entry.size();
         let now = entry.arrival_ms;
         if !(self.write_records.has(1, now) && self.write_bytes.has(size, now)) {
@@ -590,7 +616,7 @@ impl ShardDataPlane {
     }
 
     /// A put without write limits (for load tests, with limits switched off).
-    pub fn put_unlimited(&mut self, entry: PutEntry) -> PutOutcome {
+    pub fn put_unlimited(&mut self, entry: PutRef<'_>) -> PutOutcome {
         let now = entry.arrival_ms;
         let size = entry.size();
         let sequence_number = self.sequence_number(self.next_sequence_index, now);
@@ -599,7 +625,7 @@ impl ShardDataPlane {
         self.stats.bytes_accepted += size;
         self.stats.latest_sequence_number = Some(sequence_number);
         self.records
-            .push(entry.partition_key.as_bytes(), &entry.data, now);
+            .push(entry.partition_key.as_bytes(), entry.data, now);
         PutOutcome::Accepted(sequence_number)
     }
 
@@ -638,7 +664,7 @@ mod tests {
         let mut p = plane();
         let mut last = p.starting_sequence_number();
         for i in 0..10 {
-            match p.put(entry("k", 10, 1_000_000 + i * 300)) {
+            match p.put(entry("k", 10, 1_000_000 + i * 300).as_put()) {
                 PutOutcome::Accepted(seq) => {
                     assert!(seq >= last);
                     assert_eq!(seq.shard_index, 2);
@@ -654,7 +680,9 @@ mod tests {
     #[test]
     fn throttles_past_a_thousand_records_per_second() {
         let mut p = plane();
-        let outcomes: Vec<_> = (0..1200).map(|_| p.put(entry("k", 1, 1_000_000))).collect();
+        let outcomes: Vec<_> = (0..1200)
+            .map(|_| p.put(entry("k", 1, 1_000_000).as_put()))
+            .collect();
         let accepted = outcomes
             .iter()
             .filter(|o| matches!(o, PutOutcome::Accepted(_)))
@@ -669,13 +697,16 @@ mod tests {
         let mut p = plane();
         // 1 MiB including the one-byte key fits; the next byte does not.
         assert!(matches!(
-            p.put(entry("k", 1024 * 1024 - 1, 1_000_000)),
+            p.put(entry("k", 1024 * 1024 - 1, 1_000_000).as_put()),
             PutOutcome::Accepted(_)
         ));
-        assert_eq!(p.put(entry("k", 0, 1_000_000)), PutOutcome::Throttled);
+        assert_eq!(
+            p.put(entry("k", 0, 1_000_000).as_put()),
+            PutOutcome::Throttled
+        );
         // Half a second later half a mebibyte has come back.
         assert!(matches!(
-            p.put(entry("k", 512 * 1024 - 1, 1_000_500)),
+            p.put(entry("k", 512 * 1024 - 1, 1_000_500).as_put()),
             PutOutcome::Accepted(_)
         ));
     }
@@ -683,8 +714,8 @@ mod tests {
     #[test]
     fn retention_drops_old_records() {
         let mut p = plane();
-        p.put(entry("a", 1, 1_000_000));
-        p.put(entry("b", 1, 1_000_000 + DEFAULT_RETENTION_MS));
+        p.put(entry("a", 1, 1_000_000).as_put());
+        p.put(entry("b", 1, 1_000_000 + DEFAULT_RETENTION_MS).as_put());
         p.expire(1_000_001 + DEFAULT_RETENTION_MS);
         assert_eq!(p.records().count(), 1);
         assert_eq!(p.stats().records_retained, 1);
@@ -702,10 +733,10 @@ mod tests {
         let mut p = plane();
         // Small records share chunks; one bigger than a chunk gets its own.
         for i in 0..2000u64 {
-            p.put_unlimited(entry(&format!("key-{i}"), 100, 1_000_000 + i));
+            p.put_unlimited(entry(&format!("key-{i}"), 100, 1_000_000 + i).as_put());
         }
-        p.put_unlimited(entry("big", 200 * 1024, 1_003_000));
-        p.put_unlimited(entry("after", 3, 1_003_001));
+        p.put_unlimited(entry("big", 200 * 1024, 1_003_000).as_put());
+        p.put_unlimited(entry("after", 3, 1_003_001).as_put());
         let all: Vec<StoredRecord> = p.records().collect();
         assert_eq!(all.len(), 2002);
         assert_eq!(all[7].partition_key, "key-7");
@@ -728,7 +759,7 @@ mod tests {
         for n in [10_000u64, 100_000, 300_000] {
             while p.next_index() <= n {
                 let i = p.next_index();
-                p.put_unlimited(entry(&format!("{i:016}"), 100, 1_000_000 + i / 1000));
+                p.put_unlimited(entry(&format!("{i:016}"), 100, 1_000_000 + i / 1000).as_put());
             }
             let overhead = (p.record_heap_bytes() - n * 116) as f64 / n as f64;
             assert!(
@@ -742,7 +773,7 @@ mod tests {
     fn expiry_frees_whole_chunks() {
         let mut p = plane();
         for i in 0..5000u64 {
-            p.put_unlimited(entry("k", 100, 1_000_000 + i));
+            p.put_unlimited(entry("k", 100, 1_000_000 + i).as_put());
         }
         let full = p.record_heap_bytes();
         // Keep the last 1,000 records.
@@ -758,7 +789,7 @@ mod tests {
         p.expire(2_000_000 + DEFAULT_RETENTION_MS);
         assert_eq!(p.records().count(), 0);
         assert_eq!(p.first_index(), p.next_index());
-        p.put_unlimited(entry("again", 1, 2_000_000 + DEFAULT_RETENTION_MS));
+        p.put_unlimited(entry("again", 1, 2_000_000 + DEFAULT_RETENTION_MS).as_put());
         assert_eq!(p.records().next().unwrap().partition_key, "again");
         assert!(p.check());
     }
@@ -766,7 +797,7 @@ mod tests {
     #[test]
     fn a_shard_that_does_not_hang_together_is_refused() {
         let mut p = plane();
-        p.put_unlimited(entry("k", 10, 1_000_000));
+        p.put_unlimited(entry("k", 10, 1_000_000).as_put());
         let mut bad = p.clone();
         bad.records.slots[0].offset = 1 << 30;
         assert!(!bad.check());

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::shard::{
-    PutEntry, PutOutcome, ReadRefusal, ShardConfig, ShardDataPlane, ShardStats, StoredRecord,
+    PutEntry, PutOutcome, PutRef, ReadRefusal, ShardConfig, ShardDataPlane, ShardStats,
+    StoredRecord,
 };
 
 /// A stream incarnation's id: a stream deleted and created again under
@@ -38,11 +39,13 @@ pub enum Position {
     Index(u64),
 }
 
+/// One operation on one shard. The coordinator sends `PutEntry`s; a host
+/// decodes the same bytes into borrowed [`ShardOpIn`]s.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShardOp {
+pub enum ShardOp<E = PutEntry> {
     Open(ShardConfig),
     Put {
-        entries: Vec<PutEntry>,
+        entries: Vec<E>,
         enforce: bool,
     },
     Read {
@@ -70,6 +73,46 @@ pub enum ShardOp {
     Census {
         now_ms: u64,
     },
+}
+
+/// A [`ShardOp`] as a shard host decodes it from a batch's bytes: the
+/// same encoding, with puts borrowed from the bytes ([`PutRef`]).
+pub type ShardOpIn<'a> = ShardOp<PutRef<'a>>;
+
+impl ShardOp {
+    /// The operation as a host decodes it (tests and the in-process API).
+    pub fn as_in(&self) -> ShardOpIn<'_> {
+        match self {
+            ShardOp::Open(c) => ShardOpIn::Open(c.clone()),
+            ShardOp::Put { entries, enforce } => ShardOpIn::Put {
+                entries: entries.iter().map(PutEntry::as_put).collect(),
+                enforce: *enforce,
+            },
+            &ShardOp::Read {
+                from,
+                limit,
+                now_ms,
+                enforce,
+            } => ShardOpIn::Read {
+                from,
+                limit,
+                now_ms,
+                enforce,
+            },
+            &ShardOp::Position { at, now_ms, charge } => ShardOpIn::Position { at, now_ms, charge },
+            &ShardOp::Close { now_ms } => ShardOpIn::Close { now_ms },
+            &ShardOp::SetRetention {
+                retention_ms,
+                now_ms,
+            } => ShardOpIn::SetRetention {
+                retention_ms,
+                now_ms,
+            },
+            ShardOp::Stats => ShardOpIn::Stats,
+            ShardOp::Drop => ShardOpIn::Drop,
+            &ShardOp::Census { now_ms } => ShardOpIn::Census { now_ms },
+        }
+    }
 }
 
 /// Records read by one GetRecords (or one fan-out event).
@@ -116,10 +159,10 @@ pub enum ShardOpResult {
 impl ShardDataPlane {
     /// Applies one operation (other than `Open` and `Drop`, which the store
     /// handles).
-    pub fn apply(&mut self, op: ShardOp) -> ShardOpResult {
+    pub fn apply(&mut self, op: ShardOpIn<'_>) -> ShardOpResult {
         match op {
-            ShardOp::Open(_) | ShardOp::Drop => ShardOpResult::Done,
-            ShardOp::Put { entries, enforce } => {
+            ShardOpIn::Open(_) | ShardOpIn::Drop => ShardOpResult::Done,
+            ShardOpIn::Put { entries, enforce } => {
                 if let Some(now) = entries.last().map(|e| e.arrival_ms) {
                     self.expire(now);
                 }
@@ -136,7 +179,7 @@ impl ShardDataPlane {
                         .collect(),
                 )
             }
-            ShardOp::Read {
+            ShardOpIn::Read {
                 from,
                 limit,
                 now_ms,
@@ -152,7 +195,7 @@ impl ShardDataPlane {
                     Err(ReadRefusal::Throttled) => ShardOpResult::Throttled,
                 }
             }
-            ShardOp::Position { at, now_ms, charge } => {
+            ShardOpIn::Position { at, now_ms, charge } => {
                 if charge && !self.admit_iterator_call(now_ms) {
                     return ShardOpResult::Throttled;
                 }
@@ -165,19 +208,19 @@ impl ShardDataPlane {
                     Position::Index(i) => i,
                 })
             }
-            ShardOp::Close { now_ms } => {
+            ShardOpIn::Close { now_ms } => {
                 self.close(now_ms);
                 ShardOpResult::Done
             }
-            ShardOp::SetRetention {
+            ShardOpIn::SetRetention {
                 retention_ms,
                 now_ms,
             } => {
                 self.set_retention(retention_ms, now_ms);
                 ShardOpResult::Done
             }
-            ShardOp::Stats => ShardOpResult::Stats(self.stats().clone()),
-            ShardOp::Census { now_ms } => {
+            ShardOpIn::Stats => ShardOpResult::Stats(self.stats().clone()),
+            ShardOpIn::Census { now_ms } => {
                 self.expire(now_ms);
                 ShardOpResult::Census {
                     records: self.stats().records_retained,
@@ -227,13 +270,13 @@ impl LocalShards {
         self.planes.get(key)
     }
 
-    pub fn run_one(&mut self, key: ShardKey, op: ShardOp) -> ShardOpResult {
+    pub fn run_one(&mut self, key: ShardKey, op: ShardOpIn<'_>) -> ShardOpResult {
         match op {
-            ShardOp::Open(config) => {
+            ShardOpIn::Open(config) => {
                 self.planes.insert(key, ShardDataPlane::new(config));
                 ShardOpResult::Done
             }
-            ShardOp::Drop => {
+            ShardOpIn::Drop => {
                 self.planes.remove(&key);
                 ShardOpResult::Done
             }
@@ -245,8 +288,17 @@ impl LocalShards {
     }
 }
 
+impl LocalShards {
+    /// Runs operations decoded from a batch's bytes, in order.
+    pub fn run_in(&mut self, ops: Vec<(ShardKey, ShardOpIn<'_>)>) -> Vec<ShardOpResult> {
+        ops.into_iter().map(|(k, op)| self.run_one(k, op)).collect()
+    }
+}
+
 impl ShardStore for LocalShards {
     fn run(&mut self, ops: Vec<(ShardKey, ShardOp)>) -> Vec<ShardOpResult> {
-        ops.into_iter().map(|(k, op)| self.run_one(k, op)).collect()
+        ops.iter()
+            .map(|(k, op)| self.run_one(*k, op.as_in()))
+            .collect()
     }
 }

@@ -22,8 +22,8 @@
 //! 45% of the shard workers' ingest rate, measured in Chromium.)
 
 use shardlab_engine::protocol::{
-    chain_digest, decode_results, ByteBuf, HostReply, HostRequest, ShardBatch, ShardBatchReply,
-    DIGEST_START,
+    chain_digest, decode_results, ByteBuf, HostReply, HostReplyIn, HostRequest, RunRequest,
+    ShardBatch, ShardBatchReply, DIGEST_START,
 };
 
 use crate::SimError;
@@ -49,12 +49,13 @@ pub struct JournalStats {
 #[derive(Default)]
 pub struct Journal {
     checkpoint: Option<Vec<u8>>,
-    log: Vec<Vec<u8>>,
+    /// The requests acknowledged since, each holding its encoded batch.
+    log: Vec<RunRequest>,
     log_bytes: usize,
     /// Chain of the logged batches' result digests.
     chain: u64,
-    /// The encoded batch sent and not yet acknowledged, and its op count.
-    in_flight: Option<(Vec<u8>, usize)>,
+    /// The request sent and not yet acknowledged, and its op count.
+    in_flight: Option<(RunRequest, usize)>,
     /// What the host said it holds, in its last reply.
     state_bytes: u64,
     checkpoints: u64,
@@ -70,53 +71,48 @@ impl Journal {
         }
     }
 
-    /// The request that runs `batch` on the host; remembers it until the
-    /// reply is accepted.
-    pub fn run_request(&mut self, batch: &ShardBatch) -> Vec<u8> {
-        let bytes = batch.encode();
+    /// The request that runs `batch` on the host, kept until the reply is
+    /// accepted: send [`Journal::in_flight`]'s bytes.
+    pub fn run_request(&mut self, batch: &ShardBatch) -> &[u8] {
         let ops = batch.ops.len();
         let wanted = usize::try_from(self.state_bytes.saturating_mul(2))
             .unwrap_or(usize::MAX)
             .max(MIN_CHECKPOINT_BYTES);
-        let checkpoint = ops > 0 && self.log_bytes + bytes.len() >= wanted;
-        let request = HostRequest::Run {
-            batch: bytes.clone(),
-            checkpoint,
-        }
-        .encode();
-        self.in_flight = Some((bytes, ops));
-        request
+        let log_bytes = self.log_bytes;
+        let request = RunRequest::new(batch, |size| ops > 0 && log_bytes + size >= wanted);
+        self.in_flight.insert((request, ops)).0.bytes()
+    }
+
+    /// The request sent and not yet acknowledged.
+    pub fn in_flight(&self) -> Option<&[u8]> {
+        self.in_flight.as_ref().map(|(r, _)| r.bytes())
     }
 
     /// The in-flight request again, for a replacement host.
     pub fn resend_request(&self) -> Option<Vec<u8>> {
-        self.in_flight.as_ref().map(|(batch, _)| {
-            HostRequest::Run {
-                batch: batch.clone(),
-                checkpoint: false,
-            }
-            .encode()
-        })
+        self.in_flight
+            .as_ref()
+            .map(|(request, _)| request.without_checkpoint())
     }
 
     /// Accepts the host's reply to the in-flight batch: the batch is now
     /// acknowledged and logged (or covered by the checkpoint it brought).
     pub fn accept(&mut self, reply: &[u8]) -> Result<ShardBatchReply, SimError> {
-        let reply = HostReply::decode(reply)
+        let reply = HostReplyIn::decode(reply)
             .map_err(|e| SimError::Host(format!("undecodable shard host reply: {e}")))?;
-        let (batch, ops) = self
+        let (request, ops) = self
             .in_flight
             .take()
             .ok_or_else(|| SimError::Host("a shard host replied to nothing".into()))?;
         match reply {
-            HostReply::Ran {
+            HostReplyIn::Ran {
                 results,
                 digest,
                 checkpoint,
                 state_bytes,
             } => {
                 self.state_bytes = state_bytes;
-                let results = decode_results(&results)
+                let results = decode_results(results)
                     .map_err(|e| SimError::Host(format!("undecodable shard results: {e}")))?;
                 self.ops += ops as u64;
                 if let Some(snapshot) = checkpoint {
@@ -127,13 +123,13 @@ impl Journal {
                     self.checkpoints += 1;
                 } else if ops > 0 {
                     self.chain = chain_digest(self.chain, digest);
-                    self.log_bytes += batch.len();
-                    self.log.push(batch);
+                    self.log_bytes += request.batch().len();
+                    self.log.push(request);
                 }
                 Ok(ShardBatchReply::Results(results))
             }
-            HostReply::Failed { reason } => Ok(ShardBatchReply::Failed { reason }),
-            HostReply::Restored { .. } => Err(SimError::Host(
+            HostReplyIn::Failed { reason } => Ok(ShardBatchReply::Failed { reason }),
+            HostReplyIn::Restored { .. } => Err(SimError::Host(
                 "a shard host answered a batch with a restore".into(),
             )),
         }
@@ -143,7 +139,11 @@ impl Journal {
     pub fn restore_request(&self) -> Vec<u8> {
         HostRequest::Restore {
             snapshot: self.checkpoint.clone(),
-            replay: self.log.iter().map(|b| ByteBuf::from(b.clone())).collect(),
+            replay: self
+                .log
+                .iter()
+                .map(|r| ByteBuf::from(r.batch().to_vec()))
+                .collect(),
         }
         .encode()
     }

@@ -20,7 +20,7 @@
 use std::fmt;
 
 use crate::consumer::ConsumerView;
-use crate::host::{run_ticks_planning_ahead, start_in_process};
+use crate::host::{run_ticks_with, start_in_process};
 use crate::{Scenario, SimError, Snapshot, TICK_MS};
 
 /// Reads a scenario file, naming the field and the problem when it is wrong.
@@ -114,12 +114,19 @@ pub fn run_for_with(
     let ticks = duration_ms.div_ceil(TICK_MS);
     let ticks =
         u32::try_from(ticks).map_err(|_| SimError::Scenario("the duration is too long".into()))?;
-    run_ticks_planning_ahead(&mut sim, &mut host, ticks, TICK_MS, |_, sim| {
-        for call in sim.take_http_requests() {
-            let outcome = send(&call);
-            sim.provide_http_outcome(&call.stream, call.request.id, outcome);
-        }
-    })?;
+    run_ticks_with(
+        &mut sim,
+        &mut host,
+        ticks,
+        TICK_MS,
+        |_, _| {},
+        |sim| {
+            for call in sim.take_http_requests() {
+                let outcome = send(&call);
+                sim.provide_http_outcome(&call.stream, call.request.id, outcome);
+            }
+        },
+    )?;
     Ok(Report {
         scenario,
         virtual_ms: u64::from(ticks) * TICK_MS,

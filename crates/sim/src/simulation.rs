@@ -1821,10 +1821,12 @@ impl Simulation {
         self.dispatch(calls)
     }
 
-    /// Whether a host may plan the next tick before this one's replies are
-    /// in: only PutRecords in flight and nothing queued. PutRecords are
-    /// finished from their own results alone, so planning ahead changes
-    /// nothing; a control call (a split, a merge) must finish first.
+    /// Whether a host may plan the next tick before the replies of the
+    /// ticks in flight are in: only PutRecords (and censuses) in flight, no
+    /// more than two exchanges' worth (see `host::TickPipeline`), and
+    /// nothing queued. PutRecords are finished from their own results
+    /// alone, so planning ahead changes nothing; a read or a control call
+    /// (a split, a merge) must finish first.
     pub fn can_plan_ahead(&self) -> bool {
         // Direct PUT hands records to Firehose while planning; Firehose's
         // clock must not run ahead of the tick it is finishing.
@@ -1839,7 +1841,7 @@ impl Simulation {
             && self.scenario.retries.is_none()
             && self.scenario.consumers.iter().all(|c| c.lambda.is_none())
             && self.queued.is_empty()
-            && self.in_flight.len() < 2
+            && self.in_flight.len() < 2 * crate::host::MAX_TICKS_PER_EXCHANGE
             && self.in_flight.iter().all(|f| {
                 f.calls
                     .iter()

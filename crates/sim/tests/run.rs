@@ -417,6 +417,47 @@ fn planning_ahead_gives_the_same_run() {
     }
 }
 
+/// A host that counts its exchanges (round trips to the workers, in the
+/// browser).
+struct Counting(InProcessHost, u32);
+
+impl shardlab_sim::ShardHost for Counting {
+    fn exchange(
+        &mut self,
+        batches: Vec<(u32, shardlab_engine::protocol::ShardBatch)>,
+    ) -> Result<Vec<shardlab_engine::protocol::ShardBatchReply>, SimError> {
+        self.1 += 1;
+        self.0.exchange(batches)
+    }
+}
+
+/// Ticks that may be planned ahead travel to the hosts together, up to a
+/// virtual second's worth per exchange; a consumer's read must come back
+/// before the tick after it is planned, so with one polling every 200 ms
+/// each tick goes on its own. Either way the run is the one tick by tick
+/// gives.
+#[test]
+fn ticks_planned_ahead_share_an_exchange() {
+    let ticks = 200;
+    for (polls, most) in [(&[][..], 21), (&[200][..], 200)] {
+        let s = with_consumers(scenario(4, 4_000, 21), polls);
+        let (plain, mut plain_host) = run_with(s.clone(), 4, ticks, |_, _, _| {});
+        let mut sim = Simulation::with_hosts(s, 4).unwrap();
+        let mut host = Counting(InProcessHost::new(), 0);
+        open_shards(&mut sim, &mut host).unwrap();
+        let opened = host.1;
+        run_ticks_planning_ahead(&mut sim, &mut host, ticks, 100, |_, _| {}).unwrap();
+        let exchanges = host.1 - opened;
+        assert!(exchanges <= most, "{exchanges} exchanges for {polls:?}");
+        assert!(exchanges * 2 >= most, "{exchanges} exchanges for {polls:?}");
+        assert_eq!(sim.snapshot(), plain.snapshot(), "{polls:?}");
+        assert_eq!(
+            read_back(&sim, &mut host).unwrap(),
+            read_back(&plain, &mut plain_host).unwrap()
+        );
+    }
+}
+
 fn with_consumers(mut s: Scenario, polls: &[u64]) -> Scenario {
     s.consumers = polls
         .iter()

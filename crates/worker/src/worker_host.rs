@@ -22,7 +22,7 @@ use futures_channel::oneshot;
 use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
 use shardlab_engine::protocol::{HostRequest, ShardBatch, ShardBatchReply};
 use shardlab_sim::durability::{Journal, JournalStats};
-use shardlab_sim::host::MAX_RECOVERY_ATTEMPTS;
+use shardlab_sim::host::{TickPipeline, MAX_RECOVERY_ATTEMPTS};
 use shardlab_sim::{Scenario, SimError, Simulation, Snapshot};
 use wasm_bindgen::prelude::*;
 
@@ -296,7 +296,7 @@ impl WorkerShardHost {
             let w = &self.workers[i];
             let rx = w.expect_reply(Some(self.deadline_ms));
             // A failed post shows up as a missed deadline and is repaired.
-            let _ = w.post(&request);
+            let _ = w.post(request);
             waiting.push(Waiting {
                 worker: i,
                 rx,
@@ -350,9 +350,11 @@ impl WorkerShardHost {
         Ok(replies)
     }
 
-    /// Runs `ticks` ticks of `dt_ms`. While the workers run a tick, the
-    /// coordinator already plans the next one when the simulation allows
-    /// it (see `Simulation::can_plan_ahead`), so its work overlaps theirs;
+    /// Runs `ticks` ticks of `dt_ms` through a `TickPipeline`: ticks that
+    /// may be planned ahead (see `Simulation::can_plan_ahead`) go to the
+    /// workers together, one message per worker for up to
+    /// `MAX_TICKS_PER_EXCHANGE` ticks, and while the workers run them the
+    /// coordinator plans the next group, so its work overlaps theirs. The
     /// results are exactly those of `tick` in a loop.
     pub async fn run_ticks(
         &mut self,
@@ -360,24 +362,19 @@ impl WorkerShardHost {
         ticks: u32,
         dt_ms: u64,
     ) -> Result<(), SimError> {
-        if ticks == 0 {
-            return Ok(());
-        }
-        let mut next = Some(sim.begin_tick(dt_ms)?);
-        for t in 0..ticks {
-            let batches = next
-                .take()
-                .ok_or_else(|| SimError::Host("no tick planned".into()))?;
-            let waiting = self.send(batches).map_err(SimError::Host)?;
-            if t + 1 < ticks && sim.can_plan_ahead() {
-                next = Some(sim.begin_tick(dt_ms)?);
-            }
+        let mut before = |_: u32, _: &mut Simulation| {};
+        let mut pipeline = TickPipeline::new(ticks, dt_ms);
+        pipeline.plan(sim, true, &mut before)?;
+        while let Some(group) = pipeline.take() {
+            let waiting = self.send(group.batches).map_err(SimError::Host)?;
+            pipeline.plan(sim, false, &mut before)?;
             let replies = self.collect(waiting).await.map_err(SimError::Host)?;
-            sim.finish_tick(replies)?;
-            self.run_lambdas(sim).await;
-            if t + 1 < ticks && next.is_none() {
-                next = Some(sim.begin_tick(dt_ms)?);
+            for replies in group.split.split(replies)? {
+                sim.finish_tick(replies)?;
+                self.run_lambdas(sim).await;
             }
+            let must = pipeline.is_empty();
+            pipeline.plan(sim, must, &mut before)?;
         }
         Ok(())
     }
