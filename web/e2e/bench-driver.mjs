@@ -15,35 +15,41 @@ try {
   const barrier = await page.evaluate(() => window.benchBarrier ?? null);
   const browser = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
   const ui = await uiFrames(context, errors);
-  const fastForward = await fastForwardHour(context, errors);
-  console.log(JSON.stringify({ browser, results, barrier, ui, fast_forward: fastForward, errors }));
+  // The issue's figure: the stream alone. Then with the form's consumer.
+  const fastForward = await fastForwardHour(context, errors, 0);
+  const fastForwardConsumer = await fastForwardHour(context, errors, 200);
+  console.log(JSON.stringify({
+    browser, results, barrier, ui,
+    fast_forward: fastForward, fast_forward_consumer: fastForwardConsumer, errors,
+  }));
 } finally {
   await close();
 }
 
 // A new page of the playground with a stream of `shards` shards made by
 // the form at `rate` records/s.
-async function playground(context, errors, shards, rate) {
+async function playground(context, errors, shards, rate, fields = {}) {
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(siteUrl());
   await page.getByTestId('create').and(page.locator(':enabled')).waitFor({ timeout: 60_000 });
   await page.fill('#shard-count', String(shards));
   await page.fill('#rate', String(rate));
+  for (const [field, value] of Object.entries(fields)) await page.fill(field, value);
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor({ timeout: 60_000 });
   return page;
 }
 
 // The playground's "+1 h" on a 4-shard stream at 4,000 records/s (the
-// form's defaults otherwise: random keys, one consumer polling every
-// 200 ms): the wall time until the hour is done, and the run digest, which
+// form's defaults otherwise: random keys; consumers polling every `poll`
+// ms, none for 0): the wall time until the hour is done, and the run digest, which
 // `cargo xtask bench` checks against `shardlab run` of the same scenario
 // (the workspace file the page downloads). A run that has not finished
 // after LIMIT_S reports how far it got.
-async function fastForwardHour(context, errors) {
+async function fastForwardHour(context, errors, poll) {
   const LIMIT_S = 600;
-  const page = await playground(context, errors, 4, 4000);
+  const page = await playground(context, errors, 4, 4000, { '#consumer-poll': String(poll) });
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('share-download').click()]);
   const scenario = JSON.parse(readFileSync(await download.path(), 'utf8')).scenario;
   const started = Date.now();

@@ -81,6 +81,7 @@ struct BrowserExtras {
     barrier: Value,
     ui: Value,
     fast_forward: Value,
+    fast_forward_consumer: Value,
 }
 
 fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
@@ -118,6 +119,7 @@ fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
         barrier: json["barrier"].clone(),
         ui: json["ui"].clone(),
         fast_forward: json["fast_forward"].clone(),
+        fast_forward_consumer: json["fast_forward_consumer"].clone(),
     };
     Ok((
         json["browser"].as_str().unwrap_or("?").to_string(),
@@ -129,12 +131,12 @@ fn browser() -> Result<(String, Vec<Figure>, BrowserExtras)> {
 /// The playground's "+1 h" (measured by the browser run) against
 /// `shardlab run --for 1h` of the same scenario, natively: a paragraph for
 /// BENCHMARKS.md. The digests must agree when the browser finished.
-fn fast_forward(browser: &Value) -> Result<String> {
+fn fast_forward(browser: &Value, name: &str, consumers: &str) -> Result<String> {
     let scenario = browser["scenario"].clone();
     if scenario.is_null() {
         return Err(format!("the browser measured no fast-forward: {browser}"));
     }
-    let file = crate::target_dir().join("bench-fast-forward.json");
+    let file = crate::target_dir().join(format!("bench-{name}.json"));
     std::fs::write(
         &file,
         serde_json::to_vec_pretty(&scenario).map_err(|e| e.to_string())?,
@@ -174,10 +176,9 @@ fn fast_forward(browser: &Value) -> Result<String> {
     };
     Ok(format!(
         "- Fast-forward: the playground's **+1 h** on a 4-shard stream at 4,000 records/s (14.4 M \
-         records; random keys, one consumer polling every 200 ms; the shards in 4 workers, each \
-         batch journaled), one run each: {browser_text}; `shardlab run --for 1h` of the same \
-         scenario natively (one thread): {native_s:.1} s (digest {native_digest}). Target: ≤ 10 s \
-         in Chromium.\n"
+         records; random keys, {consumers}; the shards in 4 workers, each batch journaled), one \
+         run each: {browser_text}; `shardlab run --for 1h` of the same scenario natively (one \
+         thread): {native_s:.1} s (digest {native_digest}). Target: ≤ 10 s in Chromium.\n"
     ))
 }
 
@@ -220,7 +221,12 @@ pub fn run() -> Result<()> {
     let (mut figures, memory) = native()?;
     let (browser, in_browser, extras) = browser()?;
     figures.extend(in_browser);
-    let fast_forward_text = fast_forward(&extras.fast_forward)?;
+    let fast_forward_text = fast_forward(&extras.fast_forward, "fast-forward", "no consumer")?
+        + &fast_forward(
+            &extras.fast_forward_consumer,
+            "fast-forward-consumer",
+            "one consumer polling every 200 ms",
+        )?;
     // The comparison needs tools a machine may not have (wrk comes from
     // apt, which needs root): without them it is reported, not fatal.
     let (endpoints, endpoints_missing) = match endpoints::compare() {
