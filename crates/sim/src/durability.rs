@@ -71,8 +71,9 @@ impl Journal {
         }
     }
 
-    /// The request that runs `batch` on the host, kept until the reply is
-    /// accepted: send [`Journal::in_flight`]'s bytes.
+    /// Keeps the request that runs `batch` on the host until its reply is
+    /// accepted, and returns its bytes to send (also
+    /// [`Journal::in_flight`]).
     pub fn run_request(&mut self, batch: &ShardBatch) -> &[u8] {
         let ops = batch.ops.len();
         let wanted = usize::try_from(self.state_bytes.saturating_mul(2))
