@@ -123,11 +123,6 @@ impl RunRequest {
         &self.bytes[self.batch.clone()]
     }
 
-    /// Whether the request asks for a checkpoint.
-    pub fn checkpoint(&self) -> bool {
-        self.bytes.last() == Some(&1)
-    }
-
     /// The same batch, without asking for a checkpoint (sent again to a
     /// replacement host).
     pub fn without_checkpoint(&self) -> Vec<u8> {
@@ -545,7 +540,7 @@ mod tests {
             assert_eq!(request.bytes(), &plain[..]);
             assert_eq!(request.batch(), &batch.encode()[..]);
             assert_eq!(asked, Some(batch.encode().len()));
-            assert_eq!(request.checkpoint(), checkpoint);
+            assert_eq!(request.bytes().last(), Some(&u8::from(checkpoint)));
             assert_eq!(
                 request.without_checkpoint(),
                 HostRequest::Run {

@@ -286,9 +286,7 @@ impl LocalShards {
             },
         }
     }
-}
 
-impl LocalShards {
     /// Runs operations decoded from a batch's bytes, in order.
     pub fn run_in(&mut self, ops: Vec<(ShardKey, ShardOpIn<'_>)>) -> Vec<ShardOpResult> {
         ops.into_iter().map(|(k, op)| self.run_one(k, op)).collect()

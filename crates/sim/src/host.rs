@@ -202,10 +202,6 @@ impl TickGroup {
 }
 
 impl TickSplit {
-    pub fn ticks(&self) -> usize {
-        self.ticks
-    }
-
     /// Splits the hosts' replies to `batches` into each tick's replies (one
     /// per host, as `Simulation::finish_tick` takes them), oldest first.
     pub fn split(
