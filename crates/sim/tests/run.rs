@@ -2,7 +2,9 @@
 
 use shardlab_engine::SequenceNumber;
 use shardlab_firehose::Sink;
-use shardlab_sim::host::run_ticks_planning_ahead;
+use shardlab_sim::host::{
+    run_ticks_planning_ahead, MAX_BYTES_PER_EXCHANGE, MAX_TICKS_PER_EXCHANGE,
+};
 use shardlab_sim::{
     open_shards, read_back, run_tick, InProcessHost, Scenario, SimError, Simulation, Snapshot,
 };
@@ -431,31 +433,56 @@ impl shardlab_sim::ShardHost for Counting {
     }
 }
 
-/// Ticks that may be planned ahead travel to the hosts together, up to a
-/// virtual second's worth per exchange; a consumer's read must come back
+/// Ticks that may be planned ahead travel to the hosts together, up to
+/// `MAX_TICKS_PER_EXCHANGE` per exchange; a consumer's read must come back
 /// before the tick after it is planned, so with one polling every 200 ms
 /// each tick goes on its own. Either way the run is the one tick by tick
 /// gives.
 #[test]
 fn ticks_planned_ahead_share_an_exchange() {
     let ticks = 200;
-    for (polls, most) in [(&[][..], 21), (&[200][..], 200)] {
-        let s = with_consumers(scenario(4, 4_000, 21), polls);
-        let (plain, mut plain_host) = run_with(s.clone(), 4, ticks, |_, _, _| {});
-        let mut sim = Simulation::with_hosts(s, 4).unwrap();
-        let mut host = Counting(InProcessHost::new(), 0);
-        open_shards(&mut sim, &mut host).unwrap();
-        let opened = host.1;
-        run_ticks_planning_ahead(&mut sim, &mut host, ticks, 100, |_, _| {}).unwrap();
-        let exchanges = host.1 - opened;
+    let grouped = ticks / MAX_TICKS_PER_EXCHANGE as u32 + 1;
+    for (polls, most) in [(&[][..], grouped), (&[200][..], ticks)] {
+        let exchanges =
+            exchanges_planning_ahead(with_consumers(scenario(4, 4_000, 21), polls), ticks);
         assert!(exchanges <= most, "{exchanges} exchanges for {polls:?}");
         assert!(exchanges * 2 >= most, "{exchanges} exchanges for {polls:?}");
-        assert_eq!(sim.snapshot(), plain.snapshot(), "{polls:?}");
-        assert_eq!(
-            read_back(&sim, &mut host).unwrap(),
-            read_back(&plain, &mut plain_host).unwrap()
-        );
     }
+}
+
+/// Runs `s` for `ticks` ticks planning ahead, checks the run is the one
+/// tick by tick gives, and returns how many exchanges it took.
+fn exchanges_planning_ahead(s: Scenario, ticks: u32) -> u32 {
+    let (plain, mut plain_host) = run_with(s.clone(), 4, ticks, |_, _, _| {});
+    let mut sim = Simulation::with_hosts(s, 4).unwrap();
+    let mut host = Counting(InProcessHost::new(), 0);
+    open_shards(&mut sim, &mut host).unwrap();
+    let opened = host.1;
+    run_ticks_planning_ahead(&mut sim, &mut host, ticks, 100, |_, _| {}).unwrap();
+    let exchanges = host.1 - opened;
+    assert_eq!(sim.snapshot(), plain.snapshot());
+    assert_eq!(
+        read_back(&sim, &mut host).unwrap(),
+        read_back(&plain, &mut plain_host).unwrap()
+    );
+    exchanges
+}
+
+/// A fast stream's ticks travel in smaller groups, so that no message
+/// holds much more than `MAX_BYTES_PER_EXCHANGE` of records; the run is
+/// still the one tick by tick gives.
+#[test]
+fn a_group_of_ticks_stops_at_its_byte_limit() {
+    // 100,000 records/s of about 165 bytes: 1.6 MB per tick, so about 5
+    // ticks per group rather than 40.
+    let ticks = 40;
+    let exchanges = exchanges_planning_ahead(scenario(4, 100_000, 5), ticks);
+    let per_tick = 10_000 * 150;
+    let most_per_group = MAX_BYTES_PER_EXCHANGE as u32 / per_tick + 1;
+    assert!(
+        exchanges >= ticks / most_per_group,
+        "{exchanges} exchanges for {ticks} ticks"
+    );
 }
 
 fn with_consumers(mut s: Scenario, polls: &[u64]) -> Scenario {

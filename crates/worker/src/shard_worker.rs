@@ -7,16 +7,37 @@ use shardlab_engine::protocol::{HostReply, ShardServer};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-/// Copies `bytes` into a fresh `ArrayBuffer` and posts it, transferring
-/// ownership so the buffer is moved, not cloned.
+/// Copies `bytes` into `spare` when it is large enough, else into a fresh
+/// `ArrayBuffer`, and posts a view of them, transferring the buffer so it
+/// is moved, not cloned. The receiver copies the bytes out and sends the
+/// buffer back with its answer: one buffer goes to and fro between the
+/// coordinator and each worker. (A fresh buffer per message is a fresh
+/// allocation whose pages fault in as the bytes are copied: profiled in
+/// Chromium, copying a fast-forward's batches took the simulation worker
+/// 1.5 s into fresh buffers, 0.2 s into buffers used before.)
 pub(crate) fn post_bytes(
     post: impl FnOnce(&JsValue, &Array) -> Result<(), JsValue>,
     bytes: &[u8],
+    spare: Option<ArrayBuffer>,
 ) -> Result<(), JsValue> {
-    let array = Uint8Array::new_with_length(bytes.len() as u32);
-    array.copy_from(bytes);
-    let buffer = array.buffer();
-    post(&buffer, &Array::of1(&buffer))
+    let len = bytes.len() as u32;
+    let buffer = spare
+        .filter(|b| b.byte_length() >= len)
+        // Room to grow, so that a slightly larger next message fits.
+        .unwrap_or_else(|| ArrayBuffer::new(len.saturating_add((len / 4).min(1 << 20)).max(64)));
+    let view = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len);
+    view.copy_from(bytes);
+    post(&view, &Array::of1(&buffer))
+}
+
+/// The bytes of a message posted by [`post_bytes`] (a view) or as a whole
+/// `ArrayBuffer`, and the buffer, to be used again for the answer.
+pub(crate) fn received_bytes(data: JsValue) -> Result<(Vec<u8>, ArrayBuffer), JsValue> {
+    let view = match data.dyn_into::<Uint8Array>() {
+        Ok(view) => view,
+        Err(data) => Uint8Array::new(&JsValue::from(data.dyn_into::<ArrayBuffer>()?)),
+    };
+    Ok((view.to_vec(), view.buffer()))
 }
 
 /// Makes this worker a shard host. The JS bootstrap calls it once the wasm
@@ -29,27 +50,26 @@ pub fn shard_worker_start() -> Result<(), JsValue> {
     let server = RefCell::new(ShardServer::new());
     let reply_to = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let reply = match event.data().dyn_into::<ArrayBuffer>() {
-            Ok(buffer) => {
-                let handled = server
-                    .borrow_mut()
-                    .handle_bytes(&Uint8Array::new(&buffer).to_vec());
-                match handled {
-                    Ok(reply) => reply,
-                    // Asked to crash: fail as a real bug would, with a
-                    // panic (a trap in wasm) that the coordinator sees as
-                    // this worker's error event.
-                    Err(_) => panic!("shard worker crashed on request"),
+        let (reply, spare) = match received_bytes(event.data()) {
+            Ok((bytes, buffer)) => match server.borrow_mut().handle_bytes(&bytes) {
+                Ok(reply) => (reply, Some(buffer)),
+                // Asked to crash: fail as a real bug would, with a panic (a
+                // trap in wasm) that the coordinator sees as this worker's
+                // error event.
+                Err(_) => panic!("shard worker crashed on request"),
+            },
+            Err(other) => (
+                HostReply::Failed {
+                    reason: format!("shard worker expects bytes, got {other:?}"),
                 }
-            }
-            Err(other) => HostReply::Failed {
-                reason: format!("shard worker expects an ArrayBuffer, got {other:?}"),
-            }
-            .encode(),
+                .encode(),
+                None,
+            ),
         };
         let posted = post_bytes(
             |msg, transfer| reply_to.post_message_with_transfer(msg, transfer),
             &reply,
+            spare,
         );
         if let Err(e) = posted {
             web_sys::console::error_2(&"shard worker could not reply".into(), &e);

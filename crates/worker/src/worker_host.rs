@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
-use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Reflect};
 use shardlab_engine::protocol::{HostRequest, ShardBatch, ShardBatchReply};
 use shardlab_sim::durability::{Journal, JournalStats};
 use shardlab_sim::host::{TickPipeline, MAX_RECOVERY_ATTEMPTS};
@@ -29,7 +29,7 @@ use wasm_bindgen::prelude::*;
 use crate::lambda_worker::LambdaRunner;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::shard_worker::post_bytes;
+use crate::shard_worker::{post_bytes, received_bytes};
 
 type Reply = Result<JsValue, String>;
 
@@ -50,6 +50,9 @@ struct Inbox {
 struct ShardWorker {
     worker: Worker,
     inbox: Rc<RefCell<Inbox>>,
+    /// The buffer of the last reply, for the next request (see
+    /// [`post_bytes`]).
+    spare: RefCell<Option<ArrayBuffer>>,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(ErrorEvent)>,
 }
@@ -86,6 +89,7 @@ impl ShardWorker {
         Ok(ShardWorker {
             worker,
             inbox,
+            spare: RefCell::default(),
             _onmessage: onmessage,
             _onerror: onerror,
         })
@@ -130,6 +134,7 @@ impl ShardWorker {
         post_bytes(
             |msg, transfer| self.worker.post_message_with_transfer(msg, transfer),
             bytes,
+            self.spare.borrow_mut().take(),
         )
         .map_err(|e| format!("could not post to it: {e:?}"))
     }
@@ -159,12 +164,13 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn receive(rx: oneshot::Receiver<Reply>) -> Result<Vec<u8>, String> {
+/// The reply's bytes; its buffer becomes `w`'s spare.
+async fn receive(rx: oneshot::Receiver<Reply>, w: &ShardWorker) -> Result<Vec<u8>, String> {
     let data = rx.await.map_err(|_| "it went away".to_string())??;
-    let buffer: ArrayBuffer = data
-        .dyn_into()
-        .map_err(|v| format!("it replied with {v:?}, not bytes"))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    let (bytes, buffer) =
+        received_bytes(data).map_err(|v| format!("it replied with {v:?}, not bytes"))?;
+    *w.spare.borrow_mut() = Some(buffer);
+    Ok(bytes)
 }
 
 /// A batch posted to a worker, its reply awaited.
@@ -266,7 +272,7 @@ impl WorkerShardHost {
         let w = &self.workers[index];
         let rx = w.expect_reply(None);
         w.post(&self.journals[index].restore_request())?;
-        let reply = receive(rx)
+        let reply = receive(rx, w)
             .await
             .map_err(|e| format!("shard worker {index} failed while restoring: {e}"))?;
         self.journals[index]
@@ -315,7 +321,7 @@ impl WorkerShardHost {
             posted_ms,
         } in waiting
         {
-            let mut outcome = receive(rx).await;
+            let mut outcome = receive(rx, &self.workers[i]).await;
             let mut attempts = 0;
             let reply = loop {
                 match outcome {
@@ -341,7 +347,7 @@ impl WorkerShardHost {
                         if let Some(again) = self.journals[i].resend_request() {
                             let _ = w.post(&again);
                         }
-                        outcome = receive(rx).await;
+                        outcome = receive(rx, w).await;
                     }
                 }
             };
