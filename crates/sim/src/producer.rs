@@ -671,22 +671,53 @@ pub(crate) fn uuid_v4(rng: &mut ChaCha8Rng) -> String {
     rng.fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    // 8-4-4-4-12 lowercase hex digits, written straight into one string.
+    // 8-4-4-4-12 lowercase hex digits, written into a buffer of the
+    // text's shape, then one copy (a character pushed at a time cost a
+    // twentieth of a fast-forward in Chromium).
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
+    let mut text = [b'-'; 36];
+    let mut at = 0;
     for (i, x) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            at += 1;
         }
-        out.push(HEX[usize::from(x >> 4)] as char);
-        out.push(HEX[usize::from(x & 0x0f)] as char);
+        text[at] = HEX[usize::from(x >> 4)];
+        text[at + 1] = HEX[usize::from(x & 0x0f)];
+        at += 2;
     }
-    out
+    // Hex digits and dashes: always UTF-8.
+    std::str::from_utf8(&text)
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uuids_are_version_4_in_the_usual_text_form() {
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut same = rng.clone();
+        for _ in 0..100 {
+            let uuid = uuid_v4(&mut rng);
+            let mut b = [0u8; 16];
+            same.fill_bytes(&mut b);
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            let want = [
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..],
+            ]
+            .join("-");
+            assert_eq!(uuid, want);
+        }
+    }
 
     #[test]
     fn rate_is_exact_whatever_the_ticks() {
