@@ -22,7 +22,11 @@ pub(crate) fn post_bytes(
 ) -> Result<(), JsValue> {
     let len = bytes.len() as u32;
     let buffer = spare
-        .filter(|b| b.byte_length() >= len)
+        // Large enough, and not kept far larger than the messages (as one
+        // that carried a restore would be).
+        .filter(|b| {
+            b.byte_length() >= len && b.byte_length() <= (16 << 20).max(len.saturating_mul(4))
+        })
         // Room to grow, so that a slightly larger next message fits.
         .unwrap_or_else(|| ArrayBuffer::new(len.saturating_add((len / 4).min(1 << 20)).max(64)));
     let view = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, len);
