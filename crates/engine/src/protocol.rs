@@ -114,11 +114,10 @@ impl RunRequest {
         let end = bytes.len();
         // `HostRequest::Run`'s variant index, then the batch's length, as
         // postcard writes them (varints), just before the batch.
-        let mut prefix = Vec::with_capacity(RUN_HEAD);
-        prefix.push(0);
-        push_varint(&mut prefix, (end - RUN_HEAD) as u64);
-        let first = RUN_HEAD - prefix.len();
-        bytes[first..RUN_HEAD].copy_from_slice(&prefix);
+        let mut prefix = [0u8; RUN_HEAD];
+        let len = 1 + write_varint(&mut prefix[1..], (end - RUN_HEAD) as u64);
+        let first = RUN_HEAD - len;
+        bytes[first..RUN_HEAD].copy_from_slice(&prefix[..len]);
         bytes.push(u8::from(checkpoint(end - RUN_HEAD)));
         RunRequest {
             bytes,
@@ -148,12 +147,23 @@ impl RunRequest {
     }
 }
 
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+/// Writes `n` as postcard's varint at the start of `out` (room for 10
+/// bytes), and returns how many bytes it took.
+fn write_varint(out: &mut [u8], mut n: u64) -> usize {
+    let mut at = 0;
     while n >= 0x80 {
-        out.push((n as u8) | 0x80);
+        out[at] = (n as u8) | 0x80;
         n >>= 7;
+        at += 1;
     }
-    out.push(n as u8);
+    out[at] = n as u8;
+    at + 1
+}
+
+fn push_varint(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 10];
+    let len = write_varint(&mut buf, n);
+    out.extend_from_slice(&buf[..len]);
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

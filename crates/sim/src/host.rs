@@ -154,10 +154,11 @@ pub fn run_tick(
 /// round trip through every shard worker whatever it carries (0.38 ms
 /// with 4 workers on 2 cores, measured: 13.6 s of an empty hour's
 /// fast-forward), and posting a message costs the simulation worker about
-/// 100 µs besides its bytes (measured in Chromium, a build without
-/// wasm-opt: the hour of 4 shards at 1,000 records/s took 19.4 to 21.8 s
-/// in groups of 10 ticks, 14.2 to 14.8 s in groups of 40, and 14.2 s in
-/// groups of 100), so ticks that may be planned ahead travel together.
+/// 100 µs besides its bytes (measured in Chromium with a timer around
+/// each post, a build without wasm-opt: the hour of 4 shards at 1,000
+/// records/s took 19.4 s in groups of 10 ticks, 14.2 s in groups of 40,
+/// and 14.2 s in groups of 100), so ticks that may be planned ahead
+/// travel together.
 pub const MAX_TICKS_PER_EXCHANGE: usize = 40;
 
 /// A group takes no more ticks once its puts hold this many bytes (keys

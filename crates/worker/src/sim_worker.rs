@@ -31,12 +31,11 @@ const MIN_ROUND_MS: f64 = 16.0;
 /// Ticks in the first slice of a fast-forward (20 s of virtual time); the
 /// next slices take about 0.1 s each (see `next_fast_forward_slice`).
 const FIRST_FAST_FORWARD_SLICE: u64 = 200;
-/// While fast-forwarding, a snapshot at most this often (wall-clock ms).
-/// Rendering one costs the page's thread about 80 ms of style, layout and
-/// paint in headless Chromium, on the cores the workers need. Measured, an
-/// hour of 4 shards at 4,000 records/s: 13.7 to 14.2 s with a snapshot
-/// after every slice, 13.2 to 13.7 s at most every 250 ms, 11.1 to 11.7 s
-/// every 500 ms, 10.7 to 12.1 s with none until the end.
+/// While fast-forwarding, a snapshot at most this often (wall-clock ms):
+/// the page's thread renders each one on the cores the workers need.
+/// Measured in headless Chromium, an hour of 4 shards at 4,000 records/s:
+/// 12.6 to 13.1 s with a snapshot after every slice, 10.5 to 11.6 s at
+/// most every 500 ms (alternating, with the stylesheet of `95af612`).
 const FAST_FORWARD_SNAPSHOT_MS: f64 = 500.0;
 /// The longest pause while idle; a command ends it at once anyway.
 const IDLE_ROUND_MS: f64 = 250.0;
