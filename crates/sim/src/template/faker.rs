@@ -64,12 +64,12 @@ impl Gen<'_> {
     }
 
     /// Uniform in [0, 1), from 53 random bits (as `Math.random()` gives).
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform integer in [0, n).
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.unit() * n as f64) as usize
     }
 
@@ -89,6 +89,28 @@ impl Gen<'_> {
         x / (1.0 / n.precision)
     }
 }
+
+/// `image`'s methods: four, then one per category (see
+/// `cards::IMAGE_CATEGORIES`).
+pub const IMAGE_METHODS: &[&str] = &[
+    "image",
+    "avatar",
+    "imageUrl",
+    "dataUri",
+    "abstract",
+    "animals",
+    "business",
+    "cats",
+    "city",
+    "food",
+    "nightlife",
+    "fashion",
+    "people",
+    "nature",
+    "sports",
+    "technics",
+    "transport",
+];
 
 /// The namespaces and their methods, for error messages and the README.
 pub const METHODS: &[(&str, &[&str])] = &[
@@ -170,6 +192,21 @@ pub const METHODS: &[(&str, &[&str])] = &[
             "phrase",
         ],
     ),
+    (
+        "helpers",
+        &[
+            "replaceSymbols",
+            "replaceSymbolWithNumber",
+            "slugify",
+            "randomize",
+            "shuffle",
+            "userCard",
+            "contextualCard",
+            "createCard",
+            "createTransaction",
+        ],
+    ),
+    ("image", IMAGE_METHODS),
     (
         "internet",
         &[
@@ -281,18 +318,7 @@ pub fn compile(ns: &str, method: &str, args: &[Value]) -> Result<(Render, usize)
         ));
     }
     let arg = |i: usize| args.get(i).filter(|v| !v.is_null());
-    let take = |n: usize| -> Result<(), String> {
-        if args.len() > n {
-            Err(format!(
-                "{ns}.{method} takes {} argument{}, not {}",
-                n,
-                if n == 1 { "" } else { "s" },
-                args.len()
-            ))
-        } else {
-            Ok(())
-        }
-    };
+    let take = |n: usize| at_most(ns, method, args, n);
     macro_rules! fake {
         ($f:expr) => {{
             take(0)?;
@@ -304,6 +330,9 @@ pub fn compile(ns: &str, method: &str, args: &[Value]) -> Result<(Render, usize)
             take(0)?;
             Box::new(move |g: &mut Gen<'_>, out: &mut String| out.push_str(g.pick($list)))
         }};
+    }
+    if matches!(ns, "helpers" | "image") {
+        return super::cards::compile(ns, method, args);
     }
     let mut bound = DEFAULT_BOUND;
     let render: Render = match (ns, method) {
@@ -828,7 +857,7 @@ fn alphanumeric(g: &mut Gen<'_>, len: usize, out: &mut String) {
 
 /// faker.js's `helpers.replaceSymbols`: `#` a digit, `?` a capital
 /// letter, `*` either.
-fn replace_symbols(g: &mut Gen<'_>, format: &str, out: &mut String) {
+pub(super) fn replace_symbols(g: &mut Gen<'_>, format: &str, out: &mut String) {
     for c in format.chars() {
         match c {
             '#' => out.push(char::from(b'0' + g.below(10) as u8)),
@@ -926,7 +955,21 @@ fn weighted_arg(arg: Option<&Value>) -> Result<(Vec<f64>, Vec<String>), String> 
     Ok((weights, data.iter().map(js_string).collect()))
 }
 
-fn string_arg(ns: &str, method: &str, v: &Value) -> Result<String, String> {
+/// Refuses more than `n` arguments.
+pub(super) fn at_most(ns: &str, method: &str, args: &[Value], n: usize) -> Result<(), String> {
+    if args.len() > n {
+        Err(format!(
+            "{ns}.{method} takes {} argument{}, not {}",
+            n,
+            if n == 1 { "" } else { "s" },
+            args.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn string_arg(ns: &str, method: &str, v: &Value) -> Result<String, String> {
     v.as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("{ns}.{method} takes a string in double quotes here, not {v}"))
@@ -937,7 +980,13 @@ fn number_arg(ns: &str, method: &str, v: &Value) -> Result<f64, String> {
         .ok_or_else(|| format!("{ns}.{method} takes a number here, not {v}"))
 }
 
-fn count_arg(ns: &str, method: &str, v: &Value, min: u64, max: u64) -> Result<usize, String> {
+pub(super) fn count_arg(
+    ns: &str,
+    method: &str,
+    v: &Value,
+    min: u64,
+    max: u64,
+) -> Result<usize, String> {
     match v.as_u64() {
         Some(n) if (min..=max).contains(&n) => Ok(n as usize),
         _ => Err(format!(
@@ -1019,7 +1068,7 @@ pub fn js_number(x: f64) -> String {
 /// A JSON value as text in a record: strings without their quotes (the
 /// template has its own), numbers as JavaScript writes them, anything
 /// else as JSON.
-fn js_string(v: &Value) -> String {
+pub(super) fn js_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.as_f64().map(js_number).unwrap_or_else(|| n.to_string()),

@@ -18,6 +18,7 @@
 //! a bad argument or records that could outgrow a Kinesis record are
 //! errors with a line and column then.
 
+pub(crate) mod cards;
 pub mod faker;
 pub mod moment;
 

@@ -144,6 +144,8 @@ fn every_function_renders_within_its_bound() {
             let args = match (*ns, *method) {
                 ("date", "between") => r#"("2026-01-01","2026-02-01")"#,
                 ("random", "weightedArrayElement") => r#"({"weights":[1,2],"data":["a","bb"]})"#,
+                ("helpers", "replaceSymbols" | "replaceSymbolWithNumber") => r###"("##-??-**")"###,
+                ("helpers", "slugify") => r#"("Hello World!")"#,
                 _ => "",
             };
             let template = format!("{{{{{ns}.{method}{args}}}}}");
@@ -164,8 +166,11 @@ fn every_function_renders_within_its_bound() {
             // Every function but the clock's and the one-locale list varies.
             let fixed = matches!(
                 (*ns, *method),
-                ("date", "now" | "utc" | "simTime") | ("random", "locale")
-            );
+                ("date", "now" | "utc" | "simTime")
+                    | ("random", "locale")
+                    | ("helpers", "slugify")
+                    | ("image", "imageUrl" | "dataUri")
+            ) || (*ns == "image" && super::cards::IMAGE_CATEGORIES.contains(method));
             assert!(fixed || distinct.len() > 1, "{template} never varies");
             assert!(distinct.iter().all(|r| !r.is_empty()), "{template}");
         }
@@ -246,4 +251,153 @@ fn bad_templates_say_where_and_what() {
 fn text_around_calls_is_kept_but_for_line_breaks() {
     assert_eq!(records("  a {b} }} c\r\n d  ", 1)[0], "a {b} }} c d");
     assert_eq!(records("{\"n\":{{random.number(0)}}}", 1)[0], "{\"n\":0}");
+}
+
+#[test]
+fn helpers_replace_symbols_and_shuffle_lists() {
+    let mut rng = substream(5, "producer-0");
+    let t = RecordTemplate::compile(
+        r##"{{helpers.replaceSymbolWithNumber("#!-@@","@")}} {{helpers.replaceSymbols("#?*")}} {{helpers.shuffle(["x","y","z"])}} {{helpers.slugify("Hello World!")}}"##,
+    )
+    .unwrap();
+    for _ in 0..200 {
+        let r = t.render(&mut rng, NOW);
+        let parts: Vec<&str> = r.split(' ').collect();
+        let b = parts[0].as_bytes();
+        // `#` stays (the symbol is `@`), `!` is 2 to 9, `@` a digit.
+        assert_eq!(&b[..1], b"#", "{r}");
+        assert!((b'2'..=b'9').contains(&b[1]), "{r}");
+        assert!(b[3].is_ascii_digit() && b[4].is_ascii_digit(), "{r}");
+        let s = parts[1].as_bytes();
+        assert!(s[0].is_ascii_digit() && s[1].is_ascii_uppercase(), "{r}");
+        assert!(s[2].is_ascii_digit() || s[2].is_ascii_uppercase(), "{r}");
+        let mut shuffled: Vec<&str> = parts[2].split(',').collect();
+        shuffled.sort_unstable();
+        assert_eq!(shuffled, ["x", "y", "z"], "{r}");
+        assert_eq!(parts[3], "Hello-World", "{r}");
+    }
+    let e = RecordTemplate::compile(r##"{{helpers.replaceSymbolWithNumber("#","ab")}}"##)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("symbol is one character"), "{e}");
+}
+
+#[test]
+fn helper_cards_are_json_objects_with_faker_fields() {
+    let mut rng = substream(9, "producer-0");
+    for (method, fields) in [
+        (
+            "userCard",
+            &[
+                "name", "username", "email", "address", "phone", "website", "company",
+            ][..],
+        ),
+        (
+            "contextualCard",
+            &[
+                "name", "username", "avatar", "email", "dob", "phone", "address", "website",
+                "company",
+            ],
+        ),
+        (
+            "createCard",
+            &[
+                "name",
+                "username",
+                "email",
+                "address",
+                "phone",
+                "website",
+                "company",
+                "posts",
+                "accountHistory",
+            ],
+        ),
+        (
+            "createTransaction",
+            &["amount", "date", "business", "name", "type", "account"],
+        ),
+    ] {
+        let t = RecordTemplate::compile(&format!("{{{{helpers.{method}}}}}")).unwrap();
+        for _ in 0..50 {
+            let r = t.render(&mut rng, NOW);
+            let v: serde_json::Value =
+                serde_json::from_str(&r).unwrap_or_else(|e| panic!("{method}: {e}: {r}"));
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            let mut want = fields.to_vec();
+            want.sort_unstable();
+            let mut got = keys.clone();
+            got.sort_unstable();
+            assert_eq!(got, want, "{method}: {r}");
+            // faker.js's order, as written.
+            let at: Vec<usize> = fields
+                .iter()
+                .map(|f| r.find(&format!("\"{f}\":")).unwrap())
+                .collect();
+            assert!(at.windows(2).all(|w| w[0] < w[1]), "{method}: {r}");
+        }
+    }
+    // A transaction's date is the record's arrival; a card's birth date before it.
+    let t = RecordTemplate::compile("{{helpers.createTransaction}}").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&t.render(&mut rng, NOW)).unwrap();
+    assert_eq!(v["date"], shardlab_engine::time::iso8601(NOW));
+    let t = RecordTemplate::compile("{{helpers.contextualCard}}").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&t.render(&mut rng, NOW)).unwrap();
+    let dob = v["dob"].as_str().unwrap();
+    assert!(
+        dob < shardlab_engine::time::iso8601(NOW).as_str() && dob > "1970",
+        "{dob}"
+    );
+    assert!(v["avatar"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://s3.amazonaws.com/uifaces/faces/twitter/"));
+    assert_eq!(
+        v["address"]["geo"]["lat"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .nth(1)
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn image_urls_are_lorempixels_as_in_faker() {
+    let mut rng = substream(2, "producer-0");
+    let render = |t: &str, rng: &mut rand_chacha::ChaCha8Rng| {
+        RecordTemplate::compile(t).unwrap().render(rng, NOW)
+    };
+    assert_eq!(
+        render("{{image.imageUrl}}", &mut rng),
+        "http://lorempixel.com/640/480"
+    );
+    assert_eq!(
+        render(r#"{{image.imageUrl(200,100,"cats",false,true)}}"#, &mut rng),
+        "https://lorempixel.com/200/100/cats"
+    );
+    assert_eq!(
+        render("{{image.food(300,200)}}", &mut rng),
+        "http://lorempixel.com/300/200/food"
+    );
+    let r = render("{{image.nature(300,200,true)}}", &mut rng);
+    let n = r
+        .strip_prefix("http://lorempixel.com/300/200/nature?")
+        .unwrap();
+    assert!(n.parse::<u32>().is_ok(), "{r}");
+    let any = render("{{image.image}}", &mut rng);
+    let category = any.strip_prefix("http://lorempixel.com/640/480/").unwrap();
+    assert!(super::cards::IMAGE_CATEGORIES.contains(&category), "{any}");
+    let uri = render("{{image.dataUri(20,10)}}", &mut rng);
+    assert!(uri.starts_with("data:image/svg+xml;charset=UTF-8,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22"), "{uri}");
+    assert!(uri.contains("20x10%3C%2Ftext%3E"), "{uri}");
+    for bad in [
+        r#"{{image.imageUrl(0)}}"#,
+        r#"{{image.cats(1,2,"yes")}}"#,
+        r#"{{image.imageUrl(1,1,"a/b")}}"#,
+    ] {
+        assert!(RecordTemplate::compile(bad).is_err(), "{bad}");
+    }
 }
