@@ -748,6 +748,18 @@ test('the agent: a CSV file streamed as JSON records, the same as `shardlab run`
   await page.waitForFunction(() => /messages\.log: 3 lines, 2 records/.test(document.querySelector('[data-testid="agent-samples"]')?.textContent ?? ''));
   assert.match(await text('agent-samples'),
     /\{"timestamp":"Mar 12 12:01:02","hostname":"server4","program":"snort","processid":null,"message":"Ports to be scanned"\}/);
+  // The agent's matchPattern: two groups, which need two customFieldNames.
+  const pattern = page.getByTestId('agent-match-pattern');
+  await pattern.fill('^(\\w{3} \\d+) [\\d:]+ (\\S+) ');
+  await pattern.dispatchEvent('change');
+  await page.waitForFunction(() => document.querySelector('[data-testid="agent-error"]')?.textContent
+    .includes('a matchPattern needs customFieldNames, one per group of the pattern (2)'));
+  const names = page.getByTestId('agent-field-names');
+  await names.fill('day, host');
+  await names.dispatchEvent('change');
+  await page.waitForFunction(() => (document.querySelector('[data-testid="agent-samples"]')?.textContent ?? '')
+    .includes('{"day":"Mar 12","host":"server4"}'));
+  assert.equal(await page.getByTestId('agent-error').count(), 0);
   // A file that is not text is refused, saying why; then the agent is removed.
   await page.getByTestId('agent-file').setInputFiles({ name: 'blank.log', mimeType: 'text/plain', buffer: Buffer.from('\n \n') });
   await page.waitForFunction(() => document.body.textContent.includes('The agent cannot send this file: blank.log has no records to send'));
@@ -759,6 +771,10 @@ test('KPL aggregation: 3,000 small records/s fit one shard, and the consumer unp
   await page.getByTestId('preset').selectOption('kpl-aggregation.json');
   await page.waitForFunction(() => document.querySelector('#rate')?.value === '3000' &&
     document.querySelector('[data-testid="aggregation"]')?.checked);
+  // The KPL's own settings show, in place of the retries control.
+  assert.equal(await page.locator('#kpl-rate-limit').inputValue(), '150');
+  assert.equal(await page.locator('#kpl-record-ttl').inputValue(), '30000');
+  assert.equal(await page.getByTestId('retries').count(), 0);
   await createFromForm();
   for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
@@ -769,6 +785,14 @@ test('KPL aggregation: 3,000 small records/s fit one shard, and the consumer unp
   // `the_aggregation_preset_packs_small_records`' scenario, run natively
   // for 2 s, gives this digest.
   assert.equal(await text('digest'), '443860b4524a6fa5');
+  // At a 30% rate limit (315 KB/s of the shard's 1 MiB/s, against about
+  // 480 KB/s made) the KPL holds records back instead of being throttled.
+  await page.fill('#kpl-rate-limit', '30');
+  await createFromForm();
+  for (let i = 0; i < 50; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:05.0');
+  assert.equal(await text('stat-throttled'), '0');
+  assert.ok(int(await text('stat-held')) > 0, await text('stat-held'));
 });
 
 test('a hot partition key makes one hot shard', async () => {

@@ -246,7 +246,11 @@ pub const MEASURES: &[(&str, &str)] = &[
     ),
     (
         "records_failed",
-        "records the producer gave up on (after its last attempt, or with its retry buffer full)",
+        "records the producer gave up on (after its last attempt, or with its retry buffer full; the KPL's past their RecordTtl)",
+    ),
+    (
+        "records_held",
+        "Kinesis records the KPL's RateLimit holds back now (with aggregation)",
     ),
     (
         "accepted_last_second",
@@ -465,6 +469,7 @@ pub fn measure(name: &str, snap: &Snapshot) -> Option<f64> {
         "records_retried" => snap.records_retried as f64,
         "records_awaiting_retry" => snap.records_awaiting_retry as f64,
         "records_failed" => snap.records_failed as f64,
+        "records_held" => snap.records_held as f64,
         "accepted_last_second" => open().map(|s| s.records_last_second).sum::<u64>() as f64,
         "throttled_last_second" => snap
             .shards

@@ -112,6 +112,20 @@ pub struct AgentFile {
     /// off, the producer stops after the file.
     #[serde(default = "yes")]
     pub repeat: bool,
+    /// The agent's `customFieldNames`: with `CsvToJson`, the columns' names
+    /// (every line is then a row; without them the first line names the
+    /// columns); with a log format, its fields' names in order, or the
+    /// names of `match_pattern`'s groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_field_names: Option<Vec<String>>,
+    /// The agent's `matchPattern`: a regular expression whose groups are a
+    /// log line's fields, in place of the format's own pattern (a line it
+    /// does not match is skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_pattern: Option<String>,
+    /// CSVTOJSON's `delimiter` (a comma by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
 }
 
 fn yes() -> bool {
@@ -119,6 +133,20 @@ fn yes() -> bool {
 }
 
 impl AgentFile {
+    /// A file's lines (`\n` or `\r\n`), sent over and over, without
+    /// options; not yet checked.
+    fn unchecked(name: &str, text: &str, format: AgentFormat) -> Self {
+        AgentFile {
+            name: name.to_string(),
+            lines: text.lines().map(str::to_string).collect(),
+            format,
+            repeat: true,
+            custom_field_names: None,
+            match_pattern: None,
+            delimiter: None,
+        }
+    }
+
     /// A file's text as the agent reads it: its lines (`\n` or `\r\n`).
     pub fn from_text(name: &str, text: &str, format: AgentFormat) -> Result<Self, String> {
         if text.len() > MAX_BYTES {
@@ -128,18 +156,88 @@ impl AgentFile {
                 MAX_BYTES / (1024 * 1024)
             ));
         }
-        let file = AgentFile {
-            name: name.to_string(),
-            lines: text.lines().map(str::to_string).collect(),
-            format,
-            repeat: true,
-        };
+        let file = AgentFile::unchecked(name, text, format);
         file.validate()?;
         Ok(file)
     }
 
+    /// The options' checks, as the agent makes them when it reads its
+    /// configuration.
+    fn check_options(&self) -> Result<(), String> {
+        let n = &self.name;
+        let log = self.format.log_format();
+        let csv = self.format == AgentFormat::CsvToJson;
+        if !csv && self.delimiter.is_some() {
+            return Err(format!(
+                "{n}: a delimiter is for CSV to JSON (CSVTOJSON) only"
+            ));
+        }
+        if let Some(d) = &self.delimiter {
+            if d.len() != 1 || !d.is_ascii() || d == "\"" || d == "\n" || d == "\r" {
+                return Err(format!(
+                    "{n}: the playground's CSVTOJSON takes a delimiter of one character, such as \
+                     \",\", \";\", \"|\" or a tab, other than a quote or a line break; not {d:?}"
+                ));
+            }
+        }
+        if let Some(names) = &self.custom_field_names {
+            if log.is_none() && !csv {
+                return Err(format!(
+                    "{n}: customFieldNames are for CSV to JSON (CSVTOJSON) or a log format \
+                     (LOGTOJSON)"
+                ));
+            }
+            if names.is_empty() || names.iter().any(|f| f.trim().is_empty()) {
+                return Err(format!(
+                    "{n}: customFieldNames must list at least one name, none of them empty"
+                ));
+            }
+        }
+        if let Some(pattern) = &self.match_pattern {
+            let Some(f) = log else {
+                return Err(format!(
+                    "{n}: a matchPattern is for a log format (LOGTOJSON) only"
+                ));
+            };
+            let re = regex_lite::Regex::new(pattern)
+                .map_err(|e| format!("{n}: the matchPattern is not a regular expression: {e}"))?;
+            let groups = re.captures_len() - 1;
+            match &self.custom_field_names {
+                None => {
+                    return Err(format!(
+                        "{n}: a matchPattern needs customFieldNames, one per group of the \
+                         pattern ({groups}), as the agent does"
+                    ))
+                }
+                Some(names) if names.len() != groups => {
+                    return Err(format!(
+                        "{n}: customFieldNames has {} names and the matchPattern {groups} \
+                         groups; {f} with a matchPattern needs one name per group",
+                        names.len()
+                    ))
+                }
+                Some(_) => {}
+            }
+        } else if let (Some(names), Some((fields, _))) =
+            (&self.custom_field_names, self.format.log_fields())
+        {
+            if names.len() != fields.len() {
+                return Err(format!(
+                    "{n}: customFieldNames has {} names; {} has {} fields ({}), and without a \
+                     matchPattern the names replace them in order",
+                    names.len(),
+                    log.unwrap_or_default(),
+                    fields.len(),
+                    fields.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         let n = &self.name;
+        self.check_options()?;
         if self.lines.len() > MAX_LINES {
             return Err(format!(
                 "{n} has {} lines; the playground's agent takes at most {MAX_LINES}",
@@ -177,7 +275,17 @@ impl AgentFile {
             AgentFormat::CsvToJson => self.csv_to_json(),
             other => {
                 let (fields, pattern) = other.log_fields().expect("a log format");
-                let re = regex_lite::Regex::new(pattern).expect("a valid pattern");
+                let names: Vec<&str> = match &self.custom_field_names {
+                    Some(names) => names.iter().map(String::as_str).collect(),
+                    None => fields.to_vec(),
+                };
+                let pattern = self.match_pattern.as_deref().unwrap_or(pattern);
+                let re = regex_lite::Regex::new(pattern).map_err(|e| {
+                    format!(
+                        "{}: the matchPattern is not a regular expression: {e}",
+                        self.name
+                    )
+                })?;
                 // The Apache formats write a missing value as "-": null.
                 let dash_is_null = other != AgentFormat::Syslog;
                 Ok(self
@@ -187,7 +295,7 @@ impl AgentFile {
                         // A line that does not match is skipped, as the
                         // agent skips it.
                         let c = re.captures(line)?;
-                        let values: Vec<String> = fields
+                        let values: Vec<String> = names
                             .iter()
                             .enumerate()
                             .map(|(i, name)| {
@@ -208,15 +316,25 @@ impl AgentFile {
 
     fn csv_to_json(&self) -> Result<Vec<Vec<u8>>, String> {
         let text = self.lines.join("\n");
+        let delimiter = self
+            .delimiter
+            .as_deref()
+            .and_then(|d| d.bytes().next())
+            .unwrap_or(b',');
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
+            .delimiter(delimiter)
+            .has_headers(self.custom_field_names.is_none())
             .from_reader(text.as_bytes());
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| format!("{}: the header line: {e}", self.name))?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
+        let headers: Vec<String> = match &self.custom_field_names {
+            Some(names) => names.iter().map(|h| h.trim().to_string()).collect(),
+            None => reader
+                .headers()
+                .map_err(|e| format!("{}: the header line: {e}", self.name))?
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect(),
+        };
         if headers.iter().all(String::is_empty) {
             return Err(format!(
                 "{}: the first line must name the columns (CSV to JSON)",
@@ -224,8 +342,14 @@ impl AgentFile {
             ));
         }
         let mut out = Vec::new();
+        // Rows are counted from the file's first line.
+        let first_row = if self.custom_field_names.is_some() {
+            1
+        } else {
+            2
+        };
         for (i, row) in reader.records().enumerate() {
-            let row = row.map_err(|e| format!("{}: row {}: {e}", self.name, i + 2))?;
+            let row = row.map_err(|e| format!("{}: row {}: {e}", self.name, i + first_row))?;
             if row.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
@@ -382,5 +506,136 @@ mod tests {
         assert!(e.contains("at most 20000"), "{e}");
         let e = AgentFile::from_text("blank.csv", ",\n1,2\n", AgentFormat::CsvToJson).unwrap_err();
         assert!(e.contains("must name the columns"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+
+    fn file(text: &str, format: AgentFormat) -> AgentFile {
+        AgentFile::unchecked("f", text, format)
+    }
+
+    fn records(f: &AgentFile) -> Vec<String> {
+        f.validate().unwrap();
+        f.records()
+            .unwrap()
+            .into_iter()
+            .map(|r| String::from_utf8(r).unwrap())
+            .collect()
+    }
+
+    /// The agent's documentation's example: a matchPattern that keeps four
+    /// of the common log's fields, under customFieldNames.
+    #[test]
+    fn a_match_pattern_names_its_groups() {
+        let mut f = file(
+            r#"64.242.88.10 - - [07/Mar/2004:16:10:02 -0800] "GET /mailman/listinfo/hsdivision HTTP/1.1" 200 6291"#,
+            AgentFormat::CommonApacheLog,
+        );
+        f.match_pattern = Some(r#"^([\d.]+) - - \[([\w:/]+\s[+\-]\d{4})\] "(.+?)" (\d{3})"#.into());
+        f.custom_field_names = Some(
+            ["host", "timestamp", "request", "response"]
+                .map(String::from)
+                .to_vec(),
+        );
+        assert_eq!(
+            records(&f),
+            [
+                r#"{"host":"64.242.88.10","timestamp":"07/Mar/2004:16:10:02 -0800","request":"GET /mailman/listinfo/hsdivision HTTP/1.1","response":"200"}"#
+            ]
+        );
+        // Names without a pattern rename the format's fields, in order.
+        let mut g = file(
+            "Mar 12 12:01:02 server4 snort: Ports to be scanned",
+            AgentFormat::Syslog,
+        );
+        g.custom_field_names = Some(
+            ["ts", "host", "prog", "pid", "msg"]
+                .map(String::from)
+                .to_vec(),
+        );
+        assert_eq!(
+            records(&g),
+            [
+                r#"{"ts":"Mar 12 12:01:02","host":"server4","prog":"snort","pid":null,"msg":"Ports to be scanned"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_with_custom_field_names_has_no_header_and_may_use_another_delimiter() {
+        let mut f = file("1;Ada;12.50\n2;Alan\n", AgentFormat::CsvToJson);
+        f.custom_field_names = Some(["id", "name", "amount"].map(String::from).to_vec());
+        f.delimiter = Some(";".into());
+        assert_eq!(
+            records(&f),
+            [
+                r#"{"id":"1","name":"Ada","amount":"12.50"}"#,
+                r#"{"id":"2","name":"Alan"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn options_that_do_not_fit_are_refused_saying_why() {
+        use AgentFormat::{CsvToJson, Lines, Syslog};
+        // (format, delimiter, customFieldNames, matchPattern, the error).
+        let cases: [(AgentFormat, Option<&str>, &[&str], Option<&str>, &str); 9] = [
+            (Lines, Some(";"), &[], None, "delimiter is for CSV to JSON"),
+            (
+                CsvToJson,
+                Some("::"),
+                &[],
+                None,
+                "delimiter of one character",
+            ),
+            (Lines, None, &["a"], None, "customFieldNames are for"),
+            (CsvToJson, None, &["a", ""], None, "none of them empty"),
+            (
+                Syslog,
+                None,
+                &[],
+                Some("(a)"),
+                "needs customFieldNames, one per group of the pattern (1)",
+            ),
+            (
+                Syslog,
+                None,
+                &["x"],
+                Some("(a)(b)"),
+                "1 names and the matchPattern 2 groups",
+            ),
+            (Syslog, None, &["x"], Some("(a"), "not a regular expression"),
+            (
+                Syslog,
+                None,
+                &["x"],
+                None,
+                "SYSLOG has 5 fields (timestamp, hostname, program, processid, message)",
+            ),
+            (
+                CsvToJson,
+                None,
+                &[],
+                Some("(a)"),
+                "matchPattern is for a log format",
+            ),
+        ];
+        let cases = cases.map(|(format, delimiter, names, pattern, says)| {
+            let f = AgentFile {
+                delimiter: delimiter.map(String::from),
+                custom_field_names: (!names.is_empty())
+                    .then(|| names.iter().map(|n| n.to_string()).collect()),
+                match_pattern: pattern.map(String::from),
+                ..file("ab", format)
+            };
+            (f, says)
+        });
+        for (f, says) in cases {
+            let e = f.validate().unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 }

@@ -468,21 +468,38 @@ fn agent_note(scenario: &Scenario, agent: &crate::agent::AgentFile) -> String {
         "partitionKeyOption": "RANDOM",
     });
     if agent.format == crate::agent::AgentFormat::CsvToJson {
-        let names: Vec<String> = agent
-            .lines
-            .first()
-            .map(|h| {
-                h.split(',')
-                    .map(|f| f.trim().trim_matches('"').to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        flow["skipHeaderLines"] = json!(1);
-        flow["dataProcessingOptions"] =
-            json!([{"optionName": "CSVTOJSON", "customFieldNames": names, "delimiter": ","}]);
+        let delimiter = agent.delimiter.clone().unwrap_or_else(|| ",".into());
+        let names: Vec<String> = match &agent.custom_field_names {
+            Some(names) => names.clone(),
+            None => {
+                // The header line names the columns; the agent skips it.
+                flow["skipHeaderLines"] = json!(1);
+                agent
+                    .lines
+                    .first()
+                    .map(|h| {
+                        h.split(delimiter.as_str())
+                            .map(|f| f.trim().trim_matches('"').to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            }
+        };
+        flow["dataProcessingOptions"] = json!([{
+            "optionName": "CSVTOJSON",
+            "customFieldNames": names,
+            "delimiter": delimiter,
+        }]);
     }
     if let Some(f) = agent.format.log_format() {
-        flow["dataProcessingOptions"] = json!([{"optionName": "LOGTOJSON", "logFormat": f}]);
+        let mut option = json!({"optionName": "LOGTOJSON", "logFormat": f});
+        if let Some(p) = &agent.match_pattern {
+            option["matchPattern"] = json!(p);
+        }
+        if let Some(names) = &agent.custom_field_names {
+            option["customFieldNames"] = json!(names);
+        }
+        flow["dataProcessingOptions"] = json!([option]);
     }
     format!(
         "The records come from the file {}, one a line, as the Amazon Kinesis Agent sends a file it tails: put the file in /var/log/shardlab/ and give the agent this flow in /etc/aws-kinesis/agent.json: {}. One of the records is put below (CLI v2 takes --data in base64).",
@@ -1456,6 +1473,43 @@ mod tests {
         let stream = &cf["Resources"][logical("OutputStream", "ticker-averages")];
         assert_eq!(stream["Properties"]["Name"], "ticker-averages");
         assert_eq!(stream["Properties"]["ShardCount"], 1);
+    }
+
+    /// The agent's flow carries the file's conversion as the agent's
+    /// `dataProcessingOptions`.
+    #[test]
+    fn the_agents_flow_has_its_processing_options() {
+        let flow = |s: &Scenario| -> serde_json::Value {
+            let note = agent_note(s, s.agent.as_ref().unwrap());
+            let json = note.split("agent.json: ").nth(1).unwrap();
+            let json = &json[..json.rfind("}.").unwrap() + 1];
+            serde_json::from_str::<serde_json::Value>(json).unwrap()["flows"][0].clone()
+        };
+        let mut s = preset("agent-orders.json");
+        let header = flow(&s);
+        assert_eq!(header["skipHeaderLines"], 1);
+        assert_eq!(
+            header["dataProcessingOptions"][0]["customFieldNames"][0],
+            "order_id"
+        );
+        let agent = s.agent.as_mut().unwrap();
+        agent.lines.remove(0);
+        agent.custom_field_names = Some(vec!["id".into(), "who".into()]);
+        agent.delimiter = Some(";".into());
+        let named = flow(&s);
+        assert!(named.get("skipHeaderLines").is_none());
+        assert_eq!(
+            named["dataProcessingOptions"],
+            serde_json::json!([{"optionName": "CSVTOJSON", "customFieldNames": ["id", "who"], "delimiter": ";"}])
+        );
+        let agent = s.agent.as_mut().unwrap();
+        agent.format = crate::agent::AgentFormat::CommonApacheLog;
+        agent.delimiter = None;
+        agent.match_pattern = Some("^(\\S+) (\\S+)".into());
+        assert_eq!(
+            flow(&s)["dataProcessingOptions"],
+            serde_json::json!([{"optionName": "LOGTOJSON", "logFormat": "COMMONAPACHELOG", "matchPattern": "^(\\S+) (\\S+)", "customFieldNames": ["id", "who"]}])
+        );
     }
 
     #[test]

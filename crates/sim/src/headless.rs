@@ -206,6 +206,16 @@ impl fmt::Display for Report {
                 s.records_retried, s.records_failed, s.records_awaiting_retry
             )?;
         }
+        if self.scenario.aggregation.is_some()
+            && s.records_retried + s.records_failed + s.records_awaiting_retry + s.records_held > 0
+        {
+            writeln!(
+                f,
+                "KPL: {} sends again, {} Kinesis records failed (past RecordTtl, or throttled \
+                 with FailIfThrottled), {} waiting to be sent again, {} held by RateLimit",
+                s.records_retried, s.records_failed, s.records_awaiting_retry, s.records_held
+            )?;
+        }
         if s.kinesis_records_put != s.records_produced {
             writeln!(
                 f,

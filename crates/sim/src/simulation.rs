@@ -298,6 +298,14 @@ impl Scenario {
         self.keys.validate().map_err(SimError::Scenario)?;
         if let Some(a) = &self.aggregation {
             a.validate().map_err(SimError::Scenario)?;
+            if self.retries.is_some() {
+                return Err(SimError::Scenario(
+                    "with aggregation the producer is the KPL, which sends throttled records \
+                     again itself until their RecordTtl (or fails them at once with \
+                     FailIfThrottled): leave out retries"
+                        .into(),
+                ));
+            }
         }
         if let Some(r) = &self.retries {
             r.validate().map_err(SimError::Scenario)?;
@@ -628,6 +636,10 @@ pub struct Snapshot {
     pub records_failed: u64,
     #[serde(default)]
     pub records_awaiting_retry: u64,
+    /// Kinesis records the KPL's `RateLimit` holds back now (with
+    /// aggregation; they count in `kinesis_records_put` when made).
+    #[serde(default)]
+    pub records_held: u64,
     /// The scenario's SQS queues and SNS topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging: Option<MessagingView>,
@@ -835,6 +847,9 @@ pub struct Simulation {
     retention_hours: u32,
     /// Throttled records waiting to be sent again (see `retry`).
     retry_queue: RetryQueue,
+    /// The KPL's rate limiter and its throttled records to send again
+    /// (with `aggregation`).
+    kpl: crate::aggregation::Limiter,
     retry_rng: rand_chacha::ChaCha8Rng,
     /// The scenario's SQS queues and SNS topic.
     queues: Option<Queues>,
@@ -1025,6 +1040,7 @@ impl Simulation {
             kinesis_records_put: 0,
             retention_hours: default_retention_hours(),
             retry_queue: RetryQueue::default(),
+            kpl: Default::default(),
             retry_rng: crate::rng::substream(scenario_seed, "producer-0/retries"),
             queues: None,
             metrics: Default::default(),
@@ -1767,6 +1783,14 @@ impl Simulation {
         placement(shard_index, self.hosts)
     }
 
+    /// Whether the producer is the KPL and sends throttled records again.
+    fn kpl_retries(&self) -> bool {
+        self.scenario
+            .aggregation
+            .as_ref()
+            .is_some_and(|a| !a.fail_if_throttled)
+    }
+
     pub fn set_rate(&mut self, rate_per_sec: u64) -> Result<(), SimError> {
         if rate_per_sec > MAX_RATE_PER_SEC {
             return Err(SimError::Scenario(format!(
@@ -1839,6 +1863,7 @@ impl Simulation {
         !stream_outputs
             && self.direct_puts.is_empty()
             && self.scenario.retries.is_none()
+            && !self.kpl_retries()
             && self.scenario.consumers.iter().all(|c| c.lambda.is_none())
             && self.queued.is_empty()
             && self.in_flight.len() < 2 * crate::host::MAX_TICKS_PER_EXCHANGE
@@ -1900,7 +1925,20 @@ impl Simulation {
         // Throttled records due for another send go first, then the new ones.
         let mut sends = self.retry_queue.due(self.now_ms);
         sends.extend(outgoing.into_iter().map(|o| (o, 0)));
-        let keep = self.scenario.retries.is_some();
+        if let Some(kpl) = &self.scenario.aggregation {
+            // The KPL: what its rate limit held back, then its throttled
+            // records, then the new ones, as far as each shard's rate limit
+            // lets them out now.
+            let mut candidates = std::mem::take(&mut self.kpl.held);
+            let retried = std::mem::take(&mut self.kpl.retry);
+            self.retry_queue.retried += retried.len() as u64;
+            candidates.extend(retried);
+            candidates.extend(sends);
+            let admitted = self.kpl.admit(kpl, candidates, &self.shards, self.now_ms);
+            self.retry_queue.failed += admitted.expired;
+            sends = admitted.send;
+        }
+        let keep = self.scenario.retries.is_some() || self.kpl_retries();
         let mut records = sends.into_iter().peekable();
         while records.peek().is_some() {
             let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
@@ -2301,16 +2339,22 @@ impl Simulation {
                         if let Some(c) = self.counters.get_mut(*shard_index as usize) {
                             c.records_throttled += 1;
                         }
-                        if let (Some(policy), Some((record, attempts))) =
-                            (&self.scenario.retries, kept)
-                        {
-                            self.retry_queue.throttled(
-                                policy,
-                                record,
-                                attempts,
-                                flight.now_ms,
-                                &mut self.retry_rng,
-                            );
+                        match (&self.scenario.retries, &self.scenario.aggregation, kept) {
+                            (Some(policy), _, Some((record, attempts))) => {
+                                self.retry_queue.throttled(
+                                    policy,
+                                    record,
+                                    attempts,
+                                    flight.now_ms,
+                                    &mut self.retry_rng,
+                                );
+                            }
+                            // The KPL sends it again with its next batch
+                            // (its RecordTtl and rate limit permitting) ...
+                            (None, Some(_), Some(record)) => self.kpl.retry.push(record),
+                            // ... or, with FailIfThrottled, fails it.
+                            (None, Some(_), None) => self.retry_queue.failed += 1,
+                            _ => {}
                         }
                     }
                 }
@@ -2791,7 +2835,8 @@ impl Simulation {
             kinesis_records_put: self.kinesis_records_put,
             records_retried: self.retry_queue.retried,
             records_failed: self.retry_queue.failed,
-            records_awaiting_retry: self.retry_queue.waiting(),
+            records_awaiting_retry: self.retry_queue.waiting() + self.kpl.retry.len() as u64,
+            records_held: self.kpl.held.len() as u64,
             messaging: self.queues.as_ref().map(|q| q.view(self.now_ms)),
             shards,
             consumers: self.consumers.iter().map(Consumer::view).collect(),

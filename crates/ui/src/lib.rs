@@ -74,6 +74,9 @@ pub struct StreamForm {
     pub record_template: String,
     /// KPL-style aggregation (a preset's AggregationMaxSize is kept).
     pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
+    /// The KPL's RateLimit (percent) and RecordTtl (ms), as typed.
+    pub kpl_rate_limit: String,
+    pub kpl_record_ttl: String,
     /// Retries of throttled records (a preset's policy is kept).
     pub retries: Option<shardlab_sim::retry::Retries>,
     /// A preset's SQS queues and SNS topic (kept; the form has no
@@ -793,6 +796,8 @@ impl Default for StreamForm {
             rate_shape: Default::default(),
             record_template: String::new(),
             aggregation: None,
+            kpl_rate_limit: shardlab_sim::aggregation::DEFAULT_RATE_LIMIT.to_string(),
+            kpl_record_ttl: shardlab_sim::aggregation::DEFAULT_RECORD_TTL_MS.to_string(),
             retries: None,
             messaging: None,
             agent: None,
@@ -818,6 +823,21 @@ impl StreamForm {
             "The seed must be a whole number from 0 to 18446744073709551615.".to_string()
         })?;
         let rate_per_sec = parse_rate(&self.rate_per_sec)?;
+        let aggregation = match &self.aggregation {
+            None => None,
+            Some(a) => {
+                let mut a = a.clone();
+                a.rate_limit = self.kpl_rate_limit.trim().parse().map_err(|_| {
+                    "The KPL's rate limit is a whole number of percent (150 by default)."
+                        .to_string()
+                })?;
+                a.record_ttl_ms = self.kpl_record_ttl.trim().parse().map_err(|_| {
+                    "The KPL's record TTL is a whole number of milliseconds (30000 by default)."
+                        .to_string()
+                })?;
+                Some(a)
+            }
+        };
         let polls: Vec<&str> = self
             .consumer_polls
             .split(',')
@@ -868,8 +888,14 @@ impl StreamForm {
             record_template: Some(self.record_template.trim())
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
-            aggregation: self.aggregation.clone(),
-            retries: self.retries.clone(),
+            // With aggregation the KPL retries (the form hides the retries
+            // control then).
+            retries: if aggregation.is_some() {
+                None
+            } else {
+                self.retries.clone()
+            },
+            aggregation,
             messaging: self.messaging.clone(),
             agent: self.agent.clone(),
             delivery_streams: self.firehose.requests()?,
@@ -1089,6 +1115,20 @@ impl From<&Scenario> for StreamForm {
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
             aggregation: s.aggregation.clone(),
+            kpl_rate_limit: s
+                .aggregation
+                .as_ref()
+                .map_or(shardlab_sim::aggregation::DEFAULT_RATE_LIMIT, |a| {
+                    a.rate_limit
+                })
+                .to_string(),
+            kpl_record_ttl: s
+                .aggregation
+                .as_ref()
+                .map_or(shardlab_sim::aggregation::DEFAULT_RECORD_TTL_MS, |a| {
+                    a.record_ttl_ms
+                })
+                .to_string(),
             retries: s.retries.clone(),
             messaging: s.messaging.clone(),
             agent: s.agent.clone(),
@@ -2081,8 +2121,12 @@ impl App {
             }
             Msg::AgentFormat(format) => {
                 if let Some(a) = &self.form.agent {
+                    // The options belong to a format: a new one starts without.
                     let next = shardlab_sim::agent::AgentFile {
                         format,
+                        custom_field_names: None,
+                        match_pattern: None,
+                        delimiter: None,
                         ..a.clone()
                     };
                     match next.validate() {

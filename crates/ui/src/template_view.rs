@@ -178,7 +178,11 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
         None => "Agent: stream a file's lines (off)".to_string(),
         Some(a) => format!("Agent: streaming {}", a.name),
     };
-    let records = form.agent.as_ref().and_then(|a| a.records().ok());
+    let records = form
+        .agent
+        .as_ref()
+        .filter(|a| a.validate().is_ok())
+        .and_then(|a| a.records().ok());
     html! {
         <details class="template" open={form.agent.is_some()} data-testid="agent">
             <summary>{ summary }</summary>
@@ -210,6 +214,10 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
                     </label>
                     <button type="button" class="secondary" onclick={onremove} data-testid="agent-remove">{"Remove the file"}</button>
                 </div>
+                { agent_options(a, &form, ctx) }
+                if let Err(e) = a.validate() {
+                    <p class="template-error" data-testid="agent-error">{ e }</p>
+                }
                 if let Some(records) = &records {
                     <div class="template-samples" data-testid="agent-samples">
                         <p class="muted">{ format!(
@@ -226,5 +234,85 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
                 }
             }
         </details>
+    }
+}
+
+/// The agent's options for the chosen conversion: CSVTOJSON's
+/// `customFieldNames` and `delimiter`, LOGTOJSON's `customFieldNames` and
+/// `matchPattern`. Each applies when the input changes; the panel says
+/// what is wrong with them, and the stream cannot be created until it is
+/// mended.
+fn agent_options(
+    a: &shardlab_sim::agent::AgentFile,
+    form: &crate::StreamForm,
+    ctx: &Context<App>,
+) -> Html {
+    use shardlab_sim::agent::{AgentFile, AgentFormat};
+    let edit = |set: fn(&mut AgentFile, String)| {
+        let base = form.clone();
+        ctx.link().callback(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            let mut next = base.clone();
+            if let Some(a) = next.agent.as_mut() {
+                set(a, input.value());
+            }
+            Msg::EditForm(Box::new(next))
+        })
+    };
+    let names_text = a
+        .custom_field_names
+        .as_ref()
+        .map(|n| n.join(", "))
+        .unwrap_or_default();
+    let set_names: fn(&mut AgentFile, String) = |a, v| {
+        let names: Vec<String> = v.split(',').map(|n| n.trim().to_string()).collect();
+        a.custom_field_names = (!v.trim().is_empty()).then_some(names);
+    };
+    let names = |hint: &'static str| {
+        html! {
+            <label class="field" for="agent-field-names">
+                <span class="field-label">{"Field names (customFieldNames)"}</span>
+                <input id="agent-field-names" type="text" value={names_text.clone()} onchange={edit(set_names)} data-testid="agent-field-names" placeholder="e.g. id, name, amount" />
+                <span class="hint">{ hint }</span>
+            </label>
+        }
+    };
+    if a.format == AgentFormat::CsvToJson {
+        let delimiter = match a.delimiter.as_deref() {
+            Some("\t") => "\\t".to_string(),
+            Some(d) => d.to_string(),
+            None => String::new(),
+        };
+        html! {
+            <div class="field-row">
+                { names("comma-separated; given, every line is a row and these name its columns (the agent's CSVTOJSON needs them); empty, the first line names them") }
+                <label class="field" for="agent-delimiter">
+                    <span class="field-label">{"Delimiter"}</span>
+                    <input id="agent-delimiter" type="text" size="3" value={delimiter} placeholder="," onchange={edit(|a, v| {
+                        a.delimiter = match v.as_str() {
+                            "" => None,
+                            "\\t" | "tab" => Some("\t".into()),
+                            _ => Some(v),
+                        };
+                    })} data-testid="agent-delimiter" />
+                    <span class="hint">{"one character; \\t for a tab"}</span>
+                </label>
+            </div>
+        }
+    } else if let Some(format) = a.format.log_format() {
+        html! {
+            <div class="field-row">
+                { names("comma-separated: the format's fields renamed in order, or one per group of the match pattern") }
+                <label class="field" for="agent-match-pattern">
+                    <span class="field-label">{"Match pattern (matchPattern)"}</span>
+                    <input id="agent-match-pattern" type="text" class="mono" value={a.match_pattern.clone().unwrap_or_default()} onchange={edit(|a, v| {
+                        a.match_pattern = (!v.is_empty()).then_some(v);
+                    })} data-testid="agent-match-pattern" placeholder={format!("{format}'s own pattern")} />
+                    <span class="hint">{"a regular expression whose groups are the fields, for a format of your own; lines it does not match are skipped"}</span>
+                </label>
+            </div>
+        }
+    } else {
+        html! {}
     }
 }

@@ -162,7 +162,13 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { crate::template_view::fields(app, ctx) }
             { crate::template_view::agent_fields(app, ctx) }
             { aggregation_field(&form, ctx) }
-            { retries_field(&form, ctx) }
+            if form.aggregation.is_some() {
+                { field("KPL rate limit", "RateLimit: the most the KPL sends each shard, in % of its 1,000 records/s and 1 MiB/s (150 by default); what is over waits in the producer".into(), "kpl-rate-limit", "number", form.kpl_rate_limit.clone(), |f, v| f.kpl_rate_limit = v) }
+                { field("KPL record TTL", "RecordTtl: ms a record may wait to be sent, held by the rate limit or throttled and sent again, before it fails (30,000 by default)".into(), "kpl-record-ttl", "number", form.kpl_record_ttl.clone(), |f, v| f.kpl_record_ttl = v) }
+                { fail_if_throttled_field(&form, ctx) }
+            } else {
+                { retries_field(&form, ctx) }
+            }
             { field("Seed", "same seed, same records and sequence numbers".into(), "seed", "number", form.seed.clone(), |f, v| f.seed = v) }
             { field("Consumers poll every", "ms between GetRecords per shard, one consumer per value (e.g. 200 or 100, 100); 0 for none".into(), "consumer-poll", "text", form.consumer_polls.clone(), |f, v| f.consumer_polls = v) }
             { field("KCL application workers", format!("a KCL application sharing the shards over 1 to {} workers through a lease table; 0 for none", shardlab_sim::kcl::MAX_WORKERS), "kcl-workers", "number", form.kcl_workers.clone(), |f, v| f.kcl_workers = v) }
@@ -272,10 +278,13 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 }
                 { stat("Accepted", thousands(accepted), "acknowledged with a sequence number", "accepted") }
                 { stat("Throttled", thousands(throttled), "ProvisionedThroughputExceededException", "throttled") }
+                if s.records_held > 0 {
+                    { stat("Held by rate limit", thousands(s.records_held), "Kinesis records the KPL holds back now: sending them would take a shard over its RateLimit", "held") }
+                }
                 if s.records_retried + s.records_failed + s.records_awaiting_retry > 0 {
-                    { stat("Retried", thousands(s.records_retried), "throttled records the producer sent again, after a backoff with jitter (each gets a new sequence number)", "retried") }
+                    { stat("Retried", thousands(s.records_retried), "throttled records the producer sent again: after a backoff with jitter, or with the KPL's next batch (each gets a new sequence number)", "retried") }
                     { stat("Awaiting retry", thousands(s.records_awaiting_retry), "throttled records waiting for their next send", "awaiting-retry") }
-                    { stat("Failed", thousands(s.records_failed), "records the producer gave up on after its last attempt (or with its retry buffer full): lost", "failed") }
+                    { stat("Failed", thousands(s.records_failed), "records the producer gave up on after its last attempt (or with its retry buffer full), or the KPL's past their RecordTtl: lost", "failed") }
                 }
                 { stat("Ingest", format!("{}/s", thousands(per_second)), "records in the last virtual second", "per-second") }
                 { stat("Stored", bytes(bytes_in), "data + partition keys", "bytes") }
@@ -731,6 +740,32 @@ fn aggregation_field(form: &StreamForm, ctx: &Context<App>) -> Html {
                 <span>{"Aggregate like the KPL"}</span>
             </label>
             <span class="hint">{ format!("pack each shard's records of a tick into aggregated records of up to {} bytes (AggregationMaxSize): 1,000 records/s per shard stops binding small records", thousands(size)) }</span>
+        </div>
+    }
+}
+
+/// The KPL's FailIfThrottled.
+fn fail_if_throttled_field(form: &StreamForm, ctx: &Context<App>) -> Html {
+    let base = form.clone();
+    let onchange = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        if let Some(a) = next.aggregation.as_mut() {
+            a.fail_if_throttled = input.checked();
+        }
+        Msg::EditForm(Box::new(next))
+    });
+    let on = form
+        .aggregation
+        .as_ref()
+        .is_some_and(|a| a.fail_if_throttled);
+    html! {
+        <div class="field">
+            <label class="check" for="kpl-fail-if-throttled">
+                <input id="kpl-fail-if-throttled" type="checkbox" checked={on} {onchange} data-testid="kpl-fail-if-throttled" />
+                <span>{"Fail if throttled"}</span>
+            </label>
+            <span class="hint">{"FailIfThrottled: a throttled record fails at once; off, the KPL sends it again with its next batch until its TTL"}</span>
         </div>
     }
 }
