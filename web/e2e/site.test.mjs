@@ -821,6 +821,31 @@ test('a hot partition key makes one hot shard', async () => {
   assert.ok(int(busiest) * 5 >= int(all) * 2, label);
 });
 
+test('more producers: a noisy neighbour on one hot key throttles one shard', async () => {
+  await page.getByTestId('producers').locator('summary').click();
+  await page.getByTestId('producer-add').click();
+  const set = async (testId, value) => {
+    await page.getByTestId(testId).fill(value);
+    await page.getByTestId(testId).dispatchEvent('change');
+  };
+  await set('producer-name-0', 'noisy');
+  await set('producer-rate-0', '2500');
+  await page.getByTestId('producer-keys-0').selectOption('hot');
+  await createStream({ shards: 4, rate: 200, seed: 11 });
+  for (let i = 0; i < 20; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:02.0');
+  // Each producer's records, and their sum.
+  assert.equal(await text('stat-produced-0'), '400');
+  assert.equal(await text('stat-produced-1'), '5,000');
+  assert.equal(await text('stat-produced'), '5,400');
+  // Half of the neighbour's 2,500/s on one key: its shard is over 1,000/s.
+  const throttled = await page.$$eval('[data-testid^="throttled-"]', (cells) =>
+    cells.map((c) => Number(c.textContent.replace(/[^0-9]/g, ''))));
+  assert.equal(throttled.filter((t) => t > 0).length, 1, `${throttled}`);
+  await page.getByTestId('producer-remove-0').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="producer-0"]'));
+});
+
 test('a lesson: its stream, a hint, a step done by hand and the rest done for me', async () => {
   const picker = page.getByTestId('lesson-picker');
   await picker.and(page.locator(':enabled')).waitFor();

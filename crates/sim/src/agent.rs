@@ -582,7 +582,14 @@ mod option_tests {
     fn options_that_do_not_fit_are_refused_saying_why() {
         use AgentFormat::{CsvToJson, Lines, Syslog};
         // (format, delimiter, customFieldNames, matchPattern, the error).
-        let cases: [(AgentFormat, Option<&str>, &[&str], Option<&str>, &str); 9] = [
+        type Case = (
+            AgentFormat,
+            Option<&'static str>,
+            &'static [&'static str],
+            Option<&'static str>,
+            &'static str,
+        );
+        let cases: [Case; 9] = [
             (Lines, Some(";"), &[], None, "delimiter is for CSV to JSON"),
             (
                 CsvToJson,

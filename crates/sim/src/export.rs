@@ -456,6 +456,18 @@ fn consumer_notes(scenario: &Scenario) -> Vec<String> {
             scenario.rate_per_sec
         )),
     }
+    for p in &scenario.producers {
+        notes.push(format!(
+            "The producer {} is your code too: {} records/s{}, with PutRecords calls of its own.",
+            p.name,
+            p.rate_per_sec,
+            if p.record_template.is_some() {
+                " from its record template (e.g. in the Amazon Kinesis Data Generator)"
+            } else {
+                ""
+            }
+        ));
+    }
     notes
 }
 

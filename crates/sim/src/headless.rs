@@ -206,6 +206,14 @@ impl fmt::Display for Report {
                 s.records_retried, s.records_failed, s.records_awaiting_retry
             )?;
         }
+        if s.producers.len() > 1 {
+            let each: Vec<String> = s
+                .producers
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.produced))
+                .collect();
+            writeln!(f, "producers: {}", each.join(", "))?;
+        }
         if self.scenario.aggregation.is_some()
             && s.records_retried + s.records_failed + s.records_awaiting_retry + s.records_held > 0
         {

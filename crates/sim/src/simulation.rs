@@ -183,6 +183,89 @@ pub struct Scenario {
     /// account limit of shards.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_streams: Vec<OutputStream>,
+    /// More producers writing to the stream besides the scenario's own
+    /// (`producer-0`, which the fields above describe), each with its own
+    /// rate, partition keys, rate shape and records; each makes PutRecords
+    /// calls of its own, after `producer-0`'s in a tick, without
+    /// aggregation or retries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<ProducerSpec>,
+}
+
+/// One more producer of a scenario (see `Scenario::producers`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpec {
+    /// Its name, which also seeds its records (`[a-zA-Z0-9_.-]`, 1 to 64
+    /// characters, not `producer-0`).
+    pub name: String,
+    pub rate_per_sec: u64,
+    #[serde(default)]
+    pub keys: KeyStrategy,
+    #[serde(default)]
+    pub rate_shape: RateShape,
+    /// Its records, in the Kinesis Data Generator's template syntax;
+    /// clickstream events without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_template: Option<String>,
+}
+
+/// At most this many producers per scenario, `producer-0` included.
+pub const MAX_PRODUCERS: usize = 8;
+
+impl ProducerSpec {
+    fn validate(&self, i: usize) -> Result<(), String> {
+        let at = format!("producers[{i}]");
+        let n = &self.name;
+        if !is_name(n, 64) {
+            return Err(format!(
+                "{at}: the name '{n}' must be 1 to 64 letters, digits, '_', '.' or '-'"
+            ));
+        }
+        if n == "producer-0" {
+            return Err(format!(
+                "{at}: producer-0 is the scenario's own producer; give this one another name"
+            ));
+        }
+        self.keys
+            .validate()
+            .map_err(|e| format!("{at} ({n}): {e}"))?;
+        self.rate_shape
+            .validate()
+            .map_err(|e| format!("{at} ({n}): {e}"))
+    }
+
+    fn template(&self) -> Result<Option<RecordTemplate>, crate::template::TemplateError> {
+        self.record_template
+            .as_deref()
+            .map(RecordTemplate::compile)
+            .transpose()
+    }
+
+    /// Its producer, starting at the scenario's start.
+    fn producer(&self, seed: u64) -> Result<Producer, SimError> {
+        let mut p = Producer::with_keys(
+            seed,
+            &self.name,
+            self.rate_per_sec,
+            SCENARIO_EPOCH_MS,
+            &self.keys,
+        );
+        p.set_shape(self.rate_shape.clone());
+        p.set_template(
+            self.template()
+                .map_err(|e| SimError::Scenario(e.to_string()))?,
+        );
+        Ok(p)
+    }
+}
+
+/// What a snapshot shows of one producer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerView {
+    pub name: String,
+    pub rate_per_sec: u64,
+    pub produced: u64,
 }
 
 /// A data stream a SQL application writes to: its name and shard count,
@@ -198,13 +281,18 @@ pub struct OutputStream {
 pub const MAX_OUTPUT_STREAMS: usize = crate::sql::MAX_OUTPUTS;
 
 /// CreateStream's check of a stream name.
-fn check_stream_name(name: &str) -> Result<(), SimError> {
-    if name.is_empty()
-        || name.len() > 128
-        || !name
+/// Whether `name` is 1 to `max` of `[a-zA-Z0-9_.-]` (AWS's stream and
+/// consumer names, and the playground's producer names).
+fn is_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-    {
+}
+
+fn check_stream_name(name: &str) -> Result<(), SimError> {
+    if !is_name(name, 128) {
         return Err(SimError::Api(shardlab_engine::ApiError::validation(
             format!(
                 "1 validation error detected: Value '{name}' at 'streamName' failed to satisfy \
@@ -242,6 +330,10 @@ impl Scenario {
         self.validate_stream()?;
         self.template()
             .map_err(|e| SimError::Scenario(e.to_string()))?;
+        for (i, p) in self.producers.iter().enumerate() {
+            p.template()
+                .map_err(|e| SimError::Scenario(format!("producers[{i}] ({}): {e}", p.name)))?;
+        }
         // Each must be a request Firehose accepts, as it would be on AWS.
         self.firehose()?;
         Ok(())
@@ -296,6 +388,30 @@ impl Scenario {
             )));
         }
         self.keys.validate().map_err(SimError::Scenario)?;
+        if self.producers.len() + 1 > MAX_PRODUCERS {
+            return Err(SimError::Scenario(format!(
+                "{} producers; the playground runs at most {MAX_PRODUCERS} on a stream",
+                self.producers.len() + 1
+            )));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut total = self.rate_per_sec;
+        for (i, p) in self.producers.iter().enumerate() {
+            p.validate(i).map_err(SimError::Scenario)?;
+            if !names.insert(p.name.as_str()) {
+                return Err(SimError::Scenario(format!(
+                    "producers[{i}]: there is already a producer named {}",
+                    p.name
+                )));
+            }
+            total = total.saturating_add(p.rate_per_sec);
+        }
+        if total > MAX_RATE_PER_SEC {
+            return Err(SimError::Scenario(format!(
+                "the producers' rates add up to {total} records/s, above the playground's \
+                 maximum of {MAX_RATE_PER_SEC}"
+            )));
+        }
         if let Some(a) = &self.aggregation {
             a.validate().map_err(SimError::Scenario)?;
             if self.retries.is_some() {
@@ -640,6 +756,9 @@ pub struct Snapshot {
     /// aggregation; they count in `kinesis_records_put` when made).
     #[serde(default)]
     pub records_held: u64,
+    /// Each producer (`producer-0` first); `records_produced` is their sum.
+    #[serde(default)]
+    pub producers: Vec<ProducerView>,
     /// The scenario's SQS queues and SNS topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging: Option<MessagingView>,
@@ -802,6 +921,8 @@ pub struct Simulation {
     consumers: Vec<Consumer>,
     now_ms: u64,
     producer: Producer,
+    /// The scenario's `producers`, in order.
+    more_producers: Vec<Producer>,
     hosts: u32,
     counters: Vec<ShardCounters>,
     /// Ticks sent and not yet finished, oldest first (at most two: a host
@@ -1015,6 +1136,11 @@ impl Simulation {
                 SCENARIO_EPOCH_MS,
                 &scenario.keys,
             ),
+            more_producers: scenario
+                .producers
+                .iter()
+                .map(|p| p.producer(scenario.seed))
+                .collect::<Result<_, _>>()?,
             hosts,
             counters: vec![ShardCounters::default(); n],
             in_flight: VecDeque::new(),
@@ -1783,6 +1909,28 @@ impl Simulation {
         placement(shard_index, self.hosts)
     }
 
+    /// Each producer's name, rate and records made (`producer-0` first).
+    fn producer_views(&self) -> Vec<ProducerView> {
+        let first = ProducerView {
+            name: "producer-0".into(),
+            rate_per_sec: self.producer.rate_per_sec(),
+            produced: self.producer.produced(),
+        };
+        std::iter::once(first)
+            .chain(
+                self.scenario
+                    .producers
+                    .iter()
+                    .zip(&self.more_producers)
+                    .map(|(spec, p)| ProducerView {
+                        name: spec.name.clone(),
+                        rate_per_sec: p.rate_per_sec(),
+                        produced: p.produced(),
+                    }),
+            )
+            .collect()
+    }
+
     /// Whether the producer is the KPL and sends throttled records again.
     fn kpl_retries(&self) -> bool {
         self.scenario
@@ -1939,40 +2087,59 @@ impl Simulation {
             sends = admitted.send;
         }
         let keep = self.scenario.retries.is_some() || self.kpl_retries();
-        let mut records = sends.into_iter().peekable();
-        while records.peek().is_some() {
-            let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
-            let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
-            let mut sent = Vec::new();
-            let mut bytes = 0;
-            // Up to 500 records and 5 MiB per call (the KPL's collection
-            // limits; large template records or 50 KB aggregated ones
-            // reach the bytes first). A call always takes at least one.
-            while let Some((next, attempts)) = records.next_if(|(o, _)| {
-                let size = o.entry.partition_key.len() + o.entry.data.len();
-                entries.is_empty()
-                    || entries.len() < PUT_RECORDS_MAX && bytes + size <= PUT_RECORDS_MAX_BYTES
-            }) {
-                if keep {
-                    // Kept to be sent again should it be throttled.
-                    sent.push((next.clone(), attempts + 1));
+        // The other producers' records, each producer's in calls of its own
+        // (without aggregation or retries).
+        let mut lists = vec![(sends, keep)];
+        for p in &mut self.more_producers {
+            let made = if dt_ms == 0 {
+                Vec::new()
+            } else {
+                p.produce_until(self.now_ms.saturating_sub(1).max(from))
+            };
+            self.kinesis_records_put += made.len() as u64;
+            lists.push((
+                made.into_iter().map(|r| (Outgoing::plain(r), 0)).collect(),
+                false,
+            ));
+        }
+        for (sends, keep) in lists {
+            let mut records = sends.into_iter().peekable();
+            while records.peek().is_some() {
+                let mut entries = Vec::with_capacity(PUT_RECORDS_MAX);
+                let mut prints = Vec::with_capacity(PUT_RECORDS_MAX);
+                let mut sent = Vec::new();
+                let mut bytes = 0;
+                // Up to 500 records and 5 MiB per call (the KPL's collection
+                // limits; large template records or 50 KB aggregated ones
+                // reach the bytes first). A call always takes at least one.
+                while let Some((next, attempts)) = records.next_if(|(o, _)| {
+                    let size = o.entry.partition_key.len() + o.entry.data.len();
+                    entries.is_empty()
+                        || entries.len() < PUT_RECORDS_MAX && bytes + size <= PUT_RECORDS_MAX_BYTES
+                }) {
+                    if keep {
+                        // Kept to be sent again should it be throttled.
+                        sent.push((next.clone(), attempts + 1));
+                    }
+                    let Outgoing {
+                        entry, arrival_ms, ..
+                    } = next;
+                    bytes += entry.partition_key.len() + entry.data.len();
+                    let mut fp = fold_bytes(arrival_ms, entry.partition_key.as_bytes());
+                    fp = fold_bytes(fp, &entry.data);
+                    if let Some(ehk) = &entry.explicit_hash_key {
+                        fp = fold_bytes(fp, ehk.as_bytes());
+                    }
+                    prints.push((fp, (entry.partition_key.len() + entry.data.len()) as u64));
+                    entries.push(entry);
                 }
-                let Outgoing {
-                    entry, arrival_ms, ..
-                } = next;
-                bytes += entry.partition_key.len() + entry.data.len();
-                let mut fp = fold_bytes(arrival_ms, entry.partition_key.as_bytes());
-                fp = fold_bytes(fp, &entry.data);
-                if let Some(ehk) = &entry.explicit_hash_key {
-                    fp = fold_bytes(fp, ehk.as_bytes());
-                }
-                prints.push((fp, (entry.partition_key.len() + entry.data.len()) as u64));
-                entries.push(entry);
+                let planned = self.kinesis.plan_put_records(
+                    &self.scenario.stream_name,
+                    entries,
+                    self.now_ms,
+                )?;
+                calls.push((planned, CallKind::Put { prints, sent }));
             }
-            let planned =
-                self.kinesis
-                    .plan_put_records(&self.scenario.stream_name, entries, self.now_ms)?;
-            calls.push((planned, CallKind::Put { prints, sent }));
         }
         // Consumers read what is there at the end of the interval. On a
         // shard, the consumer served longest ago goes first, so consumers
@@ -2831,7 +2998,13 @@ impl Simulation {
             elapsed_ms: self.now_ms - SCENARIO_EPOCH_MS,
             rate_per_sec: self.scenario.rate_per_sec,
             retention_hours: self.retention_hours,
-            records_produced: self.producer.produced(),
+            records_produced: self.producer.produced()
+                + self
+                    .more_producers
+                    .iter()
+                    .map(Producer::produced)
+                    .sum::<u64>(),
+            producers: self.producer_views(),
             kinesis_records_put: self.kinesis_records_put,
             records_retried: self.retry_queue.retried,
             records_failed: self.retry_queue.failed,

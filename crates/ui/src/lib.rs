@@ -17,6 +17,7 @@ mod metrics_view;
 mod output_view;
 mod persist;
 mod presets;
+mod producers_view;
 mod queues_view;
 mod share_view;
 mod sim_worker;
@@ -35,6 +36,39 @@ use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use crate::sim_worker::SimWorker;
+
+/// One more producer, as the form edits it (see `producers_view`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProducerForm {
+    pub name: String,
+    pub rate_per_sec: String,
+    pub keys: shardlab_sim::producer::KeyStrategy,
+    /// Kept from a loaded preset (the form has no control for it here).
+    pub rate_shape: shardlab_sim::producer::RateShape,
+    /// Its record template (KDG syntax); empty: clickstream events.
+    pub record_template: String,
+}
+
+impl ProducerForm {
+    fn spec(&self) -> Result<shardlab_sim::simulation::ProducerSpec, String> {
+        let name = self.name.trim().to_string();
+        let rate_per_sec = self.rate_per_sec.trim().parse::<u64>().map_err(|_| {
+            format!(
+                "The producer {name}'s rate must be a whole number of records per second, 0 to {}.",
+                shardlab_sim::producer::MAX_RATE_PER_SEC
+            )
+        })?;
+        Ok(shardlab_sim::simulation::ProducerSpec {
+            name,
+            rate_per_sec,
+            keys: self.keys.clone(),
+            rate_shape: self.rate_shape.clone(),
+            record_template: Some(self.record_template.trim())
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        })
+    }
+}
 
 /// The form that creates a stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,6 +108,8 @@ pub struct StreamForm {
     pub record_template: String,
     /// KPL-style aggregation (a preset's AggregationMaxSize is kept).
     pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
+    /// More producers besides the form's own (`producer-0`).
+    pub producers: Vec<ProducerForm>,
     /// The KPL's RateLimit (percent) and RecordTtl (ms), as typed.
     pub kpl_rate_limit: String,
     pub kpl_record_ttl: String,
@@ -796,6 +832,7 @@ impl Default for StreamForm {
             rate_shape: Default::default(),
             record_template: String::new(),
             aggregation: None,
+            producers: Vec::new(),
             kpl_rate_limit: shardlab_sim::aggregation::DEFAULT_RATE_LIMIT.to_string(),
             kpl_record_ttl: shardlab_sim::aggregation::DEFAULT_RECORD_TTL_MS.to_string(),
             retries: None,
@@ -908,6 +945,11 @@ impl StreamForm {
             sql_outputs: Vec::new(),
             lambda_functions,
             output_streams: self.output_streams()?,
+            producers: self
+                .producers
+                .iter()
+                .map(ProducerForm::spec)
+                .collect::<Result<_, _>>()?,
         };
         let scenario = Scenario {
             sql_outputs: self.sql_outputs(&scenario.output_streams),
@@ -1115,6 +1157,17 @@ impl From<&Scenario> for StreamForm {
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
             aggregation: s.aggregation.clone(),
+            producers: s
+                .producers
+                .iter()
+                .map(|p| ProducerForm {
+                    name: p.name.clone(),
+                    rate_per_sec: p.rate_per_sec.to_string(),
+                    keys: p.keys.clone(),
+                    rate_shape: p.rate_shape.clone(),
+                    record_template: p.record_template.clone().unwrap_or_default(),
+                })
+                .collect(),
             kpl_rate_limit: s
                 .aggregation
                 .as_ref()

@@ -161,6 +161,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { key_picker(&form, ctx) }
             { crate::template_view::fields(app, ctx) }
             { crate::template_view::agent_fields(app, ctx) }
+            { crate::producers_view::fields(&form, ctx) }
             { aggregation_field(&form, ctx) }
             if form.aggregation.is_some() {
                 { field("KPL rate limit", "RateLimit: the most the KPL sends each shard, in % of its 1,000 records/s and 1 MiB/s (150 by default); what is over waits in the producer".into(), "kpl-rate-limit", "number", form.kpl_rate_limit.clone(), |f, v| f.kpl_rate_limit = v) }
@@ -273,6 +274,14 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             </div>
             <div class="stats">
                 { stat("Produced", thousands(s.records_produced), "records the producer sent", "produced") }
+                if s.producers.len() > 1 {
+                    { for s.producers.iter().enumerate().map(|(i, p)| html! {
+                        <div class="stat" title={format!("records {} made, at {} records/s", p.name, thousands(p.rate_per_sec))}>
+                            <div class="stat-label">{ &p.name }</div>
+                            <div class="stat-value mono" data-testid={format!("stat-produced-{i}")}>{ thousands(p.produced) }</div>
+                        </div>
+                    }) }
+                }
                 if s.kinesis_records_put != s.records_produced {
                     { stat("Kinesis records", thousands(s.kinesis_records_put), "aggregated records put (KPL): what the shards count", "kinesis-records") }
                 }
@@ -941,7 +950,7 @@ fn shape_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
     }
 }
 
-fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
+pub(crate) fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
     [
         (
             "random",
