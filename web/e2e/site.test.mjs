@@ -50,7 +50,7 @@ const clockMs = async () => {
   return Math.round(((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000);
 };
 
-async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'random' }) {
+async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'random', setup = async () => {} }) {
   const before = (await page.getByTestId('stream-name').count()) ? await text('digest') : null;
   await page.fill('#stream-name', 'clickstream');
   await page.fill('#shard-count', String(shards));
@@ -62,6 +62,7 @@ async function createStream({ shards, rate, seed, consumerPollMs = 0, keys = 'ra
   if (await page.getByTestId('template').inputValue()) await page.getByTestId('template').fill('');
   if (await page.getByTestId('agent-remove').count()) await page.getByTestId('agent-remove').click();
   await page.getByTestId('aggregation').setChecked(false);
+  await setup();
   await page.getByTestId('create').click();
   await page.locator(`[data-shard="${shards - 1}"]`).waitFor();
   await page.waitForFunction(
@@ -821,6 +822,32 @@ test('a hot partition key makes one hot shard', async () => {
   assert.ok(int(busiest) * 5 >= int(all) * 2, label);
 });
 
+test('a record size of 2 KB meets the 1 MiB/s limit at 600 records/s; a fixed set of keys', async () => {
+  await createStream({
+    shards: 1, rate: 600, seed: 4, keys: 'fixed',
+    setup: async () => {
+      await page.fill('#record-size', '2000');
+      await page.getByTestId('fixed-keys').fill('store-a, store-b');
+      await page.getByTestId('fixed-keys').dispatchEvent('change');
+    },
+  });
+  await page.getByTestId('ff-minute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:01:00.0' &&
+    document.querySelector('[data-testid="status"]')?.textContent === 'Paused');
+  // 36,000 records of 2,000 bytes and a key: 1 MiB/s (and a second's
+  // burst) gets in, the rest is throttled. `shardlab run` of the same
+  // scenario ({"stream_name": "clickstream", "shard_count": 1, "seed": 4,
+  // "rate_per_sec": 600, "record_size_bytes": 2000, "keys": {"type":
+  // "Fixed", "keys": ["store-a", "store-b"]}}) --for 1m gives the same.
+  assert.equal(await text('stat-produced'), '36,000');
+  assert.equal(await text('stat-accepted'), '31,817');
+  assert.equal(await text('stat-throttled'), '4,183');
+  assert.equal(await text('digest'), '319d38cfb544c4c7');
+  // The keys stay as typed (selecting "fixed" again would reset them).
+  assert.equal(await page.getByTestId('fixed-keys').inputValue(), 'store-a, store-b');
+  await page.fill('#record-size', '');
+});
+
 test('more producers: a noisy neighbour on one hot key throttles one shard', async () => {
   await page.getByTestId('producers').locator('summary').click();
   await page.getByTestId('producer-add').click();
@@ -842,6 +869,12 @@ test('more producers: a noisy neighbour on one hot key throttles one shard', asy
   const throttled = await page.$$eval('[data-testid^="throttled-"]', (cells) =>
     cells.map((c) => Number(c.textContent.replace(/[^0-9]/g, ''))));
   assert.equal(throttled.filter((t) => t > 0).length, 1, `${throttled}`);
+  // The neighbour stopped by hand: its count stays while producer-0's grows.
+  await set('producer-live-rate-1', '0');
+  for (let i = 0; i < 10; i++) await page.getByTestId('step').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="clock"]')?.textContent === '0:00:03.0');
+  assert.equal(await text('stat-produced-1'), '5,000');
+  assert.equal(await text('stat-produced-0'), '600');
   await page.getByTestId('producer-remove-0').click();
   await page.waitForFunction(() => !document.querySelector('[data-testid="producer-0"]'));
 });

@@ -131,6 +131,7 @@ impl Action {
             Action::Run { ms } => Command::FastForward { ms: *ms },
             Action::Rate { per_sec } => Command::SetRate {
                 rate_per_sec: *per_sec,
+                producer: None,
             },
             Action::Split { shard_id } => Command::SplitShard {
                 shard_id: shard_id.clone(),

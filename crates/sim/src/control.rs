@@ -32,8 +32,11 @@ pub enum Command {
     FastForward {
         ms: u64,
     },
+    /// A producer's rate: `producer-0`'s, or the named one's.
     SetRate {
         rate_per_sec: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        producer: Option<String>,
     },
     /// The simulation worker's heap budget in bytes: past it, running and
     /// fast-forwarding stop with a message (the site uses 2.5 GiB of the

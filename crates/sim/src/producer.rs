@@ -44,7 +44,14 @@ pub enum KeyStrategy {
     /// `percent` of records carry the one key `hot-key`, the rest random
     /// UUIDs: that key's shard runs hot.
     HotKey { percent: u32 },
+    /// One of these keys, chosen uniformly (stores, devices, tenants ...).
+    Fixed { keys: Vec<String> },
 }
+
+/// Kinesis's longest partition key, in characters.
+pub const MAX_KEY_CHARS: usize = 256;
+/// At most this many keys in a fixed set.
+pub const MAX_FIXED_KEYS: usize = 10_000;
 
 /// How a producer's rate varies over time. Time is weighted: a
 /// millisecond inside a burst counts `factor` times, so the records due by
@@ -360,11 +367,39 @@ impl KeyStrategy {
             KeyStrategy::HotKey { percent } => {
                 format!("one hot key in {percent}% of records, the rest random")
             }
+            KeyStrategy::Fixed { keys } => {
+                let shown: Vec<&str> = keys.iter().take(3).map(String::as_str).collect();
+                format!(
+                    "{} fixed keys ({}{})",
+                    keys.len(),
+                    shown.join(", "),
+                    if keys.len() > 3 { ", …" } else { "" }
+                )
+            }
         }
     }
 
     /// Checks the strategy's parameters; the text is for the learner.
     pub fn validate(&self) -> Result<(), String> {
+        if let KeyStrategy::Fixed { keys } = self {
+            if keys.is_empty() || keys.len() > MAX_FIXED_KEYS {
+                return Err(format!(
+                    "a fixed set needs 1 to {MAX_FIXED_KEYS} keys, not {}",
+                    keys.len()
+                ));
+            }
+            if let Some(bad) = keys
+                .iter()
+                .find(|k| k.is_empty() || k.chars().count() > MAX_KEY_CHARS)
+            {
+                return Err(format!(
+                    "the partition key '{bad}' has {} characters; Kinesis takes 1 to \
+                     {MAX_KEY_CHARS}",
+                    bad.chars().count()
+                ));
+            }
+            return Ok(());
+        }
         match *self {
             KeyStrategy::Random => Ok(()),
             KeyStrategy::Entities { count } | KeyStrategy::Zipf { count, .. }
@@ -392,14 +427,19 @@ enum Keys {
     /// Cumulative weights, normalised to u64::MAX.
     Zipf(Vec<u64>),
     HotKey(u32),
+    Fixed(Vec<String>),
 }
 
 impl Keys {
     fn new(strategy: &KeyStrategy) -> Keys {
+        if let KeyStrategy::Fixed { keys } = strategy {
+            return Keys::Fixed(keys.clone());
+        }
         match *strategy {
             KeyStrategy::Random => Keys::Random,
             KeyStrategy::Entities { count } => Keys::Entities(count.max(1)),
             KeyStrategy::HotKey { percent } => Keys::HotKey(percent.min(100)),
+            KeyStrategy::Fixed { .. } => Keys::Random,
             KeyStrategy::Zipf { count, exponent } => {
                 let weights: Vec<f64> = (1..=count.max(1))
                     .map(|i| 1.0 / libm::pow(f64::from(i), exponent))
@@ -428,6 +468,10 @@ impl Keys {
                 let i = cdf.partition_point(|&c| c < x).min(cdf.len() - 1);
                 numbered("key-", i)
             }
+            Keys::Fixed(keys) if !keys.is_empty() => {
+                keys[rng.next_u32() as usize % keys.len()].clone()
+            }
+            Keys::Fixed(_) => uuid_v4(rng),
             Keys::HotKey(percent) => {
                 if rng.next_u32() % 100 < *percent {
                     "hot-key".to_string()
@@ -461,7 +505,14 @@ pub struct Producer {
     /// An agent's file: its records in order, and whether to start again
     /// after the last (see `agent`).
     lines: Option<(Vec<Vec<u8>>, bool)>,
+    /// Clickstream events padded to this many bytes (see `RECORD_SIZES`).
+    pad_to: Option<usize>,
 }
+
+/// The record sizes a producer of clickstream events may be set to: from
+/// above the longest event to a Kinesis record's 1 MiB less the longest
+/// partition key.
+pub const RECORD_SIZES: std::ops::RangeInclusive<u32> = 200..=1_048_320;
 
 const PAGES: [&str; 6] = [
     "/",
@@ -508,7 +559,14 @@ impl Producer {
             curve: None,
             template: None,
             lines: None,
+            pad_to: None,
         }
+    }
+
+    /// Pads each clickstream event to `bytes` from now on, with a `pad`
+    /// field of `x`s before its closing brace (None: their own size).
+    pub fn set_record_size(&mut self, bytes: Option<u32>) {
+        self.pad_to = bytes.map(|b| b as usize);
     }
 
     /// Sends these records in order from now on (the agent's file), from
@@ -646,7 +704,17 @@ impl Producer {
         data.extend_from_slice(action.as_bytes());
         data.extend_from_slice(br#"","event_time":""#);
         write_iso8601(&mut data, arrival_ms);
-        data.extend_from_slice(br#""}"#);
+        match self.pad_to {
+            // `","pad":"` then x's, then `"}`: 12 bytes around them.
+            Some(size) if size >= data.len() + 12 => {
+                data.reserve_exact(size - data.len());
+                data.extend_from_slice(br#"","pad":""#);
+                let xs = size - data.len() - 2;
+                data.resize(data.len() + xs, b'x');
+                data.extend_from_slice(br#""}"#);
+            }
+            _ => data.extend_from_slice(br#""}"#),
+        }
         ProducedRecord {
             partition_key,
             data,

@@ -128,6 +128,11 @@ pub struct Scenario {
     /// syntax (see `template`); clickstream events without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_template: Option<String>,
+    /// The clickstream events padded to this many bytes each (a `pad`
+    /// field of `x`s), to see the 1 MiB/s limit bind before 1,000
+    /// records/s does; without a template or an agent's file only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_size_bytes: Option<u32>,
     /// KPL-style aggregation of the producer's records (off by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregation: Option<Aggregation>,
@@ -208,6 +213,34 @@ pub struct ProducerSpec {
     /// clickstream events without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_template: Option<String>,
+    /// Its clickstream events padded to this many bytes (as the
+    /// scenario's `record_size_bytes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_size_bytes: Option<u32>,
+}
+
+/// Checks a producer's record size: in range, and for clickstream events.
+fn check_record_size(size: Option<u32>, own_records: bool) -> Result<(), String> {
+    let Some(size) = size else {
+        return Ok(());
+    };
+    let range = crate::producer::RECORD_SIZES;
+    if !range.contains(&size) {
+        return Err(format!(
+            "record_size_bytes runs from {} to {} (a Kinesis record's 1 MiB less the longest \
+             partition key), not {size}",
+            range.start(),
+            range.end()
+        ));
+    }
+    if own_records {
+        return Err(
+            "record_size_bytes pads the built-in clickstream events; a record template or an \
+             agent's file makes records of its own size: leave out one or the other"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// At most this many producers per scenario, `producer-0` included.
@@ -232,6 +265,8 @@ impl ProducerSpec {
             .map_err(|e| format!("{at} ({n}): {e}"))?;
         self.rate_shape
             .validate()
+            .map_err(|e| format!("{at} ({n}): {e}"))?;
+        check_record_size(self.record_size_bytes, self.record_template.is_some())
             .map_err(|e| format!("{at} ({n}): {e}"))
     }
 
@@ -252,6 +287,7 @@ impl ProducerSpec {
             &self.keys,
         );
         p.set_shape(self.rate_shape.clone());
+        p.set_record_size(self.record_size_bytes);
         p.set_template(
             self.template()
                 .map_err(|e| SimError::Scenario(e.to_string()))?,
@@ -388,6 +424,11 @@ impl Scenario {
             )));
         }
         self.keys.validate().map_err(SimError::Scenario)?;
+        check_record_size(
+            self.record_size_bytes,
+            self.record_template.is_some() || self.agent.is_some(),
+        )
+        .map_err(SimError::Scenario)?;
         if self.producers.len() + 1 > MAX_PRODUCERS {
             return Err(SimError::Scenario(format!(
                 "{} producers; the playground runs at most {MAX_PRODUCERS} on a stream",
@@ -678,6 +719,7 @@ impl Scenario {
             &self.keys,
         );
         producer.set_shape(self.rate_shape.clone());
+        producer.set_record_size(self.record_size_bytes);
         producer.set_template(template);
         if let Some(records) = self.agent.as_ref().and_then(|a| a.records().ok()) {
             let repeat = self.agent.as_ref().is_none_or(|a| a.repeat);
@@ -1183,6 +1225,7 @@ impl Simulation {
             )
         });
         sim.producer.set_shape(sim.scenario.rate_shape.clone());
+        sim.producer.set_record_size(sim.scenario.record_size_bytes);
         let template = sim
             .scenario
             .template()
@@ -1940,15 +1983,59 @@ impl Simulation {
     }
 
     pub fn set_rate(&mut self, rate_per_sec: u64) -> Result<(), SimError> {
+        self.set_producer_rate(None, rate_per_sec)
+    }
+
+    /// Changes one producer's rate from the next millisecond on:
+    /// `producer-0`'s (None, or its name) or one of the scenario's
+    /// `producers` by name.
+    pub fn set_producer_rate(
+        &mut self,
+        producer: Option<&str>,
+        rate_per_sec: u64,
+    ) -> Result<(), SimError> {
+        let index = match producer {
+            None | Some("producer-0") => None,
+            Some(name) => Some(
+                self.scenario
+                    .producers
+                    .iter()
+                    .position(|p| p.name == name)
+                    .ok_or_else(|| {
+                        SimError::Scenario(format!("there is no producer named {name}"))
+                    })?,
+            ),
+        };
+        let others: u64 = std::iter::once(self.scenario.rate_per_sec)
+            .chain(self.scenario.producers.iter().map(|p| p.rate_per_sec))
+            .enumerate()
+            .filter(|(i, _)| index.map_or(*i != 0, |k| *i != k + 1))
+            .map(|(_, r)| r)
+            .sum();
         if rate_per_sec > MAX_RATE_PER_SEC {
             return Err(SimError::Scenario(format!(
                 "producer rate {rate_per_sec} records/s is above the playground's maximum of {MAX_RATE_PER_SEC}"
             )));
         }
+        if others + rate_per_sec > MAX_RATE_PER_SEC {
+            return Err(SimError::Scenario(format!(
+                "the producers' rates would add up to {} records/s, above the playground's \
+                 maximum of {MAX_RATE_PER_SEC}",
+                others + rate_per_sec
+            )));
+        }
         // Records up to now were produced at the old rate; the new one
         // applies from the next millisecond.
-        self.producer.set_rate(rate_per_sec, self.now_ms + 1);
-        self.scenario.rate_per_sec = rate_per_sec;
+        match index {
+            None => {
+                self.producer.set_rate(rate_per_sec, self.now_ms + 1);
+                self.scenario.rate_per_sec = rate_per_sec;
+            }
+            Some(i) => {
+                self.more_producers[i].set_rate(rate_per_sec, self.now_ms + 1);
+                self.scenario.producers[i].rate_per_sec = rate_per_sec;
+            }
+        }
         Ok(())
     }
 

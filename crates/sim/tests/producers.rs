@@ -62,6 +62,15 @@ fn stored(sim: &mut Simulation, host: &mut InProcessHost) -> Vec<(String, String
     out
 }
 
+/// A scenario with these more producers is refused, saying `says`.
+fn assert_refused(more: Value, says: &str) {
+    let e = Simulation::new(scenario(more))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains(says), "{e}");
+}
+
 #[test]
 fn each_producer_sends_its_own_records_at_its_own_rate() {
     let s = scenario(json!([
@@ -163,21 +172,105 @@ fn bad_producers_are_refused_naming_them() {
             "producers[0] (x): a hot key carries 0 to 100 percent",
         ),
     ] {
-        let e = Simulation::new(scenario(more))
-            .err()
-            .expect("refused")
-            .to_string();
-        assert!(e.contains(says), "{e}");
+        assert_refused(more, says);
     }
     let many: Vec<Value> = (1..9)
         .map(|i| json!({"name": format!("p{i}"), "rate_per_sec": 1}))
         .collect();
-    let e = Simulation::new(scenario(Value::Array(many)))
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(
-        e.contains("9 producers; the playground runs at most 8"),
-        "{e}"
+    assert_refused(
+        Value::Array(many),
+        "9 producers; the playground runs at most 8",
     );
+}
+
+#[test]
+fn a_producers_rate_changes_by_name_from_the_next_millisecond() {
+    let s = scenario(json!([{"name": "noisy", "rate_per_sec": 1000}]));
+    let (mut sim, mut host) = start_in_process(s).expect("starts");
+    for _ in 0..10 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    sim.set_producer_rate(Some("noisy"), 0).unwrap();
+    sim.set_producer_rate(Some("producer-0"), 100).unwrap();
+    for _ in 0..10 {
+        run_tick(&mut sim, &mut host, 100).unwrap();
+    }
+    let snap = sim.snapshot();
+    assert_eq!(snap.producers[1].produced, 1000);
+    assert_eq!(snap.producers[1].rate_per_sec, 0);
+    assert_eq!(snap.producers[0].produced, 200 + 100);
+    let e = sim
+        .set_producer_rate(Some("quiet"), 5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("there is no producer named quiet"), "{e}");
+    let e = sim
+        .set_producer_rate(Some("noisy"), 99_950)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("would add up to 100050 records/s"), "{e}");
+    // producer-0's rate counts the others too.
+    sim.set_producer_rate(Some("noisy"), 99_000).unwrap();
+    let e = sim.set_rate(1_001).unwrap_err().to_string();
+    assert!(e.contains("would add up to 100001"), "{e}");
+}
+
+#[test]
+fn padded_records_make_the_bytes_limit_bind_before_the_records_limit() {
+    // 600 records/s of 2,000 bytes into one shard: 1.2 MB/s, over its
+    // 1 MiB/s though under its 1,000 records/s.
+    let s: Scenario = serde_json::from_value(json!({
+        "stream_name": "shared", "shard_count": 1, "seed": 3, "rate_per_sec": 600,
+        "record_size_bytes": 2000
+    }))
+    .unwrap();
+    let first = s.first_records(20).unwrap();
+    for r in &first {
+        assert_eq!(r.data.len(), 2000);
+        let v: Value = serde_json::from_slice(&r.data).unwrap();
+        assert!(v["pad"].as_str().unwrap().bytes().all(|b| b == b'x'));
+        assert!(v["event_id"].is_u64());
+    }
+    // 10 s: the shard's second of burst is spent after about 6.
+    let (_, _, snap) = run(s, 100);
+    let shard = &snap.shards[0];
+    assert!(shard.records_throttled > 0, "{shard:?}");
+    assert!(shard.records_accepted < 6_000, "{shard:?}");
+    // What got in is 1 MiB/s and a second's burst, at most.
+    assert!(shard.bytes_accepted <= 11 * 1_048_576, "{shard:?}");
+}
+
+#[test]
+fn a_fixed_set_of_keys_and_record_sizes_are_checked() {
+    let s = scenario(json!([{"name": "stores", "rate_per_sec": 300,
+        "keys": {"type": "Fixed", "keys": ["store-1", "store-2", "store-3"]}}]));
+    let (mut sim, mut host, _) = run(s, 10);
+    let keys: std::collections::BTreeSet<String> = stored(&mut sim, &mut host)
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("store-"))
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let long = "k".repeat(257);
+    for (more, says) in [
+        (
+            json!([{"name": "x", "rate_per_sec": 1, "keys": {"type": "Fixed", "keys": []}}]),
+            "a fixed set needs 1 to 10000 keys, not 0",
+        ),
+        (
+            json!([{"name": "x", "rate_per_sec": 1, "keys": {"type": "Fixed", "keys": [long]}}]),
+            "has 257 characters; Kinesis takes 1 to 256",
+        ),
+        (
+            json!([{"name": "x", "rate_per_sec": 1, "record_size_bytes": 100}]),
+            "record_size_bytes runs from 200 to 1048320",
+        ),
+        (
+            json!([{"name": "x", "rate_per_sec": 1, "record_size_bytes": 500,
+                    "record_template": "{}"}]),
+            "a record template or an agent's file makes records of its own size",
+        ),
+    ] {
+        assert_refused(more, says);
+    }
 }

@@ -47,6 +47,8 @@ pub struct ProducerForm {
     pub rate_shape: shardlab_sim::producer::RateShape,
     /// Its record template (KDG syntax); empty: clickstream events.
     pub record_template: String,
+    /// Kept from a loaded preset (the form has no control for it here).
+    pub record_size_bytes: Option<u32>,
 }
 
 impl ProducerForm {
@@ -66,6 +68,7 @@ impl ProducerForm {
             record_template: Some(self.record_template.trim())
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
+            record_size_bytes: self.record_size_bytes,
         })
     }
 }
@@ -108,6 +111,8 @@ pub struct StreamForm {
     pub record_template: String,
     /// KPL-style aggregation (a preset's AggregationMaxSize is kept).
     pub aggregation: Option<shardlab_sim::aggregation::Aggregation>,
+    /// The clickstream events' size in bytes, as typed (empty: their own).
+    pub record_size: String,
     /// More producers besides the form's own (`producer-0`).
     pub producers: Vec<ProducerForm>,
     /// The KPL's RateLimit (percent) and RecordTtl (ms), as typed.
@@ -832,6 +837,7 @@ impl Default for StreamForm {
             rate_shape: Default::default(),
             record_template: String::new(),
             aggregation: None,
+            record_size: String::new(),
             producers: Vec::new(),
             kpl_rate_limit: shardlab_sim::aggregation::DEFAULT_RATE_LIMIT.to_string(),
             kpl_record_ttl: shardlab_sim::aggregation::DEFAULT_RECORD_TTL_MS.to_string(),
@@ -860,6 +866,17 @@ impl StreamForm {
             "The seed must be a whole number from 0 to 18446744073709551615.".to_string()
         })?;
         let rate_per_sec = parse_rate(&self.rate_per_sec)?;
+        let record_size_bytes = match self.record_size.trim() {
+            "" => None,
+            text => Some(text.parse::<u32>().map_err(|_| {
+                format!(
+                    "The record size is a whole number of bytes, {} to {}, or empty for the \
+                     events' own size.",
+                    shardlab_sim::producer::RECORD_SIZES.start(),
+                    shardlab_sim::producer::RECORD_SIZES.end()
+                )
+            })?),
+        };
         let aggregation = match &self.aggregation {
             None => None,
             Some(a) => {
@@ -925,6 +942,7 @@ impl StreamForm {
             record_template: Some(self.record_template.trim())
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
+            record_size_bytes,
             // With aggregation the KPL retries (the form hides the retries
             // control then).
             retries: if aggregation.is_some() {
@@ -1157,6 +1175,10 @@ impl From<&Scenario> for StreamForm {
             rate_shape: s.rate_shape.clone(),
             record_template: s.record_template.clone().unwrap_or_default(),
             aggregation: s.aggregation.clone(),
+            record_size: s
+                .record_size_bytes
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
             producers: s
                 .producers
                 .iter()
@@ -1166,6 +1188,7 @@ impl From<&Scenario> for StreamForm {
                     keys: p.keys.clone(),
                     rate_shape: p.rate_shape.clone(),
                     record_template: p.record_template.clone().unwrap_or_default(),
+                    record_size_bytes: p.record_size_bytes,
                 })
                 .collect(),
             kpl_rate_limit: s
@@ -1253,6 +1276,8 @@ pub enum Msg {
     Step,
     FastForward(u64),
     SetRate(String),
+    /// A producer's rate by name, as typed.
+    SetProducerRate(String, String),
     SetSpeed(String),
     Split(String),
     Merge(String, String),
@@ -1382,6 +1407,10 @@ pub struct App {
     sql: sql_view::SqlPanel,
     /// The answer to the last "Test template".
     template_samples: Option<template_view::Samples>,
+    /// The agent's file as last checked, and what it makes (see
+    /// `template_view::agent_check`): worked out once per change, not per
+    /// frame.
+    agent_check: std::cell::RefCell<Option<template_view::AgentCheck>>,
     /// The AWS CLI script and CloudFormation template of the scenario the
     /// stream was last created from.
     aws_export: Option<Result<aws_view::AwsExport, String>>,
@@ -1703,6 +1732,7 @@ impl Component for App {
             redshift: None,
             sql: sql_view::SqlPanel::default(),
             template_samples: None,
+            agent_check: Default::default(),
             aws_export: None,
             aws_export_of: String::new(),
             created_scenario: None,
@@ -1935,7 +1965,17 @@ impl App {
             Msg::Step => self.send(Command::Step),
             Msg::FastForward(ms) => self.send(Command::FastForward { ms }),
             Msg::SetRate(text) => match parse_rate(&text) {
-                Ok(rate_per_sec) => self.send(Command::SetRate { rate_per_sec }),
+                Ok(rate_per_sec) => self.send(Command::SetRate {
+                    rate_per_sec,
+                    producer: None,
+                }),
+                Err(e) => self.error = Some(e),
+            },
+            Msg::SetProducerRate(name, text) => match parse_rate(&text) {
+                Ok(rate_per_sec) => self.send(Command::SetRate {
+                    rate_per_sec,
+                    producer: Some(name),
+                }),
                 Err(e) => self.error = Some(e),
             },
             Msg::SetSpeed(text) => match text.parse::<f64>() {

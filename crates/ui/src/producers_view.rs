@@ -44,6 +44,7 @@ pub fn fields(form: &StreamForm, ctx: &Context<App>) -> Html {
             keys: Default::default(),
             rate_shape: Default::default(),
             record_template: String::new(),
+            record_size_bytes: None,
         });
         Msg::EditForm(Box::new(next))
     });
@@ -97,7 +98,7 @@ fn row(form: &StreamForm, ctx: &Context<App>, i: usize, p: &ProducerForm) -> Htm
     });
     let standard = crate::view::key_choices()
         .iter()
-        .any(|(_, _, k)| *k == p.keys);
+        .any(|(id, _, k)| crate::view::is_key_choice(id, k, &p.keys));
     html! {
         <div class="producer-row" data-testid={format!("producer-{i}")}>
             <div class="field-row">
@@ -113,7 +114,7 @@ fn row(form: &StreamForm, ctx: &Context<App>, i: usize, p: &ProducerForm) -> Htm
                     <span class="field-label">{"Partition keys"}</span>
                     <select onchange={onkeys} data-testid={format!("producer-keys-{i}")}>
                         { for crate::view::key_choices().into_iter().map(|(id, label, k)| html! {
-                            <option value={id} selected={k == p.keys}>{ label }</option>
+                            <option value={id} selected={crate::view::is_key_choice(id, &k, &p.keys)}>{ label }</option>
                         }) }
                         if !standard {
                             <option value="preset" selected=true>{ format!("From the preset: {}", p.keys.describe()) }</option>

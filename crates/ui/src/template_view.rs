@@ -178,11 +178,7 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
         None => "Agent: stream a file's lines (off)".to_string(),
         Some(a) => format!("Agent: streaming {}", a.name),
     };
-    let records = form
-        .agent
-        .as_ref()
-        .filter(|a| a.validate().is_ok())
-        .and_then(|a| a.records().ok());
+    let check = form.agent.as_ref().map(|a| agent_check(app, a));
     html! {
         <details class="template" open={form.agent.is_some()} data-testid="agent">
             <summary>{ summary }</summary>
@@ -215,26 +211,54 @@ pub fn agent_fields(app: &App, ctx: &Context<App>) -> Html {
                     <button type="button" class="secondary" onclick={onremove} data-testid="agent-remove">{"Remove the file"}</button>
                 </div>
                 { agent_options(a, &form, ctx) }
-                if let Err(e) = a.validate() {
+                if let Some(Err(e)) = &check {
                     <p class="template-error" data-testid="agent-error">{ e }</p>
                 }
-                if let Some(records) = &records {
+                if let Some(Ok((count, records))) = &check {
                     <div class="template-samples" data-testid="agent-samples">
                         <p class="muted">{ format!(
                             "{}: {} lines, {} records{}. The first ones:",
                             a.name,
                             thousands(a.lines.len() as u64),
-                            thousands(records.len() as u64),
+                            thousands(*count as u64),
                             if a.repeat { ", sent over and over" } else { ", sent once" }
                         ) }</p>
-                        { for records.iter().take(3).map(|r| html! {
-                            <pre class="mono">{ String::from_utf8_lossy(r).into_owned() }</pre>
+                        { for records.iter().map(|r| html! {
+                            <pre class="mono">{ r }</pre>
                         }) }
                     </div>
                 }
             }
         </details>
     }
+}
+
+/// What an agent's file makes: how many records and the first three, or
+/// what is wrong with it.
+pub type AgentPreview = Result<(usize, Vec<String>), String>;
+
+/// The file the preview was worked out for, and the preview.
+pub type AgentCheck = (shardlab_sim::agent::AgentFile, AgentPreview);
+
+/// The agent's file checked and converted (up to 20,000 lines): once per
+/// change of the file or its options, kept in the app, not once per frame.
+fn agent_check(app: &App, a: &shardlab_sim::agent::AgentFile) -> AgentPreview {
+    let mut cache = app.agent_check.borrow_mut();
+    if let Some((file, preview)) = cache.as_ref() {
+        if file == a {
+            return preview.clone();
+        }
+    }
+    let preview = a.validate().and_then(|()| a.records()).map(|records| {
+        let first = records
+            .iter()
+            .take(3)
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect();
+        (records.len(), first)
+    });
+    *cache = Some((a.clone(), preview.clone()));
+    preview
 }
 
 /// The agent's options for the chosen conversion: CSVTOJSON's

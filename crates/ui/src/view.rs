@@ -159,6 +159,7 @@ fn create_form(app: &App, ctx: &Context<App>) -> Html {
             { field("Producer rate", rate_hint(&form.rate_shape), "rate", "number", form.rate_per_sec.clone(), |f, v| f.rate_per_sec = v) }
             { shape_picker(&form, ctx) }
             { key_picker(&form, ctx) }
+            { field("Record size", format!("bytes per clickstream event ({} to {}), padded with a \"pad\" field; empty for their own, about 150. At 1,000 records/s, records over about 1 KB meet the 1 MiB/s limit first", thousands(u64::from(*shardlab_sim::producer::RECORD_SIZES.start())), thousands(u64::from(*shardlab_sim::producer::RECORD_SIZES.end()))), "record-size", "number", form.record_size.clone(), |f, v| f.record_size = v) }
             { crate::template_view::fields(app, ctx) }
             { crate::template_view::agent_fields(app, ctx) }
             { crate::producers_view::fields(&form, ctx) }
@@ -275,12 +276,7 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
             <div class="stats">
                 { stat("Produced", thousands(s.records_produced), "records the producer sent", "produced") }
                 if s.producers.len() > 1 {
-                    { for s.producers.iter().enumerate().map(|(i, p)| html! {
-                        <div class="stat" title={format!("records {} made, at {} records/s", p.name, thousands(p.rate_per_sec))}>
-                            <div class="stat-label">{ &p.name }</div>
-                            <div class="stat-value mono" data-testid={format!("stat-produced-{i}")}>{ thousands(p.produced) }</div>
-                        </div>
-                    }) }
+                    { for s.producers.iter().enumerate().map(|(i, p)| producer_stat(i, p, ctx)) }
                 }
                 if s.kinesis_records_put != s.records_produced {
                     { stat("Kinesis records", thousands(s.kinesis_records_put), "aggregated records put (KPL): what the shards count", "kinesis-records") }
@@ -363,6 +359,28 @@ fn stream_panel(app: &App, live: &LiveStream, ctx: &Context<App>) -> Html {
                 {"Run digest "}<span class="mono" data-testid="digest">{ &s.digest }</span>
                 {" — the same scenario and seed give the same digest, on any machine."}
             </div>
+        </div>
+    }
+}
+
+/// One producer's records, and its rate to change (producer-0's is the
+/// Rate control above).
+fn producer_stat(i: usize, p: &shardlab_sim::simulation::ProducerView, ctx: &Context<App>) -> Html {
+    let name = p.name.clone();
+    let onrate = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        Msg::SetProducerRate(name.clone(), input.value())
+    });
+    html! {
+        <div class="stat" title={format!("records {} made", p.name)}>
+            <div class="stat-label">{ &p.name }</div>
+            <div class="stat-value mono" data-testid={format!("stat-produced-{i}")}>{ thousands(p.produced) }</div>
+            if i > 0 {
+                <label class="inline" title="records per second, from the next millisecond">
+                    <input type="number" min="0" class="rate-small" key={format!("prate-{i}-{}", p.rate_per_sec)} ~defaultValue={p.rate_per_sec.to_string()} onchange={onrate} data-testid={format!("producer-live-rate-{i}")} />
+                    <span class="muted">{"/s"}</span>
+                </label>
+            }
         </div>
     }
 }
@@ -950,7 +968,7 @@ fn shape_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
     }
 }
 
-pub(crate) fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
+pub(crate) fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 5] {
     [
         (
             "random",
@@ -975,7 +993,19 @@ pub(crate) fn key_choices() -> [(&'static str, &'static str, KeyStrategy); 4] {
             "One hot key in 50% of records",
             KeyStrategy::HotKey { percent: 50 },
         ),
+        (
+            "fixed",
+            "A fixed set of keys (store-1 … store-5, or your own)",
+            KeyStrategy::Fixed {
+                keys: (1..=5).map(|i| format!("store-{i}")).collect(),
+            },
+        ),
     ]
+}
+
+/// Whether choice `id` is the strategy `keys` (any fixed set is "fixed").
+pub(crate) fn is_key_choice(id: &str, choice: &KeyStrategy, keys: &KeyStrategy) -> bool {
+    choice == keys || (id == "fixed" && matches!(keys, KeyStrategy::Fixed { .. }))
 }
 
 fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
@@ -991,13 +1021,34 @@ fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
         }
         Msg::EditForm(Box::new(next))
     });
-    let standard = key_choices().iter().any(|(_, _, k)| *k == form.keys);
+    let standard = key_choices()
+        .iter()
+        .any(|(id, _, k)| is_key_choice(id, k, &form.keys));
+    let fixed = match &form.keys {
+        KeyStrategy::Fixed { keys } => Some(keys.join(", ")),
+        _ => None,
+    };
+    let base = form.clone();
+    let onfixed = ctx.link().callback(move |e: Event| {
+        let input: HtmlInputElement = e.target_unchecked_into();
+        let mut next = base.clone();
+        next.keys = KeyStrategy::Fixed {
+            keys: input
+                .value()
+                .split(',')
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect(),
+        };
+        Msg::EditForm(Box::new(next))
+    });
     html! {
+        <>
         <label class="field" for="keys">
             <span class="field-label">{"Partition keys"}</span>
             <select id="keys" {onchange} data-testid="keys">
                 { for key_choices().into_iter().map(|(id, label, k)| html! {
-                    <option value={id} selected={k == form.keys}>{ label }</option>
+                    <option value={id} selected={is_key_choice(id, &k, &form.keys)}>{ label }</option>
                 }) }
                 { if standard { html! {} } else { html! {
                     <option value="preset" selected=true>{ format!("From the preset: {}", form.keys.describe()) }</option>
@@ -1005,5 +1056,13 @@ fn key_picker(form: &StreamForm, ctx: &Context<App>) -> Html {
             </select>
             <span class="hint">{"MD5 of the key picks the shard: skewed keys make hot shards"}</span>
         </label>
+        if let Some(text) = fixed {
+            <label class="field" for="fixed-keys">
+                <span class="field-label">{"The keys"}</span>
+                <input id="fixed-keys" type="text" value={text} onchange={onfixed} data-testid="fixed-keys" />
+                <span class="hint">{"comma-separated, each 1 to 256 characters; each record takes one at random"}</span>
+            </label>
+        }
+        </>
     }
 }

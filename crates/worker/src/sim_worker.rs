@@ -252,7 +252,10 @@ impl Coordinator {
                 self.memory_limit = bytes;
                 return;
             }
-            Command::SetRate { rate_per_sec } => self.with_sim(|sim| sim.set_rate(rate_per_sec)),
+            Command::SetRate {
+                rate_per_sec,
+                producer,
+            } => self.with_sim(|sim| sim.set_producer_rate(producer.as_deref(), rate_per_sec)),
             Command::SetSpeed { speed } => {
                 if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
                     return self.error(format!(
