@@ -159,6 +159,21 @@ fn the_template_presets_run_and_the_ticker_is_pinned() {
 }
 
 #[test]
+fn the_noisy_neighbour_preset_throttles_one_shard_for_both_producers() {
+    let (ok, out, err) = shardlab(&["run", &preset("noisy-neighbour.json"), "--for", "30s"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("producers: producer-0 12000, batch-importer 75000"),
+        "{out}"
+    );
+    let throttled: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("shardId-") && !l.contains(" 0 throttled"))
+        .collect();
+    assert_eq!(throttled.len(), 1, "{out}");
+}
+
+#[test]
 fn the_aggregation_preset_packs_small_records() {
     let (ok, out, err) = shardlab(&["run", &preset("kpl-aggregation.json"), "--for", "10s"]);
     assert!(ok, "{err}");

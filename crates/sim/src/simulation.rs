@@ -316,9 +316,8 @@ pub struct OutputStream {
 /// At most this many output streams per scenario (one per SQL output).
 pub const MAX_OUTPUT_STREAMS: usize = crate::sql::MAX_OUTPUTS;
 
-/// CreateStream's check of a stream name.
-/// Whether `name` is 1 to `max` of `[a-zA-Z0-9_.-]` (AWS's stream and
-/// consumer names, and the playground's producer names).
+/// Whether `name` is 1 to `max` of `[a-zA-Z0-9_.-]` (AWS's stream names,
+/// and the playground's producer names).
 fn is_name(name: &str, max: usize) -> bool {
     !name.is_empty()
         && name.len() <= max
@@ -327,6 +326,7 @@ fn is_name(name: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
+/// CreateStream's check of a stream name.
 fn check_stream_name(name: &str) -> Result<(), SimError> {
     if !is_name(name, 128) {
         return Err(SimError::Api(shardlab_engine::ApiError::validation(
