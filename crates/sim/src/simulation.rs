@@ -279,21 +279,34 @@ impl ProducerSpec {
 
     /// Its producer, starting at the scenario's start.
     fn producer(&self, seed: u64) -> Result<Producer, SimError> {
-        let mut p = Producer::with_keys(
+        Ok(make_producer(
             seed,
             &self.name,
             self.rate_per_sec,
-            SCENARIO_EPOCH_MS,
-            &self.keys,
-        );
-        p.set_shape(self.rate_shape.clone());
-        p.set_record_size(self.record_size_bytes);
-        p.set_template(
+            (&self.keys, &self.rate_shape),
+            self.record_size_bytes,
             self.template()
                 .map_err(|e| SimError::Scenario(e.to_string()))?,
-        );
-        Ok(p)
+        ))
     }
+}
+
+/// A producer as a scenario describes one (its keys and rate shape, its
+/// records' size or template), starting at the scenario's start: the
+/// scenario's own, one of its `producers`, or a preview's.
+fn make_producer(
+    seed: u64,
+    name: &str,
+    rate_per_sec: u64,
+    (keys, shape): (&KeyStrategy, &RateShape),
+    record_size: Option<u32>,
+    template: Option<RecordTemplate>,
+) -> Producer {
+    let mut p = Producer::with_keys(seed, name, rate_per_sec, SCENARIO_EPOCH_MS, keys);
+    p.set_shape(shape.clone());
+    p.set_record_size(record_size);
+    p.set_template(template);
+    p
 }
 
 /// What a snapshot shows of one producer.
@@ -710,17 +723,14 @@ impl Scenario {
         &self,
         n: usize,
     ) -> Result<Vec<crate::producer::ProducedRecord>, crate::template::TemplateError> {
-        let template = self.template()?;
-        let mut producer = Producer::with_keys(
+        let mut producer = make_producer(
             self.seed,
             "producer-0",
             self.rate_per_sec.max(1),
-            SCENARIO_EPOCH_MS,
-            &self.keys,
+            (&self.keys, &self.rate_shape),
+            self.record_size_bytes,
+            self.template()?,
         );
-        producer.set_shape(self.rate_shape.clone());
-        producer.set_record_size(self.record_size_bytes);
-        producer.set_template(template);
         if let Some(records) = self.agent.as_ref().and_then(|a| a.records().ok()) {
             let repeat = self.agent.as_ref().is_none_or(|a| a.repeat);
             producer.set_lines(Some((records, repeat)));
@@ -1171,12 +1181,15 @@ impl Simulation {
             api_replies: Vec::new(),
             consumers,
             now_ms: SCENARIO_EPOCH_MS,
-            producer: Producer::with_keys(
+            producer: make_producer(
                 scenario.seed,
                 "producer-0",
                 scenario.rate_per_sec,
-                SCENARIO_EPOCH_MS,
-                &scenario.keys,
+                (&scenario.keys, &scenario.rate_shape),
+                scenario.record_size_bytes,
+                scenario
+                    .template()
+                    .map_err(|e| SimError::Scenario(e.to_string()))?,
             ),
             more_producers: scenario
                 .producers
@@ -1224,13 +1237,6 @@ impl Simulation {
                 crate::rng::substream(scenario_seed, "queues"),
             )
         });
-        sim.producer.set_shape(sim.scenario.rate_shape.clone());
-        sim.producer.set_record_size(sim.scenario.record_size_bytes);
-        let template = sim
-            .scenario
-            .template()
-            .map_err(|e| SimError::Scenario(e.to_string()))?;
-        sim.producer.set_template(template);
         if let Some(a) = &sim.scenario.agent {
             let records = a.records().map_err(SimError::Scenario)?;
             sim.producer.set_lines(Some((records, a.repeat)));
