@@ -158,6 +158,11 @@ pub fn describe(cmd: &Command) -> String {
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root());
+    if std::env::var_os("CI").is_some() {
+        // A clean clone builds once: incremental caches (2 GB of target/
+        // in a full test run) would only take disk.
+        c.env("CARGO_INCREMENTAL", "0");
+    }
     c
 }
 

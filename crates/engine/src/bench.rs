@@ -48,6 +48,7 @@ fn entries(records: usize) -> Vec<Vec<PutRecordsEntry>> {
                         partition_key,
                         data,
                         explicit_hash_key: None,
+                        made: None,
                     }
                 })
                 .collect()

@@ -14,6 +14,7 @@ mod error;
 pub mod fnv;
 mod hash_key;
 pub mod kpl;
+pub mod made;
 #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 mod md5_lanes;
 pub mod protocol;

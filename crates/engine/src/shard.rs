@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::made::Clickstream;
 use crate::store::ReadResult;
 use crate::{HashKeyRange, SequenceNumber, TokenBucket};
 
@@ -62,12 +63,15 @@ pub struct PutEntry {
     pub data: Vec<u8>,
     /// Virtual time the record reached the service.
     pub arrival_ms: u64,
+    /// A record the shard host makes itself: `data` is empty and the
+    /// recipe gives the bytes (see [`crate::made`]).
+    pub made: Option<Clickstream>,
 }
 
 impl PutEntry {
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> u64 {
-        (self.data.len() + self.partition_key.len()) as u64
+        (data_len(self.data.len(), self.made.as_ref()) + self.partition_key.len()) as u64
     }
 
     pub fn as_put(&self) -> PutRef<'_> {
@@ -75,8 +79,14 @@ impl PutEntry {
             partition_key: &self.partition_key,
             data: &self.data,
             arrival_ms: self.arrival_ms,
+            made: self.made,
         }
     }
+}
+
+/// A record's data length: its bytes', or its recipe's.
+fn data_len(bytes: usize, made: Option<&Clickstream>) -> usize {
+    made.map_or(bytes, Clickstream::len)
 }
 
 /// A put as a shard stores it: borrowed, so that a shard host stores
@@ -88,12 +98,13 @@ pub struct PutRef<'a> {
     pub partition_key: &'a str,
     pub data: &'a [u8],
     pub arrival_ms: u64,
+    pub made: Option<Clickstream>,
 }
 
 impl PutRef<'_> {
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> u64 {
-        (self.data.len() + self.partition_key.len()) as u64
+        (data_len(self.data.len(), self.made.as_ref()) + self.partition_key.len()) as u64
     }
 }
 
@@ -656,6 +667,7 @@ mod tests {
             partition_key: key.into(),
             data: vec![7; len],
             arrival_ms: at,
+            made: None,
         }
     }
 

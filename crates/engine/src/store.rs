@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::made::fingerprint;
 use crate::shard::{
     PutEntry, PutOutcome, PutRef, ReadRefusal, ShardConfig, ShardDataPlane, ShardStats,
     StoredRecord,
@@ -154,6 +155,13 @@ pub enum ShardOpResult {
         records: u64,
         oldest_arrival_ms: Option<u64>,
     },
+    /// A Put with records the host made (see [`crate::made`]): each
+    /// entry's outcome, and each made record's part of the run digest
+    /// ([`crate::made::fingerprint`]; 0 for entries sent as bytes).
+    PutMade {
+        outcomes: Vec<PutOutcome>,
+        prints: Vec<u64>,
+    },
 }
 
 impl ShardDataPlane {
@@ -166,18 +174,42 @@ impl ShardDataPlane {
                 if let Some(now) = entries.last().map(|e| e.arrival_ms) {
                     self.expire(now);
                 }
-                ShardOpResult::Put(
-                    entries
-                        .into_iter()
-                        .map(|e| {
-                            if enforce {
-                                self.put(e)
-                            } else {
-                                self.put_unlimited(e)
+                let any_made = entries.iter().any(|e| e.made.is_some());
+                let mut outcomes = Vec::with_capacity(entries.len());
+                let mut prints = Vec::with_capacity(if any_made { entries.len() } else { 0 });
+                // The bytes of a record made here, one at a time: the
+                // store copies them in.
+                let mut bytes = Vec::new();
+                for e in entries {
+                    let e = match e.made {
+                        Some(recipe) => {
+                            bytes.clear();
+                            recipe.write(&mut bytes);
+                            prints.push(fingerprint(recipe.event_ms, e.partition_key, &bytes));
+                            PutRef {
+                                data: &bytes,
+                                made: None,
+                                ..e
                             }
-                        })
-                        .collect(),
-                )
+                        }
+                        None => {
+                            if any_made {
+                                prints.push(0);
+                            }
+                            e
+                        }
+                    };
+                    outcomes.push(if enforce {
+                        self.put(e)
+                    } else {
+                        self.put_unlimited(e)
+                    });
+                }
+                if any_made {
+                    ShardOpResult::PutMade { outcomes, prints }
+                } else {
+                    ShardOpResult::Put(outcomes)
+                }
             }
             ShardOpIn::Read {
                 from,

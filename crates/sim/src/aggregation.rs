@@ -185,7 +185,7 @@ impl Limiter {
             let shard = route(&open, hash)
                 .and_then(|i| open.get(i))
                 .map_or(0, |r| r.starting_hash_key.0);
-            let size = (o.entry.partition_key.len() + o.entry.data.len()) as u64;
+            let size = o.entry.size() as u64;
             let bucket = self.buckets.entry(shard).or_insert(Bucket {
                 records: records_full,
                 bytes: bytes_full,
@@ -238,6 +238,7 @@ impl Outgoing {
                 partition_key: r.partition_key,
                 data: r.data,
                 explicit_hash_key: None,
+                made: r.made,
             },
             arrival_ms: r.arrival_ms,
             oldest_ms: r.arrival_ms,
@@ -270,7 +271,7 @@ pub fn pack(records: Vec<ProducedRecord>, shards: &[ShardInfo], max_size: u64) -
     let mut filling: std::collections::BTreeMap<usize, (Vec<usize>, usize)> = Default::default();
     let mut containers: Vec<Vec<usize>> = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        let cost = aggregated_len_bound(r.partition_key.len(), r.data.len());
+        let cost = aggregated_len_bound(r.partition_key.len(), r.size() - r.partition_key.len());
         if AGGREGATION_OVERHEAD + cost > max_size {
             // Too big to share a container: the KPL sends it alone.
             containers.push(vec![i]);
@@ -308,7 +309,11 @@ pub fn pack(records: Vec<ProducedRecord>, shards: &[ShardInfo], max_size: u64) -
                 entry: PutRecordsEntry {
                     partition_key: "a".into(),
                     explicit_hash_key: Some(hashes[first].0.to_string()),
-                    data: aggregate(users.into_iter().map(|u| (u.partition_key, u.data))),
+                    data: aggregate(users.into_iter().map(|mut u| {
+                        let key = std::mem::take(&mut u.partition_key);
+                        (key, u.into_bytes())
+                    })),
+                    made: None,
                 },
                 arrival_ms,
                 oldest_ms,
@@ -348,6 +353,7 @@ mod tests {
                 partition_key: format!("key-{i}"),
                 data: vec![b'x'; data_len],
                 arrival_ms: i as u64,
+                made: None,
             })
             .collect()
     }
@@ -388,6 +394,7 @@ mod tests {
             partition_key: "big".into(),
             data: vec![0; 60_000],
             arrival_ms: 5,
+            made: None,
         });
         let out = pack(records, &map, DEFAULT_MAX_SIZE);
         assert_eq!(out.len(), 2);

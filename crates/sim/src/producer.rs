@@ -13,9 +13,11 @@ use rand_core::RngCore;
 
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
+
 use crate::rng::substream;
 use crate::template::RecordTemplate;
-use shardlab_engine::time::write_iso8601;
+use shardlab_engine::made::{Clickstream, ACTIONS, PAGES};
 
 /// Highest producer rate the simulation accepts, records per second.
 pub const MAX_RATE_PER_SEC: u64 = 100_000;
@@ -24,8 +26,35 @@ pub const MAX_RATE_PER_SEC: u64 = 100_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducedRecord {
     pub partition_key: String,
+    /// Empty when the record is `made`.
     pub data: Vec<u8>,
     pub arrival_ms: u64,
+    /// A clickstream event the shard host writes itself (see
+    /// `shardlab_engine::made`), sent in place of its bytes.
+    pub made: Option<Clickstream>,
+}
+
+impl ProducedRecord {
+    /// The record's bytes, written out if it is made.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match &self.made {
+            Some(recipe) => Cow::Owned(recipe.to_vec()),
+            None => Cow::Borrowed(&self.data),
+        }
+    }
+
+    /// The record's bytes, written out if it is made.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self.made {
+            Some(recipe) => recipe.to_vec(),
+            None => self.data,
+        }
+    }
+
+    /// Bytes counted against limits: data plus the partition key's UTF-8.
+    pub fn size(&self) -> usize {
+        self.made.as_ref().map_or(self.data.len(), Clickstream::len) + self.partition_key.len()
+    }
 }
 
 /// How a producer picks partition keys.
@@ -507,22 +536,15 @@ pub struct Producer {
     lines: Option<(Vec<Vec<u8>>, bool)>,
     /// Clickstream events padded to this many bytes (see `RECORD_SIZES`).
     pad_to: Option<usize>,
+    /// Whether clickstream events go to the shard hosts as recipes, to be
+    /// written there (see `set_made`).
+    made: bool,
 }
 
 /// The record sizes a producer of clickstream events may be set to: from
 /// above the longest event to a Kinesis record's 1 MiB less the longest
 /// partition key.
 pub const RECORD_SIZES: std::ops::RangeInclusive<u32> = 200..=1_048_320;
-
-const PAGES: [&str; 6] = [
-    "/",
-    "/products",
-    "/products/42",
-    "/cart",
-    "/checkout",
-    "/search",
-];
-const ACTIONS: [&str; 4] = ["view", "click", "add_to_cart", "purchase"];
 
 impl Producer {
     pub fn new(seed: u64, name: &str, rate_per_sec: u64, start_ms: u64) -> Self {
@@ -560,6 +582,7 @@ impl Producer {
             template: None,
             lines: None,
             pad_to: None,
+            made: false,
         }
     }
 
@@ -578,6 +601,14 @@ impl Producer {
     /// Makes records from `template` from now on (clickstream events
     /// without one). Keys are drawn first, then the template's values, from
     /// the same stream.
+    /// Sends clickstream events as recipes the shard hosts write out
+    /// (`ProducedRecord::made`), rather than as bytes: the same records,
+    /// drawn from the same numbers. Templates and agent files are always
+    /// sent as bytes.
+    pub fn set_made(&mut self, made: bool) {
+        self.made = made;
+    }
+
     pub fn set_template(&mut self, template: Option<RecordTemplate>) {
         self.template = template;
     }
@@ -678,6 +709,7 @@ impl Producer {
                 partition_key,
                 data: lines[(self.produced % lines.len() as u64) as usize].clone(),
                 arrival_ms,
+                made: None,
             };
         }
         if let Some(template) = &self.template {
@@ -685,40 +717,33 @@ impl Producer {
                 partition_key,
                 data: template.render(&mut self.rng, arrival_ms).into_bytes(),
                 arrival_ms,
+                made: None,
             };
         }
         let user = self.rng.next_u32() % 5000;
-        let page = PAGES[(self.rng.next_u32() as usize) % PAGES.len()];
-        let action = ACTIONS[(self.rng.next_u32() as usize) % ACTIONS.len()];
-        // {"event_id":N,"user_id":"user-N","page":"...","action":"...","event_time":"..."},
-        // written straight into the record's bytes.
-        let mut digits = itoa::Buffer::new();
-        let mut data = Vec::with_capacity(128);
-        data.extend_from_slice(br#"{"event_id":"#);
-        data.extend_from_slice(digits.format(self.produced).as_bytes());
-        data.extend_from_slice(br#","user_id":"user-"#);
-        data.extend_from_slice(digits.format(user).as_bytes());
-        data.extend_from_slice(br#"","page":""#);
-        data.extend_from_slice(page.as_bytes());
-        data.extend_from_slice(br#"","action":""#);
-        data.extend_from_slice(action.as_bytes());
-        data.extend_from_slice(br#"","event_time":""#);
-        write_iso8601(&mut data, arrival_ms);
-        match self.pad_to {
-            // `","pad":"` then x's, then `"}`: 12 bytes around them.
-            Some(size) if size >= data.len() + 12 => {
-                data.reserve_exact(size - data.len());
-                data.extend_from_slice(br#"","pad":""#);
-                let xs = size - data.len() - 2;
-                data.resize(data.len() + xs, b'x');
-                data.extend_from_slice(br#""}"#);
-            }
-            _ => data.extend_from_slice(br#""}"#),
+        let page = (self.rng.next_u32() as usize) % PAGES.len();
+        let action = (self.rng.next_u32() as usize) % ACTIONS.len();
+        let recipe = Clickstream {
+            event_id: self.produced,
+            user,
+            page: page as u8,
+            action: action as u8,
+            event_ms: arrival_ms,
+            pad_to: self.pad_to.map_or(0, |p| p as u32),
+        };
+        if self.made {
+            return ProducedRecord {
+                partition_key,
+                data: Vec::new(),
+                arrival_ms,
+                made: Some(recipe),
+            };
         }
         ProducedRecord {
             partition_key,
-            data,
+            data: recipe.to_vec(),
             arrival_ms,
+            made: None,
         }
     }
 }

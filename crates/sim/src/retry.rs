@@ -198,6 +198,7 @@ mod tests {
                 partition_key: k.into(),
                 data: vec![1],
                 arrival_ms: 0,
+                made: None,
             })
         };
         q.throttled(&policy, rec("a"), 1, 1_000, &mut rng);

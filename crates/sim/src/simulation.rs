@@ -37,6 +37,7 @@ use crate::sql::{SqlRunner, SqlStart, SqlView, DISCOVERY_SAMPLES};
 use crate::template::RecordTemplate;
 use crate::SimError;
 use shardlab_engine::fnv::{fold64, fold_bytes};
+use shardlab_engine::made::fingerprint;
 use shardlab_firehose::http::{HttpOutcome, HttpRequest};
 use shardlab_firehose::{Firehose, FirehoseConfig, Sink};
 
@@ -891,12 +892,29 @@ fn kcl_worker(name: &str) -> Result<u32, SimError> {
     })
 }
 
+/// One of the newest records, kept for schema discovery: its bytes are
+/// written only if discovery asks.
+enum Sample {
+    Bytes(Vec<u8>),
+    Made(shardlab_engine::made::Clickstream),
+}
+
+impl Sample {
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            Sample::Bytes(b) => b.clone(),
+            Sample::Made(recipe) => recipe.to_vec(),
+        }
+    }
+}
+
 /// What a planned call is, for finishing it.
 enum CallKind {
     /// PutRecords: the fingerprint and size of each entry, and when the
     /// producer retries, each record with its sends so far.
     Put {
-        prints: Vec<(u64, u64)>,
+        /// None: the shard host made the record and folds it.
+        prints: Vec<(Option<u64>, u64)>,
         sent: Vec<(Outgoing, u32)>,
     },
     /// A control-plane call (CreateStream, SplitShard, MergeShards).
@@ -1014,7 +1032,7 @@ pub struct Simulation {
     /// Counts SQL applications started and stopped (see `CallKind::Consume`).
     sql_epoch: u64,
     /// The newest records produced, for discovering a SQL input schema.
-    recent: VecDeque<Vec<u8>>,
+    recent: VecDeque<Sample>,
     /// Kinesis records put (with aggregation, fewer than user records).
     kinesis_records_put: u64,
     retention_hours: u32,
@@ -1175,6 +1193,10 @@ impl Simulation {
             .map(|s| s.name.clone())
             .collect();
         let scenario_seed = scenario.seed;
+        // Clickstream events go to the shard hosts as recipes, unless the
+        // producer needs their bytes itself: to aggregate them, or to send
+        // them to delivery streams too (the other producers never do).
+        let made = scenario.aggregation.is_none() && direct_puts.is_empty();
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
@@ -1230,6 +1252,10 @@ impl Simulation {
             outputs: Vec::new(),
             output_rng: crate::rng::substream(scenario_seed, "sql/output-streams"),
         };
+        sim.producer.set_made(made);
+        for p in &mut sim.more_producers {
+            p.set_made(true);
+        }
         sim.queues = sim.scenario.messaging.as_ref().map(|m| {
             Queues::new(
                 m,
@@ -1303,7 +1329,7 @@ impl Simulation {
                 message: "The stream has no records to discover the input schema from yet: run the producer for a moment first.".into(),
             });
         }
-        let samples: Vec<Vec<u8>> = self.recent.iter().cloned().collect();
+        let samples: Vec<Vec<u8>> = self.recent.iter().map(Sample::bytes).collect();
         let tables = match reference.filter(|r| !r.csv.trim().is_empty()) {
             Some(r) => vec![r.table().map_err(|message| shardlab_sql::SqlError {
                 line: 0,
@@ -1361,7 +1387,7 @@ impl Simulation {
         code: &str,
         start: SqlStart,
     ) -> Result<shardlab_sql::flink::FlinkTranslation, shardlab_sql::SqlError> {
-        let samples: Vec<Vec<u8>> = self.recent.iter().cloned().collect();
+        let samples: Vec<Vec<u8>> = self.recent.iter().map(Sample::bytes).collect();
         let columns = crate::sql::discovered_columns(&samples);
         let source = shardlab_sql::flink::FlinkSource {
             kinesis_stream: self.scenario.stream_name.clone(),
@@ -2133,7 +2159,10 @@ impl Simulation {
             if self.recent.len() == DISCOVERY_SAMPLES {
                 self.recent.pop_front();
             }
-            self.recent.push_back(r.data.clone());
+            self.recent.push_back(match r.made {
+                Some(recipe) => Sample::Made(recipe),
+                None => Sample::Bytes(r.data.clone()),
+            });
         }
         // The producer sends each record to the scenario's queues and topic
         // too; their consumers run.
@@ -2153,7 +2182,7 @@ impl Simulation {
         // delivery streams, in PutRecordBatch calls of up to 500.
         for name in &self.direct_puts {
             for batch in records.chunks(PUT_RECORDS_MAX) {
-                let data = batch.iter().map(|r| r.data.clone()).collect();
+                let data = batch.iter().map(|r| r.bytes().into_owned()).collect();
                 self.firehose.put_typed(name, data, self.now_ms)?;
             }
         }
@@ -2206,7 +2235,7 @@ impl Simulation {
                 // limits; large template records or 50 KB aggregated ones
                 // reach the bytes first). A call always takes at least one.
                 while let Some((next, attempts)) = records.next_if(|(o, _)| {
-                    let size = o.entry.partition_key.len() + o.entry.data.len();
+                    let size = o.entry.size();
                     entries.is_empty()
                         || entries.len() < PUT_RECORDS_MAX && bytes + size <= PUT_RECORDS_MAX_BYTES
                 }) {
@@ -2217,13 +2246,18 @@ impl Simulation {
                     let Outgoing {
                         entry, arrival_ms, ..
                     } = next;
-                    bytes += entry.partition_key.len() + entry.data.len();
-                    let mut fp = fold_bytes(arrival_ms, entry.partition_key.as_bytes());
-                    fp = fold_bytes(fp, &entry.data);
-                    if let Some(ehk) = &entry.explicit_hash_key {
-                        fp = fold_bytes(fp, ehk.as_bytes());
-                    }
-                    prints.push((fp, (entry.partition_key.len() + entry.data.len()) as u64));
+                    let size = entry.size();
+                    bytes += size;
+                    // A made record's print comes back from the shard host
+                    // that writes it.
+                    let fp = entry.made.is_none().then(|| {
+                        let fp = fingerprint(arrival_ms, &entry.partition_key, &entry.data);
+                        match &entry.explicit_hash_key {
+                            Some(ehk) => fold_bytes(fp, ehk.as_bytes()),
+                            None => fp,
+                        }
+                    });
+                    prints.push((fp, size as u64));
                     entries.push(entry);
                 }
                 let planned = self.kinesis.plan_put_records(
@@ -2571,8 +2605,14 @@ impl Simulation {
                 )));
             }
             let mut sent = sent.into_iter();
-            for (r, (fp, size)) in out.records.iter().zip(prints) {
+            for (i, (r, (fp, size))) in out.records.iter().zip(prints).enumerate() {
                 let kept = sent.next();
+                let fp = match fp {
+                    Some(fp) => fp,
+                    None => *out.prints.get(i).ok_or_else(|| {
+                        SimError::Host("a made record came back without its print".into())
+                    })?,
+                };
                 self.digest = fold64(self.digest, fp);
                 match r {
                     PutRecordsResult::Accepted {
@@ -2664,6 +2704,7 @@ impl Simulation {
                         partition_key: key.clone(),
                         data: data.clone(),
                         explicit_hash_key: None,
+                        made: None,
                     })
                     .collect();
                 match self.kinesis.plan_put_records(&name, request, now) {
@@ -3316,5 +3357,62 @@ impl ReadBack {
     /// What was read, per shard (call once `requests` returns None).
     pub fn shards(&self) -> &[ReadBackShard] {
         &self.shards
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{open_shards, read_back, run_tick, InProcessHost};
+
+    /// A run whose clickstream events go to the shard hosts as recipes is
+    /// the run that sends their bytes: the same snapshot and run digest,
+    /// the same records read back (whose digest covers every byte) —
+    /// padded or not, retried after throttling, from two producers.
+    #[test]
+    fn records_made_on_the_shard_hosts_are_the_bytes_they_stand_for() {
+        for size in [None, Some(600)] {
+            let scenario: Scenario = serde_json::from_value(serde_json::json!({
+                "stream_name": "made",
+                "shard_count": 2,
+                "seed": 9,
+                "rate_per_sec": 2_500,
+                "record_size_bytes": size,
+                "retries": {},
+                "producers": [{"name": "second", "rate_per_sec": 500, "record_size_bytes": size}],
+            }))
+            .unwrap();
+            let run = |made: bool| {
+                let mut sim = Simulation::new(scenario.clone()).unwrap();
+                sim.producer.set_made(made);
+                for p in &mut sim.more_producers {
+                    p.set_made(made);
+                }
+                let mut host = InProcessHost::new();
+                open_shards(&mut sim, &mut host).unwrap();
+                for _ in 0..30 {
+                    run_tick(&mut sim, &mut host, 100).unwrap();
+                }
+                let log: u64 = (0..2)
+                    .map(|h| host.journal_stats(h).unwrap().log_bytes)
+                    .sum();
+                let read = read_back(&sim, &mut host).unwrap();
+                (sim.snapshot(), read, log)
+            };
+            let (made, sent) = (run(true), run(false));
+            assert_eq!(made.0, sent.0, "record size {size:?}");
+            assert_eq!(made.1, sent.1, "record size {size:?}");
+            let snap = &made.0;
+            assert!(snap.records_retried > 0, "{}", snap.records_retried);
+            assert_eq!(snap.records_produced, 9_000);
+            // The recipes, not the bytes, crossed to the hosts and were
+            // logged: a fraction of the bytes.
+            assert!(
+                made.2 * 2 < sent.2,
+                "{} and {} bytes logged",
+                made.2,
+                sent.2
+            );
+        }
     }
 }

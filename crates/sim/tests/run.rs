@@ -259,10 +259,11 @@ fn run_with(
 
 #[test]
 fn a_killed_host_is_restored_and_nothing_acknowledged_is_lost() {
-    // 3,500 records/s per shard against a limit of 1,000: the throttled
-    // puts fill the log faster than the shards fill, so checkpoints are
+    // 10,000 records/s per shard against a limit of 1,000: the throttled
+    // puts fill the log faster than the shards fill (though the log holds
+    // the events' recipes, a third of their bytes), so checkpoints are
     // taken (a log that only mirrors the state never needs one).
-    let s = scenario(4, 14_000, 11);
+    let s = scenario(4, 40_000, 11);
     let (calm, mut calm_host) = run_with(s.clone(), 4, 200, |_, _, _| {});
     let (sim, mut host) = run_with(s, 4, 200, |t, _, host| match t {
         // Early (no checkpoint yet: a full replay), later (checkpoint +
@@ -473,10 +474,13 @@ fn exchanges_planning_ahead(s: Scenario, ticks: u32) -> u32 {
 /// still the one tick by tick gives.
 #[test]
 fn a_group_of_ticks_stops_at_its_byte_limit() {
-    // 100,000 records/s of about 165 bytes: 1.6 MB per tick, so about 5
-    // ticks per group rather than 40.
+    // 100,000 records/s of about 190 bytes (150 of data from a template,
+    // which travel as bytes): 1.9 MB per tick, so about 5 ticks per group
+    // rather than 40.
     let ticks = 40;
-    let exchanges = exchanges_planning_ahead(scenario(4, 100_000, 5), ticks);
+    let mut s = scenario(4, 100_000, 5);
+    s.record_template = Some(format!("{}{{{{random.number(9)}}}}", "x".repeat(149)));
+    let exchanges = exchanges_planning_ahead(s, ticks);
     let per_tick = 10_000 * 150;
     let most_per_group = MAX_BYTES_PER_EXCHANGE as u32 / per_tick + 1;
     assert!(

@@ -21,6 +21,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
+use crate::made::Clickstream;
 use crate::shard::READ_MAX_RECORDS_PER_CALL;
 use crate::store::{LocalShards, Position, ShardKey, ShardOp, ShardOpResult, ShardStore, StreamId};
 pub use crate::time::amz_utc_string;
@@ -47,6 +48,16 @@ pub struct PutRecordsEntry {
     pub partition_key: String,
     pub data: Vec<u8>,
     pub explicit_hash_key: Option<String>,
+    /// A record the shard host makes itself from this recipe; `data` is
+    /// then empty (the simulation's own producers; see [`crate::made`]).
+    pub made: Option<Clickstream>,
+}
+
+impl PutRecordsEntry {
+    /// Bytes counted against limits: data plus the partition key's UTF-8.
+    pub fn size(&self) -> usize {
+        self.made.as_ref().map_or(self.data.len(), Clickstream::len) + self.partition_key.len()
+    }
 }
 
 /// The fate of one PutRecords entry, in request order.
@@ -64,6 +75,9 @@ pub enum PutRecordsResult {
 pub struct PutRecordsOutput {
     pub failed_record_count: u32,
     pub records: Vec<PutRecordsResult>,
+    /// Each record's part of the run digest as its shard host made it
+    /// (0 for a record sent as bytes); empty when no record was made.
+    pub prints: Vec<u64>,
 }
 
 /// The operations this service answers, by their wire names.
@@ -1647,6 +1661,7 @@ impl Kinesis {
                 partition_key,
                 data,
                 explicit_hash_key: ehk,
+                made: None,
             }],
             true,
         )
@@ -1681,6 +1696,7 @@ impl Kinesis {
                 partition_key,
                 data,
                 explicit_hash_key,
+                made: None,
             })
             .collect();
         self.plan_put(&name, entries, false)
@@ -1796,9 +1812,25 @@ impl Kinesis {
     ) -> Result<PutRecordsOutput, ApiError> {
         let mut failed_record_count = 0;
         let mut records = Vec::with_capacity(slots.len());
+        let made = own
+            .iter()
+            .any(|r| matches!(r, ShardOpResult::PutMade { .. }));
+        let mut prints = Vec::with_capacity(if made { slots.len() } else { 0 });
         for &(op, pos, shard_index) in slots {
             let outcome = match own.get(op) {
-                Some(ShardOpResult::Put(outcomes)) => outcomes.get(pos).copied(),
+                Some(ShardOpResult::Put(outcomes)) => {
+                    if made {
+                        prints.push(0);
+                    }
+                    outcomes.get(pos).copied()
+                }
+                Some(ShardOpResult::PutMade {
+                    outcomes,
+                    prints: p,
+                }) => {
+                    prints.push(p.get(pos).copied().unwrap_or_default());
+                    outcomes.get(pos).copied()
+                }
                 _ => None,
             };
             records.push(match outcome {
@@ -1816,6 +1848,7 @@ impl Kinesis {
         Ok(PutRecordsOutput {
             failed_record_count,
             records,
+            prints,
         })
     }
 
@@ -1828,10 +1861,7 @@ impl Kinesis {
         single: bool,
     ) -> Result<Finish, ApiError> {
         self.writable(stream)?;
-        let total: usize = entries
-            .iter()
-            .map(|e| e.partition_key.len() + e.data.len())
-            .sum();
+        let total: usize = entries.iter().map(PutRecordsEntry::size).sum();
         if !single && total > self.config.put_records_max_bytes {
             return Err(ApiError::invalid_argument(format!(
                 "Records size exceeds {} MB limit",
@@ -1844,7 +1874,7 @@ impl Kinesis {
         let mut keys = vec![HashKey(0); entries.len()];
         let mut hashed: Vec<&[u8]> = Vec::with_capacity(entries.len());
         for (e, key) in entries.iter().zip(keys.iter_mut()) {
-            let size = e.partition_key.len() + e.data.len();
+            let size = e.size();
             if size > MAX_RECORD_BYTES {
                 return Err(ApiError::invalid_argument(format!(
                     "Record size of {size} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes."
@@ -1889,7 +1919,7 @@ impl Kinesis {
                 op => op,
             };
             per_shard[op].1 += 1;
-            per_shard[op].2 += (e.partition_key.len() + e.data.len()) as u64;
+            per_shard[op].2 += e.size() as u64;
             shard_of.push((shard_index, op));
         }
         if s.mode == StreamMode::OnDemand {
@@ -1908,6 +1938,7 @@ impl Kinesis {
                 partition_key: e.partition_key,
                 data: e.data,
                 arrival_ms: now,
+                made: e.made,
             });
         }
         let base = self.own_ops.len();
