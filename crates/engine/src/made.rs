@@ -36,6 +36,74 @@ pub const ACTIONS: [&str; 4] = ["view", "click", "add_to_cart", "purchase"];
 /// has more than four digits of year.
 const YEAR_10000_MS: u64 = 253_402_300_800_000;
 
+/// A record a shard host makes: its event, and its partition key when the
+/// key is a random UUID (sent as its 16 bytes; the entry's partition key
+/// is then empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Made {
+    pub key: Option<UuidKey>,
+    pub event: Clickstream,
+}
+
+impl Made {
+    /// Bytes the recipe takes in a batch (postcard's varints, and the tag
+    /// of the `Option` it travels in).
+    pub fn encoded_len(&self) -> usize {
+        1 + self.key.map_or(1, |_| 17) + self.event.encoded_len()
+    }
+}
+
+/// Bytes a record counts against limits: its partition key's and its
+/// data's, or what its recipe makes.
+pub fn record_size(partition_key: &str, data: &[u8], made: Option<&Made>) -> usize {
+    match made {
+        None => partition_key.len() + data.len(),
+        Some(m) => m.key.map_or(partition_key.len(), |_| UuidKey::LEN) + m.event.len(),
+    }
+}
+
+/// A random (version 4) UUID, as partition keys are by default: the AWS
+/// SDK examples' and the Kinesis Data Generator's way to spread records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UuidKey(pub [u8; 16]);
+
+impl UuidKey {
+    /// The length of its text.
+    pub const LEN: usize = 36;
+
+    /// The UUID these random bytes make: version 4, RFC 4122 variant.
+    pub fn from_random(mut b: [u8; 16]) -> UuidKey {
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        UuidKey(b)
+    }
+
+    /// Its usual text form: 8-4-4-4-12 lowercase hex digits.
+    pub fn text(&self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Written into a buffer of the text's shape (a character pushed at
+        // a time cost a twentieth of a fast-forward in Chromium).
+        let mut text = [b'-'; 36];
+        let mut at = 0;
+        for (i, x) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            text[at] = HEX[usize::from(x >> 4)];
+            text[at + 1] = HEX[usize::from(x & 0x0f)];
+            at += 2;
+        }
+        text
+    }
+
+    /// Its text as a `&str`, in `buffer`.
+    pub fn as_str<'a>(&self, buffer: &'a mut [u8; 36]) -> &'a str {
+        *buffer = self.text();
+        // Hex digits and dashes: always UTF-8.
+        std::str::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
 /// A clickstream event as its producer drew it:
 /// `{"event_id":N,"user_id":"user-N","page":"...","action":"...","event_time":"..."}`,
 /// padded with a `pad` field of x's to `pad_to` bytes when that is given
@@ -143,13 +211,12 @@ impl Clickstream {
         out.extend_from_slice(END);
     }
 
-    /// Bytes the recipe takes in a batch (postcard's varints, and the tag
-    /// of the `Option` it travels in).
+    /// Bytes the event takes in a batch (postcard's varints).
     pub fn encoded_len(&self) -> usize {
         fn varint(v: u64) -> usize {
             (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
         }
-        1 + varint(self.event_id)
+        varint(self.event_id)
             + varint(self.user.into())
             + 2
             + varint(self.event_ms)
@@ -188,6 +255,34 @@ mod tests {
     }
 
     #[test]
+    fn uuid_keys_are_version_4_in_the_usual_text_form() {
+        let key = UuidKey::from_random([0xab; 16]);
+        let mut buffer = [0; 36];
+        assert_eq!(
+            key.as_str(&mut buffer),
+            "abababab-abab-4bab-abab-abababababab"
+        );
+        let made = Made {
+            key: Some(key),
+            event: event(1, 2, 0),
+        };
+        assert_eq!(
+            postcard::to_allocvec(&Some(made)).unwrap().len(),
+            made.encoded_len()
+        );
+        assert_eq!(record_size("", &[], Some(&made)), 36 + made.event.len());
+        let keyless = Made { key: None, ..made };
+        assert_eq!(
+            postcard::to_allocvec(&Some(keyless)).unwrap().len(),
+            keyless.encoded_len()
+        );
+        assert_eq!(
+            record_size("abc", &[], Some(&keyless)),
+            3 + made.event.len()
+        );
+    }
+
+    #[test]
     fn events_are_json_with_their_fields_in_order() {
         let text = String::from_utf8(event(7, 4321, 0).to_vec()).unwrap();
         assert_eq!(
@@ -220,10 +315,7 @@ mod tests {
         // What a recipe takes encoded is known too.
         for id in [0, 127, 128, 1 << 40, u64::MAX] {
             let e = event(id, id as u32, id as u32);
-            assert_eq!(
-                postcard::to_allocvec(&Some(e)).unwrap().len(),
-                e.encoded_len()
-            );
+            assert_eq!(postcard::to_allocvec(&e).unwrap().len(), e.encoded_len());
         }
         // Past the year 9999 the time has more digits, and still fits.
         let far = Clickstream {

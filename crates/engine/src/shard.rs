@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::made::Clickstream;
+use crate::made::{record_size, Made};
 use crate::store::ReadResult;
 use crate::{HashKeyRange, SequenceNumber, TokenBucket};
 
@@ -64,14 +64,15 @@ pub struct PutEntry {
     /// Virtual time the record reached the service.
     pub arrival_ms: u64,
     /// A record the shard host makes itself: `data` is empty and the
-    /// recipe gives the bytes (see [`crate::made`]).
-    pub made: Option<Clickstream>,
+    /// recipe gives the bytes, and the key if `partition_key` is empty (see
+    /// [`crate::made`]).
+    pub made: Option<Made>,
 }
 
 impl PutEntry {
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> u64 {
-        (data_len(self.data.len(), self.made.as_ref()) + self.partition_key.len()) as u64
+        record_size(&self.partition_key, &self.data, self.made.as_ref()) as u64
     }
 
     pub fn as_put(&self) -> PutRef<'_> {
@@ -84,11 +85,6 @@ impl PutEntry {
     }
 }
 
-/// A record's data length: its bytes', or its recipe's.
-fn data_len(bytes: usize, made: Option<&Clickstream>) -> usize {
-    made.map_or(bytes, Clickstream::len)
-}
-
 /// A put as a shard stores it: borrowed, so that a shard host stores
 /// records straight from the bytes of the batch it was sent (a
 /// `PutEntry` decoded on its own costs two allocations per record).
@@ -98,13 +94,13 @@ pub struct PutRef<'a> {
     pub partition_key: &'a str,
     pub data: &'a [u8],
     pub arrival_ms: u64,
-    pub made: Option<Clickstream>,
+    pub made: Option<Made>,
 }
 
 impl PutRef<'_> {
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> u64 {
-        (data_len(self.data.len(), self.made.as_ref()) + self.partition_key.len()) as u64
+        record_size(self.partition_key, self.data, self.made.as_ref()) as u64
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::made::fingerprint;
+use crate::made::{fingerprint, UuidKey};
 use crate::shard::{
     PutEntry, PutOutcome, PutRef, ReadRefusal, ShardConfig, ShardDataPlane, ShardStats,
     StoredRecord,
@@ -181,12 +181,19 @@ impl ShardDataPlane {
                 // store copies them in.
                 let mut bytes = Vec::new();
                 for e in entries {
+                    let mut key = [0; UuidKey::LEN];
                     let e = match e.made {
                         Some(recipe) => {
                             bytes.clear();
-                            recipe.write(&mut bytes);
-                            prints.push(fingerprint(recipe.event_ms, e.partition_key, &bytes));
+                            recipe.event.write(&mut bytes);
+                            let partition_key = match &recipe.key {
+                                Some(k) => k.as_str(&mut key),
+                                None => e.partition_key,
+                            };
+                            let at = recipe.event.event_ms;
+                            prints.push(fingerprint(at, partition_key, &bytes));
                             PutRef {
+                                partition_key,
                                 data: &bytes,
                                 made: None,
                                 ..e

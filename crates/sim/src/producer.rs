@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use crate::rng::substream;
 use crate::template::RecordTemplate;
-use shardlab_engine::made::{Clickstream, ACTIONS, PAGES};
+use shardlab_engine::made::{record_size, Clickstream, Made, UuidKey, ACTIONS, PAGES};
 
 /// Highest producer rate the simulation accepts, records per second.
 pub const MAX_RATE_PER_SEC: u64 = 100_000;
@@ -25,20 +25,21 @@ pub const MAX_RATE_PER_SEC: u64 = 100_000;
 /// A record a producer hands to the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducedRecord {
+    /// Empty when the record is `made` with its key.
     pub partition_key: String,
     /// Empty when the record is `made`.
     pub data: Vec<u8>,
     pub arrival_ms: u64,
-    /// A clickstream event the shard host writes itself (see
-    /// `shardlab_engine::made`), sent in place of its bytes.
-    pub made: Option<Clickstream>,
+    /// A clickstream event (and its random UUID key) the shard host writes
+    /// itself (see `shardlab_engine::made`), sent in place of its bytes.
+    pub made: Option<Made>,
 }
 
 impl ProducedRecord {
     /// The record's bytes, written out if it is made.
     pub fn bytes(&self) -> Cow<'_, [u8]> {
         match &self.made {
-            Some(recipe) => Cow::Owned(recipe.to_vec()),
+            Some(recipe) => Cow::Owned(recipe.event.to_vec()),
             None => Cow::Borrowed(&self.data),
         }
     }
@@ -46,14 +47,22 @@ impl ProducedRecord {
     /// The record's bytes, written out if it is made.
     pub fn into_bytes(self) -> Vec<u8> {
         match self.made {
-            Some(recipe) => recipe.to_vec(),
+            Some(recipe) => recipe.event.to_vec(),
             None => self.data,
+        }
+    }
+
+    /// The record's partition key, written out if it is made.
+    pub fn key(&self) -> Cow<'_, str> {
+        match self.made.and_then(|m| m.key) {
+            Some(k) => Cow::Owned(k.as_str(&mut [0; UuidKey::LEN]).to_string()),
+            None => Cow::Borrowed(&self.partition_key),
         }
     }
 
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> usize {
-        self.made.as_ref().map_or(self.data.len(), Clickstream::len) + self.partition_key.len()
+        record_size(&self.partition_key, &self.data, self.made.as_ref())
     }
 }
 
@@ -488,24 +497,31 @@ impl Keys {
         }
     }
 
-    fn next(&self, rng: &mut ChaCha8Rng) -> String {
+    /// The next key; with `made`, a random UUID comes as its bytes for the
+    /// shard host to write (the key's text is then empty), drawn from the
+    /// same numbers.
+    fn next_made(&self, rng: &mut ChaCha8Rng, made: bool) -> (String, Option<UuidKey>) {
+        let uuid = |rng: &mut ChaCha8Rng| match made {
+            true => (String::new(), Some(random_uuid(rng))),
+            false => (uuid_v4(rng), None),
+        };
         match self {
-            Keys::Random => uuid_v4(rng),
-            Keys::Entities(count) => numbered("user-", rng.next_u32() % count),
+            Keys::Random => uuid(rng),
+            Keys::Entities(count) => (numbered("user-", rng.next_u32() % count), None),
             Keys::Zipf(cdf) => {
                 let x = rng.next_u64();
                 let i = cdf.partition_point(|&c| c < x).min(cdf.len() - 1);
-                numbered("key-", i)
+                (numbered("key-", i), None)
             }
             Keys::Fixed(keys) if !keys.is_empty() => {
-                keys[rng.next_u32() as usize % keys.len()].clone()
+                (keys[rng.next_u32() as usize % keys.len()].clone(), None)
             }
-            Keys::Fixed(_) => uuid_v4(rng),
+            Keys::Fixed(_) => uuid(rng),
             Keys::HotKey(percent) => {
                 if rng.next_u32() % 100 < *percent {
-                    "hot-key".to_string()
+                    ("hot-key".to_string(), None)
                 } else {
-                    uuid_v4(rng)
+                    uuid(rng)
                 }
             }
         }
@@ -703,7 +719,8 @@ impl Producer {
     }
 
     fn next_record(&mut self, arrival_ms: u64) -> ProducedRecord {
-        let partition_key = self.keys.next(&mut self.rng);
+        let made = self.made && self.lines.is_none() && self.template.is_none();
+        let (partition_key, key) = self.keys.next_made(&mut self.rng, made);
         if let Some((lines, _)) = &self.lines {
             return ProducedRecord {
                 partition_key,
@@ -731,12 +748,12 @@ impl Producer {
             event_ms: arrival_ms,
             pad_to: self.pad_to.map_or(0, |p| p as u32),
         };
-        if self.made {
+        if made {
             return ProducedRecord {
                 partition_key,
                 data: Vec::new(),
                 arrival_ms,
-                made: Some(recipe),
+                made: Some(Made { key, event: recipe }),
             };
         }
         ProducedRecord {
@@ -760,28 +777,14 @@ fn numbered(prefix: &str, n: impl itoa::Integer) -> String {
 
 /// A random (version 4) UUID in its usual text form.
 pub(crate) fn uuid_v4(rng: &mut ChaCha8Rng) -> String {
+    random_uuid(rng).as_str(&mut [0; UuidKey::LEN]).to_string()
+}
+
+/// A random (version 4) UUID.
+fn random_uuid(rng: &mut ChaCha8Rng) -> UuidKey {
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    // 8-4-4-4-12 lowercase hex digits, written into a buffer of the
-    // text's shape, then one copy (a character pushed at a time cost a
-    // twentieth of a fast-forward in Chromium).
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [b'-'; 36];
-    let mut at = 0;
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            at += 1;
-        }
-        text[at] = HEX[usize::from(x >> 4)];
-        text[at + 1] = HEX[usize::from(x & 0x0f)];
-        at += 2;
-    }
-    // Hex digits and dashes: always UTF-8.
-    std::str::from_utf8(&text)
-        .map(String::from)
-        .unwrap_or_default()
+    UuidKey::from_random(b)
 }
 
 #[cfg(test)]

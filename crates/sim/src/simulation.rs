@@ -29,7 +29,7 @@ use crate::firehose_source::{
 };
 use crate::lambda::{FunctionCode, JsInvocation, LambdaFunction};
 use crate::output_stream::{OutputStreamState, OutputStreamView};
-use crate::producer::{KeyStrategy, Producer, RateShape, MAX_RATE_PER_SEC};
+use crate::producer::{KeyStrategy, ProducedRecord, Producer, RateShape, MAX_RATE_PER_SEC};
 use crate::queues::{Messaging, MessagingView, Queues};
 use crate::retry::{Retries, RetryQueue};
 use crate::rng::{fnv1a64_extend, FNV_OFFSET};
@@ -723,7 +723,7 @@ impl Scenario {
     pub fn first_records(
         &self,
         n: usize,
-    ) -> Result<Vec<crate::producer::ProducedRecord>, crate::template::TemplateError> {
+    ) -> Result<Vec<ProducedRecord>, crate::template::TemplateError> {
         let mut producer = make_producer(
             self.seed,
             "producer-0",
@@ -896,14 +896,14 @@ fn kcl_worker(name: &str) -> Result<u32, SimError> {
 /// written only if discovery asks.
 enum Sample {
     Bytes(Vec<u8>),
-    Made(shardlab_engine::made::Clickstream),
+    Made(shardlab_engine::made::Made),
 }
 
 impl Sample {
     fn bytes(&self) -> Vec<u8> {
         match self {
             Sample::Bytes(b) => b.clone(),
-            Sample::Made(recipe) => recipe.to_vec(),
+            Sample::Made(recipe) => recipe.event.to_vec(),
         }
     }
 }
@@ -1195,8 +1195,11 @@ impl Simulation {
         let scenario_seed = scenario.seed;
         // Clickstream events go to the shard hosts as recipes, unless the
         // producer needs their bytes itself: to aggregate them, or to send
-        // them to delivery streams too (the other producers never do).
-        let made = scenario.aggregation.is_none() && direct_puts.is_empty();
+        // them to delivery streams or queues too (the other producers never
+        // do).
+        let made = scenario.aggregation.is_none()
+            && direct_puts.is_empty()
+            && scenario.messaging.is_none();
         let mut sim = Simulation {
             shards,
             queued: Vec::new(),
@@ -2167,10 +2170,8 @@ impl Simulation {
         // The producer sends each record to the scenario's queues and topic
         // too; their consumers run.
         if let Some(q) = self.queues.as_mut() {
-            q.produce(
-                records.iter().map(|r| r.partition_key.as_str()),
-                self.now_ms,
-            );
+            let keys: Vec<_> = records.iter().map(ProducedRecord::key).collect();
+            q.produce(keys.iter().map(|k| k.as_ref()), self.now_ms);
             q.tick(self.now_ms);
             for c in q.counts() {
                 for n in [c.sent, c.received, c.deleted, c.out_of_order] {

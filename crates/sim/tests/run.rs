@@ -259,11 +259,11 @@ fn run_with(
 
 #[test]
 fn a_killed_host_is_restored_and_nothing_acknowledged_is_lost() {
-    // 10,000 records/s per shard against a limit of 1,000: the throttled
+    // 20,000 records/s per shard against a limit of 1,000: the throttled
     // puts fill the log faster than the shards fill (though the log holds
-    // the events' recipes, a third of their bytes), so checkpoints are
+    // the records' recipes, a fifth of their bytes), so checkpoints are
     // taken (a log that only mirrors the state never needs one).
-    let s = scenario(4, 40_000, 11);
+    let s = scenario(4, 80_000, 11);
     let (calm, mut calm_host) = run_with(s.clone(), 4, 200, |_, _, _| {});
     let (sim, mut host) = run_with(s, 4, 200, |t, _, host| match t {
         // Early (no checkpoint yet: a full replay), later (checkpoint +

@@ -125,12 +125,12 @@ async fn both_ways(
 /// numbers, and the run goes on as if nothing had happened.
 #[wasm_bindgen_test]
 async fn killed_workers_are_restored_and_nothing_acknowledged_is_lost() {
-    // 10,000 records/s per shard against a limit of 1,000: the throttled
+    // 20,000 records/s per shard against a limit of 1,000: the throttled
     // puts fill the journals' logs faster than the shards fill (though
-    // the logs hold the events' recipes, a third of their bytes), so the
+    // the logs hold the records' recipes, a fifth of their bytes), so the
     // workers checkpoint (a log that only mirrors the state needs none).
     let (calm, hurt, host) = both_ways(
-        scenario(4, 40_000),
+        scenario(4, 80_000),
         80,
         |_, _| {},
         |t, host| match t {

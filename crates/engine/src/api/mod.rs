@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::made::Clickstream;
+use crate::made::{record_size, Made, UuidKey};
 use crate::shard::READ_MAX_RECORDS_PER_CALL;
 use crate::store::{LocalShards, Position, ShardKey, ShardOp, ShardOpResult, ShardStore, StreamId};
 pub use crate::time::amz_utc_string;
@@ -49,14 +49,15 @@ pub struct PutRecordsEntry {
     pub data: Vec<u8>,
     pub explicit_hash_key: Option<String>,
     /// A record the shard host makes itself from this recipe; `data` is
-    /// then empty (the simulation's own producers; see [`crate::made`]).
-    pub made: Option<Clickstream>,
+    /// then empty, and so is `partition_key` if the recipe has the key (the
+    /// simulation's own producers; see [`crate::made`]).
+    pub made: Option<Made>,
 }
 
 impl PutRecordsEntry {
     /// Bytes counted against limits: data plus the partition key's UTF-8.
     pub fn size(&self) -> usize {
-        self.made.as_ref().map_or(self.data.len(), Clickstream::len) + self.partition_key.len()
+        record_size(&self.partition_key, &self.data, self.made.as_ref())
     }
 }
 
@@ -1872,6 +1873,13 @@ impl Kinesis {
         // first bad entry names the error; the partition keys of the rest
         // are hashed together (independent MD5s share SIMD lanes).
         let mut keys = vec![HashKey(0); entries.len()];
+        // The text of the keys that travel as UUIDs' bytes, to hash.
+        let uuid_texts: Vec<[u8; UuidKey::LEN]> = entries
+            .iter()
+            .filter(|e| e.explicit_hash_key.is_none())
+            .filter_map(|e| Some(e.made?.key?.text()))
+            .collect();
+        let mut uuid_texts_left = uuid_texts.iter();
         let mut hashed: Vec<&[u8]> = Vec::with_capacity(entries.len());
         for (e, key) in entries.iter().zip(keys.iter_mut()) {
             let size = e.size();
@@ -1880,9 +1888,10 @@ impl Kinesis {
                     "Record size of {size} bytes (data plus partition key) exceeds the maximum record size of {MAX_RECORD_BYTES} bytes."
                 )));
             }
-            match &e.explicit_hash_key {
-                Some(ehk) => *key = HashKey::parse_explicit(ehk)?,
-                None => hashed.push(e.partition_key.as_bytes()),
+            match (&e.explicit_hash_key, e.made.and_then(|m| m.key)) {
+                (Some(ehk), _) => *key = HashKey::parse_explicit(ehk)?,
+                (None, Some(_)) => hashed.push(uuid_texts_left.next().map_or(&[], |t| &t[..])),
+                (None, None) => hashed.push(e.partition_key.as_bytes()),
             }
         }
         let digests = HashKey::from_partition_keys(&hashed);
