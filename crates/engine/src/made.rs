@@ -1,16 +1,18 @@
 //! Records a shard host makes itself, from a recipe.
 //!
-//! The simulation's built-in producer writes small clickstream events. Its
-//! coordinator draws everything random about an event (the user, the page,
-//! the action) and sends the shard host those few numbers, a
-//! [`Clickstream`], in place of the event's bytes; the shard host writes the
-//! bytes, with the same function the coordinator would have used, before it
-//! stores the record. A record's bytes are a pure function of its recipe,
-//! so a host that replays its log makes the same records again, and the
-//! coordinator knows a record's size without writing it (limits, metrics
-//! and PutRecords' 5 MiB are checked on the coordinator, as before).
+//! The simulation's built-in producer writes small clickstream events,
+//! keyed by random UUIDs by default. Its coordinator draws everything
+//! random about a record (the user, the page, the action; the key's 16
+//! bytes) and sends the shard host those few numbers, a [`Made`], in place
+//! of the record's key and bytes; the shard host writes them, with the same
+//! functions the coordinator would have used, before it stores the record.
+//! A record is a pure function of its recipe, so a host that replays its
+//! log makes the same records again, and the coordinator knows a record's
+//! size without writing it (limits, metrics and PutRecords' 5 MiB are
+//! checked on the coordinator, as before). The coordinator still writes a
+//! made key's text, on the stack, to hash it: routing needs its MD5.
 //!
-//! Made on the shard hosts, the events no longer cross to them as bytes,
+//! Made on the shard hosts, the records no longer cross to them as bytes,
 //! nor sit in the journal as bytes, and the shard hosts (Web Workers, in
 //! parallel) write them rather than the one coordinator.
 

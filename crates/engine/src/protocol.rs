@@ -317,8 +317,9 @@ fn encode_results(results: &[ShardOpResult]) -> Vec<u8> {
     out
 }
 
-/// About what `results` take encoded (a put outcome at most 26 bytes and
-/// its print 10), to reserve room for them.
+/// About what `results` take encoded, to reserve room for them: a put
+/// outcome takes about 16 bytes as sequence numbers run (up to 36), a
+/// print up to 10; more than reserved only costs the vector a regrowth.
 fn results_estimate(results: &[ShardOpResult]) -> usize {
     results
         .iter()
