@@ -39,11 +39,12 @@ const FIRST_FAST_FORWARD_SLICE: u64 = 200;
 const FAST_FORWARD_SNAPSHOT_MS: f64 = 500.0;
 /// The longest pause while idle; a command ends it at once anyway.
 const IDLE_ROUND_MS: f64 = 250.0;
-/// The simulation worker's heap budget: a WebAssembly worker addresses at
-/// most 4 GiB, and this worker keeps every shard's journal (a copy of what
-/// the shards hold, see `shardlab_sim::durability`), so running and
-/// fast-forwarding stop here, before an allocation fails and the worker
-/// dies with the stream.
+/// The simulation worker's heap budget, and twice a shard worker's
+/// records': a WebAssembly worker addresses at most 4 GiB, this worker
+/// keeps every shard's journal (see `shardlab_sim::durability`) and a shard
+/// worker its records (and, while it checkpoints, a copy of them), so
+/// running and fast-forwarding stop here, before an allocation fails and a
+/// worker dies with the stream.
 pub const MEMORY_LIMIT_BYTES: u64 = 5 << 29;
 /// Past the budget by this much, Start and fast-forward are refused (each
 /// start runs one round before the next check). The budget counts the
@@ -98,30 +99,49 @@ impl Coordinator {
     }
 
     /// Why the stream may not run on, if its records fill more than `limit`
-    /// of this worker's heap.
+    /// of this worker's heap, or of a shard worker's. A shard worker's is
+    /// counted as twice the records it keeps (it says how many bytes that
+    /// is with each reply): a checkpoint copies them all. (The journal
+    /// here logs made records' recipes, a fifth of their bytes, so this
+    /// heap no longer grows as fast as a shard worker's.)
     fn memory_full(&self, limit: u64) -> Option<String> {
-        let in_use = crate::heap_in_use() as u64;
         let stream = self.stream.as_ref()?;
-        (in_use > limit).then(|| {
-            let gib = |b: u64| match b {
-                0..0x4000_0000 => format!("{} MiB", b >> 20),
-                _ => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
-            };
-            let s = (stream.sim.now_ms() - shardlab_sim::clock::SCENARIO_EPOCH_MS) / 1000;
-            format!(
-                "Stopped at {}:{:02}:{:02}: this stream's records and their journal fill {} of \
-                 the simulation's memory, its limit in a browser ({}; a WebAssembly worker \
-                 addresses at most 4 GiB). Nothing is lost: the stream stays here to read and \
-                 inspect. Records leave only once they pass the retention period (24 h at \
-                 least), so to run further create the stream again with a lower rate, or run \
-                 its scenario natively with `shardlab run`.",
-                s / 3600,
-                s / 60 % 60,
-                s % 60,
-                gib(in_use),
-                gib(self.memory_limit)
-            )
-        })
+        let in_use = crate::heap_in_use() as u64;
+        let fullest = stream
+            .host
+            .stats()
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (i, w.journal.state_bytes.saturating_mul(2)))
+            .max_by_key(|&(_, bytes)| bytes);
+        let gib = |b: u64| match b {
+            0..0x4000_0000 => format!("{} MiB", b >> 20),
+            _ => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        };
+        let what = match fullest {
+            _ if in_use > limit => format!(
+                "this stream's records and their journal fill {} of the simulation's memory",
+                gib(in_use)
+            ),
+            Some((i, bytes)) if bytes > limit => format!(
+                "shard worker {i}'s records, with room to checkpoint them, fill {} of its \
+                 memory",
+                gib(bytes)
+            ),
+            _ => return None,
+        };
+        let s = (stream.sim.now_ms() - shardlab_sim::clock::SCENARIO_EPOCH_MS) / 1000;
+        Some(format!(
+            "Stopped at {}:{:02}:{:02}: {what}, its limit in a browser ({}; a WebAssembly \
+             worker addresses at most 4 GiB). Nothing is lost: the stream stays here to read \
+             and inspect. Records leave only once they pass the retention period (24 h at \
+             least), so to run further create the stream again with a lower rate, or run its \
+             scenario natively with `shardlab run`.",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            gib(self.memory_limit)
+        ))
     }
 
     /// Stops running or fast-forwarding, saying why, once the heap is past
