@@ -892,22 +892,6 @@ fn kcl_worker(name: &str) -> Result<u32, SimError> {
     })
 }
 
-/// One of the newest records, kept for schema discovery: its bytes are
-/// written only if discovery asks.
-enum Sample {
-    Bytes(Vec<u8>),
-    Made(shardlab_engine::made::Made),
-}
-
-impl Sample {
-    fn bytes(&self) -> Vec<u8> {
-        match self {
-            Sample::Bytes(b) => b.clone(),
-            Sample::Made(recipe) => recipe.event.to_vec(),
-        }
-    }
-}
-
 /// What a planned call is, for finishing it.
 enum CallKind {
     /// PutRecords: the fingerprint and size of each entry, and when the
@@ -1032,7 +1016,7 @@ pub struct Simulation {
     /// Counts SQL applications started and stopped (see `CallKind::Consume`).
     sql_epoch: u64,
     /// The newest records produced, for discovering a SQL input schema.
-    recent: VecDeque<Sample>,
+    recent: VecDeque<ProducedRecord>,
     /// Kinesis records put (with aggregation, fewer than user records).
     kinesis_records_put: u64,
     retention_hours: u32,
@@ -1332,7 +1316,7 @@ impl Simulation {
                 message: "The stream has no records to discover the input schema from yet: run the producer for a moment first.".into(),
             });
         }
-        let samples: Vec<Vec<u8>> = self.recent.iter().map(Sample::bytes).collect();
+        let samples: Vec<Vec<u8>> = self.recent.iter().map(|r| r.bytes().into_owned()).collect();
         let tables = match reference.filter(|r| !r.csv.trim().is_empty()) {
             Some(r) => vec![r.table().map_err(|message| shardlab_sql::SqlError {
                 line: 0,
@@ -1390,7 +1374,7 @@ impl Simulation {
         code: &str,
         start: SqlStart,
     ) -> Result<shardlab_sql::flink::FlinkTranslation, shardlab_sql::SqlError> {
-        let samples: Vec<Vec<u8>> = self.recent.iter().map(Sample::bytes).collect();
+        let samples: Vec<Vec<u8>> = self.recent.iter().map(|r| r.bytes().into_owned()).collect();
         let columns = crate::sql::discovered_columns(&samples);
         let source = shardlab_sql::flink::FlinkSource {
             kinesis_stream: self.scenario.stream_name.clone(),
@@ -2162,10 +2146,9 @@ impl Simulation {
             if self.recent.len() == DISCOVERY_SAMPLES {
                 self.recent.pop_front();
             }
-            self.recent.push_back(match r.made {
-                Some(recipe) => Sample::Made(recipe),
-                None => Sample::Bytes(r.data.clone()),
-            });
+            // A made record keeps its recipe: its bytes are written only
+            // if discovery asks.
+            self.recent.push_back(r.clone());
         }
         // The producer sends each record to the scenario's queues and topic
         // too; their consumers run.
